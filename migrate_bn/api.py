@@ -1,0 +1,140 @@
+"""The one pure entry point: source in, findings and fixed source out.
+
+The CLI, the language server and the bulk runner are thin shells over `analyze`; it
+reads no file, writes no file, and never imports or runs the code it reads.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import tokenize
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+import libcst as cst
+
+from . import facts as facts_module
+from .edits import apply_edits
+from .findings import Edit, Finding
+from .prefilter import may_matter
+from .rules import Options, Rule, select_rules
+
+# Fixes that enable further fixes converge in a few rounds; more means a bug.
+MAX_FIX_ROUNDS = 5
+
+
+@dataclass
+class Result:
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    # After fixing: the new source (None when nothing changed) and what is left.
+    fixed_source: Optional[bytes] = None
+    remaining: list[Finding] = field(default_factory=list)
+    fixed_count: int = 0
+    # The file could not be read as Python; it was skipped.
+    error: Optional[str] = None
+    # migrate-bn itself failed on this file (a bug to report); nothing was written.
+    internal_error: Optional[str] = None
+
+    @property
+    def changed(self) -> bool:
+        return self.fixed_source is not None
+
+
+class SourceError(Exception):
+    """The source cannot be decoded or parsed."""
+
+
+def decode(source: bytes) -> str:
+    """Decode as Python itself would: BOM, then a PEP 263 coding cookie, else UTF-8."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
+        return source.decode("utf-8-sig" if encoding == "utf-8-sig" else encoding)
+    except (SyntaxError, LookupError, UnicodeDecodeError) as error:
+        raise SourceError(f"cannot decode: {error}") from None
+
+
+def parse(text: str) -> ast.Module:
+    try:
+        return ast.parse(text)
+    except SyntaxError as error:
+        hint = " (Python 2 code?)" if _looks_like_python2(error) else ""
+        raise SourceError(f"cannot parse: {error.msg} at line {error.lineno}{hint}") from None
+    except (ValueError, RecursionError, MemoryError) as error:
+        raise SourceError(f"cannot parse: {error}") from None
+
+
+def _looks_like_python2(error: SyntaxError) -> bool:
+    text = (error.text or "").strip()
+    return "print" in (error.msg or "").lower() or text.startswith(("print ", "exec ")) or \
+        "except" in text and "," in text and " as " not in text
+
+
+def check_source(text: str, rules: Sequence[Rule], options: Options) -> list[Finding]:
+    module_facts = facts_module.build(parse(text), text)
+    findings = [finding for rule in rules for finding in rule.check(module_facts, options)]
+    return sorted(findings, key=Finding.sort_key)
+
+
+def fix_edits(findings: Sequence[Finding], options: Options) -> list[Edit]:
+    edits: list[Edit] = []
+    for finding in findings:
+        fix = finding.fix
+        if fix is not None and (fix.applicability == "safe" or options.unsafe_fixes):
+            edits.extend(fix.edits)
+    return edits
+
+
+def analyze(
+    source: bytes,
+    path: str = "<stdin>",
+    *,
+    rules: Optional[Sequence[Rule]] = None,
+    options: Options = Options(),
+    fix: bool = False,
+) -> Result:
+    """Find the batch-norm bugs in one module and, with `fix`, fix what can be fixed."""
+    result = Result(path=path)
+    if not may_matter(source):
+        return result
+    rules = select_rules() if rules is None else rules
+    try:
+        text = decode(source)
+        result.findings = check_source(text, rules, options)
+    except SourceError as error:
+        result.error = str(error)
+        return result
+    result.remaining = result.findings
+    if fix:
+        _fix(result, source, rules, options)
+    return result
+
+
+def _fix(result: Result, source: bytes, rules: Sequence[Rule], options: Options) -> None:
+    current, findings = source, result.findings
+    for _ in range(MAX_FIX_ROUNDS):
+        edits = fix_edits(findings, options)
+        if not edits:
+            break
+        try:
+            outcome = apply_edits(current, edits)
+        except cst.ParserSyntaxError as error:
+            result.internal_error = f"LibCST cannot parse this file for rewriting: {error.message} (line {error.raw_line})"
+            return
+        if not outcome.applied or outcome.code == current:
+            break
+        try:
+            after = check_source(decode(outcome.code), rules, options)
+        except SourceError as error:
+            # Never hand back code that does not parse; the file is left as it was.
+            result.internal_error = f"a fix produced code that does not parse ({error}); nothing was written"
+            return
+        current, findings = outcome.code, after
+    else:
+        result.internal_error = f"fixes did not converge after {MAX_FIX_ROUNDS} rounds; nothing was written"
+        return
+    if current != source:
+        result.fixed_source = current
+        result.remaining = findings
+        result.fixed_count = max(0, len(result.findings) - len(findings))

@@ -1,0 +1,188 @@
+"""The `migrate-bn` command: a thin shell over runner and api."""
+
+from __future__ import annotations
+
+import sys
+from typing import Optional, Sequence
+
+import click
+
+from . import __version__
+from .output import json_report, plural, text_line, unified_diff
+from .rules import Options, all_rules, known_prefix, rule_by_code, select_rules
+from .runner import Job, run
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+MAIN_HELP = """\
+Find and fix batch-normalization bugs in TensorFlow 1.x code.
+
+\b
+  migrate-bn check src/            list findings as path:line:col CODE message
+  migrate-bn fix --dry-run src/    show the fixes as a unified diff, write nothing
+  migrate-bn fix src/              apply the safe fixes in place
+  migrate-bn --dry-run src/        the same as `fix --dry-run src/`
+  migrate-bn explain BN001         what a rule finds, why it is wrong, the fix
+  migrate-bn rules                 the table of rules
+
+\b
+Exit codes: 0 nothing found; 1 findings, or fixes pending;
+2 usage error, or a file that could not be processed.
+"""
+
+
+class _Main(click.Group):
+    """`migrate-bn --dry-run src/` is the design card's short form of `fix --dry-run`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] in ("--dry-run", "--diff"):
+            args = ["fix", *args]
+        return super().parse_args(ctx, args)
+
+
+def _codes(values: Sequence[str]) -> list[str]:
+    codes = [code.strip().upper() for value in values for code in value.split(",") if code.strip()]
+    for code in codes:
+        if not known_prefix(code):
+            raise click.BadParameter(f"unknown rule code {code!r} (see `migrate-bn rules`)")
+    return codes
+
+
+def _color(mode: str, stream) -> bool:
+    if mode == "always":
+        return True
+    if mode == "never":
+        return False
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+def _common(function):
+    options = [
+        click.argument("paths", nargs=-1, type=click.Path(exists=True)),
+        click.option("--select", multiple=True, metavar="CODES",
+                     help="Only these rules (comma-separated codes or prefixes, e.g. BN001,BN002)."),
+        click.option("--ignore", multiple=True, metavar="CODES", help="Skip these rules."),
+        click.option("--output-format", type=click.Choice(["text", "json"]), default="text",
+                     show_default=True, help="How findings are printed."),
+        click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
+                     show_default=True, help="Colour output (auto: only on a terminal)."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+@click.group(cls=_Main, help=MAIN_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="migrate-bn")
+def main() -> None:
+    pass
+
+
+@main.command()
+@_common
+def check(paths, select, ignore, output_format, color) -> None:
+    """Report batch-norm bugs as path:line:col CODE message.
+
+    PATHS are files or directories (searched for *.py); default: the current directory.
+    Findings marked [*] have a safe automatic fix (`migrate-bn fix`).
+    """
+    job = Job(select_rules(_codes(select), _codes(ignore)), Options())
+    sys.exit(_report(paths, job, output_format, color, dry_run=False, diff=False))
+
+
+@main.command()
+@_common
+@click.option("--dry-run", is_flag=True, help="Print the fixes as a unified diff and write nothing.")
+@click.option("--diff", is_flag=True, help="Also print the diff of what was written.")
+@click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes that change program structure.")
+def fix(paths, select, ignore, output_format, color, dry_run, diff, unsafe_fixes) -> None:
+    """Fix batch-norm bugs in place (atomic writes; untouched code stays byte-identical).
+
+    With --dry-run nothing is written: the fixes are printed as a unified diff (a/ and b/
+    paths relative to the working directory) and the exit code is 1 when any is pending.
+    """
+    job = Job(select_rules(_codes(select), _codes(ignore)), Options(unsafe_fixes=unsafe_fixes),
+              fix=True, write=not dry_run)
+    sys.exit(_report(paths, job, output_format, color, dry_run=dry_run, diff=diff))
+
+
+@main.command()
+@click.argument("code")
+def explain(code: str) -> None:
+    """Print a rule's documentation (e.g. `migrate-bn explain BN001`)."""
+    rule = rule_by_code(code)
+    if rule is None:
+        raise click.BadParameter(f"unknown rule {code!r}; known: "
+                                 + ", ".join(r.code for r in all_rules()), param_hint="CODE")
+    click.echo(rule.documentation())
+
+
+@main.command(name="rules")
+def list_rules() -> None:
+    """List the rules: code, name, what each finds."""
+    for rule in all_rules():
+        click.echo(f"{rule.code}  {rule.name:<28} {rule.summary}")
+
+
+def _report(paths: Sequence[str], job: Job, output_format: str, color_mode: str,
+            dry_run: bool, diff: bool) -> int:
+    out, err = click.get_text_stream("stdout"), click.get_text_stream("stderr")
+    color_out, color_err = _color(color_mode, out), _color(color_mode, err)
+    paths = list(paths) or ["."]
+    findings_total = fixed_total = files_fixed = 0
+    collected = []
+    failed = []
+    for result, source in run(paths, job):
+        problem = result.error or result.internal_error
+        if problem:
+            kind = "error" if result.error else "internal error"
+            failed.append(result.path)
+            err.write(f"{result.path}: {kind}: {problem}\n")
+            if result.internal_error:
+                err.write("  (a bug in migrate-bn; please report it with this file)\n")
+        shown = result.remaining if job.fix else result.findings
+        if job.fix and result.changed and source is not None:
+            files_fixed += 1
+            fixed_total += result.fixed_count
+            if (dry_run or diff) and output_format == "text":
+                out.write(unified_diff(result.path, source, result.fixed_source or b"", color_out))
+        findings_total += len(shown)
+        if output_format == "json":
+            collected.append((result, shown))
+        else:
+            # A dry run's stdout is a patch and nothing else; what it cannot fix goes aside.
+            stream, colored = (err, color_err) if dry_run else (out, color_out)
+            for finding in shown:
+                stream.write(text_line(result.path, finding, colored) + "\n")
+    if output_format == "json":
+        out.write(json_report(collected) + "\n")
+    _summary(err, job, dry_run, findings_total, fixed_total, files_fixed, failed, output_format)
+    if failed:
+        return EXIT_ERROR
+    if findings_total or (dry_run and files_fixed):
+        return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+def _summary(err, job: Job, dry_run: bool, findings: int, fixed: int, files_fixed: int,
+             failed: list, output_format: str) -> None:
+    lines = []
+    if job.fix and files_fixed:
+        verb = "Would fix" if dry_run else "Fixed"
+        lines.append(f"{verb} {plural(fixed, 'finding')} in {plural(files_fixed, 'file')}.")
+    if findings:
+        if job.fix:
+            lines.append(f"{plural(findings, 'finding')} left without an automatic fix.")
+        else:
+            lines.append(f"Found {plural(findings, 'finding')} ([*]: fixable with `migrate-bn fix`).")
+    if failed:
+        lines.append(f"{plural(len(failed), 'file')} could not be processed: " + ", ".join(failed[:5])
+                     + (" ..." if len(failed) > 5 else ""))
+    if not lines and output_format == "text":
+        lines.append("No batch-norm problems found.")
+    for line in lines:
+        err.write(line + "\n")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

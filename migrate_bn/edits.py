@@ -1,0 +1,176 @@
+"""Apply a finding's edits to source code with LibCST, touching nothing else.
+
+LibCST round-trips a module byte for byte (encoding, BOM handling, line endings,
+comments, indentation), so code outside an edited statement is untouched; the edits
+below only replace, wrap or move whole statements. Statements are found by the line
+they start on, which the analysis (`ast`) and LibCST agree on.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence, Union
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from .findings import AddImport, Edit, MoveBefore, WrapInWith
+
+_BACKSLASH_NEWLINE = re.compile(r"\\(\r\n|\r|\n)")
+
+
+@dataclass
+class EditOutcome:
+    code: bytes
+    applied: list[Edit] = field(default_factory=list)
+    skipped: list[Edit] = field(default_factory=list)
+
+
+class _ReindentBackslashContinuations(cst.CSTTransformer):
+    """Continuation lines after a backslash hold absolute indentation; shift them with
+    the statement they belong to (parenthesized ones follow their block by themselves)."""
+
+    def __init__(self, unit: str) -> None:
+        self.unit = unit
+
+    def leave_SimpleWhitespace(self, original_node: cst.SimpleWhitespace,
+                               updated_node: cst.SimpleWhitespace) -> cst.SimpleWhitespace:
+        if "\\" not in updated_node.value:
+            return updated_node
+        value = _BACKSLASH_NEWLINE.sub(lambda m: m.group(0) + self.unit, updated_node.value)
+        return updated_node.with_changes(value=value)
+
+
+Statement = Union[cst.SimpleStatementLine, cst.BaseCompoundStatement]
+
+
+class _Applier(cst.CSTTransformer):
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self, module: cst.Module, edits: Sequence[Edit],
+                 moved: dict[int, cst.SimpleStatementLine]) -> None:
+        super().__init__()
+        self.module = module
+        self.wraps: dict[int, list[str]] = {}
+        self.moves_to: dict[int, list[MoveBefore]] = {}
+        self.imports = [e for e in edits if isinstance(e, AddImport)]
+        for edit in edits:
+            if isinstance(edit, WrapInWith):
+                headers = self.wraps.setdefault(edit.line, [])
+                if edit.header not in headers:
+                    headers.append(edit.header)
+            elif isinstance(edit, MoveBefore):
+                self.moves_to.setdefault(edit.before_line, []).append(edit)
+        self.moved = moved
+        self.applied: list[Edit] = []
+        self.edits = list(edits)
+
+    def _line(self, node: cst.CSTNode) -> int:
+        return self.get_metadata(PositionProvider, node).start.line
+
+    def _rebuild(self, original: Sequence[Statement], updated: Sequence[Statement]) -> list[Statement]:
+        lines = [self._line(statement) for statement in original]
+        # A move happens only within one block, and only when both ends are in it:
+        # a statement is never dropped without being put back.
+        moves = [m for line in lines for m in self.moves_to.get(line, ())
+                 if m.line in lines and m.line < m.before_line and m.line in self.moved]
+        moving_from = {m.line for m in moves}
+        body: list[Statement] = []
+        carried: Sequence[cst.EmptyLine] = ()
+        for line, before, after in zip(lines, original, updated):
+            if carried:
+                after = after.with_changes(leading_lines=[*carried, *after.leading_lines])
+                carried = ()
+            for move in moves:
+                if move.before_line == line:
+                    node = self.moved[move.line]
+                    # The moved read goes below the comments that introduce its new neighbour.
+                    body.append(node.with_changes(leading_lines=[*after.leading_lines, *_own_comments(node)]))
+                    after = after.with_changes(leading_lines=[])
+                    self.applied.append(move)
+            if line in moving_from:
+                comments = _own_comments(before)
+                carried = list(before.leading_lines[: len(before.leading_lines) - len(comments)])
+                continue
+            if line in self.wraps and isinstance(after, cst.SimpleStatementLine):
+                for header in self.wraps[line]:
+                    after = self._wrap(after, header)
+                self.applied.extend(e for e in self.edits if isinstance(e, WrapInWith) and e.line == line)
+            body.append(after)
+        return body
+
+    def _wrap(self, statement: Statement, header: str) -> cst.With:
+        template = cst.parse_statement(f"with {header}:\n    pass\n", config=self.module.config_for_parsing)
+        assert isinstance(template, cst.With)
+        inner = statement.with_changes(leading_lines=[])
+        inner = inner.visit(_ReindentBackslashContinuations(self.module.default_indent))
+        return template.with_changes(
+            leading_lines=statement.leading_lines,
+            body=cst.IndentedBlock(body=[inner]),  # type: ignore[list-item]
+        )
+
+    def leave_IndentedBlock(self, original_node: cst.IndentedBlock,
+                            updated_node: cst.IndentedBlock) -> cst.IndentedBlock:
+        return updated_node.with_changes(body=self._rebuild(original_node.body, updated_node.body))
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        body = self._rebuild(original_node.body, updated_node.body)
+        for edit in self.imports:
+            body = _insert_import(body, edit, self.module)
+            self.applied.append(edit)
+        return updated_node.with_changes(body=body)
+
+
+def _own_comments(statement: cst.CSTNode) -> list[cst.EmptyLine]:
+    """The comment lines directly above a statement, with no blank line between."""
+    lines = list(getattr(statement, "leading_lines", ()))
+    own: list[cst.EmptyLine] = []
+    for line in reversed(lines):
+        if line.comment is None:
+            break
+        own.insert(0, line)
+    return own
+
+
+def _is_import_line(statement: cst.CSTNode) -> bool:
+    return isinstance(statement, cst.SimpleStatementLine) and all(
+        isinstance(small, (cst.Import, cst.ImportFrom)) for small in statement.body
+    )
+
+
+def _is_docstring(statement: cst.CSTNode) -> bool:
+    return isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 and \
+        isinstance(statement.body[0], cst.Expr) and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+
+
+def _insert_import(body: list[Statement], edit: AddImport, module: cst.Module) -> list[Statement]:
+    statement = cst.parse_statement(f"import {edit.module} as {edit.alias}\n", config=module.config_for_parsing)
+    position = 0
+    if body and _is_docstring(body[0]):
+        position = 1
+    for index, existing in enumerate(body):
+        if _is_import_line(existing):
+            position = index + 1
+        elif index >= position and not _is_docstring(existing):
+            break
+    return [*body[:position], statement, *body[position:]]  # type: ignore[list-item]
+
+
+def apply_edits(source: bytes, edits: Iterable[Edit]) -> EditOutcome:
+    """Rewrite `source` with `edits`; raises libcst.ParserSyntaxError if it cannot parse."""
+    edits = list(dict.fromkeys(edits))  # two findings may ask for the same wrap
+    module = cst.parse_module(source)
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    positions = wrapper.resolve(PositionProvider)
+    move_lines = {e.line for e in edits if isinstance(e, MoveBefore)}
+    moved = {
+        pos.start.line: node
+        for node, pos in positions.items()
+        if isinstance(node, cst.SimpleStatementLine) and pos.start.line in move_lines
+    }
+    applier = _Applier(module, edits, moved)
+    new_module = wrapper.visit(applier)
+    applied = applier.applied
+    skipped = [e for e in edits if e not in applied]
+    return EditOutcome(new_module.bytes, applied, skipped)

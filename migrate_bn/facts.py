@@ -1,0 +1,794 @@
+"""One pass over a module that records the training-graph facts rules ask about.
+
+The facts: batch-norm sites (what API, where its updates go, whether its training flag
+lets it update), train ops (and the `control_dependencies` around them), reads of the
+UPDATE_OPS collection, calls that make ops wait for others (`tf.group`, ...), and calls
+between the module's own functions. Rules are queries over these facts.
+
+The pass runs on Python's `ast`, not on LibCST: it is an order of magnitude faster to
+build, has every position a message needs, and the analysis never rewrites. LibCST is
+used only to rewrite the few files that get a fix (see `edits.py`).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+from typing import Iterator, Optional
+
+from . import tfapi
+from .names import ImportTable, dotted, resolve
+
+# The marker `lookup` returns for a name bound by a parameter, loop or `with ... as`.
+UNKNOWN = ast.Constant(value=Ellipsis)
+
+_OPTIMIZER_NAME = re.compile(r"(^|_)(opt|optim|optimi[sz]er|solver)s?(_|$)|optimi[sz]er|optim_")
+_UPDATES_NAME = re.compile(r"update", re.IGNORECASE)
+# The line breaks Python itself counts (str.splitlines also breaks on \f, \x1c, ...).
+_LINE_BREAK = re.compile(r"\r\n?|\n")
+
+
+@dataclass(eq=False)
+class Scope:
+    """A module, class or function body."""
+
+    kind: str  # "module" | "class" | "function"
+    name: str
+    node: ast.AST
+    parent: Optional["Scope"]
+    assignments: dict[str, list[tuple[int, ast.expr]]] = field(default_factory=dict)
+    param_defaults: dict[str, Optional[ast.expr]] = field(default_factory=dict)
+    # For a class: what `self.<attr> = value` assigned, in any of its methods.
+    attributes: dict[str, list[tuple[int, ast.expr]]] = field(default_factory=dict)
+    functions: dict[str, "Scope"] = field(default_factory=dict)  # defs directly inside
+
+    @property
+    def owner_class(self) -> Optional["Scope"]:
+        """The class a method belongs to."""
+        if self.kind == "function" and self.parent is not None and self.parent.kind == "class":
+            return self.parent
+        return None
+
+
+@dataclass(eq=False)
+class BatchNormSite:
+    node: ast.Call
+    api: str  # how messages name it
+    how: str  # "call" | "class" | "normalizer_fn" | "net" | "net_arg_scope" | "collection_write"
+    updates: str  # "collection" | "inplace" | "keras" | "custom"
+    trains: Optional[bool]  # False: its flag is a literal False, so it never updates
+    flag: Optional[ast.expr]
+    scope: Scope
+    stmt: ast.stmt
+
+    @property
+    def feeds_update_ops(self) -> bool:
+        """Does running this site put update ops into tf.GraphKeys.UPDATE_OPS?"""
+        return self.updates == "collection" and self.trains is not False
+
+
+@dataclass(eq=False)
+class TrainOp:
+    node: ast.Call
+    kind: str  # "minimize" | "apply_gradients" | "builder"
+    scope: Scope
+    stmt: ast.stmt
+    deps: tuple[ast.expr, ...]  # control_dependencies arguments around it, innermost last
+    wrappable: bool  # the call sits in a simple statement that a `with` can wrap
+
+
+@dataclass(eq=False)
+class UpdateOpsRead:
+    node: ast.Call
+    scope: Scope
+    stmt: ast.stmt
+    target: Optional[str]  # `name = tf.get_collection(UPDATE_OPS)` binds `name`
+
+
+@dataclass(eq=False)
+class DependencyUse:
+    """A call that makes something wait for its arguments (tf.group, control_dependencies)."""
+
+    node: ast.Call
+    scope: Scope
+    args: tuple[ast.expr, ...]
+
+
+@dataclass(eq=False)
+class LocalCall:
+    """A call of one of the module's own functions or methods."""
+
+    name: str
+    via_self: bool
+    node: ast.Call
+    scope: Scope
+    stmt: ast.stmt
+    deps: tuple[ast.expr, ...]
+
+
+@dataclass(eq=False)
+class ArgScope:
+    ops: frozenset[str]
+    kwargs: dict[str, ast.expr]
+
+
+@dataclass(eq=False)
+class ModuleFacts:
+    tree: ast.Module
+    text: str
+    lines: list[str]
+    imports: ImportTable
+    module: Scope
+    scopes: list[Scope] = field(default_factory=list)
+    batch_norm_sites: list[BatchNormSite] = field(default_factory=list)
+    train_ops: list[TrainOp] = field(default_factory=list)
+    update_reads: list[UpdateOpsRead] = field(default_factory=list)
+    dependency_uses: list[DependencyUse] = field(default_factory=list)
+    local_calls: list[LocalCall] = field(default_factory=list)
+    scope_of_node: dict[int, Scope] = field(default_factory=dict)
+    # (scope, name, line, statement) for every name read, in source order.
+    name_loads: list[tuple[Scope, str, int, ast.stmt]] = field(default_factory=list)
+    _producers: Optional[set[int]] = None
+
+    # --- names -----------------------------------------------------------------
+
+    def lookup(self, name: str, scope: Scope, before_line: Optional[int] = None) -> Optional[ast.expr]:
+        """The expression `name` was last bound to, seen from `scope`; UNKNOWN for a
+        parameter or loop variable, None when the module never binds it."""
+        current: Optional[Scope] = scope
+        while current is not None:
+            if current.kind != "class" or current is scope:
+                bindings = current.assignments.get(name)
+                if bindings:
+                    if before_line is not None and current is scope:
+                        earlier = [value for line, value in bindings if line <= before_line]
+                        if earlier:
+                            return earlier[-1]
+                    return bindings[-1][1]
+                if name in current.param_defaults:
+                    return UNKNOWN
+            current = current.parent
+        return None
+
+    def lookup_attribute(self, node: ast.Attribute, scope: Scope) -> Optional[ast.expr]:
+        """What `self.attr = value` assigned anywhere in the method's class."""
+        if not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
+            return None
+        cls = _enclosing_class(scope)
+        if cls is None:
+            return None
+        bindings = cls.attributes.get(node.attr)
+        return bindings[-1][1] if bindings else None
+
+    def qualname(self, node: ast.expr, scope: Scope) -> Optional[str]:
+        def alias(name: str) -> Optional[ast.expr]:
+            value = self.lookup(name, scope)
+            if value is UNKNOWN:
+                return _param_default(scope, name)
+            return value
+
+        return resolve(node, self.imports, alias)
+
+    # --- what expressions mean ---------------------------------------------------
+
+    def is_update_ops_key(self, node: ast.expr, scope: Scope, depth: int = 0) -> bool:
+        """Does `node` name the UPDATE_OPS collection?"""
+        if depth > 4:
+            return False
+        if isinstance(node, ast.Attribute):
+            return node.attr == tfapi.UPDATE_OPS_KEY
+        if isinstance(node, ast.Constant):
+            return node.value == tfapi.UPDATE_OPS_STRING
+        if isinstance(node, ast.Name):
+            if node.id == tfapi.UPDATE_OPS_KEY:
+                return True
+            value = self.lookup(node.id, scope)
+            return value is not None and value is not UNKNOWN and self.is_update_ops_key(value, scope, depth + 1)
+        return False
+
+    def read_of_update_ops(self, call: ast.Call, scope: Scope) -> bool:
+        """Is `call` a `get_collection(UPDATE_OPS)`?"""
+        func = call.func
+        if not isinstance(func, ast.Attribute):
+            if not isinstance(func, ast.Name):
+                return False
+        name = self.qualname(func, scope)
+        is_reader = name in tfapi.COLLECTION_READERS or (
+            isinstance(func, ast.Attribute) and func.attr in tfapi.COLLECTION_READER_METHODS
+        )
+        if not is_reader:
+            return False
+        key = call.args[0] if call.args else _keyword(call, "key")
+        return key is not None and self.is_update_ops_key(key, scope)
+
+    def holds_update_ops(self, node: ast.expr, scope: Scope, line: Optional[int] = None, depth: int = 0) -> bool:
+        """Does evaluating `node` give (or contain) the batch-norm update ops?
+
+        Follows names to what they were assigned, so `update_ops = tf.get_collection(...)`
+        and `deps = update_ops + [x]` count; a parameter or attribute counts when its name
+        says so (`update_ops`, `self.bn_updates`): a caller that passes such a list in has
+        wired it on purpose, and guessing otherwise would be a false alarm.
+        """
+        if depth > 5:
+            return False
+        for child in _walk_expression(node):
+            if isinstance(child, ast.Call):
+                if self.read_of_update_ops(child, scope):
+                    return True
+                func = child.func
+                if isinstance(func, ast.Attribute) and func.attr in tfapi.KERAS_UPDATE_ATTRIBUTES:
+                    return True
+            elif isinstance(child, ast.Attribute):
+                if child.attr in tfapi.KERAS_UPDATE_ATTRIBUTES:
+                    return True
+                value = self.lookup_attribute(child, scope)
+                if value is not None and self.holds_update_ops(value, scope, None, depth + 1):
+                    return True
+                if isinstance(child.value, ast.Name) and child.value.id in ("self", "cls") and _UPDATES_NAME.search(child.attr):
+                    return True
+            elif isinstance(child, ast.Name):
+                value = self.lookup(child.id, scope, line)
+                if value is UNKNOWN or value is None:
+                    if _UPDATES_NAME.search(child.id):
+                        return True
+                elif self.holds_update_ops(value, scope, None, depth + 1):
+                    return True
+        return False
+
+    def is_optimizer(self, node: ast.expr, scope: Scope, depth: int = 0) -> bool:
+        """Is `node` (the receiver of `.minimize`) an optimizer object?"""
+        if depth > 4:
+            return False
+        if isinstance(node, ast.Call):
+            name = self.qualname(node.func, scope) or dotted(node.func) or ""
+            last = name.rsplit(".", 1)[-1]
+            if last.endswith(tfapi.OPTIMIZER_SUFFIX):
+                return True
+            if name.rsplit(".", 1)[0] in tfapi.OPTIMIZER_MODULES:
+                return True
+            if name in tfapi.OPTIMIZER_WRAPPERS:
+                return True
+            return False
+        if isinstance(node, ast.Name):
+            if node.id in self.imports.names:
+                return False  # a module or class, not an optimizer instance
+            value = self.lookup(node.id, scope)
+            if value is not None and value is not UNKNOWN:
+                if self.is_optimizer(value, scope, depth + 1):
+                    return True
+            return bool(_OPTIMIZER_NAME.search(node.id.lower()))
+        if isinstance(node, ast.Attribute):
+            if self.qualname(node, scope) is not None:
+                return False
+            value = self.lookup_attribute(node, scope)
+            if value is not None and self.is_optimizer(value, scope, depth + 1):
+                return True
+            return bool(_OPTIMIZER_NAME.search(node.attr.lower()))
+        return False
+
+    def flag_value(self, node: Optional[ast.expr], scope: Scope, default: bool) -> Optional[bool]:
+        """True/False when a training flag is a known constant, None when it varies."""
+        if node is None:
+            return default
+        if isinstance(node, ast.Constant) and isinstance(node.value, bool):
+            return node.value
+        if isinstance(node, ast.Name):
+            value = self.lookup(node.id, scope)
+            if isinstance(value, ast.Constant) and isinstance(value.value, bool):
+                bindings = _all_bindings(scope, node.id)
+                if all(isinstance(v, ast.Constant) and v.value == value.value for v in bindings):
+                    return value.value
+        return None
+
+    def dict_entries(self, node: Optional[ast.expr], scope: Scope) -> Optional[dict[str, ast.expr]]:
+        """The string-keyed entries of a dict literal or `dict(...)`, following a name."""
+        if isinstance(node, ast.Name):
+            value = self.lookup(node.id, scope)
+            node = None if value is UNKNOWN else value
+        if isinstance(node, ast.Dict):
+            entries = {}
+            for key, value in zip(node.keys, node.values):
+                if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                    entries[key.value] = value
+            return entries
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict":
+            return {kw.arg: kw.value for kw in node.keywords if kw.arg}
+        return None
+
+    def updates_mode(self, node: Optional[ast.expr], scope: Scope) -> str:
+        """Where `updates_collections=<node>` sends the updates."""
+        if node is None:
+            return "collection"
+        if isinstance(node, ast.Name):
+            value = self.lookup(node.id, scope)
+            if value is not None and value is not UNKNOWN:
+                node = value
+        if isinstance(node, ast.Constant) and node.value is None:
+            return "inplace"
+        for child in _walk_expression(node):
+            if isinstance(child, (ast.Attribute, ast.Constant, ast.Name)) and self.is_update_ops_key(child, scope):
+                return "collection"
+        return "custom"
+
+    # --- positions -------------------------------------------------------------
+
+    def column(self, line: int, byte_offset: int) -> int:
+        """ast counts UTF-8 bytes; people and editors count characters."""
+        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        return len(text.encode("utf-8")[:byte_offset].decode("utf-8", errors="replace"))
+
+    def source(self, node: ast.AST, limit: int = 60) -> str:
+        text = ast.get_source_segment(self.text, node) or ""
+        text = " ".join(text.split())
+        return text if len(text) <= limit else text[: limit - 3] + "..."
+
+    # --- the module's own functions ----------------------------------------------
+
+    def callers(self, scope: Scope) -> list[LocalCall]:
+        """Calls, anywhere in the module, that may run the function `scope`."""
+        if scope.kind != "function":
+            return []
+        owner = scope.owner_class
+        found = []
+        for call in self.local_calls:
+            if call.name != scope.name:
+                continue
+            if owner is not None:
+                if call.via_self and _enclosing_class(call.scope) is owner:
+                    found.append(call)
+            elif not call.via_self:
+                found.append(call)
+        return found
+
+    def called_function(self, call: LocalCall) -> Optional[Scope]:
+        """The module's own function or method a local call runs, if it can be told."""
+        if call.via_self:
+            cls = _enclosing_class(call.scope)
+            return cls.functions.get(call.name) if cls is not None else None
+        scope: Optional[Scope] = call.scope
+        while scope is not None:
+            if scope.kind != "class" and call.name in scope.functions:
+                return scope.functions[call.name]
+            scope = scope.parent
+        return None
+
+    def is_producer(self, scope: Scope) -> bool:
+        """Does running this function build batch norm that feeds UPDATE_OPS?"""
+        if self._producers is None:
+            producers = {id(site.scope) for site in self.batch_norm_sites if site.feeds_update_ops}
+            changed = True
+            while changed:  # a caller of a producer is one too
+                changed = False
+                for call in self.local_calls:
+                    target = self.called_function(call)
+                    if target is not None and id(target) in producers and id(call.scope) not in producers:
+                        producers.add(id(call.scope))
+                        changed = True
+            self._producers = producers
+        return id(scope) in self._producers
+
+    def train_op_runs_update_ops(self, op: TrainOp) -> bool:
+        """Is the train op wired to the update ops, here or where its builder is called?"""
+        line = op.node.lineno
+        if any(self.holds_update_ops(dep, op.scope, line) for dep in op.deps):
+            return True
+        return self._scope_wires_update_ops(op.scope, 0)
+
+    def _scope_wires_update_ops(self, scope: Scope, depth: int) -> bool:
+        # tf.group(train_op, *update_ops) and friends anywhere in the same body; a
+        # `with control_dependencies` counts only for what it lexically encloses.
+        for use in self.dependency_uses:
+            if use.scope is scope and not _is_control_dependencies(use.node):
+                if any(self.holds_update_ops(arg, scope, use.node.lineno) for arg in use.args):
+                    return True
+        if depth >= 3:
+            return False
+        for call in self.callers(scope):
+            if any(self.holds_update_ops(dep, call.scope, call.node.lineno) for dep in call.deps):
+                return True
+            if self._scope_wires_update_ops(call.scope, depth + 1):
+                return True
+        return False
+
+    def tensorflow_alias(self) -> Optional[tuple[str, str]]:
+        aliases = self.imports.tensorflow_aliases
+        return aliases[0] if aliases else None
+
+
+def _is_control_dependencies(call: ast.Call) -> bool:
+    func = call.func
+    return isinstance(func, ast.Attribute) and func.attr in tfapi.DEPENDENCY_METHODS
+
+
+def _enclosing_class(scope: Optional[Scope]) -> Optional[Scope]:
+    while scope is not None:
+        if scope.kind == "class":
+            return scope
+        scope = scope.parent
+    return None
+
+
+def _param_default(scope: Scope, name: str) -> Optional[ast.expr]:
+    current: Optional[Scope] = scope
+    while current is not None:
+        if name in current.param_defaults:
+            return current.param_defaults[name]
+        current = current.parent
+    return None
+
+
+def _all_bindings(scope: Scope, name: str) -> list[ast.expr]:
+    current: Optional[Scope] = scope
+    while current is not None:
+        if name in current.assignments:
+            return [value for _, value in current.assignments[name]]
+        current = current.parent
+    return []
+
+
+def _keyword(call: ast.Call, name: str) -> Optional[ast.expr]:
+    for kw in call.keywords:
+        if kw.arg == name:
+            return kw.value
+    return None
+
+
+def argument(call: ast.Call, keyword: str, position: Optional[int] = None) -> Optional[ast.expr]:
+    value = _keyword(call, keyword)
+    if value is None and position is not None and len(call.args) > position:
+        if not any(isinstance(a, ast.Starred) for a in call.args[: position + 1]):
+            value = call.args[position]
+    return value
+
+
+def _walk_expression(node: ast.AST) -> Iterator[ast.AST]:
+    """Every node of an expression, without descending into lambdas."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        if isinstance(current, ast.Lambda):
+            continue
+        stack.extend(ast.iter_child_nodes(current))
+
+
+_COMPOUND = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try,
+             ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+try:  # Python 3.10+
+    _COMPOUND = _COMPOUND + (ast.Match,)
+except AttributeError:  # pragma: no cover
+    pass
+try:  # Python 3.11+
+    _COMPOUND = _COMPOUND + (ast.TryStar,)
+except AttributeError:  # pragma: no cover
+    pass
+
+
+class _Builder(ast.NodeVisitor):
+    """Walks a module once, filling a ModuleFacts."""
+
+    def __init__(self, facts: ModuleFacts) -> None:
+        self.facts = facts
+        self.scope = facts.module
+        self.statements: list[ast.stmt] = []
+        self.deps: list[ast.expr] = []  # control_dependencies arguments around this point
+        self.arg_scopes: list[ArgScope] = []
+        self.in_lambda = 0
+        self.scope_loads = facts.name_loads
+        # `.minimize(...)` calls, judged once every `self.optimizer = ...` is known.
+        self.train_op_candidates: list[tuple[ast.Call, Optional[str], Scope, ast.stmt, tuple, bool]] = []
+
+    # --- structure ----------------------------------------------------------------
+
+    def visit(self, node: ast.AST) -> None:
+        if isinstance(node, ast.stmt):
+            self.statements.append(node)
+            try:
+                super().visit(node)
+            finally:
+                self.statements.pop()
+        else:
+            super().visit(node)
+
+    def _enter(self, kind: str, node: ast.AST, name: str) -> Scope:
+        scope = Scope(kind=kind, name=name, node=node, parent=self.scope)
+        self.facts.scopes.append(scope)
+        self.facts.scope_of_node[id(node)] = scope
+        return scope
+
+    def _visit_body(self, scope: Scope, body: list[ast.stmt]) -> None:
+        saved = (self.scope, self.deps, self.arg_scopes)
+        # A function body runs where it is called, not where it is defined: the
+        # `with` blocks around the definition do not apply to it.
+        self.scope, self.deps, self.arg_scopes = scope, [], []
+        try:
+            for statement in body:
+                self.visit(statement)
+        finally:
+            self.scope, self.deps, self.arg_scopes = saved
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        for decorator in node.decorator_list:
+            self.visit(decorator)
+        arguments = node.args
+        for default in [*arguments.defaults, *arguments.kw_defaults]:
+            if default is not None:
+                self.visit(default)
+        scope = self._enter("function", node, node.name)
+        self.scope.functions[node.name] = scope
+        self._bind(node.name, node, self.scope)
+        positional = [*arguments.posonlyargs, *arguments.args]
+        defaults = [None] * (len(positional) - len(arguments.defaults)) + list(arguments.defaults)
+        for arg, default in zip(positional, defaults):
+            scope.param_defaults[arg.arg] = default
+        for arg, default in zip(arguments.kwonlyargs, arguments.kw_defaults):
+            scope.param_defaults[arg.arg] = default
+        for extra in (arguments.vararg, arguments.kwarg):
+            if extra is not None:
+                scope.param_defaults[extra.arg] = None
+        self._visit_body(scope, node.body)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        for expr in [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]:
+            self.visit(expr)
+        scope = self._enter("class", node, node.name)
+        self._bind(node.name, node, self.scope)
+        self._visit_body(scope, node.body)
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        self.in_lambda += 1
+        try:
+            self.generic_visit(node)
+        finally:
+            self.in_lambda -= 1
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if isinstance(node.ctx, ast.Load) and self.statements:
+            self.scope_loads.append((self.scope, node.id, node.lineno, self.statements[-1]))
+
+    # --- bindings -----------------------------------------------------------------
+
+    def _bind(self, name: str, value: ast.AST, scope: Scope) -> None:
+        line = getattr(value, "lineno", 0)
+        scope.assignments.setdefault(name, []).append((line, value))  # type: ignore[arg-type]
+
+    def _bind_target(self, target: ast.expr, value: ast.expr) -> None:
+        if isinstance(target, ast.Name):
+            self.scope.assignments.setdefault(target.id, []).append((target.lineno, value))
+        elif isinstance(target, ast.Attribute):
+            cls = _enclosing_class(self.scope)
+            if cls is not None and isinstance(target.value, ast.Name) and target.value.id in ("self", "cls"):
+                cls.attributes.setdefault(target.attr, []).append((target.lineno, value))
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                self._bind_target(element.value if isinstance(element, ast.Starred) else element, UNKNOWN)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        self.visit(node.value)
+        for target in node.targets:
+            self._bind_target(target, node.value)
+            self.visit(target)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is not None:
+            self.visit(node.value)
+            self._bind_target(node.target, node.value)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        self.visit(node.value)
+        # `x += more` keeps what x held and adds: an UPDATE_OPS list stays one.
+        combined = ast.BinOp(left=ast.Name(id="_", ctx=ast.Load()), op=node.op, right=node.value)
+        if isinstance(node.target, ast.Name):
+            previous = self.facts.lookup(node.target.id, self.scope)
+            if previous is not None and previous is not UNKNOWN:
+                combined.left = previous
+        self._bind_target(node.target, combined)
+
+    def visit_For(self, node: ast.For | ast.AsyncFor) -> None:
+        self.visit(node.iter)
+        self._bind_target(node.target, UNKNOWN)
+        for statement in [*node.body, *node.orelse]:
+            self.visit(statement)
+
+    visit_AsyncFor = visit_For
+
+    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
+        self.visit(node.value)
+        self._bind_target(node.target, node.value)
+
+    # --- with blocks ----------------------------------------------------------------
+
+    def visit_With(self, node: ast.With | ast.AsyncWith) -> None:
+        pushed_deps = 0
+        pushed_scopes = 0
+        for item in node.items:
+            self.visit(item.context_expr)
+            expr = item.context_expr
+            if item.optional_vars is not None:
+                self._bind_target(item.optional_vars, UNKNOWN)
+            if not isinstance(expr, ast.Call):
+                continue
+            name = self.facts.qualname(expr.func, self.scope)
+            if name == "tensorflow.control_dependencies" or (
+                isinstance(expr.func, ast.Attribute) and expr.func.attr in tfapi.DEPENDENCY_METHODS
+            ):
+                if expr.args:
+                    self.deps.append(expr.args[0])
+                    pushed_deps += 1
+            elif self._is_arg_scope(expr, name):
+                scope = self._arg_scope(expr)
+                if scope is not None:
+                    self.arg_scopes.append(scope)
+                    pushed_scopes += 1
+        try:
+            for statement in node.body:
+                self.visit(statement)
+        finally:
+            del self.deps[len(self.deps) - pushed_deps:]
+            del self.arg_scopes[len(self.arg_scopes) - pushed_scopes:]
+
+    visit_AsyncWith = visit_With
+
+    def _is_arg_scope(self, call: ast.Call, name: Optional[str]) -> bool:
+        return name in tfapi.ARG_SCOPE_FUNCTIONS or (
+            isinstance(call.func, ast.Attribute) and call.func.attr == "arg_scope"
+        ) or (isinstance(call.func, ast.Name) and call.func.id == "arg_scope")
+
+    def _arg_scope(self, call: ast.Call) -> Optional[ArgScope]:
+        if not call.args or not isinstance(call.args[0], (ast.List, ast.Tuple)):
+            return None
+        ops = set()
+        for element in call.args[0].elts:
+            name = self.facts.qualname(element, self.scope)
+            if name:
+                ops.add(name)
+        return ArgScope(frozenset(ops), {kw.arg: kw.value for kw in call.keywords if kw.arg})
+
+    def _arg_scope_value(self, op: str, keyword: str) -> Optional[ast.expr]:
+        for scope in reversed(self.arg_scopes):
+            if op in scope.ops and keyword in scope.kwargs:
+                return scope.kwargs[keyword]
+        return None
+
+    # --- calls ----------------------------------------------------------------------
+
+    def visit_Call(self, node: ast.Call) -> None:
+        self.generic_visit(node)
+        facts, scope = self.facts, self.scope
+        name = facts.qualname(node.func, scope)
+        statement = self.statements[-1] if self.statements else None
+        if statement is None:
+            return
+        site = self._batch_norm_site(node, name)
+        if site is not None:
+            facts.batch_norm_sites.append(site)
+        self._train_op(node, name, statement)
+        if facts.read_of_update_ops(node, scope):
+            target = None
+            if isinstance(statement, ast.Assign) and statement.value is node and len(statement.targets) == 1:
+                if isinstance(statement.targets[0], ast.Name):
+                    target = statement.targets[0].id
+            facts.update_reads.append(UpdateOpsRead(node, scope, statement, target))
+        if name in tfapi.DEPENDENCY_FUNCTIONS or (
+            isinstance(node.func, ast.Attribute) and node.func.attr in tfapi.DEPENDENCY_METHODS
+        ):
+            args = tuple(node.args) + tuple(kw.value for kw in node.keywords)
+            facts.dependency_uses.append(DependencyUse(node, scope, args))
+        self._local_call(node, name, statement)
+
+    def _local_call(self, node: ast.Call, name: Optional[str], statement: ast.stmt) -> None:
+        func = node.func
+        if isinstance(func, ast.Name) and name is None:
+            self.facts.local_calls.append(
+                LocalCall(func.id, False, node, self.scope, statement, tuple(self.deps)))
+        elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in ("self", "cls"):
+            self.facts.local_calls.append(
+                LocalCall(func.attr, True, node, self.scope, statement, tuple(self.deps)))
+
+    def _train_op(self, node: ast.Call, name: Optional[str], statement: ast.stmt) -> None:
+        if name in tfapi.TRAIN_OP_BUILDERS or (
+            isinstance(node.func, ast.Attribute) and node.func.attr in tfapi.TRAIN_OP_METHODS
+        ):
+            wrappable = not isinstance(statement, _COMPOUND) and not self.in_lambda
+            self.train_op_candidates.append((node, name, self.scope, statement, tuple(self.deps), wrappable))
+
+    def finish(self) -> None:
+        facts = self.facts
+        for node, name, scope, statement, deps, wrappable in self.train_op_candidates:
+            if name in tfapi.TRAIN_OP_BUILDERS:
+                kind = "builder"
+            elif facts.is_optimizer(node.func.value, scope):  # type: ignore[attr-defined]
+                kind = node.func.attr  # type: ignore[attr-defined]
+            else:
+                continue
+            facts.train_ops.append(TrainOp(node, kind, scope, statement, deps, wrappable))
+
+    def _batch_norm_site(self, node: ast.Call, name: Optional[str]) -> Optional[BatchNormSite]:
+        facts, scope = self.facts, self.scope
+        statement = self.statements[-1]
+        api = tfapi.BATCH_NORM_APIS.get(name or "")
+        if api is not None:
+            if api.is_class:
+                # The flag is given where the layer object is called; unknown here.
+                return BatchNormSite(node, api.display, "class", api.updates, None, None, scope, statement)
+            flag = argument(node, api.training_kw, api.training_pos)
+            if flag is None:
+                flag = self._arg_scope_value(name, api.training_kw)
+            updates = api.updates
+            if api.updates_kw:
+                redirect = argument(node, api.updates_kw, api.updates_pos)
+                if redirect is None:
+                    redirect = self._arg_scope_value(name, api.updates_kw)
+                updates = facts.updates_mode(redirect, scope)
+            trains = facts.flag_value(flag, scope, api.default_training)
+            return BatchNormSite(node, api.display, "call", updates, trains, flag, scope, statement)
+
+        normalizer = _keyword(node, tfapi.NORMALIZER_FN_KW)
+        if normalizer is None and name:
+            normalizer = self._arg_scope_value(name, tfapi.NORMALIZER_FN_KW)
+        if normalizer is not None:
+            normalizer_api = tfapi.BATCH_NORM_APIS.get(facts.qualname(normalizer, scope) or "")
+            if normalizer_api is not None and normalizer_api.family == "contrib":
+                return self._normalizer_site(node, name, normalizer_api, statement)
+
+        if name:
+            module, _, function = name.rpartition(".")
+            module_tail = module.rsplit(".", 1)[-1]
+            from_net_module = module_tail in tfapi.NET_MODULES or ".nets." in f".{module}."
+            if function in tfapi.BATCH_NORM_NETS and from_net_module:
+                flag = _keyword(node, tfapi.NET_TRAINING_KW)
+                trains = facts.flag_value(flag, scope, True)
+                return BatchNormSite(node, f"{function} (slim net)", "net", "collection", trains, flag, scope, statement)
+            if function in tfapi.BATCH_NORM_ARG_SCOPES and from_net_module:
+                off = facts.flag_value(_keyword(node, tfapi.USE_BATCH_NORM_KW), scope, True)
+                if off is False:
+                    return None
+                return BatchNormSite(node, f"{function}()", "net_arg_scope", "collection", None, None, scope, statement)
+            if name in tfapi.COLLECTION_WRITERS and node.args and facts.is_update_ops_key(node.args[0], scope):
+                return BatchNormSite(node, "tf.add_to_collection(UPDATE_OPS)", "collection_write", "collection", None, None, scope, statement)
+        return None
+
+    def _normalizer_site(self, node: ast.Call, name: Optional[str], api: tfapi.BatchNormApi,
+                         statement: ast.stmt) -> BatchNormSite:
+        facts, scope = self.facts, self.scope
+        params_node = _keyword(node, tfapi.NORMALIZER_PARAMS_KW)
+        if params_node is None and name:
+            params_node = self._arg_scope_value(name, tfapi.NORMALIZER_PARAMS_KW)
+        params = facts.dict_entries(params_node, scope) or {}
+        batch_norm_names = [n for n, a in tfapi.BATCH_NORM_APIS.items() if a is api]
+
+        def setting(keyword: str) -> Optional[ast.expr]:
+            if keyword in params:
+                return params[keyword]
+            for op in batch_norm_names:
+                value = self._arg_scope_value(op, keyword)
+                if value is not None:
+                    return value
+            return None
+
+        flag = setting(api.training_kw)
+        updates = facts.updates_mode(setting(api.updates_kw or ""), scope)
+        trains = facts.flag_value(flag, scope, api.default_training)
+        layer = (name or dotted(node.func) or "layer").rsplit(".", 1)[-1]
+        return BatchNormSite(node, f"{layer}(normalizer_fn=batch_norm)", "normalizer_fn",
+                             updates, trains, flag, scope, statement)
+
+
+def build(tree: ast.Module, text: str) -> ModuleFacts:
+    """Collect the facts about one parsed module."""
+    module = Scope(kind="module", name="<module>", node=tree, parent=None)
+    facts = ModuleFacts(tree=tree, text=text, lines=_LINE_BREAK.split(text), imports=ImportTable(), module=module)
+    facts.scopes.append(module)
+    facts.scope_of_node[id(tree)] = module
+    # Imports first, wherever they are: a name is often imported inside main().
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            facts.imports.add(node)
+    builder = _Builder(facts)
+    for statement in tree.body:
+        builder.visit(statement)
+    builder.finish()
+    return facts

@@ -1,0 +1,75 @@
+"""The values that flow from rules to shells: findings, their fixes and locations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+
+@dataclass(frozen=True)
+class Span:
+    """A source range; lines and columns are 1-based, columns count characters."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+@dataclass(frozen=True)
+class Related:
+    """Another place a finding depends on (the batch-norm site of a train op)."""
+
+    span: Span
+    message: str
+    path: str | None = None  # None: the finding's own file
+
+
+# Edits are stated by the line a statement starts on, which both the analysis tree
+# (ast) and the rewriting tree (LibCST) agree on.
+
+@dataclass(frozen=True)
+class WrapInWith:
+    """Put the simple statement that starts on `line` inside `with <header>:`."""
+
+    line: int
+    header: str
+
+
+@dataclass(frozen=True)
+class MoveBefore:
+    """Move the simple statement that starts on `line` to just before `before_line`."""
+
+    line: int
+    before_line: int
+
+
+@dataclass(frozen=True)
+class AddImport:
+    """`import <module> as <alias>` after the module's imports."""
+
+    module: str
+    alias: str
+
+
+Edit = Union[WrapInWith, MoveBefore, AddImport]
+
+
+@dataclass(frozen=True)
+class Fix:
+    applicability: str  # "safe" | "unsafe"
+    message: str
+    edits: tuple[Edit, ...]
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    message: str
+    span: Span
+    severity: str = "error"
+    fix: Fix | None = None
+    related: tuple[Related, ...] = field(default_factory=tuple)
+
+    def sort_key(self) -> tuple:
+        return (self.span.line, self.span.column, self.code)

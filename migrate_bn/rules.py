@@ -1,0 +1,92 @@
+"""The rule interface and registry.
+
+A rule is a small query over a module's facts (facts.py) that yields findings, each
+with an optional fix. Its class docstring is its documentation: `migrate-bn explain`
+prints it and docs/rules/ is generated from it, so it says what the rule finds, why it
+is wrong, an example, and the fix (ruff's rule docs are the model).
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from dataclasses import dataclass
+from typing import ClassVar, Iterable, Optional
+
+from .facts import ModuleFacts
+from .findings import AddImport, Edit, Span
+from . import tfapi
+
+
+@dataclass(frozen=True)
+class Options:
+    unsafe_fixes: bool = False
+
+
+class Rule:
+    code: ClassVar[str]
+    name: ClassVar[str]
+    summary: ClassVar[str]
+
+    def check(self, facts: ModuleFacts, options: Options) -> Iterable:  # pragma: no cover
+        raise NotImplementedError
+
+    @classmethod
+    def documentation(cls) -> str:
+        return f"# {cls.code} {cls.name}\n\n{inspect.cleandoc(cls.__doc__ or '')}\n"
+
+
+def all_rules() -> list[Rule]:
+    from .transforms import RULES
+
+    return [rule() for rule in RULES]
+
+
+def rule_by_code(code: str) -> Optional[Rule]:
+    for rule in all_rules():
+        if rule.code == code.upper() or rule.name == code.lower():
+            return rule
+    return None
+
+
+def select_rules(select: Iterable[str] = (), ignore: Iterable[str] = ()) -> list[Rule]:
+    """Rules whose code starts with a selected prefix and with no ignored one."""
+    chosen = [p.upper() for p in select] or ["BN"]
+    dropped = [p.upper() for p in ignore]
+    return [
+        rule for rule in all_rules()
+        if any(rule.code.startswith(p) for p in chosen) and not any(rule.code.startswith(p) for p in dropped)
+    ]
+
+
+def known_prefix(prefix: str) -> bool:
+    return any(rule.code.startswith(prefix.upper()) for rule in all_rules())
+
+
+# --- helpers rules share ---------------------------------------------------------------
+
+def span(facts: ModuleFacts, node: ast.AST) -> Span:
+    end_line = getattr(node, "end_lineno", None) or node.lineno  # type: ignore[attr-defined]
+    end_col = getattr(node, "end_col_offset", None)
+    return Span(
+        line=node.lineno,  # type: ignore[attr-defined]
+        column=facts.column(node.lineno, node.col_offset) + 1,  # type: ignore[attr-defined]
+        end_line=end_line,
+        end_column=(facts.column(end_line, end_col) + 1) if end_col is not None else facts.column(node.lineno, node.col_offset) + 1,  # type: ignore[attr-defined]
+    )
+
+
+def update_ops_dependency(facts: ModuleFacts) -> tuple[str, tuple[Edit, ...]]:
+    """The `tf.control_dependencies(...UPDATE_OPS...)` expression in the module's own
+    spelling of TensorFlow, and the import it needs when the module has none."""
+    alias = facts.tensorflow_alias()
+    edits: tuple[Edit, ...] = ()
+    if alias is None:
+        name = "tf" if "tf" not in facts.imports.names and "tf" not in facts.module.assignments else "tensorflow"
+        edits = (AddImport("tensorflow", name),)
+        v1 = f"{name}."
+    else:
+        name, target = alias
+        # Code passed through tf_upgrade_v2 spells the v1 API tf.compat.v1.*; match it.
+        v1 = f"{name}.compat.v1." if target == "tensorflow" and f"{name}.compat.v1." in facts.text else f"{name}."
+    return tfapi.CONTROL_DEPENDENCIES_TEMPLATE.format(tf=name, v1=v1), edits

@@ -1,0 +1,82 @@
+"""Many files: find them, analyse each with `api.analyze`, write fixes back."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, Optional, Sequence
+
+from .api import Result, analyze
+from .fsio import read_source, write_atomically
+from .rules import Options, Rule
+
+# Directories that never hold a user's own sources.
+SKIPPED_DIRECTORIES = frozenset({
+    ".git", ".hg", ".svn", ".tox", ".nox", ".venv", "venv", "env", "__pycache__",
+    "build", "dist", "node_modules", "site-packages", ".eggs", ".mypy_cache",
+    ".pytest_cache", ".ruff_cache", ".ipynb_checkpoints",
+})
+
+
+@dataclass(frozen=True)
+class Job:
+    rules: Sequence[Rule]
+    options: Options
+    fix: bool = False
+    write: bool = False  # with fix: write the fixed files back
+
+
+def discover(paths: Iterable[str]) -> list[str]:
+    """Every Python file under `paths`, each once, sorted. A file named explicitly is
+    taken whatever its suffix; directories are searched for `*.py`."""
+    found: set[str] = set()
+    for path in paths:
+        if os.path.isdir(path):
+            for root, directories, files in os.walk(path):
+                directories[:] = sorted(d for d in directories
+                                        if d not in SKIPPED_DIRECTORIES and not d.endswith(".egg-info"))
+                for name in files:
+                    if name.endswith((".py", ".pyi")):
+                        found.add(os.path.normpath(os.path.join(root, name)))
+        else:
+            found.add(os.path.normpath(path))
+    return sorted(found)
+
+
+def display_path(path: str, base: Optional[str] = None) -> str:
+    """Paths relative to the working directory, as diffs and messages show them."""
+    base = base or os.getcwd()
+    absolute = os.path.abspath(path)
+    try:
+        relative = os.path.relpath(absolute, base)
+    except ValueError:  # another drive on Windows
+        return absolute
+    return absolute if relative.startswith("..") else Path(relative).as_posix()
+
+
+def process_file(path: str, job: Job) -> tuple[Result, Optional[bytes]]:
+    """Analyse one file; returns its result and its original bytes (for diffs)."""
+    shown = display_path(path)
+    try:
+        if os.path.isdir(path):
+            return Result(path=shown, error="is a directory"), None
+        source = read_source(path)
+    except OSError as error:
+        return Result(path=shown, error=f"cannot read: {error.strerror or error}"), None
+    try:
+        result = analyze(source, shown, rules=job.rules, options=job.options, fix=job.fix)
+    except Exception as error:  # a bug in migrate-bn must not stop the run
+        return Result(path=shown, internal_error=f"{type(error).__name__}: {error}"), source
+    if job.write and result.fixed_source is not None and result.internal_error is None:
+        try:
+            write_atomically(path, result.fixed_source)
+        except OSError as error:
+            result.internal_error = f"cannot write: {error.strerror or error}"
+            result.fixed_source = None
+    return result, source
+
+
+def run(paths: Sequence[str], job: Job) -> Iterator[tuple[Result, Optional[bytes]]]:
+    for path in discover(paths):
+        yield process_file(path, job)

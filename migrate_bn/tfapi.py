@@ -1,0 +1,220 @@
+"""What migrate-bn knows about the TensorFlow APIs: qualified names, defaults, argument maps.
+
+This is the one place API knowledge lives; the fact builder and the rules read these
+tables and hold no API names of their own. Every default here was checked against
+TensorFlow's and tf-slim's source (see ../shared/reference/bn_semantics.md in the
+project's history: sections 1.1, 1.2, 3 T6, T7, T9).
+
+Names are *canonical*: `tensorflow.compat.v1.X` is written `tensorflow.X`, `tf_slim.X`
+is written `tensorflow.contrib.slim.X` (tf-slim is the TF 1.15 contrib code moved out),
+and the long internal module paths are folded onto their public alias (see
+`CANONICAL_PREFIXES`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Longest prefix first: canonical() replaces the first that matches.
+CANONICAL_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("tensorflow.compat.v1.", "tensorflow."),
+    ("tensorflow.compat.v2.", "tensorflow."),
+    ("tensorflow.contrib.layers.python.layers.layers.", "tensorflow.contrib.layers."),
+    ("tensorflow.contrib.layers.python.layers.optimizers.", "tensorflow.contrib.layers."),
+    ("tensorflow.contrib.layers.python.layers.", "tensorflow.contrib.layers."),
+    ("tensorflow.contrib.slim.python.slim.", "tensorflow.contrib.slim."),
+    ("tensorflow.contrib.framework.python.ops.arg_scope.", "tensorflow.contrib.framework."),
+    ("tensorflow.contrib.framework.python.ops.", "tensorflow.contrib.framework."),
+    ("tensorflow.contrib.training.python.training.training.", "tensorflow.contrib.training."),
+    ("tensorflow.contrib.training.python.training.", "tensorflow.contrib.training."),
+    ("tf_slim.layers.layers.", "tensorflow.contrib.layers."),
+    ("tf_slim.layers.optimizers.", "tensorflow.contrib.layers."),
+    ("tf_slim.layers.", "tensorflow.contrib.layers."),
+    ("tf_slim.training.training.", "tensorflow.contrib.training."),
+    ("tf_slim.training.", "tensorflow.contrib.training."),
+    ("tf_slim.ops.arg_scope.", "tensorflow.contrib.framework."),
+    ("tf_slim.", "tensorflow.contrib.slim."),
+    ("tensorflow.python.layers.normalization.", "tensorflow.layers."),
+    ("tensorflow.python.layers.layers.", "tensorflow.layers."),
+    ("tensorflow.python.framework.ops.", "tensorflow."),
+    ("tensorflow.python.ops.control_flow_ops.", "tensorflow."),
+    ("tensorflow.python.training.", "tensorflow.train."),
+    ("tensorflow.keras.", "keras."),
+    ("tensorflow.python.keras.", "keras."),
+    ("tf_keras.", "keras."),
+)
+# Whole-name spellings that a prefix cannot fold.
+CANONICAL_NAMES: dict[str, str] = {
+    "tf_slim": "tensorflow.contrib.slim",
+    "tensorflow.compat.v1": "tensorflow",
+    "tensorflow.compat.v2": "tensorflow",
+    "tensorflow.keras": "keras",
+    "tf_keras": "keras",
+}
+
+
+def canonical(name: str) -> str:
+    """Fold the many spellings of one API onto one name."""
+    if name in CANONICAL_NAMES:
+        return CANONICAL_NAMES[name]
+    for prefix, replacement in CANONICAL_PREFIXES:
+        if name.startswith(prefix):
+            return replacement + name[len(prefix):]
+    return name
+
+
+# --- batch normalization -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BatchNormApi:
+    """How one batch-norm API behaves in a TF1 graph."""
+
+    display: str  # how messages name it
+    family: str  # "tf.layers" | "contrib" | "keras"
+    training_kw: str  # the keyword that says "training"
+    training_pos: int | None  # its positional index in the call, if any
+    default_training: bool  # what an omitted flag means
+    # Where the moving-statistics updates go when nothing overrides it:
+    # "collection" (tf.GraphKeys.UPDATE_OPS) or "keras" (layer.updates only).
+    updates: str
+    updates_kw: str | None = None  # the keyword that redirects them (slim)
+    updates_pos: int | None = None
+    decay_kw: str = "momentum"
+    default_decay: float = 0.99
+    is_class: bool = False
+
+
+_TF_LAYERS_FN = BatchNormApi(
+    display="tf.layers.batch_normalization", family="tf.layers", training_kw="training",
+    training_pos=14, default_training=False, updates="collection",
+)
+_TF_LAYERS_CLASS = BatchNormApi(
+    display="tf.layers.BatchNormalization", family="tf.layers", training_kw="training",
+    training_pos=None, default_training=False, updates="collection", is_class=True,
+)
+# slim/contrib batch_norm(inputs, decay=0.999, center=True, scale=False, epsilon=0.001,
+#   activation_fn=None, param_initializers=None, param_regularizers=None,
+#   updates_collections=UPDATE_OPS, is_training=True, ...)
+_CONTRIB_BN = BatchNormApi(
+    display="slim.batch_norm", family="contrib", training_kw="is_training", training_pos=9,
+    default_training=True, updates="collection", updates_kw="updates_collections",
+    updates_pos=8, decay_kw="decay", default_decay=0.999,
+)
+# Keras layers keep their updates in `layer.updates`, never in UPDATE_OPS (T6).
+_KERAS_BN = BatchNormApi(
+    display="keras.layers.BatchNormalization", family="keras", training_kw="training",
+    training_pos=None, default_training=False, updates="keras", is_class=True,
+)
+
+BATCH_NORM_APIS: dict[str, BatchNormApi] = {
+    "tensorflow.layers.batch_normalization": _TF_LAYERS_FN,
+    "tensorflow.layers.BatchNormalization": _TF_LAYERS_CLASS,
+    "tensorflow.contrib.layers.batch_norm": _CONTRIB_BN,
+    "tensorflow.contrib.slim.batch_norm": _CONTRIB_BN,
+    "tensorflow.contrib.slim.layers.batch_norm": _CONTRIB_BN,
+    "keras.layers.BatchNormalization": _KERAS_BN,
+    "keras.layers.normalization.BatchNormalization": _KERAS_BN,
+    "keras.layers.normalization.batch_normalization.BatchNormalization": _KERAS_BN,
+    "keras.layers.normalization_v2.BatchNormalization": _KERAS_BN,
+    "keras.layers.BatchNormalizationV1": _KERAS_BN,
+    "keras.layers.BatchNormalizationV2": _KERAS_BN,
+    "keras.layers.experimental.SyncBatchNormalization": _KERAS_BN,
+}
+
+# The layers that take `normalizer_fn=` (slim/contrib); the argument alone makes them
+# batch-norm sites when it names a batch-norm function.
+NORMALIZER_FN_KW = "normalizer_fn"
+NORMALIZER_PARAMS_KW = "normalizer_params"
+
+ARG_SCOPE_FUNCTIONS = frozenset({
+    "tensorflow.contrib.framework.arg_scope",
+    "tensorflow.contrib.slim.arg_scope",
+})
+
+# Slim model-zoo nets whose layers run batch norm (through their arg scopes); alexnet,
+# vgg, overfeat, lenet and cifarnet do not, and are absent on purpose.
+BATCH_NORM_NETS = frozenset({
+    "inception_v1", "inception_v2", "inception_v3", "inception_v4", "inception_resnet_v2",
+    "resnet_v1", "resnet_v1_50", "resnet_v1_101", "resnet_v1_152", "resnet_v1_200",
+    "resnet_v2", "resnet_v2_50", "resnet_v2_101", "resnet_v2_152", "resnet_v2_200",
+    "mobilenet_v1", "mobilenet_v1_075", "mobilenet_v1_050", "mobilenet_v1_025",
+    "mobilenet_v2", "mobilenet_v2_140", "mobilenet_v2_035", "mobilenet",
+    "build_nasnet_large", "build_nasnet_mobile", "build_nasnet_cifar",
+    "build_pnasnet_large", "build_pnasnet_mobile",
+})
+# Their arg-scope factories: the batch norm in a slim net comes from here.
+BATCH_NORM_ARG_SCOPES = frozenset({
+    "inception_arg_scope", "inception_v1_arg_scope", "inception_v2_arg_scope",
+    "inception_v3_arg_scope", "inception_v4_arg_scope", "inception_resnet_v2_arg_scope",
+    "resnet_arg_scope", "resnet_utils.resnet_arg_scope", "mobilenet_v1_arg_scope",
+    "training_scope", "nasnet_large_arg_scope", "nasnet_mobile_arg_scope",
+    "nasnet_cifar_arg_scope", "pnasnet_large_arg_scope", "pnasnet_mobile_arg_scope",
+})
+# Module names the slim nets live in, wherever the user got them from
+# (tensorflow.contrib.slim.nets, tf_slim.nets, models/research/slim's `nets`, a copy).
+NET_MODULES = frozenset({
+    "inception", "inception_v1", "inception_v2", "inception_v3", "inception_v4",
+    "inception_resnet_v2", "resnet_v1", "resnet_v2", "resnet_utils", "mobilenet_v1",
+    "mobilenet_v2", "mobilenet", "nasnet", "pnasnet", "nets", "mobilenet.mobilenet_v2",
+})
+# Turning batch norm off in a net's arg scope.
+USE_BATCH_NORM_KW = "use_batch_norm"
+NET_TRAINING_KW = "is_training"
+NET_DECAY_KWS = ("batch_norm_decay",)
+
+
+# --- optimizers and train ops --------------------------------------------------------
+
+# Any callable whose last name component ends like this builds an optimizer
+# (tf.train.*Optimizer, tf.contrib.opt.*Optimizer, SyncReplicasOptimizer, horovod's
+# DistributedOptimizer, CrossShardOptimizer, a project's own FooOptimizer).
+OPTIMIZER_SUFFIX = "Optimizer"
+OPTIMIZER_MODULES = frozenset({"keras.optimizers", "keras.optimizers.legacy"})
+# Wrappers that return the optimizer they were given.
+OPTIMIZER_WRAPPERS = frozenset({
+    "tensorflow.train.experimental.enable_mixed_precision_graph_rewrite",
+    "tensorflow.contrib.estimator.clip_gradients_by_norm",
+})
+TRAIN_OP_METHODS = frozenset({"minimize", "apply_gradients"})
+
+# Builders that run the UPDATE_OPS collection themselves (T9): their train ops are right.
+TRAIN_OP_BUILDERS = frozenset({
+    "tensorflow.contrib.slim.learning.create_train_op",
+    "tensorflow.contrib.training.create_train_op",
+    "tensorflow.contrib.slim.create_train_op",
+    "tensorflow.contrib.layers.optimize_loss",
+    "tensorflow.contrib.slim.optimize_loss",
+})
+SLIM_CREATE_TRAIN_OP = "learning.create_train_op"
+
+
+# --- the update-ops collection --------------------------------------------------------
+
+UPDATE_OPS_KEY = "UPDATE_OPS"
+UPDATE_OPS_STRING = "update_ops"  # the value of tf.GraphKeys.UPDATE_OPS
+COLLECTION_READERS = frozenset({
+    "tensorflow.get_collection", "tensorflow.get_collection_ref",
+    "tensorflow.Graph.get_collection",
+})
+COLLECTION_READER_METHODS = frozenset({"get_collection", "get_collection_ref"})
+COLLECTION_WRITERS = frozenset({"tensorflow.add_to_collection", "tensorflow.add_to_collections"})
+# Calls that make one op wait for others: an UPDATE_OPS list inside any of them wires it.
+DEPENDENCY_FUNCTIONS = frozenset({
+    "tensorflow.control_dependencies", "tensorflow.group", "tensorflow.tuple",
+    "tensorflow.with_dependencies", "tensorflow.identity",
+})
+DEPENDENCY_METHODS = frozenset({"control_dependencies"})
+# Keras's own lists of update ops, which count as "the update ops" too.
+KERAS_UPDATE_ATTRIBUTES = frozenset({"updates", "get_updates_for"})
+
+# The words a file must contain to matter at all; everything else is never parsed.
+PREFILTER_WORDS = (
+    "batch_norm", "BatchNorm", "normalizer_fn", "UPDATE_OPS", "update_ops",
+    *sorted(BATCH_NORM_NETS), *sorted(BATCH_NORM_ARG_SCOPES),
+)
+
+# What the fixes write, with {tf} standing for the module's own alias of TensorFlow.
+CONTROL_DEPENDENCIES_TEMPLATE = (
+    "{tf}.control_dependencies({v1}get_collection({v1}GraphKeys.UPDATE_OPS))"
+)
+TENSORFLOW_MODULES = ("tensorflow", "tensorflow.compat.v1")

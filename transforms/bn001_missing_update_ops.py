@@ -1,0 +1,101 @@
+"""BN001 missing-update-ops."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from migrate_bn.facts import ModuleFacts, TrainOp
+from migrate_bn.findings import Finding, Fix, Related, WrapInWith
+from migrate_bn.rules import Options, Rule, span, update_ops_dependency
+
+
+class MissingUpdateOps(Rule):
+    """
+    ## What it finds
+    A train op (`optimizer.minimize(...)` or `optimizer.apply_gradients(...)`) in a graph
+    whose batch normalization puts its moving-average updates into the
+    `tf.GraphKeys.UPDATE_OPS` collection, when nothing makes the train op run that
+    collection.
+
+    ## Why it is wrong
+    `tf.layers.batch_normalization`, `tf.contrib.layers.batch_norm` and `slim.batch_norm`
+    (directly, as a `normalizer_fn`, through `slim.arg_scope`, or inside slim nets such as
+    `inception_v1` and `resnet_v1_50`) do not update their moving mean and variance when
+    the layer runs: they add the update ops to `UPDATE_OPS` and leave running them to you.
+    A plain `minimize` never runs them, so the moving mean stays 0 and the moving variance
+    1 however long you train. Training looks fine (it normalizes with batch statistics),
+    but every evaluation normalizes with the initial values: validation loss that does not
+    move, train and eval accuracy far apart on the same data.
+
+    ## Example
+    ```python
+    net = tf.layers.batch_normalization(net, training=is_training)
+    ...
+    train_op = tf.train.AdamOptimizer(1e-3).minimize(loss)
+    ```
+
+    Use instead:
+    ```python
+    net = tf.layers.batch_normalization(net, training=is_training)
+    ...
+    with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+        train_op = tf.train.AdamOptimizer(1e-3).minimize(loss)
+    ```
+
+    ## Fix (safe)
+    Wraps the statement that builds the train op in
+    `with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):`, spelled
+    with the module's own alias for TensorFlow (`tf.compat.v1.get_collection` in code that
+    went through `tf_upgrade_v2`); adds `import tensorflow as tf` only when the module has
+    no TensorFlow import. The fix only adds a dependency on ops the graph already has, so
+    it changes nothing but the moving statistics. In slim code,
+    `slim.learning.create_train_op(loss, optimizer)` (or `tf.contrib.layers.optimize_loss`)
+    runs the collection too and is an equally good hand fix.
+
+    ## Stays silent when
+    the train op is already inside `tf.control_dependencies(...)` holding the collection
+    (directly, through a variable, or around the call of a helper that builds it); the
+    collection is grouped with it (`tf.group(train_op, *update_ops)`); it is built by
+    `slim.learning.create_train_op`, `tf.contrib.training.create_train_op` or
+    `tf.contrib.layers.optimize_loss`; every batch norm uses `updates_collections=None`
+    (in-place updates) or a literal `training=False` / `is_training=False`; the batch norm
+    is written by hand with `tf.nn.batch_normalization` and its own assigns; or the model
+    has no batch norm at all.
+    """
+
+    code = "BN001"
+    name = "missing-update-ops"
+    summary = "train op does not run the batch-norm update ops (UPDATE_OPS)"
+
+    def check(self, facts: ModuleFacts, options: Options) -> Iterator[Finding]:
+        sites = [site for site in facts.batch_norm_sites if site.feeds_update_ops]
+        if any(site.how == "net" for site in sites):
+            # The nets say whether they train; their arg scope alone does not.
+            sites = [site for site in sites if site.how != "net_arg_scope"]
+        if not sites:
+            return
+        related = tuple(
+            Related(span(facts, site.node), f"batch norm whose updates go to UPDATE_OPS: {site.api}")
+            for site in sites
+        )
+        first = sites[0]
+        more = f" and {len(sites) - 1} more" if len(sites) > 1 else ""
+        for op in facts.train_ops:
+            if op.kind == "builder" or facts.train_op_runs_update_ops(op):
+                continue
+            message = (
+                f"`{facts.source(op.node)}` does not run the batch-norm update ops (UPDATE_OPS), "
+                f"so the moving mean/variance of {first.api} (line {first.node.lineno}{more}) "
+                "never update and evaluation uses their initial values"
+            )
+            yield Finding(self.code, message, span(facts, op.node), "error", self._fix(facts, op), related)
+
+    def _fix(self, facts: ModuleFacts, op: TrainOp) -> Fix | None:
+        if not op.wrappable:
+            return None
+        header, imports = update_ops_dependency(facts)
+        return Fix(
+            "safe",
+            f"Run the update ops first: wrap the train op in `with {header}:`",
+            (*imports, WrapInWith(op.stmt.lineno, header)),
+        )
