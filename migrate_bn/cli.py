@@ -126,7 +126,7 @@ def list_rules() -> None:
 
 def _report(paths: Sequence[str], job: Job, output_format: str, color_mode: str,
             dry_run: bool, diff: bool) -> int:
-    out, err = click.get_text_stream("stdout"), click.get_text_stream("stderr")
+    out, err = sys.stdout, sys.stderr
     color_out, color_err = _color(color_mode, out), _color(color_mode, err)
     paths = list(paths) or ["."]
     findings_total = fixed_total = files_fixed = 0

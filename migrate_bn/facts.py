@@ -692,7 +692,11 @@ class _Builder(ast.NodeVisitor):
         if name in tfapi.TRAIN_OP_BUILDERS or (
             isinstance(node.func, ast.Attribute) and node.func.attr in tfapi.TRAIN_OP_METHODS
         ):
-            wrappable = not isinstance(statement, _COMPOUND) and not self.in_lambda
+            # A `with` can wrap a statement on a line of its own, not one that shares its
+            # line with a compound header (`if ready: op = opt.minimize(loss)`).
+            parent = self.statements[-2] if len(self.statements) > 1 else None
+            one_line_suite = parent is not None and parent.lineno == statement.lineno
+            wrappable = not isinstance(statement, _COMPOUND) and not self.in_lambda and not one_line_suite
             self.train_op_candidates.append((node, name, self.scope, statement, tuple(self.deps), wrappable))
 
     def finish(self) -> None:

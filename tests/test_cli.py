@@ -1,0 +1,134 @@
+"""The command line as a user drives it: output, exit codes, writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from migrate_bn.cli import main
+
+BUGGY = """\
+import tensorflow as tf
+
+x = tf.placeholder(tf.float32, [None, 4])
+is_training = tf.placeholder(tf.bool)
+h = tf.layers.batch_normalization(x, training=is_training)
+loss = tf.reduce_mean(h)
+train_op = tf.train.AdamOptimizer(0.1).minimize(loss)
+"""
+CLEAN = BUGGY.replace("train_op = ", "with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):\n    train_op = ")
+
+
+@pytest.fixture
+def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "src" / "models").mkdir(parents=True)
+    (tmp_path / "src" / "train.py").write_text(BUGGY)
+    (tmp_path / "src" / "models" / "clean.py").write_text(CLEAN)
+    (tmp_path / "src" / "a_first.py").write_text(BUGGY)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_check_reports_path_line_col_code_and_exits_1(tree: Path) -> None:
+    result = invoke("check", "src")
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("src/a_first.py:7:12: BN001 [*] ")
+    assert lines[1].startswith("src/train.py:7:12: BN001 ")
+    assert "tf.layers.batch_normalization (line 5)" in lines[0]
+
+
+def test_check_clean_exits_0(tree: Path) -> None:
+    result = invoke("check", "src/models")
+    assert result.exit_code == 0
+    assert result.stdout == ""
+
+
+def test_usage_errors_exit_2(tree: Path) -> None:
+    assert invoke("check", "no/such/dir").exit_code == 2
+    assert invoke("check", "--select", "XX999", "src").exit_code == 2
+    assert invoke("check", "--output-format", "yaml", "src").exit_code == 2
+    assert invoke("frobnicate").exit_code == 2
+
+
+def test_dry_run_prints_a_sorted_diff_and_writes_nothing(tree: Path) -> None:
+    before = (tree / "src" / "train.py").read_bytes()
+    for args in (["fix", "--dry-run", "src"], ["--dry-run", "src"]):
+        result = invoke(*args)
+        assert result.exit_code == 1
+        out = result.stdout
+        assert out.index("--- a/src/a_first.py") < out.index("--- a/src/train.py")
+        assert "+++ b/src/train.py" in out
+        assert "+with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):" in out
+        assert "\033[" not in out  # not a terminal: no colour
+    assert (tree / "src" / "train.py").read_bytes() == before
+
+
+def test_color_always(tree: Path) -> None:
+    assert "\033[" in invoke("fix", "--dry-run", "--color", "always", "src").stdout
+
+
+def test_fix_writes_keeps_mode_and_converges(tree: Path) -> None:
+    target = tree / "src" / "train.py"
+    os.chmod(target, 0o640)
+    untouched = (tree / "src" / "models" / "clean.py").stat().st_mtime_ns
+    result = invoke("fix", "--diff", "src")
+    assert result.exit_code == 0, result.output
+    assert "+++ b/src/train.py" in result.stdout
+    assert target.read_text() == CLEAN
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert (tree / "src" / "models" / "clean.py").stat().st_mtime_ns == untouched
+    assert not list(tree.rglob(".migrate-bn-*"))
+    again = invoke("fix", "src")
+    assert again.exit_code == 0 and again.stdout == ""
+    assert invoke("check", "src").exit_code == 0
+
+
+def test_json_output(tree: Path) -> None:
+    result = invoke("check", "--output-format", "json", "src/train.py")
+    assert result.exit_code == 1
+    (item,) = json.loads(result.stdout)
+    assert {"code", "message", "path", "line", "column", "end_line", "end_column",
+            "severity", "fix", "related"} <= set(item)
+    assert item["path"] == "src/train.py"
+    assert (item["line"], item["column"]) == (7, 12)
+    assert item["fix"]["applicability"] == "safe"
+    assert item["related"][0] == {"path": "src/train.py", "line": 5, "column": 5,
+                                  "message": "batch norm whose updates go to UPDATE_OPS: tf.layers.batch_normalization"}
+
+
+def test_select_and_ignore(tree: Path) -> None:
+    assert invoke("check", "--ignore", "BN001", "src").exit_code == 0
+    assert invoke("check", "--select", "BN002", "src").exit_code == 0
+    assert invoke("check", "--select", "BN001,BN002", "src").exit_code == 1
+
+
+def test_unparseable_file_is_reported_and_the_run_goes_on(tree: Path) -> None:
+    (tree / "src" / "py2.py").write_text("import tensorflow as tf\nh = tf.layers.batch_normalization(x)\nprint 'x'\n")
+    result = invoke("check", "src")
+    assert result.exit_code == 2
+    assert "src/py2.py: error: cannot parse" in result.stderr
+    assert "src/train.py:7:12: BN001" in result.stdout
+
+
+def test_explain(tree: Path) -> None:
+    result = invoke("explain", "BN001")
+    assert result.exit_code == 0
+    assert "## Why it is wrong" in result.stdout
+    assert invoke("explain", "missing-update-ops").exit_code == 0
+    assert invoke("explain", "BN999").exit_code == 2
+
+
+def test_help_teaches(tree: Path) -> None:
+    text = invoke("--help").stdout
+    for command in ("check", "fix --dry-run", "explain", "Exit codes"):
+        assert command in text

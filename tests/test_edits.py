@@ -1,0 +1,113 @@
+"""The rewriting layer keeps every byte it does not mean to change."""
+
+from __future__ import annotations
+
+import ast
+
+from migrate_bn.api import analyze
+
+HEADER = "with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):"
+
+PROGRAM = """\
+import tensorflow as tf
+# -*- a comment that stays -*-
+x = tf.placeholder(tf.float32, [None, 4])
+is_training = tf.placeholder(tf.bool)
+h = tf.layers.batch_normalization(x, training=is_training)
+loss = tf.reduce_mean(h)  # trailing comment
+train_op = tf.train.AdamOptimizer(0.1).minimize(loss)
+print("done")
+"""
+
+
+def fixed(source: bytes) -> bytes:
+    result = analyze(source, "t.py", fix=True)
+    assert result.internal_error is None
+    assert result.fixed_source is not None
+    return result.fixed_source
+
+
+def test_only_the_train_op_statement_changes() -> None:
+    after = fixed(PROGRAM.encode()).decode()
+    before_lines, after_lines = PROGRAM.splitlines(), after.splitlines()
+    assert after_lines[:6] == before_lines[:6]
+    assert after_lines[6] == HEADER
+    assert after_lines[7] == "    " + before_lines[6]
+    assert after_lines[8:] == before_lines[7:]
+
+
+def test_crlf_line_endings_are_kept() -> None:
+    source = PROGRAM.replace("\n", "\r\n").encode()
+    after = fixed(source)
+    assert b"\n" not in after.replace(b"\r\n", b"")
+    assert (HEADER + "\r\n").encode() in after
+
+
+def test_mixed_line_endings_outside_the_edit_are_kept() -> None:
+    lines = PROGRAM.splitlines(keepends=True)
+    lines[1] = lines[1].replace("\n", "\r\n")
+    source = "".join(lines).encode()
+    after = fixed(source)
+    assert after.startswith("".join(lines[:6]).encode())
+
+
+def test_tabs_stay_tabs() -> None:
+    source = "def train(loss, x, flag):\n\th = tf.layers.batch_normalization(x, training=flag)\n" \
+             "\top = tf.train.AdamOptimizer(0.1).minimize(loss)\n\treturn op\n"
+    source = "import tensorflow as tf\n" + source
+    after = fixed(source.encode()).decode()
+    assert "\t" + HEADER + "\n\t\top = tf.train" in after
+
+
+def test_backslash_continuation_is_reindented() -> None:
+    source = PROGRAM.replace("train_op = tf.train.AdamOptimizer(0.1).minimize(loss)",
+                             "train_op = tf.train.AdamOptimizer(0.1) \\\n    .minimize(loss)")
+    after = fixed(source.encode()).decode()
+    assert "    train_op = tf.train.AdamOptimizer(0.1) \\\n        .minimize(loss)" in after
+    ast.parse(after)
+
+
+def test_declared_encoding_and_bom_are_kept() -> None:
+    latin = ("# -*- coding: latin-1 -*-\n# caf\u00e9\n" + PROGRAM).encode("latin-1")
+    after = fixed(latin)
+    assert after.startswith("# -*- coding: latin-1 -*-\n# caf\u00e9\n".encode("latin-1"))
+    after.decode("latin-1")
+    bom = b"\xef\xbb\xbf" + PROGRAM.encode()
+    assert fixed(bom).startswith(b"\xef\xbb\xbf")
+
+
+def test_two_statements_on_one_line_are_wrapped_together() -> None:
+    source = PROGRAM.replace("train_op = ", "lr = 0.1; train_op = ")
+    after = fixed(source.encode()).decode()
+    assert HEADER + "\n    lr = 0.1; train_op" in after
+
+
+def test_statement_in_a_one_line_suite_gets_no_fix() -> None:
+    source = PROGRAM.replace("train_op = ", "if True: train_op = ")
+    result = analyze(source.encode(), "t.py", fix=True)
+    assert [f.code for f in result.findings] == ["BN001"]
+    assert result.findings[0].fix is None
+    assert result.fixed_source is None
+
+
+def test_train_op_in_a_compound_header_gets_no_fix() -> None:
+    source = PROGRAM.replace("train_op = tf.train.AdamOptimizer(0.1).minimize(loss)",
+                             "for _ in [tf.train.AdamOptimizer(0.1).minimize(loss)]:\n    pass")
+    result = analyze(source.encode(), "t.py", fix=True)
+    assert [f.code for f in result.findings] == ["BN001"]
+    assert result.findings[0].fix is None
+
+
+def test_import_is_added_only_when_missing() -> None:
+    source = ('"""Doc."""\nfrom tensorflow.contrib import slim\nfrom tensorflow.train import AdamOptimizer\n'
+              "h = slim.batch_norm(x)\nop = AdamOptimizer(0.1).minimize(h)\n")
+    after = fixed(source.encode()).decode()
+    assert after.splitlines()[:4] == ['"""Doc."""', "from tensorflow.contrib import slim",
+                                      "from tensorflow.train import AdamOptimizer", "import tensorflow as tf"]
+    assert HEADER in after
+
+
+def test_upgraded_code_keeps_its_compat_v1_spelling() -> None:
+    source = PROGRAM.replace("tf.layers.", "tf.compat.v1.layers.").replace("tf.train.", "tf.compat.v1.train.")
+    after = fixed(source.encode()).decode()
+    assert "with tf.control_dependencies(tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)):" in after
