@@ -80,8 +80,17 @@ class _Applier(cst.CSTTransformer):
         carried: Sequence[cst.EmptyLine] = ()
         for line, before, after in zip(lines, original, updated):
             if carried:
-                after = after.with_changes(leading_lines=[*carried, *after.leading_lines])
+                # The blank lines that separated the moved statement from what came before
+                # now separate its old neighbours, unless they are separated already.
+                if not after.leading_lines:
+                    after = after.with_changes(leading_lines=list(carried))
                 carried = ()
+            if not body and line != lines[0] and line not in moving_from:
+                # What became the first statement of its block starts it without blank lines.
+                leading = list(after.leading_lines)
+                while leading and leading[0].comment is None:
+                    leading.pop(0)
+                after = after.with_changes(leading_lines=leading)
             for move in moves:
                 if move.before_line == line:
                     node = self.moved[move.line]

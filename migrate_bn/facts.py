@@ -111,6 +111,7 @@ class LocalCall:
 class ArgScope:
     ops: frozenset[str]
     kwargs: dict[str, ast.expr]
+    statement: Optional[ast.stmt] = None  # the `with` that opens it
 
 
 @dataclass(eq=False)
@@ -130,6 +131,8 @@ class ModuleFacts:
     # (scope, name, line, statement) for every name read, in source order.
     name_loads: list[tuple[Scope, str, int, ast.stmt]] = field(default_factory=list)
     _producers: Optional[set[int]] = None
+    # Lines holding more than one statement (`a = 1; b = 2`).
+    shared_lines: set[int] = field(default_factory=set)
 
     # --- names -----------------------------------------------------------------
 
@@ -320,7 +323,7 @@ class ModuleFacts:
 
     def source(self, node: ast.AST, limit: int = 60) -> str:
         text = ast.get_source_segment(self.text, node) or ""
-        text = " ".join(text.split())
+        text = " ".join(text.replace("\\\n", " ").split())
         return text if len(text) <= limit else text[: limit - 3] + "..."
 
     # --- the module's own functions ----------------------------------------------
@@ -353,10 +356,19 @@ class ModuleFacts:
             scope = scope.parent
         return None
 
+    def update_feeding_sites(self) -> list[BatchNormSite]:
+        """The batch-norm sites that put update ops into UPDATE_OPS when they run."""
+        sites = [site for site in self.batch_norm_sites if site.feeds_update_ops]
+        if any(site.how == "net" for site in self.batch_norm_sites):
+            # A slim net's arg scope only sets up batch norm; the net call says whether
+            # it trains (`is_training=False` on a frozen backbone adds no update ops).
+            sites = [site for site in sites if site.how != "net_arg_scope"]
+        return sites
+
     def is_producer(self, scope: Scope) -> bool:
         """Does running this function build batch norm that feeds UPDATE_OPS?"""
         if self._producers is None:
-            producers = {id(site.scope) for site in self.batch_norm_sites if site.feeds_update_ops}
+            producers = {id(site.scope) for site in self.update_feeding_sites()}
             changed = True
             while changed:  # a caller of a producer is one too
                 changed = False
@@ -392,7 +404,12 @@ class ModuleFacts:
         return False
 
     def tensorflow_alias(self) -> Optional[tuple[str, str]]:
+        """The local name for TensorFlow's v1 API: a `tensorflow.compat.v1` import when
+        the module has one (`tf` may then be TF2, which has no get_collection)."""
         aliases = self.imports.tensorflow_aliases
+        for local, target in aliases:
+            if target == "tensorflow.compat.v1":
+                return local, target
         return aliases[0] if aliases else None
 
 
@@ -478,6 +495,7 @@ class _Builder(ast.NodeVisitor):
         self.scope_loads = facts.name_loads
         # `.minimize(...)` calls, judged once every `self.optimizer = ...` is known.
         self.train_op_candidates: list[tuple[ast.Call, Optional[str], Scope, ast.stmt, tuple, bool]] = []
+        self.opened_arg_scopes: list[ArgScope] = []
 
     # --- structure ----------------------------------------------------------------
 
@@ -621,6 +639,8 @@ class _Builder(ast.NodeVisitor):
             elif self._is_arg_scope(expr, name):
                 scope = self._arg_scope(expr)
                 if scope is not None:
+                    scope.statement = node
+                    self.opened_arg_scopes.append(scope)
                     self.arg_scopes.append(scope)
                     pushed_scopes += 1
         try:
@@ -696,11 +716,14 @@ class _Builder(ast.NodeVisitor):
             # line with a compound header (`if ready: op = opt.minimize(loss)`).
             parent = self.statements[-2] if len(self.statements) > 1 else None
             one_line_suite = parent is not None and parent.lineno == statement.lineno
-            wrappable = not isinstance(statement, _COMPOUND) and not self.in_lambda and not one_line_suite
+            # Nor one that shares its line: the other statement's ops would wait too.
+            shares_line = {statement.lineno, statement.end_lineno} & self.facts.shared_lines
+            wrappable = not (isinstance(statement, _COMPOUND) or self.in_lambda or one_line_suite or shares_line)
             self.train_op_candidates.append((node, name, self.scope, statement, tuple(self.deps), wrappable))
 
     def finish(self) -> None:
         facts = self.facts
+        self._apply_nested_batch_norm_settings()
         for node, name, scope, statement, deps, wrappable in self.train_op_candidates:
             if name in tfapi.TRAIN_OP_BUILDERS:
                 kind = "builder"
@@ -709,6 +732,29 @@ class _Builder(ast.NodeVisitor):
             else:
                 continue
             facts.train_ops.append(TrainOp(node, kind, scope, statement, deps, wrappable))
+
+    def _apply_nested_batch_norm_settings(self) -> None:
+        """`with arg_scope([conv2d], normalizer_fn=batch_norm): with arg_scope([batch_norm],
+        updates_collections=None): ...` sets batch norm up in the inner scope, which does not
+        exist yet when the outer one is seen; the layers inside run under both."""
+        batch_norm_ops = {name for name, api in tfapi.BATCH_NORM_APIS.items() if api.family == "contrib"}
+        for site in self.facts.batch_norm_sites:
+            statement = site.stmt
+            if site.how != "normalizer_fn" or not isinstance(statement, (ast.With, ast.AsyncWith)):
+                continue
+            if not any(item.context_expr is site.node for item in statement.items):
+                continue
+            end = statement.end_lineno or statement.lineno
+            for inner in self.opened_arg_scopes:
+                if inner.statement is None or not (statement.lineno < inner.statement.lineno <= end):
+                    continue
+                if not inner.ops & batch_norm_ops:
+                    continue
+                if "updates_collections" in inner.kwargs:
+                    site.updates = self.facts.updates_mode(inner.kwargs["updates_collections"], site.scope)
+                if "is_training" in inner.kwargs:
+                    site.flag = inner.kwargs["is_training"]
+                    site.trains = self.facts.flag_value(site.flag, site.scope, True)
 
     def _batch_norm_site(self, node: ast.Call, name: Optional[str]) -> Optional[BatchNormSite]:
         facts, scope = self.facts, self.scope
@@ -791,6 +837,12 @@ def build(tree: ast.Module, text: str) -> ModuleFacts:
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             facts.imports.add(node)
+        for name in ("body", "orelse", "finalbody"):
+            block = getattr(node, name, None)
+            if isinstance(block, list):
+                for first, second in zip(block, block[1:]):
+                    if isinstance(first, ast.stmt) and first.end_lineno == second.lineno:
+                        facts.shared_lines.update((first.end_lineno, second.lineno))
     builder = _Builder(facts)
     for statement in tree.body:
         builder.visit(statement)

@@ -76,9 +76,13 @@ def span(facts: ModuleFacts, node: ast.AST) -> Span:
     )
 
 
-def update_ops_dependency(facts: ModuleFacts) -> tuple[str, tuple[Edit, ...]]:
+def update_ops_dependency(facts: ModuleFacts, *near: ast.AST) -> tuple[str, tuple[Edit, ...]]:
     """The `tf.control_dependencies(...UPDATE_OPS...)` expression in the module's own
-    spelling of TensorFlow, and the import it needs when the module has none."""
+    spelling of TensorFlow, and the import it needs when the module has none.
+
+    Code that went through tf_upgrade_v2 spells the v1 API `tf.compat.v1.*`; the fix
+    does too when the code it sits in (`near`) does.
+    """
     alias = facts.tensorflow_alias()
     edits: tuple[Edit, ...] = ()
     if alias is None:
@@ -87,6 +91,6 @@ def update_ops_dependency(facts: ModuleFacts) -> tuple[str, tuple[Edit, ...]]:
         v1 = f"{name}."
     else:
         name, target = alias
-        # Code passed through tf_upgrade_v2 spells the v1 API tf.compat.v1.*; match it.
-        v1 = f"{name}.compat.v1." if target == "tensorflow" and f"{name}.compat.v1." in facts.text else f"{name}."
+        spelled = any(f"{name}.compat.v1." in (ast.get_source_segment(facts.text, node) or "") for node in near)
+        v1 = f"{name}.compat.v1." if target == "tensorflow" and spelled else f"{name}."
     return tfapi.CONTROL_DEPENDENCIES_TEMPLATE.format(tf=name, v1=v1), edits

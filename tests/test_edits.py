@@ -76,10 +76,22 @@ def test_declared_encoding_and_bom_are_kept() -> None:
     assert fixed(bom).startswith(b"\xef\xbb\xbf")
 
 
-def test_two_statements_on_one_line_are_wrapped_together() -> None:
-    source = PROGRAM.replace("train_op = ", "lr = 0.1; train_op = ")
-    after = fixed(source.encode()).decode()
-    assert HEADER + "\n    lr = 0.1; train_op" in after
+def test_statement_sharing_its_line_gets_no_fix() -> None:
+    # Wrapping the line would make `eval_op` wait for the update ops too.
+    source = PROGRAM.replace("train_op = ", "eval_op = tf.identity(h); train_op = ")
+    result = analyze(source.encode(), "t.py", fix=True)
+    assert [f.code for f in result.findings] == ["BN001"]
+    assert result.findings[0].fix is None and result.fixed_source is None
+
+
+def test_second_tensorflow_alias_for_the_v1_api_is_preferred() -> None:
+    source = PROGRAM.replace("import tensorflow as tf\n", "import tensorflow as tf\nimport tensorflow.compat.v1 as tf1\n")
+    assert "with tf1.control_dependencies(tf1.get_collection(tf1.GraphKeys.UPDATE_OPS)):" in fixed(source.encode()).decode()
+
+
+def test_compat_v1_elsewhere_in_the_file_does_not_change_the_spelling() -> None:
+    source = PROGRAM.replace("print(\"done\")", "tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.ERROR)")
+    assert HEADER in fixed(source.encode()).decode()
 
 
 def test_statement_in_a_one_line_suite_gets_no_fix() -> None:

@@ -68,10 +68,7 @@ class MissingUpdateOps(Rule):
     summary = "train op does not run the batch-norm update ops (UPDATE_OPS)"
 
     def check(self, facts: ModuleFacts, options: Options) -> Iterator[Finding]:
-        sites = [site for site in facts.batch_norm_sites if site.feeds_update_ops]
-        if any(site.how == "net" for site in sites):
-            # The nets say whether they train; their arg scope alone does not.
-            sites = [site for site in sites if site.how != "net_arg_scope"]
+        sites = facts.update_feeding_sites()
         if not sites:
             return
         related = tuple(
@@ -93,7 +90,7 @@ class MissingUpdateOps(Rule):
     def _fix(self, facts: ModuleFacts, op: TrainOp) -> Fix | None:
         if not op.wrappable:
             return None
-        header, imports = update_ops_dependency(facts)
+        header, imports = update_ops_dependency(facts, op.stmt, *(site.node for site in facts.update_feeding_sites()))
         return Fix(
             "safe",
             f"Run the update ops first: wrap the train op in `with {header}:`",

@@ -83,8 +83,7 @@ class UpdateOpsCollectedEarly(Rule):
     @staticmethod
     def _in_body(facts: ModuleFacts, read: UpdateOpsRead) -> list:
         """Batch norm built in the read's own body, sites and producer calls alike."""
-        items: list = [site for site in facts.batch_norm_sites
-                       if site.scope is read.scope and site.feeds_update_ops]
+        items: list = [site for site in facts.update_feeding_sites() if site.scope is read.scope]
         for call in facts.local_calls:
             target = facts.called_function(call)
             if call.scope is read.scope and target is not None and facts.is_producer(target):
