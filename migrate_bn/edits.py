@@ -15,7 +15,7 @@ from typing import Iterable, Sequence, Union
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from .findings import AddImport, Edit, MoveBefore, WrapInWith
+from .findings import AddImport, Edit, MoveBefore, ReplaceNode, WrapInWith
 
 _BACKSLASH_NEWLINE = re.compile(r"\\(\r\n|\r|\n)")
 
@@ -55,6 +55,8 @@ class _Applier(cst.CSTTransformer):
         self.wraps: dict[int, list[str]] = {}
         self.moves_to: dict[int, list[MoveBefore]] = {}
         self.imports = [e for e in edits if isinstance(e, AddImport)]
+        self.replacements = {(e.line, e.column, e.end_line, e.end_column): e
+                             for e in edits if isinstance(e, ReplaceNode)}
         for edit in edits:
             if isinstance(edit, WrapInWith):
                 headers = self.wraps.setdefault(edit.line, [])
@@ -118,6 +120,17 @@ class _Applier(cst.CSTTransformer):
             leading_lines=statement.leading_lines,
             body=cst.IndentedBlock(body=[inner]),  # type: ignore[list-item]
         )
+
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):  # type: ignore[override]
+        if self.replacements and isinstance(original_node, cst.BaseExpression):
+            position = self.get_metadata(PositionProvider, original_node)
+            key = (position.start.line, position.start.column, position.end.line, position.end.column)
+            edit = self.replacements.get(key)
+            if edit is not None:
+                self.applied.append(edit)
+                replacement = cst.parse_expression(edit.code, config=self.module.config_for_parsing)
+                return replacement.with_changes(lpar=updated_node.lpar, rpar=updated_node.rpar)  # type: ignore[attr-defined]
+        return super().on_leave(original_node, updated_node)
 
     def leave_IndentedBlock(self, original_node: cst.IndentedBlock,
                             updated_node: cst.IndentedBlock) -> cst.IndentedBlock:

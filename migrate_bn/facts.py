@@ -56,7 +56,7 @@ class BatchNormSite:
     node: ast.Call
     api: str  # how messages name it
     how: str  # "call" | "class" | "normalizer_fn" | "net" | "net_arg_scope" | "collection_write"
-    updates: str  # "collection" | "inplace" | "keras" | "custom"
+    updates: str  # "collection" | "inplace" | "keras" | "custom" | "unknown" (a **splat)
     trains: Optional[bool]  # False: its flag is a literal False, so it never updates
     flag: Optional[ast.expr]
     scope: Scope
@@ -84,6 +84,7 @@ class UpdateOpsRead:
     scope: Scope
     stmt: ast.stmt
     target: Optional[str]  # `name = tf.get_collection(UPDATE_OPS)` binds `name`
+    live: bool = False  # get_collection_ref: the collection itself, not a copy
 
 
 @dataclass(eq=False)
@@ -131,6 +132,7 @@ class ModuleFacts:
     # (scope, name, line, statement) for every name read, in source order.
     name_loads: list[tuple[Scope, str, int, ast.stmt]] = field(default_factory=list)
     _producers: Optional[set[int]] = None
+    _feeding: Optional[list[BatchNormSite]] = None
     # Lines holding more than one statement (`a = 1; b = 2`).
     shared_lines: set[int] = field(default_factory=set)
 
@@ -299,8 +301,24 @@ class ModuleFacts:
             return {kw.arg: kw.value for kw in node.keywords if kw.arg}
         return None
 
+    def call_argument(self, call: ast.Call, keyword: str, position: Optional[int], scope: Scope) -> Optional[ast.expr]:
+        """An argument by keyword or position, looking into `**params` dicts it can see;
+        UNKNOWN when a `**splat` it cannot see may hold it."""
+        value = argument(call, keyword, position)
+        if value is not None:
+            return value
+        for splat in (k.value for k in call.keywords if k.arg is None):
+            entries = self.dict_entries(splat, scope)
+            if entries is None:
+                return UNKNOWN
+            if keyword in entries:
+                return entries[keyword]
+        return None
+
     def updates_mode(self, node: Optional[ast.expr], scope: Scope) -> str:
         """Where `updates_collections=<node>` sends the updates."""
+        if node is UNKNOWN:
+            return "unknown"
         if node is None:
             return "collection"
         if isinstance(node, ast.Name):
@@ -358,12 +376,79 @@ class ModuleFacts:
 
     def update_feeding_sites(self) -> list[BatchNormSite]:
         """The batch-norm sites that put update ops into UPDATE_OPS when they run."""
-        sites = [site for site in self.batch_norm_sites if site.feeds_update_ops]
-        if any(site.how == "net" for site in self.batch_norm_sites):
-            # A slim net's arg scope only sets up batch norm; the net call says whether
-            # it trains (`is_training=False` on a frozen backbone adds no update ops).
-            sites = [site for site in sites if site.how != "net_arg_scope"]
-        return sites
+        if self._feeding is None:
+            sites = [site for site in self.batch_norm_sites if site.feeds_update_ops]
+            if any(site.how == "net" for site in self.batch_norm_sites):
+                # A slim net's arg scope only sets up batch norm; the net call says whether
+                # it trains (`is_training=False` on a frozen backbone adds no update ops).
+                sites = [site for site in sites if site.how != "net_arg_scope"]
+            # A flag that is a parameter every caller in the module sets to False.
+            self._feeding = [site for site in sites if not self._flag_always_false(site)]
+        return self._feeding
+
+    def _flag_always_false(self, site: BatchNormSite) -> bool:
+        flag = site.flag
+        return isinstance(flag, ast.Name) and site.scope.kind == "function" and \
+            flag.id in site.scope.param_defaults and self._always_false(site.scope, flag.id, 0)
+
+    def _always_false(self, function: Scope, param: str, depth: int) -> bool:
+        calls = self.callers(function)
+        if not calls or depth > 4:
+            return False  # called from elsewhere, or too far to follow: it may train
+        for call in calls:
+            value = self.argument_for(call, function, param)
+            if _is_false(value):
+                continue
+            if isinstance(value, ast.Name) and call.scope.kind == "function" and \
+                    value.id in call.scope.param_defaults and self._always_false(call.scope, value.id, depth + 1):
+                continue
+            if value is not None and self.flag_value(value, call.scope, True) is False:
+                continue
+            return False
+        return True
+
+    def argument_for(self, call: "LocalCall", function: Scope, param: str) -> Optional[ast.expr]:
+        """The expression a call passes for one of the function's parameters (its
+        default when the call leaves it out)."""
+        for keyword in call.node.keywords:
+            if keyword.arg == param:
+                return keyword.value
+        node = function.node
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            positional = [a.arg for a in [*node.args.posonlyargs, *node.args.args]]
+            if call.via_self and positional and positional[0] in ("self", "cls"):
+                positional = positional[1:]
+            if param in positional:
+                index = positional.index(param)
+                if index < len(call.node.args) and not any(
+                        isinstance(a, ast.Starred) for a in call.node.args[: index + 1]):
+                    return call.node.args[index]
+                if any(isinstance(a, ast.Starred) for a in call.node.args) or \
+                        any(k.arg is None for k in call.node.keywords):
+                    return None  # *args / **kwargs: cannot tell
+        return function.param_defaults.get(param)
+
+    def call_feeds_update_ops(self, call: "LocalCall", bindings: Optional[dict] = None, depth: int = 0) -> bool:
+        """Does this call of one of the module's functions build batch norm that adds
+        update ops? `inference(x, is_training=False)` does not, though `inference` may."""
+        target = self.called_function(call)
+        if target is None or not self.is_producer(target):
+            return False
+        if depth > 4:
+            return True
+        arguments = {}
+        for param in target.param_defaults:
+            value = self.argument_for(call, target, param)
+            if isinstance(value, ast.Name) and bindings and value.id in bindings:
+                value = bindings[value.id]
+            arguments[param] = value
+        for site in self.update_feeding_sites():
+            if site.scope is target:
+                flag = site.flag
+                if not (isinstance(flag, ast.Name) and flag.id in arguments and _is_false(arguments[flag.id])):
+                    return True
+        return any(self.call_feeds_update_ops(inner, arguments, depth + 1)
+                   for inner in self.local_calls if inner.scope is target)
 
     def is_producer(self, scope: Scope) -> bool:
         """Does running this function build batch norm that feeds UPDATE_OPS?"""
@@ -403,6 +488,13 @@ class ModuleFacts:
                 return True
         return False
 
+    def alias_of(self, canonical_name: str) -> Optional[str]:
+        """A local name the module imported `canonical_name` under (`slim`)."""
+        for local, target in self.imports.names.items():
+            if tfapi.canonical(target) == canonical_name:
+                return local
+        return None
+
     def tensorflow_alias(self) -> Optional[tuple[str, str]]:
         """The local name for TensorFlow's v1 API: a `tensorflow.compat.v1` import when
         the module has one (`tf` may then be TF2, which has no get_collection)."""
@@ -411,6 +503,10 @@ class ModuleFacts:
             if target == "tensorflow.compat.v1":
                 return local, target
         return aliases[0] if aliases else None
+
+
+def _is_false(node: Optional[ast.expr]) -> bool:
+    return isinstance(node, ast.Constant) and node.value is False
 
 
 def _is_control_dependencies(call: ast.Call) -> bool:
@@ -691,7 +787,9 @@ class _Builder(ast.NodeVisitor):
             if isinstance(statement, ast.Assign) and statement.value is node and len(statement.targets) == 1:
                 if isinstance(statement.targets[0], ast.Name):
                     target = statement.targets[0].id
-            facts.update_reads.append(UpdateOpsRead(node, scope, statement, target))
+            live = isinstance(node.func, ast.Attribute) and node.func.attr == "get_collection_ref" or (
+                name or "").endswith(".get_collection_ref")
+            facts.update_reads.append(UpdateOpsRead(node, scope, statement, target, live))
         if name in tfapi.DEPENDENCY_FUNCTIONS or (
             isinstance(node.func, ast.Attribute) and node.func.attr in tfapi.DEPENDENCY_METHODS
         ):
@@ -764,12 +862,12 @@ class _Builder(ast.NodeVisitor):
             if api.is_class:
                 # The flag is given where the layer object is called; unknown here.
                 return BatchNormSite(node, api.display, "class", api.updates, None, None, scope, statement)
-            flag = argument(node, api.training_kw, api.training_pos)
+            flag = facts.call_argument(node, api.training_kw, api.training_pos, scope)
             if flag is None:
                 flag = self._arg_scope_value(name, api.training_kw)
             updates = api.updates
             if api.updates_kw:
-                redirect = argument(node, api.updates_kw, api.updates_pos)
+                redirect = facts.call_argument(node, api.updates_kw, api.updates_pos, scope)
                 if redirect is None:
                     redirect = self._arg_scope_value(name, api.updates_kw)
                 updates = facts.updates_mode(redirect, scope)

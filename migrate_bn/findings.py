@@ -52,7 +52,19 @@ class AddImport:
     alias: str
 
 
-Edit = Union[WrapInWith, MoveBefore, AddImport]
+@dataclass(frozen=True)
+class ReplaceNode:
+    """Replace the expression spanning exactly this range (1-based lines, 0-based
+    character columns, as LibCST counts them) with `code`."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    code: str
+
+
+Edit = Union[WrapInWith, MoveBefore, AddImport, ReplaceNode]
 
 
 @dataclass(frozen=True)
@@ -70,6 +82,8 @@ class Finding:
     severity: str = "error"
     fix: Fix | None = None
     related: tuple[Related, ...] = field(default_factory=tuple)
+    # Other ways to fix it, offered (JSON, editors) but never applied by `fix`.
+    alternatives: tuple[Fix, ...] = field(default_factory=tuple)
 
     def sort_key(self) -> tuple:
         return (self.span.line, self.span.column, self.code)

@@ -25,6 +25,7 @@ def finding_json(path: str, finding: Finding) -> dict:
     fix = None
     if finding.fix is not None:
         fix = {"applicability": finding.fix.applicability, "message": finding.fix.message}
+    alternatives = [{"applicability": alt.applicability, "message": alt.message} for alt in finding.alternatives]
     return {
         "code": finding.code,
         "message": finding.message,
@@ -44,6 +45,7 @@ def finding_json(path: str, finding: Finding) -> dict:
             }
             for related in finding.related
         ],
+        "alternatives": alternatives,
     }
 
 

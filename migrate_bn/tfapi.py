@@ -185,7 +185,22 @@ TRAIN_OP_BUILDERS = frozenset({
     "tensorflow.contrib.layers.optimize_loss",
     "tensorflow.contrib.slim.optimize_loss",
 })
+SLIM = "tensorflow.contrib.slim"
 SLIM_CREATE_TRAIN_OP = "learning.create_train_op"
+# Optimizer.minimize(loss, global_step=None, var_list=None, gate_gradients=1,
+#   aggregation_method=None, colocate_gradients_with_ops=False, name=None, grad_loss=None)
+# -> slim.learning.create_train_op(total_loss, optimizer, global_step=_USE_GLOBAL_STEP,
+#   update_ops=None, variables_to_train=None, ..., check_numerics=True).
+# `name` and `grad_loss` have no counterpart: such calls get no create_train_op offer.
+MINIMIZE_POSITIONS = ("loss", "global_step", "var_list", "gate_gradients",
+                      "aggregation_method", "colocate_gradients_with_ops", "name", "grad_loss")
+MINIMIZE_TO_CREATE_TRAIN_OP = {
+    "global_step": "global_step",
+    "var_list": "variables_to_train",
+    "gate_gradients": "gate_gradients",
+    "aggregation_method": "aggregation_method",
+    "colocate_gradients_with_ops": "colocate_gradients_with_ops",
+}
 
 
 # --- the update-ops collection --------------------------------------------------------

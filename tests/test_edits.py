@@ -123,3 +123,26 @@ def test_upgraded_code_keeps_its_compat_v1_spelling() -> None:
     source = PROGRAM.replace("tf.layers.", "tf.compat.v1.layers.").replace("tf.train.", "tf.compat.v1.train.")
     after = fixed(source.encode()).decode()
     assert "with tf.control_dependencies(tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)):" in after
+
+
+def test_slim_code_is_offered_create_train_op() -> None:
+    from migrate_bn.api import check_source
+    from migrate_bn.edits import apply_edits
+    from migrate_bn.rules import Options, select_rules
+
+    source = ("import tensorflow as tf\nimport tensorflow.contrib.slim as slim\n"
+              "net = slim.conv2d(x, 8, [3, 3], normalizer_fn=slim.batch_norm)\n"
+              "train_op = tf.train.AdamOptimizer(0.1).minimize(\n    loss, var_list=head_vars)  # keep\n")
+    (finding,) = check_source(source, select_rules(), Options())
+    (alternative,) = finding.alternatives
+    assert alternative.applicability == "unsafe"
+    after = apply_edits(source.encode(), alternative.edits).code.decode()
+    assert after.splitlines()[3:] == [
+        "train_op = slim.learning.create_train_op(loss, tf.train.AdamOptimizer(0.1), global_step=None, "
+        "variables_to_train=head_vars, check_numerics=False)  # keep"]
+    # Not offered where slim is not imported, nor for minimize arguments it cannot take.
+    plain = source.replace("import tensorflow.contrib.slim as slim\n", "from tensorflow.contrib import layers\n")
+    plain = plain.replace("slim.conv2d(x, 8, [3, 3], normalizer_fn=slim.batch_norm)", "layers.batch_norm(x)")
+    assert check_source(plain, select_rules(), Options())[0].alternatives == ()
+    named = source.replace("var_list=head_vars", "name='train'")
+    assert check_source(named, select_rules(), Options())[0].alternatives == ()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+import ast
+from typing import Iterator, Optional
 
+from migrate_bn import tfapi
 from migrate_bn.facts import ModuleFacts, TrainOp
-from migrate_bn.findings import Finding, Fix, Related, WrapInWith
+from migrate_bn.findings import Finding, Fix, Related, ReplaceNode, WrapInWith
 from migrate_bn.rules import Options, Rule, span, update_ops_dependency
 
 
@@ -50,7 +52,11 @@ class MissingUpdateOps(Rule):
     no TensorFlow import. The fix only adds a dependency on ops the graph already has, so
     it changes nothing but the moving statistics. In slim code,
     `slim.learning.create_train_op(loss, optimizer)` (or `tf.contrib.layers.optimize_loss`)
-    runs the collection too and is an equally good hand fix.
+    runs the collection too: in modules that import slim, the finding also offers that
+    rewrite of a `minimize` call (JSON `alternatives`, and editors' quick fixes). It is
+    marked unsafe because `create_train_op` returns the loss rather than an op; the
+    rewrite passes `global_step=None` unless `minimize` had one and
+    `check_numerics=False`, so that nothing else changes.
 
     ## Stays silent when
     the train op is already inside `tf.control_dependencies(...)` holding the collection
@@ -85,7 +91,9 @@ class MissingUpdateOps(Rule):
                 f"so the moving mean/variance of {first.api} (line {first.node.lineno}{more}) "
                 "never update and evaluation uses their initial values"
             )
-            yield Finding(self.code, message, span(facts, op.node), "error", self._fix(facts, op), related)
+            alternative = self._create_train_op(facts, op)
+            yield Finding(self.code, message, span(facts, op.node), "error", self._fix(facts, op), related,
+                          (alternative,) if alternative else ())
 
     def _fix(self, facts: ModuleFacts, op: TrainOp) -> Fix | None:
         if not op.wrappable:
@@ -96,3 +104,31 @@ class MissingUpdateOps(Rule):
             f"Run the update ops first: wrap the train op in `with {header}:`",
             (*imports, WrapInWith(op.stmt.lineno, header)),
         )
+
+    @staticmethod
+    def _create_train_op(facts: ModuleFacts, op: TrainOp) -> Optional[Fix]:
+        """`opt.minimize(loss, ...)` as `slim.learning.create_train_op(loss, opt, ...)`."""
+        slim = facts.alias_of(tfapi.SLIM)
+        call = op.node
+        if slim is None or op.kind != "minimize" or not isinstance(call.func, ast.Attribute):
+            return None
+        if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+            return None
+        given = dict(zip(tfapi.MINIMIZE_POSITIONS, call.args))
+        given.update((k.arg, k.value) for k in call.keywords)
+        if "loss" not in given or set(given) - {"loss", *tfapi.MINIMIZE_TO_CREATE_TRAIN_OP}:
+            return None
+
+        def text(node: ast.AST) -> str:
+            return ast.get_source_segment(facts.text, node) or ""
+
+        arguments = [text(given["loss"]), text(call.func.value)]
+        arguments.append(f"global_step={text(given['global_step']) if 'global_step' in given else 'None'}")
+        for name, target in tfapi.MINIMIZE_TO_CREATE_TRAIN_OP.items():
+            if name in given and name != "global_step":
+                arguments.append(f"{target}={text(given[name])}")
+        arguments.append("check_numerics=False")
+        code = f"{slim}.{tfapi.SLIM_CREATE_TRAIN_OP}({', '.join(arguments)})"
+        where = span(facts, call)
+        return Fix("unsafe", f"Use `{slim}.learning.create_train_op`, which runs the update ops itself",
+                   (ReplaceNode(where.line, where.column - 1, where.end_line, where.end_column - 1, code),))

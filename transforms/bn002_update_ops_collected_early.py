@@ -23,6 +23,8 @@ class UpdateOpsCollectedEarly(Rule):
     nothing and the moving mean and variance never update: the same symptom as BN001,
     behind code that looks right.
 
+    `tf.get_collection_ref` returns the collection itself and is not affected.
+
     ## Example
     ```python
     update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)  # [] here
@@ -55,6 +57,8 @@ class UpdateOpsCollectedEarly(Rule):
 
     def check(self, facts: ModuleFacts, options: Options) -> Iterator[Finding]:
         for read in facts.update_reads:
+            if read.live:
+                continue  # get_collection_ref is the collection itself: it sees later layers
             late = self._later_batch_norm(facts, read)
             if not late:
                 continue
@@ -84,10 +88,8 @@ class UpdateOpsCollectedEarly(Rule):
     def _in_body(facts: ModuleFacts, read: UpdateOpsRead) -> list:
         """Batch norm built in the read's own body, sites and producer calls alike."""
         items: list = [site for site in facts.update_feeding_sites() if site.scope is read.scope]
-        for call in facts.local_calls:
-            target = facts.called_function(call)
-            if call.scope is read.scope and target is not None and facts.is_producer(target):
-                items.append(call)
+        items.extend(call for call in facts.local_calls
+                     if call.scope is read.scope and facts.call_feeds_update_ops(call))
         return items
 
     def _later_batch_norm(self, facts: ModuleFacts, read: UpdateOpsRead) -> list:
