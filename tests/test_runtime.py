@@ -1,4 +1,5 @@
-"""The runtime oracle: each runnable fixture is run under a real TensorFlow before and
+"""The runtime oracle: each runnable fixture (BN001: tf.layers, slim through arg_scope, a
+slim net; BN002: an early UPDATE_OPS read) is run under a real TensorFlow before and
 after `migrate-bn fix`. Before the fix, the batch-norm moving mean is still exactly its
 initial value (0) after the training steps; after it, the statistics have moved.
 
@@ -22,7 +23,7 @@ from migrate_bn.api import analyze
 
 ROOT = Path(__file__).resolve().parent.parent
 HARNESS = ROOT / "tests" / "runtime" / "tf1_harness.py"
-RUNNABLE = ["bn001/tf_layers_script", "bn001/slim_arg_scope", "bn001/slim_resnet"]
+RUNNABLE = ["bn001/tf_layers_script", "bn001/slim_arg_scope", "bn001/slim_resnet", "bn002/runnable_script"]
 
 _HAVE_TF = all(importlib.util.find_spec(name) for name in ("tensorflow", "tf_slim"))
 if not _HAVE_TF and os.environ.get("MIGRATE_BN_REQUIRE_TF") == "1":
