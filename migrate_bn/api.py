@@ -132,8 +132,9 @@ def _fix(result: Result, source: bytes, rules: Sequence[Rule], options: Options)
             return
         current, findings = outcome.code, after
     else:
-        result.internal_error = f"fixes did not converge after {MAX_FIX_ROUNDS} rounds; nothing was written"
-        return
+        if fix_edits(findings, options):
+            result.internal_error = f"fixes did not converge after {MAX_FIX_ROUNDS} rounds; nothing was written"
+            return
     if current != source:
         result.fixed_source = current
         result.remaining = findings

@@ -55,3 +55,17 @@ def test_columns_count_characters_not_bytes() -> None:
               "é = 1; op = tf.train.AdamOptimizer(0.1).minimize(h)\n").encode()
     (finding,) = analyze(source, "t.py").findings
     assert finding.span.column == 13
+
+
+def test_a_fix_that_does_not_parse_is_never_returned(monkeypatch) -> None:
+    from migrate_bn import api
+    from migrate_bn.edits import EditOutcome
+
+    def broken(source, edits):
+        return EditOutcome(source + b"\nwith:\n", list(edits), [])
+
+    monkeypatch.setattr(api, "apply_edits", broken)
+    source = ("import tensorflow as tf\n" + BN + "op = tf.train.AdamOptimizer(0.1).minimize(h)\n").encode()
+    result = analyze(source, "t.py", fix=True)
+    assert result.fixed_source is None
+    assert result.internal_error is not None and "does not parse" in result.internal_error

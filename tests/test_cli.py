@@ -132,3 +132,15 @@ def test_help_teaches(tree: Path) -> None:
     text = invoke("--help").stdout
     for command in ("check", "fix --dry-run", "explain", "Exit codes"):
         assert command in text
+
+
+def test_internal_error_leaves_the_file_alone_and_exits_2(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from migrate_bn import api
+    from migrate_bn.edits import EditOutcome
+
+    monkeypatch.setattr(api, "apply_edits", lambda source, edits: EditOutcome(source + b"\n)\n", list(edits), []))
+    before = (tree / "src" / "train.py").read_bytes()
+    result = invoke("fix", "src")
+    assert result.exit_code == 2
+    assert "src/train.py: internal error:" in result.stderr
+    assert (tree / "src" / "train.py").read_bytes() == before
