@@ -83,7 +83,7 @@ class UpdateOpsRead:
     node: ast.Call
     scope: Scope
     stmt: ast.stmt
-    target: Optional[str]  # `name = tf.get_collection(UPDATE_OPS)` binds `name`
+    target: Optional[str]  # what `x = tf.get_collection(UPDATE_OPS)` binds: "x" or "self.x"
     live: bool = False  # get_collection_ref: the collection itself, not a copy
 
 
@@ -345,6 +345,9 @@ class ModuleFacts:
         return text if len(text) <= limit else text[: limit - 3] + "..."
 
     # --- the module's own functions ----------------------------------------------
+
+    def class_of(self, scope: Scope) -> Optional[Scope]:
+        return _enclosing_class(scope)
 
     def callers(self, scope: Scope) -> list[LocalCall]:
         """Calls, anywhere in the module, that may run the function `scope`."""
@@ -785,8 +788,11 @@ class _Builder(ast.NodeVisitor):
         if facts.read_of_update_ops(node, scope):
             target = None
             if isinstance(statement, ast.Assign) and statement.value is node and len(statement.targets) == 1:
-                if isinstance(statement.targets[0], ast.Name):
-                    target = statement.targets[0].id
+                bound = statement.targets[0]
+                if isinstance(bound, ast.Name):
+                    target = bound.id
+                elif isinstance(bound, ast.Attribute) and isinstance(bound.value, ast.Name) and bound.value.id == "self":
+                    target = f"self.{bound.attr}"
             live = isinstance(node.func, ast.Attribute) and node.func.attr == "get_collection_ref" or (
                 name or "").endswith(".get_collection_ref")
             facts.update_reads.append(UpdateOpsRead(node, scope, statement, target, live))
