@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass, field
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Union
 
 from . import tfapi
 from .names import ImportTable, dotted, resolve
@@ -27,6 +27,11 @@ _OPTIMIZER_NAME = re.compile(r"(^|_)(opt|optim|optimi[sz]er|solver)s?(_|$)|optim
 _UPDATES_NAME = re.compile(r"update", re.IGNORECASE)
 # The line breaks Python itself counts (str.splitlines also breaks on \f, \x1c, ...).
 _LINE_BREAK = re.compile(r"\r\n?|\n")
+_SESSION_NAME = re.compile(r"(^|_)(sess|session)(_|$)|sess$|session$", re.IGNORECASE)
+# Names of fetched train ops when the module does not show where they come from.
+_TRAIN_OP_NAME = re.compile(r"train|optim|minimi[sz]e|apply_grad", re.IGNORECASE)
+# Fetches that set a session up rather than compute anything.
+_SETUP_NAME = re.compile(r"init|restore|assign|reset|saver|summar|increment", re.IGNORECASE)
 
 
 @dataclass(eq=False)
@@ -109,6 +114,17 @@ class LocalCall:
 
 
 @dataclass(eq=False)
+class SessionRun:
+    """`sess.run(fetches, feed_dict)`: what a training or evaluation step runs."""
+
+    node: ast.Call
+    scope: Scope
+    stmt: ast.stmt
+    fetches: Optional[ast.expr]
+    feed: Optional[ast.expr]  # the feed_dict, given by keyword or second argument
+
+
+@dataclass(eq=False)
 class ArgScope:
     ops: frozenset[str]
     kwargs: dict[str, ast.expr]
@@ -128,6 +144,9 @@ class ModuleFacts:
     update_reads: list[UpdateOpsRead] = field(default_factory=list)
     dependency_uses: list[DependencyUse] = field(default_factory=list)
     local_calls: list[LocalCall] = field(default_factory=list)
+    session_runs: list[SessionRun] = field(default_factory=list)
+    # What statements that build train ops bind: "train_op", "self.train_op".
+    train_op_names: set[str] = field(default_factory=set)
     scope_of_node: dict[int, Scope] = field(default_factory=dict)
     # (scope, name, line, statement) for every name read, in source order.
     name_loads: list[tuple[Scope, str, int, ast.stmt]] = field(default_factory=list)
@@ -207,39 +226,56 @@ class ModuleFacts:
         key = call.args[0] if call.args else _keyword(call, "key")
         return key is not None and self.is_update_ops_key(key, scope)
 
-    def holds_update_ops(self, node: ast.expr, scope: Scope, line: Optional[int] = None, depth: int = 0) -> bool:
+    def holds_update_ops(self, node: ast.expr, scope: Scope, line: Optional[int] = None, depth: int = 0,
+                         reads: Optional[list] = None) -> bool:
         """Does evaluating `node` give (or contain) the batch-norm update ops?
 
         Follows names to what they were assigned, so `update_ops = tf.get_collection(...)`
         and `deps = update_ops + [x]` count; a parameter or attribute counts when its name
         says so (`update_ops`, `self.bn_updates`): a caller that passes such a list in has
-        wired it on purpose, and guessing otherwise would be a false alarm.
+        wired it on purpose, and guessing otherwise would be a false alarm. The reads it
+        finds go into `reads` (None for one it could only tell by name).
         """
         if depth > 5:
             return False
+        found = False
         for child in _walk_expression(node):
             if isinstance(child, ast.Call):
                 if self.read_of_update_ops(child, scope):
-                    return True
+                    found = True
+                    if reads is not None:
+                        reads.append(child)
+                    continue
                 func = child.func
                 if isinstance(func, ast.Attribute) and func.attr in tfapi.KERAS_UPDATE_ATTRIBUTES:
-                    return True
+                    found = True
+                    if reads is not None:
+                        reads.append(None)
             elif isinstance(child, ast.Attribute):
                 if child.attr in tfapi.KERAS_UPDATE_ATTRIBUTES:
-                    return True
+                    found = True
+                    if reads is not None:
+                        reads.append(None)
+                    continue
                 value = self.lookup_attribute(child, scope)
-                if value is not None and self.holds_update_ops(value, scope, None, depth + 1):
-                    return True
-                if isinstance(child.value, ast.Name) and child.value.id in ("self", "cls") and _UPDATES_NAME.search(child.attr):
-                    return True
+                if value is not None and self.holds_update_ops(value, scope, None, depth + 1, reads):
+                    found = True
+                elif isinstance(child.value, ast.Name) and child.value.id in ("self", "cls") and _UPDATES_NAME.search(child.attr):
+                    found = True
+                    if reads is not None:
+                        reads.append(None)
             elif isinstance(child, ast.Name):
                 value = self.lookup(child.id, scope, line)
                 if value is UNKNOWN or value is None:
                     if _UPDATES_NAME.search(child.id):
-                        return True
-                elif self.holds_update_ops(value, scope, None, depth + 1):
-                    return True
-        return False
+                        found = True
+                        if reads is not None:
+                            reads.append(None)
+                elif self.holds_update_ops(value, scope, None, depth + 1, reads):
+                    found = True
+            if found and reads is None:
+                return True
+        return found
 
     def is_optimizer(self, node: ast.expr, scope: Scope, depth: int = 0) -> bool:
         """Is `node` (the receiver of `.minimize`) an optimizer object?"""
@@ -271,6 +307,50 @@ class ModuleFacts:
                 return True
             return bool(_OPTIMIZER_NAME.search(node.attr.lower()))
         return False
+
+    def is_session(self, node: ast.expr, scope: Scope) -> bool:
+        """Is `node` (the receiver of `.run`) a tf.Session or a monitored session?"""
+        if isinstance(node, ast.Call):
+            name = self.qualname(node.func, scope) or dotted(node.func) or ""
+            return name.endswith(tfapi.SESSION_SUFFIXES)
+        if isinstance(node, ast.Name):
+            if node.id in self.imports.names:
+                return False
+            value = self.lookup(node.id, scope)
+            if isinstance(value, ast.Call) and self.is_session(value, scope):
+                return True
+            return bool(_SESSION_NAME.search(node.id))
+        if isinstance(node, ast.Attribute):
+            if self.qualname(node, scope) is not None:
+                return False
+            value = self.lookup_attribute(node, scope)
+            if isinstance(value, ast.Call) and self.is_session(value, scope):
+                return True
+            return bool(_SESSION_NAME.search(node.attr))
+        return False
+
+    def runs_train_op(self, run: SessionRun) -> bool:
+        """Does this `sess.run` run a train op (a training step, not an evaluation)?"""
+        if run.fetches is None:
+            return False
+        for node in _walk_expression(run.fetches):
+            if isinstance(node, ast.Name):
+                if node.id in self.train_op_names or _TRAIN_OP_NAME.search(node.id):
+                    return True
+            elif isinstance(node, ast.Attribute):
+                if isinstance(node.value, ast.Name) and node.value.id == "self" and \
+                        f"self.{node.attr}" in self.train_op_names:
+                    return True
+                if _TRAIN_OP_NAME.search(node.attr):
+                    return True
+            elif isinstance(node, ast.Call) and any(op.node is node for op in self.train_ops):
+                return True
+        return False
+
+    def evaluation_runs(self) -> list[SessionRun]:
+        """Runs that compute the model's outputs without training it."""
+        return [run for run in self.session_runs
+                if run.fetches is not None and not self.runs_train_op(run) and not _is_setup_fetch(run.fetches)]
 
     def flag_value(self, node: Optional[ast.expr], scope: Scope, default: bool) -> Optional[bool]:
         """True/False when a training flag is a known constant, None when it varies."""
@@ -345,6 +425,60 @@ class ModuleFacts:
         return text if len(text) <= limit else text[: limit - 3] + "..."
 
     # --- the module's own functions ----------------------------------------------
+
+    # --- variable scopes ------------------------------------------------------------
+
+    def read_scope(self, read: ast.Call) -> Optional[str]:
+        """The scope a `get_collection(UPDATE_OPS, scope=...)` read is limited to: its
+        name; "" when it cannot be told; None when the read is not limited."""
+        node = read.args[1] if len(read.args) > 1 else _keyword(read, "scope")
+        if node is None or (isinstance(node, ast.Constant) and node.value is None):
+            return None
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        return ""
+
+    def built_under(self, item: Union[BatchNormSite, "LocalCall"], scopes: set[str]) -> bool:
+        """Is this batch norm (a site, or a call of a function that builds it) built under
+        one of these variable/name scopes? Unknown scopes ("") match nothing."""
+        names = self._scope_names_around(item.node, item.scope, item.stmt)
+        if isinstance(item, LocalCall):
+            target = self.called_function(item)
+            if target is not None:
+                names |= _scope_names(target.node)
+        elif item.scope.kind == "function":
+            names |= _scope_names(item.scope.node)
+            for call in self.callers(item.scope):
+                names |= self._scope_names_around(call.node, call.scope, call.stmt)
+        return any(scope and name.startswith(scope) for name in names for scope in scopes)
+
+    def _scope_names_around(self, node: ast.AST, scope: Scope, statement: ast.stmt) -> set[str]:
+        names = _scope_names(node)
+        line = getattr(node, "lineno", 0)
+        for candidate in ast.walk(scope.node):
+            if isinstance(candidate, (ast.With, ast.AsyncWith)) and \
+                    candidate.lineno <= line <= (candidate.end_lineno or candidate.lineno):
+                for item in candidate.items:
+                    names |= _scope_names(item.context_expr)
+        return names
+
+    def covered_scopes(self, op: TrainOp) -> Optional[set[str]]:
+        """Which scopes' update ops a wired train op runs: None for all of them."""
+        reads: list = []
+        line = op.node.lineno
+        for dep in op.deps:
+            self.holds_update_ops(dep, op.scope, line, reads=reads)
+        for use in self.dependency_uses:
+            if use.scope is op.scope and not _is_control_dependencies(use.node):
+                for arg in use.args:
+                    self.holds_update_ops(arg, op.scope, use.node.lineno, reads=reads)
+        scopes = set()
+        for read in reads:
+            scope = None if read is None else self.read_scope(read)
+            if scope is None:
+                return None
+            scopes.add(scope)
+        return scopes if reads else None
 
     def class_of(self, scope: Scope) -> Optional[Scope]:
         return _enclosing_class(scope)
@@ -506,6 +640,44 @@ class ModuleFacts:
             if target == "tensorflow.compat.v1":
                 return local, target
         return aliases[0] if aliases else None
+
+
+def _bound_names(statement: ast.stmt) -> set[str]:
+    targets = statement.targets if isinstance(statement, ast.Assign) else \
+        [statement.target] if isinstance(statement, (ast.AnnAssign, ast.AugAssign)) else []
+    names = set()
+    for target in targets:
+        for node in ast.walk(target):
+            if isinstance(node, ast.Name):
+                names.add(node.id)
+            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
+                names.add(f"self.{node.attr}")
+    return names
+
+
+_SCOPE_OPENERS = ("variable_scope", "name_scope")
+
+
+def _scope_names(node: ast.AST) -> set[str]:
+    """Scope names opened or passed in `node`: variable_scope('x'), name_scope('x'), scope='x'."""
+    names = set()
+    for child in ast.walk(node):
+        if isinstance(child, ast.Call):
+            func = child.func
+            opener = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if opener in _SCOPE_OPENERS and child.args and isinstance(child.args[0], ast.Constant):
+                names.add(str(child.args[0].value))
+            for keyword in child.keywords:
+                if keyword.arg in ("scope", "name", "name_or_scope") and isinstance(keyword.value, ast.Constant):
+                    names.add(str(keyword.value.value))
+    return names
+
+
+def _is_setup_fetch(fetches: ast.expr) -> bool:
+    names = [n.id if isinstance(n, ast.Name) else n.attr if isinstance(n, ast.Attribute) else None
+             for n in ast.walk(fetches) if isinstance(n, (ast.Name, ast.Attribute))]
+    meaningful = [n for n in names if n and n not in ("tf", "tensorflow", "self", "compat", "v1")]
+    return bool(meaningful) and all(_SETUP_NAME.search(n) for n in meaningful)
 
 
 def _is_false(node: Optional[ast.expr]) -> bool:
@@ -801,7 +973,18 @@ class _Builder(ast.NodeVisitor):
         ):
             args = tuple(node.args) + tuple(kw.value for kw in node.keywords)
             facts.dependency_uses.append(DependencyUse(node, scope, args))
+        self._session_run(node, name, statement)
         self._local_call(node, name, statement)
+
+    def _session_run(self, node: ast.Call, name: Optional[str], statement: ast.stmt) -> None:
+        func = node.func
+        if not (isinstance(func, ast.Attribute) and func.attr == "run") or name is not None:
+            return  # `tf.app.run()` resolves to a module function: not a session
+        if not self.facts.is_session(func.value, self.scope):
+            return
+        fetches = node.args[0] if node.args else _keyword(node, "fetches")
+        feed = node.args[1] if len(node.args) > 1 else _keyword(node, "feed_dict")
+        self.facts.session_runs.append(SessionRun(node, self.scope, statement, fetches, feed))
 
     def _local_call(self, node: ast.Call, name: Optional[str], statement: ast.stmt) -> None:
         func = node.func
@@ -836,6 +1019,20 @@ class _Builder(ast.NodeVisitor):
             else:
                 continue
             facts.train_ops.append(TrainOp(node, kind, scope, statement, deps, wrappable))
+        self._name_train_ops()
+
+    def _name_train_ops(self) -> None:
+        """Record what train ops are bound to, and what is built from them
+        (`train_op = tf.group(minimize_op, ...)`), to tell training runs apart."""
+        names = self.facts.train_op_names
+        statements = [op.stmt for op in self.facts.train_ops]
+        for statement in statements:
+            names.update(_bound_names(statement))
+        for node in ast.walk(self.facts.tree):
+            if isinstance(node, ast.Assign):
+                used = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
+                if used & names and isinstance(node.value, ast.Call):
+                    names.update(_bound_names(node))
 
     def _apply_nested_batch_norm_settings(self) -> None:
         """`with arg_scope([conv2d], normalizer_fn=batch_norm): with arg_scope([batch_norm],

@@ -203,6 +203,12 @@ MINIMIZE_TO_CREATE_TRAIN_OP = {
 }
 
 
+# --- sessions ------------------------------------------------------------------------
+
+# Constructors whose objects `.run(fetches, feed_dict)` a step.
+SESSION_SUFFIXES = ("Session", "MonitoredTrainingSession", "get_default_session")
+
+
 # --- the update-ops collection --------------------------------------------------------
 
 UPDATE_OPS_KEY = "UPDATE_OPS"

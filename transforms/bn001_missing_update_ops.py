@@ -64,7 +64,10 @@ class MissingUpdateOps(Rule):
     collection is grouped with it (`tf.group(train_op, *update_ops)`); it is built by
     `slim.learning.create_train_op`, `tf.contrib.training.create_train_op` or
     `tf.contrib.layers.optimize_loss`; every batch norm uses `updates_collections=None`
-    (in-place updates) or a literal `training=False` / `is_training=False`; the batch norm
+    (in-place updates) or a literal `training=False` / `is_training=False` (directly or
+    through every call of the function that builds it); another train op in the module
+    already runs the whole collection (an if/else on a batch-norm switch, a GAN whose
+    critic has no batch norm) or the scopes the batch norm is built under; the batch norm
     is written by hand with `tf.nn.batch_normalization` and its own assigns; or the model
     has no batch norm at all.
     """
@@ -77,15 +80,31 @@ class MissingUpdateOps(Rule):
         sites = facts.update_feeding_sites()
         if not sites:
             return
+        unwired = [op for op in facts.train_ops
+                   if op.kind != "builder" and not facts.train_op_runs_update_ops(op)]
+        if not unwired:
+            return
+        wired = [op for op in facts.train_ops if op not in unwired]
+        if wired:
+            # Another train op already runs the update ops (an if/else on a batch-norm
+            # switch, a GAN whose critic has none): only batch norm outside the scopes it
+            # covers can still be missing its updates.
+            covered: set[str] = set()
+            for op in wired:
+                scopes = None if op.kind == "builder" else facts.covered_scopes(op)
+                if scopes is None:
+                    return
+                covered |= scopes
+            sites = [site for site in sites if not facts.built_under(site, covered)]
+            if not sites:
+                return
         related = tuple(
             Related(span(facts, site.node), f"batch norm whose updates go to UPDATE_OPS: {site.api}")
             for site in sites
         )
         first = sites[0]
         more = f" and {len(sites) - 1} more" if len(sites) > 1 else ""
-        for op in facts.train_ops:
-            if op.kind == "builder" or facts.train_op_runs_update_ops(op):
-                continue
+        for op in unwired:
             message = (
                 f"`{facts.source(op.node)}` does not run the batch-norm update ops (UPDATE_OPS), "
                 f"so the moving mean/variance of {first.api} (line {first.node.lineno}{more}) "

@@ -94,10 +94,10 @@ class UpdateOpsCollectedEarly(Rule):
 
     def _later_batch_norm(self, facts: ModuleFacts, read: UpdateOpsRead) -> list:
         items = [item for item in self._in_body(facts, read) if _after(item.node, read.node)]
-        scope = _read_scope(read)
+        scope = facts.read_scope(read.node)
         if scope is not None:
             # A read scoped to 'generator' sees only layers built under that name.
-            items = [item for item in items if _built_under(facts, read, item, scope)]
+            items = [item for item in items if facts.built_under(item, {scope})]
         return sorted(items, key=lambda item: (item.node.lineno, item.node.col_offset))
 
     def _earlier_batch_norm(self, facts: ModuleFacts, read: UpdateOpsRead) -> bool:
@@ -174,48 +174,3 @@ def _after(node: ast.AST, other: ast.AST) -> bool:
     return (node.lineno, node.col_offset) > (other.lineno, other.col_offset)  # type: ignore[attr-defined]
 
 
-_SCOPE_OPENERS = ("variable_scope", "name_scope")
-
-
-def _read_scope(read: UpdateOpsRead) -> Optional[str]:
-    """The scope a `get_collection(UPDATE_OPS, scope=...)` read is limited to: the name,
-    "" for none, None when it cannot be told (then nothing counts as built under it)."""
-    node = read.node.args[1] if len(read.node.args) > 1 else None
-    for keyword in read.node.keywords:
-        if keyword.arg == "scope":
-            node = keyword.value
-    if node is None or (isinstance(node, ast.Constant) and node.value is None):
-        return None
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
-    return ""
-
-
-def _scope_names(node: ast.AST) -> set[str]:
-    """Scope names opened or passed in `node`: variable_scope('x'), name_scope('x'), scope='x'."""
-    names = set()
-    for child in ast.walk(node):
-        if isinstance(child, ast.Call):
-            func = child.func
-            opener = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-            if opener in _SCOPE_OPENERS and child.args and isinstance(child.args[0], ast.Constant):
-                names.add(str(child.args[0].value))
-            for keyword in child.keywords:
-                if keyword.arg in ("scope", "name", "name_or_scope") and isinstance(keyword.value, ast.Constant):
-                    names.add(str(keyword.value.value))
-    return names
-
-
-def _built_under(facts: ModuleFacts, read: UpdateOpsRead, item, scope: str) -> bool:
-    if not scope:
-        return False  # a scope we cannot read: assume the code is right
-    if isinstance(item, LocalCall):
-        target = facts.called_function(item)
-        names = _scope_names(item.node) | (_scope_names(target.node) if target is not None else set())
-    else:
-        names = _scope_names(item.node)
-        for statement in ast.walk(read.scope.node):
-            if isinstance(statement, (ast.With, ast.AsyncWith)) and \
-                    statement.lineno <= item.node.lineno <= (statement.end_lineno or statement.lineno):
-                names |= set().union(*(_scope_names(i.context_expr) for i in statement.items))
-    return any(name.startswith(scope) for name in names)
