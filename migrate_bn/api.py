@@ -59,7 +59,8 @@ def parse(text: str) -> ast.Module:
     try:
         return ast.parse(text)
     except SyntaxError as error:
-        hint = " (Python 2 code?)" if _looks_like_python2(error) else ""
+        # TabError: Python 2 let tabs and spaces mix; Python 3 does not.
+        hint = " (Python 2 code?)" if isinstance(error, TabError) or _looks_like_python2(error) else ""
         raise SourceError(f"cannot parse: {error.msg} at line {error.lineno}{hint}") from None
     except (ValueError, RecursionError, MemoryError) as error:
         raise SourceError(f"cannot parse: {error}") from None

@@ -99,6 +99,7 @@ class DependencyUse:
     node: ast.Call
     scope: Scope
     args: tuple[ast.expr, ...]
+    deps: tuple[ast.expr, ...] = ()  # control_dependencies arguments around the call
 
 
 @dataclass(eq=False)
@@ -154,6 +155,8 @@ class ModuleFacts:
     _feeding: Optional[list[BatchNormSite]] = None
     # Lines holding more than one statement (`a = 1; b = 2`).
     shared_lines: set[int] = field(default_factory=set)
+    # Module-level functions by name, for `arg_scope(my_scope())`.
+    function_defs: dict[str, ast.AST] = field(default_factory=dict)
 
     # --- names -----------------------------------------------------------------
 
@@ -607,7 +610,30 @@ class ModuleFacts:
         line = op.node.lineno
         if any(self.holds_update_ops(dep, op.scope, line) for dep in op.deps):
             return True
+        if self._dependency_of_wired(op):
+            return True
         return self._scope_wires_update_ops(op.scope, 0)
+
+    def _dependency_of_wired(self, op: TrainOp) -> bool:
+        """`with control_dependencies([opt_step] + update_ops)` or one nested inside a
+        dependency on the update ops: whatever runs that runs both."""
+        names = _bound_names(op.stmt)
+        if not names:
+            return False
+        for use in self.dependency_uses:
+            if use.scope is not op.scope or not _after(use.node, op.node):
+                continue
+            mentioned = any(
+                (isinstance(node, ast.Name) and node.id in names) or
+                (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and
+                 node.value.id == "self" and f"self.{node.attr}" in names)
+                for arg in use.args for node in ast.walk(arg))
+            if not mentioned:
+                continue
+            line = use.node.lineno
+            if any(self.holds_update_ops(expr, op.scope, line) for expr in (*use.args, *use.deps)):
+                return True
+        return False
 
     def _scope_wires_update_ops(self, scope: Scope, depth: int) -> bool:
         # tf.group(train_op, *update_ops) and friends anywhere in the same body; a
@@ -640,6 +666,10 @@ class ModuleFacts:
             if target == "tensorflow.compat.v1":
                 return local, target
         return aliases[0] if aliases else None
+
+
+def _after(node: ast.AST, other: ast.AST) -> bool:
+    return (node.lineno, node.col_offset) > (other.lineno, other.col_offset)  # type: ignore[attr-defined]
 
 
 def _bound_names(statement: ast.stmt) -> set[str]:
@@ -908,8 +938,7 @@ class _Builder(ast.NodeVisitor):
                     self.deps.append(expr.args[0])
                     pushed_deps += 1
             elif self._is_arg_scope(expr, name):
-                scope = self._arg_scope(expr)
-                if scope is not None:
+                for scope in self._arg_scopes_of(expr):
                     scope.statement = node
                     self.opened_arg_scopes.append(scope)
                     self.arg_scopes.append(scope)
@@ -928,15 +957,47 @@ class _Builder(ast.NodeVisitor):
             isinstance(call.func, ast.Attribute) and call.func.attr == "arg_scope"
         ) or (isinstance(call.func, ast.Name) and call.func.id == "arg_scope")
 
-    def _arg_scope(self, call: ast.Call) -> Optional[ArgScope]:
-        if not call.args or not isinstance(call.args[0], (ast.List, ast.Tuple)):
-            return None
-        ops = set()
-        for element in call.args[0].elts:
-            name = self.facts.qualname(element, self.scope)
-            if name:
-                ops.add(name)
-        return ArgScope(frozenset(ops), {kw.arg: kw.value for kw in call.keywords if kw.arg})
+    def _arg_scopes_of(self, call: ast.Call, depth: int = 0) -> list[ArgScope]:
+        """What `arg_scope(...)` sets: from its op list and keywords (looking into
+        `**params`), or, for `arg_scope(my_scope())`, from the arg scopes that the
+        module's own function `my_scope` opens."""
+        if not call.args:
+            return []
+        first = call.args[0]
+        if isinstance(first, (ast.List, ast.Tuple)):
+            ops = {name for name in (self.facts.qualname(e, self.scope) for e in first.elts) if name}
+            kwargs = {kw.arg: kw.value for kw in call.keywords if kw.arg}
+            for splat in (kw.value for kw in call.keywords if kw.arg is None):
+                kwargs.update(self.facts.dict_entries(splat, self.scope) or {})
+            return [ArgScope(frozenset(ops), kwargs)]
+        if isinstance(first, ast.Name):
+            value = self.facts.lookup(first.id, self.scope)
+            first = value if isinstance(value, ast.Call) else first
+        if depth > 2 or not (isinstance(first, ast.Call) and isinstance(first.func, ast.Name)):
+            return []
+        function = self.facts.function_defs.get(first.func.id)
+        if function is None:
+            return []
+        scopes = []
+        for node in ast.walk(function):
+            if isinstance(node, (ast.With, ast.AsyncWith)):
+                for item in node.items:
+                    inner = item.context_expr
+                    if isinstance(inner, ast.Call) and self._is_arg_scope(inner, self.facts.qualname(inner.func, self.scope)):
+                        scopes.extend(self._arg_scopes_of(inner, depth + 1))
+        return scopes
+
+    def _arg_scope_batch_norm_setting(self, keyword: str) -> Optional[ast.expr]:
+        """A batch-norm setting the enclosing arg scopes make, for batch_norm itself or
+        through a layer's `normalizer_params`."""
+        batch_norm_ops = {name for name, api in tfapi.BATCH_NORM_APIS.items() if api.family == "contrib"}
+        for scope in reversed(self.arg_scopes):
+            if scope.ops & batch_norm_ops and keyword in scope.kwargs:
+                return scope.kwargs[keyword]
+            params = self.facts.dict_entries(scope.kwargs.get(tfapi.NORMALIZER_PARAMS_KW), self.scope)
+            if params and keyword in params:
+                return params[keyword]
+        return None
 
     def _arg_scope_value(self, op: str, keyword: str) -> Optional[ast.expr]:
         for scope in reversed(self.arg_scopes):
@@ -972,7 +1033,7 @@ class _Builder(ast.NodeVisitor):
             isinstance(node.func, ast.Attribute) and node.func.attr in tfapi.DEPENDENCY_METHODS
         ):
             args = tuple(node.args) + tuple(kw.value for kw in node.keywords)
-            facts.dependency_uses.append(DependencyUse(node, scope, args))
+            facts.dependency_uses.append(DependencyUse(node, scope, args, tuple(self.deps)))
         self._session_run(node, name, statement)
         self._local_call(node, name, statement)
 
@@ -1080,10 +1141,18 @@ class _Builder(ast.NodeVisitor):
         normalizer = _keyword(node, tfapi.NORMALIZER_FN_KW)
         if normalizer is None and name:
             normalizer = self._arg_scope_value(name, tfapi.NORMALIZER_FN_KW)
+        partial_settings: dict[str, ast.expr] = {}
+        if isinstance(normalizer, ast.Name):
+            bound = facts.lookup(normalizer.id, scope)
+            if isinstance(bound, ast.Call) and bound.args and \
+                    facts.qualname(bound.func, scope) in tfapi.PARTIAL_FUNCTIONS:
+                normalizer = bound.args[0]
+                partial_settings = {kw.arg: kw.value for kw in bound.keywords if kw.arg}
         if normalizer is not None:
             normalizer_api = tfapi.BATCH_NORM_APIS.get(facts.qualname(normalizer, scope) or "")
-            if normalizer_api is not None and normalizer_api.family == "contrib":
-                return self._normalizer_site(node, name, normalizer_api, statement)
+            if normalizer_api is not None and normalizer_api.family in ("contrib", "tf.layers") \
+                    and not normalizer_api.is_class:
+                return self._normalizer_site(node, name, normalizer_api, statement, partial_settings)
 
         if name:
             module, _, function = name.rpartition(".")
@@ -1092,6 +1161,12 @@ class _Builder(ast.NodeVisitor):
             if function in tfapi.BATCH_NORM_NETS and from_net_module:
                 flag = _keyword(node, tfapi.NET_TRAINING_KW)
                 trains = facts.flag_value(flag, scope, True)
+                if not function.startswith(tfapi.NETS_CALLING_BATCH_NORM_DIRECTLY):
+                    # The net's own layers take batch norm's settings from the
+                    # normalizer_params around it, which win over its `is_training`.
+                    frozen = self._arg_scope_batch_norm_setting(tfapi.NET_TRAINING_KW)
+                    if frozen is not None and facts.flag_value(frozen, scope, True) is False:
+                        trains = False
                 return BatchNormSite(node, f"{function} (slim net)", "net", "collection", trains, flag, scope, statement)
             if function in tfapi.BATCH_NORM_ARG_SCOPES and from_net_module:
                 off = facts.flag_value(_keyword(node, tfapi.USE_BATCH_NORM_KW), scope, True)
@@ -1103,13 +1178,13 @@ class _Builder(ast.NodeVisitor):
         return None
 
     def _normalizer_site(self, node: ast.Call, name: Optional[str], api: tfapi.BatchNormApi,
-                         statement: ast.stmt) -> BatchNormSite:
+                         statement: ast.stmt, partial_settings: dict[str, ast.expr]) -> BatchNormSite:
         facts, scope = self.facts, self.scope
         params_node = _keyword(node, tfapi.NORMALIZER_PARAMS_KW)
         if params_node is None and name:
             params_node = self._arg_scope_value(name, tfapi.NORMALIZER_PARAMS_KW)
-        params = facts.dict_entries(params_node, scope) or {}
-        batch_norm_names = [n for n, a in tfapi.BATCH_NORM_APIS.items() if a is api]
+        params = {**partial_settings, **(facts.dict_entries(params_node, scope) or {})}
+        batch_norm_names = [n for n, a in tfapi.BATCH_NORM_APIS.items() if a.family == api.family and not a.is_class]
 
         def setting(keyword: str) -> Optional[ast.expr]:
             if keyword in params:
@@ -1121,7 +1196,7 @@ class _Builder(ast.NodeVisitor):
             return None
 
         flag = setting(api.training_kw)
-        updates = facts.updates_mode(setting(api.updates_kw or ""), scope)
+        updates = facts.updates_mode(setting(api.updates_kw), scope) if api.updates_kw else api.updates
         trains = facts.flag_value(flag, scope, api.default_training)
         layer = (name or dotted(node.func) or "layer").rsplit(".", 1)[-1]
         return BatchNormSite(node, f"{layer}(normalizer_fn=batch_norm)", "normalizer_fn",
@@ -1144,6 +1219,8 @@ def build(tree: ast.Module, text: str) -> ModuleFacts:
                 for first, second in zip(block, block[1:]):
                     if isinstance(first, ast.stmt) and first.end_lineno == second.lineno:
                         facts.shared_lines.update((first.end_lineno, second.lineno))
+    facts.function_defs = {node.name: node for node in tree.body
+                           if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
     builder = _Builder(facts)
     for statement in tree.body:
         builder.visit(statement)

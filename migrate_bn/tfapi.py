@@ -96,10 +96,12 @@ _TF_LAYERS_CLASS = BatchNormApi(
 #   activation_fn=None, param_initializers=None, param_regularizers=None,
 #   updates_collections=UPDATE_OPS, is_training=True, ...)
 _CONTRIB_BN = BatchNormApi(
-    display="slim.batch_norm", family="contrib", training_kw="is_training", training_pos=9,
+    display="tf.contrib.layers.batch_norm", family="contrib", training_kw="is_training", training_pos=9,
     default_training=True, updates="collection", updates_kw="updates_collections",
     updates_pos=8, decay_kw="decay", default_decay=0.999,
 )
+# The same function, named the way slim users know it.
+_SLIM_BN = BatchNormApi(**{**_CONTRIB_BN.__dict__, "display": "slim.batch_norm"})
 # Keras layers keep their updates in `layer.updates`, never in UPDATE_OPS (T6).
 _KERAS_BN = BatchNormApi(
     display="keras.layers.BatchNormalization", family="keras", training_kw="training",
@@ -110,8 +112,8 @@ BATCH_NORM_APIS: dict[str, BatchNormApi] = {
     "tensorflow.layers.batch_normalization": _TF_LAYERS_FN,
     "tensorflow.layers.BatchNormalization": _TF_LAYERS_CLASS,
     "tensorflow.contrib.layers.batch_norm": _CONTRIB_BN,
-    "tensorflow.contrib.slim.batch_norm": _CONTRIB_BN,
-    "tensorflow.contrib.slim.layers.batch_norm": _CONTRIB_BN,
+    "tensorflow.contrib.slim.batch_norm": _SLIM_BN,
+    "tensorflow.contrib.slim.layers.batch_norm": _SLIM_BN,
     "keras.layers.BatchNormalization": _KERAS_BN,
     "keras.layers.normalization.BatchNormalization": _KERAS_BN,
     "keras.layers.normalization.batch_normalization.BatchNormalization": _KERAS_BN,
@@ -125,6 +127,9 @@ BATCH_NORM_APIS: dict[str, BatchNormApi] = {
 # batch-norm sites when it names a batch-norm function.
 NORMALIZER_FN_KW = "normalizer_fn"
 NORMALIZER_PARAMS_KW = "normalizer_params"
+
+# `functools.partial(slim.batch_norm, is_training=...)` is batch norm with settings.
+PARTIAL_FUNCTIONS = frozenset({"functools.partial"})
 
 ARG_SCOPE_FUNCTIONS = frozenset({
     "tensorflow.contrib.framework.arg_scope",
@@ -157,6 +162,8 @@ NET_MODULES = frozenset({
     "inception_resnet_v2", "resnet_v1", "resnet_v2", "resnet_utils", "mobilenet_v1",
     "mobilenet_v2", "mobilenet", "nasnet", "pnasnet", "nets", "mobilenet.mobilenet_v2",
 })
+# Nets that call batch_norm themselves (pre-activation), besides through normalizer_fn.
+NETS_CALLING_BATCH_NORM_DIRECTLY = ("resnet_v2",)
 # Turning batch norm off in a net's arg scope.
 USE_BATCH_NORM_KW = "use_batch_norm"
 NET_TRAINING_KW = "is_training"

@@ -108,7 +108,8 @@ class MissingUpdateOps(Rule):
             message = (
                 f"`{facts.source(op.node)}` does not run the batch-norm update ops (UPDATE_OPS), "
                 f"so the moving mean/variance of {first.api} (line {first.node.lineno}{more}) "
-                "never update and evaluation uses their initial values"
+                "never update: whatever runs the model in inference mode (evaluation, export) "
+                "normalizes with their initial values"
             )
             alternative = self._create_train_op(facts, op)
             yield Finding(self.code, message, span(facts, op.node), "error", self._fix(facts, op), related,
