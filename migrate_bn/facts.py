@@ -621,7 +621,7 @@ class ModuleFacts:
         if not names:
             return False
         for use in self.dependency_uses:
-            if use.scope is not op.scope or not _after(use.node, op.node):
+            if use.scope is not op.scope or not comes_after(use.node, op.node):
                 continue
             mentioned = any(
                 (isinstance(node, ast.Name) and node.id in names) or
@@ -668,7 +668,7 @@ class ModuleFacts:
         return aliases[0] if aliases else None
 
 
-def _after(node: ast.AST, other: ast.AST) -> bool:
+def comes_after(node: ast.AST, other: ast.AST) -> bool:
     return (node.lineno, node.col_offset) > (other.lineno, other.col_offset)  # type: ignore[attr-defined]
 
 
@@ -727,22 +727,20 @@ def _enclosing_class(scope: Optional[Scope]) -> Optional[Scope]:
     return None
 
 
+def _chain(scope: Optional[Scope]) -> Iterator[Scope]:
+    """A scope and the scopes around it, innermost first."""
+    while scope is not None:
+        yield scope
+        scope = scope.parent
+
+
 def _param_default(scope: Scope, name: str) -> Optional[ast.expr]:
-    current: Optional[Scope] = scope
-    while current is not None:
-        if name in current.param_defaults:
-            return current.param_defaults[name]
-        current = current.parent
-    return None
+    return next((s.param_defaults[name] for s in _chain(scope) if name in s.param_defaults), None)
 
 
 def _all_bindings(scope: Scope, name: str) -> list[ast.expr]:
-    current: Optional[Scope] = scope
-    while current is not None:
-        if name in current.assignments:
-            return [value for _, value in current.assignments[name]]
-        current = current.parent
-    return []
+    bindings = next((s.assignments[name] for s in _chain(scope) if name in s.assignments), [])
+    return [value for _, value in bindings]
 
 
 def _keyword(call: ast.Call, name: str) -> Optional[ast.expr]:

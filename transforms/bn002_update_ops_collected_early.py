@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from typing import Iterator, Optional
 
-from migrate_bn.facts import BatchNormSite, LocalCall, ModuleFacts, UpdateOpsRead
+from migrate_bn.facts import BatchNormSite, LocalCall, ModuleFacts, UpdateOpsRead, comes_after as _after
 from migrate_bn.findings import Finding, Fix, MoveBefore, Related
 from migrate_bn.rules import Options, Rule, span
 
@@ -170,7 +170,5 @@ def _block_of(root: ast.AST, statement: ast.stmt) -> list[ast.stmt]:
     return []
 
 
-def _after(node: ast.AST, other: ast.AST) -> bool:
-    return (node.lineno, node.col_offset) > (other.lineno, other.col_offset)  # type: ignore[attr-defined]
 
 
