@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence, Union
+from typing import Any, Iterable, Optional, Sequence, Union
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from .findings import AddImport, Edit, MoveBefore, ReplaceNode, WrapInWith
+from .findings import (AddDictEntry, AddImport, AddKeyword, Edit, InsertBefore, MoveBefore, NodeEdit,
+                       ReplaceNode, WrapInWith)
 
 _BACKSLASH_NEWLINE = re.compile(r"\\(\r\n|\r|\n)")
 
@@ -55,8 +56,15 @@ class _Applier(cst.CSTTransformer):
         self.wraps: dict[int, list[str]] = {}
         self.moves_to: dict[int, list[MoveBefore]] = {}
         self.imports = [e for e in edits if isinstance(e, AddImport)]
-        self.replacements = {(e.line, e.column, e.end_line, e.end_column): e
-                             for e in edits if isinstance(e, ReplaceNode)}
+        self.node_edits: dict[tuple[int, int, int, int], list[NodeEdit]] = {}
+        for edit in edits:
+            if isinstance(edit, (ReplaceNode, AddKeyword, AddDictEntry)):
+                key = (edit.line, edit.column, edit.end_line, edit.end_column)
+                self.node_edits.setdefault(key, []).append(edit)
+        self.inserts: dict[int, list[InsertBefore]] = {}
+        for edit in edits:
+            if isinstance(edit, InsertBefore):
+                self.inserts.setdefault(edit.line, []).append(edit)
         for edit in edits:
             if isinstance(edit, WrapInWith):
                 headers = self.wraps.setdefault(edit.line, [])
@@ -104,6 +112,14 @@ class _Applier(cst.CSTTransformer):
                 comments = _own_comments(before)
                 carried = list(before.leading_lines[: len(before.leading_lines) - len(comments)])
                 continue
+            for insert in self.inserts.get(line, ()):
+                statement = cst.parse_statement(insert.code, config=self.module.config_for_parsing)
+                # Blank lines stay above the new statement; comments stay with theirs.
+                comments = _own_comments(after)
+                blank = list(after.leading_lines[: len(after.leading_lines) - len(comments)])
+                body.append(statement.with_changes(leading_lines=blank))
+                after = after.with_changes(leading_lines=comments)
+                self.applied.append(insert)
             if line in self.wraps and isinstance(after, cst.SimpleStatementLine):
                 for header in self.wraps[line]:
                     after = self._wrap(after, header)
@@ -122,15 +138,32 @@ class _Applier(cst.CSTTransformer):
         )
 
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):  # type: ignore[override]
-        if self.replacements and isinstance(original_node, cst.BaseExpression):
+        if self.node_edits and isinstance(original_node, cst.BaseExpression):
             position = self.get_metadata(PositionProvider, original_node)
             key = (position.start.line, position.start.column, position.end.line, position.end.column)
-            edit = self.replacements.get(key)
-            if edit is not None:
-                self.applied.append(edit)
-                replacement = cst.parse_expression(edit.code, config=self.module.config_for_parsing)
-                return replacement.with_changes(lpar=updated_node.lpar, rpar=updated_node.rpar)  # type: ignore[attr-defined]
+            for edit in self.node_edits.get(key, ()):
+                changed = self._edit_node(updated_node, edit)
+                if changed is not None:
+                    updated_node = changed
+                    self.applied.append(edit)
         return super().on_leave(original_node, updated_node)
+
+    def _parse(self, code: str) -> cst.BaseExpression:
+        return cst.parse_expression(code, config=self.module.config_for_parsing)
+
+    def _edit_node(self, node: cst.CSTNode, edit: NodeEdit) -> Optional[cst.CSTNode]:
+        if isinstance(edit, ReplaceNode):
+            new = self._parse(edit.code)
+            return new.with_changes(lpar=[*node.lpar, *new.lpar], rpar=[*new.rpar, *node.rpar])  # type: ignore[attr-defined]
+        if isinstance(edit, AddKeyword) and isinstance(node, cst.Call):
+            new = cst.Arg(keyword=cst.Name(edit.keyword), value=self._parse(edit.value),
+                          equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""),
+                                                whitespace_after=cst.SimpleWhitespace("")))
+            return node.with_changes(args=_append(list(node.args), new))
+        if isinstance(edit, AddDictEntry) and isinstance(node, cst.Dict):
+            new = cst.DictElement(key=self._parse(edit.key), value=self._parse(edit.value))
+            return node.with_changes(elements=_append(list(node.elements), new))
+        return None
 
     def leave_IndentedBlock(self, original_node: cst.IndentedBlock,
                             updated_node: cst.IndentedBlock) -> cst.IndentedBlock:
@@ -142,6 +175,21 @@ class _Applier(cst.CSTTransformer):
             body = _insert_import(body, edit, self.module)
             self.applied.append(edit)
         return updated_node.with_changes(body=body)
+
+
+def _append(items: list, new: Any) -> list:
+    """Append an argument or dict element, following the layout of those before it: one
+    line gets `, new`; a trailing-comma layout gets `new` on a line of its own."""
+    if not items:
+        return [new]
+    last = items[-1]
+    if isinstance(last.comma, cst.Comma):
+        # Trailing comma: the new item takes the place (and the comma) of the closing one,
+        # and the last item gets the separator its neighbours use.
+        separator = items[-2].comma if len(items) > 1 and isinstance(items[-2].comma, cst.Comma) \
+            else cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        return [*items[:-1], last.with_changes(comma=separator), new.with_changes(comma=last.comma)]
+    return [*items[:-1], last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))), new]
 
 
 def _own_comments(statement: cst.CSTNode) -> list[cst.EmptyLine]:

@@ -66,6 +66,8 @@ class BatchNormSite:
     flag: Optional[ast.expr]
     scope: Scope
     stmt: ast.stmt
+    constructor: Optional[ast.Call] = None  # for an applied layer object: where it was built
+    spec: Optional[tfapi.BatchNormApi] = None  # the batch-norm API behind it (None for nets)
 
     @property
     def feeds_update_ops(self) -> bool:
@@ -527,22 +529,35 @@ class ModuleFacts:
         return self._feeding
 
     def _flag_always_false(self, site: BatchNormSite) -> bool:
-        flag = site.flag
-        return isinstance(flag, ast.Name) and site.scope.kind == "function" and \
-            flag.id in site.scope.param_defaults and self._always_false(site.scope, flag.id, 0)
+        return self.parameter_constant(site) is False
 
-    def _always_false(self, function: Scope, param: str, depth: int) -> bool:
+    def parameter_constant(self, site: BatchNormSite) -> Optional[bool]:
+        """True/False when the site's flag is a parameter that every caller in the module
+        sets to that constant (`model(x, is_training=True)`); None otherwise."""
+        flag = site.flag
+        if not (isinstance(flag, ast.Name) and site.scope.kind == "function" and flag.id in site.scope.param_defaults):
+            return None
+        for value in (True, False):
+            if self._always(site.scope, flag.id, value, 0):
+                return value
+        return None
+
+    def _always(self, function: Scope, param: str, constant: bool, depth: int) -> bool:
         calls = self.callers(function)
         if not calls or depth > 4:
-            return False  # called from elsewhere, or too far to follow: it may train
+            return False  # called from elsewhere, or too far to follow: it may vary
         for call in calls:
             value = self.argument_for(call, function, param)
-            if _is_false(value):
+            if isinstance(value, ast.Constant) and value.value is constant:
                 continue
             if isinstance(value, ast.Name) and call.scope.kind == "function" and \
-                    value.id in call.scope.param_defaults and self._always_false(call.scope, value.id, depth + 1):
+                    value.id in call.scope.param_defaults and self._always(call.scope, value.id, constant, depth + 1):
                 continue
-            if value is not None and self.flag_value(value, call.scope, True) is False:
+            if value is not None and not isinstance(value, ast.Name) and \
+                    self.flag_value(value, call.scope, not constant) is constant:
+                continue
+            if isinstance(value, ast.Name) and value.id not in call.scope.param_defaults and \
+                    self.flag_value(value, call.scope, not constant) is constant:
                 continue
             return False
         return True
@@ -1070,6 +1085,9 @@ class _Builder(ast.NodeVisitor):
     def finish(self) -> None:
         facts = self.facts
         self._apply_nested_batch_norm_settings()
+        # A layer object applied somewhere is judged where it is applied, with its flag.
+        applied = {id(site.constructor) for site in facts.batch_norm_sites if site.constructor is not None}
+        facts.batch_norm_sites = [site for site in facts.batch_norm_sites if id(site.node) not in applied]
         for node, name, scope, statement, deps, wrappable in self.train_op_candidates:
             if name in tfapi.TRAIN_OP_BUILDERS:
                 kind = "builder"
@@ -1092,6 +1110,24 @@ class _Builder(ast.NodeVisitor):
                 used = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
                 if used & names and isinstance(node.value, ast.Call):
                     names.update(_bound_names(node))
+
+    def _layer_application(self, node: ast.Call) -> Optional[tuple[tfapi.BatchNormApi, ast.Call]]:
+        """`BatchNormalization(...)(x, training=...)`, `layer(x)` or `layer.apply(x)` for a
+        layer object built from a batch-norm class: its API and the constructor call."""
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr == "apply":
+            func = func.value
+        constructor: Optional[ast.expr] = func
+        if isinstance(func, ast.Name):
+            constructor = self.facts.lookup(func.id, self.scope)
+        elif isinstance(func, ast.Attribute):
+            constructor = self.facts.lookup_attribute(func, self.scope)
+        if not isinstance(constructor, ast.Call):
+            return None
+        api = tfapi.BATCH_NORM_APIS.get(self.facts.qualname(constructor.func, self.scope) or "")
+        if api is None or not api.is_class:
+            return None
+        return api, constructor
 
     def _apply_nested_batch_norm_settings(self) -> None:
         """`with arg_scope([conv2d], normalizer_fn=batch_norm): with arg_scope([batch_norm],
@@ -1119,11 +1155,18 @@ class _Builder(ast.NodeVisitor):
     def _batch_norm_site(self, node: ast.Call, name: Optional[str]) -> Optional[BatchNormSite]:
         facts, scope = self.facts, self.scope
         statement = self.statements[-1]
+        application = self._layer_application(node)
+        if application is not None:
+            api, constructor = application
+            flag = facts.call_argument(node, api.training_kw, 1, scope)
+            trains = facts.flag_value(flag, scope, api.default_training)
+            return BatchNormSite(node, api.display, "apply", api.updates, trains, flag, scope, statement,
+                                 constructor, api)
         api = tfapi.BATCH_NORM_APIS.get(name or "")
         if api is not None:
             if api.is_class:
                 # The flag is given where the layer object is called; unknown here.
-                return BatchNormSite(node, api.display, "class", api.updates, None, None, scope, statement)
+                return BatchNormSite(node, api.display, "class", api.updates, None, None, scope, statement, spec=api)
             flag = facts.call_argument(node, api.training_kw, api.training_pos, scope)
             if flag is None:
                 flag = self._arg_scope_value(name, api.training_kw)
@@ -1134,7 +1177,7 @@ class _Builder(ast.NodeVisitor):
                     redirect = self._arg_scope_value(name, api.updates_kw)
                 updates = facts.updates_mode(redirect, scope)
             trains = facts.flag_value(flag, scope, api.default_training)
-            return BatchNormSite(node, api.display, "call", updates, trains, flag, scope, statement)
+            return BatchNormSite(node, api.display, "call", updates, trains, flag, scope, statement, spec=api)
 
         normalizer = _keyword(node, tfapi.NORMALIZER_FN_KW)
         if normalizer is None and name:
@@ -1198,7 +1241,7 @@ class _Builder(ast.NodeVisitor):
         trains = facts.flag_value(flag, scope, api.default_training)
         layer = (name or dotted(node.func) or "layer").rsplit(".", 1)[-1]
         return BatchNormSite(node, f"{layer}(normalizer_fn=batch_norm)", "normalizer_fn",
-                             updates, trains, flag, scope, statement)
+                             updates, trains, flag, scope, statement, spec=api)
 
 
 def build(tree: ast.Module, text: str) -> ModuleFacts:

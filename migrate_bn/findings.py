@@ -64,7 +64,40 @@ class ReplaceNode:
     code: str
 
 
-Edit = Union[WrapInWith, MoveBefore, AddImport, ReplaceNode]
+@dataclass(frozen=True)
+class AddKeyword:
+    """Add `keyword=value` to the call spanning exactly this range (as ReplaceNode)."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    keyword: str
+    value: str
+
+
+@dataclass(frozen=True)
+class AddDictEntry:
+    """Add `key: value` to the dict display spanning exactly this range (as ReplaceNode)."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
+class InsertBefore:
+    """Insert the statement `code` before the statement that starts on `line`."""
+
+    line: int
+    code: str
+
+
+Edit = Union[WrapInWith, MoveBefore, AddImport, ReplaceNode, AddKeyword, AddDictEntry, InsertBefore]
+NodeEdit = Union[ReplaceNode, AddKeyword, AddDictEntry]
 
 
 @dataclass(frozen=True)

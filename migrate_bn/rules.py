@@ -76,21 +76,27 @@ def span(facts: ModuleFacts, node: ast.AST) -> Span:
     )
 
 
-def update_ops_dependency(facts: ModuleFacts, *near: ast.AST) -> tuple[str, tuple[Edit, ...]]:
-    """The `tf.control_dependencies(...UPDATE_OPS...)` expression in the module's own
-    spelling of TensorFlow, and the import it needs when the module has none.
-
-    Code that went through tf_upgrade_v2 spells the v1 API `tf.compat.v1.*`; the fix
-    does too when the code it sits in (`near`) does.
-    """
+def tensorflow_v1(facts: ModuleFacts, *near: ast.AST) -> tuple[str, str, tuple[Edit, ...]]:
+    """How this module spells TensorFlow (`tf`) and its v1 API (`tf.` or, in code that went
+    through tf_upgrade_v2 as the code `near` shows, `tf.compat.v1.`), and the import to
+    add when it has none."""
     alias = facts.tensorflow_alias()
-    edits: tuple[Edit, ...] = ()
     if alias is None:
         name = "tf" if "tf" not in facts.imports.names and "tf" not in facts.module.assignments else "tensorflow"
-        edits = (AddImport("tensorflow", name),)
-        v1 = f"{name}."
-    else:
-        name, target = alias
-        spelled = any(f"{name}.compat.v1." in (ast.get_source_segment(facts.text, node) or "") for node in near)
-        v1 = f"{name}.compat.v1." if target == "tensorflow" and spelled else f"{name}."
+        return name, f"{name}.", (AddImport("tensorflow", name),)
+    name, target = alias
+    spelled = any(f"{name}.compat.v1." in (ast.get_source_segment(facts.text, node) or "") for node in near)
+    return name, f"{name}.compat.v1." if target == "tensorflow" and spelled else f"{name}.", ()
+
+
+def update_ops_dependency(facts: ModuleFacts, *near: ast.AST) -> tuple[str, tuple[Edit, ...]]:
+    """The `tf.control_dependencies(...UPDATE_OPS...)` expression in the module's own
+    spelling of TensorFlow, and the import it needs when the module has none."""
+    name, v1, edits = tensorflow_v1(facts, *near)
     return tfapi.CONTROL_DEPENDENCIES_TEMPLATE.format(tf=name, v1=v1), edits
+
+
+def node_range(facts: ModuleFacts, node: ast.AST) -> tuple[int, int, int, int]:
+    """A node's range as node edits name it: 1-based lines, 0-based character columns."""
+    where = span(facts, node)
+    return where.line, where.column - 1, where.end_line, where.end_column - 1

@@ -216,6 +216,10 @@ MINIMIZE_TO_CREATE_TRAIN_OP = {
 SESSION_SUFFIXES = ("Session", "MonitoredTrainingSession", "get_default_session")
 
 
+# An Estimator model_fn(features, labels, mode, params): `mode == ModeKeys.TRAIN` is the flag.
+ESTIMATOR_MODE_PARAM = "mode"
+
+
 # --- the update-ops collection --------------------------------------------------------
 
 UPDATE_OPS_KEY = "UPDATE_OPS"
@@ -248,3 +252,7 @@ CONTROL_DEPENDENCIES_TEMPLATE = (
     "{tf}.control_dependencies({v1}get_collection({v1}GraphKeys.UPDATE_OPS))"
 )
 TENSORFLOW_MODULES = ("tensorflow", "tensorflow.compat.v1")
+# BN004's fix: one flag, False unless a training step feeds True, so evaluation runs
+# need no change.
+TRAINING_PLACEHOLDER_TEMPLATE = '{name} = {v1}placeholder_with_default(False, shape=(), name="is_training")'
+TRAINING_PLACEHOLDER_NAMES = ("is_training", "bn_is_training", "batch_norm_is_training")

@@ -2,7 +2,9 @@
 
 from .bn001_missing_update_ops import MissingUpdateOps
 from .bn002_update_ops_collected_early import UpdateOpsCollectedEarly
+from .bn003_training_flag_missing import TrainingFlagMissing
+from .bn004_training_flag_constant import TrainingFlagConstant
 
-RULES = [MissingUpdateOps, UpdateOpsCollectedEarly]
+RULES = [MissingUpdateOps, UpdateOpsCollectedEarly, TrainingFlagMissing, TrainingFlagConstant]
 
-__all__ = ["RULES", "MissingUpdateOps", "UpdateOpsCollectedEarly"]
+__all__ = ["RULES", "MissingUpdateOps", "UpdateOpsCollectedEarly", "TrainingFlagMissing", "TrainingFlagConstant"]

@@ -1,0 +1,126 @@
+"""BN003 training-flag-missing."""
+
+from __future__ import annotations
+
+import ast
+from typing import Iterator, Optional
+
+from migrate_bn import tfapi
+from migrate_bn.facts import BatchNormSite, ModuleFacts
+from migrate_bn.findings import AddDictEntry, AddKeyword, Finding, Fix, Related
+from migrate_bn.flags import Flag, flag_in_scope, graph_is_evaluated
+from migrate_bn.rules import Options, Rule, span
+
+
+class TrainingFlagMissing(Rule):
+    """
+    ## What it finds
+    A batch-norm layer called without its training flag where the flag matters:
+
+    - `tf.layers.batch_normalization` / `tf.layers.BatchNormalization` (also as a
+      `normalizer_fn`) without `training=`, in a module that trains or where a training
+      flag is at hand;
+    - `tf.contrib.layers.batch_norm` / `slim.batch_norm` (directly, as a `normalizer_fn`,
+      or in a slim net such as `inception_v3`) without `is_training` (nor an `arg_scope`
+      or `normalizer_params` that sets it), in a graph that is also evaluated or where a
+      training flag is at hand.
+
+    ## Why it is wrong
+    The defaults are opposite, and neither is what a model that trains and evaluates
+    needs. `tf.layers` defaults to `training=False`: the layer normalizes with its moving
+    statistics (0 and 1 at first) and never updates them, so training works on
+    un-normalized activations and evaluation later uses statistics that never moved.
+    contrib/slim default to `is_training=True`: evaluation normalizes every batch with its
+    own statistics, so a validation prediction depends on the other examples in its batch
+    and the moving averages are never used.
+
+    ## Example
+    ```python
+    def model(images, is_training):
+        net = tf.layers.conv2d(images, 32, 3)
+        net = tf.layers.batch_normalization(net)
+    ```
+
+    Use instead:
+    ```python
+    def model(images, is_training):
+        net = tf.layers.conv2d(images, 32, 3)
+        net = tf.layers.batch_normalization(net, training=is_training)
+    ```
+
+    ## Fix (safe)
+    When a training flag is in scope, passes it: a bool `tf.placeholder` or
+    `tf.placeholder_with_default` named like a training flag (`is_training`,
+    `train_phase`, ...), a function parameter named so, an attribute such as
+    `self.is_training`, or in an Estimator `model_fn` `mode == tf.estimator.ModeKeys.TRAIN`.
+    The flag is added as `training=` / `is_training=`, or into the layer's
+    `normalizer_params` dict. Passing the flag the program already feeds for training
+    and evaluation is what the code meant; without a flag in scope there is no automatic
+    fix (see BN004's fix for creating one).
+    """
+
+    code = "BN003"
+    name = "training-flag-missing"
+    summary = "batch norm without its training flag (tf.layers: never updates; slim: batch stats at eval)"
+
+    def check(self, facts: ModuleFacts, options: Options) -> Iterator[Finding]:
+        for site in facts.batch_norm_sites:
+            if site.flag is not None or site.how in ("class", "net_arg_scope", "collection_write"):
+                continue
+            if site.how == "normalizer_fn" and not any(kw.arg == tfapi.NORMALIZER_FN_KW for kw in site.node.keywords):
+                continue  # a layer under arg_scope(normalizer_fn=...): reported once, at the scope
+            api = _api_of(site)
+            if api is None or api.family == "keras":
+                continue
+            flag = flag_in_scope(facts, site)
+            if api.default_training is False:
+                if not facts.train_ops and flag is None:
+                    continue  # an inference-only module: False is what it wants
+                consequence = ("runs in inference mode (`training=False` is the default): it normalizes "
+                               "with the moving statistics and never updates them")
+            else:
+                if not graph_is_evaluated(facts, site) and flag is None:
+                    continue
+                consequence = ("always normalizes with batch statistics (`is_training=True` is the "
+                               "default), so evaluation results depend on the other examples in the batch")
+            message = f"`{site.api}` without `{api.training_kw}` {consequence}"
+            if flag is not None:
+                message += f"; pass {flag.origin}"
+            related = (Related(span(facts, site.node), "the batch-norm layer"),)
+            yield Finding(self.code, message, span(facts, site.node), "error",
+                          _fix(facts, site, api, flag) if flag is not None else None, related)
+
+
+def _api_of(site: BatchNormSite) -> Optional[tfapi.BatchNormApi]:
+    if site.how == "net":
+        return tfapi.BATCH_NORM_APIS["tensorflow.contrib.slim.batch_norm"]
+    return site.spec
+
+
+def _fix(facts: ModuleFacts, site: BatchNormSite, api: tfapi.BatchNormApi, flag: Flag) -> Optional[Fix]:
+    safe = "safe"
+    message = f"Pass {flag.origin}: `{api.training_kw}={flag.code}`"
+    if site.how == "normalizer_fn":
+        params = next((kw.value for kw in site.node.keywords if kw.arg == tfapi.NORMALIZER_PARAMS_KW), None)
+        if params is None:
+            where = span(facts, site.node)
+            return Fix(safe, message, (AddKeyword(where.line, where.column - 1, where.end_line, where.end_column - 1,
+                                                  tfapi.NORMALIZER_PARAMS_KW, f"{{{api.training_kw!r}: {flag.code}}}"),))
+        if not isinstance(params, ast.Dict):
+            return None  # a dict built elsewhere (maybe shared): edit it by hand
+        where = span(facts, params)
+        quote = _quote_of(facts, params)
+        return Fix(safe, message, (AddDictEntry(where.line, where.column - 1, where.end_line, where.end_column - 1,
+                                                f"{quote}{api.training_kw}{quote}", flag.code),))
+    keyword = tfapi.NET_TRAINING_KW if site.how == "net" else api.training_kw
+    where = span(facts, site.node)
+    return Fix(safe, f"Pass {flag.origin}: `{keyword}={flag.code}`",
+               (AddKeyword(where.line, where.column - 1, where.end_line, where.end_column - 1, keyword, flag.code),))
+
+
+def _quote_of(facts: ModuleFacts, params: ast.Dict) -> str:
+    for key in params.keys:
+        text = ast.get_source_segment(facts.text, key) if key is not None else None
+        if text and text[0] in "'\"":
+            return text[0]
+    return "'"
