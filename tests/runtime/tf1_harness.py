@@ -55,7 +55,34 @@ def _snapshot(sess):
                 continue
     for v, val in pairs:
         values[v.op.name] = np.asarray(val, dtype=np.float64).ravel().tolist()
-    return {"variables": values}
+    record = {"variables": values}
+    probe = _probe(sess)
+    if probe is not None:
+        record["probe"] = probe
+    return record
+
+
+def _probe(sess):
+    """With MIGRATE_BN_PROBE=INPUT:OUTPUT (tensor names), predict the same first example
+    inside two batches whose other examples differ, feeding nothing else: in inference
+    mode the two predictions agree; with batch statistics they do not."""
+    spec = os.environ.get("MIGRATE_BN_PROBE")
+    if not spec:
+        return None
+    input_name, output_name = spec.split(":")
+    try:
+        inputs = sess.graph.get_tensor_by_name(input_name + ":0")
+        outputs = sess.graph.get_tensor_by_name(output_name + ":0")
+    except (KeyError, ValueError):
+        return None
+    shape = [8] + [int(d) for d in inputs.shape.as_list()[1:]]
+    rng = np.random.RandomState(1234)
+    first = rng.normal(size=shape).astype(np.float32)
+    second = first.copy()
+    second[1:] = rng.normal(loc=2.0, scale=3.0, size=[7] + shape[1:])
+    alone = np.asarray(sess.run(outputs, {inputs: first}))[0]
+    mates = np.asarray(sess.run(outputs, {inputs: second}))[0]
+    return {"first": np.ravel(alone).tolist(), "with_other_mates": np.ravel(mates).tolist()}
 
 
 _base = _session_mod.BaseSession
