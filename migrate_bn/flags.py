@@ -69,7 +69,8 @@ def _is_mode_comparison(value: ast.expr) -> bool:
 def flag_in_scope(facts: ModuleFacts, site: BatchNormSite) -> Optional[Flag]:
     """The training flag code at this site can see, if there is one to pass."""
     scope, line = site.scope, site.node.lineno
-    # 1. A variable holding a bool placeholder or `mode == TRAIN`, named for training.
+    # 1. The nearest scope first: a variable holding a bool placeholder or `mode == TRAIN`,
+    #    or a parameter, named for training.
     current: Optional[Scope] = scope
     while current is not None:
         if current.kind != "class":
@@ -85,13 +86,12 @@ def flag_in_scope(facts: ModuleFacts, site: BatchNormSite) -> Optional[Flag]:
                     return Flag(name, f"the bool {kind} `{name}`", "placeholder")
                 if _is_mode_comparison(value):
                     return Flag(name, f"`{name}` (from the Estimator mode)", "variable")
+            if current.kind == "function":
+                for name in current.param_defaults:
+                    if is_training_name(name):
+                        return Flag(name, f"the parameter `{name}` of `{current.name}()`", "parameter")
         current = current.parent
     functions = _enclosing_functions(scope)
-    # 2. A parameter named for training.
-    for function in functions:
-        for name in function.param_defaults:
-            if is_training_name(name):
-                return Flag(name, f"the parameter `{name}` of `{function.name}()`", "parameter")
     # 3. An attribute of the model object named for training.
     cls = facts.class_of(scope)
     if cls is not None and functions and functions[0].param_defaults and \
