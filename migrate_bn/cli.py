@@ -129,7 +129,7 @@ def _report(paths: Sequence[str], job: Job, output_format: str, color_mode: str,
     out, err = sys.stdout, sys.stderr
     color_out, color_err = _color(color_mode, out), _color(color_mode, err)
     paths = list(paths) or ["."]
-    findings_total = fixed_total = files_fixed = 0
+    findings_total = fixed_total = files_fixed = unsafe_total = 0
     collected = []
     failed = []
     for result, source in run(paths, job):
@@ -147,6 +147,7 @@ def _report(paths: Sequence[str], job: Job, output_format: str, color_mode: str,
             if (dry_run or diff) and output_format == "text":
                 out.write(unified_diff(result.path, source, result.fixed_source or b"", color_out))
         findings_total += len(shown)
+        unsafe_total += sum(1 for f in shown if f.fix is not None and f.fix.applicability == "unsafe")
         if output_format == "json":
             collected.append((result, shown))
         else:
@@ -156,7 +157,7 @@ def _report(paths: Sequence[str], job: Job, output_format: str, color_mode: str,
                 stream.write(text_line(result.path, finding, colored) + "\n")
     if output_format == "json":
         out.write(json_report(collected) + "\n")
-    _summary(err, job, dry_run, findings_total, fixed_total, files_fixed, failed, output_format)
+    _summary(err, job, dry_run, findings_total, fixed_total, files_fixed, failed, output_format, unsafe_total)
     if failed:
         return EXIT_ERROR
     if findings_total or (dry_run and files_fixed):
@@ -165,7 +166,7 @@ def _report(paths: Sequence[str], job: Job, output_format: str, color_mode: str,
 
 
 def _summary(err, job: Job, dry_run: bool, findings: int, fixed: int, files_fixed: int,
-             failed: list, output_format: str) -> None:
+             failed: list, output_format: str, unsafe: int = 0) -> None:
     lines = []
     if job.fix and files_fixed:
         verb = "Would fix" if dry_run else "Fixed"
@@ -175,6 +176,9 @@ def _summary(err, job: Job, dry_run: bool, findings: int, fixed: int, files_fixe
             lines.append(f"{plural(findings, 'finding')} left without an automatic fix.")
         else:
             lines.append(f"Found {plural(findings, 'finding')} ([*]: fixable with `migrate-bn fix`).")
+    if unsafe and not job.options.unsafe_fixes:
+        lines.append(f"{plural(unsafe, 'more fix', 'more fixes')} available with `--unsafe-fixes` "
+                     "(they change program structure: review the diff).")
     if failed:
         lines.append(f"{plural(len(failed), 'file')} could not be processed: " + ", ".join(failed[:5])
                      + (" ..." if len(failed) > 5 else ""))

@@ -144,3 +144,32 @@ def test_internal_error_leaves_the_file_alone_and_exits_2(tree: Path, monkeypatc
     assert result.exit_code == 2
     assert "src/train.py: internal error:" in result.stderr
     assert (tree / "src" / "train.py").read_bytes() == before
+
+
+EVALUATED_TRUE = """\
+import tensorflow as tf
+
+x = tf.placeholder(tf.float32, [None, 4])
+h = tf.layers.batch_normalization(x, training=True)
+loss = tf.reduce_mean(h)
+with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+    train_op = tf.train.AdamOptimizer(0.1).minimize(loss)
+with tf.Session() as sess:
+    sess.run(train_op, {x: [[1.0] * 4]})
+    print(sess.run(h, {x: [[1.0] * 4]}))
+"""
+
+
+def test_unsafe_fixes_only_on_request(tree: Path) -> None:
+    target = tree / "src" / "evaluated.py"
+    target.write_text(EVALUATED_TRUE)
+    result = invoke("fix", "src/evaluated.py")
+    assert result.exit_code == 1
+    assert "1 more fix available with `--unsafe-fixes`" in result.stderr
+    assert target.read_text() == EVALUATED_TRUE
+    result = invoke("fix", "--unsafe-fixes", "src/evaluated.py")
+    assert result.exit_code == 0, result.output
+    fixed = target.read_text()
+    assert 'is_training = tf.placeholder_with_default(False, shape=(), name="is_training")' in fixed
+    assert "sess.run(train_op, {x: [[1.0] * 4], is_training: True})" in fixed
+    assert invoke("check", "src/evaluated.py").exit_code == 0

@@ -1,6 +1,7 @@
 """Golden tests: fixtures/<group>/<case>/before.py, with the findings it must produce
 (expected.txt: one `CODE LINE:COLUMN` a line, none for code that must stay silent) and,
-when there is a fix, the exact fixed source (after.py)."""
+when there is a fix, the exact fixed source: after.py for `migrate-bn fix`, and
+after_unsafe.py for `migrate-bn fix --unsafe-fixes` when that differs."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from migrate_bn.api import analyze
+from migrate_bn.rules import Options
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 CASES = sorted(path.parent for path in FIXTURES.glob("*/*/before.py"))
@@ -51,3 +53,14 @@ def test_fixed_code_is_stable(case: Path) -> None:
     result = analyze((case / "after.py").read_bytes(), "after.py", fix=True)
     assert result.fixed_source is None
     assert not [f for f in result.findings if f.fix is not None and f.fix.applicability == "safe"]
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if (c / "after_unsafe.py").exists()], ids=_id)
+def test_unsafe_fix(case: Path) -> None:
+    unsafe = Options(unsafe_fixes=True)
+    result = analyze((case / "before.py").read_bytes(), "before.py", fix=True, options=unsafe)
+    assert result.internal_error is None
+    assert result.fixed_source is not None, "expected an unsafe fix"
+    assert result.fixed_source.decode() == (case / "after_unsafe.py").read_text()
+    again = analyze(result.fixed_source, "after.py", fix=True, options=unsafe)
+    assert again.fixed_source is None, "a second run must change nothing"
