@@ -6,9 +6,6 @@ reads no file, writes no file, and never imports or runs the code it reads.
 
 from __future__ import annotations
 
-import ast
-import io
-import tokenize
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
@@ -18,6 +15,8 @@ from . import facts as facts_module
 from .edits import apply_edits
 from .findings import Edit, Finding
 from .prefilter import may_matter
+from .source import SourceError, decode, parse
+from .project import Resolver
 from .rules import Options, Rule, select_rules
 
 # Fixes that enable further fixes converge in a few rounds; more means a bug.
@@ -42,38 +41,8 @@ class Result:
         return self.fixed_source is not None
 
 
-class SourceError(Exception):
-    """The source cannot be decoded or parsed."""
-
-
-def decode(source: bytes) -> str:
-    """Decode as Python itself would: BOM, then a PEP 263 coding cookie, else UTF-8."""
-    try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
-        return source.decode("utf-8-sig" if encoding == "utf-8-sig" else encoding)
-    except (SyntaxError, LookupError, UnicodeDecodeError) as error:
-        raise SourceError(f"cannot decode: {error}") from None
-
-
-def parse(text: str) -> ast.Module:
-    try:
-        return ast.parse(text)
-    except SyntaxError as error:
-        # TabError: Python 2 let tabs and spaces mix; Python 3 does not.
-        hint = " (Python 2 code?)" if isinstance(error, TabError) or _looks_like_python2(error) else ""
-        raise SourceError(f"cannot parse: {error.msg} at line {error.lineno}{hint}") from None
-    except (ValueError, RecursionError, MemoryError) as error:
-        raise SourceError(f"cannot parse: {error}") from None
-
-
-def _looks_like_python2(error: SyntaxError) -> bool:
-    text = (error.text or "").strip()
-    return "print" in (error.msg or "").lower() or text.startswith(("print ", "exec ")) or \
-        "except" in text and "," in text and " as " not in text
-
-
-def check_source(text: str, rules: Sequence[Rule], options: Options) -> list[Finding]:
-    module_facts = facts_module.build(parse(text), text)
+def check_source(text: str, rules: Sequence[Rule], options: Options, resolver: Optional[Resolver] = None) -> list[Finding]:
+    module_facts = facts_module.build(parse(text), text, resolver)
     findings = [finding for rule in rules for finding in rule.check(module_facts, options)]
     return sorted(findings, key=Finding.sort_key)
 
@@ -94,25 +63,30 @@ def analyze(
     rules: Optional[Sequence[Rule]] = None,
     options: Options = Options(),
     fix: bool = False,
+    resolver: Optional[Resolver] = None,
 ) -> Result:
-    """Find the batch-norm bugs in one module and, with `fix`, fix what can be fixed."""
+    """Find the batch-norm bugs in one module and, with `fix`, fix what can be fixed.
+
+    `resolver` (from `project.Project`) lets the analysis see which of the project's own
+    imported functions build batch norm; without it each module stands alone."""
     result = Result(path=path)
     if not may_matter(source):
         return result
     rules = select_rules() if rules is None else rules
     try:
         text = decode(source)
-        result.findings = check_source(text, rules, options)
+        result.findings = check_source(text, rules, options, resolver)
     except SourceError as error:
         result.error = str(error)
         return result
     result.remaining = result.findings
     if fix:
-        _fix(result, source, rules, options)
+        _fix(result, source, rules, options, resolver)
     return result
 
 
-def _fix(result: Result, source: bytes, rules: Sequence[Rule], options: Options) -> None:
+def _fix(result: Result, source: bytes, rules: Sequence[Rule], options: Options,
+         resolver: Optional[Resolver]) -> None:
     current, findings = source, result.findings
     for _ in range(MAX_FIX_ROUNDS):
         edits = fix_edits(findings, options)
@@ -126,7 +100,7 @@ def _fix(result: Result, source: bytes, rules: Sequence[Rule], options: Options)
         if not outcome.applied or outcome.code == current:
             break
         try:
-            after = check_source(decode(outcome.code), rules, options)
+            after = check_source(decode(outcome.code), rules, options, resolver)
         except SourceError as error:
             # Never hand back code that does not parse; the file is left as it was.
             result.internal_error = f"a fix produced code that does not parse ({error}); nothing was written"

@@ -13,9 +13,10 @@ used only to rewrite the few files that get a fix (see `edits.py`).
 from __future__ import annotations
 
 import ast
+import os
 import re
 from dataclasses import dataclass, field
-from typing import Iterator, Optional, Union
+from typing import Any, Iterator, Optional, Union
 
 from . import tfapi
 from .names import ImportTable, dotted, resolve
@@ -60,7 +61,7 @@ class Scope:
 class BatchNormSite:
     node: ast.Call
     api: str  # how messages name it
-    how: str  # "call" | "class" | "normalizer_fn" | "net" | "net_arg_scope" | "collection_write"
+    how: str  # "call" | "apply" | "class" | "normalizer_fn" | "net" | "net_arg_scope" | "collection_write" | "project"
     updates: str  # "collection" | "inplace" | "keras" | "custom" | "unknown" (a **splat)
     trains: Optional[bool]  # False: its flag is a literal False, so it never updates
     flag: Optional[ast.expr]
@@ -68,6 +69,7 @@ class BatchNormSite:
     stmt: ast.stmt
     constructor: Optional[ast.Call] = None  # for an applied layer object: where it was built
     spec: Optional[tfapi.BatchNormApi] = None  # the batch-norm API behind it (None for nets)
+    producer: Optional[Any] = None  # project.Producer, for a call into another module
 
     @property
     def feeds_update_ops(self) -> bool:
@@ -159,6 +161,7 @@ class ModuleFacts:
     shared_lines: set[int] = field(default_factory=set)
     # Module-level functions by name, for `arg_scope(my_scope())`.
     function_defs: dict[str, ast.AST] = field(default_factory=dict)
+    resolver: Optional[Any] = None  # project.Resolver: the project's own producers
 
     # --- names -----------------------------------------------------------------
 
@@ -1111,6 +1114,29 @@ class _Builder(ast.NodeVisitor):
                 if used & names and isinstance(node.value, ast.Call):
                     names.update(_bound_names(node))
 
+    def _project_producer(self, node: ast.Call, name: Optional[str]) -> Optional[BatchNormSite]:
+        """A call of a function (or a class) from another module of the project that
+        builds batch norm: `build_model(images, is_training=True)` in train.py."""
+        resolver = self.facts.resolver
+        if resolver is None or name is None:
+            return None
+        producer = resolver.producer(name)
+        if producer is None:
+            return None
+        flag = None
+        for param in producer.flag_params:
+            flag = _keyword(node, param)
+            if flag is None and param in producer.positional:
+                index = producer.positional.index(param)
+                if index < len(node.args) and not any(isinstance(a, ast.Starred) for a in node.args[: index + 1]):
+                    flag = node.args[index]
+            if flag is not None:
+                break
+        trains = self.facts.flag_value(flag, self.scope, True) if flag is not None else None
+        where = f"{os.path.basename(producer.path)}:{producer.line}"
+        return BatchNormSite(node, f"{producer.name}() ({where})", "project", "collection", trains, flag,
+                             self.scope, self.statements[-1], producer=producer)
+
     def _layer_application(self, node: ast.Call) -> Optional[tuple[tfapi.BatchNormApi, ast.Call]]:
         """`BatchNormalization(...)(x, training=...)`, `layer(x)` or `layer.apply(x)` for a
         layer object built from a batch-norm class: its API and the constructor call."""
@@ -1155,6 +1181,9 @@ class _Builder(ast.NodeVisitor):
     def _batch_norm_site(self, node: ast.Call, name: Optional[str]) -> Optional[BatchNormSite]:
         facts, scope = self.facts, self.scope
         statement = self.statements[-1]
+        project_site = self._project_producer(node, name)
+        if project_site is not None:
+            return project_site
         application = self._layer_application(node)
         if application is not None:
             api, constructor = application
@@ -1244,10 +1273,12 @@ class _Builder(ast.NodeVisitor):
                              updates, trains, flag, scope, statement, spec=api)
 
 
-def build(tree: ast.Module, text: str) -> ModuleFacts:
-    """Collect the facts about one parsed module."""
+def build(tree: ast.Module, text: str, resolver: Optional[Any] = None) -> ModuleFacts:
+    """Collect the facts about one parsed module; `resolver` (project.Resolver) tells
+    which of the project's own imported functions and classes build batch norm."""
     module = Scope(kind="module", name="<module>", node=tree, parent=None)
-    facts = ModuleFacts(tree=tree, text=text, lines=_LINE_BREAK.split(text), imports=ImportTable(), module=module)
+    facts = ModuleFacts(tree=tree, text=text, lines=_LINE_BREAK.split(text), imports=ImportTable(), module=module,
+                        resolver=resolver)
     facts.scopes.append(module)
     facts.scope_of_node[id(tree)] = module
     # Imports first, wherever they are: a name is often imported inside main().

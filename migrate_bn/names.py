@@ -40,7 +40,9 @@ class ImportTable:
         for alias in node.names:
             if alias.name == "*":
                 continue
-            self._bind(alias.asname or alias.name, f"{base}.{alias.name}" if base else alias.name)
+            # `from . import layers` names ".layers"; `from .models import x`, ".models.x".
+            joined = f"{base}{alias.name}" if base.endswith(".") else f"{base}.{alias.name}" if base else alias.name
+            self._bind(alias.asname or alias.name, joined)
 
     def _bind(self, local: str, target: str) -> None:
         self.names[local] = target

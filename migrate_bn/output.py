@@ -6,8 +6,10 @@ import difflib
 import json
 from typing import Iterable, Optional, Sequence
 
-from .api import Result, decode, SourceError
+from .api import Result
+from .source import SourceError, decode
 from .findings import Finding
+from .paths import display_path
 
 RED, GREEN, CYAN, BOLD, RESET = "\033[31m", "\033[32m", "\033[36m", "\033[1m", "\033[0m"
 
@@ -38,7 +40,7 @@ def finding_json(path: str, finding: Finding) -> dict:
         "fix": fix,
         "related": [
             {
-                "path": related.path or path,
+                "path": display_path(related.path) if related.path else path,
                 "line": related.span.line,
                 "column": related.span.column,
                 "message": related.message,

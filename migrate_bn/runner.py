@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterable, Iterator, Optional, Sequence
 
 from .api import Result, analyze
 from .fsio import read_source, write_atomically
+from .paths import display_path
+from .project import Project
 from .rules import Options, Rule
 
 # Directories that never hold a user's own sources.
@@ -25,6 +26,7 @@ class Job:
     options: Options
     fix: bool = False
     write: bool = False  # with fix: write the fixed files back
+    project: Optional[Project] = None  # the modules' own imports, shared by the run
 
 
 def discover(paths: Iterable[str]) -> list[str]:
@@ -44,17 +46,6 @@ def discover(paths: Iterable[str]) -> list[str]:
     return sorted(found)
 
 
-def display_path(path: str, base: Optional[str] = None) -> str:
-    """Paths relative to the working directory, as diffs and messages show them."""
-    base = base or os.getcwd()
-    absolute = os.path.abspath(path)
-    try:
-        relative = os.path.relpath(absolute, base)
-    except ValueError:  # another drive on Windows
-        return absolute
-    return absolute if relative.startswith("..") else Path(relative).as_posix()
-
-
 def process_file(path: str, job: Job) -> tuple[Result, Optional[bytes]]:
     """Analyse one file; returns its result and its original bytes (for diffs)."""
     shown = display_path(path)
@@ -65,7 +56,8 @@ def process_file(path: str, job: Job) -> tuple[Result, Optional[bytes]]:
     except OSError as error:
         return Result(path=shown, error=f"cannot read: {error.strerror or error}"), None
     try:
-        result = analyze(source, shown, rules=job.rules, options=job.options, fix=job.fix)
+        resolver = job.project.resolver(path) if job.project is not None else None
+        result = analyze(source, shown, rules=job.rules, options=job.options, fix=job.fix, resolver=resolver)
     except Exception as error:  # a bug in migrate-bn must not stop the run
         return Result(path=shown, internal_error=f"{type(error).__name__}: {error}"), source
     if job.write and result.fixed_source is not None and result.internal_error is None:
@@ -78,5 +70,7 @@ def process_file(path: str, job: Job) -> tuple[Result, Optional[bytes]]:
 
 
 def run(paths: Sequence[str], job: Job) -> Iterator[tuple[Result, Optional[bytes]]]:
+    if job.project is None:
+        job = Job(job.rules, job.options, job.fix, job.write, Project())
     for path in discover(paths):
         yield process_file(path, job)

@@ -245,6 +245,8 @@ KERAS_UPDATE_ATTRIBUTES = frozenset({"updates", "get_updates_for"})
 PREFILTER_WORDS = (
     "batch_norm", "BatchNorm", "normalizer_fn", "UPDATE_OPS", "update_ops",
     "inception", "resnet", "mobilenet", "nasnet", "arg_scope", "training_scope",
+    # A train op whose batch norm is built in another module of the project.
+    "minimize", "apply_gradients",
 )
 
 # What the fixes write, with {tf} standing for the module's own alias of TensorFlow.

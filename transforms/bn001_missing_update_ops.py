@@ -7,7 +7,7 @@ from typing import Iterator, Optional
 
 from migrate_bn import tfapi
 from migrate_bn.facts import ModuleFacts, TrainOp
-from migrate_bn.findings import Finding, Fix, Related, ReplaceNode, WrapInWith
+from migrate_bn.findings import Finding, Fix, Related, ReplaceNode, Span, WrapInWith
 from migrate_bn.rules import Options, Rule, span, update_ops_dependency
 
 
@@ -101,6 +101,10 @@ class MissingUpdateOps(Rule):
         related = tuple(
             Related(span(facts, site.node), f"batch norm whose updates go to UPDATE_OPS: {site.api}")
             for site in sites
+        ) + tuple(
+            Related(Span(site.producer.line, 1, site.producer.line, 1), f"{site.producer.name} builds batch norm",
+                    site.producer.path)
+            for site in sites if site.producer is not None
         )
         first = sites[0]
         more = f" and {len(sites) - 1} more" if len(sites) > 1 else ""

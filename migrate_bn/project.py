@@ -1,0 +1,159 @@
+"""The repository around a module: which of the project's own functions and classes
+build batch norm, so that `from models import build_model` in train.py is understood.
+
+Modules are found the way Python would find them from the importing file: relative
+imports from its package, absolute ones from its directory and the directories above
+it up to the project root (the first with .git, setup.py, setup.cfg or
+pyproject.toml). Each module is summarized once (parsed with `ast`, never run) and the
+summary is cached for the run.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from dataclasses import dataclass
+from typing import Optional
+
+from . import facts as facts_module
+from .source import SourceError, decode, parse
+
+ROOT_MARKERS = (".git", "setup.py", "setup.cfg", "pyproject.toml")
+MAX_PARENT_DIRECTORIES = 6
+# Qualified names that are never the project's own.
+FOREIGN_PREFIXES = ("tensorflow", "keras", "numpy", "scipy", "tf_slim", "nets.", "six", "absl", "os", "sys")
+
+
+@dataclass(frozen=True)
+class Producer:
+    """A function or class of the project that builds batch norm feeding UPDATE_OPS."""
+
+    name: str
+    path: str
+    line: int
+    kind: str  # "function" | "class"
+    positional: tuple[str, ...]  # its positional parameters (after self)
+    flag_params: tuple[str, ...]  # those that carry the training flag into batch norm
+
+
+class Project:
+    """Summaries of the project's modules, shared by every file of one run."""
+
+    def __init__(self) -> None:
+        self._summaries: dict[str, dict[str, Producer]] = {}
+        self._in_progress: set[str] = set()
+
+    def resolver(self, path: str) -> "Resolver":
+        return Resolver(self, os.path.abspath(path))
+
+    def summary(self, path: str) -> dict[str, Producer]:
+        """The producers a module defines or re-exports, by the name it gives them."""
+        path = os.path.abspath(path)
+        if path in self._summaries:
+            return self._summaries[path]
+        if path in self._in_progress:
+            return {}  # an import cycle: what is known so far is all there is
+        self._in_progress.add(path)
+        try:
+            summary = self._summarize(path)
+        finally:
+            self._in_progress.discard(path)
+        self._summaries[path] = summary
+        return summary
+
+    def _summarize(self, path: str) -> dict[str, Producer]:
+        try:
+            with open(path, "rb") as handle:
+                text = decode(handle.read())
+            tree = parse(text)
+        except (OSError, SourceError):
+            return {}
+        resolver = self.resolver(path)
+        module_facts = facts_module.build(tree, text, resolver)
+        from .flags import is_training_name
+
+        producers: dict[str, Producer] = {}
+        for scope in module_facts.scopes:
+            if scope.parent is not module_facts.module:
+                continue
+            node = scope.node
+            if scope.kind == "function" and module_facts.is_producer(scope):
+                producers[scope.name] = _producer(scope.name, path, node, "function", scope, module_facts, is_training_name)
+            elif scope.kind == "class":
+                methods = [child for child in module_facts.scopes if child.parent is scope]
+                if any(module_facts.is_producer(method) for method in methods):
+                    init = next((m for m in methods if m.name == "__init__"), None)
+                    producers[scope.name] = _producer(scope.name, path, node, "class", init, module_facts,
+                                                      is_training_name)
+        # Re-exports: `from .resnet import ResNet` in a package's __init__.py.
+        for local, target in module_facts.imports.names.items():
+            if local not in producers:
+                found = resolver.producer(target)
+                if found is not None:
+                    producers[local] = found
+        return producers
+
+
+def _producer(name, path, node, kind, scope, module_facts, is_training_name) -> Producer:
+    positional: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    if scope is not None and isinstance(scope.node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        arguments = scope.node.args
+        positional = tuple(a.arg for a in [*arguments.posonlyargs, *arguments.args])
+        if positional[:1] in (("self",), ("cls",)):
+            positional = positional[1:]
+        used_as_flags = {site.flag.id for site in module_facts.batch_norm_sites
+                         if isinstance(site.flag, ast.Name)}
+        flags = tuple(p for p in scope.param_defaults if is_training_name(p) or p in used_as_flags)
+    return Producer(name, path, node.lineno, kind, positional, flags)
+
+
+class Resolver:
+    """Answers, for one module, which of its imported names are project producers."""
+
+    def __init__(self, project: Project, path: str) -> None:
+        self.project = project
+        self.path = path
+
+    def producer(self, qualname: str) -> Optional[Producer]:
+        if qualname.startswith(FOREIGN_PREFIXES) or "." not in qualname.lstrip("."):
+            return None
+        module, _, attribute = qualname.rpartition(".")
+        if not module or module.endswith("."):
+            module = module or "."
+        path = self.module_file(module)
+        if path is None or path == self.path:
+            return None
+        return self.project.summary(path).get(attribute)
+
+    def module_file(self, module: str) -> Optional[str]:
+        level = len(module) - len(module.lstrip("."))
+        parts = [part for part in module.lstrip(".").split(".") if part]
+        if level:
+            base = os.path.dirname(self.path)
+            for _ in range(level - 1):
+                base = os.path.dirname(base)
+            return _find(base, parts)
+        directory = os.path.dirname(self.path)
+        for _ in range(MAX_PARENT_DIRECTORIES):
+            found = _find(directory, parts)
+            if found is not None:
+                return found
+            if any(os.path.exists(os.path.join(directory, marker)) for marker in ROOT_MARKERS):
+                return None
+            parent = os.path.dirname(directory)
+            if parent == directory:
+                return None
+            directory = parent
+        return None
+
+
+def _find(base: str, parts: list[str]) -> Optional[str]:
+    if not parts:
+        candidate = os.path.join(base, "__init__.py")
+        return candidate if os.path.isfile(candidate) else None
+    stem = os.path.join(base, *parts)
+    for candidate in (stem + ".py", os.path.join(stem, "__init__.py")):
+        if os.path.isfile(candidate):
+            return candidate
+    return None
