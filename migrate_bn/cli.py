@@ -129,7 +129,7 @@ def _report(paths: Sequence[str], job: Job, output_format: str, color_mode: str,
     out, err = sys.stdout, sys.stderr
     color_out, color_err = _color(color_mode, out), _color(color_mode, err)
     paths = list(paths) or ["."]
-    findings_total = fixed_total = files_fixed = unsafe_total = 0
+    findings_total = fixed_total = files_fixed = unsafe_total = safe_total = 0
     collected = []
     failed = []
     for result, source in run(paths, job):
@@ -148,6 +148,7 @@ def _report(paths: Sequence[str], job: Job, output_format: str, color_mode: str,
                 out.write(unified_diff(result.path, source, result.fixed_source or b"", color_out))
         findings_total += len(shown)
         unsafe_total += sum(1 for f in shown if f.fix is not None and f.fix.applicability == "unsafe")
+        safe_total += sum(1 for f in shown if f.fix is not None and f.fix.applicability == "safe")
         if output_format == "json":
             collected.append((result, shown))
         else:
@@ -157,7 +158,8 @@ def _report(paths: Sequence[str], job: Job, output_format: str, color_mode: str,
                 stream.write(text_line(result.path, finding, colored) + "\n")
     if output_format == "json":
         out.write(json_report(collected) + "\n")
-    _summary(err, job, dry_run, findings_total, fixed_total, files_fixed, failed, output_format, unsafe_total)
+    _summary(err, job, dry_run, findings_total, fixed_total, files_fixed, failed, output_format, unsafe_total,
+             safe_total)
     if failed:
         return EXIT_ERROR
     if findings_total or (dry_run and files_fixed):
@@ -166,7 +168,7 @@ def _report(paths: Sequence[str], job: Job, output_format: str, color_mode: str,
 
 
 def _summary(err, job: Job, dry_run: bool, findings: int, fixed: int, files_fixed: int,
-             failed: list, output_format: str, unsafe: int = 0) -> None:
+             failed: list, output_format: str, unsafe: int = 0, safe: int = 0) -> None:
     lines = []
     if job.fix and files_fixed:
         verb = "Would fix" if dry_run else "Fixed"
@@ -175,7 +177,8 @@ def _summary(err, job: Job, dry_run: bool, findings: int, fixed: int, files_fixe
         if job.fix:
             lines.append(f"{plural(findings, 'finding')} left without an automatic fix.")
         else:
-            lines.append(f"Found {plural(findings, 'finding')} ([*]: fixable with `migrate-bn fix`).")
+            fixable = f" ({safe} marked [*] fixable with `migrate-bn fix`)" if safe else ""
+            lines.append(f"Found {plural(findings, 'finding')}{fixable}.")
     if unsafe and not job.options.unsafe_fixes:
         lines.append(f"{plural(unsafe, 'more fix', 'more fixes')} available with `--unsafe-fixes` "
                      "(they change program structure: review the diff).")

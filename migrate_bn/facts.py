@@ -1189,6 +1189,8 @@ class _Builder(ast.NodeVisitor):
             api, constructor = application
             flag = facts.call_argument(node, api.training_kw, 1, scope)
             trains = facts.flag_value(flag, scope, api.default_training)
+            if flag is None and api.family == "keras":
+                trains = None  # Keras follows the learning phase, which may be set or fed
             return BatchNormSite(node, api.display, "apply", api.updates, trains, flag, scope, statement,
                                  constructor, api)
         api = tfapi.BATCH_NORM_APIS.get(name or "")

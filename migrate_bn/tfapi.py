@@ -104,7 +104,7 @@ _CONTRIB_BN = BatchNormApi(
 _SLIM_BN = BatchNormApi(**{**_CONTRIB_BN.__dict__, "display": "slim.batch_norm"})
 # Keras layers keep their updates in `layer.updates`, never in UPDATE_OPS (T6).
 _KERAS_BN = BatchNormApi(
-    display="keras.layers.BatchNormalization", family="keras", training_kw="training",
+    display="tf.keras.layers.BatchNormalization", family="keras", training_kw="training",
     training_pos=None, default_training=False, updates="keras", is_class=True,
 )
 
@@ -210,6 +210,20 @@ MINIMIZE_TO_CREATE_TRAIN_OP = {
 }
 
 
+# --- Keras objects in TF1 graphs ------------------------------------------------------
+
+# Models whose `.updates` hold their layers' batch-norm updates.
+KERAS_MODEL_CLASSES = frozenset({
+    "keras.Sequential", "keras.Model", "keras.models.Sequential", "keras.models.Model",
+})
+# Calls that only exist in TF1-style graph code.
+GRAPH_MODE_CALLS = frozenset({
+    "tensorflow.placeholder", "tensorflow.placeholder_with_default", "tensorflow.Session",
+    "tensorflow.InteractiveSession", "tensorflow.disable_v2_behavior",
+    "tensorflow.disable_eager_execution", "tensorflow.train.MonitoredTrainingSession",
+})
+
+
 # --- sessions ------------------------------------------------------------------------
 
 # Constructors whose objects `.run(fetches, feed_dict)` a step.
@@ -258,3 +272,102 @@ TENSORFLOW_MODULES = ("tensorflow", "tensorflow.compat.v1")
 # need no change.
 TRAINING_PLACEHOLDER_TEMPLATE = '{name} = {v1}placeholder_with_default(False, shape=(), name="is_training")'
 TRAINING_PLACEHOLDER_NAMES = ("is_training", "bn_is_training", "batch_norm_is_training")
+
+
+# --- advice: moving-average speed, frozen Keras batch norm, learning phase (BN005-BN007) --
+
+# BN005. Every batch-norm API updates its moving statistics as m <- d*m + (1-d)*x, with d
+# the `decay` (slim/contrib) or `momentum` (tf.layers, Keras); after n steps d**n of the
+# initial value (mean 0, variance 1) is left (bn_semantics.md 3 T14).
+HALF_LIFE_FRACTION = 0.5  # "forget half of their initial value"
+CONVERGED_FRACTION = 0.01  # "come within 1% of the data's statistics"
+# A decay at least this slow is reported even when the number of training steps cannot
+# be told: slim's default (0.999) needs 4603 steps, the slim nets' 0.9997 needs 15349.
+SLOW_DECAY = 0.999
+# Where the decay goes in a positional call: batch_norm(inputs, decay, ...),
+# batch_normalization(inputs, axis, momentum, ...), BatchNormalization(axis, momentum, ...).
+DECAY_POSITIONS = {"contrib": 1, "tf.layers": 2}
+CLASS_DECAY_POSITION = 1
+# `normalizer_params={'decay': ...}` and `arg_scope([slim.batch_norm], decay=...)` use the
+# contrib keyword; tf.layers used as a normalizer_fn takes `momentum`.
+# The slim nets' arg-scope factories: the keyword that sets their batch norm's decay, and
+# its default (tensorflow/models research/slim nets/*.py; checked there).
+NET_ARG_SCOPE_DECAYS: dict[str, tuple[str, float]] = {
+    "inception_arg_scope": ("batch_norm_decay", 0.9997),
+    "inception_v1_arg_scope": ("batch_norm_decay", 0.9997),
+    "inception_v2_arg_scope": ("batch_norm_decay", 0.9997),
+    "inception_v3_arg_scope": ("batch_norm_decay", 0.9997),
+    "inception_v4_arg_scope": ("batch_norm_decay", 0.9997),
+    "inception_resnet_v2_arg_scope": ("batch_norm_decay", 0.9997),
+    "resnet_arg_scope": ("batch_norm_decay", 0.997),
+    "resnet_utils.resnet_arg_scope": ("batch_norm_decay", 0.997),
+    "mobilenet_v1_arg_scope": ("batch_norm_decay", 0.9997),
+    "training_scope": ("bn_decay", 0.997),  # mobilenet (v2, v3)
+    "nasnet_large_arg_scope": ("batch_norm_decay", 0.9997),
+    "nasnet_mobile_arg_scope": ("batch_norm_decay", 0.9997),
+    "nasnet_cifar_arg_scope": ("batch_norm_decay", 0.9),
+    "pnasnet_large_arg_scope": ("batch_norm_decay", 0.9997),
+    "pnasnet_mobile_arg_scope": ("batch_norm_decay", 0.9997),
+}
+# The copies of the nets inside TF 1.x (`tf.contrib.slim.nets`, tf_slim.nets) hard-code
+# the inception arg scopes' decay (0.9997) and take no keyword for it.
+CONTRIB_NETS_PREFIX = "tensorflow.contrib.slim.nets."
+NET_ARG_SCOPES_WITHOUT_DECAY_KW_IN_CONTRIB = ("inception",)
+NET_ARG_SCOPE_TRAINING_KW = "is_training"
+# How a module states how many steps it trains.
+SLIM_TRAIN_FUNCTIONS = frozenset({
+    "tensorflow.contrib.slim.learning.train", "tensorflow.contrib.slim.train",
+})
+SLIM_TRAIN_STEPS_KW = "number_of_steps"
+STOP_AT_STEP_HOOKS = frozenset({"tensorflow.train.StopAtStepHook", "tensorflow.estimator.StopAtStepHook"})
+STOP_AT_STEP_KWS = ("last_step", "num_steps")
+TRAIN_SPECS = frozenset({"tensorflow.estimator.TrainSpec"})
+TRAIN_SPEC_STEPS_KW = "max_steps"
+ESTIMATOR_TRAIN_METHOD = "train"
+ESTIMATOR_STEPS_KWS = ("max_steps", "steps")
+KERAS_FIT_METHODS = frozenset({"fit", "fit_generator"})
+KERAS_FIT_EPOCHS_KW = "epochs"
+KERAS_FIT_DEFAULT_EPOCHS = 1
+KERAS_FIT_STEPS_KW = "steps_per_epoch"
+RANGE_FUNCTIONS = frozenset({"range", "xrange", "six.moves.range", "six.moves.xrange"})
+# Command-line flags whose default a step count may come from.
+FLAG_DEFINERS = frozenset({
+    "tensorflow.app.flags.DEFINE_integer", "tensorflow.flags.DEFINE_integer",
+    "absl.flags.DEFINE_integer", "tensorflow.app.flags.DEFINE_float",
+    "tensorflow.flags.DEFINE_float", "absl.flags.DEFINE_float",
+})
+ARGPARSE_ADD_ARGUMENT = "add_argument"
+# The opt-in fix: `migrate-bn fix --unsafe-fixes --bn-momentum 0.99` sets this decay.
+BN_MOMENTUM_OPTION = "--bn-momentum"
+BN_MOMENTUM_ATTRIBUTE = "bn_momentum"  # the field of the shell's Options it arrives in
+
+# BN006. `trainable` on a batch-norm layer (T10).
+TRAINABLE_KW = "trainable"
+TRAINABLE_ATTRIBUTE = "trainable"
+LAYERS_ATTRIBUTE = "layers"  # `for layer in model.layers:`
+# keras.applications models built with BatchNormalization (VGG16/19 have none).
+KERAS_APPLICATIONS_PREFIX = "keras.applications."
+KERAS_APPLICATIONS_WITH_BATCH_NORM = frozenset({
+    "ResNet50", "ResNet101", "ResNet152", "ResNet50V2", "ResNet101V2", "ResNet152V2",
+    "InceptionV3", "InceptionResNetV2", "Xception",
+    "MobileNet", "MobileNetV2", "MobileNetV3Small", "MobileNetV3Large",
+    "DenseNet121", "DenseNet169", "DenseNet201", "NASNetMobile", "NASNetLarge",
+    "EfficientNetB0", "EfficientNetB1", "EfficientNetB2", "EfficientNetB3",
+    "EfficientNetB4", "EfficientNetB5", "EfficientNetB6", "EfficientNetB7",
+})
+ISINSTANCE = "isinstance"
+
+# BN007. The global learning phase (T11): deprecated in tf.keras 2.x, absent in Keras 3.
+SET_LEARNING_PHASE_FUNCTIONS = frozenset({
+    "keras.backend.set_learning_phase", "keras.backend.learning_phase_scope",
+})
+LEARNING_PHASE_FUNCTIONS = frozenset({"keras.backend.learning_phase"})
+# `K.function([model.input, K.learning_phase()], ...)` feeds the phase as an input.
+KERAS_BACKEND_FUNCTIONS = frozenset({"keras.backend.function"})
+
+# Files that hold these words can matter to the rules above though they name no
+# batch-norm API (a frozen keras.applications model, a learning phase).
+PREFILTER_WORDS = PREFILTER_WORDS + (
+    "learning_phase", "ResNet", "Inception", "MobileNet", "Xception", "DenseNet", "NASNet",
+    "EfficientNet",
+)

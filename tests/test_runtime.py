@@ -2,9 +2,9 @@
 after `migrate-bn fix`.
 
 - BN001 (tf.layers, slim through arg_scope, a slim net), BN002 (an early UPDATE_OPS
-  read), BN003 (tf.layers without `training=`): before the fix the batch-norm moving
-  mean is still exactly its initial value (0) after the training steps; after it, the
-  statistics have moved.
+  read), BN003 (tf.layers without `training=`), BN008 (a Keras layer in a session):
+  before the fix the batch-norm moving mean is still exactly its initial value (0) after
+  the training steps; after it, the statistics have moved.
 - BN004 (a literal `training=True` in a graph that is also evaluated): before the fix a
   prediction changes when the other examples in its batch change; after it (an unsafe
   fix) it does not, and training still updates the moving statistics.
@@ -31,7 +31,7 @@ from migrate_bn.rules import Options
 ROOT = Path(__file__).resolve().parent.parent
 HARNESS = ROOT / "tests" / "runtime" / "tf1_harness.py"
 RUNNABLE = ["bn001/tf_layers_script", "bn001/slim_arg_scope", "bn001/slim_resnet", "bn002/runnable_script",
-            "bn003/runnable_script"]
+            "bn003/runnable_script", "bn008/layer_object_runnable"]
 
 _HAVE_TF = all(importlib.util.find_spec(name) for name in ("tensorflow", "tf_slim"))
 if not _HAVE_TF and os.environ.get("MIGRATE_BN_REQUIRE_TF") == "1":

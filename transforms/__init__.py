@@ -4,7 +4,10 @@ from .bn001_missing_update_ops import MissingUpdateOps
 from .bn002_update_ops_collected_early import UpdateOpsCollectedEarly
 from .bn003_training_flag_missing import TrainingFlagMissing
 from .bn004_training_flag_constant import TrainingFlagConstant
+from .bn008_keras_bn_in_session import KerasBatchNormInSession
 
-RULES = [MissingUpdateOps, UpdateOpsCollectedEarly, TrainingFlagMissing, TrainingFlagConstant]
+RULES = [MissingUpdateOps, UpdateOpsCollectedEarly, TrainingFlagMissing, TrainingFlagConstant,
+         KerasBatchNormInSession]
 
-__all__ = ["RULES", "MissingUpdateOps", "UpdateOpsCollectedEarly", "TrainingFlagMissing", "TrainingFlagConstant"]
+__all__ = ["RULES", "MissingUpdateOps", "UpdateOpsCollectedEarly", "TrainingFlagMissing", "TrainingFlagConstant",
+           "KerasBatchNormInSession"]
