@@ -16,6 +16,7 @@ from .edits import apply_edits
 from .findings import Edit, Finding
 from .prefilter import may_matter
 from .source import SourceError, decode, parse
+from . import suppressions
 from .project import Resolver
 from .rules import Options, Rule, select_rules
 
@@ -42,8 +43,15 @@ class Result:
 
 
 def check_source(text: str, rules: Sequence[Rule], options: Options, resolver: Optional[Resolver] = None) -> list[Finding]:
-    module_facts = facts_module.build(parse(text), text, resolver)
+    tree = parse(text)
+    module_facts = facts_module.build(tree, text, resolver)
     findings = [finding for rule in rules for finding in rule.check(module_facts, options)]
+    comments = suppressions.find(text)
+    if comments:
+        findings = suppressions.apply(findings, comments, suppressions.statement_lines(tree))
+        unused = suppressions.unused(comments)
+        for rule in rules:
+            findings.extend(rule.check_suppressions(unused))
     return sorted(findings, key=Finding.sort_key)
 
 

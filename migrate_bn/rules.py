@@ -27,9 +27,14 @@ class Rule:
     code: ClassVar[str]
     name: ClassVar[str]
     summary: ClassVar[str]
+    default_enabled: ClassVar[bool] = True  # else it runs only when selected by its code
 
     def check(self, facts: ModuleFacts, options: Options) -> Iterable:  # pragma: no cover
         raise NotImplementedError
+
+    def check_suppressions(self, unused: list) -> Iterable:
+        """Findings about suppression comments nothing used (BN900 only)."""
+        return ()
 
     @classmethod
     def documentation(cls) -> str:
@@ -53,10 +58,12 @@ def select_rules(select: Iterable[str] = (), ignore: Iterable[str] = ()) -> list
     """Rules whose code starts with a selected prefix and with no ignored one."""
     chosen = [p.upper() for p in select] or ["BN"]
     dropped = [p.upper() for p in ignore]
-    return [
-        rule for rule in all_rules()
-        if any(rule.code.startswith(p) for p in chosen) and not any(rule.code.startswith(p) for p in dropped)
-    ]
+
+    def selected(rule: Rule) -> bool:
+        # A rule that is off by default needs its own code (or a prefix longer than "BN").
+        return any(rule.code.startswith(p) and (rule.default_enabled or len(p) > 2) for p in chosen)
+
+    return [rule for rule in all_rules() if selected(rule) and not any(rule.code.startswith(p) for p in dropped)]
 
 
 def known_prefix(prefix: str) -> bool:

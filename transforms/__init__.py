@@ -5,9 +5,10 @@ from .bn002_update_ops_collected_early import UpdateOpsCollectedEarly
 from .bn003_training_flag_missing import TrainingFlagMissing
 from .bn004_training_flag_constant import TrainingFlagConstant
 from .bn008_keras_bn_in_session import KerasBatchNormInSession
+from .bn900_unused_suppression import UnusedSuppression
 
 RULES = [MissingUpdateOps, UpdateOpsCollectedEarly, TrainingFlagMissing, TrainingFlagConstant,
-         KerasBatchNormInSession]
+         KerasBatchNormInSession, UnusedSuppression]
 
 __all__ = ["RULES", "MissingUpdateOps", "UpdateOpsCollectedEarly", "TrainingFlagMissing", "TrainingFlagConstant",
-           "KerasBatchNormInSession"]
+           "KerasBatchNormInSession", "UnusedSuppression"]
