@@ -7,7 +7,8 @@ from typing import Optional, Sequence
 
 import click
 
-from . import __version__
+from . import __version__, config
+from .config import ConfigError, Settings
 from .output import json_report, plural, text_line, unified_diff
 from .rules import Options, all_rules, known_prefix, rule_by_code, select_rules
 from .runner import Job, run
@@ -66,6 +67,12 @@ def _common(function):
                      show_default=True, help="How findings are printed."),
         click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
                      show_default=True, help="Colour output (auto: only on a terminal)."),
+        click.option("--exclude", multiple=True, metavar="GLOB",
+                     help="Skip matching files and directories (adds to the configuration's)."),
+        click.option("--force-exclude", is_flag=True, help="Apply excludes to files named on the command line too."),
+        click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
+                     help="Read settings from this pyproject.toml or setup.cfg."),
+        click.option("--isolated", is_flag=True, help="Ignore configuration files."),
     ]
     for option in reversed(options):
         function = option(function)
@@ -80,13 +87,13 @@ def main() -> None:
 
 @main.command()
 @_common
-def check(paths, select, ignore, output_format, color) -> None:
+def check(paths, select, ignore, output_format, color, exclude, force_exclude, config_path, isolated) -> None:
     """Report batch-norm bugs as path:line:col CODE message.
 
     PATHS are files or directories (searched for *.py); default: the current directory.
     Findings marked [*] have a safe automatic fix (`migrate-bn fix`).
     """
-    job = Job(select_rules(_codes(select), _codes(ignore)), Options())
+    job = _job(select, ignore, exclude, force_exclude, config_path, isolated, unsafe_fixes=False, fix=False)
     sys.exit(_report(paths, job, output_format, color, dry_run=False, diff=False))
 
 
@@ -95,15 +102,39 @@ def check(paths, select, ignore, output_format, color) -> None:
 @click.option("--dry-run", is_flag=True, help="Print the fixes as a unified diff and write nothing.")
 @click.option("--diff", is_flag=True, help="Also print the diff of what was written.")
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes that change program structure.")
-def fix(paths, select, ignore, output_format, color, dry_run, diff, unsafe_fixes) -> None:
+def fix(paths, select, ignore, output_format, color, exclude, force_exclude, config_path, isolated,
+        dry_run, diff, unsafe_fixes) -> None:
     """Fix batch-norm bugs in place (atomic writes; untouched code stays byte-identical).
 
     With --dry-run nothing is written: the fixes are printed as a unified diff (a/ and b/
     paths relative to the working directory) and the exit code is 1 when any is pending.
     """
-    job = Job(select_rules(_codes(select), _codes(ignore)), Options(unsafe_fixes=unsafe_fixes),
-              fix=True, write=not dry_run)
+    job = _job(select, ignore, exclude, force_exclude, config_path, isolated, unsafe_fixes,
+               fix=True, write=not dry_run)
     sys.exit(_report(paths, job, output_format, color, dry_run=dry_run, diff=diff))
+
+
+def _job(select, ignore, exclude, force_exclude, config_path, isolated, unsafe_fixes, fix, write=False) -> Job:
+    """Command-line options over the configuration file: --select replaces its select,
+    --ignore and --exclude add to its lists, --unsafe-fixes turns them on."""
+    try:
+        if isolated:
+            settings = Settings()
+        elif config_path:
+            settings = config.read(config_path) or Settings(path=config_path)
+        else:
+            settings = config.discover(".")
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from None
+    for code in [*settings.select, *settings.ignore,
+                 *(c for codes in settings.per_file_ignores.values() for c in codes)]:
+        if not known_prefix(code):
+            raise click.UsageError(f"{settings.path}: unknown rule code {code!r} (see `migrate-bn rules`)")
+    chosen = _codes(select) or settings.select
+    settings.exclude = [*settings.exclude, *exclude]
+    rules = select_rules(chosen, [*settings.ignore, *_codes(ignore)])
+    options = Options(unsafe_fixes=unsafe_fixes or settings.unsafe_fixes)
+    return Job(rules, options, fix=fix, write=write, settings=settings, force_exclude=force_exclude)
 
 
 @main.command()

@@ -32,7 +32,8 @@ _SESSION_NAME = re.compile(r"(^|_)(sess|session)(_|$)|sess$|session$", re.IGNORE
 # Names of fetched train ops when the module does not show where they come from.
 _TRAIN_OP_NAME = re.compile(r"train|optim|minimi[sz]e|apply_grad", re.IGNORECASE)
 # Fetches that set a session up rather than compute anything.
-_SETUP_NAME = re.compile(r"init|restore|assign|reset|saver|summar|increment", re.IGNORECASE)
+_SETUP_NAME = re.compile(r"init|restore|assign|reset|saver|summar|increment|global_step|learning_rate|^lr$"
+                         r"|iterator|dataset", re.IGNORECASE)
 
 
 @dataclass(eq=False)
@@ -343,13 +344,13 @@ class ModuleFacts:
             return False
         for node in _walk_expression(run.fetches):
             if isinstance(node, ast.Name):
-                if node.id in self.train_op_names or _TRAIN_OP_NAME.search(node.id):
+                if node.id in self.train_op_names or _looks_like_train_op(node.id):
                     return True
             elif isinstance(node, ast.Attribute):
                 if isinstance(node.value, ast.Name) and node.value.id == "self" and \
                         f"self.{node.attr}" in self.train_op_names:
                     return True
-                if _TRAIN_OP_NAME.search(node.attr):
+                if _looks_like_train_op(node.attr):
                     return True
             elif isinstance(node, ast.Call) and any(op.node is node for op in self.train_ops):
                 return True
@@ -721,6 +722,11 @@ def _scope_names(node: ast.AST) -> set[str]:
     return names
 
 
+def _looks_like_train_op(name: str) -> bool:
+    """`train_op`, `d_optim`, but not `train_init_op` or `train_iterator`."""
+    return bool(_TRAIN_OP_NAME.search(name)) and not _SETUP_NAME.search(name)
+
+
 def _is_setup_fetch(fetches: ast.expr) -> bool:
     names = [n.id if isinstance(n, ast.Name) else n.attr if isinstance(n, ast.Attribute) else None
              for n in ast.walk(fetches) if isinstance(n, (ast.Name, ast.Attribute))]
@@ -1055,9 +1061,17 @@ class _Builder(ast.NodeVisitor):
 
     def _session_run(self, node: ast.Call, name: Optional[str], statement: ast.stmt) -> None:
         func = node.func
-        if not (isinstance(func, ast.Attribute) and func.attr == "run") or name is not None:
+        if not (isinstance(func, ast.Attribute) and func.attr in ("run", "eval")) or name is not None:
             return  # `tf.app.run()` resolves to a module function: not a session
         if not self.facts.is_session(func.value, self.scope):
+            # `train_step.run(feed_dict=...)`, `accuracy.eval(feed_dict=...)`: an op or tensor
+            # run in the default session (the InteractiveSession tutorials' style).
+            if not node.args and any(kw.arg in ("feed_dict", "session") for kw in node.keywords) and \
+                    isinstance(func.value, (ast.Name, ast.Attribute)):
+                self.facts.session_runs.append(
+                    SessionRun(node, self.scope, statement, func.value, _keyword(node, "feed_dict")))
+            return
+        if func.attr != "run":
             return
         fetches = node.args[0] if node.args else _keyword(node, "fetches")
         feed = node.args[1] if len(node.args) > 1 else _keyword(node, "feed_dict")

@@ -66,9 +66,8 @@ def _is_mode_comparison(value: ast.expr) -> bool:
         isinstance(node, ast.Attribute) and node.attr == "TRAIN" for node in ast.walk(value))
 
 
-def flag_in_scope(facts: ModuleFacts, site: BatchNormSite) -> Optional[Flag]:
-    """The training flag code at this site can see, if there is one to pass."""
-    scope, line = site.scope, site.node.lineno
+def flag_in_scope(facts: ModuleFacts, scope: Scope, line: int) -> Optional[Flag]:
+    """The training flag that code at `line` in `scope` can see, if there is one."""
     # 1. The nearest scope first: a variable holding a bool placeholder or `mode == TRAIN`,
     #    or a parameter, named for training.
     current: Optional[Scope] = scope
@@ -150,11 +149,37 @@ def _params_around(scope: Scope) -> set[str]:
     return {name for function in _enclosing_functions(scope) for name in function.param_defaults}
 
 
-def in_model_fn(site: BatchNormSite) -> bool:
-    """Is the site inside an Estimator model_fn (a function taking `mode`)?"""
-    return any(tfapi.ESTIMATOR_MODE_PARAM in f.param_defaults for f in _enclosing_functions(site.scope))
+def in_model_fn(scope: Scope) -> bool:
+    """Is this code inside an Estimator model_fn (a function taking `mode`)?"""
+    return any(tfapi.ESTIMATOR_MODE_PARAM in f.param_defaults for f in _enclosing_functions(scope))
 
 
 def graph_is_evaluated(facts: ModuleFacts, site: BatchNormSite) -> bool:
     """Are this graph's outputs also computed for evaluation or prediction?"""
-    return bool(facts.evaluation_runs()) or in_model_fn(site)
+    return bool(facts.evaluation_runs()) or in_model_fn(site.scope)
+
+
+def inherits_normalizer(site: BatchNormSite) -> bool:
+    """A layer that gets batch norm from an enclosing arg_scope(normalizer_fn=...): its
+    settings live on that scope, which is reported (and fixed) instead."""
+    return site.how == "normalizer_fn" and not any(
+        kw.arg == tfapi.NORMALIZER_FN_KW for kw in site.node.keywords)
+
+
+def called_under_arg_scope(facts: ModuleFacts, scope: Scope) -> bool:
+    """Is this function called inside a `with arg_scope(...)`, which may set the flag of
+    the slim batch norm it builds (`with slim.arg_scope(my_scope(is_training=True)):`)?"""
+    for call in facts.callers(scope):
+        line = call.node.lineno
+        for node in ast.walk(call.scope.node):
+            if isinstance(node, (ast.With, ast.AsyncWith)) and \
+                    node.lineno <= line <= (node.end_lineno or node.lineno) and any(
+                        isinstance(item.context_expr, ast.Call) and _called_name(item.context_expr) == "arg_scope"
+                        for item in node.items):
+                return True
+    return False
+
+
+def _called_name(call: ast.Call) -> str:
+    func = call.func
+    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")

@@ -133,7 +133,7 @@ def test_slim_code_is_offered_create_train_op() -> None:
     source = ("import tensorflow as tf\nimport tensorflow.contrib.slim as slim\n"
               "net = slim.conv2d(x, 8, [3, 3], normalizer_fn=slim.batch_norm)\n"
               "train_op = tf.train.AdamOptimizer(0.1).minimize(\n    loss, var_list=head_vars)  # keep\n")
-    (finding,) = check_source(source, select_rules(), Options())
+    (finding,) = check_source(source, select_rules(["BN001"]), Options())
     (alternative,) = finding.alternatives
     assert alternative.applicability == "unsafe"
     after = apply_edits(source.encode(), alternative.edits).code.decode()
@@ -143,6 +143,6 @@ def test_slim_code_is_offered_create_train_op() -> None:
     # Not offered where slim is not imported, nor for minimize arguments it cannot take.
     plain = source.replace("import tensorflow.contrib.slim as slim\n", "from tensorflow.contrib import layers\n")
     plain = plain.replace("slim.conv2d(x, 8, [3, 3], normalizer_fn=slim.batch_norm)", "layers.batch_norm(x)")
-    assert check_source(plain, select_rules(), Options())[0].alternatives == ()
+    assert check_source(plain, select_rules(["BN001"]), Options())[0].alternatives == ()
     named = source.replace("var_list=head_vars", "name='train'")
-    assert check_source(named, select_rules(), Options())[0].alternatives == ()
+    assert check_source(named, select_rules(["BN001"]), Options())[0].alternatives == ()

@@ -8,7 +8,7 @@ from typing import Iterator, Optional
 from migrate_bn import tfapi
 from migrate_bn.facts import BatchNormSite, ModuleFacts
 from migrate_bn.findings import AddDictEntry, AddKeyword, Finding, Fix, Related
-from migrate_bn.flags import Flag, flag_in_scope, graph_is_evaluated
+from migrate_bn.flags import Flag, called_under_arg_scope, flag_in_scope, graph_is_evaluated, inherits_normalizer
 from migrate_bn.rules import Options, Rule, span
 
 
@@ -67,12 +67,14 @@ class TrainingFlagMissing(Rule):
         for site in facts.batch_norm_sites:
             if site.flag is not None or site.how in ("class", "net_arg_scope", "collection_write"):
                 continue
-            if site.how == "normalizer_fn" and not any(kw.arg == tfapi.NORMALIZER_FN_KW for kw in site.node.keywords):
+            if inherits_normalizer(site):
                 continue  # a layer under arg_scope(normalizer_fn=...): reported once, at the scope
             api = _api_of(site)
             if api is None or api.family == "keras":
                 continue
-            flag = flag_in_scope(facts, site)
+            if api.family == "contrib" and site.scope.kind == "function" and called_under_arg_scope(facts, site.scope):
+                continue  # the caller's arg_scope may well set is_training
+            flag = flag_in_scope(facts, site.scope, site.node.lineno)
             if api.default_training is False:
                 if not facts.train_ops and flag is None:
                     continue  # an inference-only module: False is what it wants

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ast
+from dataclasses import dataclass
 from typing import Iterator, Optional
 
 from migrate_bn import tfapi
 from migrate_bn.facts import BatchNormSite, ModuleFacts, Scope, SessionRun
 from migrate_bn.findings import AddDictEntry, AddKeyword, Edit, Finding, Fix, InsertBefore, Related, ReplaceNode
-from migrate_bn.flags import ConstantOrigin, constant_flag, flag_in_scope, in_model_fn
+from migrate_bn.flags import ConstantOrigin, constant_flag, flag_in_scope, in_model_fn, inherits_normalizer
 from migrate_bn.rules import Options, Rule, node_range, span, tensorflow_v1
 
 
@@ -68,21 +69,26 @@ class TrainingFlagConstant(Rule):
     summary = "batch norm always in training mode in a graph that is also evaluated"
 
     def check(self, facts: ModuleFacts, options: Options) -> Iterator[Finding]:
-        candidates = []
+        candidates, frozen = [], []
         for site in facts.batch_norm_sites:
-            if site.how in ("class", "net_arg_scope", "collection_write") or (site.spec and site.spec.family == "keras"):
+            if site.how in ("class", "net_arg_scope", "collection_write") or inherits_normalizer(site) or \
+                    (site.spec is not None and site.spec.family == "keras"):
                 continue
             origin = constant_flag(facts, site)
             if origin is None:
                 continue
-            if origin.value is False:
-                return  # a separate evaluation tower: the graph is built the right way
-            candidates.append((site, origin))
+            (candidates if origin.value else frozen).append((site, origin))
         evaluations = facts.evaluation_runs()
+        reported = []
         for site, origin in candidates:
-            model_fn = in_model_fn(site)
-            if not evaluations and not model_fn:
-                continue
+            if any(_eval_tower(facts, site, other) for other, _ in frozen):
+                continue  # a weight-sharing evaluation tower: the graph is built the right way
+            literals = [_statement_of(facts, site, node) for node in origin.nodes]
+            model_fn = in_model_fn(site.scope) or any(found and in_model_fn(found[0]) for found in literals)
+            if evaluations or model_fn:
+                reported.append((site, origin, literals, model_fn))
+        plans = _placeholder_plans(facts, reported)
+        for site, origin, literals, model_fn in reported:
             if model_fn:
                 where = "the Estimator also builds this model_fn's EVAL and PREDICT graphs"
             else:
@@ -94,43 +100,112 @@ class TrainingFlagConstant(Rule):
             related = [Related(span(facts, node), "the constant training flag") for node in origin.nodes]
             related += [Related(span(facts, run.node), "an evaluation run") for run in evaluations[:3]]
             yield Finding(self.code, message, span(facts, site.node), "error",
-                          self._fix(facts, site, origin), tuple(related))
+                          _fix(facts, origin, literals, plans), tuple(related))
 
-    def _fix(self, facts: ModuleFacts, site: BatchNormSite, origin: ConstantOrigin) -> Optional[Fix]:
-        if not origin.nodes:
-            return None
-        flag = flag_in_scope(facts, site)
-        if flag is not None:
-            edits = tuple(ReplaceNode(*node_range(facts, node), flag.code) for node in origin.nodes)
-            safe = "safe" if flag.kind == "estimator-mode" else "unsafe"
-            return Fix(safe, f"Use {flag.origin} instead of the constant", edits)
-        return self._placeholder_fix(facts, site, origin)
 
-    def _placeholder_fix(self, facts: ModuleFacts, site: BatchNormSite, origin: ConstantOrigin) -> Optional[Fix]:
-        literal_statements = [_statement_of(facts, site, node) for node in origin.nodes]
-        if any(found is None for found in literal_statements):
-            return None
-        scopes = {id(scope) for scope, _ in literal_statements}  # type: ignore[misc]
-        scope: Scope = literal_statements[0][0]  # type: ignore[index]
-        training_runs = [run for run in facts.session_runs if facts.runs_train_op(run)]
-        if len(scopes) != 1 or not training_runs or any(run.scope is not scope for run in training_runs):
-            return None  # the flag could not be fed in every training step
-        if any(_in_loop(scope.node, statement) for _, statement in literal_statements):  # type: ignore[misc]
-            return None  # one placeholder per iteration: only the last would be fed
-        name = _free_name(facts)
-        first = min((statement for _, statement in literal_statements), key=lambda s: s.lineno)  # type: ignore[misc]
-        tf, v1, imports = tensorflow_v1(facts, first)
+@dataclass(frozen=True)
+class _Plan:
+    """The one placeholder a scope gets, and the feeds of its training runs."""
+
+    name: str
+    edits: tuple[Edit, ...]
+
+
+def _fix(facts: ModuleFacts, origin: ConstantOrigin, literals: list, plans: dict) -> Optional[Fix]:
+    # A literal that is a parameter's default (`def mlp(x, is_training=True)`) or that
+    # cannot be placed has no rewrite that keeps the program valid.
+    if not origin.nodes or any(found is None for found in literals):
+        return None
+    scopes = {id(scope) for scope, _ in literals}
+    if len(scopes) != 1:
+        return None
+    scope, statement = literals[0]
+    flag = flag_in_scope(facts, scope, statement.lineno)
+    if flag is not None:
+        edits = tuple(ReplaceNode(*node_range(facts, node), flag.code) for node in origin.nodes)
+        return Fix("safe" if flag.kind == "estimator-mode" else "unsafe",
+                   f"Use {flag.origin} instead of the constant", edits)
+    plan = plans.get(id(scope))
+    if plan is None:
+        return None
+    edits = plan.edits + tuple(ReplaceNode(*node_range(facts, node), plan.name) for node in origin.nodes)
+    return Fix("unsafe", f"Create the flag `{plan.name}` (a placeholder_with_default(False)), use it here and "
+                         f"feed `{plan.name}: True` in every training run", edits)
+
+
+def _placeholder_plans(facts: ModuleFacts, reported: list) -> dict[int, _Plan]:
+    """Per scope: where its single placeholder goes and which training runs to feed.
+    Only where every training run is in that scope and no literal sits in a loop."""
+    by_scope: dict[int, list] = {}
+    for _, _, literals, _ in reported:
+        for found in literals:
+            if found is not None:
+                by_scope.setdefault(id(found[0]), []).append(found)
+    training_runs = [run for run in facts.session_runs if facts.runs_train_op(run)]
+    plans = {}
+    for key, found in by_scope.items():
+        scope = found[0][0]
+        if not training_runs or any(run.scope is not scope for run in training_runs):
+            continue  # a training step elsewhere could not be fed the flag
+        if any(_in_loop(scope.node, statement) for _, statement in found):
+            continue  # one placeholder per iteration: only the last would be fed
+        name = _free_name(facts, scope)
+        first = min((statement for _, statement in found), key=lambda s: s.lineno)
+        _, v1, imports = tensorflow_v1(facts, first)
         edits: list[Edit] = [*imports, InsertBefore(first.lineno, tfapi.TRAINING_PLACEHOLDER_TEMPLATE.format(name=name, v1=v1))]
-        edits += [ReplaceNode(*node_range(facts, node), name) for node in origin.nodes]
         edits += [_feed_true(facts, run, name) for run in training_runs]
-        return Fix("unsafe", f"Create `{name} = {v1}placeholder_with_default(False, ...)`, use it here and feed "
-                             f"`{name}: True` in the {len(training_runs)} training run(s)", tuple(edits))
+        plans[key] = _Plan(name, tuple(edits))
+    return plans
+
+
+def _eval_tower(facts: ModuleFacts, site: BatchNormSite, other: BatchNormSite) -> bool:
+    """Is `other` (flag False) the evaluation tower of `site` (flag True): the same layers
+    again, sharing their variables?"""
+    if site.how == other.how == "net":
+        return _callee(site.node) == _callee(other.node)
+    if _name_of(site.node) is not None and _name_of(site.node) == _name_of(other.node):
+        return True
+    return _reuses(facts, other)
+
+
+def _callee(call: ast.Call) -> str:
+    return call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+
+
+def _name_of(call: ast.Call) -> Optional[str]:
+    for keyword in call.keywords:
+        if keyword.arg in ("name", "scope") and isinstance(keyword.value, ast.Constant):
+            return str(keyword.value.value)
+    return None
+
+
+def _reuses(facts: ModuleFacts, site: BatchNormSite) -> bool:
+    """Built with reuse: a `reuse=` argument, an enclosing variable_scope(reuse=...) or a
+    reuse_variables() call before it; or in a function always called that way."""
+    def reuse_in(node: ast.AST) -> bool:
+        return any(isinstance(child, ast.keyword) and child.arg == "reuse" and not _is_false_or_none(child.value)
+                   for child in ast.walk(node))
+
+    if reuse_in(site.node):
+        return True
+    line = site.node.lineno
+    for node in ast.walk(site.scope.node):
+        if isinstance(node, (ast.With, ast.AsyncWith)) and node.lineno <= line <= (node.end_lineno or node.lineno) \
+                and any(reuse_in(item.context_expr) for item in node.items):
+            return True
+        if isinstance(node, ast.Call) and _callee(node) == "reuse_variables" and node.lineno <= line:
+            return True
+    return any(reuse_in(call.node) for call in facts.callers(site.scope)) if site.scope.kind == "function" else False
+
+
+def _is_false_or_none(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value in (False, None)
 
 
 def _statement_of(facts: ModuleFacts, site: BatchNormSite, node: ast.AST) -> Optional[tuple[Scope, ast.stmt]]:
-    """The scope and statement a literal sits in (the site's own, or a call's)."""
-    if site.stmt.lineno <= node.lineno <= (site.stmt.end_lineno or site.stmt.lineno) and \
-            any(child is node for child in ast.walk(site.stmt)):
+    """The scope and statement a literal sits in (the site's own, or a call's); None
+    for one that is neither (a parameter's default value)."""
+    if any(child is node for child in ast.walk(site.node)):
         return site.scope, site.stmt
     for call in facts.local_calls:
         if any(child is node for child in ast.walk(call.node)):
@@ -146,10 +221,13 @@ def _in_loop(root: ast.AST, statement: ast.stmt) -> bool:
     return False
 
 
-def _free_name(facts: ModuleFacts) -> str:
-    taken = set(facts.imports.names)
-    for scope in facts.scopes:
-        taken |= set(scope.assignments) | set(scope.param_defaults)
+def _free_name(facts: ModuleFacts, scope: Scope) -> str:
+    """A name for the flag that nothing the scope can see already uses."""
+    taken = set(facts.imports.names) | set(facts.module.assignments)
+    current: Optional[Scope] = scope
+    while current is not None:
+        taken |= set(current.assignments) | set(current.param_defaults)
+        current = current.parent
     return next(name for name in tfapi.TRAINING_PLACEHOLDER_NAMES if name not in taken)
 
 
