@@ -27,6 +27,8 @@ UNKNOWN = ast.Constant(value=Ellipsis)
 _OPTIMIZER_NAME = re.compile(r"(^|_)(opt|optim|optimi[sz]er|solver)s?(_|$)|optimi[sz]er|optim_")
 _UPDATES_NAME = re.compile(r"update", re.IGNORECASE)
 # The line breaks Python itself counts (str.splitlines also breaks on \f, \x1c, ...).
+# Optimizer.minimize(loss, global_step=None, var_list=None, ...)
+_VAR_LIST_POSITION = 2
 _LINE_BREAK = re.compile(r"\r\n?|\n")
 _SESSION_NAME = re.compile(r"(^|_)(sess|session)(_|$)|sess$|session$", re.IGNORECASE)
 # Names of fetched train ops when the module does not show where they come from.
@@ -450,6 +452,12 @@ class ModuleFacts:
     def built_under(self, item: Union[BatchNormSite, "LocalCall"], scopes: set[str]) -> bool:
         """Is this batch norm (a site, or a call of a function that builds it) built under
         one of these variable/name scopes? Unknown scopes ("") match nothing."""
+        names = self.scope_names_of(item)
+        return any(scope and name.startswith(scope) for name in names for scope in scopes)
+
+    def scope_names_of(self, item: Union[BatchNormSite, "LocalCall"]) -> set[str]:
+        """The variable/name scope names around a batch-norm site or producer call: the
+        `with` blocks around it, its own `name=`/`scope=`, and its function's callers'."""
         names = self._scope_names_around(item.node, item.scope, item.stmt)
         if isinstance(item, LocalCall):
             target = self.called_function(item)
@@ -459,7 +467,7 @@ class ModuleFacts:
             names |= _scope_names(item.scope.node)
             for call in self.callers(item.scope):
                 names |= self._scope_names_around(call.node, call.scope, call.stmt)
-        return any(scope and name.startswith(scope) for name in names for scope in scopes)
+        return names
 
     def _scope_names_around(self, node: ast.AST, scope: Scope, statement: ast.stmt) -> set[str]:
         names = _scope_names(node)
@@ -488,6 +496,40 @@ class ModuleFacts:
                 return None
             scopes.add(scope)
         return scopes if reads else None
+
+    def var_list_strings(self, op: TrainOp) -> set[str]:
+        """The strings that pick a train op's variables (`trainable_variables('generator')`,
+        `[v for v in t_vars if 'd_' in v.name]`), following names and compute_gradients."""
+        node = op.node
+        var_list = argument(node, "var_list", _VAR_LIST_POSITION if op.kind == "minimize" else None)
+        if var_list is None and op.kind == "apply_gradients" and node.args:
+            gradients = self._follow(node.args[0], op.scope)
+            for call in ast.walk(gradients) if gradients is not None else ():
+                if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and \
+                        call.func.attr == "compute_gradients":
+                    var_list = argument(call, "var_list", 1)
+        if var_list is None:
+            return set()
+        strings: set[str] = set()
+        self._strings(var_list, op.scope, strings, 0)
+        return {string for string in strings if string.strip()}
+
+    def _strings(self, node: ast.expr, scope: Scope, found: set[str], depth: int) -> None:
+        if depth > 3:
+            return
+        for child in ast.walk(node):
+            if isinstance(child, ast.Constant) and isinstance(child.value, str):
+                found.add(child.value)
+            elif isinstance(child, ast.Name):
+                value = self._follow(child, scope)
+                if value is not None and value is not child:
+                    self._strings(value, scope, found, depth + 1)
+
+    def _follow(self, node: ast.expr, scope: Scope) -> Optional[ast.expr]:
+        if isinstance(node, ast.Name):
+            value = self.lookup(node.id, scope)
+            return None if value is None or value is UNKNOWN else value
+        return node
 
     def class_of(self, scope: Scope) -> Optional[Scope]:
         return _enclosing_class(scope)

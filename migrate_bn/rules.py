@@ -96,11 +96,15 @@ def tensorflow_v1(facts: ModuleFacts, *near: ast.AST) -> tuple[str, str, tuple[E
     return name, f"{name}.compat.v1." if target == "tensorflow" and spelled else f"{name}.", ()
 
 
-def update_ops_dependency(facts: ModuleFacts, *near: ast.AST) -> tuple[str, tuple[Edit, ...]]:
+def update_ops_dependency(facts: ModuleFacts, *near: ast.AST, scope: Optional[str] = None) -> tuple[str, tuple[Edit, ...]]:
     """The `tf.control_dependencies(...UPDATE_OPS...)` expression in the module's own
-    spelling of TensorFlow, and the import it needs when the module has none."""
+    spelling of TensorFlow (limited to one variable scope when given), and the import it
+    needs when the module has none."""
     name, v1, edits = tensorflow_v1(facts, *near)
-    return tfapi.CONTROL_DEPENDENCIES_TEMPLATE.format(tf=name, v1=v1), edits
+    header = tfapi.CONTROL_DEPENDENCIES_TEMPLATE.format(tf=name, v1=v1)
+    if scope is not None:
+        header = header.replace("UPDATE_OPS)", f"UPDATE_OPS, scope={scope!r})")
+    return header, edits
 
 
 def node_range(facts: ModuleFacts, node: ast.AST) -> tuple[int, int, int, int]:

@@ -122,7 +122,8 @@ class MissingUpdateOps(Rule):
     def _fix(self, facts: ModuleFacts, op: TrainOp) -> Fix | None:
         if not op.wrappable:
             return None
-        header, imports = update_ops_dependency(facts, op.stmt, *(site.node for site in facts.update_feeding_sites()))
+        header, imports = update_ops_dependency(facts, op.stmt, *(site.node for site in facts.update_feeding_sites()),
+                                                scope=_network_scope(facts, op))
         return Fix(
             "safe",
             f"Run the update ops first: wrap the train op in `with {header}:`",
@@ -156,3 +157,15 @@ class MissingUpdateOps(Rule):
         where = span(facts, call)
         return Fix("unsafe", f"Use `{slim}.learning.create_train_op`, which runs the update ops itself",
                    (ReplaceNode(where.line, where.column - 1, where.end_line, where.end_column - 1, code),))
+
+
+def _network_scope(facts: ModuleFacts, op: TrainOp) -> Optional[str]:
+    """In a module with several train ops that each train one network (a GAN), the
+    variable scope this one trains, when its var_list names exactly one scope that batch
+    norm is built under: its update ops are the ones it should run (see BN009)."""
+    steps = [other for other in facts.train_ops if other.kind != "builder" and facts.var_list_strings(other)]
+    if len(steps) < 2 or op not in steps:
+        return None
+    built = set().union(*(facts.scope_names_of(site) for site in facts.update_feeding_sites()))
+    own = [string for string in facts.var_list_strings(op) if string in built]
+    return own[0] if len(own) == 1 else None
