@@ -25,11 +25,18 @@ Find and fix batch-normalization bugs in TensorFlow 1.x code.
   migrate-bn --dry-run src/        the same as `fix --dry-run src/`
   migrate-bn explain BN001         what a rule finds, why it is wrong, the fix
   migrate-bn rules                 the table of rules
+  migrate-bn doctor model.ckpt     did a checkpoint's batch norm ever update?
 
 \b
 Exit codes: 0 nothing found; 1 findings, or fixes pending;
 2 usage error, or a file that could not be processed.
 """
+
+
+class InputError(click.ClickException):
+    """Input migrate-bn cannot use (not a checkpoint, no TensorFlow): exit code 2."""
+
+    exit_code = EXIT_ERROR
 
 
 class _Main(click.Group):
@@ -146,6 +153,29 @@ def explain(code: str) -> None:
         raise click.BadParameter(f"unknown rule {code!r}; known: "
                                  + ", ".join(r.code for r in all_rules()), param_hint="CODE")
     click.echo(rule.documentation())
+
+
+@main.command()
+@click.argument("checkpoint", type=click.Path(exists=True))
+def doctor(checkpoint: str) -> None:
+    """Read a TF checkpoint and report batch-norm layers whose moving statistics were
+    never updated (still exactly 0 and 1). Needs TensorFlow; reads data only.
+
+    CHECKPOINT is a checkpoint prefix (model.ckpt-1000) or a directory holding one.
+    Exit code 1 when any layer never updated, 2 when the checkpoint cannot be read.
+    """
+    from . import doctor as checkpoint_doctor
+
+    try:
+        statistics = checkpoint_doctor.examine(checkpoint)
+    except RuntimeError as error:
+        raise InputError(str(error)) from None
+    except Exception as error:  # TensorFlow's reader: not a checkpoint, truncated, ...
+        raise InputError(f"cannot read {checkpoint} as a TensorFlow checkpoint: {error}") from None
+    lines, stale = checkpoint_doctor.report(statistics)
+    for line in lines:
+        click.echo(line)
+    sys.exit(EXIT_FINDINGS if stale else EXIT_CLEAN)
 
 
 @main.command(name="rules")
