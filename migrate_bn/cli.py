@@ -109,19 +109,23 @@ def check(paths, select, ignore, output_format, color, exclude, force_exclude, c
 @click.option("--dry-run", is_flag=True, help="Print the fixes as a unified diff and write nothing.")
 @click.option("--diff", is_flag=True, help="Also print the diff of what was written.")
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes that change program structure.")
+@click.option("--bn-momentum", type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True), metavar="X",
+              help="BN005: write this batch-norm momentum (decay) where the moving averages are too slow "
+                   "for the run (an unsafe fix: applied with --unsafe-fixes).")
 def fix(paths, select, ignore, output_format, color, exclude, force_exclude, config_path, isolated,
-        dry_run, diff, unsafe_fixes) -> None:
+        dry_run, diff, unsafe_fixes, bn_momentum) -> None:
     """Fix batch-norm bugs in place (atomic writes; untouched code stays byte-identical).
 
     With --dry-run nothing is written: the fixes are printed as a unified diff (a/ and b/
     paths relative to the working directory) and the exit code is 1 when any is pending.
     """
     job = _job(select, ignore, exclude, force_exclude, config_path, isolated, unsafe_fixes,
-               fix=True, write=not dry_run)
+               fix=True, write=not dry_run, bn_momentum=bn_momentum)
     sys.exit(_report(paths, job, output_format, color, dry_run=dry_run, diff=diff))
 
 
-def _job(select, ignore, exclude, force_exclude, config_path, isolated, unsafe_fixes, fix, write=False) -> Job:
+def _job(select, ignore, exclude, force_exclude, config_path, isolated, unsafe_fixes, fix, write=False,
+         bn_momentum=None) -> Job:
     """Command-line options over the configuration file: --select replaces its select,
     --ignore and --exclude add to its lists, --unsafe-fixes turns them on."""
     try:
@@ -140,7 +144,7 @@ def _job(select, ignore, exclude, force_exclude, config_path, isolated, unsafe_f
     chosen = _codes(select) or settings.select
     settings.exclude = [*settings.exclude, *exclude]
     rules = select_rules(chosen, [*settings.ignore, *_codes(ignore)])
-    options = Options(unsafe_fixes=unsafe_fixes or settings.unsafe_fixes)
+    options = Options(unsafe_fixes=unsafe_fixes or settings.unsafe_fixes, bn_momentum=bn_momentum)
     return Job(rules, options, fix=fix, write=write, settings=settings, force_exclude=force_exclude)
 
 

@@ -21,6 +21,8 @@ from . import tfapi
 @dataclass(frozen=True)
 class Options:
     unsafe_fixes: bool = False
+    # BN005's opt-in fix: the batch-norm momentum (decay) to write where it is too slow.
+    bn_momentum: Optional[float] = None
 
 
 class Rule:

@@ -330,7 +330,19 @@ KERAS_FIT_EPOCHS_KW = "epochs"
 KERAS_FIT_DEFAULT_EPOCHS = 1
 KERAS_FIT_STEPS_KW = "steps_per_epoch"
 RANGE_FUNCTIONS = frozenset({"range", "xrange", "six.moves.range", "six.moves.xrange"})
-# Command-line flags whose default a step count may come from.
+# `for step in tqdm(range(1000)):` counts as the range it wraps.
+LOOP_WRAPPERS = frozenset({"tqdm", "tqdm.tqdm", "tqdm.auto.tqdm", "tqdm.notebook.tqdm"})
+# The decays BN005's message suggests, the slowest that settles within the run first.
+SUGGESTED_DECAYS = (0.99, 0.95, 0.9)
+ARG_SCOPE_NAME = "arg_scope"  # `arg_scope(...)` however it was imported
+# Command-line flags whose default a step count may come from: `FLAGS.max_steps` after
+# `flags.DEFINE_integer('max_steps', 1000, ...)`, `args.max_steps` after
+# `parser.add_argument('--max-steps', default=1000)`.
+FLAG_DEFINE_PREFIX = "DEFINE_"
+FLAG_DEFINE_NUMERIC = ("integer", "float")
+FLAG_NAME_KW = "name"
+FLAG_DEFAULT_KW = "default"
+ARGPARSE_DEST_KW = "dest"
 FLAG_DEFINERS = frozenset({
     "tensorflow.app.flags.DEFINE_integer", "tensorflow.flags.DEFINE_integer",
     "absl.flags.DEFINE_integer", "tensorflow.app.flags.DEFINE_float",
@@ -356,11 +368,14 @@ KERAS_APPLICATIONS_WITH_BATCH_NORM = frozenset({
     "EfficientNetB4", "EfficientNetB5", "EfficientNetB6", "EfficientNetB7",
 })
 ISINSTANCE = "isinstance"
+KERAS_TRAINING_KW = "training"  # `layer(x, training=False)`
+# Words in a layer's name or class that say batch norm (`if 'bn' in layer.name:`).
+BATCH_NORM_NAME_WORDS = ("bn", "batch", "norm")
+BATCH_NORM_CLASS_WORD = "batchnorm"
 
 # BN007. The global learning phase (T11): deprecated in tf.keras 2.x, absent in Keras 3.
-SET_LEARNING_PHASE_FUNCTIONS = frozenset({
-    "keras.backend.set_learning_phase", "keras.backend.learning_phase_scope",
-})
+LEARNING_PHASE_SCOPES = frozenset({"keras.backend.learning_phase_scope"})
+SET_LEARNING_PHASE_FUNCTIONS = frozenset({"keras.backend.set_learning_phase"}) | LEARNING_PHASE_SCOPES
 LEARNING_PHASE_FUNCTIONS = frozenset({"keras.backend.learning_phase"})
 # `K.function([model.input, K.learning_phase()], ...)` feeds the phase as an input.
 KERAS_BACKEND_FUNCTIONS = frozenset({"keras.backend.function"})
