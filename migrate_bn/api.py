@@ -55,13 +55,13 @@ def check_source(text: str, rules: Sequence[Rule], options: Options, resolver: O
     return sorted(findings, key=Finding.sort_key)
 
 
+def fixable(findings: Sequence[Finding], options: Options) -> list[Finding]:
+    """The findings whose fix this run may apply."""
+    return [f for f in findings if f.fix is not None and (f.fix.applicability == "safe" or options.unsafe_fixes)]
+
+
 def fix_edits(findings: Sequence[Finding], options: Options) -> list[Edit]:
-    edits: list[Edit] = []
-    for finding in findings:
-        fix = finding.fix
-        if fix is not None and (fix.applicability == "safe" or options.unsafe_fixes):
-            edits.extend(fix.edits)
-    return edits
+    return [edit for finding in fixable(findings, options) for edit in finding.fix.edits]  # type: ignore[union-attr]
 
 
 def analyze(
@@ -121,4 +121,8 @@ def _fix(result: Result, source: bytes, rules: Sequence[Rule], options: Options,
     if current != source:
         result.fixed_source = current
         result.remaining = findings
-        result.fixed_count = max(0, len(result.findings) - len(findings))
+        # Fixable findings that are gone (a fix may uncover new findings with no fix of
+        # their own, which must not hide the ones it fixed).
+        fixable_before = len(fixable(result.findings, options))
+        fixable_after = len(fixable(findings, options))
+        result.fixed_count = max(0, fixable_before - fixable_after)
