@@ -386,3 +386,102 @@ PREFILTER_WORDS = PREFILTER_WORDS + (
     "learning_phase", "ResNet", "Inception", "MobileNet", "Xception", "DenseNet", "NASNet",
     "EfficientNet",
 )
+
+
+# --- TF1 -> TF2/Keras mappings (bn_semantics.md sections 2 and 4) -------------------------
+
+KERAS_BATCH_NORM = "tf.keras.layers.BatchNormalization"
+# Positional order of the TF1 signatures, to read arguments given by position.
+TF_LAYERS_BN_POSITIONS = (
+    "inputs", "axis", "momentum", "epsilon", "center", "scale", "beta_initializer",
+    "gamma_initializer", "moving_mean_initializer", "moving_variance_initializer",
+    "beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint", "training",
+    "trainable", "name", "reuse", "renorm", "renorm_clipping", "renorm_momentum", "fused",
+    "virtual_batch_size", "adjustment",
+)
+SLIM_BN_POSITIONS = (
+    "inputs", "decay", "center", "scale", "epsilon", "activation_fn", "param_initializers",
+    "param_regularizers", "updates_collections", "is_training", "reuse", "variables_collections",
+    "outputs_collections", "trainable", "batch_weights", "fused", "data_format",
+    "zero_debias_moving_mean", "scope", "renorm", "renorm_clipping", "renorm_decay", "adjustment",
+)
+# TF1 keyword -> Keras constructor keyword, copied as written.
+TF_LAYERS_BN_TO_KERAS = {
+    "axis": "axis", "momentum": "momentum", "epsilon": "epsilon", "center": "center", "scale": "scale",
+    "beta_initializer": "beta_initializer", "gamma_initializer": "gamma_initializer",
+    "moving_mean_initializer": "moving_mean_initializer",
+    "moving_variance_initializer": "moving_variance_initializer",
+    "beta_regularizer": "beta_regularizer", "gamma_regularizer": "gamma_regularizer",
+    "beta_constraint": "beta_constraint", "gamma_constraint": "gamma_constraint",
+    "trainable": "trainable", "name": "name", "renorm": "renorm", "renorm_clipping": "renorm_clipping",
+    "renorm_momentum": "renorm_momentum",
+}
+SLIM_BN_TO_KERAS = {
+    "decay": "momentum", "center": "center", "scale": "scale", "epsilon": "epsilon",
+    "trainable": "trainable", "scope": "name", "renorm": "renorm", "renorm_clipping": "renorm_clipping",
+    "renorm_decay": "renorm_momentum",
+}
+# TF1 defaults Keras does not share: always written out (T5: slim decay 0.999, scale False).
+SLIM_BN_EXPLICIT_DEFAULTS = {"momentum": "0.999", "scale": "False"}
+# param_initializers / param_regularizers keys -> Keras keywords.
+SLIM_PARAM_INITIALIZERS = {"beta": "beta_initializer", "gamma": "gamma_initializer",
+                           "moving_mean": "moving_mean_initializer",
+                           "moving_variance": "moving_variance_initializer"}
+SLIM_PARAM_REGULARIZERS = {"beta": "beta_regularizer", "gamma": "gamma_regularizer"}
+# Arguments that change nothing in TF2 and are dropped.
+BN_DROPPED = frozenset({"fused", "updates_collections", "variables_collections", "outputs_collections",
+                        "inputs", "training", "is_training", "reuse", "data_format", "activation_fn",
+                        "param_initializers", "param_regularizers"})
+# Arguments with no Keras 3 counterpart: the call is left alone with a note.
+BN_MANUAL = {
+    "batch_weights": "weighted moments have no Keras equivalent",
+    "zero_debias_moving_mean": "Keras does not debias the moving mean",
+    "virtual_batch_size": "Keras 3 has no virtual_batch_size (tf_keras does)",
+    "adjustment": "Keras 3 has no adjustment (tf_keras does)",
+}
+# tf.compat.v1 initializer spellings -> Keras.
+INITIALIZER_NAMES = {
+    "tensorflow.zeros_initializer": "'zeros'", "tensorflow.ones_initializer": "'ones'",
+    "tensorflow.initializers.zeros": "'zeros'", "tensorflow.initializers.ones": "'ones'",
+}
+INITIALIZER_CONSTANT = frozenset({"tensorflow.constant_initializer", "tensorflow.initializers.constant"})
+# Activation functions applied after slim's batch norm -> a Keras layer.
+ACTIVATION_LAYERS = {
+    "tensorflow.nn.relu": "tf.keras.layers.ReLU()",
+    "tensorflow.nn.relu6": "tf.keras.layers.ReLU(max_value=6.0)",
+}
+# Checkpoint names: TF1 variable leaf -> Keras weight name (bn_semantics.md 2.4).
+BN_WEIGHT_NAMES = ("gamma", "beta", "moving_mean", "moving_variance")
+
+# Optimizers: TF1 class -> (Keras class, argument map, TF1 defaults Keras does not share,
+# what cannot be kept exactly). Positional orders are TF1's (bn_semantics.md 4.1).
+OPTIMIZER_MAP = {
+    "GradientDescentOptimizer": ("SGD", ("learning_rate",), {"learning_rate": "learning_rate"}, {}, None),
+    "MomentumOptimizer": ("SGD", ("learning_rate", "momentum", "use_locking", "name", "use_nesterov"),
+                          {"learning_rate": "learning_rate", "momentum": "momentum", "use_nesterov": "nesterov"},
+                          {}, "the update rules differ (TF1: acc = m*acc + g; Keras: v = m*v - lr*g): "
+                              "identical for a constant learning rate, not for a decaying one"),
+    "AdamOptimizer": ("Adam", ("learning_rate", "beta1", "beta2", "epsilon"),
+                      {"learning_rate": "learning_rate", "beta1": "beta_1", "beta2": "beta_2", "epsilon": "epsilon"},
+                      {"learning_rate": "0.001", "epsilon": "1e-08"}, None),
+    "RMSPropOptimizer": ("RMSprop", ("learning_rate", "decay", "momentum", "epsilon", "use_locking", "centered"),
+                         {"learning_rate": "learning_rate", "decay": "rho", "momentum": "momentum",
+                          "epsilon": "epsilon", "centered": "centered"},
+                         {"rho": "0.9", "epsilon": "1e-10"},
+                         "TF1 starts the mean-square slot at 1.0, Keras at 0: the first steps differ"),
+    "AdagradOptimizer": ("Adagrad", ("learning_rate", "initial_accumulator_value"),
+                         {"learning_rate": "learning_rate", "initial_accumulator_value": "initial_accumulator_value"},
+                         {"initial_accumulator_value": "0.1"}, None),
+    "AdadeltaOptimizer": ("Adadelta", ("learning_rate", "rho", "epsilon"),
+                          {"learning_rate": "learning_rate", "rho": "rho", "epsilon": "epsilon"},
+                          {"learning_rate": "0.001", "rho": "0.95", "epsilon": "1e-08"}, None),
+    "FtrlOptimizer": ("Ftrl", ("learning_rate", "learning_rate_power", "initial_accumulator_value",
+                               "l1_regularization_strength", "l2_regularization_strength"),
+                      {"learning_rate": "learning_rate", "learning_rate_power": "learning_rate_power",
+                       "initial_accumulator_value": "initial_accumulator_value",
+                       "l1_regularization_strength": "l1_regularization_strength",
+                       "l2_regularization_strength": "l2_regularization_strength",
+                       "l2_shrinkage_regularization_strength": "l2_shrinkage_regularization_strength"},
+                      {}, None),
+}
+OPTIMIZER_DROPPED = frozenset({"use_locking", "name", "accum_name", "linear_name"})

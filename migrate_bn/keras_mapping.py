@@ -1,0 +1,168 @@
+"""TF1 batch norm and optimizers as their TF2/Keras equivalents: the per-call mapping
+the `upgrade` command is built on (bn_semantics.md sections 2 and 4; tables in tfapi).
+
+Every TF1 default that Keras does not share is written out (slim's decay 0.999 and
+scale=False, Adam's epsilon 1e-8), the training flag is always explicit, and whatever
+has no faithful Keras equivalent is reported as `manual` instead of guessed.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Optional
+
+from . import tfapi
+from .facts import BatchNormSite, ModuleFacts
+
+
+@dataclass
+class KerasBatchNorm:
+    """`constructor` builds the layer once; calling it as `layer(inputs, training=...)`
+    and then `activation` (if any) computes what the TF1 call computed."""
+
+    constructor: str
+    inputs: str
+    training: str
+    activation: Optional[str] = None
+    notes: list[str] = field(default_factory=list)
+    manual: Optional[str] = None  # why it cannot be converted; then nothing else holds
+
+    def call(self, layer: str) -> str:
+        applied = f"{layer}({self.inputs}, training={self.training})"
+        return f"{self.activation}({applied})" if self.activation else applied
+
+
+@dataclass
+class KerasOptimizer:
+    code: str
+    notes: list[str] = field(default_factory=list)
+    exact: bool = True  # False: the numerics differ (see notes)
+    manual: Optional[str] = None
+
+
+def _arguments(call: ast.Call, positions: tuple[str, ...]) -> Optional[dict[str, ast.expr]]:
+    """The call's arguments by TF1 parameter name; None when *args/**kwargs hide some."""
+    if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+        return None
+    named = dict(zip(positions, call.args))
+    named.update((k.arg, k.value) for k in call.keywords if k.arg)
+    return named
+
+
+def _initializer(facts: ModuleFacts, node: ast.expr, notes: list[str]) -> str:
+    text = ast.get_source_segment(facts.text, node) or ""
+    if isinstance(node, ast.Call):
+        name = facts.qualname(node.func, facts.module) or ""
+        if name in tfapi.INITIALIZER_NAMES and not node.args and not node.keywords:
+            return tfapi.INITIALIZER_NAMES[name]
+        if name in tfapi.INITIALIZER_CONSTANT and len(node.args) == 1 and not node.keywords:
+            return f"tf.keras.initializers.Constant({ast.get_source_segment(facts.text, node.args[0])})"
+    notes.append(f"initializer `{text}` kept as written: check it is a Keras initializer")
+    return text
+
+
+def batch_norm_to_keras(facts: ModuleFacts, site: BatchNormSite, training: Optional[str] = None) -> KerasBatchNorm:
+    """The Keras equivalent of a tf.layers or contrib/slim batch-norm call."""
+    spec = site.spec
+    if spec is None or site.how != "call" or spec.family not in ("tf.layers", "contrib"):
+        return KerasBatchNorm("", "", "", manual=f"{site.api}: only direct batch-norm calls are converted")
+    slim = spec.family == "contrib"
+    positions = tfapi.SLIM_BN_POSITIONS if slim else tfapi.TF_LAYERS_BN_POSITIONS
+    arguments = _arguments(site.node, positions)
+    if arguments is None or "inputs" not in arguments:
+        return KerasBatchNorm("", "", "", manual="arguments given through *args/**kwargs")
+
+    def text(name: str) -> str:
+        return ast.get_source_segment(facts.text, arguments[name]) or ""
+
+    for name, reason in tfapi.BN_MANUAL.items():
+        value = arguments.get(name)
+        if value is not None and not (isinstance(value, ast.Constant) and value.value in (None, False)):
+            return KerasBatchNorm("", "", "", manual=f"`{name}`: {reason}")
+    notes: list[str] = []
+    keywords: dict[str, str] = dict(tfapi.SLIM_BN_EXPLICIT_DEFAULTS if slim else {})
+    table = tfapi.SLIM_BN_TO_KERAS if slim else tfapi.TF_LAYERS_BN_TO_KERAS
+    for name, value in arguments.items():
+        if name in table:
+            target = table[name]
+            keywords[target] = _initializer(facts, value, notes) if target.endswith("_initializer") else text(name)
+            if name == "axis" and isinstance(value, (ast.List, ast.Tuple)):
+                return KerasBatchNorm("", "", "", manual="a list-valued axis has no Keras 3 equivalent")
+            if name == "trainable" and not (isinstance(value, ast.Constant) and value.value is True):
+                notes.append("trainable=False means inference mode in Keras (BN006): check the intent")
+        elif name not in tfapi.BN_DROPPED and name not in tfapi.BN_MANUAL:
+            return KerasBatchNorm("", "", "", manual=f"unknown argument `{name}`")
+    if slim:
+        manual = _slim_specifics(facts, arguments, keywords, notes)
+        if manual:
+            return KerasBatchNorm("", "", "", manual=manual)
+    if "reuse" in arguments:
+        notes.append("variables shared through `reuse`: call one layer object wherever the scope was reused")
+    flag = training or (text(spec.training_kw) if spec.training_kw in arguments else None)
+    if flag is None:
+        flag = "True" if spec.default_training else "False"
+        notes.append(f"the TF1 call relied on the default `{spec.training_kw}={flag}`; it is now explicit")
+    activation = None
+    if slim and "activation_fn" in arguments and not _is_none(arguments["activation_fn"]):
+        function = facts.qualname(arguments["activation_fn"], site.scope) or ""
+        activation = tfapi.ACTIVATION_LAYERS.get(function, f"tf.keras.layers.Activation({text('activation_fn')})")
+    constructor = f"{tfapi.KERAS_BATCH_NORM}({', '.join(f'{k}={v}' for k, v in keywords.items())})"
+    return KerasBatchNorm(constructor, text("inputs"), flag, activation, notes)
+
+
+def _slim_specifics(facts: ModuleFacts, arguments: dict, keywords: dict[str, str], notes: list[str]) -> Optional[str]:
+    """data_format, param_initializers/regularizers and update collections of slim."""
+    data_format = arguments.get("data_format")
+    if data_format is not None:
+        if not isinstance(data_format, ast.Constant) or data_format.value not in ("NHWC", "NCHW"):
+            return "a data_format that is not a literal 'NHWC' or 'NCHW'"
+        if data_format.value == "NCHW":
+            keywords["axis"] = "1"
+    for argument, table in (("param_initializers", tfapi.SLIM_PARAM_INITIALIZERS),
+                            ("param_regularizers", tfapi.SLIM_PARAM_REGULARIZERS)):
+        value = arguments.get(argument)
+        if value is None or _is_none(value):
+            continue
+        entries = facts.dict_entries(value, facts.module)
+        if entries is None:
+            return f"`{argument}` is not a dict the conversion can read"
+        for key, entry in entries.items():
+            if key not in table:
+                return f"`{argument}` key {key!r} has no Keras equivalent"
+            if key == "gamma" and keywords.get("scale") == "False":
+                continue  # no gamma without scale: slim ignores it too
+            keywords[table[key]] = _initializer(facts, entry, notes) if argument == "param_initializers" \
+                else ast.get_source_segment(facts.text, entry) or ""
+    collections = arguments.get("updates_collections")
+    if collections is not None and facts.updates_mode(collections, facts.module) == "custom":
+        return "updates go to a custom collection"
+    return None
+
+
+def _is_none(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
+
+
+def optimizer_to_keras(facts: ModuleFacts, call: ast.Call) -> KerasOptimizer:
+    """The `tf.keras.optimizers` equivalent of a `tf.train.*Optimizer(...)` call."""
+    name = (facts.qualname(call.func, facts.module) or "").rsplit(".", 1)[-1]
+    entry = tfapi.OPTIMIZER_MAP.get(name)
+    if entry is None:
+        return KerasOptimizer("", manual=f"`{name}` has no Keras optimizer")
+    keras_class, positions, table, defaults, inexact = entry
+    arguments = _arguments(call, positions)
+    if arguments is None:
+        return KerasOptimizer("", manual="arguments given through *args/**kwargs")
+    keywords = dict(defaults)
+    for argument, value in arguments.items():
+        if argument in table:
+            keywords[table[argument]] = ast.get_source_segment(facts.text, value) or ""
+        elif argument not in tfapi.OPTIMIZER_DROPPED:
+            return KerasOptimizer("", manual=f"`{name}` argument `{argument}` has no Keras equivalent")
+    if name == "MomentumOptimizer" and "momentum" not in keywords:
+        return KerasOptimizer("", manual="MomentumOptimizer without a momentum")
+    order = ["learning_rate"] + [k for k in keywords if k != "learning_rate"]
+    code = f"tf.keras.optimizers.{keras_class}({', '.join(f'{k}={keywords[k]}' for k in order if k in keywords)})"
+    notes = [inexact] if inexact else []
+    return KerasOptimizer(code, notes, exact=inexact is None)
