@@ -153,6 +153,12 @@ class ModuleFacts:
     dependency_uses: list[DependencyUse] = field(default_factory=list)
     local_calls: list[LocalCall] = field(default_factory=list)
     session_runs: list[SessionRun] = field(default_factory=list)
+    # Every call in the module with the scope it runs in, in the order visited: rules
+    # that look for one API (set_learning_phase, a step count) scan this, not the tree.
+    calls: list[tuple[ast.Call, Scope]] = field(default_factory=list)
+    # For every call: the statements around it, outermost first.
+    enclosing_statements: dict[int, tuple[ast.stmt, ...]] = field(default_factory=dict)
+    _line_starts: Optional[list[int]] = None
     # What statements that build train ops bind: "train_op", "self.train_op".
     train_op_names: set[str] = field(default_factory=set)
     scope_of_node: dict[int, Scope] = field(default_factory=dict)
@@ -430,8 +436,24 @@ class ModuleFacts:
         text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
         return len(text.encode("utf-8")[:byte_offset].decode("utf-8", errors="replace"))
 
+    def segment(self, node: ast.AST) -> str:
+        """The exact source text of a node, line endings included. Unlike
+        ast.get_source_segment it does not split the whole file on every call."""
+        if getattr(node, "end_lineno", None) is None:
+            return ""
+        if self._line_starts is None:
+            self._line_starts = [0] + [match.end() for match in _LINE_BREAK.finditer(self.text)]
+        starts = self._line_starts
+        start = starts[node.lineno - 1] + self.column(node.lineno, node.col_offset)  # type: ignore[attr-defined]
+        end = starts[node.end_lineno - 1] + self.column(node.end_lineno, node.end_col_offset)  # type: ignore[attr-defined]
+        return self.text[start:end]
+
+    def ancestors(self, node: ast.AST) -> Iterator[ast.stmt]:
+        """The statements around a call, innermost first (its own statement included)."""
+        return reversed(self.enclosing_statements.get(id(node), ()))
+
     def source(self, node: ast.AST, limit: int = 60) -> str:
-        text = ast.get_source_segment(self.text, node) or ""
+        text = self.segment(node)
         text = " ".join(text.replace("\\\n", " ").split())
         return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -793,6 +815,24 @@ def _enclosing_class(scope: Optional[Scope]) -> Optional[Scope]:
     return None
 
 
+def _blocks(tree: ast.Module) -> Iterator[list[ast.stmt]]:
+    """Every list of statements in the module (bodies, else and finally blocks, handlers):
+    a walk over statements only, far cheaper than over every node."""
+    stack: list[list[ast.stmt]] = [tree.body]
+    while stack:
+        block = stack.pop()
+        yield block
+        for statement in block:
+            for name in ("body", "orelse", "finalbody"):
+                inner = getattr(statement, name, None)
+                if inner and isinstance(inner, list) and isinstance(inner[0], ast.stmt):
+                    stack.append(inner)
+            for handler in getattr(statement, "handlers", ()) or ():
+                stack.append(handler.body)
+            for case in getattr(statement, "cases", ()) or ():
+                stack.append(case.body)
+
+
 def _chain(scope: Optional[Scope]) -> Iterator[Scope]:
     """A scope and the scopes around it, innermost first."""
     while scope is not None:
@@ -861,6 +901,7 @@ class _Builder(ast.NodeVisitor):
         # `.minimize(...)` calls, judged once every `self.optimizer = ...` is known.
         self.train_op_candidates: list[tuple[ast.Call, Optional[str], Scope, ast.stmt, tuple, bool]] = []
         self.opened_arg_scopes: list[ArgScope] = []
+        self.assignments: list[ast.Assign] = []
 
     # --- structure ----------------------------------------------------------------
 
@@ -950,6 +991,7 @@ class _Builder(ast.NodeVisitor):
                 self._bind_target(element.value if isinstance(element, ast.Starred) else element, UNKNOWN)
 
     def visit_Assign(self, node: ast.Assign) -> None:
+        self.assignments.append(node)
         self.visit(node.value)
         for target in node.targets:
             self._bind_target(target, node.value)
@@ -1074,6 +1116,8 @@ class _Builder(ast.NodeVisitor):
     def visit_Call(self, node: ast.Call) -> None:
         self.generic_visit(node)
         facts, scope = self.facts, self.scope
+        facts.calls.append((node, scope))
+        facts.enclosing_statements[id(node)] = tuple(self.statements)
         name = facts.qualname(node.func, scope)
         statement = self.statements[-1] if self.statements else None
         if statement is None:
@@ -1161,13 +1205,14 @@ class _Builder(ast.NodeVisitor):
         """Record what train ops are bound to, and what is built from them
         (`train_op = tf.group(minimize_op, ...)`), to tell training runs apart."""
         names = self.facts.train_op_names
-        statements = [op.stmt for op in self.facts.train_ops]
-        for statement in statements:
-            names.update(_bound_names(statement))
-        for node in ast.walk(self.facts.tree):
-            if isinstance(node, ast.Assign):
+        for op in self.facts.train_ops:
+            names.update(_bound_names(op.stmt))
+        if not names:
+            return
+        for node in self.assignments:
+            if isinstance(node.value, ast.Call):
                 used = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
-                if used & names and isinstance(node.value, ast.Call):
+                if used & names:
                     names.update(_bound_names(node))
 
     def _project_producer(self, node: ast.Call, name: Optional[str]) -> Optional[BatchNormSite]:
@@ -1340,15 +1385,13 @@ def build(tree: ast.Module, text: str, resolver: Optional[Any] = None) -> Module
     facts.scopes.append(module)
     facts.scope_of_node[id(tree)] = module
     # Imports first, wherever they are: a name is often imported inside main().
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            facts.imports.add(node)
-        for name in ("body", "orelse", "finalbody"):
-            block = getattr(node, name, None)
-            if isinstance(block, list):
-                for first, second in zip(block, block[1:]):
-                    if isinstance(first, ast.stmt) and first.end_lineno == second.lineno:
-                        facts.shared_lines.update((first.end_lineno, second.lineno))
+    for block in _blocks(tree):
+        for first, second in zip(block, block[1:]):
+            if first.end_lineno == second.lineno:
+                facts.shared_lines.update((first.end_lineno, second.lineno))
+        for statement in block:
+            if isinstance(statement, (ast.Import, ast.ImportFrom)):
+                facts.imports.add(statement)
     facts.function_defs = {node.name: node for node in tree.body
                            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
     builder = _Builder(facts)

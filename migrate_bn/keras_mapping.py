@@ -51,13 +51,13 @@ def _arguments(call: ast.Call, positions: tuple[str, ...]) -> Optional[dict[str,
 
 
 def _initializer(facts: ModuleFacts, node: ast.expr, notes: list[str]) -> str:
-    text = ast.get_source_segment(facts.text, node) or ""
+    text = facts.segment(node) or ""
     if isinstance(node, ast.Call):
         name = facts.qualname(node.func, facts.module) or ""
         if name in tfapi.INITIALIZER_NAMES and not node.args and not node.keywords:
             return tfapi.INITIALIZER_NAMES[name]
         if name in tfapi.INITIALIZER_CONSTANT and len(node.args) == 1 and not node.keywords:
-            return f"tf.keras.initializers.Constant({ast.get_source_segment(facts.text, node.args[0])})"
+            return f"tf.keras.initializers.Constant({facts.segment(node.args[0])})"
     notes.append(f"initializer `{text}` kept as written: check it is a Keras initializer")
     return text
 
@@ -74,7 +74,7 @@ def batch_norm_to_keras(facts: ModuleFacts, site: BatchNormSite, training: Optio
         return KerasBatchNorm("", "", "", manual="arguments given through *args/**kwargs")
 
     def text(name: str) -> str:
-        return ast.get_source_segment(facts.text, arguments[name]) or ""
+        return facts.segment(arguments[name]) or ""
 
     for name, reason in tfapi.BN_MANUAL.items():
         value = arguments.get(name)
@@ -133,7 +133,7 @@ def _slim_specifics(facts: ModuleFacts, arguments: dict, keywords: dict[str, str
             if key == "gamma" and keywords.get("scale") == "False":
                 continue  # no gamma without scale: slim ignores it too
             keywords[table[key]] = _initializer(facts, entry, notes) if argument == "param_initializers" \
-                else ast.get_source_segment(facts.text, entry) or ""
+                else facts.segment(entry) or ""
     collections = arguments.get("updates_collections")
     if collections is not None and facts.updates_mode(collections, facts.module) == "custom":
         return "updates go to a custom collection"
@@ -157,7 +157,7 @@ def optimizer_to_keras(facts: ModuleFacts, call: ast.Call) -> KerasOptimizer:
     keywords = dict(defaults)
     for argument, value in arguments.items():
         if argument in table:
-            keywords[table[argument]] = ast.get_source_segment(facts.text, value) or ""
+            keywords[table[argument]] = facts.segment(value) or ""
         elif argument not in tfapi.OPTIMIZER_DROPPED:
             return KerasOptimizer("", manual=f"`{name}` argument `{argument}` has no Keras equivalent")
     if name == "MomentumOptimizer" and "momentum" not in keywords:

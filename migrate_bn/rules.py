@@ -94,7 +94,7 @@ def tensorflow_v1(facts: ModuleFacts, *near: ast.AST) -> tuple[str, str, tuple[E
         name = "tf" if "tf" not in facts.imports.names and "tf" not in facts.module.assignments else "tensorflow"
         return name, f"{name}.", (AddImport("tensorflow", name),)
     name, target = alias
-    spelled = any(f"{name}.compat.v1." in (ast.get_source_segment(facts.text, node) or "") for node in near)
+    spelled = any(f"{name}.compat.v1." in (facts.segment(node) or "") for node in near)
     return name, f"{name}.compat.v1." if target == "tensorflow" and spelled else f"{name}.", ()
 
 

@@ -485,3 +485,5 @@ OPTIMIZER_MAP = {
                       {}, None),
 }
 OPTIMIZER_DROPPED = frozenset({"use_locking", "name", "accum_name", "linear_name"})
+# A module that never writes this word has no learning-phase call to report.
+LEARNING_PHASE_WORD = "learning_phase"

@@ -145,7 +145,7 @@ class MissingUpdateOps(Rule):
             return None
 
         def text(node: ast.AST) -> str:
-            return ast.get_source_segment(facts.text, node) or ""
+            return facts.segment(node) or ""
 
         arguments = [text(given["loss"]), text(call.func.value)]
         arguments.append(f"global_step={text(given['global_step']) if 'global_step' in given else 'None'}")

@@ -122,7 +122,7 @@ def _fix(facts: ModuleFacts, site: BatchNormSite, api: tfapi.BatchNormApi, flag:
 
 def _quote_of(facts: ModuleFacts, params: ast.Dict) -> str:
     for key in params.keys:
-        text = ast.get_source_segment(facts.text, key) if key is not None else None
+        text = facts.segment(key) if key is not None else None
         if text and text[0] in "'\"":
             return text[0]
     return "'"

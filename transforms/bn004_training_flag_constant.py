@@ -237,5 +237,5 @@ def _feed_true(facts: ModuleFacts, run: SessionRun, name: str) -> Edit:
         return AddKeyword(*node_range(facts, run.node), "feed_dict", f"{{{name}: True}}")
     if isinstance(feed, ast.Dict):
         return AddDictEntry(*node_range(facts, feed), name, "True")
-    source = ast.get_source_segment(facts.text, feed) or ""
+    source = facts.segment(feed) or ""
     return ReplaceNode(*node_range(facts, feed), f"{{**{source}, {name}: True}}")

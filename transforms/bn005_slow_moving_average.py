@@ -418,11 +418,7 @@ def _flag_default(facts: ModuleFacts, node: ast.Attribute) -> Optional[ast.expr]
 
 
 def _calls(facts: ModuleFacts) -> list[ast.Call]:
-    cached = getattr(facts, "_bn005_calls", None)
-    if cached is None:
-        cached = [node for node in ast.walk(facts.tree) if isinstance(node, ast.Call)]
-        setattr(facts, "_bn005_calls", cached)
-    return cached
+    return [call for call, _ in facts.calls]
 
 
 def _keyword(call: ast.Call, name: str) -> Optional[ast.expr]:
@@ -454,19 +450,13 @@ class Steps:
 
 
 class _Tree:
-    """The module's tree with parent links."""
+    """The statements around a call (the facts keep them for every call)."""
 
     def __init__(self, facts: ModuleFacts) -> None:
-        self.parents: dict[int, ast.AST] = {}
-        for parent in ast.walk(facts.tree):
-            for child in ast.iter_child_nodes(parent):
-                self.parents[id(child)] = parent
+        self.facts = facts
 
     def ancestors(self, node: ast.AST) -> Iterator[ast.AST]:
-        current = self.parents.get(id(node))
-        while current is not None:
-            yield current
-            current = self.parents.get(id(current))
+        return self.facts.ancestors(node)
 
 
 def _training_steps(facts: ModuleFacts, tree: _Tree) -> Optional[Steps]:
@@ -651,7 +641,7 @@ def _add_keyword(facts: ModuleFacts, call: ast.Call, keyword: str, value: str = 
 
 def _quote_of(facts: ModuleFacts, node: ast.Dict) -> str:
     for key in node.keys:
-        text = ast.get_source_segment(facts.text, key) if key is not None else None
+        text = facts.segment(key) if key is not None else None
         if text and text[0] in "'\"":
             return text[0]
     return "'"

@@ -81,6 +81,8 @@ class KerasFrozenBatchNorm(Rule):
     summary = "`trainable=False` on Keras batch norm: inference mode in TF2, batch statistics in TF1"
 
     def check(self, facts: ModuleFacts, options: Options) -> Iterator[Finding]:
+        if tfapi.TRAINABLE_KW not in facts.text:
+            return  # every finding is about `trainable`
         yield from self._constructors(facts)
         yield from self._assignments(facts)
 

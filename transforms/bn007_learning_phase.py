@@ -63,8 +63,10 @@ class LearningPhase(Rule):
     summary = "Keras global learning phase: deprecated in tf.keras 2.x, absent in Keras 3"
 
     def check(self, facts: ModuleFacts, options: Options) -> Iterator[Finding]:
+        if tfapi.LEARNING_PHASE_WORD not in facts.text:
+            return
         parents: Optional[dict[int, ast.AST]] = None
-        for node, scope in _calls_with_scope(facts):
+        for node, scope in facts.calls:
             name = facts.qualname(node.func, scope)
             if name in tfapi.SET_LEARNING_PHASE_FUNCTIONS:
                 call = facts.source(node)
@@ -106,16 +108,6 @@ def _is_fed(facts: ModuleFacts, node: ast.Call, scope: Scope, parents: dict[int,
             return True  # K.function([model.input, K.learning_phase()], [...])
     return False
 
-
-def _calls_with_scope(facts: ModuleFacts) -> Iterator[tuple[ast.Call, Scope]]:
-    scopes = {id(scope.node): scope for scope in facts.scopes}
-    stack: list[tuple[ast.AST, Scope]] = [(facts.tree, facts.module)]
-    while stack:
-        node, scope = stack.pop()
-        if isinstance(node, ast.Call):
-            yield node, scope
-        inner = scopes.get(id(node), scope)
-        stack.extend((child, inner) for child in ast.iter_child_nodes(node))
 
 
 def _parents(tree: ast.AST) -> dict[int, ast.AST]:
