@@ -42,6 +42,8 @@ class Project:
     def __init__(self) -> None:
         self._summaries: dict[str, dict[str, Producer]] = {}
         self._in_progress: set[str] = set()
+        # The project files each summarized module's own imports resolved to.
+        self._dependencies: dict[str, set[str]] = {}
 
     def resolver(self, path: str) -> "Resolver":
         return Resolver(self, os.path.abspath(path))
@@ -69,6 +71,7 @@ class Project:
         except (OSError, SourceError):
             return {}
         resolver = self.resolver(path)
+        self._dependencies[path] = resolver.dependencies
         module_facts = facts_module.build(tree, text, resolver)
         from .flags import is_training_name
 
@@ -114,6 +117,18 @@ class Resolver:
     def __init__(self, project: Project, path: str) -> None:
         self.project = project
         self.path = path
+        self.dependencies: set[str] = set()  # the project files it looked into
+
+    def all_dependencies(self) -> set[str]:
+        """Every project file the answers depended on, through imports of imports."""
+        seen: set[str] = set()
+        pending = list(self.dependencies)
+        while pending:
+            path = pending.pop()
+            if path not in seen:
+                seen.add(path)
+                pending.extend(self.project._dependencies.get(path, ()))
+        return seen
 
     def producer(self, qualname: str) -> Optional[Producer]:
         if qualname.startswith(FOREIGN_PREFIXES) or "." not in qualname.lstrip("."):
@@ -124,6 +139,7 @@ class Resolver:
         path = self.module_file(module)
         if path is None or path == self.path:
             return None
+        self.dependencies.add(path)
         return self.project.summary(path).get(attribute)
 
     def module_file(self, module: str) -> Optional[str]:
