@@ -24,6 +24,7 @@ from .names import ImportTable, dotted, resolve
 # The marker `lookup` returns for a name bound by a parameter, loop or `with ... as`.
 UNKNOWN = ast.Constant(value=Ellipsis)
 
+_COLLECTING_METHODS = frozenset({"append", "extend", "insert", "add", "update"})
 _OPTIMIZER_NAME = re.compile(r"(^|_)(opt|optim|optimi[sz]er|solver)s?(_|$)|optimi[sz]er|optim_")
 _UPDATES_NAME = re.compile(r"update", re.IGNORECASE)
 # The line breaks Python itself counts (str.splitlines also breaks on \f, \x1c, ...).
@@ -137,6 +138,7 @@ class ArgScope:
     ops: frozenset[str]
     kwargs: dict[str, ast.expr]
     statement: Optional[ast.stmt] = None  # the `with` that opens it
+    opaque: bool = False  # its contents cannot be read: it may set any batch-norm argument
 
 
 @dataclass(eq=False)
@@ -165,7 +167,10 @@ class ModuleFacts:
     # (scope, name, line, statement) for every name read, in source order.
     name_loads: list[tuple[Scope, str, int, ast.stmt]] = field(default_factory=list)
     _producers: Optional[set[int]] = None
+    _model_outputs: Optional[set[str]] = None
+    assignment_nodes: list[Union[ast.Assign, ast.AugAssign]] = field(default_factory=list)
     _feeding: Optional[list[BatchNormSite]] = None
+    _loop_bodies: Optional[tuple[set[int], list[ast.Lambda]]] = None
     # Lines holding more than one statement (`a = 1; b = 2`).
     shared_lines: set[int] = field(default_factory=set)
     # Module-level functions by name, for `arg_scope(my_scope())`.
@@ -364,10 +369,74 @@ class ModuleFacts:
                 return True
         return False
 
-    def evaluation_runs(self) -> list[SessionRun]:
-        """Runs that compute the model's outputs without training it."""
-        return [run for run in self.session_runs
-                if run.fetches is not None and not self.runs_train_op(run) and not _is_setup_fetch(run.fetches)]
+    def evaluation_runs(self, site: Optional[BatchNormSite] = None) -> list[SessionRun]:
+        """Runs that compute the model's outputs without training it: they fetch
+        something computed from batch norm's output. With `site`: only runs in code that
+        builds that site's graph (its function, the functions calling it, the methods of
+        its model class), never in test methods, whose graphs are each their own."""
+        outputs = self.model_outputs()
+        runs = [run for run in self.session_runs
+                if run.fetches is not None and not self.runs_train_op(run) and not _is_setup_fetch(run.fetches)
+                and _mentions(run.fetches, outputs)]
+        if site is None:
+            return runs
+        if _in_test(site.scope):
+            return []
+        related = self._graph_scopes(site.scope)
+        cls = _enclosing_class(site.scope)
+        return [run for run in runs if run.scope in related or
+                (cls is not None and not _is_test_class(cls) and _enclosing_class(run.scope) is cls)]
+
+    def _graph_scopes(self, scope: Scope) -> list[Scope]:
+        """A scope, the scopes around it, and every function that (transitively) calls it."""
+        found: list[Scope] = list(_chain(scope))
+        pending = [scope]
+        while pending:
+            current = pending.pop()
+            for call in self.callers(current):
+                for caller in _chain(call.scope):
+                    if not any(caller is seen for seen in found):
+                        found.append(caller)
+                        pending.append(caller)
+        return found
+
+    def model_outputs(self) -> set[str]:
+        """Names (and `self.` attributes) holding values computed from batch norm: bound by
+        the statements that build it, then by every assignment that uses them."""
+        if self._model_outputs is None:
+            names: set[str] = set()
+            builders = {id(site.scope) for site in self.batch_norm_sites}
+            for site in self.batch_norm_sites:
+                names |= _bound_names(site.stmt)
+            changed = True
+            while changed:  # functions that call batch-norm builders build it too
+                changed = False
+                for call in self.local_calls:
+                    target = self.called_function(call)
+                    if target is not None and id(target) in builders and id(call.scope) not in builders:
+                        builders.add(id(call.scope))
+                        changed = True
+            for call in self.local_calls:
+                target = self.called_function(call)
+                if target is not None and id(target) in builders:
+                    names |= _bound_names(call.stmt)
+            for _ in range(2):  # assignments out of source order (methods) settle in two rounds
+                for node in self.assignment_nodes:
+                    if _mentions(node.value, names):
+                        names |= _bound_names(node)
+                # `outputs.append(logits)` puts model outputs into `outputs`.
+                for call, _ in self.calls:
+                    func = call.func
+                    if isinstance(func, ast.Attribute) and func.attr in _COLLECTING_METHODS and \
+                            any(_mentions(arg, names) for arg in call.args):
+                        target = func.value
+                        if isinstance(target, ast.Name):
+                            names.add(target.id)
+                        elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
+                                and target.value.id == "self":
+                            names.add(f"self.{target.attr}")
+            self._model_outputs = names
+        return self._model_outputs
 
     def flag_value(self, node: Optional[ast.expr], scope: Scope, default: bool) -> Optional[bool]:
         """True/False when a training flag is a known constant, None when it varies."""
@@ -584,10 +653,43 @@ class ModuleFacts:
             scope = scope.parent
         return None
 
+    def in_loop_body(self, site: BatchNormSite) -> bool:
+        """Built inside a tf.map_fn / tf.while_loop / tf.scan body (a function passed to it,
+        one that function calls, or a lambda): its update ops live in the loop's frame,
+        and nothing outside the loop can depend on them."""
+        if self._loop_bodies is None:
+            bodies: set[int] = set()
+            lambdas: list[ast.Lambda] = []
+            for call, scope in self.calls:
+                name = self.qualname(call.func, scope) or ""
+                position = tfapi.LOOP_FUNCTIONS.get(name)
+                if position is None:
+                    continue
+                index, keyword = position
+                body = call.args[index] if len(call.args) > index else _keyword(call, keyword)
+                if isinstance(body, ast.Lambda):
+                    lambdas.append(body)
+                elif isinstance(body, ast.Name):
+                    target = self.called_function(LocalCall(body.id, False, call, scope, call, ()))  # type: ignore[arg-type]
+                    if target is not None:
+                        bodies.add(id(target))
+            changed = True
+            while changed:  # and whatever those functions call
+                changed = False
+                for local in self.local_calls:
+                    target = self.called_function(local)
+                    if id(local.scope) in bodies and target is not None and id(target) not in bodies:
+                        bodies.add(id(target))
+                        changed = True
+            self._loop_bodies = (bodies, lambdas)
+        bodies, lambdas = self._loop_bodies
+        return id(site.scope) in bodies or any(
+            any(child is site.node for child in ast.walk(body)) for body in lambdas)
+
     def update_feeding_sites(self) -> list[BatchNormSite]:
         """The batch-norm sites that put update ops into UPDATE_OPS when they run."""
         if self._feeding is None:
-            sites = [site for site in self.batch_norm_sites if site.feeds_update_ops]
+            sites = [site for site in self.batch_norm_sites if site.feeds_update_ops and not self.in_loop_body(site)]
             if any(site.how == "net" for site in self.batch_norm_sites):
                 # A slim net's arg scope only sets up batch norm; the net call says whether
                 # it trains (`is_training=False` on a frozen backbone adds no update ops).
@@ -755,6 +857,30 @@ def comes_after(node: ast.AST, other: ast.AST) -> bool:
     return (node.lineno, node.col_offset) > (other.lineno, other.col_offset)  # type: ignore[attr-defined]
 
 
+def _mentions(node: ast.AST, names: set[str]) -> bool:
+    """Does an expression use one of these names (or `self.` attributes)?"""
+    for child in _walk_expression(node):
+        if isinstance(child, ast.Name) and child.id in names:
+            return True
+        if isinstance(child, ast.Attribute) and isinstance(child.value, ast.Name) and \
+                child.value.id == "self" and f"self.{child.attr}" in names:
+            return True
+    return False
+
+
+def _is_test_class(scope: Scope) -> bool:
+    node = scope.node
+    return isinstance(node, ast.ClassDef) and (node.name.startswith("Test") or any(
+        (base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", "")).endswith("TestCase")
+        for base in node.bases))
+
+
+def _in_test(scope: Scope) -> bool:
+    """Code in a test: a test function or method, or a test class."""
+    return any((s.kind == "function" and s.name.startswith("test")) or
+               (s.kind == "class" and _is_test_class(s)) for s in _chain(scope))
+
+
 def _bound_names(statement: ast.stmt) -> set[str]:
     targets = statement.targets if isinstance(statement, ast.Assign) else \
         [statement.target] if isinstance(statement, (ast.AnnAssign, ast.AugAssign)) else []
@@ -813,6 +939,42 @@ def _enclosing_class(scope: Optional[Scope]) -> Optional[Scope]:
             return scope
         scope = scope.parent
     return None
+
+
+def _dict_node(entries: dict[str, ast.expr]) -> ast.Dict:
+    """A dict display holding these entries (a resolved `normalizer_params`)."""
+    return ast.Dict(keys=[ast.Constant(value=key) for key in entries], values=list(entries.values()))
+
+
+def _bind(kwargs: dict[str, ast.expr], bindings: dict[str, ast.expr]) -> dict[str, ast.expr]:
+    """Substitute a factory's parameters by the arguments it was called with, in its
+    arg-scope settings and their normalizer_params."""
+    if not bindings:
+        return kwargs
+
+    def value(node: ast.expr) -> ast.expr:
+        return bindings.get(node.id, node) if isinstance(node, ast.Name) else node
+
+    bound = {key: value(node) for key, node in kwargs.items()}
+    params = bound.get(tfapi.NORMALIZER_PARAMS_KW)
+    if isinstance(params, ast.Dict):
+        bound[tfapi.NORMALIZER_PARAMS_KW] = ast.Dict(keys=params.keys, values=[value(v) for v in params.values])
+    return bound
+
+
+def _call_bindings(function: ast.AST, call: ast.Call) -> dict[str, ast.expr]:
+    """Parameter -> argument (or default) for a call of the module's own function."""
+    if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return {}
+    arguments = function.args
+    positional = [a.arg for a in [*arguments.posonlyargs, *arguments.args]]
+    defaults = dict(zip(positional[len(positional) - len(arguments.defaults):], arguments.defaults))
+    defaults.update({a.arg: d for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults) if d is not None})
+    bound = dict(defaults)
+    if not any(isinstance(a, ast.Starred) for a in call.args):
+        bound.update(zip(positional, call.args))
+    bound.update((k.arg, k.value) for k in call.keywords if k.arg)
+    return bound
 
 
 def _blocks(tree: ast.Module) -> Iterator[list[ast.stmt]]:
@@ -901,7 +1063,6 @@ class _Builder(ast.NodeVisitor):
         # `.minimize(...)` calls, judged once every `self.optimizer = ...` is known.
         self.train_op_candidates: list[tuple[ast.Call, Optional[str], Scope, ast.stmt, tuple, bool]] = []
         self.opened_arg_scopes: list[ArgScope] = []
-        self.assignments: list[ast.Assign] = []
 
     # --- structure ----------------------------------------------------------------
 
@@ -991,7 +1152,7 @@ class _Builder(ast.NodeVisitor):
                 self._bind_target(element.value if isinstance(element, ast.Starred) else element, UNKNOWN)
 
     def visit_Assign(self, node: ast.Assign) -> None:
-        self.assignments.append(node)
+        self.facts.assignment_nodes.append(node)
         self.visit(node.value)
         for target in node.targets:
             self._bind_target(target, node.value)
@@ -1003,6 +1164,7 @@ class _Builder(ast.NodeVisitor):
             self._bind_target(node.target, node.value)
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        self.facts.assignment_nodes.append(node)
         self.visit(node.value)
         # `x += more` keeps what x held and adds: an UPDATE_OPS list stays one.
         combined = ast.BinOp(left=ast.Name(id="_", ctx=ast.Load()), op=node.op, right=node.value)
@@ -1044,7 +1206,11 @@ class _Builder(ast.NodeVisitor):
                     self.deps.append(expr.args[0])
                     pushed_deps += 1
             elif self._is_arg_scope(expr, name):
-                for scope in self._arg_scopes_of(expr):
+                found = self._arg_scopes_of(expr)
+                if found is None:
+                    # A scope we cannot read (from another module): it may set anything.
+                    found = [ArgScope(frozenset(), {}, opaque=True)]
+                for scope in found:
                     scope.statement = node
                     self.opened_arg_scopes.append(scope)
                     self.arg_scopes.append(scope)
@@ -1063,41 +1229,78 @@ class _Builder(ast.NodeVisitor):
             isinstance(call.func, ast.Attribute) and call.func.attr == "arg_scope"
         ) or (isinstance(call.func, ast.Name) and call.func.id == "arg_scope")
 
-    def _arg_scopes_of(self, call: ast.Call, depth: int = 0) -> list[ArgScope]:
+    def _arg_scopes_of(self, call: ast.Call, depth: int = 0, scope: Optional[Scope] = None,
+                       bindings: Optional[dict[str, ast.expr]] = None) -> Optional[list[ArgScope]]:
         """What `arg_scope(...)` sets: from its op list and keywords (looking into
-        `**params`), or, for `arg_scope(my_scope())`, from the arg scopes that the
-        module's own function `my_scope` opens."""
+        `**params` and `normalizer_params` dicts), or, for `arg_scope(my_scope(...))`, from
+        the arg scopes that the module's own function `my_scope` opens, its parameters
+        bound to the call's arguments. None when it cannot be told (a scope from another
+        module): then anything may be set in it."""
+        scope = scope or self.scope
+        bindings = bindings or {}
         if not call.args:
-            return []
+            return None
         first = call.args[0]
         if isinstance(first, (ast.List, ast.Tuple)):
-            ops = {name for name in (self.facts.qualname(e, self.scope) for e in first.elts) if name}
+            ops = {name for name in (self.facts.qualname(e, scope) for e in first.elts) if name}
             kwargs = {kw.arg: kw.value for kw in call.keywords if kw.arg}
             for splat in (kw.value for kw in call.keywords if kw.arg is None):
-                kwargs.update(self.facts.dict_entries(splat, self.scope) or {})
-            return [ArgScope(frozenset(ops), kwargs)]
+                entries = self.facts.dict_entries(splat, scope)
+                if entries is None:
+                    return None
+                kwargs.update(entries)
+            params = self.facts.dict_entries(kwargs.get(tfapi.NORMALIZER_PARAMS_KW), scope)
+            if params is not None:
+                kwargs[tfapi.NORMALIZER_PARAMS_KW] = _dict_node(params)
+            return [ArgScope(frozenset(ops), _bind(kwargs, bindings))]
         if isinstance(first, ast.Name):
-            value = self.facts.lookup(first.id, self.scope)
+            value = self.facts.lookup(first.id, scope)
             first = value if isinstance(value, ast.Call) else first
+        known = self._net_arg_scope(first, scope)
+        if known is not None:
+            return [known]
         if depth > 2 or not (isinstance(first, ast.Call) and isinstance(first.func, ast.Name)):
-            return []
+            return None
         function = self.facts.function_defs.get(first.func.id)
         if function is None:
-            return []
-        scopes = []
+            return None
+        inner_scope = self.facts.scope_of_node.get(id(function), scope)
+        inner_bindings = _call_bindings(function, first)
+        scopes: list[ArgScope] = []
         for node in ast.walk(function):
             if isinstance(node, (ast.With, ast.AsyncWith)):
                 for item in node.items:
                     inner = item.context_expr
-                    if isinstance(inner, ast.Call) and self._is_arg_scope(inner, self.facts.qualname(inner.func, self.scope)):
-                        scopes.extend(self._arg_scopes_of(inner, depth + 1))
+                    if isinstance(inner, ast.Call) and self._is_arg_scope(inner, self.facts.qualname(inner.func, inner_scope)):
+                        found = self._arg_scopes_of(inner, depth + 1, inner_scope, inner_bindings)
+                        if found is None:
+                            return None
+                        scopes.extend(found)
         return scopes
+
+    def _net_arg_scope(self, call: ast.expr, scope: Scope) -> Optional[ArgScope]:
+        """What a slim net's arg-scope factory sets for batch norm: only what its own
+        arguments say (`training_scope(is_training=...)`, `batch_norm_decay=...`)."""
+        if not isinstance(call, ast.Call):
+            return None
+        name = self.facts.qualname(call.func, scope) or ""
+        module, _, function = name.rpartition(".")
+        if function not in tfapi.BATCH_NORM_ARG_SCOPES or module.rsplit(".", 1)[-1] not in tfapi.NET_MODULES:
+            return None
+        settings = {}
+        for keyword in call.keywords:
+            if keyword.arg in tfapi.NET_ARG_SCOPE_SETTINGS:
+                settings[tfapi.NET_ARG_SCOPE_SETTINGS[keyword.arg]] = keyword.value
+        batch_norm_ops = frozenset(n for n, api in tfapi.BATCH_NORM_APIS.items() if api.family == "contrib")
+        return ArgScope(batch_norm_ops, settings)
 
     def _arg_scope_batch_norm_setting(self, keyword: str) -> Optional[ast.expr]:
         """A batch-norm setting the enclosing arg scopes make, for batch_norm itself or
         through a layer's `normalizer_params`."""
         batch_norm_ops = {name for name, api in tfapi.BATCH_NORM_APIS.items() if api.family == "contrib"}
         for scope in reversed(self.arg_scopes):
+            if scope.opaque:
+                return UNKNOWN
             if scope.ops & batch_norm_ops and keyword in scope.kwargs:
                 return scope.kwargs[keyword]
             params = self.facts.dict_entries(scope.kwargs.get(tfapi.NORMALIZER_PARAMS_KW), self.scope)
@@ -1107,6 +1310,8 @@ class _Builder(ast.NodeVisitor):
 
     def _arg_scope_value(self, op: str, keyword: str) -> Optional[ast.expr]:
         for scope in reversed(self.arg_scopes):
+            if scope.opaque:
+                return UNKNOWN
             if op in scope.ops and keyword in scope.kwargs:
                 return scope.kwargs[keyword]
         return None
@@ -1209,8 +1414,8 @@ class _Builder(ast.NodeVisitor):
             names.update(_bound_names(op.stmt))
         if not names:
             return
-        for node in self.assignments:
-            if isinstance(node.value, ast.Call):
+        for node in self.facts.assignment_nodes:
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
                 used = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
                 if used & names:
                     names.update(_bound_names(node))
@@ -1337,9 +1542,11 @@ class _Builder(ast.NodeVisitor):
                 if not function.startswith(tfapi.NETS_CALLING_BATCH_NORM_DIRECTLY):
                     # The net's own layers take batch norm's settings from the
                     # normalizer_params around it, which win over its `is_training`.
-                    frozen = self._arg_scope_batch_norm_setting(tfapi.NET_TRAINING_KW)
-                    if frozen is not None and facts.flag_value(frozen, scope, True) is False:
-                        trains = False
+                    around = self._arg_scope_batch_norm_setting(tfapi.NET_TRAINING_KW)
+                    if around is not None:
+                        if facts.flag_value(around, scope, True) is False:
+                            trains = False
+                        flag = flag if flag is not None else around
                 return BatchNormSite(node, f"{function} (slim net)", "net", "collection", trains, flag, scope, statement)
             if function in tfapi.BATCH_NORM_ARG_SCOPES and from_net_module:
                 off = facts.flag_value(_keyword(node, tfapi.USE_BATCH_NORM_KW), scope, True)

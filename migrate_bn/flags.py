@@ -156,7 +156,7 @@ def in_model_fn(scope: Scope) -> bool:
 
 def graph_is_evaluated(facts: ModuleFacts, site: BatchNormSite) -> bool:
     """Are this graph's outputs also computed for evaluation or prediction?"""
-    return bool(facts.evaluation_runs()) or in_model_fn(site.scope)
+    return bool(facts.evaluation_runs(site)) or in_model_fn(site.scope)
 
 
 def inherits_normalizer(site: BatchNormSite) -> bool:

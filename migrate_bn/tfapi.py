@@ -162,6 +162,10 @@ NET_MODULES = frozenset({
     "inception_resnet_v2", "resnet_v1", "resnet_v2", "resnet_utils", "mobilenet_v1",
     "mobilenet_v2", "mobilenet", "nasnet", "pnasnet", "nets", "mobilenet.mobilenet_v2",
 })
+# A net arg-scope factory's keyword -> the batch_norm setting it makes.
+# The keywords a training flag is passed by (batch norm, dropout, nets).
+TRAINING_KEYWORDS = frozenset({"training", "is_training"})
+NET_ARG_SCOPE_SETTINGS = {"is_training": "is_training", "batch_norm_decay": "decay", "bn_decay": "decay"}
 # Nets that call batch_norm themselves (pre-activation), besides through normalizer_fn.
 NETS_CALLING_BATCH_NORM_DIRECTLY = ("resnet_v2",)
 # Turning batch norm off in a net's arg scope.
@@ -487,3 +491,10 @@ OPTIMIZER_MAP = {
 OPTIMIZER_DROPPED = frozenset({"use_locking", "name", "accum_name", "linear_name"})
 # A module that never writes this word has no learning-phase call to report.
 LEARNING_PHASE_WORD = "learning_phase"
+# BN005: how a decay nobody wrote is described.
+DEFAULT_DECAY_ORIGIN = " (its default)"
+# Control-flow functions whose body runs in a loop frame: (its position, its keyword).
+LOOP_FUNCTIONS = {
+    "tensorflow.map_fn": (0, "fn"), "tensorflow.scan": (0, "fn"), "tensorflow.foldl": (0, "fn"),
+    "tensorflow.foldr": (0, "fn"), "tensorflow.while_loop": (1, "body"),
+}

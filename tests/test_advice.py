@@ -76,10 +76,10 @@ def test_step_counts_match_the_reference_table(decay: float, half: int, one_perc
     assert math.ceil(math.log(0.01) / math.log(decay)) == one_percent
 
 
-def test_slow_default_is_reported_without_a_step_count() -> None:
+def test_slow_default_without_a_step_count_is_silent() -> None:
+    # Precision: a model file does not say how long it is trained (real-code survey).
     source = "import tensorflow as tf\nnet = tf.contrib.layers.batch_norm(x, is_training=flag)\n"
-    (finding,) = findings(source)
-    assert "decay 0.999 (its default)" in finding.message and "unless training runs well beyond" in finding.message
+    assert findings(source) == []
 
 
 def test_default_momentum_without_a_step_count_is_silent() -> None:

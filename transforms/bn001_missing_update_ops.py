@@ -68,8 +68,11 @@ class MissingUpdateOps(Rule):
     through every call of the function that builds it); another train op in the module
     already runs the whole collection (an if/else on a batch-norm switch, a GAN whose
     critic has no batch norm) or the scopes the batch norm is built under; the batch norm
-    is written by hand with `tf.nn.batch_normalization` and its own assigns; or the model
-    has no batch norm at all.
+    is written by hand with `tf.nn.batch_normalization` and its own assigns; the batch
+    norm is built inside a `tf.map_fn` / `tf.while_loop` / `tf.scan` body, whose update
+    ops live in the loop's frame where no outside dependency can reach them (and whose
+    presence in UPDATE_OPS also rules out the automatic fix for other train ops); or the
+    model has no batch norm at all.
     """
 
     code = "BN001"
@@ -121,6 +124,10 @@ class MissingUpdateOps(Rule):
 
     def _fix(self, facts: ModuleFacts, op: TrainOp) -> Fix | None:
         if not op.wrappable:
+            return None
+        if any(facts.in_loop_body(site) and site.feeds_update_ops for site in facts.batch_norm_sites):
+            # UPDATE_OPS then also holds update ops from inside a loop frame: depending on
+            # the whole collection fails at run time ("inputs from different frames").
             return None
         header, imports = update_ops_dependency(facts, op.stmt, *(site.node for site in facts.update_feeding_sites()),
                                                 scope=_network_scope(facts, op))

@@ -6,7 +6,7 @@ import ast
 from typing import Iterator, Optional
 
 from migrate_bn import tfapi
-from migrate_bn.facts import BatchNormSite, ModuleFacts
+from migrate_bn.facts import UNKNOWN, BatchNormSite, ModuleFacts
 from migrate_bn.findings import AddDictEntry, AddKeyword, Finding, Fix, Related
 from migrate_bn.flags import Flag, called_under_arg_scope, flag_in_scope, graph_is_evaluated, inherits_normalizer
 from migrate_bn.rules import Options, Rule, span
@@ -72,8 +72,12 @@ class TrainingFlagMissing(Rule):
             api = _api_of(site)
             if api is None or api.family == "keras":
                 continue
-            if api.family == "contrib" and site.scope.kind == "function" and called_under_arg_scope(facts, site.scope):
-                continue  # the caller's arg_scope may well set is_training
+            if api.family == "contrib" and site.scope.kind == "function" and (
+                    called_under_arg_scope(facts, site.scope) or
+                    (not facts.callers(site.scope) and not _sibling_passes_flag(facts, site))):
+                # A caller's arg_scope (here, or in a module that imports this one) may set
+                # it; unless another batch norm in the same function is given the flag.
+                continue
             flag = flag_in_scope(facts, site.scope, site.node.lineno)
             if api.default_training is False:
                 if not facts.train_ops and flag is None:
@@ -126,3 +130,16 @@ def _quote_of(facts: ModuleFacts, params: ast.Dict) -> str:
         if text and text[0] in "'\"":
             return text[0]
     return "'"
+
+
+def _sibling_passes_flag(facts: ModuleFacts, site: BatchNormSite) -> bool:
+    """Does the same function hand a training flag to something else by hand (another
+    batch norm, `slim.dropout(..., is_training=is_training)`)? Then it threads the flag
+    itself, and a batch norm left without it is an oversight."""
+    for call, scope in facts.calls:
+        if scope is site.scope and call is not site.node:
+            for keyword in call.keywords:
+                if keyword.arg in tfapi.TRAINING_KEYWORDS and keyword.value is not UNKNOWN and \
+                        not (isinstance(keyword.value, ast.Constant) and keyword.value.value is None):
+                    return True
+    return False

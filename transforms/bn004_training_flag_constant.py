@@ -78,17 +78,17 @@ class TrainingFlagConstant(Rule):
             if origin is None:
                 continue
             (candidates if origin.value else frozen).append((site, origin))
-        evaluations = facts.evaluation_runs()
         reported = []
         for site, origin in candidates:
+            evaluations = facts.evaluation_runs(site)
             if any(_eval_tower(facts, site, other) for other, _ in frozen):
                 continue  # a weight-sharing evaluation tower: the graph is built the right way
             literals = [_statement_of(facts, site, node) for node in origin.nodes]
             model_fn = in_model_fn(site.scope) or any(found and in_model_fn(found[0]) for found in literals)
             if evaluations or model_fn:
-                reported.append((site, origin, literals, model_fn))
+                reported.append((site, origin, literals, model_fn, evaluations))
         plans = _placeholder_plans(facts, reported)
-        for site, origin, literals, model_fn in reported:
+        for site, origin, literals, model_fn, evaluations in reported:
             if model_fn:
                 where = "the Estimator also builds this model_fn's EVAL and PREDICT graphs"
             else:
@@ -137,7 +137,7 @@ def _placeholder_plans(facts: ModuleFacts, reported: list) -> dict[int, _Plan]:
     """Per scope: where its single placeholder goes and which training runs to feed.
     Only where every training run is in that scope and no literal sits in a loop."""
     by_scope: dict[int, list] = {}
-    for _, _, literals, _ in reported:
+    for _, _, literals, _, _ in reported:
         for found in literals:
             if found is not None:
                 by_scope.setdefault(id(found[0]), []).append(found)

@@ -11,6 +11,7 @@ from migrate_bn import tfapi
 from migrate_bn.facts import UNKNOWN, BatchNormSite, ModuleFacts, Scope
 from migrate_bn.findings import AddDictEntry, AddKeyword, Edit, Finding, Fix, Related, ReplaceNode
 from migrate_bn.names import dotted
+from migrate_bn.flags import called_under_arg_scope
 from migrate_bn.rules import Options, Rule, node_range, span
 
 
@@ -34,10 +35,9 @@ class SlowMovingAverage(Rule):
     `model.fit(epochs=..., steps_per_epoch=...)`.
 
     It reports when the run is shorter than the number of steps the averages need to come
-    within 1% of the data's statistics, or, when the number of steps cannot be told, when
-    the decay is 0.999 or slower (slim's default and the slim nets' 0.9997). The message
-    says how many steps the averages need to forget half of their initial value and to come
-    within 1% of the data, and how many steps the run makes.
+    within 1% of the data's statistics. The message says how many steps the averages need
+    to forget half of their initial value (0 and 1, or a checkpoint's statistics when
+    fine-tuning) and to come within 1% of the data, and how many steps the run makes.
 
     ## Why it is wrong
     The moving mean and variance start at 0 and 1 and follow `m = d*m + (1-d)*x` at each
@@ -72,11 +72,14 @@ class SlowMovingAverage(Rule):
     (`tf.contrib.slim.nets`) take no decay argument and get no fix.
 
     ## Stays silent when
-    the run is known to be long enough; the decay is faster than 0.999 and the number of
-    steps cannot be told (Keras' and `tf.layers`' default 0.99 in a model file); the layer
-    never updates its statistics (a literal `is_training=False` / `training=False`, also in
-    the net's arg scope); the decay cannot be read (a `**kwargs` the module does not show,
-    a value computed at run time).
+    the run is known to be long enough, or its length cannot be told from the module
+    (a model file, a loop until the input runs out): without it the decay may be right,
+    and a warning on every slim model would bury the real ones; the layer never updates
+    its statistics (a literal `is_training=False` / `training=False`, also in the net's
+    arg scope, or a slim net built frozen under it); the decay is the API's default while
+    an arg scope around the call, or around a caller (possibly in another module), may
+    set it; the decay cannot be read (a `**kwargs` the module does not show, a value
+    computed at run time).
     """
 
     code = "BN005"
@@ -90,39 +93,32 @@ class SlowMovingAverage(Rule):
             return
         tree = _Tree(facts)
         steps = _training_steps(facts, tree)
-        if steps is None and _only_evaluates(facts):
-            return  # an evaluation script: nothing it runs moves the averages
+        if steps is None:
+            return  # without the run's length there is nothing to compare the decay with
         seen: set[int] = set()
         for site in sites:
             decay = _decay_of(facts, tree, site)
             if decay is None or decay.key in seen or not 0.0 < decay.value < 1.0:
                 continue
+            if decay.origin == tfapi.DEFAULT_DECAY_ORIGIN and site.how != "net_arg_scope" and \
+                    _decay_may_come_from_elsewhere(facts, site):
+                continue
             seen.add(decay.key)
             half, converged = _steps_to(decay.value, tfapi.HALF_LIFE_FRACTION), \
                 _steps_to(decay.value, tfapi.CONVERGED_FRACTION)
-            if steps is None:
-                if decay.value < tfapi.SLOW_DECAY:
-                    continue
-            elif steps.count >= converged:
+            if steps.count >= converged:
                 continue
             yield self._finding(facts, site, decay, half, converged, steps, momentum)
 
     def _finding(self, facts: ModuleFacts, site: BatchNormSite, decay: "Decay", half: int, converged: int,
-                 steps: Optional["Steps"], momentum: Optional[float]) -> Finding:
+                 steps: "Steps", momentum: Optional[float]) -> Finding:
+        suggestion = _suggestion(steps)
         message = (f"{site.api} {decay.keyword} {decay.value:g}{decay.origin}: the moving averages need {half} steps "
                    f"to forget half of their initial value and {converged} to come within 1% of the data's "
-                   f"statistics")
-        suggestion = _suggestion(steps)
-        if steps is not None:
-            message += f", but {steps.phrase}; lower the {decay.keyword} (`{decay.keyword}={suggestion:g}` needs " \
-                       f"{_steps_to(suggestion, tfapi.CONVERGED_FRACTION)}) or train longer"
-        else:
-            message += (f"; unless training runs well beyond that, evaluation uses statistics still close to their "
-                        f"initial values (mean 0, variance 1): lower the {decay.keyword} "
-                        f"(`{decay.keyword}={suggestion:g}` needs {_steps_to(suggestion, tfapi.CONVERGED_FRACTION)}) "
-                        f"for short runs")
+                   f"statistics, but {steps.phrase}; lower the {decay.keyword} (`{decay.keyword}={suggestion:g}` "
+                   f"needs {_steps_to(suggestion, tfapi.CONVERGED_FRACTION)}) or train longer")
         related = [Related(span(facts, site.node), "the batch-norm layer")]
-        if steps is not None and steps.node is not None:
+        if steps.node is not None:
             related.append(Related(span(facts, steps.node), "where the number of training steps is set"))
         return Finding(self.code, message, span(facts, decay.anchor), "warning",
                        _fix(facts, decay, momentum), tuple(related))
@@ -154,7 +150,7 @@ def _decay_of(facts: ModuleFacts, tree: "_Tree", site: BatchNormSite) -> Optiona
         if node is None and api.family == "contrib":
             node = _arg_scope_setting(facts, tree, site, api.decay_kw)
         if node is None:
-            return Decay(api.default_decay, api.decay_kw, " (its default)", site.node, id(call),
+            return Decay(api.default_decay, api.decay_kw, tfapi.DEFAULT_DECAY_ORIGIN, site.node, id(call),
                          add=_add_keyword(facts, call, api.decay_kw))
         return _explicit(facts, site, node, api.decay_kw)
     if site.how == "normalizer_fn":
@@ -297,12 +293,34 @@ def _only_evaluates(facts: ModuleFacts) -> bool:
 
 
 def _updates(facts: ModuleFacts, site: BatchNormSite) -> bool:
-    """Does this batch norm update its moving statistics at all?"""
+    """Does this batch norm update its moving statistics, and are they ever read?"""
     if site.how in ("collection_write", "net"):
         return False
     if site.trains is False or facts.parameter_constant(site) is False:
         return False
+    if site.how == "net_arg_scope":
+        # The nets built under it say whether they train: a frozen backbone does not.
+        inner = [other for other in facts.batch_norm_sites
+                 if other.how == "net" and _inside(other.node, site.stmt)]
+        if inner and all(other.trains is False for other in inner):
+            return False
     return True
+
+
+def _decay_may_come_from_elsewhere(facts: ModuleFacts, site: BatchNormSite) -> bool:
+    """A default decay that an arg_scope around the call, or around a caller (here or
+    in a module that imports this one), may well override."""
+    if any(isinstance(statement, (ast.With, ast.AsyncWith)) and any(
+            isinstance(item.context_expr, ast.Call) and _called(item.context_expr) == "arg_scope"
+            for item in statement.items) for statement in facts.ancestors(site.node)):
+        return True
+    if site.scope.kind == "function":
+        return not facts.callers(site.scope) or called_under_arg_scope(facts, site.scope)
+    return False
+
+
+def _called(call: ast.Call) -> str:
+    return call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
 
 
 # --- numbers ------------------------------------------------------------------------------
