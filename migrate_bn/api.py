@@ -12,10 +12,10 @@ from typing import Optional, Sequence
 import libcst as cst
 
 from . import facts as facts_module
-from .edits import apply_edits
+from .edits import RoundTripError, apply_edits
 from .findings import Edit, Finding
 from .prefilter import may_matter
-from .source import SourceError, decode, parse
+from .source import SourceError, decode, encoding_of, parse
 from . import suppressions
 from .project import Resolver
 from .rules import Options, Rule, select_rules
@@ -103,20 +103,28 @@ def _fix(result: Result, source: bytes, rules: Sequence[Rule], options: Options,
         try:
             outcome = apply_edits(current, edits)
         except cst.ParserSyntaxError as error:
-            result.internal_error = f"LibCST cannot parse this file for rewriting: {error.message} (line {error.raw_line})"
+            result.internal_error = (f"LibCST cannot parse this file for rewriting: {error.message} "
+                                     f"(line {error.raw_line}); {_attempted(findings, options)}; nothing was written")
+            return
+        except RoundTripError as error:
+            result.internal_error = f"{error}; {_attempted(findings, options)}; nothing was written"
             return
         if not outcome.applied or outcome.code == current:
             break
         try:
+            if encoding_of(outcome.code) != encoding_of(current):
+                raise SourceError(f"its encoding changed from {encoding_of(current)} to {encoding_of(outcome.code)}")
             after = check_source(decode(outcome.code), rules, options, resolver)
         except SourceError as error:
             # Never hand back code that does not parse; the file is left as it was.
-            result.internal_error = f"a fix produced code that does not parse ({error}); nothing was written"
+            result.internal_error = (f"a fix produced code that does not parse ({error}); "
+                                     f"{_attempted(findings, options)}; nothing was written")
             return
         current, findings = outcome.code, after
     else:
         if fix_edits(findings, options):
-            result.internal_error = f"fixes did not converge after {MAX_FIX_ROUNDS} rounds; nothing was written"
+            result.internal_error = (f"fixes did not converge after {MAX_FIX_ROUNDS} rounds; "
+                                     f"{_attempted(findings, options)}; nothing was written")
             return
     if current != source:
         result.fixed_source = current
@@ -126,3 +134,10 @@ def _fix(result: Result, source: bytes, rules: Sequence[Rule], options: Options,
         fixable_before = len(fixable(result.findings, options))
         fixable_after = len(fixable(findings, options))
         result.fixed_count = max(0, fixable_before - fixable_after)
+
+
+def _attempted(findings: Sequence[Finding], options: Options) -> str:
+    """Which fixes were being applied, for the bug report."""
+    fixes = [f"{finding.code} at line {finding.span.line}" for finding in findings
+             if finding.fix is not None and (finding.fix.applicability == "safe" or options.unsafe_fixes)]
+    return "fixing " + ", ".join(fixes) if fixes else "no fix pending"

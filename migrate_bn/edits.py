@@ -15,6 +15,7 @@ from typing import Any, Iterable, Optional, Sequence, Union
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from .source import encoding_of
 from .findings import (AddDictEntry, AddImport, AddKeyword, Edit, InsertBefore, MoveBefore, NodeEdit,
                        ReplaceNode, WrapInWith)
 
@@ -227,10 +228,43 @@ def _insert_import(body: list[Statement], edit: AddImport, module: cst.Module) -
     return [*body[:position], statement, *body[position:]]  # type: ignore[list-item]
 
 
+class RoundTripError(Exception):
+    """LibCST does not give back the bytes it parsed: rewriting would change the file elsewhere."""
+
+
+_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
+
+
+def _only_comments(text: bytes) -> bool:
+    """Blank lines, comments, and lone backslashes that join them: no code."""
+    return all(line.strip(b" \t\f") in (b"", b"\\") or line.lstrip(b" \t\f").startswith(b"#")
+               for line in _LINE_BREAK.split(text))
+
+
+def _lost_tail(source: bytes, rendered: bytes) -> Optional[tuple[bytes, bytes]]:
+    """Where LibCST's rendering of the untouched module differs from `source`: the
+    rendered end and the original end to put back in its place. Its native parser loses
+    bytes only after the last statement (a final lone CR; blank lines before a last line
+    of spaces or before trailing comments indented deeper than their block); a
+    difference anywhere else is refused."""
+    if rendered == source:
+        return None
+    start = next((i for i, (a, b) in enumerate(zip(source, rendered)) if a != b), min(len(source), len(rendered)))
+    while start and source[start - 1:start] in (b" ", b"\t", b"\f"):
+        start -= 1
+    if _only_comments(source[start:]) and _only_comments(rendered[start:]):
+        return rendered[start:], source[start:]
+    raise RoundTripError(f"LibCST does not reproduce this file byte for byte (from byte {start} on)")
+
+
 def apply_edits(source: bytes, edits: Iterable[Edit]) -> EditOutcome:
-    """Rewrite `source` with `edits`; raises libcst.ParserSyntaxError if it cannot parse."""
+    """Rewrite `source` with `edits`; raises libcst.ParserSyntaxError if it cannot parse,
+    RoundTripError if LibCST would not keep the rest of the file as it is."""
     edits = list(dict.fromkeys(edits))  # two findings may ask for the same wrap
-    module = cst.parse_module(source)
+    # The encoding as Python reads it: LibCST's own detection misses the coding cookie
+    # of a file whose lines end in CR alone.
+    module = cst.parse_module(source, cst.PartialParserConfig(encoding=encoding_of(source)))
+    lost = _lost_tail(source, module.bytes)
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     positions = wrapper.resolve(PositionProvider)
     move_lines = {e.line for e in edits if isinstance(e, MoveBefore)}
@@ -243,4 +277,10 @@ def apply_edits(source: bytes, edits: Iterable[Edit]) -> EditOutcome:
     new_module = wrapper.visit(applier)
     applied = applier.applied
     skipped = [e for e in edits if e not in applied]
-    return EditOutcome(new_module.bytes, applied, skipped)
+    code = new_module.bytes
+    if lost is not None:
+        rendered_end, source_end = lost
+        if not code.endswith(rendered_end):
+            raise RoundTripError("LibCST does not reproduce the end of this file, and a fix changed it")
+        code = code[:len(code) - len(rendered_end)] + source_end
+    return EditOutcome(code, applied, skipped)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-import io
+import re
 import tokenize
 
 
@@ -11,12 +11,26 @@ class SourceError(Exception):
     """The source cannot be decoded or parsed."""
 
 
+_LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)?")
+
+
+def encoding_of(source: bytes) -> str:
+    """The encoding Python reads `source` in ("utf-8-sig" when it starts with a BOM):
+    a BOM, else a PEP 263 coding cookie on line 1 or 2, else UTF-8. Lines end as Python
+    ends them, at CR too (`tokenize.detect_encoding` alone splits at LF only, and so
+    misses the cookie of a file with old Mac line endings)."""
+    lines = (match.group(0) for match in _LINE.finditer(source, 0, 4096))
+    try:
+        return tokenize.detect_encoding(lambda: next(lines, b""))[0]
+    except SyntaxError as error:
+        raise SourceError(f"cannot decode: {error}") from None
+
+
 def decode(source: bytes) -> str:
     """Decode as Python itself would: BOM, then a PEP 263 coding cookie, else UTF-8."""
     try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
-        return source.decode("utf-8-sig" if encoding == "utf-8-sig" else encoding)
-    except (SyntaxError, LookupError, UnicodeDecodeError) as error:
+        return source.decode(encoding_of(source))
+    except (LookupError, UnicodeDecodeError) as error:
         raise SourceError(f"cannot decode: {error}") from None
 
 
@@ -26,7 +40,8 @@ def parse(text: str) -> ast.Module:
     except SyntaxError as error:
         # TabError: Python 2 let tabs and spaces mix; Python 3 does not.
         hint = " (Python 2 code?)" if isinstance(error, TabError) or _looks_like_python2(error) else ""
-        raise SourceError(f"cannot parse: {error.msg} at line {error.lineno}{hint}") from None
+        where = f" at line {error.lineno}" if error.lineno else ""
+        raise SourceError(f"cannot parse: {error.msg}{where}{hint}") from None
     except (ValueError, RecursionError, MemoryError) as error:
         raise SourceError(f"cannot parse: {error}") from None
 
