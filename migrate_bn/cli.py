@@ -197,34 +197,42 @@ def _report(paths: Sequence[str], job: Job, output_format: str, color_mode: str,
     findings_total = fixed_total = files_fixed = unsafe_total = safe_total = 0
     collected = []
     failed = []
-    for result, source in run(paths, job):
-        problem = result.error or result.internal_error
-        if problem:
-            kind = "error" if result.error else "internal error"
-            failed.append(result.path)
-            err.write(f"{result.path}: {kind}: {problem}\n")
-            if result.internal_error:
-                err.write("  (a bug in migrate-bn; please report it with this file)\n")
-        shown = result.remaining if job.fix else result.findings
-        if job.fix and result.changed and source is not None:
-            files_fixed += 1
-            fixed_total += result.fixed_count
-            if (dry_run or diff) and output_format == "text":
-                out.write(unified_diff(result.path, source, result.fixed_source or b"", color_out))
-        findings_total += len(shown)
-        unsafe_total += sum(1 for f in shown if f.fix is not None and f.fix.applicability == "unsafe")
-        safe_total += sum(1 for f in shown if f.fix is not None and f.fix.applicability == "safe")
-        if output_format == "json":
-            collected.append((result, shown))
-        else:
-            # A dry run's stdout is a patch and nothing else; what it cannot fix goes aside.
-            stream, colored = (err, color_err) if dry_run else (out, color_out)
-            for finding in shown:
-                stream.write(text_line(result.path, finding, colored) + "\n")
+    interrupted = False
+    try:
+        for result, source in run(paths, job):
+            problem = result.error or result.internal_error
+            if problem:
+                kind = "error" if result.error else "internal error"
+                failed.append(result.path)
+                err.write(f"{result.path}: {kind}: {problem}\n")
+                if result.internal_error:
+                    err.write(f"  (a bug in migrate-bn {__version__}; please report it with this file)\n")
+            shown = result.remaining if job.fix else result.findings
+            if job.fix and result.changed and source is not None:
+                files_fixed += 1
+                fixed_total += result.fixed_count
+                if (dry_run or diff) and output_format == "text":
+                    out.write(unified_diff(result.path, source, result.fixed_source or b"", color_out))
+            findings_total += len(shown)
+            unsafe_total += sum(1 for f in shown if f.fix is not None and f.fix.applicability == "unsafe")
+            safe_total += sum(1 for f in shown if f.fix is not None and f.fix.applicability == "safe")
+            if output_format == "json":
+                collected.append((result, shown))
+            else:
+                # A dry run's stdout is a patch and nothing else; what it cannot fix goes aside.
+                stream, colored = (err, color_err) if dry_run else (out, color_out)
+                for finding in shown:
+                    stream.write(text_line(result.path, finding, colored) + "\n")
+    except KeyboardInterrupt:
+        # Ctrl-C: every file is as it was or wholly fixed (fsio writes by renaming).
+        interrupted = True
     if output_format == "json":
         out.write(json_report(collected) + "\n")
     _summary(err, job, dry_run, findings_total, fixed_total, files_fixed, failed, output_format, unsafe_total,
              safe_total)
+    if interrupted:
+        err.write("Interrupted: files not reached were not processed; no file was left half-written.\n")
+        return 130  # 128 + SIGINT, as shells report Ctrl-C
     if failed:
         return EXIT_ERROR
     if findings_total or (dry_run and files_fixed):
