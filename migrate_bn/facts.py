@@ -387,6 +387,24 @@ class ModuleFacts:
         return [run for run in runs if run.scope in related or
                 (cls is not None and not _is_test_class(cls) and _enclosing_class(run.scope) is cls)]
 
+    def called_only_from_outside(self, scope: Scope) -> bool:
+        """Is this function reached only through functions that nothing in the module calls
+        (a library of model functions, entered from other modules)? Then whatever their
+        callers set up around the call (an arg_scope, say) is unknown here."""
+        if scope.kind != "function":
+            return False
+        for caller in self._graph_scopes(scope):
+            if caller.kind == "module" and caller is not scope:
+                # Reached from module-level code (a script, `if __name__ == "__main__"`).
+                if any(call.scope is caller for s in self._graph_scopes(scope) if s.kind == "function"
+                       for call in self.callers(s)):
+                    return False
+        return True
+
+    def in_test(self, scope: Scope) -> bool:
+        """Code in a test function, test method or test class."""
+        return _in_test(scope)
+
     def _graph_scopes(self, scope: Scope) -> list[Scope]:
         """A scope, the scopes around it, and every function that (transitively) calls it."""
         found: list[Scope] = list(_chain(scope))

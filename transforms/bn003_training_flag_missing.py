@@ -74,7 +74,7 @@ class TrainingFlagMissing(Rule):
                 continue
             if api.family == "contrib" and site.scope.kind == "function" and (
                     called_under_arg_scope(facts, site.scope) or
-                    (not facts.callers(site.scope) and not _sibling_passes_flag(facts, site))):
+                    (facts.called_only_from_outside(site.scope) and not _sibling_passes_flag(facts, site))):
                 # A caller's arg_scope (here, or in a module that imports this one) may set
                 # it; unless another batch norm in the same function is given the flag.
                 continue
