@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import subprocess
 import traceback
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Iterable, Iterator, Optional, Sequence
 
-from .api import Result, analyze
+from .api import Result, analyze, fixable
+from .cache import Cache, content_hash
 from .config import Settings
 from .fsio import Refused, read_source, write_atomically
 from .paths import display_path
-from .project import Project
+from .prefilter import may_matter
+from .project import Project, Resolver
 from .rules import Options, Rule
 
+# Below this many files a worker pool costs more than it saves.
+MIN_FILES_PER_WORKER = 8
+MAX_CHUNK = 16
 # Directories that never hold a user's own sources.
 SKIPPED_DIRECTORIES = frozenset({
     ".git", ".hg", ".svn", ".tox", ".nox", ".venv", "venv", "env", "__pycache__",
@@ -31,6 +39,9 @@ class Job:
     project: Optional[Project] = None  # the modules' own imports, shared by the run
     settings: Optional[Settings] = None  # exclude and per-file-ignores
     force_exclude: bool = False
+    jobs: int = 1  # worker processes
+    respect_gitignore: bool = False
+    explicit: frozenset[str] = frozenset()  # files named on the command line: never ignored
 
 
 def discover(paths: Iterable[str], settings: Optional[Settings] = None, force_exclude: bool = False) -> list[str]:
@@ -84,7 +95,7 @@ def _search(paths: Iterable[str], settings: Optional[Settings],
     return sorted(found), problems
 
 
-def process_file(path: str, job: Job) -> tuple[Result, Optional[bytes]]:
+def process_file(path: str, job: Job, resolver: Optional[Resolver] = None) -> tuple[Result, Optional[bytes]]:
     """Analyse one file; returns its result and its original bytes (for diffs).
 
     Whatever the file holds or does meanwhile, the run goes on: what cannot be read
@@ -104,7 +115,8 @@ def process_file(path: str, job: Job) -> tuple[Result, Optional[bytes]]:
         return Result(path=shown, error="binary file (it holds NUL bytes: not Python source, or "
                                          "UTF-16/UTF-32 text, which Python cannot read); skipped"), None
     try:
-        resolver = job.project.resolver(path) if job.project is not None else None
+        if resolver is None and job.project is not None:
+            resolver = job.project.resolver(path)
         rules = job.rules
         if job.settings is not None and job.settings.per_file_ignores:
             ignored = job.settings.ignored_codes(path)
@@ -170,14 +182,127 @@ def _where(error: BaseException) -> str:
     return f"at {place}:{frame.lineno} in {frame.name}"
 
 
-def run(paths: Sequence[str], job: Job) -> Iterator[tuple[Result, Optional[bytes]]]:
-    """Process every file under `paths` in path order, problems found while searching
-    (broken links, unlistable directories) in their place."""
-    if job.project is None:
-        job = replace(job, project=Project())
+@dataclass
+class Plan:
+    """The files of a run, in the order results come out."""
+
+    paths: list[str]
+    problems: dict[str, str]  # found while searching, with the reason they cannot be processed
+
+
+def plan(paths: Sequence[str], job: Job) -> Plan:
     found, problems = _search(paths, job.settings, job.force_exclude)
-    for path in sorted([*found, *problems]):
-        if path in problems:
-            yield Result(path=_shown(path), error=problems[path]), None
+    if job.respect_gitignore:
+        ignored = git_ignored([path for path in found if path not in job.explicit])
+        found = [path for path in found if path not in ignored]
+    return Plan(sorted([*found, *problems]), problems)
+
+
+def run(paths: Sequence[str], job: Job, cache: Optional[Cache] = None,
+        planned: Optional[Plan] = None) -> Iterator[tuple[Result, Optional[bytes]]]:
+    """Process every file under `paths` in path order, problems found while searching
+    (broken links, unlistable directories) in their place.
+
+    The main process reads each file once, skips those the prefilter rules out and those
+    the cache answers, and hands the paths of the rest to `job.jobs` worker processes;
+    results come back in path order whatever the workers' order. Only the files a fix
+    changed travel back with their bytes (for the diff)."""
+    planned = planned or plan(paths, job)
+    triaged: dict[str, tuple[Result, Optional[bytes]]] = {}
+    pending: list[str] = []
+    digests: dict[str, str] = {}
+    for path in planned.paths:
+        if path in planned.problems:
+            triaged[path] = (Result(path=_shown(path), error=planned.problems[path]), None)
+            continue
+        answer = _triage(path, job, cache, digests)
+        if answer is None:
+            pending.append(path)
         else:
-            yield process_file(path, job)
+            triaged[path] = answer
+    worked = _work(pending, job)
+    for path in planned.paths:
+        if path in triaged:
+            yield triaged[path]
+            continue
+        result, source, dependencies = next(worked)
+        if cache is not None and path in digests and result.internal_error is None:
+            cache.put(os.path.abspath(path), digests[path], result.findings, result.error, dependencies)
+        yield result, source
+
+
+def _triage(path: str, job: Job, cache: Optional[Cache],
+            digests: dict[str, str]) -> Optional[tuple[Result, Optional[bytes]]]:
+    """The result of a file that needs no analysis (nothing in it can matter, or the
+    cache has it), else None. Files that cannot be read go to analysis, which says why."""
+    try:
+        source = read_source(path)
+    except (Refused, OSError):
+        return None
+    if b"\0" not in source and not may_matter(source):
+        return Result(path=_shown(path)), None
+    if cache is None:
+        return None
+    digest = digests[path] = content_hash(source)
+    cached = cache.get(os.path.abspath(path), digest)
+    if cached is None:
+        return None
+    findings, error = cached
+    if job.fix and fixable(findings, job.options):
+        return None  # the fix itself is not cached
+    return Result(path=_shown(path), findings=findings, remaining=findings, error=error), None
+
+
+def _work(paths: list[str], job: Job) -> Iterator[tuple[Result, Optional[bytes], set[str]]]:
+    """Analyse files, in order: in worker processes when there are enough of them."""
+    if job.jobs <= 1 or len(paths) < MIN_FILES_PER_WORKER * 2:
+        local = _Worker(job)
+        yield from (local.process(path) for path in paths)
+        return
+    context = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
+    chunk = max(1, min(MAX_CHUNK, len(paths) // (job.jobs * 4)))
+    with ProcessPoolExecutor(max_workers=job.jobs, mp_context=context,
+                             initializer=_start_worker, initargs=(replace(job, project=None),)) as pool:
+        yield from pool.map(_process_in_worker, paths, chunksize=chunk)
+
+
+class _Worker:
+    """One process's share of a run: the job, and the project summaries it has read."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job if job.project is not None else replace(job, project=Project())
+
+    def process(self, path: str) -> tuple[Result, Optional[bytes], set[str]]:
+        resolver_before = self.job.project.resolver(path) if self.job.project is not None else None
+        result, source = process_file(path, self.job, resolver_before)
+        dependencies = resolver_before.all_dependencies() if resolver_before is not None else set()
+        # Only a changed file's bytes are needed back (for its diff).
+        return result, source if result.changed else None, dependencies
+
+
+_WORKER: Optional[_Worker] = None
+
+
+def _start_worker(job: Job) -> None:
+    global _WORKER
+    _WORKER = _Worker(job)
+
+
+def _process_in_worker(path: str) -> tuple[Result, Optional[bytes], set[str]]:
+    assert _WORKER is not None
+    return _WORKER.process(path)
+
+
+def git_ignored(paths: list[str]) -> set[str]:
+    """The paths git ignores (.gitignore, .git/info/exclude, global excludes); none when
+    git is missing or the paths are not in a work tree."""
+    if not paths:
+        return set()
+    try:
+        completed = subprocess.run(["git", "check-ignore", "--stdin", "-z"], input="\0".join(paths).encode(),
+                                   capture_output=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return set()
+    if completed.returncode not in (0, 1):  # 128: not a git work tree
+        return set()
+    return {os.path.normpath(item.decode()) for item in completed.stdout.split(b"\0") if item}
