@@ -9,7 +9,8 @@ import click
 
 from . import __version__, config
 from .config import ConfigError, Settings
-from .output import json_report, plural, text_line, unified_diff
+from .output import (FORMATS, fix_hints, fixed_counts, fixes_report, json_report, plural, render,
+                     statistics_report, text_line, unified_diff)
 from .rules import Options, all_rules, known_prefix, rule_by_code, select_rules
 from .runner import Job, run
 
@@ -70,8 +71,8 @@ def _common(function):
         click.option("--select", multiple=True, metavar="CODES",
                      help="Only these rules (comma-separated codes or prefixes, e.g. BN001,BN002)."),
         click.option("--ignore", multiple=True, metavar="CODES", help="Skip these rules."),
-        click.option("--output-format", type=click.Choice(["text", "json"]), default="text",
-                     show_default=True, help="How findings are printed."),
+        click.option("--output-format", type=click.Choice(FORMATS), default="text", show_default=True,
+                     help="How findings are printed: text, json, json-lines, sarif (SARIF 2.1.0, for code scanning), github (workflow annotations)."),
         click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
                      show_default=True, help="Colour output (auto: only on a terminal)."),
         click.option("--exclude", multiple=True, metavar="GLOB",
@@ -86,6 +87,22 @@ def _common(function):
     return function
 
 
+def _editor_options(function):
+    """check and fix: editors (stdin) and CI (statistics, exit code)."""
+    options = [
+        click.option("--stdin-filename", metavar="PATH",
+                     help="Read the source from stdin, as the file PATH (for its configuration and "
+                          "imports); write findings (check) or the fixed source (fix) to stdout."),
+        click.option("--statistics", is_flag=True, help="Count the findings by rule instead of listing them."),
+        click.option("--show-fixes", is_flag=True,
+                     help="check: show each finding's fix; fix: list what was fixed, by file and rule."),
+        click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain (2 still means an error)."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
 @click.group(cls=_Main, help=MAIN_HELP, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="migrate-bn")
 def main() -> None:
@@ -94,18 +111,24 @@ def main() -> None:
 
 @main.command()
 @_common
-def check(paths, select, ignore, output_format, color, exclude, force_exclude, config_path, isolated) -> None:
+@_editor_options
+def check(paths, select, ignore, output_format, color, exclude, force_exclude, config_path, isolated,
+          stdin_filename, statistics, show_fixes, exit_zero) -> None:
     """Report batch-norm bugs as path:line:col CODE message.
 
     PATHS are files or directories (searched for *.py); default: the current directory.
     Findings marked [*] have a safe automatic fix (`migrate-bn fix`).
     """
     job = _job(select, ignore, exclude, force_exclude, config_path, isolated, unsafe_fixes=False, fix=False)
-    sys.exit(_report(paths, job, output_format, color, dry_run=False, diff=False))
+    editor = dict(statistics=statistics, show_fixes=show_fixes, exit_zero=exit_zero)
+    if stdin_filename is not None:
+        sys.exit(_stdin(paths, stdin_filename, job, output_format, color, dry_run=False, diff=False, **editor))
+    sys.exit(_report(paths, job, output_format, color, dry_run=False, diff=False, **editor))
 
 
 @main.command()
 @_common
+@_editor_options
 @click.option("--dry-run", is_flag=True, help="Print the fixes as a unified diff and write nothing.")
 @click.option("--diff", is_flag=True, help="Also print the diff of what was written.")
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes that change program structure.")
@@ -113,7 +136,7 @@ def check(paths, select, ignore, output_format, color, exclude, force_exclude, c
               help="BN005: write this batch-norm momentum (decay) where the moving averages are too slow "
                    "for the run (an unsafe fix: applied with --unsafe-fixes).")
 def fix(paths, select, ignore, output_format, color, exclude, force_exclude, config_path, isolated,
-        dry_run, diff, unsafe_fixes, bn_momentum) -> None:
+        stdin_filename, statistics, show_fixes, exit_zero, dry_run, diff, unsafe_fixes, bn_momentum) -> None:
     """Fix batch-norm bugs in place (atomic writes; untouched code stays byte-identical).
 
     With --dry-run nothing is written: the fixes are printed as a unified diff (a/ and b/
@@ -121,7 +144,10 @@ def fix(paths, select, ignore, output_format, color, exclude, force_exclude, con
     """
     job = _job(select, ignore, exclude, force_exclude, config_path, isolated, unsafe_fixes,
                fix=True, write=not dry_run, bn_momentum=bn_momentum)
-    sys.exit(_report(paths, job, output_format, color, dry_run=dry_run, diff=diff))
+    editor = dict(statistics=statistics, show_fixes=show_fixes, exit_zero=exit_zero)
+    if stdin_filename is not None:
+        sys.exit(_stdin(paths, stdin_filename, job, output_format, color, dry_run=dry_run, diff=diff, **editor))
+    sys.exit(_report(paths, job, output_format, color, dry_run=dry_run, diff=diff, **editor))
 
 
 def _job(select, ignore, exclude, force_exclude, config_path, isolated, unsafe_fixes, fix, write=False,
@@ -190,16 +216,19 @@ def list_rules() -> None:
 
 
 def _report(paths: Sequence[str], job: Job, output_format: str, color_mode: str,
-            dry_run: bool, diff: bool) -> int:
+            dry_run: bool, diff: bool, results=None, statistics: bool = False, show_fixes: bool = False,
+            exit_zero: bool = False) -> int:
+    """Run (or take `results`, (result, source) pairs) and print; returns the exit code."""
     out, err = sys.stdout, sys.stderr
     color_out, color_err = _color(color_mode, out), _color(color_mode, err)
     paths = list(paths) or ["."]
     findings_total = fixed_total = files_fixed = unsafe_total = safe_total = 0
     collected = []
+    fixed_by_file = []  # --show-fixes after a fix
     failed = []
     interrupted = False
     try:
-        for result, source in run(paths, job):
+        for result, source in (run(paths, job) if results is None else results):
             problem = result.error or result.internal_error
             if problem:
                 kind = "error" if result.error else "internal error"
@@ -216,18 +245,28 @@ def _report(paths: Sequence[str], job: Job, output_format: str, color_mode: str,
             findings_total += len(shown)
             unsafe_total += sum(1 for f in shown if f.fix is not None and f.fix.applicability == "unsafe")
             safe_total += sum(1 for f in shown if f.fix is not None and f.fix.applicability == "safe")
-            if output_format == "json":
-                collected.append((result, shown))
+            if show_fixes and job.fix:
+                fixed_by_file.append((result.path, fixed_counts(result)))
+            if output_format != "text" or statistics:
+                # After a fix, the findings' lines (and SARIF's fixes) are those of the fixed source.
+                collected.append((result, shown, result.fixed_source if job.fix and result.changed else source))
             else:
                 # A dry run's stdout is a patch and nothing else; what it cannot fix goes aside.
                 stream, colored = (err, color_err) if dry_run else (out, color_out)
                 for finding in shown:
                     stream.write(text_line(result.path, finding, colored) + "\n")
+                    if show_fixes:
+                        stream.writelines(line + "\n" for line in fix_hints(finding))
     except KeyboardInterrupt:
         # Ctrl-C: every file is as it was or wholly fixed (fsio writes by renaming).
         interrupted = True
-    if output_format == "json":
-        out.write(json_report(collected) + "\n")
+    if statistics:
+        (err if dry_run and output_format == "text" else out).write(
+            statistics_report(collected, output_format, job.rules))
+    elif output_format != "text":
+        out.write(render(output_format, collected, job.rules))
+    if fixed_by_file:
+        err.write(fixes_report(fixed_by_file, job.rules, dry_run))
     _summary(err, job, dry_run, findings_total, fixed_total, files_fixed, failed, output_format, unsafe_total,
              safe_total)
     if interrupted:
@@ -235,7 +274,7 @@ def _report(paths: Sequence[str], job: Job, output_format: str, color_mode: str,
         return 130  # 128 + SIGINT, as shells report Ctrl-C
     if failed:
         return EXIT_ERROR
-    if findings_total or (dry_run and files_fixed):
+    if (findings_total or (dry_run and files_fixed)) and not exit_zero:
         return EXIT_FINDINGS
     return EXIT_CLEAN
 
@@ -262,6 +301,55 @@ def _summary(err, job: Job, dry_run: bool, findings: int, fixed: int, files_fixe
         lines.append("No batch-norm problems found.")
     for line in lines:
         err.write(line + "\n")
+
+
+# --- editors: stdin and the language server ------------------------------------------------
+
+
+def _stdin(paths, filename: str, job: Job, output_format: str, color_mode: str, dry_run: bool, diff: bool,
+           **editor) -> int:
+    """--stdin-filename: the source comes on stdin; check prints findings on stdout, fix
+    prints the fixed source (or, with --dry-run/--diff, the diff). Nothing is written."""
+    import contextlib
+
+    if paths:
+        raise click.UsageError("--stdin-filename reads the source from stdin: name no PATHS")
+    source = sys.stdin.buffer.read()
+    result = _analyze_buffer(filename, source, job)
+    if not job.fix or dry_run or diff:
+        return _report([], job, output_format, color_mode, dry_run=job.fix, diff=False,
+                       results=[(result, source)], **editor)
+    # The source goes out whole even when it cannot be fixed, so an editor that pipes its
+    # buffer through `fix` never loses it; findings and the summary go to stderr.
+    with contextlib.redirect_stdout(sys.stderr):
+        code = _report([], job, output_format, color_mode, dry_run=False, diff=False,
+                       results=[(result, source)], **editor)
+    stdout = sys.stdout.buffer
+    stdout.write(result.fixed_source if result.changed and not result.internal_error else source)
+    stdout.flush()
+    return code
+
+
+def _analyze_buffer(filename: str, source: bytes, job: Job):
+    """One buffer, as `run` would analyse the file `filename`: its per-file ignores, its
+    project's imports; excluded (with --force-exclude) means passed through untouched."""
+    from .api import Result, analyze
+    from .paths import display_path
+    from .project import Project
+
+    shown = display_path(filename)
+    settings = job.settings
+    if job.force_exclude and settings is not None and settings.exclude and settings.excluded(filename):
+        return Result(path=shown)
+    rules = job.rules
+    if settings is not None and settings.per_file_ignores:
+        ignored = settings.ignored_codes(filename)
+        rules = [rule for rule in rules if not any(rule.code.startswith(code) for code in ignored)]
+    try:
+        return analyze(source, shown, rules=rules, options=job.options, fix=job.fix,
+                       resolver=Project().resolver(filename))
+    except Exception as error:  # a bug in migrate-bn: reported, the buffer passes through
+        return Result(path=shown, internal_error=f"{type(error).__name__}: {error}")
 
 
 if __name__ == "__main__":  # pragma: no cover
