@@ -27,6 +27,7 @@ Find and fix batch-normalization bugs in TensorFlow 1.x code.
   migrate-bn explain BN001         what a rule finds, why it is wrong, the fix
   migrate-bn rules                 the table of rules
   migrate-bn doctor model.ckpt     did a checkpoint's batch norm ever update?
+  migrate-bn lsp                   language server for editors (docs/editors.md)
 
 \b
 Exit codes: 0 nothing found; 1 findings, or fixes pending;
@@ -72,7 +73,8 @@ def _common(function):
                      help="Only these rules (comma-separated codes or prefixes, e.g. BN001,BN002)."),
         click.option("--ignore", multiple=True, metavar="CODES", help="Skip these rules."),
         click.option("--output-format", type=click.Choice(FORMATS), default="text", show_default=True,
-                     help="How findings are printed: text, json, json-lines, sarif (SARIF 2.1.0, for code scanning), github (workflow annotations)."),
+                     help="How findings are printed: text, json, json-lines, sarif (SARIF 2.1.0, for "
+                          "code scanning), github (workflow annotations)."),
         click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
                      show_default=True, help="Colour output (auto: only on a terminal)."),
         click.option("--exclude", multiple=True, metavar="GLOB",
@@ -350,6 +352,24 @@ def _analyze_buffer(filename: str, source: bytes, job: Job):
                        resolver=Project().resolver(filename))
     except Exception as error:  # a bug in migrate-bn: reported, the buffer passes through
         return Result(path=shown, internal_error=f"{type(error).__name__}: {error}")
+
+
+@main.command()
+@click.option("--stdio", is_flag=True, hidden=True, help="Accepted for clients that pass it: stdio is the transport.")
+def lsp(stdio: bool) -> None:
+    """Run the language server for editors, on stdin/stdout.
+
+    Findings as diagnostics while you type, quick fixes, "apply all safe fixes",
+    "ignore on this line". Setup for VS Code, Neovim, Emacs and Helix: docs/editors.md.
+    Needs `pip install 'migrate-bn[lsp]'`.
+    """
+    try:
+        from . import lsp as server
+    except ImportError as error:
+        if (error.name or "").split(".")[0] in ("pygls", "lsprotocol"):
+            raise InputError("the language server needs pygls: pip install 'migrate-bn[lsp]'") from None
+        raise
+    server.start()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -160,7 +160,8 @@ def github_line(path: str, finding: Finding) -> str:
         f"file={_github_property(path)}",
         f"line={span.line}", f"col={span.column}", f"endLine={span.end_line}", f"endColumn={span.end_column}",
     ])
-    return f"::{level} {properties}::{_github_data(f'{path}:{span.line}:{span.column}: {finding.code} {finding.message}')}"
+    text = f"{path}:{span.line}:{span.column}: {finding.code} {finding.message}"
+    return f"::{level} {properties}::{_github_data(text)}"
 
 
 def github_report(results: Iterable[tuple]) -> str:
