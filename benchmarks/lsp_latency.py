@@ -4,7 +4,7 @@
     python benchmarks/lsp_latency.py --lines 4000 --changes 40
     python benchmarks/lsp_latency.py --profile dense    # batch norm and a train op every 20 lines
 
-It starts `python -m migrate_bn lsp` as an editor would (stdio), opens a generated
+It starts `migrate-bn lsp` as an editor would (stdio), opens a generated
 document, then makes `--changes` single-line edits, one at a time, and times each from
 the `didChange` notification to the `publishDiagnostics` for that version: the debounce,
 the analysis and the round trip. It also times `api.analyze` on the same text in this
@@ -152,7 +152,9 @@ class Client(LanguageClient):
 
 async def measure(text: str, changes: int, pause: float, timeout: float) -> tuple[list[float], int]:
     client = Client()
-    await client.start_io(sys.executable, "-m", "migrate_bn", "lsp")
+    script = Path(sys.executable).with_name("migrate-bn")  # what editors run
+    command = [str(script), "lsp"] if script.exists() else [sys.executable, "-I", "-m", "migrate_bn", "lsp"]
+    await client.start_io(*command)
     await client.initialize_async(types.InitializeParams(capabilities=types.ClientCapabilities(),
                                                          root_uri=Path.cwd().as_uri()))
     client.initialized(types.InitializedParams())
