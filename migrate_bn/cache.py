@@ -23,7 +23,7 @@ from typing import Iterable, Optional
 from . import __version__
 from .findings import Finding, Fix, Related, Span
 
-DEFAULT_DIRECTORY = ".migrate-bn-cache"
+DEFAULT_DIRECTORY = ".migrate_bn_cache"
 
 
 def content_hash(source: bytes) -> str:
@@ -81,7 +81,9 @@ class Cache:
         self.hits = self.misses = 0
 
     def _key(self, path: str, digest: str) -> str:
-        return hashlib.sha256(f"{self.configuration}\0{path}\0{digest}".encode()).hexdigest()
+        # os.fsencode: a file name need not be valid UTF-8 (surrogate escapes survive).
+        return hashlib.sha256(b"\0".join([self.configuration.encode(), os.fsencode(path),
+                                           digest.encode()])).hexdigest()
 
     def get(self, path: str, digest: str) -> Optional[tuple[list[Finding], Optional[str]]]:
         """(findings, error) of an unchanged file, or None."""

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
 import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, replace
 from typing import Optional, Sequence
 
 import click
@@ -12,7 +17,10 @@ from .config import ConfigError, Settings
 from .output import (FORMATS, fix_hints, fixed_counts, fixes_report, json_report, plural, render,
                      statistics_report, text_line, unified_diff)
 from .rules import Options, all_rules, known_prefix, rule_by_code, select_rules
-from .runner import Job, run
+from .cache import DEFAULT_DIRECTORY as DEFAULT_CACHE, Cache, configuration_key
+from .progress import Progress
+from .report import FileRecord, RunReport
+from .runner import Job, plan, run
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -105,6 +113,27 @@ def _editor_options(function):
     return function
 
 
+def _bulk_options(function):
+    """check and fix over large trees: workers, cache, report, sharding."""
+    options = [
+        click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, metavar="N",
+                     help="Worker processes (default: the machine's cores)."),
+        click.option("--no-cache", is_flag=True, help="Analyse every file afresh."),
+        click.option("--cache-dir", type=click.Path(file_okay=False), default=None, metavar="DIR",
+                     help=f"Where results are cached (default: {DEFAULT_CACHE} next to the configuration, "
+                          "or in the working directory)."),
+        click.option("--report", "report_path", type=click.Path(dir_okay=False), metavar="FILE.json|FILE.md",
+                     help="Write a report: counts per file and rule, files skipped and why, fixes, time."),
+        click.option("--files-from", type=click.File("r"), metavar="LIST",
+                     help="Also process the files listed in LIST, one a line ('-': stdin), to shard a run."),
+        click.option("--no-respect-gitignore", is_flag=True,
+                     help="Also search files that .gitignore excludes."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
 @click.group(cls=_Main, help=MAIN_HELP, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="migrate-bn")
 def main() -> None:
@@ -114,8 +143,10 @@ def main() -> None:
 @main.command()
 @_common
 @_editor_options
+@_bulk_options
 def check(paths, select, ignore, output_format, color, exclude, force_exclude, config_path, isolated,
-          stdin_filename, statistics, show_fixes, exit_zero) -> None:
+          stdin_filename, statistics, show_fixes, exit_zero, jobs, no_cache, cache_dir, report_path,
+          files_from, no_respect_gitignore) -> None:
     """Report batch-norm bugs as path:line:col CODE message.
 
     PATHS are files or directories (searched for *.py); default: the current directory.
@@ -125,7 +156,8 @@ def check(paths, select, ignore, output_format, color, exclude, force_exclude, c
     editor = dict(statistics=statistics, show_fixes=show_fixes, exit_zero=exit_zero)
     if stdin_filename is not None:
         sys.exit(_stdin(paths, stdin_filename, job, output_format, color, dry_run=False, diff=False, **editor))
-    sys.exit(_report(paths, job, output_format, color, dry_run=False, diff=False, **editor))
+    paths, job, bulk = _bulk(paths, job, jobs, no_cache, cache_dir, report_path, files_from, no_respect_gitignore)
+    sys.exit(_report(paths, job, output_format, color, dry_run=False, diff=False, bulk=bulk, **editor))
 
 
 @main.command()
@@ -137,8 +169,10 @@ def check(paths, select, ignore, output_format, color, exclude, force_exclude, c
 @click.option("--bn-momentum", type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True), metavar="X",
               help="BN005: write this batch-norm momentum (decay) where the moving averages are too slow "
                    "for the run (an unsafe fix: applied with --unsafe-fixes).")
+@_bulk_options
 def fix(paths, select, ignore, output_format, color, exclude, force_exclude, config_path, isolated,
-        stdin_filename, statistics, show_fixes, exit_zero, dry_run, diff, unsafe_fixes, bn_momentum) -> None:
+        stdin_filename, statistics, show_fixes, exit_zero, dry_run, diff, unsafe_fixes, bn_momentum,
+        jobs, no_cache, cache_dir, report_path, files_from, no_respect_gitignore) -> None:
     """Fix batch-norm bugs in place (atomic writes; untouched code stays byte-identical).
 
     With --dry-run nothing is written: the fixes are printed as a unified diff (a/ and b/
@@ -149,7 +183,40 @@ def fix(paths, select, ignore, output_format, color, exclude, force_exclude, con
     editor = dict(statistics=statistics, show_fixes=show_fixes, exit_zero=exit_zero)
     if stdin_filename is not None:
         sys.exit(_stdin(paths, stdin_filename, job, output_format, color, dry_run=dry_run, diff=diff, **editor))
-    sys.exit(_report(paths, job, output_format, color, dry_run=dry_run, diff=diff, **editor))
+    paths, job, bulk = _bulk(paths, job, jobs, no_cache, cache_dir, report_path, files_from, no_respect_gitignore)
+    sys.exit(_report(paths, job, output_format, color, dry_run=dry_run, diff=diff, bulk=bulk, **editor))
+
+
+@dataclass
+class _Bulk:
+    cache: Optional[Cache]
+    report_path: Optional[str]
+    command: str
+
+
+def _bulk(paths, job: Job, jobs, no_cache, cache_dir, report_path, files_from, no_respect_gitignore):
+    """The paths of a bulk run (with --files-from), and the job and cache for it."""
+    paths = list(paths)
+    if files_from is not None:
+        paths += [line.strip() for line in files_from if line.strip()]
+        missing = [path for path in paths if not os.path.exists(path) and not os.path.islink(path)]
+        if missing:
+            raise click.BadParameter(f"no such file: {missing[0]}", param_hint="--files-from")
+    paths = paths or ["."]
+    job = replace(job, jobs=jobs or os.cpu_count() or 1, respect_gitignore=not no_respect_gitignore,
+                  explicit=frozenset(os.path.normpath(path) for path in paths if not os.path.isdir(path)))
+    cache = None
+    if not no_cache:
+        root = job.settings.root if job.settings is not None and job.settings.path else "."
+        directory = cache_dir or os.path.join(root, DEFAULT_CACHE)
+        key = configuration_key(sorted(rule.code for rule in job.rules), job.options, job.fix,
+                                job.settings.per_file_ignores if job.settings else None)
+        try:
+            cache = Cache(directory, key)
+        except (OSError, sqlite3.Error) as error:
+            click.echo(f"warning: cache disabled ({directory}: {error})", err=True)
+    command = "migrate-bn " + " ".join(sys.argv[1:])
+    return paths, job, _Bulk(cache, report_path, command)
 
 
 def _job(select, ignore, exclude, force_exclude, config_path, isolated, unsafe_fixes, fix, write=False,
@@ -219,7 +286,7 @@ def list_rules() -> None:
 
 def _report(paths: Sequence[str], job: Job, output_format: str, color_mode: str,
             dry_run: bool, diff: bool, results=None, statistics: bool = False, show_fixes: bool = False,
-            exit_zero: bool = False) -> int:
+            exit_zero: bool = False, bulk: Optional[_Bulk] = None) -> int:
     """Run (or take `results`, (result, source) pairs) and print; returns the exit code."""
     out, err = sys.stdout, sys.stderr
     color_out, color_err = _color(color_mode, out), _color(color_mode, err)
@@ -229,8 +296,22 @@ def _report(paths: Sequence[str], job: Job, output_format: str, color_mode: str,
     fixed_by_file = []  # --show-fixes after a fix
     failed = []
     interrupted = False
+    started = time.monotonic()
+    cache = bulk.cache if bulk is not None else None
+    report = RunReport(bulk.command if bulk is not None else "migrate-bn")
+    if results is None:
+        planned = plan(paths, job)
+        progress = Progress(len(planned.paths), err, enabled=_color("auto", err) and output_format == "text")
+        results = run(paths, job, cache, planned)
+    else:
+        progress = Progress(0, err, enabled=False)
     try:
-        for result, source in (run(paths, job) if results is None else results):
+        for done, (result, source) in enumerate(results, 1):
+            progress.update(done, findings_total)
+            report.add(FileRecord(result.path, Counter(f.code for f in result.findings),
+                                  fixed=result.fixed_count if result.changed and not dry_run else 0,
+                                  pending=result.fixed_count if result.changed and dry_run else 0,
+                                  skipped=result.error or result.internal_error))
             problem = result.error or result.internal_error
             if problem:
                 kind = "error" if result.error else "internal error"
@@ -262,6 +343,15 @@ def _report(paths: Sequence[str], job: Job, output_format: str, color_mode: str,
     except KeyboardInterrupt:
         # Ctrl-C: every file is as it was or wholly fixed (fsio writes by renaming).
         interrupted = True
+    finally:
+        progress.close()
+        if cache is not None:
+            cache.close()
+    if bulk is not None and bulk.report_path:
+        report.seconds = time.monotonic() - started
+        report.parsed = sum(1 for record in report.files if record.findings or record.skipped) if cache is None \
+            else cache.hits + cache.misses
+        report.write(bulk.report_path)
     if statistics:
         (err if dry_run and output_format == "text" else out).write(
             statistics_report(collected, output_format, job.rules))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import subprocess
 import traceback
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Iterable, Iterator, Optional, Sequence
+
+import pathspec
 
 from .api import Result, analyze, fixable
 from .cache import Cache, content_hash
@@ -294,15 +295,66 @@ def _process_in_worker(path: str) -> tuple[Result, Optional[bytes], set[str]]:
 
 
 def git_ignored(paths: list[str]) -> set[str]:
-    """The paths git ignores (.gitignore, .git/info/exclude, global excludes); none when
-    git is missing or the paths are not in a work tree."""
-    if not paths:
-        return set()
+    """The paths that the .gitignore files of their work tree exclude (and its
+    .git/info/exclude). Read as data with pathspec's implementation of git's rules:
+    running git itself in an untrusted checkout could run its configured hooks."""
+    ignored: set[str] = set()
+    specs: dict[str, Optional[tuple[str, "pathspec.PathSpec"]]] = {}
+    for path in paths:
+        root_and_spec = _gitignore_for(os.path.dirname(os.path.abspath(path)), specs)
+        if root_and_spec is None:
+            continue
+        root, spec = root_and_spec
+        relative = os.path.relpath(os.path.abspath(path), root).replace(os.sep, "/")
+        if spec.match_file(relative):
+            ignored.add(path)
+    return ignored
+
+
+def _gitignore_for(directory: str, cache: dict) -> Optional[tuple[str, "pathspec.PathSpec"]]:
+    """The work tree root above `directory` and the patterns of every .gitignore from
+    there down to `directory` (each anchored at its own directory)."""
+    if directory in cache:
+        found = cache[directory]
+        return None if found is None else (found[0], found[1])
+    parent = os.path.dirname(directory)
+    if os.path.isdir(os.path.join(directory, ".git")):
+        lines = _ignore_lines(os.path.join(directory, ".git", "info", "exclude"), "")
+        base: Optional[tuple[str, list[str]]] = (directory, lines)
+    elif parent != directory:
+        _gitignore_for(parent, cache)
+        above = cache.get(parent)
+        base = (above[0], list(above[2])) if above is not None else None
+    else:
+        base = None
+    if base is None:
+        cache[directory] = None
+        return None
+    root, lines = base
+    prefix = os.path.relpath(directory, root).replace(os.sep, "/")
+    lines = lines + _ignore_lines(os.path.join(directory, ".gitignore"), "" if prefix == "." else prefix)
+    found = (root, pathspec.GitIgnoreSpec.from_lines(lines), lines)
+    cache[directory] = found
+    return found[0], found[1]  # type: ignore[return-value]
+
+
+def _ignore_lines(path: str, prefix: str) -> list[str]:
+    """A .gitignore's patterns, rewritten relative to the work tree root."""
     try:
-        completed = subprocess.run(["git", "check-ignore", "--stdin", "-z"], input="\0".join(paths).encode(),
-                                   capture_output=True, timeout=60)
-    except (OSError, subprocess.SubprocessError):
-        return set()
-    if completed.returncode not in (0, 1):  # 128: not a git work tree
-        return set()
-    return {os.path.normpath(item.decode()) for item in completed.stdout.split(b"\0") if item}
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            raw = handle.read().splitlines()
+    except OSError:
+        return []
+    lines = []
+    for line in raw:
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        negated = stripped.startswith("!")
+        pattern = stripped[1:] if negated else stripped
+        if prefix:
+            # A pattern with a slash (other than at the end) is anchored at its file's directory.
+            anchored = "/" in pattern.rstrip("/")
+            pattern = f"{prefix}/{pattern.lstrip('/')}" if anchored else f"{prefix}/**/{pattern}"
+        lines.append(("!" if negated else "") + pattern)
+    return lines

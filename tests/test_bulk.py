@@ -93,3 +93,32 @@ def test_gitignore_is_respected_for_searched_directories(tmp_path: Path, monkeyp
     assert plan(["."], job).paths == ["src/train.py"]
     explicit = Job(select_rules(), Options(), respect_gitignore=True, explicit=frozenset({"generated/train.py"}))
     assert plan(["generated/train.py"], explicit).paths == ["generated/train.py"]
+
+
+def test_cli_report_files_from_and_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from migrate_bn.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "setup.cfg").write_text("")
+    (tmp_path / "train.py").write_text(TRAIN)
+    (tmp_path / "models.py").write_text(MODELS)
+    (tmp_path / "broken.py").write_text("import tensorflow as tf  # batch_norm\nprint 'py2'\n")
+    (tmp_path / "list.txt").write_text("train.py\nmodels.py\n")
+    runner = CliRunner()
+    result = runner.invoke(main, ["check", "--files-from", "list.txt", "--report", "report.json", "-j", "2"])
+    assert result.exit_code == 1, result.output
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["findings_by_rule"] == {"BN001": 1}
+    assert report["files"]["total"] == 2 and report["per_file"][0]["path"] == "train.py"
+    assert (tmp_path / ".migrate_bn_cache" / "CACHEDIR.TAG").exists()
+    # Nothing on a pipe but the findings: no progress line.
+    assert "\r" not in result.stderr
+    result = runner.invoke(main, ["check", ".", "--report", "report.md", "--no-cache"])
+    assert result.exit_code == 2  # broken.py could not be parsed
+    text = (tmp_path / "report.md").read_text()
+    assert "| BN001 | 1 |" in text and "`broken.py`: cannot parse" in text
+    assert runner.invoke(main, ["check", "--files-from", "list.txt", "missing.py"]).exit_code == 2
