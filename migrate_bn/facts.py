@@ -426,14 +426,7 @@ class ModuleFacts:
             builders = {id(site.scope) for site in self.batch_norm_sites}
             for site in self.batch_norm_sites:
                 names |= _bound_names(site.stmt)
-            changed = True
-            while changed:  # functions that call batch-norm builders build it too
-                changed = False
-                for call in self.local_calls:
-                    target = self.called_function(call)
-                    if target is not None and id(target) in builders and id(call.scope) not in builders:
-                        builders.add(id(call.scope))
-                        changed = True
+            builders = self._with_callers(builders)
             for call in self.local_calls:
                 target = self.called_function(call)
                 if target is not None and id(target) in builders:
@@ -796,17 +789,30 @@ class ModuleFacts:
     def is_producer(self, scope: Scope) -> bool:
         """Does running this function build batch norm that feeds UPDATE_OPS?"""
         if self._producers is None:
-            producers = {id(site.scope) for site in self.update_feeding_sites()}
-            changed = True
-            while changed:  # a caller of a producer is one too
-                changed = False
-                for call in self.local_calls:
-                    target = self.called_function(call)
-                    if target is not None and id(target) in producers and id(call.scope) not in producers:
-                        producers.add(id(call.scope))
-                        changed = True
-            self._producers = producers
+            self._producers = self._with_callers({id(site.scope) for site in self.update_feeding_sites()})
         return id(scope) in self._producers
+
+    def _with_callers(self, scopes: set[int]) -> set[int]:
+        """These scopes (by id) and every scope that calls one of them, transitively: a
+        function calling one that builds batch norm builds it too."""
+        found = set(scopes)
+        changed = True
+        while changed:
+            changed = False
+            for call in self.local_calls:
+                target = self.called_function(call)
+                if target is not None and id(target) in found and id(call.scope) not in found:
+                    found.add(id(call.scope))
+                    changed = True
+        return found
+
+    def quote_of(self, node: ast.Dict) -> str:
+        """The quote a dict display's string keys use, for a key added to it."""
+        for key in node.keys:
+            text = self.segment(key) if key is not None else None
+            if text and text[0] in "'\"":
+                return text[0]
+        return "'"
 
     def train_op_runs_update_ops(self, op: TrainOp) -> bool:
         """Is the train op wired to the update ops, here or where its builder is called?"""

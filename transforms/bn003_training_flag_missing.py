@@ -115,21 +115,13 @@ def _fix(facts: ModuleFacts, site: BatchNormSite, api: tfapi.BatchNormApi, flag:
         if not isinstance(params, ast.Dict):
             return None  # a dict built elsewhere (maybe shared): edit it by hand
         where = span(facts, params)
-        quote = _quote_of(facts, params)
+        quote = facts.quote_of(params)
         return Fix(safe, message, (AddDictEntry(where.line, where.column - 1, where.end_line, where.end_column - 1,
                                                 f"{quote}{api.training_kw}{quote}", flag.code),))
     keyword = tfapi.NET_TRAINING_KW if site.how == "net" else api.training_kw
     where = span(facts, site.node)
     return Fix(safe, f"Pass {flag.origin}: `{keyword}={flag.code}`",
                (AddKeyword(where.line, where.column - 1, where.end_line, where.end_column - 1, keyword, flag.code),))
-
-
-def _quote_of(facts: ModuleFacts, params: ast.Dict) -> str:
-    for key in params.keys:
-        text = facts.segment(key) if key is not None else None
-        if text and text[0] in "'\"":
-            return text[0]
-    return "'"
 
 
 def _sibling_passes_flag(facts: ModuleFacts, site: BatchNormSite) -> bool:

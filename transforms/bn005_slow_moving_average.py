@@ -210,8 +210,8 @@ def _normalizer_decay(facts: ModuleFacts, tree: "_Tree", site: BatchNormSite) ->
             target = bound if isinstance(bound, ast.Dict) else target
         if isinstance(target, ast.Dict):
             line, column, end_line, end_column = node_range(facts, target)
-            add = AddDictEntry(line, column, end_line, end_column, f"{_quote_of(facts, target)}{keyword}"
-                               f"{_quote_of(facts, target)}", "{value}")
+            add = AddDictEntry(line, column, end_line, end_column, f"{facts.quote_of(target)}{keyword}"
+                               f"{facts.quote_of(target)}", "{value}")
     return Decay(api.default_decay, keyword, " (its default)", call, id(call), add=add)
 
 
@@ -655,14 +655,6 @@ def _fix(facts: ModuleFacts, decay: Decay, momentum: Optional[float]) -> Optiona
 def _add_keyword(facts: ModuleFacts, call: ast.Call, keyword: str, value: str = "{value}") -> AddKeyword:
     line, column, end_line, end_column = node_range(facts, call)
     return AddKeyword(line, column, end_line, end_column, keyword, value)
-
-
-def _quote_of(facts: ModuleFacts, node: ast.Dict) -> str:
-    for key in node.keys:
-        text = facts.segment(key) if key is not None else None
-        if text and text[0] in "'\"":
-            return text[0]
-    return "'"
 
 
 def _inside(node: ast.AST, container: ast.AST) -> bool:
