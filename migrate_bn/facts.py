@@ -169,6 +169,7 @@ class ModuleFacts:
     _producers: Optional[set[int]] = None
     _model_outputs: Optional[set[str]] = None
     assignment_nodes: list[Union[ast.Assign, ast.AugAssign]] = field(default_factory=list)
+    assignment_scopes: dict[int, Scope] = field(default_factory=dict)  # id(ast.Assign) -> its scope
     _feeding: Optional[list[BatchNormSite]] = None
     _loop_bodies: Optional[tuple[set[int], list[ast.Lambda]]] = None
     # Lines holding more than one statement (`a = 1; b = 2`).
@@ -529,7 +530,8 @@ class ModuleFacts:
         return self.text[start:end]
 
     def ancestors(self, node: ast.AST) -> Iterator[ast.stmt]:
-        """The statements around a call, innermost first (its own statement included)."""
+        """The statements around a call or an assignment, innermost first (its own
+        statement included)."""
         return reversed(self.enclosing_statements.get(id(node), ()))
 
     def source(self, node: ast.AST, limit: int = 60) -> str:
@@ -1177,6 +1179,8 @@ class _Builder(ast.NodeVisitor):
 
     def visit_Assign(self, node: ast.Assign) -> None:
         self.facts.assignment_nodes.append(node)
+        self.facts.assignment_scopes[id(node)] = self.scope
+        self.facts.enclosing_statements[id(node)] = tuple(self.statements)
         self.visit(node.value)
         for target in node.targets:
             self._bind_target(target, node.value)

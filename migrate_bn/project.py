@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 from dataclasses import dataclass
 from typing import Optional
 
 from . import facts as facts_module
+from .prefilter import may_matter
 from .source import SourceError, decode, parse
 
 ROOT_MARKERS = (".git", "setup.py", "setup.cfg", "pyproject.toml")
@@ -44,6 +46,9 @@ class Project:
         self._in_progress: set[str] = set()
         # The project files each summarized module's own imports resolved to.
         self._dependencies: dict[str, set[str]] = {}
+        # (importing directory, module) -> file: modules are looked up for every call.
+        self._module_files: dict[tuple[str, str], Optional[str]] = {}
+        self._in_scan: set[str] = set()
 
     def resolver(self, path: str) -> "Resolver":
         return Resolver(self, os.path.abspath(path))
@@ -63,10 +68,42 @@ class Project:
         self._summaries[path] = summary
         return summary
 
+    def _could_build_batch_norm(self, path: str, source: bytes, depth: int) -> bool:
+        """A batch-norm word in the module, or in a project module it imports (found by a
+        scan of its import lines, without parsing), up to a few imports deep."""
+        if may_matter(source):
+            return True
+        if depth > 3 or path in self._in_scan:
+            return False
+        self._in_scan.add(path)
+        try:
+            resolver = self.resolver(path)
+            for match in _IMPORT_LINE.finditer(source):
+                module = (match.group(1) or match.group(3) or b"").decode("ascii", "replace")
+                names = [n.strip().split(" ")[0] for n in (match.group(2) or b"").decode("ascii", "replace").split(",")]
+                for candidate in [module, *(f"{module}.{name}" if not module.endswith(".") else module + name
+                                            for name in names if name and name != "(")]:
+                    found = resolver.module_file(candidate) if candidate else None
+                    if found and found != path:
+                        try:
+                            with open(found, "rb") as handle:
+                                if self._could_build_batch_norm(found, handle.read(), depth + 1):
+                                    return True
+                        except OSError:
+                            continue
+            return False
+        finally:
+            self._in_scan.discard(path)
+
     def _summarize(self, path: str) -> dict[str, Producer]:
         try:
             with open(path, "rb") as handle:
-                text = decode(handle.read())
+                source = handle.read()
+            # Parsing every imported module costs as much as the analysis: skip those that
+            # cannot build batch norm, neither themselves nor through their own imports.
+            if not self._could_build_batch_norm(path, source, 0):
+                return {}
+            text = decode(source)
             tree = parse(text)
         except (OSError, SourceError):
             return {}
@@ -111,6 +148,10 @@ def _producer(name, path, node, kind, scope, module_facts, is_training_name) -> 
     return Producer(name, path, node.lineno, kind, positional, flags)
 
 
+# `from .layers import conv_bn`, `from . import layers`, `import models.resnet`.
+_IMPORT_LINE = re.compile(rb"^[ \t]*(?:from[ \t]+([.\w]+)[ \t]+import[ \t]+([\w ,.(]+)|import[ \t]+([.\w]+))", re.M)
+
+
 class Resolver:
     """Answers, for one module, which of its imported names are project producers."""
 
@@ -143,6 +184,13 @@ class Resolver:
         return self.project.summary(path).get(attribute)
 
     def module_file(self, module: str) -> Optional[str]:
+        key = (os.path.dirname(self.path), module)
+        files = self.project._module_files
+        if key not in files:
+            files[key] = self._find_module_file(module)
+        return files[key]
+
+    def _find_module_file(self, module: str) -> Optional[str]:
         level = len(module) - len(module.lstrip("."))
         parts = [part for part in module.lstrip(".").split(".") if part]
         if level:

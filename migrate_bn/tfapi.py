@@ -13,6 +13,7 @@ and the long internal module paths are folded onto their public alias (see
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 # Longest prefix first: canonical() replaces the first that matches.
@@ -53,8 +54,10 @@ CANONICAL_NAMES: dict[str, str] = {
 }
 
 
+@functools.lru_cache(maxsize=65536)
 def canonical(name: str) -> str:
-    """Fold the many spellings of one API onto one name."""
+    """Fold the many spellings of one API onto one name (memoized: a module resolves
+    the same few names thousands of times)."""
     if name in CANONICAL_NAMES:
         return CANONICAL_NAMES[name]
     for prefix, replacement in CANONICAL_PREFIXES:

@@ -205,12 +205,20 @@ def _is_false_or_none(node: ast.expr) -> bool:
 def _statement_of(facts: ModuleFacts, site: BatchNormSite, node: ast.AST) -> Optional[tuple[Scope, ast.stmt]]:
     """The scope and statement a literal sits in (the site's own, or a call's); None
     for one that is neither (a parameter's default value)."""
-    if any(child is node for child in ast.walk(site.node)):
+    if _within(node, site.node):
         return site.scope, site.stmt
     for call in facts.local_calls:
-        if any(child is node for child in ast.walk(call.node)):
+        if _within(node, call.node) and any(node is argument for argument in
+                                             (*call.node.args, *(k.value for k in call.node.keywords))):
             return call.scope, call.stmt
     return None
+
+
+def _within(node: ast.AST, outer: ast.AST) -> bool:
+    """Is `node` inside `outer`'s source range (a cheap test of containment)?"""
+    start = (node.lineno, node.col_offset)  # type: ignore[attr-defined]
+    end = (node.end_lineno, node.end_col_offset)  # type: ignore[attr-defined]
+    return (outer.lineno, outer.col_offset) <= start and end <= (outer.end_lineno, outer.end_col_offset)  # type: ignore[attr-defined]
 
 
 def _in_loop(root: ast.AST, statement: ast.stmt) -> bool:

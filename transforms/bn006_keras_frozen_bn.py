@@ -107,22 +107,21 @@ class KerasFrozenBatchNorm(Rule):
                           (Related(span(facts, site.node), "the batch-norm layer"),))
 
     def _assignments(self, facts: ModuleFacts) -> Iterator[Finding]:
-        scopes = _scopes_by_node(facts)
-        loops = _loops_by_target(facts.tree)
-        for node, scope in _walk_with_scope(facts.tree, scopes, facts.module):
+        for node in facts.assignment_nodes:
             if not isinstance(node, ast.Assign) or len(node.targets) != 1:
                 continue
+            scope = facts.assignment_scopes[id(node)]
             target = node.targets[0]
             if not (isinstance(target, ast.Attribute) and target.attr == tfapi.TRAINABLE_ATTRIBUTE):
                 continue
             if facts.flag_value(node.value, scope, True) is not False:
                 continue
-            finding = self._assignment(facts, node, target, scope, loops)
+            finding = self._assignment(facts, node, target, scope, _innermost_loop(facts, node))
             if finding is not None:
                 yield finding
 
     def _assignment(self, facts: ModuleFacts, node: ast.Assign, target: ast.Attribute, scope: Scope,
-                    loops: dict[int, ast.For]) -> Optional[Finding]:
+                    loop: Optional[ast.For]) -> Optional[Finding]:
         holder = target.value
         bound: Optional[ast.expr] = None
         if isinstance(holder, ast.Name):
@@ -147,7 +146,6 @@ class KerasFrozenBatchNorm(Rule):
             return None
         if bound is not UNKNOWN or not isinstance(holder, ast.Name):
             return None
-        loop = loops.get(id(node))
         if loop is None or not (isinstance(loop.target, ast.Name) and loop.target.id == holder.id):
             return None
         model = _layers_owner(loop.iter)
@@ -298,33 +296,13 @@ def _called_with_training_false(facts: ModuleFacts, call: Optional[ast.Call], ho
     return False
 
 
-def _scopes_by_node(facts: ModuleFacts) -> dict[int, Scope]:
-    return {id(scope.node): scope for scope in facts.scopes}
-
-
-def _walk_with_scope(tree: ast.AST, scopes: dict[int, Scope], module: Scope) -> Iterator[tuple[ast.AST, Scope]]:
-    stack: list[tuple[ast.AST, Scope]] = [(tree, module)]
-    while stack:
-        node, scope = stack.pop()
-        yield node, scope
-        inner = scopes.get(id(node), scope)
-        for child in ast.iter_child_nodes(node):
-            stack.append((child, inner))
-
-
-def _loops_by_target(tree: ast.AST) -> dict[int, ast.For]:
-    """Every statement inside a `for` loop's body, mapped to its innermost loop."""
-    found: dict[int, ast.For] = {}
-
-    def visit(node: ast.AST, loop: Optional[ast.For]) -> None:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-                visit(child, None)
-                continue
-            if isinstance(child, ast.stmt) and loop is not None:
-                found[id(child)] = loop
-            visit(child, child if isinstance(child, ast.For) else loop)
-
-    visit(tree, None)
-    return found
-
+def _innermost_loop(facts: ModuleFacts, node: ast.Assign) -> Optional[ast.For]:
+    """The `for` loop whose body holds the assignment, within its own function."""
+    for statement in facts.ancestors(node):
+        if statement is node:
+            continue
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            return None
+        if isinstance(statement, ast.For):
+            return statement
+    return None
