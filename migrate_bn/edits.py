@@ -8,9 +8,13 @@ they start on, which the analysis (`ast`) and LibCST agree on.
 
 from __future__ import annotations
 
+import ast
+import io
+import tokenize
+
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Optional, Sequence, Union
+from typing import Any, Iterable, Iterator, Optional, Sequence, Union
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -51,8 +55,11 @@ class _Applier(cst.CSTTransformer):
     METADATA_DEPENDENCIES = (PositionProvider,)
 
     def __init__(self, module: cst.Module, edits: Sequence[Edit],
-                 moved: dict[int, cst.SimpleStatementLine]) -> None:
+                 moved: dict[int, cst.SimpleStatementLine],
+                 lines: Optional[dict[int, int]] = None) -> None:
         super().__init__()
+        # Statement start lines, when known without LibCST's position metadata.
+        self.lines = lines
         self.module = module
         self.wraps: dict[int, list[str]] = {}
         self.moves_to: dict[int, list[MoveBefore]] = {}
@@ -78,6 +85,8 @@ class _Applier(cst.CSTTransformer):
         self.edits = list(edits)
 
     def _line(self, node: cst.CSTNode) -> int:
+        if self.lines is not None:
+            return self.lines.get(id(node), 0)
         return self.get_metadata(PositionProvider, node).start.line
 
     def _rebuild(self, original: Sequence[Statement], updated: Sequence[Statement]) -> list[Statement]:
@@ -263,18 +272,31 @@ def apply_edits(source: bytes, edits: Iterable[Edit]) -> EditOutcome:
     edits = list(dict.fromkeys(edits))  # two findings may ask for the same wrap
     # The encoding as Python reads it: LibCST's own detection misses the coding cookie
     # of a file whose lines end in CR alone.
+    spliced = _splice(source, edits)
+    if spliced is not None:
+        return spliced
     module = cst.parse_module(source, cst.PartialParserConfig(encoding=encoding_of(source)))
     lost = _lost_tail(source, module.bytes)
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    positions = wrapper.resolve(PositionProvider)
     move_lines = {e.line for e in edits if isinstance(e, MoveBefore)}
-    moved = {
-        pos.start.line: node
-        for node, pos in positions.items()
-        if isinstance(node, cst.SimpleStatementLine) and pos.start.line in move_lines
-    }
-    applier = _Applier(module, edits, moved)
-    new_module = wrapper.visit(applier)
+    lines = None if any(isinstance(e, (ReplaceNode, AddKeyword, AddDictEntry)) for e in edits) \
+        else _statement_lines(module, source)
+    if lines is not None:
+        # Only statements are edited: their lines come from `ast`, several times cheaper
+        # than LibCST's position metadata (a full pass over every node).
+        moved = {line: node for node in _all_statements(module) if isinstance(node, cst.SimpleStatementLine)
+                 for line in [lines.get(id(node))] if line in move_lines}
+        applier = _Applier(module, edits, moved, lines)
+        new_module = module.visit(applier)
+    else:
+        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+        positions = wrapper.resolve(PositionProvider)
+        moved = {
+            pos.start.line: node
+            for node, pos in positions.items()
+            if isinstance(node, cst.SimpleStatementLine) and pos.start.line in move_lines
+        }
+        applier = _Applier(module, edits, moved)
+        new_module = wrapper.visit(applier)
     applied = applier.applied
     skipped = [e for e in edits if e not in applied]
     code = new_module.bytes
@@ -284,3 +306,131 @@ def apply_edits(source: bytes, edits: Iterable[Edit]) -> EditOutcome:
             raise RoundTripError("LibCST does not reproduce the end of this file, and a fix changed it")
         code = code[:len(code) - len(rendered_end)] + source_end
     return EditOutcome(code, applied, skipped)
+
+
+def _statement_lines(module: cst.Module, source: bytes) -> Optional[dict[int, int]]:
+    """The start line of every LibCST statement, by walking LibCST's and `ast`'s
+    statement trees side by side (they hold the same statements in the same order).
+    None where they do not line up: the caller then asks LibCST for positions."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    lines: dict[int, int] = {}
+    if not _pair(module.body, tree.body, lines):
+        return None
+    return lines
+
+
+def _pair(cst_body: Sequence[cst.CSTNode], ast_body: Sequence[ast.stmt], lines: dict[int, int]) -> bool:
+    if len(cst_body) != len(ast_body):
+        return False
+    for mine, theirs in zip(cst_body, ast_body):
+        lines[id(mine)] = theirs.lineno
+        for cst_block, ast_block in _blocks_of(mine, theirs):
+            if not _pair(cst_block, ast_block, lines):
+                return False
+    return True
+
+
+def _blocks_of(mine: cst.CSTNode, theirs: ast.stmt) -> list[tuple[Sequence[cst.CSTNode], list[ast.stmt]]]:
+    """The nested statement lists of a compound statement, in both trees."""
+    if isinstance(mine, cst.SimpleStatementLine):
+        return []
+    pairs: list = []
+    body = getattr(mine, "body", None)
+    if isinstance(body, cst.IndentedBlock):
+        pairs.append((body.body, getattr(theirs, "body", [])))
+    orelse = getattr(mine, "orelse", None)
+    if isinstance(orelse, cst.If):  # elif: one If statement in ast's orelse
+        pairs.append(([orelse], getattr(theirs, "orelse", [])))
+    elif isinstance(orelse, cst.Else) and isinstance(orelse.body, cst.IndentedBlock):
+        pairs.append((orelse.body.body, getattr(theirs, "orelse", [])))
+    handlers = getattr(mine, "handlers", None)
+    if handlers:
+        for handler, ast_handler in zip(handlers, getattr(theirs, "handlers", [])):
+            if isinstance(handler.body, cst.IndentedBlock):
+                pairs.append((handler.body.body, ast_handler.body))
+    final = getattr(mine, "finalbody", None)
+    if isinstance(final, cst.Finally) and isinstance(final.body, cst.IndentedBlock):
+        pairs.append((final.body.body, getattr(theirs, "finalbody", [])))
+    return pairs
+
+
+def _all_statements(module: cst.Module) -> Iterator[cst.CSTNode]:
+    stack: list[cst.CSTNode] = list(module.body)
+    while stack:
+        node = stack.pop()
+        yield node
+        for block, _ in _blocks_of(node, ast.Pass()):
+            stack.extend(block)
+
+
+def _splice(source: bytes, edits: list[Edit]) -> Optional[EditOutcome]:
+    """The fast path for edits of statements within top-level statements (most fixes):
+    parse, transform and render only the top-level statements that hold an edit, with the
+    file's own indentation and line ending, and put their new text in place of their
+    old lines. The rest of the file is neither parsed by LibCST nor rendered: it stays
+    byte for byte. None when the edits do not fit (an import, an expression edit, a move
+    or insertion in the module's own body) or a statement's text does not round-trip;
+    the caller then rewrites the whole module."""
+    if any(isinstance(e, (ReplaceNode, AddKeyword, AddDictEntry, AddImport)) for e in edits):
+        return None
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    ranges = [(statement.lineno, statement.end_lineno or statement.lineno) for statement in tree.body]
+    touched: dict[int, list[Edit]] = {}
+    for edit in edits:
+        at = [edit.line, edit.before_line] if isinstance(edit, MoveBefore) else [edit.line]  # type: ignore[union-attr]
+        owners = {next((i for i, (first, last) in enumerate(ranges) if first <= line <= last), None) for line in at}
+        if len(owners) != 1 or None in owners:
+            return None
+        index = owners.pop()
+        if not isinstance(edit, WrapInWith) and any(line == ranges[index][0] for line in at):
+            return None  # a move or insertion in the module's own body changes its list
+        touched.setdefault(index, []).append(edit)  # type: ignore[arg-type]
+    breaks = [match.end() for match in re.finditer(rb"\r\n?|\n", source)]
+    starts = [0] + breaks
+    newline = source[breaks[0] - (2 if source[breaks[0] - 2:breaks[0]] == b"\r\n" else 1):breaks[0]].decode() \
+        if breaks else "\n"
+    encoding = encoding_of(source)
+    indent = _first_indent(source, encoding)
+    code, applied = source, []
+    for index in sorted(touched, reverse=True):  # from the end: earlier offsets stay valid
+        first, last = ranges[index]
+        if any(i != index and not (b_last < first or b_first > last) for i, (b_first, b_last) in enumerate(ranges)):
+            return None  # another statement shares these lines
+        begin = starts[first - 1]
+        end = starts[last] if last < len(starts) else len(source)
+        snippet = source[begin:end]
+        try:
+            mini = cst.parse_module(snippet, cst.PartialParserConfig(encoding=encoding))
+        except cst.ParserSyntaxError:
+            return None
+        if mini.bytes != snippet or len(mini.body) != 1:
+            return None
+        mini = mini.with_changes(default_indent=indent or mini.default_indent, default_newline=newline)
+        lines: dict[int, int] = {}
+        if not _pair(mini.body, [tree.body[index]], lines):
+            return None
+        moved = {lines[id(node)]: node for node in _all_statements(mini)
+                 if isinstance(node, cst.SimpleStatementLine) and id(node) in lines}
+        applier = _Applier(mini, touched[index], moved, lines)
+        new = mini.visit(applier)
+        applied += applier.applied
+        code = code[:begin] + new.bytes + code[end:]
+    return EditOutcome(code, applied, [e for e in edits if e not in applied])
+
+
+def _first_indent(source: bytes, encoding: str) -> Optional[str]:
+    """The file's indentation unit, as LibCST would detect it: its first indented block."""
+    try:
+        text = source.decode(encoding)
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type == tokenize.INDENT:
+                return token.string
+    except (tokenize.TokenError, SyntaxError, UnicodeDecodeError, LookupError):
+        return None
+    return None
