@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -38,12 +37,18 @@ def _command(name: str) -> str:
 
 
 def timed(arguments: list[str], cwd: Path) -> tuple[float, int]:
-    """Wall seconds and the child's peak RSS in KiB."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Wall seconds, and the command's own peak RSS in KiB (from GNU time, which measures
+    that process tree alone; getrusage would report the largest child of the whole run)."""
+    gnu_time = shutil.which("time", path="/usr/bin")
     started = time.perf_counter()
+    if gnu_time:
+        completed = subprocess.run([gnu_time, "-f", "%M", *arguments], cwd=cwd, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, text=True)
+        seconds = time.perf_counter() - started
+        last = completed.stderr.strip().splitlines()[-1] if completed.stderr.strip() else "0"
+        return seconds, int(last) if last.isdigit() else 0
     subprocess.run(arguments, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    seconds = time.perf_counter() - started
-    return seconds, max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    return time.perf_counter() - started, 0
 
 
 def median(arguments: list[str], cwd: Path, repeat: int, before=None) -> float:
