@@ -6,6 +6,7 @@ reads no file, writes no file, and never imports or runs the code it reads.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
@@ -110,6 +111,12 @@ def _fix(result: Result, source: bytes, rules: Sequence[Rule], options: Options,
         edits = fix_edits(findings, options)
         if not edits:
             break
+        if _LONE_CR.search(current) and _BARE_LF.search(current):
+            # A line ending in CR alone that comes to stand before a blank line ending in
+            # LF alone (a moved statement, a new line) would make one CRLF of the two.
+            result.error = ("it mixes lines ending in CR alone with lines ending in LF alone: a fix could "
+                            "merge two line breaks; not rewritten (make the line endings consistent to fix it)")
+            return
         try:
             outcome = apply_edits(current, edits)
         except cst.ParserSyntaxError as error:
@@ -144,6 +151,10 @@ def _fix(result: Result, source: bytes, rules: Sequence[Rule], options: Options,
         fixable_before = len(fixable(result.findings, options))
         fixable_after = len(fixable(findings, options))
         result.fixed_count = max(0, fixable_before - fixable_after)
+
+
+_LONE_CR = re.compile(rb"\r(?!\n)")
+_BARE_LF = re.compile(rb"(?<!\r)\n")
 
 
 def _attempted(findings: Sequence[Finding], options: Options) -> str:

@@ -362,7 +362,9 @@ def _report(paths: Sequence[str], job: Job, output_format: str, color_mode: str,
     _summary(err, job, dry_run, findings_total, fixed_total, files_fixed, failed, output_format, unsafe_total,
              safe_total)
     if interrupted:
-        err.write("Interrupted: files not reached were not processed; no file was left half-written.\n")
+        # Worker processes may have finished (and written) files not reported above yet.
+        err.write("Interrupted: files after those reported above may be fixed or as they were, "
+                  "none half-written.\n")
         return 130  # 128 + SIGINT, as shells report Ctrl-C
     if failed:
         return EXIT_ERROR

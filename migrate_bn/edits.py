@@ -411,6 +411,10 @@ def _splice(source: bytes, edits: list[Edit]) -> Optional[EditOutcome]:
             return None
         if mini.bytes != snippet or len(mini.body) != 1:
             return None
+        if mini.default_newline != newline:
+            # The snippet's own line breaks that match its first one are stored as "the
+            # default"; another default would rewrite them (a file mixing line endings).
+            return None
         mini = mini.with_changes(default_indent=indent or mini.default_indent, default_newline=newline)
         lines: dict[int, int] = {}
         if not _pair(mini.body, [tree.body[index]], lines):

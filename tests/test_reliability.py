@@ -141,6 +141,19 @@ def test_mixed_line_endings_are_kept_line_by_line(tree: Path) -> None:
     assert after == "".join(expected)
 
 
+def test_mixed_line_endings_inside_a_rewritten_function_are_kept(tree: Path) -> None:
+    # The function's lines end in LF, the file's first line in CRLF: only the new line
+    # takes the file's first line ending; the function's own lines keep theirs.
+    head = "import tensorflow as tf\r\n\r\n\n"
+    body = ("def train(x, loss, flag):\n    h = tf.layers.batch_normalization(x, training=flag)\n"
+            "    op = tf.train.AdamOptimizer(0.1).minimize(loss)\n    return op\n")
+    target = tree / "src" / "train.py"
+    target.write_bytes((head + body).encode())
+    assert invoke("fix", "src").exit_code == 0
+    fixed = body.replace("    op = ", "    " + HEADER + "\r\n        op = ")
+    assert target.read_bytes() == (head + fixed).encode()
+
+
 @pytest.mark.parametrize("unit", ["\t", "  ", "    "])
 def test_indentation_style_is_kept(tree: Path, unit: str) -> None:
     body = ("import tensorflow as tf\n\n\ndef train(x, loss, flag):\n"
@@ -151,6 +164,20 @@ def test_indentation_style_is_kept(tree: Path, unit: str) -> None:
     assert invoke("fix", "src").exit_code == 0
     fixed = body.replace("{u}{u}op = ", "{u}{u}" + HEADER + "\n{u}{u}{u}op = ")
     assert target.read_text() == fixed.format(u=unit)
+
+
+@pytest.mark.parametrize("header", ["# old Mac header\r", "# header\n# old Mac line\r"])
+def test_lone_cr_and_lone_lf_line_ends_are_reported_not_merged(tree: Path, header: str) -> None:
+    # A new or moved line ending in CR alone, before a blank line ending in LF alone,
+    # would read as one CRLF: a line lost. Such files are refused instead.
+    source = (header + BUGGY.replace(TRAIN, TRAIN + "\n")).encode()
+    target = tree / "src" / "train.py"
+    target.write_bytes(source)
+    result = invoke("fix", "src")
+    assert result.exit_code == 2
+    assert "src/train.py: error: it mixes lines ending in CR alone with lines ending in LF alone" in result.stderr
+    assert target.read_bytes() == source
+    assert invoke("check", "src").exit_code == 1  # checking it is fine
 
 
 # --- Mode, ownership, atomic writes -----------------------------------------------------
@@ -211,7 +238,7 @@ def test_ctrl_c_between_temporary_write_and_rename_leaves_the_original(
     monkeypatch.setattr(os, "replace", interrupted)
     result = invoke("fix", "src")
     assert result.exit_code == 130
-    assert "Interrupted" in result.stderr
+    assert "Interrupted: files after those reported above may be fixed or as they were" in result.stderr
     assert target.read_text() == BUGGY
     assert (tree / "src" / "zzz_later.py").read_text() == BUGGY  # the run stopped there
     assert no_temporary_files(tree)
@@ -219,6 +246,43 @@ def test_ctrl_c_between_temporary_write_and_rename_leaves_the_original(
     with pytest.raises(KeyboardInterrupt):
         fsio.write_atomically(str(target), FIXED.encode(), expected=BUGGY.encode())
     assert target.read_text() == BUGGY and no_temporary_files(tree)
+
+
+@pytest.mark.skipif(not hasattr(os, "killpg"), reason="POSIX process groups")
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_real_ctrl_c_leaves_every_file_whole(tmp_path: Path, jobs: str) -> None:
+    """SIGINT to the whole process group, as a terminal sends it, in the middle of a run
+    (worker processes included): exit 130, no temporary file, each file old or fixed."""
+    import signal
+    import subprocess
+    import time
+
+    source = tmp_path / "src"
+    source.mkdir()
+    names = [f"f{i:04d}.py" for i in range(2500)]
+    for name in names:
+        (source / name).write_text(BUGGY)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "migrate_bn", "fix", "--jobs", jobs, "--no-cache", "src"], cwd=tmp_path,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 60
+    while (source / names[0]).read_text() == BUGGY and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if process.poll() is not None:
+        pytest.skip("the run finished before it could be interrupted")
+    os.killpg(process.pid, signal.SIGINT)
+    try:
+        _, stderr = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        raise AssertionError("the run did not stop on Ctrl-C")
+    assert process.returncode == 130, stderr.decode()
+    assert "Interrupted" in stderr.decode()
+    assert "Traceback" not in stderr.decode()
+    assert no_temporary_files(tmp_path)
+    contents = {(source / name).read_text() for name in names}
+    assert contents <= {BUGGY, FIXED} and FIXED in contents
 
 
 # --- Symbolic links -----------------------------------------------------------------------
