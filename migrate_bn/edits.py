@@ -56,10 +56,12 @@ class _Applier(cst.CSTTransformer):
 
     def __init__(self, module: cst.Module, edits: Sequence[Edit],
                  moved: dict[int, cst.SimpleStatementLine],
-                 lines: Optional[dict[int, int]] = None) -> None:
+                 lines: Optional[dict[int, int]] = None, indent_unit: Optional[str] = None) -> None:
         super().__init__()
         # Statement start lines, when known without LibCST's position metadata.
         self.lines = lines
+        # The file's indentation unit, when `module` is a part of it (see _splice).
+        self.indent_unit = indent_unit
         self.module = module
         self.wraps: dict[int, list[str]] = {}
         self.moves_to: dict[int, list[MoveBefore]] = {}
@@ -140,11 +142,13 @@ class _Applier(cst.CSTTransformer):
     def _wrap(self, statement: Statement, header: str) -> cst.With:
         template = cst.parse_statement(f"with {header}:\n    pass\n", config=self.module.config_for_parsing)
         assert isinstance(template, cst.With)
+        unit = self.indent_unit or self.module.default_indent
         inner = statement.with_changes(leading_lines=[])
-        inner = inner.visit(_ReindentBackslashContinuations(self.module.default_indent))
+        inner = inner.visit(_ReindentBackslashContinuations(unit))
         return template.with_changes(
             leading_lines=statement.leading_lines,
-            body=cst.IndentedBlock(body=[inner]),  # type: ignore[list-item]
+            # The file's unit, stated when it is not what this (part of the) module defaults to.
+            body=cst.IndentedBlock(body=[inner], indent=None if unit == self.module.default_indent else unit),  # type: ignore[list-item]
         )
 
     def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode):  # type: ignore[override]
@@ -415,13 +419,15 @@ def _splice(source: bytes, edits: list[Edit]) -> Optional[EditOutcome]:
             # The snippet's own line breaks that match its first one are stored as "the
             # default"; another default would rewrite them (a file mixing line endings).
             return None
-        mini = mini.with_changes(default_indent=indent or mini.default_indent, default_newline=newline)
+        # The snippet keeps its own default indent: its nested blocks are stored relative
+        # to it, and another default would re-indent them (a function indented unlike the
+        # file's first block). Only a block the fix adds is told the file's unit.
         lines: dict[int, int] = {}
         if not _pair(mini.body, [tree.body[index]], lines):
             return None
         moved = {lines[id(node)]: node for node in _all_statements(mini)
                  if isinstance(node, cst.SimpleStatementLine) and id(node) in lines}
-        applier = _Applier(mini, touched[index], moved, lines)
+        applier = _Applier(mini, touched[index], moved, lines, indent_unit=indent)
         new = mini.visit(applier)
         applied += applier.applied
         code = code[:begin] + new.bytes + code[end:]

@@ -146,3 +146,16 @@ def test_slim_code_is_offered_create_train_op() -> None:
     assert check_source(plain, select_rules(["BN001"]), Options())[0].alternatives == ()
     named = source.replace("var_list=head_vars", "name='train'")
     assert check_source(named, select_rules(["BN001"]), Options())[0].alternatives == ()
+
+
+def test_a_function_indented_unlike_the_file_keeps_its_indentation() -> None:
+    # The file's first block uses a tab; the function with the train op uses two spaces.
+    source = ("import tensorflow as tf\nif True:\n\tx = tf.placeholder(tf.float32, [None, 4])\n"
+              "def build(flag):\n  h = tf.layers.batch_normalization(x, training=flag)\n"
+              "  for i in range(2):\n    h = h + 1\n  op = tf.train.AdamOptimizer(0.1).minimize(tf.reduce_mean(h))\n"
+              "  return op\n")
+    after = fixed(source.encode()).decode()
+    assert "  for i in range(2):\n    h = h + 1\n" in after  # untouched lines, byte for byte
+    assert ("  with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):\n"
+            "  \top = tf.train") in after
+    ast.parse(after)
