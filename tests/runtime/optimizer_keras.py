@@ -9,10 +9,7 @@ os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-STEPS = 20
-START = np.array([1.5, -2.0, 0.5, 3.0], dtype=np.float32)
-TARGET = np.array([0.3, 0.1, -0.7, 1.2], dtype=np.float32)
-SCALE = np.array([1.0, 4.0, 0.5, 2.0], dtype=np.float32)
+from quadratic import SCALE, START, STEPS, TARGET  # noqa: E402  (the script's own directory)
 
 
 def main(case_path, out_path):
