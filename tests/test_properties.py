@@ -243,6 +243,11 @@ def simple_statement_starts(tree: ast.Module) -> list[tuple[int, list[ast.stmt],
     return found
 
 
+COMPOUND = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.AsyncFor, ast.While,
+            ast.With, ast.AsyncWith, ast.Try, *((ast.Match,) if hasattr(ast, "Match") else ()),
+            *((ast.TryStar,) if hasattr(ast, "TryStar") else ()))
+
+
 def without_positions(tree: ast.AST) -> str:
     return ast.dump(tree, include_attributes=False)
 
@@ -266,13 +271,15 @@ def test_rewriter_on_arbitrary_python(code: str, data) -> None:
     elif kind == "import":
         edits = [AddImport("tensorflow", "tf")]
     else:
-        line, _, _ = data.draw(st.sampled_from(starts))
+        # Edits name simple statements (a wrap or move of anything else is skipped).
+        simple = [s for s in starts if not isinstance(s[1][s[2]], COMPOUND)] or starts
+        line, block, _ = data.draw(st.sampled_from(simple if kind != "insert" else starts))
         if kind == "wrap":
             edits = [WrapInWith(line, "tf.control_dependencies([])")]
         elif kind == "insert":
             edits = [InsertBefore(line, "migrate_bn_probe = 1")]
         else:
-            later = [s for s in starts if s[0] > line]
+            later = [s for s in starts if s[0] > line and s[1] is block]  # within its own block
             assume(later)
             edits = [MoveBefore(line, data.draw(st.sampled_from(later))[0])]
     try:
