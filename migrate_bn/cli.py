@@ -20,7 +20,7 @@ from .rules import Options, all_rules, known_prefix, rule_by_code, select_rules
 from .cache import DEFAULT_DIRECTORY as DEFAULT_CACHE, Cache, configuration_key
 from .progress import Progress
 from .report import FileRecord, RunReport
-from .runner import Job, plan, run
+from .runner import Job, analyze_as, plan, run
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -427,7 +427,7 @@ def _stdin(paths, filename: str, job: Job, output_format: str, color_mode: str, 
 def _analyze_buffer(filename: str, source: bytes, job: Job):
     """One buffer, as `run` would analyse the file `filename`: its per-file ignores, its
     project's imports; excluded (with --force-exclude) means passed through untouched."""
-    from .api import Result, analyze
+    from .api import Result
     from .paths import display_path
     from .project import Project
 
@@ -435,15 +435,8 @@ def _analyze_buffer(filename: str, source: bytes, job: Job):
     settings = job.settings
     if job.force_exclude and settings is not None and settings.exclude and settings.excluded(filename):
         return Result(path=shown)
-    rules = job.rules
-    if settings is not None and settings.per_file_ignores:
-        ignored = settings.ignored_codes(filename)
-        rules = [rule for rule in rules if not any(rule.code.startswith(code) for code in ignored)]
-    try:
-        return analyze(source, shown, rules=rules, options=job.options, fix=job.fix,
-                       resolver=Project().resolver(filename))
-    except Exception as error:  # a bug in migrate-bn: reported, the buffer passes through
-        return Result(path=shown, internal_error=f"{type(error).__name__}: {error}")
+    # A failure of migrate-bn is reported in the result; the buffer passes through.
+    return analyze_as(filename, shown, source, job, Project().resolver(filename))
 
 
 @main.command()

@@ -13,7 +13,10 @@ import fnmatch
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import TYPE_CHECKING, Optional, Sequence
+
+if TYPE_CHECKING:
+    from .rules import Rule
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -55,6 +58,13 @@ class Settings:
         return [code for pattern, codes in self.per_file_ignores.items()
                 if fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(os.path.basename(path), pattern)
                 for code in codes]
+
+    def rules_for(self, path: str, rules: Sequence[Rule]) -> list[Rule]:
+        """`rules` without those per-file-ignores turns off for `path`."""
+        if not self.per_file_ignores:
+            return list(rules)
+        ignored = self.ignored_codes(path)
+        return [rule for rule in rules if not any(rule.code.startswith(code) for code in ignored)]
 
 
 def _codes(value, where: str) -> list[str]:

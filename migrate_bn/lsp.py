@@ -226,10 +226,7 @@ class MigrateBnServer(LanguageServer):
             rules = select_rules(settings.select, settings.ignore)
         except Exception:  # unknown codes are reported by the command line; here, run all
             rules = select_rules()
-        if path and settings.per_file_ignores:
-            ignored = settings.ignored_codes(path)
-            rules = [rule for rule in rules if not any(rule.code.startswith(code) for code in ignored)]
-        return rules
+        return settings.rules_for(path, rules) if path else rules
 
     # --- analysis ----------------------------------------------------------------------
 

@@ -115,18 +115,9 @@ def process_file(path: str, job: Job, resolver: Optional[Resolver] = None) -> tu
         # Python rejects NUL bytes in source; text in UTF-16 or UTF-32 is full of them.
         return Result(path=shown, error="binary file (it holds NUL bytes: not Python source, or "
                                          "UTF-16/UTF-32 text, which Python cannot read); skipped"), None
-    try:
-        if resolver is None and job.project is not None:
-            resolver = job.project.resolver(path)
-        rules = job.rules
-        if job.settings is not None and job.settings.per_file_ignores:
-            ignored = job.settings.ignored_codes(path)
-            rules = [rule for rule in rules if not any(rule.code.startswith(code) for code in ignored)]
-        result = analyze(source, shown, rules=rules, options=job.options, fix=job.fix, resolver=resolver)
-    except RecursionError as error:
-        return Result(path=shown, error=f"too deeply nested to analyse ({_where(error)}); skipped"), source
-    except Exception as error:  # a bug in migrate-bn must not stop the run
-        return Result(path=shown, internal_error=f"{type(error).__name__}: {error} ({_where(error)})"), source
+    if resolver is None and job.project is not None:
+        resolver = job.project.resolver(path)
+    result = analyze_as(path, shown, source, job, resolver)
     if job.write and result.fixed_source is not None and result.internal_error is None:
         try:
             write_atomically(path, result.fixed_source, expected=source)
@@ -135,6 +126,18 @@ def process_file(path: str, job: Job, resolver: Optional[Resolver] = None) -> tu
         except OSError as error:
             _not_written(result, f"cannot write: {_reason(error)}; not written")
     return result, source
+
+
+def analyze_as(path: str, shown: str, source: bytes, job: Job, resolver: Optional[Resolver]) -> Result:
+    """Analyse `source` as the file `path` (its per-file ignores), never raising: a
+    failure of migrate-bn itself is reported in `Result.internal_error`."""
+    rules = job.settings.rules_for(path, job.rules) if job.settings is not None else job.rules
+    try:
+        return analyze(source, shown, rules=rules, options=job.options, fix=job.fix, resolver=resolver)
+    except RecursionError as error:
+        return Result(path=shown, error=f"too deeply nested to analyse ({_where(error)}); skipped")
+    except Exception as error:  # a bug in migrate-bn must not stop the run
+        return Result(path=shown, internal_error=f"{type(error).__name__}: {error} ({_where(error)})")
 
 
 def _not_written(result: Result, reason: str) -> None:
@@ -274,9 +277,10 @@ class _Worker:
         self.job = job if job.project is not None else replace(job, project=Project())
 
     def process(self, path: str) -> tuple[Result, Optional[bytes], set[str]]:
-        resolver_before = self.job.project.resolver(path) if self.job.project is not None else None
-        result, source = process_file(path, self.job, resolver_before)
-        dependencies = resolver_before.all_dependencies() if resolver_before is not None else set()
+        assert self.job.project is not None
+        resolver = self.job.project.resolver(path)
+        result, source = process_file(path, self.job, resolver)
+        dependencies = resolver.all_dependencies()
         # Only a changed file's bytes are needed back (for its diff).
         return result, source if result.changed else None, dependencies
 
