@@ -56,7 +56,7 @@ def check_source(text: str, rules: Sequence[Rule], options: Options, resolver: O
 
 def fixable(findings: Sequence[Finding], options: Options) -> list[Finding]:
     """The findings whose fix this run may apply."""
-    return [f for f in findings if f.fix is not None and (f.fix.applicability == "safe" or options.unsafe_fixes)]
+    return [f for f in findings if f.fix_applicability == "safe" or (f.fix is not None and options.unsafe_fixes)]
 
 
 def fix_edits(findings: Sequence[Finding], options: Options) -> list[Edit]:
@@ -159,6 +159,5 @@ _BARE_LF = re.compile(rb"(?<!\r)\n")
 
 def _attempted(findings: Sequence[Finding], options: Options) -> str:
     """Which fixes were being applied, for the bug report."""
-    fixes = [f"{finding.code} at line {finding.span.line}" for finding in findings
-             if finding.fix is not None and (finding.fix.applicability == "safe" or options.unsafe_fixes)]
+    fixes = [f"{finding.code} at line {finding.span.line}" for finding in fixable(findings, options)]
     return "fixing " + ", ".join(fixes) if fixes else "no fix pending"

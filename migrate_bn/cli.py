@@ -326,8 +326,8 @@ def _report(paths: Sequence[str], job: Job, output_format: str, color_mode: str,
                 if (dry_run or diff) and output_format == "text":
                     out.write(unified_diff(result.path, source, result.fixed_source or b"", color_out))
             findings_total += len(shown)
-            unsafe_total += sum(1 for f in shown if f.fix is not None and f.fix.applicability == "unsafe")
-            safe_total += sum(1 for f in shown if f.fix is not None and f.fix.applicability == "safe")
+            unsafe_total += sum(1 for f in shown if f.fix_applicability == "unsafe")
+            safe_total += sum(1 for f in shown if f.fix_applicability == "safe")
             if show_fixes and job.fix:
                 fixed_by_file.append((result.path, fixed_counts(result)))
             if output_format != "text" or statistics:

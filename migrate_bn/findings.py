@@ -120,3 +120,8 @@ class Finding:
 
     def sort_key(self) -> tuple:
         return (self.span.line, self.span.column, self.code)
+
+    @property
+    def fix_applicability(self) -> str | None:
+        """"safe", "unsafe", or None when the finding has no fix."""
+        return self.fix.applicability if self.fix is not None else None

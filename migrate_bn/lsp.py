@@ -322,7 +322,6 @@ class MigrateBnServer(LanguageServer):
     def diagnostic(self, analysis: Analysis, finding: Finding) -> types.Diagnostic:
         units = self.units
         url = rule_docs_url(finding.code)
-        fix = finding.fix
         related = []
         message = finding.message
         shown = finding.related
@@ -346,7 +345,7 @@ class MigrateBnServer(LanguageServer):
             code_description=types.CodeDescription(href=url) if url else None,
             source=SOURCE,
             related_information=related or None,
-            data={"fix": fix.applicability if fix is not None else None},
+            data={"fix": finding.fix_applicability},
         )
 
     def _lines_of_file(self, path: str) -> list[str]:
@@ -385,7 +384,7 @@ class MigrateBnServer(LanguageServer):
                 actions.append(self._action(analysis, f"Ignore {finding.code} on this line (# migrate-bn: ignore)",
                                             types.CodeActionKind.QuickFix, [diagnostic],
                                             {"do": "ignore", "index": index}, lazy))
-        safe = [f for f in analysis.findings if f.fix is not None and f.fix.applicability == "safe"]
+        safe = [f for f in analysis.findings if f.fix_applicability == "safe"]
         if safe:
             title = "migrate-bn: apply all safe fixes"
             if _wanted(FIX_ALL_KIND, only):

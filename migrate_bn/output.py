@@ -23,7 +23,7 @@ RED, GREEN, CYAN, BOLD, RESET = "\033[31m", "\033[32m", "\033[36m", "\033[1m", "
 
 
 def text_line(path: str, finding: Finding, color: bool = False) -> str:
-    marker = " [*]" if finding.fix is not None and finding.fix.applicability == "safe" else ""
+    marker = " [*]" if finding.fix_applicability == "safe" else ""
     location = f"{path}:{finding.span.line}:{finding.span.column}:"
     code = finding.code
     if color:
@@ -338,7 +338,7 @@ def statistics(results: Iterable[tuple], rules: Sequence = ()) -> list[dict]:
     for item in results:
         for finding in item[1]:
             counts[finding.code] += 1
-            if finding.fix is not None and finding.fix.applicability == "safe":
+            if finding.fix_applicability == "safe":
                 fixable.add(finding.code)
     names = _rule_names(rules)
     return [{"code": code, "name": names.get(code, ""), "count": count, "fixable": code in fixable}

@@ -75,14 +75,11 @@ def known_prefix(prefix: str) -> bool:
 # --- helpers rules share ---------------------------------------------------------------
 
 def span(facts: ModuleFacts, node: ast.AST) -> Span:
+    column = facts.column(node.lineno, node.col_offset) + 1  # type: ignore[attr-defined]
     end_line = getattr(node, "end_lineno", None) or node.lineno  # type: ignore[attr-defined]
     end_col = getattr(node, "end_col_offset", None)
-    return Span(
-        line=node.lineno,  # type: ignore[attr-defined]
-        column=facts.column(node.lineno, node.col_offset) + 1,  # type: ignore[attr-defined]
-        end_line=end_line,
-        end_column=(facts.column(end_line, end_col) + 1) if end_col is not None else facts.column(node.lineno, node.col_offset) + 1,  # type: ignore[attr-defined]
-    )
+    end_column = facts.column(end_line, end_col) + 1 if end_col is not None else column
+    return Span(line=node.lineno, column=column, end_line=end_line, end_column=end_column)  # type: ignore[attr-defined]
 
 
 def tensorflow_v1(facts: ModuleFacts, *near: ast.AST) -> tuple[str, str, tuple[Edit, ...]]:
