@@ -14,7 +14,7 @@ import click
 
 from . import __version__, config
 from .config import ConfigError, Settings
-from .output import (FORMATS, fix_hints, fixed_counts, fixes_report, json_report, plural, render,
+from .output import (FORMATS, fix_hints, fixed_counts, fixes_report, plural, render,
                      statistics_report, text_line, unified_diff)
 from .rules import Options, all_rules, known_prefix, rule_by_code, select_rules
 from .cache import DEFAULT_DIRECTORY as DEFAULT_CACHE, Cache, configuration_key

@@ -15,7 +15,6 @@ Needs pygls: `pip install 'migrate-bn[lsp]'`.
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import difflib
 import io

@@ -16,9 +16,7 @@ after training; after, every moving mean has moved.
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
