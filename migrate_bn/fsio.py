@@ -56,20 +56,24 @@ def read_source(path: str, limit: Optional[int] = None) -> bytes:
             raise NotRegularFile(f"not a regular file ({_kind(info.st_mode)})")
         if info.st_size > limit:
             raise TooLarge(f"too large: {_size(info.st_size)}, over the {_size(limit)} limit")
-        chunks = []
-        remaining = limit + 1  # a file that grows while we read is caught too
-        while remaining > 0:
-            chunk = os.read(fd, min(remaining, 1 << 20))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            remaining -= len(chunk)
-        data = b"".join(chunks)
+        data = _read_at_most(fd, limit + 1)  # a file that grows while we read is caught too
         if len(data) > limit:
             raise TooLarge(f"too large: over the {_size(limit)} limit")
         return data
     finally:
         os.close(fd)
+
+
+def _read_at_most(fd: int, count: int) -> bytes:
+    """Up to `count` bytes from `fd`, fewer only at its end."""
+    chunks = []
+    while count > 0:
+        chunk = os.read(fd, min(count, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        count -= len(chunk)
+    return b"".join(chunks)
 
 
 def write_atomically(path: str, data: bytes, expected: Optional[bytes] = None) -> None:
@@ -142,16 +146,9 @@ def _check_unchanged(path: str, before: os.stat_result, expected: bytes) -> None
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
     fd = os.open(path, flags)
     try:
-        chunks, wanted = [], len(expected) + 1  # one byte more: a file that grew differs
-        while wanted > 0:
-            chunk = os.read(fd, wanted)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            wanted -= len(chunk)
+        current = _read_at_most(fd, len(expected) + 1)  # one byte more: a file that grew differs
     finally:
         os.close(fd)
-    current = b"".join(chunks)
     if current != expected:
         raise ChangedOnDisk("changed while migrate-bn was running; not written (run again)")
 
