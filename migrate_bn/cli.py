@@ -74,6 +74,13 @@ def _color(mode: str, stream) -> bool:
     return hasattr(stream, "isatty") and stream.isatty()
 
 
+def _decorate(function, decorators):
+    """Apply `decorators` as if stacked above `function` in this order."""
+    for decorator in reversed(decorators):
+        function = decorator(function)
+    return function
+
+
 def _common(function):
     options = [
         click.argument("paths", nargs=-1, type=click.Path(exists=True)),
@@ -92,9 +99,7 @@ def _common(function):
                      help="Read settings from this pyproject.toml or setup.cfg."),
         click.option("--isolated", is_flag=True, help="Ignore configuration files."),
     ]
-    for option in reversed(options):
-        function = option(function)
-    return function
+    return _decorate(function, options)
 
 
 def _editor_options(function):
@@ -108,9 +113,7 @@ def _editor_options(function):
                      help="check: show each finding's fix; fix: list what was fixed, by file and rule."),
         click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings remain (2 still means an error)."),
     ]
-    for option in reversed(options):
-        function = option(function)
-    return function
+    return _decorate(function, options)
 
 
 def _bulk_options(function):
@@ -129,9 +132,7 @@ def _bulk_options(function):
         click.option("--no-respect-gitignore", is_flag=True,
                      help="Also search files that .gitignore excludes."),
     ]
-    for option in reversed(options):
-        function = option(function)
-    return function
+    return _decorate(function, options)
 
 
 @click.group(cls=_Main, help=MAIN_HELP, context_settings={"help_option_names": ["-h", "--help"]})
