@@ -12,7 +12,7 @@ from typing import Optional, Sequence
 
 
 from . import facts as facts_module
-from .findings import Edit, Finding
+from .findings import Edit, Finding, Fix
 from .prefilter import may_matter
 from .source import SourceError, decode, encoding_of, parse
 from . import suppressions
@@ -98,6 +98,20 @@ def apply_edits(source: bytes, edits: Sequence[Edit]):
     from .edits import apply_edits as rewrite
 
     return rewrite(source, edits)
+
+
+def apply_fix(source: bytes, fix: Fix) -> Optional[str]:
+    """The text of `source` with this one fix applied, or None when it cannot be applied
+    on its own, changes nothing, or would not parse (an editor's quick fix, a SARIF fix)."""
+    try:
+        outcome = apply_edits(source, fix.edits)
+        if not outcome.applied or outcome.code == source:
+            return None
+        text = decode(outcome.code)
+        parse(text)
+    except Exception:  # LibCST cannot rewrite this source, or the result does not parse
+        return None
+    return text
 
 
 def _fix(result: Result, source: bytes, rules: Sequence[Rule], options: Options,

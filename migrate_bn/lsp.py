@@ -31,14 +31,13 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
 from . import __version__, config
-from .api import Result, analyze
+from .api import Result, analyze, apply_fix
 from .config import ConfigError, Settings
-from .edits import apply_edits
 from .findings import Finding, Fix, Span
 from .output import rule_docs_url
 from .project import Project
 from .rules import Options, Rule, rule_by_code, select_rules
-from .source import SourceError, decode, parse
+from .source import SourceError, decode, parse, split_lines
 from .suppressions import statement_lines
 
 logger = logging.getLogger(__name__)
@@ -60,13 +59,7 @@ SEVERITY = {
     "info": types.DiagnosticSeverity.Information,
     "advice": types.DiagnosticSeverity.Information,
 }
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 _IGNORE_CODES = re.compile(r"(#\s*migrate-bn:\s*ignore\[)([^\]]*)(\])", re.IGNORECASE)
-
-
-def split_lines(text: str) -> list[str]:
-    """Lines with their endings, broken where LSP (and Python) break them: \\n, \\r\\n, \\r."""
-    return _LINE.findall(text)
 
 
 def _strip_eol(line: str) -> str:
@@ -464,19 +457,6 @@ def _alternative(finding: Finding, key: Optional[str]) -> Optional[Fix]:
         return finding.alternatives[int(key.split(":", 1)[1])]
     except (ValueError, IndexError):
         return None
-
-
-def apply_fix(source: bytes, fix: Fix) -> Optional[str]:
-    """The buffer's text with one fix applied, or None when it cannot be (or would not parse)."""
-    try:
-        outcome = apply_edits(source, fix.edits)
-        if not outcome.applied or outcome.code == source:
-            return None
-        text = decode(outcome.code)
-        parse(text)
-    except Exception:  # LibCST cannot rewrite this buffer, or the result does not parse
-        return None
-    return text
 
 
 def ignore_edits(text: str, lines: Sequence[str], finding: Finding, units: Units) -> Optional[list[types.TextEdit]]:

@@ -7,15 +7,14 @@ import difflib
 import functools
 import json
 import os
-import re
 from collections import Counter
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
 from urllib.parse import quote
 
 from . import __version__
-from .api import Result
-from .source import SourceError, decode
+from .api import Result, apply_fix
+from .source import SourceError, decode, split_lines
 from .findings import Finding, Fix
 from .paths import display_path
 
@@ -173,7 +172,6 @@ def github_report(results: Iterable[tuple]) -> str:
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SARIF_LEVELS = {"error": "error", "warning": "warning"}
 SRCROOT = "%SRCROOT%"
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
 def _artifact(path: str) -> dict:
@@ -193,7 +191,7 @@ def _source_lines(source: Optional[bytes]) -> Optional[list[str]]:
     if source is None:
         return None
     try:
-        return _LINE.findall(decode(source))
+        return split_lines(decode(source))
     except SourceError:
         return None
 
@@ -225,15 +223,10 @@ def _sarif_fix(path: str, source: Optional[bytes], lines: Optional[list[str]], f
     edit cannot be spelled out on its own, since SARIF requires them)."""
     if source is None or lines is None:
         return None
-    from .edits import apply_edits  # LibCST: only when there is a fix to spell out
-
-    try:
-        outcome = apply_edits(source, fix.edits)
-        after = _LINE.findall(decode(outcome.code))
-    except Exception:  # the fix cannot be applied on its own
+    text = apply_fix(source, fix)
+    if text is None:
         return None
-    if after == lines:
-        return None
+    after = split_lines(text)
     return {"description": {"text": fix.message},
             "artifactChanges": [{"artifactLocation": _artifact(path),
                                  "replacements": sarif_replacements(lines, after)}],

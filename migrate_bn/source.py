@@ -11,7 +11,7 @@ class SourceError(Exception):
     """The source cannot be decoded or parsed."""
 
 
-_LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)?")
+_BYTE_LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)?")
 
 
 def encoding_of(source: bytes) -> str:
@@ -19,7 +19,7 @@ def encoding_of(source: bytes) -> str:
     a BOM, else a PEP 263 coding cookie on line 1 or 2, else UTF-8. Lines end as Python
     ends them, at CR too (`tokenize.detect_encoding` alone splits at LF only, and so
     misses the cookie of a file with old Mac line endings)."""
-    lines = (match.group(0) for match in _LINE.finditer(source, 0, 4096))
+    lines = (match.group(0) for match in _BYTE_LINE.finditer(source, 0, 4096))
     try:
         return tokenize.detect_encoding(lambda: next(lines, b""))[0]
     except SyntaxError as error:
@@ -32,6 +32,15 @@ def decode(source: bytes) -> str:
         return source.decode(encoding_of(source))
     except (LookupError, UnicodeDecodeError) as error:
         raise SourceError(f"cannot decode: {error}") from None
+
+
+_TEXT_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines with their endings, broken where Python (and LSP) break them: \\n, \\r\\n,
+    \\r; not at form feeds or Unicode line separators, as `str.splitlines` would."""
+    return _TEXT_LINE.findall(text)
 
 
 def parse(text: str) -> ast.Module:
