@@ -37,7 +37,7 @@ from .findings import Finding, Fix, Span
 from .output import rule_docs_url
 from .project import Project
 from .rules import Options, Rule, rule_by_code, select_rules
-from .source import SourceError, decode, parse, split_lines
+from .source import SourceError, decode, encoding_of, parse, split_lines
 from .suppressions import statement_lines
 
 logger = logging.getLogger(__name__)
@@ -128,10 +128,10 @@ def encode(text: str) -> bytes:
     """The buffer as the bytes its file would hold: in its PEP 263 encoding, if any."""
     data = text.encode("utf-8", "surrogatepass")
     try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        encoding = encoding_of(data)
         if encoding not in ("utf-8", "utf-8-sig"):
             return text.encode(encoding)
-    except (SyntaxError, LookupError, UnicodeEncodeError):
+    except (SourceError, LookupError, UnicodeEncodeError):
         pass
     return data
 

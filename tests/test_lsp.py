@@ -25,7 +25,7 @@ from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features  # 
 
 from migrate_bn.api import analyze  # noqa: E402
 from migrate_bn.findings import Finding, Span  # noqa: E402
-from migrate_bn.lsp import Units, ignore_edits, split_lines, text_edits  # noqa: E402
+from migrate_bn.lsp import Units, encode, ignore_edits, split_lines, text_edits  # noqa: E402
 from migrate_bn.output import rule_docs_url  # noqa: E402
 
 # The servers live for the module; so must the event loop the tests run on.
@@ -452,6 +452,19 @@ def test_units_convert_columns_both_ways() -> None:
         assert Units(encoding).character(lines, position) == 7
     # Form feeds and other characters str.splitlines breaks on are not line breaks.
     assert len(split_lines("a\x0cb\nc\u2028d\n")) == 2
+
+
+def test_buffer_is_encoded_as_its_file_would_be() -> None:
+    # A coding cookie counts on line 1 or 2 only, whatever the line endings (CR alone
+    # too), as Python and the command line read the file.
+    for newline in ("\n", "\r\n", "\r"):
+        text = newline.join(["", "# -*- coding: latin-1 -*-", "s = 'é'", ""])
+        assert encode(text) == text.encode("latin-1")
+        late = newline.join(["#!/usr/bin/env python", "x = 1", "# coding: latin-1", "s = 'é'", ""])
+        assert encode(late) == late.encode()
+    # A cookie that cannot be honoured leaves the buffer in UTF-8.
+    assert encode("# coding: klingon\ns = 'é'\n") == "# coding: klingon\ns = 'é'\n".encode()
+    assert encode("# coding: ascii\ns = 'é'\n") == "# coding: ascii\ns = 'é'\n".encode()
 
 
 def _finding(line: int, code: str = "BN001") -> Finding:
