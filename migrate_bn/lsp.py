@@ -38,7 +38,7 @@ from .output import rule_docs_url
 from .project import Project
 from .rules import Options, Rule, rule_by_code, select_rules
 from .source import SourceError, decode, encoding_of, parse, split_lines
-from .suppressions import statement_lines
+from .suppressions import innermost_statement, statement_lines
 
 logger = logging.getLogger(__name__)
 
@@ -487,8 +487,7 @@ def _commentable_line(text: str, span: Span) -> Optional[int]:
                 if token.type in (tokenize.NEWLINE, tokenize.NL, tokenize.COMMENT)}
     except (SourceError, tokenize.TokenError, SyntaxError):
         return None
-    containing = [(start, end) for start, end in statement_lines(tree) if start <= span.line <= end]
-    start, end = min(containing, key=lambda r: r[1] - r[0]) if containing else (span.line, span.end_line)
+    start, end = innermost_statement(span, statement_lines(tree)) or (span.line, span.end_line)
     order = [span.line, *range(span.line + 1, end + 1), *range(span.line - 1, start - 1, -1)]
     return next((line for line in order if line in ends), None)
 

@@ -93,11 +93,17 @@ def apply(findings: Sequence[Finding], suppressions: list[Suppression],
     return kept
 
 
-def _lines_of(span: Span, statements: list[tuple[int, int]]) -> range:
+def innermost_statement(span: Span, statements: list[tuple[int, int]]) -> Optional[tuple[int, int]]:
+    """The lines of the shortest statement (from `statement_lines`) holding the span's start."""
     containing = [(start, end) for start, end in statements if start <= span.line <= end]
-    if not containing:
+    return min(containing, key=lambda r: r[1] - r[0]) if containing else None
+
+
+def _lines_of(span: Span, statements: list[tuple[int, int]]) -> range:
+    innermost = innermost_statement(span, statements)
+    if innermost is None:
         return range(span.line, span.end_line + 1)
-    start, end = min(containing, key=lambda r: r[1] - r[0])
+    start, end = innermost
     return range(min(start, span.line), max(end, span.end_line) + 1)
 
 
