@@ -212,7 +212,7 @@ class ModuleFacts:
         def alias(name: str) -> Optional[ast.expr]:
             value = self.lookup(name, scope)
             if value is UNKNOWN:
-                return _param_default(scope, name)
+                return param_default(scope, name)
             return value
 
         return resolve(node, self.imports, alias)
@@ -459,7 +459,7 @@ class ModuleFacts:
         if isinstance(node, ast.Name):
             value = self.lookup(node.id, scope)
             if isinstance(value, ast.Constant) and isinstance(value.value, bool):
-                bindings = _all_bindings(scope, node.id)
+                bindings = all_bindings(scope, node.id)
                 if all(isinstance(v, ast.Constant) and v.value == value.value for v in bindings):
                     return value.value
         return None
@@ -1028,11 +1028,13 @@ def _chain(scope: Optional[Scope]) -> Iterator[Scope]:
         scope = scope.parent
 
 
-def _param_default(scope: Scope, name: str) -> Optional[ast.expr]:
+def param_default(scope: Scope, name: str) -> Optional[ast.expr]:
+    """The default value of the parameter `name` seen from `scope`, if it has one."""
     return next((s.param_defaults[name] for s in _chain(scope) if name in s.param_defaults), None)
 
 
-def _all_bindings(scope: Scope, name: str) -> list[ast.expr]:
+def all_bindings(scope: Scope, name: str) -> list[ast.expr]:
+    """Every value assigned to `name` in the nearest scope that assigns it."""
     bindings = next((s.assignments[name] for s in _chain(scope) if name in s.assignments), [])
     return [value for _, value in bindings]
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Iterator, Optional, Union
 
 from migrate_bn import tfapi
-from migrate_bn.facts import UNKNOWN, BatchNormSite, ModuleFacts, Scope
+from migrate_bn.facts import UNKNOWN, BatchNormSite, ModuleFacts, Scope, all_bindings, param_default
 from migrate_bn.findings import AddDictEntry, AddKeyword, Edit, Finding, Fix, Related, ReplaceNode
 from migrate_bn.names import dotted
 from migrate_bn.flags import called_under_arg_scope
@@ -373,11 +373,11 @@ def _number(facts: ModuleFacts, node: Optional[ast.expr], scope: Scope, depth: i
     if isinstance(node, ast.Name):
         value = facts.lookup(node.id, scope)
         if value is UNKNOWN:
-            default = _parameter_default(scope, node.id)
+            default = param_default(scope, node.id)
             return _number(facts, default, scope, depth + 1) if default is not None else None
         if value is None or not isinstance(value, ast.expr):
             return None
-        bindings = _bindings(scope, node.id)
+        bindings = all_bindings(scope, node.id)
         if len(bindings) > 1:
             return None  # reassigned: which value holds here cannot be told
         return _number(facts, value, scope, depth + 1)
@@ -388,26 +388,6 @@ def _number(facts: ModuleFacts, node: Optional[ast.expr], scope: Scope, depth: i
     return None
 
 
-def _parameter_default(scope: Scope, name: str) -> Optional[ast.expr]:
-    current: Optional[Scope] = scope
-    while current is not None:
-        if name in current.param_defaults:
-            return current.param_defaults[name]
-        if name in current.assignments:
-            return None
-        current = current.parent
-    return None
-
-
-def _bindings(scope: Scope, name: str) -> list:
-    current: Optional[Scope] = scope
-    while current is not None:
-        if name in current.assignments:
-            return current.assignments[name]
-        if name in current.param_defaults:
-            return []
-        current = current.parent
-    return []
 
 
 def _flag_default(facts: ModuleFacts, node: ast.Attribute) -> Optional[ast.expr]:
