@@ -11,9 +11,12 @@ whose bytes changed since they were read.
 from __future__ import annotations
 
 import os
+import signal
 import stat
 import tempfile
-from typing import Optional
+import threading
+from contextlib import contextmanager
+from typing import Iterator, Optional
 
 # Generated code, data dumps and minified blobs, not sources anyone edits by hand:
 # reading and parsing them would cost more than the rest of the run.
@@ -98,23 +101,45 @@ def write_atomically(path: str, data: bytes, expected: Optional[bytes] = None) -
     if not stat.S_ISREG(info.st_mode):
         raise NotRegularFile(f"not a regular file ({_kind(info.st_mode)})")
     directory = os.path.dirname(os.path.abspath(path))
-    fd, temporary = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        _copy_metadata(path, temporary, info)
-        if expected is not None:
-            _check_unchanged(path, info, expected)
-        os.replace(temporary, path)
-    except BaseException:
+    with _interrupts_deferred():
+        fd, temporary = tempfile.mkstemp(prefix=TEMPORARY_PREFIX, suffix=".tmp", dir=directory)
         try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        raise
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            _copy_metadata(path, temporary, info)
+            if expected is not None:
+                _check_unchanged(path, info, expected)
+            os.replace(temporary, path)
+        except BaseException:
+            try:
+                os.unlink(temporary)
+            except FileNotFoundError:
+                pass
+            raise
     _sync_directory(directory)
+
+
+@contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Hold a Ctrl-C until the block is done, then deliver it as it would have been.
+
+    A KeyboardInterrupt can land between any two bytecodes: after `mkstemp` created the
+    temporary file but before anything knows its name, or inside the cleanup. Deferring
+    it over the few milliseconds of one write is the only way no temporary file is left.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread receives Python's signal handlers anyway
+        return
+    received = []
+    previous = signal.signal(signal.SIGINT, lambda number, frame: received.append(number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
+        if received:
+            signal.raise_signal(signal.SIGINT)
 
 
 def _copy_metadata(path: str, temporary: str, info: os.stat_result) -> None:

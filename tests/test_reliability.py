@@ -247,6 +247,30 @@ def test_ctrl_c_between_temporary_write_and_rename_leaves_the_original(
         fsio.write_atomically(str(target), FIXED.encode(), expected=BUGGY.encode())
     assert target.read_text() == BUGGY and no_temporary_files(tree)
 
+@pytest.mark.skipif(not hasattr(__import__("signal"), "raise_signal"), reason="needs signal.raise_signal")
+def test_real_sigint_as_the_temporary_file_is_created_leaves_no_trace(
+        tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real signal in the narrowest window: `mkstemp` has made the file, nobody has its
+    name yet. The write finishes, then the Ctrl-C arrives as usual."""
+    import signal
+    import tempfile
+
+    target = tree / "src" / "train.py"
+    target.write_text(BUGGY)
+    real_mkstemp = tempfile.mkstemp
+
+    def signalled(*args, **kwargs):
+        created = real_mkstemp(*args, **kwargs)
+        signal.raise_signal(signal.SIGINT)
+        return created
+
+    monkeypatch.setattr(tempfile, "mkstemp", signalled)
+    with pytest.raises(KeyboardInterrupt):
+        fsio.write_atomically(str(target), FIXED.encode(), expected=BUGGY.encode())
+    assert target.read_text() == FIXED and no_temporary_files(tree)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 
 @pytest.mark.skipif(not hasattr(os, "killpg"), reason="POSIX process groups")
 @pytest.mark.parametrize("jobs", ["1", "2"])
