@@ -278,6 +278,73 @@ def doctor(checkpoint: str) -> None:
     sys.exit(EXIT_FINDINGS if stale else EXIT_CLEAN)
 
 
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--dry-run", is_flag=True, help="Print the TF2 program as a unified diff and write nothing.")
+@click.option("--diff", is_flag=True, help="Also print the diff of what was written.")
+@click.option("--keras", type=click.Choice(["2", "3"]), default=None,
+              help="The Keras the program will run on: 2 (tf.keras up to TF 2.15) or 3 (TF 2.16 and "
+                   "later). Default: target-keras from the configuration, else 3.")
+@click.option("--name-map", "name_map", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Write which TF1 variable becomes which Keras weight (JSON), for ckpt-convert.")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
+def upgrade(paths, dry_run, diff, keras, name_map, color) -> None:
+    """Rewrite TF1 training scripts as native TF2 programs.
+
+    A script that builds its graph from placeholders with tf.layers or slim batch norm,
+    trains it with one optimizer's `minimize` and runs it in a `with tf.Session()`
+    block becomes: Keras layers built once, a `tf.function` train step with
+    `GradientTape`, one step function per kind of `sess.run`, feeds as arguments and
+    the training flag as a Python bool. TF1 defaults Keras does not share are written out.
+
+    A file with a batch-norm bug (run `migrate-bn fix` first), or with anything the
+    conversion cannot follow, is left exactly as it was, with the line and the reason.
+
+    \b
+    Examples:
+      migrate-bn upgrade --dry-run train.py
+      migrate-bn upgrade --name-map names.json train.py
+      migrate-bn ckpt-convert --name-map names.json model.ckpt-1000 tf2/ckpt
+
+    Exit code 0 when done, 1 when a dry run has changes or a script was left as it
+    was, 2 on errors.
+    """
+    from . import upgrade_command
+
+    if keras is None:
+        try:
+            keras = config.discover(".").target_keras
+        except config.ConfigError as error:
+            raise InputError(str(error)) from None
+    sys.exit(upgrade_command.run(paths, int(keras), dry_run, diff, name_map, sys.stdout, sys.stderr,
+                                 _color(color, sys.stdout)))
+
+
+@main.command(name="ckpt-convert")
+@click.argument("old")
+@click.argument("new")
+@click.option("--name-map", "name_map", required=True, type=click.Path(exists=True, dir_okay=False),
+              metavar="FILE", help="The name map `migrate-bn upgrade --name-map` wrote.")
+def ckpt_convert(old: str, new: str, name_map: str) -> None:
+    """Convert the TF1 checkpoint OLD into the TF2 checkpoint NEW for an upgraded program.
+
+    Needs TensorFlow: run it with the TensorFlow that runs the upgraded program (Keras 2
+    and 3 store some weights under different names). The upgraded program restores NEW
+    with `checkpoint.read(NEW).assert_consumed()`. Reads OLD as data only.
+    """
+    from . import checkpoints
+
+    try:
+        lines = checkpoints.convert(old, new, checkpoints.read_name_map(name_map))
+    except checkpoints.ConversionError as error:
+        raise InputError(str(error)) from None
+    except ImportError:
+        raise InputError("ckpt-convert needs TensorFlow: pip install tensorflow-cpu") from None
+    for line in lines:
+        click.echo(line)
+    click.echo(f"Wrote {new}", err=True)
+
+
 @main.command(name="rules")
 def list_rules() -> None:
     """List the rules: code, name, what each finds."""

@@ -41,7 +41,7 @@ class KerasOptimizer:
     manual: Optional[str] = None
 
 
-def _arguments(call: ast.Call, positions: tuple[str, ...]) -> Optional[dict[str, ast.expr]]:
+def arguments_by_name(call: ast.Call, positions: tuple[str, ...]) -> Optional[dict[str, ast.expr]]:
     """The call's arguments by TF1 parameter name; None when *args/**kwargs hide some."""
     if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
         return None
@@ -50,7 +50,7 @@ def _arguments(call: ast.Call, positions: tuple[str, ...]) -> Optional[dict[str,
     return named
 
 
-def _initializer(facts: ModuleFacts, node: ast.expr, notes: list[str]) -> str:
+def keras_initializer(facts: ModuleFacts, node: ast.expr, notes: list[str]) -> str:
     text = facts.segment(node) or ""
     if isinstance(node, ast.Call):
         name = facts.qualname(node.func, facts.module) or ""
@@ -69,7 +69,7 @@ def batch_norm_to_keras(facts: ModuleFacts, site: BatchNormSite, training: Optio
         return KerasBatchNorm("", "", "", manual=f"{site.api}: only direct batch-norm calls are converted")
     slim = spec.family == "contrib"
     positions = tfapi.SLIM_BN_POSITIONS if slim else tfapi.TF_LAYERS_BN_POSITIONS
-    arguments = _arguments(site.node, positions)
+    arguments = arguments_by_name(site.node, positions)
     if arguments is None or "inputs" not in arguments:
         return KerasBatchNorm("", "", "", manual="arguments given through *args/**kwargs")
 
@@ -86,7 +86,7 @@ def batch_norm_to_keras(facts: ModuleFacts, site: BatchNormSite, training: Optio
     for name, value in arguments.items():
         if name in table:
             target = table[name]
-            keywords[target] = _initializer(facts, value, notes) if target.endswith("_initializer") else text(name)
+            keywords[target] = keras_initializer(facts, value, notes) if target.endswith("_initializer") else text(name)
             if name == "axis" and isinstance(value, (ast.List, ast.Tuple)):
                 return KerasBatchNorm("", "", "", manual="a list-valued axis has no Keras 3 equivalent")
             if name == "trainable" and not (isinstance(value, ast.Constant) and value.value is True):
@@ -132,7 +132,7 @@ def _slim_specifics(facts: ModuleFacts, arguments: dict, keywords: dict[str, str
                 return f"`{argument}` key {key!r} has no Keras equivalent"
             if key == "gamma" and keywords.get("scale") == "False":
                 continue  # no gamma without scale: slim ignores it too
-            keywords[table[key]] = _initializer(facts, entry, notes) if argument == "param_initializers" \
+            keywords[table[key]] = keras_initializer(facts, entry, notes) if argument == "param_initializers" \
                 else facts.segment(entry) or ""
     collections = arguments.get("updates_collections")
     if collections is not None and facts.updates_mode(collections, facts.module) == "custom":
@@ -151,7 +151,7 @@ def optimizer_to_keras(facts: ModuleFacts, call: ast.Call) -> KerasOptimizer:
     if entry is None:
         return KerasOptimizer("", manual=f"`{name}` has no Keras optimizer")
     keras_class, positions, table, defaults, inexact = entry
-    arguments = _arguments(call, positions)
+    arguments = arguments_by_name(call, positions)
     if arguments is None:
         return KerasOptimizer("", manual="arguments given through *args/**kwargs")
     keywords = dict(defaults)

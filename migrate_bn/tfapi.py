@@ -501,3 +501,92 @@ LOOP_FUNCTIONS = {
     "tensorflow.map_fn": (0, "fn"), "tensorflow.scan": (0, "fn"), "tensorflow.foldl": (0, "fn"),
     "tensorflow.foldr": (0, "fn"), "tensorflow.while_loop": (1, "body"),
 }
+
+# --- TF1 training script -> native TF2 program (`migrate-bn upgrade`) -------------------
+# Canonical names (compat.v1 folded onto `tensorflow.`).
+
+PLACEHOLDER = "tensorflow.placeholder"
+PLACEHOLDER_WITH_DEFAULT = "tensorflow.placeholder_with_default"
+SESSION_CLASSES = frozenset({"tensorflow.Session"})
+VARIABLE_INITIALIZERS = frozenset({"tensorflow.global_variables_initializer",
+                                   "tensorflow.initialize_all_variables"})
+VARIABLE_SCOPE = "tensorflow.variable_scope"
+NAME_SCOPE = "tensorflow.name_scope"
+CONTROL_DEPENDENCIES = "tensorflow.control_dependencies"
+# Graph-mode switches and graph resets: a TF2 program has no graph to set up.
+GRAPH_SETUP_CALLS = frozenset({
+    "tensorflow.disable_v2_behavior", "tensorflow.disable_eager_execution",
+    "tensorflow.reset_default_graph", "tensorflow.disable_resource_variables",
+})
+# TF1 call -> its TF2 spelling, same arguments.
+RENAMED_CALLS = {"tensorflow.set_random_seed": "tf.random.set_seed"}
+OPTIMIZER_PREFIX = "tensorflow.train."
+
+
+@dataclass(frozen=True)
+class LayerApi:
+    """A tf.layers function and the Keras layer that computes the same."""
+
+    keras_class: str
+    base_name: str  # the variable scope TF1 names an unnamed layer after: dense, dense_1, ...
+    positions: tuple[str, ...]  # TF1's positional order
+    copied: frozenset[str]  # TF1 keywords the Keras constructor takes as written
+    weights: tuple[str, ...] = ()  # variable leaves, as TF1 names them and Keras's attributes
+    initializers: frozenset[str] = frozenset({"kernel_initializer", "bias_initializer"})
+
+
+_DENSE_LIKE = frozenset({"activation", "use_bias", "kernel_regularizer", "bias_regularizer",
+                         "activity_regularizer", "kernel_constraint", "bias_constraint", "trainable", "name"})
+_POOLING = ("inputs", "pool_size", "strides", "padding", "data_format", "name")
+LAYERS = {
+    "tensorflow.layers.dense": LayerApi(
+        "tf.keras.layers.Dense", "dense",
+        ("inputs", "units", "activation", "use_bias", "kernel_initializer", "bias_initializer",
+         "kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint",
+         "bias_constraint", "trainable", "name", "reuse"),
+        _DENSE_LIKE | {"units"}, ("kernel", "bias")),
+    "tensorflow.layers.conv2d": LayerApi(
+        "tf.keras.layers.Conv2D", "conv2d",
+        ("inputs", "filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate",
+         "activation", "use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer",
+         "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint", "trainable",
+         "name", "reuse"),
+        _DENSE_LIKE | {"filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate"},
+        ("kernel", "bias")),
+    "tensorflow.layers.flatten": LayerApi("tf.keras.layers.Flatten", "flatten", ("inputs", "name", "data_format"),
+                                          frozenset({"name", "data_format"})),
+    "tensorflow.layers.max_pooling2d": LayerApi("tf.keras.layers.MaxPooling2D", "max_pooling2d", _POOLING,
+                                                frozenset(_POOLING[1:])),
+    "tensorflow.layers.average_pooling2d": LayerApi("tf.keras.layers.AveragePooling2D", "average_pooling2d",
+                                                    _POOLING, frozenset(_POOLING[1:])),
+}
+# The variable scope TF1 gives an unnamed batch norm: tf.layers' layer name, slim's scope.
+BATCH_NORM_BASE_NAMES = {"tf.layers": "batch_normalization", "contrib": "BatchNorm"}
+# Which batch-norm weights exist: (weight, the argument that decides, its TF1 default).
+BATCH_NORM_WEIGHTS = {
+    "tf.layers": (("gamma", "scale", True), ("beta", "center", True)),
+    "contrib": (("gamma", "scale", False), ("beta", "center", True)),
+}
+# Everything under `tf.` that TF2 spells and computes as TF1 did, usable in kept code.
+TF2_SAME = frozenset({
+    "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool", "string",
+    "abs", "add", "add_n", "argmax", "argmin", "cast", "clip_by_value", "concat", "constant", "equal",
+    "exp", "expand_dims", "gather", "greater", "greater_equal", "identity", "less", "less_equal",
+    "logical_and", "logical_not", "logical_or", "matmul", "maximum", "minimum", "multiply", "negative",
+    "not_equal", "one_hot", "ones_like", "pow", "range", "reduce_all", "reduce_any", "reduce_max",
+    "reduce_mean", "reduce_min", "reduce_prod", "reduce_sum", "reshape", "round", "shape", "sigmoid",
+    "sign", "size", "sqrt", "square", "squared_difference", "squeeze", "stack", "subtract", "tanh",
+    "tile", "transpose", "unstack", "zeros_like", "math.log", "math.exp", "math.sqrt", "math.square",
+    "nn.relu", "nn.relu6", "nn.elu", "nn.selu", "nn.leaky_relu", "nn.sigmoid", "nn.tanh", "nn.softmax",
+    "nn.log_softmax", "nn.softplus", "nn.l2_loss", "nn.bias_add",
+    "nn.sparse_softmax_cross_entropy_with_logits", "nn.sigmoid_cross_entropy_with_logits",
+})
+# TF1 spelling -> TF2 spelling of the same computation (after `tf.`).
+TF2_RENAMED = {
+    "nn.softmax_cross_entropy_with_logits_v2": "nn.softmax_cross_entropy_with_logits",
+    "log": "math.log",
+}
+# TF1-only keywords of functions otherwise in TF2_SAME.
+TF1_ONLY_KEYWORDS = frozenset({"keep_dims", "dimension", "reduction_indices", "axis_name"})
+KERAS3_FUSED_NOTE = ("Keras 3 has no fused kernel: on 4-D input the moving variance now accumulates the "
+                     "biased batch variance, smaller by 1/(n-1) (docs/tf2-mapping.md)")

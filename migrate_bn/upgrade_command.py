@@ -1,0 +1,77 @@
+"""The files side of `migrate-bn upgrade`: read each file, upgrade it, show or write it.
+
+Reading, skipping and writing follow `fix`: unreadable or non-Python files are reported
+and skipped, writes are atomic and refused when the file changed meanwhile.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Optional, Sequence, TextIO
+
+from . import runner
+from .fsio import Refused, read_source, write_atomically
+from .output import unified_diff
+from .source import SourceError, decode, encoding_of
+from .upgrade import Upgrade, upgrade_source
+
+EXIT_CLEAN, EXIT_PENDING, EXIT_ERROR = 0, 1, 2
+
+
+def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_path: Optional[str],
+        out: TextIO, err: TextIO, color: bool = False) -> int:
+    upgraded: list[tuple[str, Upgrade]] = []
+    skipped = errors = 0
+    for path in runner.discover(paths):
+        shown = os.path.relpath(path)
+        try:
+            source = read_source(path)
+            text = decode(source)
+            result = upgrade_source(text, keras)
+        except (Refused, SourceError) as error:
+            err.write(f"{shown}: skipped: {error}\n")
+            errors += 1
+            continue
+        except OSError as error:
+            err.write(f"{shown}: cannot read: {error.strerror or error}\n")
+            errors += 1
+            continue
+        if result.skipped:
+            line, reason = result.skipped
+            err.write(f"{shown}:{line}: not upgraded: {reason}\n")
+            skipped += 1
+            continue
+        if result.text is None:
+            continue
+        new = result.text.encode(encoding_of(source))
+        if dry_run or diff:
+            out.write(unified_diff(shown, source, new, color))
+        if not dry_run:
+            try:
+                write_atomically(path, new, expected=source)
+            except (Refused, OSError) as error:
+                err.write(f"{shown}: not written: {error}\n")
+                errors += 1
+                continue
+        upgraded.append((shown, result))
+        for line, note in result.notes:
+            err.write(f"{shown}:{line}: note: {note}\n")
+    verb = "Would upgrade" if dry_run else "Upgraded"
+    err.write(f"{verb} {len(upgraded)} file{'s' * (len(upgraded) != 1)} to TF2"
+              + (f"; {skipped} left as they were (see above)" if skipped else "") + ".\n")
+    if name_map_path:
+        if len(upgraded) != 1:
+            err.write(f"--name-map: {len(upgraded)} programs upgraded; a name map holds one "
+                      "(run upgrade on the training script alone)\n")
+            return EXIT_ERROR
+        if dry_run:
+            err.write(f"--name-map: not written by a dry run ({name_map_path})\n")
+        else:
+            with open(name_map_path, "w", encoding="utf-8") as handle:
+                json.dump(upgraded[0][1].name_map, handle, indent=2)
+                handle.write("\n")
+            err.write(f"Name map for {upgraded[0][0]} written to {name_map_path}.\n")
+    if errors:
+        return EXIT_ERROR
+    return EXIT_PENDING if skipped or (dry_run and upgraded) else EXIT_CLEAN
