@@ -1,0 +1,139 @@
+"""`migrate-bn upgrade`: the TF2 programs it writes, and what it refuses to convert.
+
+Golden: fixtures/upgrade/<case>/tf1.py upgrades to exactly tf2.py (Keras 3). Refusals:
+a script that still has a batch-norm bug, or anything the conversion cannot follow,
+is left byte for byte as it was with the line and the reason. The numeric proofs are
+in test_upgrade_runtime.py.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from migrate_bn.cli import main
+from migrate_bn.upgrade import upgrade_source
+
+CASES = sorted((Path(__file__).resolve().parent.parent / "fixtures" / "upgrade").glob("*/tf1.py"))
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda path: path.parent.name)
+def test_upgrade_writes_the_expected_program(case: Path) -> None:
+    result = upgrade_source(case.read_text())
+    assert result.skipped is None
+    assert result.text == (case.parent / "tf2.py").read_text()
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda path: path.parent.name)
+def test_upgraded_program_is_left_alone_by_a_second_run(case: Path) -> None:
+    once = upgrade_source(case.read_text()).text
+    again = upgrade_source(once)
+    assert again.text is None and again.skipped is None
+
+
+SCRIPT = '''\
+import tensorflow.compat.v1 as tf
+
+x = tf.placeholder(tf.float32, [None, 4])
+y = tf.placeholder(tf.float32, [None, 1])
+flag = tf.placeholder_with_default(False, ())
+h = tf.layers.batch_normalization(tf.layers.dense(x, 8), training=flag)
+prediction = tf.layers.dense(h, 1)
+loss = tf.reduce_mean(tf.square(prediction - y))
+{train}
+with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    for _ in range(3):
+        sess.run(train_op, {{x: data, y: target, flag: True}})
+    {evaluation}
+'''
+WIRED = ("with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):\n"
+         "    train_op = tf.train.GradientDescentOptimizer(0.1).minimize(loss)")
+
+
+def script(train: str = WIRED, evaluation: str = "print(sess.run(prediction, {x: data}))") -> str:
+    return "data = target = None\n" + SCRIPT.format(train=train, evaluation=evaluation)
+
+
+def test_nested_layers_and_an_inline_optimizer() -> None:
+    text = upgrade_source(script()).text
+    assert "h = batch_normalization(dense(x), training=True)" in text
+    assert "optimizer = tf.keras.optimizers.SGD(learning_rate=0.1)" in text
+    assert "print(compute_prediction(x=data).numpy())" in text
+    assert "def compute_prediction(x):" in text  # y is not needed to predict
+
+
+@pytest.mark.parametrize("train, evaluation, reason", [
+    ("train_op = tf.train.GradientDescentOptimizer(0.1).minimize(loss)", "pass", "BN001 must be fixed first"),
+    (WIRED, "print(sess.run(loss, {x: data, y: target, flag: True}))", "TF1 did not update"),
+    (WIRED, "saver = tf.train.Saver()", "`tf.train.Saver` has no checked TF2 equivalent"),
+    (WIRED, "print(sess.run(prediction, {x: data, flag: step > 3}))", "something other than True or False"),
+    (WIRED, "print(sess.run(prediction))", "`x` is needed but not fed"),
+    (WIRED, "print(sess.run(prediction, feed))", "not a literal"),
+    (WIRED + "\nsecond = tf.train.AdamOptimizer().minimize(loss)", "pass", "more than one optimizer"),
+    (WIRED.replace("minimize(loss)", "minimize(loss, var_list=None)"), "pass", "more than the loss"),
+    (WIRED, "print(prediction.name)", "used outside `sess.run`"),
+])
+def test_what_cannot_be_converted_is_left_with_a_reason(train: str, evaluation: str, reason: str) -> None:
+    result = upgrade_source(script(train, evaluation))
+    assert result.text is None
+    assert result.skipped is not None and reason in result.skipped[1]
+
+
+def test_cli_dry_run_writes_nothing_and_leaves_refused_files_byte_identical(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    good = tmp_path / "good.py"
+    good.write_text(script())
+    bad = tmp_path / "bad.py"
+    bad_text = script("train_op = tf.train.GradientDescentOptimizer(0.1).minimize(loss)")
+    bad.write_bytes(bad_text.encode())
+    result = CliRunner().invoke(main, ["upgrade", "--dry-run", "good.py", "bad.py"])
+    assert result.exit_code == 1
+    assert "+++ b/good.py" in result.stdout and "bad.py" not in result.stdout
+    assert "bad.py:10: not upgraded: BN001 must be fixed first" in result.stderr
+    assert good.read_text() == script() and bad.read_bytes() == bad_text.encode()
+
+
+def test_cli_writes_the_program_and_its_name_map(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "train.py").write_text(script())
+    result = CliRunner().invoke(main, ["upgrade", "--name-map", "names.json", "train.py"])
+    assert result.exit_code == 0, result.stderr
+    assert "Upgraded 1 file to TF2." in result.stderr
+    assert "tf.Session" not in (tmp_path / "train.py").read_text()
+    layers = json.loads((tmp_path / "names.json").read_text())["layers"]
+    assert [(layer["object"], layer["weights"]) for layer in layers] == [
+        ("dense", {"kernel": "dense/kernel", "bias": "dense/bias"}),
+        ("batch_normalization", {"gamma": "batch_normalization/gamma", "beta": "batch_normalization/beta",
+                                 "moving_mean": "batch_normalization/moving_mean",
+                                 "moving_variance": "batch_normalization/moving_variance"}),
+        ("dense_1", {"kernel": "dense_1/kernel", "bias": "dense_1/bias"}),
+    ]
+
+
+def test_keras_2_keeps_an_explicit_unfused_batch_norm_unfused() -> None:
+    text = script().replace("training=flag)", "training=flag, fused=False)")
+    assert "fused=False" in upgrade_source(text, keras=2).text
+    assert "fused" not in upgrade_source(text, keras=3).text
+
+
+def test_python_2_file_is_reported_not_fatal(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "old.py").write_text("print 'hello'\n")
+    (tmp_path / "train.py").write_text(script())
+    result = CliRunner().invoke(main, ["upgrade", "--dry-run", "."])
+    assert "old.py: skipped" in result.stderr and "+++ b/train.py" in result.stdout
+    assert result.exit_code == 2
+
+
+def test_crlf_file_stays_crlf() -> None:
+    text = upgrade_source(script().replace("\n", "\r\n")).text
+    assert "\n" not in text.replace("\r\n", "")
+
+
+def test_unrecognised_module_is_not_touched() -> None:
+    assert upgrade_source(textwrap.dedent("import tensorflow as tf\nx = tf.constant(1)\n")).text is None

@@ -1,0 +1,112 @@
+"""`migrate-bn upgrade`, proven numerically: the TF1 script and the TF2 program it becomes
+compute the same from the same initial weights.
+
+Each fixtures/upgrade case runs unmodified under tensorflow-cpu==2.12.1 + tf-slim
+(tests/runtime/upgrade_tf1.py keeps its weights after initialisation and at the end).
+The upgraded program then runs as plain Python, eagerly, with no compat.v1, sessions or
+placeholders, starting from the TF1 initial weights converted by the code behind
+`migrate-bn ckpt-convert` and restored with `assert_consumed()`
+(tests/runtime/upgrade_tf2.py):
+
+- Keras 3 on the newest TensorFlow (MIGRATE_BN_TF2_PYTHON);
+- Keras 2 (`--keras 2`) on TF 2.12's tf.keras, in this environment.
+
+Every number the programs print during and after training, and every weight and moving
+statistic at the end, agree to 1e-5 (relative) - except, on Keras 3, what the fused
+kernel's variance correction changes (docs/tf2-mapping.md): there the moving variance
+must differ from TF1's by exactly that correction's size and no more.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import runtime_oracle as oracle  # tests/conftest.py
+from migrate_bn.upgrade import upgrade_source
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNTIME = ROOT / "tests" / "runtime"
+CASES = sorted((ROOT / "fixtures" / "upgrade").glob("*/tf1.py"))
+TF2_PYTHON = os.environ.get("MIGRATE_BN_TF2_PYTHON", "")
+if not TF2_PYTHON and os.environ.get("MIGRATE_BN_REQUIRE_TF2") == "1":
+    raise RuntimeError("MIGRATE_BN_REQUIRE_TF2=1 but MIGRATE_BN_TF2_PYTHON is not set")
+# Batch-norm layers on 4-D input, where TF1 took the fused kernel: (TF1 scope, values per channel in a batch).
+FUSED = {"slim_convnet_in_main": {"features/BatchNorm": 16 * 8 * 8, "features/BatchNorm_1": 16 * 4 * 4}}
+
+pytestmark = [pytest.mark.runtime, pytest.mark.skipif(not oracle.HAVE_TF, reason=oracle.SKIP_REASON)]
+NUMBER = re.compile(r"-?\d+\.\d+(?:e-?\d+)?")
+
+
+def run(python: str, *arguments: str) -> str:
+    done = subprocess.run([python, *arguments], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def tf1_runs(tmp_path_factory) -> dict:
+    """Each case's TF1 run: its output and its initial and final checkpoints."""
+    runs = {}
+    for case in CASES:
+        out = tmp_path_factory.mktemp(case.parent.name)
+        runs[case.parent.name] = (run(sys.executable, str(RUNTIME / "upgrade_tf1.py"), str(case), str(out)), out)
+    return runs
+
+
+def upgraded(case: Path, keras: int, directory: Path) -> tuple[Path, Path]:
+    result = upgrade_source(case.read_text(), keras=keras)
+    program, names = directory / f"keras{keras}.py", directory / f"keras{keras}.json"
+    program.write_text(result.text)
+    names.write_text(json.dumps(result.name_map))
+    return program, names
+
+
+def final_tf1(out: Path) -> dict:
+    import tensorflow as tf
+
+    reader = tf.train.load_checkpoint(str(out / "final" / "ckpt"))
+    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
+
+
+def compare(case: Path, keras: int, python: str, tf1_runs: dict, tmp_path: Path) -> None:
+    tf1_output, tf1_out = tf1_runs[case.parent.name]
+    program, names = upgraded(case, keras, tmp_path)
+    tf2_output = run(python, str(RUNTIME / "upgrade_tf2.py"), str(program), str(names),
+                     str(tf1_out / "initial" / "ckpt"), str(tmp_path))
+    fused = FUSED.get(case.parent.name, {}) if keras == 3 else {}
+    printed_tf1 = [float(n) for n in NUMBER.findall(tf1_output)]
+    printed_tf2 = [float(n) for n in NUMBER.findall(tf2_output)]
+    assert len(printed_tf1) == len(printed_tf2) > 0
+    if not fused:
+        np.testing.assert_allclose(printed_tf2, printed_tf1, rtol=1e-5, atol=1e-6)
+    tf1_weights = final_tf1(tf1_out)
+    tf2_weights = json.loads((tmp_path / "final.json").read_text())
+    for name, value in tf2_weights.items():
+        scope = name.rsplit("/", 1)[0]
+        if scope in fused and name.endswith("moving_variance"):
+            # The documented difference: TF1 averaged n/(n-1) times the batch variance.
+            ratio = np.asarray(tf1_weights[name]) / np.asarray(value)
+            assert np.all(ratio >= 1.0 - 1e-5) and np.all(ratio <= fused[scope] / (fused[scope] - 1) + 1e-5), name
+            assert np.any(ratio > 1.0 + 1e-6), name
+        else:
+            np.testing.assert_allclose(value, tf1_weights[name], rtol=1e-5, atol=1e-5, err_msg=name)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda path: path.parent.name)
+def test_keras_2_program_computes_what_tf1_computed(case: Path, tf1_runs: dict, tmp_path: Path) -> None:
+    compare(case, 2, sys.executable, tf1_runs, tmp_path)
+
+
+@pytest.mark.skipif(not TF2_PYTHON, reason="needs MIGRATE_BN_TF2_PYTHON: a python with the newest tensorflow")
+@pytest.mark.parametrize("case", CASES, ids=lambda path: path.parent.name)
+def test_keras_3_program_computes_what_tf1_computed(case: Path, tf1_runs: dict, tmp_path: Path) -> None:
+    compare(case, 3, TF2_PYTHON, tf1_runs, tmp_path)
