@@ -104,7 +104,7 @@ def batch_norm_to_keras(facts: ModuleFacts, site: BatchNormSite, training: Optio
         flag = "True" if spec.default_training else "False"
         notes.append(f"the TF1 call relied on the default `{spec.training_kw}={flag}`; it is now explicit")
     activation = None
-    if slim and "activation_fn" in arguments and not _is_none(arguments["activation_fn"]):
+    if slim and "activation_fn" in arguments and not is_none_literal(arguments["activation_fn"]):
         function = facts.qualname(arguments["activation_fn"], site.scope) or ""
         activation = tfapi.ACTIVATION_LAYERS.get(function, f"tf.keras.layers.Activation({text('activation_fn')})")
     constructor = f"{tfapi.KERAS_BATCH_NORM}({', '.join(f'{k}={v}' for k, v in keywords.items())})"
@@ -122,7 +122,7 @@ def _slim_specifics(facts: ModuleFacts, arguments: dict, keywords: dict[str, str
     for argument, table in (("param_initializers", tfapi.SLIM_PARAM_INITIALIZERS),
                             ("param_regularizers", tfapi.SLIM_PARAM_REGULARIZERS)):
         value = arguments.get(argument)
-        if value is None or _is_none(value):
+        if value is None or is_none_literal(value):
             continue
         entries = facts.dict_entries(value, facts.module)
         if entries is None:
@@ -140,7 +140,7 @@ def _slim_specifics(facts: ModuleFacts, arguments: dict, keywords: dict[str, str
     return None
 
 
-def _is_none(node: ast.expr) -> bool:
+def is_none_literal(node: ast.expr) -> bool:
     return isinstance(node, ast.Constant) and node.value is None
 
 

@@ -102,19 +102,10 @@ def process_file(path: str, job: Job, resolver: Optional[Resolver] = None) -> tu
     Whatever the file holds or does meanwhile, the run goes on: what cannot be read
     as Python is reported in `Result.error`, a failure of migrate-bn itself in
     `Result.internal_error`, and in both cases nothing is written."""
-    shown = _shown(path)
-    try:
-        if os.path.islink(path) and not os.path.exists(path):
-            return Result(path=shown, error=_broken_link(path)), None
-        source = read_source(path)
-    except Refused as error:
-        return Result(path=shown, error=f"{error}; skipped"), None
-    except OSError as error:
-        return Result(path=shown, error=f"cannot read: {_reason(error)}"), None
-    if b"\0" in source:
-        # Python rejects NUL bytes in source; text in UTF-16 or UTF-32 is full of them.
-        return Result(path=shown, error="binary file (it holds NUL bytes: not Python source, or "
-                                         "UTF-16/UTF-32 text, which Python cannot read); skipped"), None
+    shown = shown_path(path)
+    source, problem = read_file(path)
+    if source is None:
+        return Result(path=shown, error=problem), None
     if resolver is None and job.project is not None:
         resolver = job.project.resolver(path)
     result = analyze_as(path, shown, source, job, resolver)
@@ -126,6 +117,24 @@ def process_file(path: str, job: Job, resolver: Optional[Resolver] = None) -> tu
         except OSError as error:
             _not_written(result, f"cannot write: {_reason(error)}; not written")
     return result, source
+
+
+def read_file(path: str) -> tuple[Optional[bytes], Optional[str]]:
+    """The file's bytes, or None and why it is skipped: a broken link, a file fsio
+    refuses (FIFO, too large), one that cannot be read, or one holding NUL bytes."""
+    try:
+        if os.path.islink(path) and not os.path.exists(path):
+            return None, _broken_link(path)
+        source = read_source(path)
+    except Refused as error:
+        return None, f"{error}; skipped"
+    except OSError as error:
+        return None, f"cannot read: {_reason(error)}"
+    if b"\0" in source:
+        # Python rejects NUL bytes in source; text in UTF-16 or UTF-32 is full of them.
+        return None, ("binary file (it holds NUL bytes: not Python source, or "
+                      "UTF-16/UTF-32 text, which Python cannot read); skipped")
+    return source, None
 
 
 def analyze_as(path: str, shown: str, source: bytes, job: Job, resolver: Optional[Resolver]) -> Result:
@@ -147,7 +156,7 @@ def _not_written(result: Result, reason: str) -> None:
     result.fixed_count = 0
 
 
-def _shown(path: str) -> str:
+def shown_path(path: str) -> str:
     """The path as messages show it. A name that is not valid in the file system's
     encoding (Latin-1 bytes on a UTF-8 system) is shown with backslash escapes, which
     any terminal can print, rather than crash the output."""
@@ -217,7 +226,7 @@ def run(paths: Sequence[str], job: Job, cache: Optional[Cache] = None,
     digests: dict[str, str] = {}
     for path in planned.paths:
         if path in planned.problems:
-            triaged[path] = (Result(path=_shown(path), error=planned.problems[path]), None)
+            triaged[path] = (Result(path=shown_path(path), error=planned.problems[path]), None)
             continue
         answer = _triage(path, job, cache, digests)
         if answer is None:
@@ -244,7 +253,7 @@ def _triage(path: str, job: Job, cache: Optional[Cache],
     except (Refused, OSError):
         return None
     if b"\0" not in source and not may_matter(source):
-        return Result(path=_shown(path)), None
+        return Result(path=shown_path(path)), None
     if cache is None:
         return None
     digest = digests[path] = content_hash(source)
@@ -254,7 +263,7 @@ def _triage(path: str, job: Job, cache: Optional[Cache],
     findings, error = cached
     if job.fix and fixable(findings, job.options):
         return None  # the fix itself is not cached
-    return Result(path=_shown(path), findings=findings, remaining=findings, error=error), None
+    return Result(path=shown_path(path), findings=findings, remaining=findings, error=error), None
 
 
 def _work(paths: list[str], job: Job) -> Iterator[tuple[Result, Optional[bytes], set[str]]]:

@@ -18,7 +18,8 @@ from typing import Iterator, Optional, Union
 
 from . import tfapi
 from .facts import ModuleFacts
-from .keras_mapping import arguments_by_name, batch_norm_to_keras, keras_initializer
+from .keras_mapping import (arguments_by_name, batch_norm_to_keras, is_none_literal, keras_initializer,
+                            optimizer_to_keras)
 from .names import resolve
 
 
@@ -287,8 +288,6 @@ class _Recogniser:
         self.definitions.append(definition)
 
     def _optimizer(self, target: Optional[str], call: ast.Call) -> str:
-        from .keras_mapping import optimizer_to_keras
-
         script = self.script_
         assert script is not None
         if script.optimizer is not None:
@@ -404,7 +403,7 @@ class _Recogniser:
             raise NotConvertible(call, f"the training flag `{flag}` is neither a literal nor a placeholder")
         activation = None
         if family == "contrib" and arguments.get("activation_fn") is not None and \
-                not _is_none(arguments["activation_fn"]):
+                not is_none_literal(arguments["activation_fn"]):
             activation = self.facts.segment(arguments["activation_fn"])
             self._check_tf_names(arguments["activation_fn"], [])
         copied = tfapi.SLIM_BN_TO_KERAS if family == "contrib" else tfapi.TF_LAYERS_BN_TO_KERAS
@@ -428,7 +427,7 @@ class _Recogniser:
         arguments = arguments_by_name(call, api.positions)
         if arguments is None or "inputs" not in arguments:
             raise NotConvertible(call, "arguments given through *args/**kwargs")
-        if "reuse" in arguments and not _is_none(arguments["reuse"]):
+        if "reuse" in arguments and not is_none_literal(arguments["reuse"]):
             raise NotConvertible(call, "variables shared with `reuse`: share one Keras layer by hand")
         keywords = []
         notes: list[str] = []
@@ -438,22 +437,21 @@ class _Recogniser:
             if argument in api.copied:
                 self._check_tf_names(value, [])
                 keywords.append(f"{argument}={self.facts.segment(value)}")
-            elif argument in api.initializers and not _is_none(value):
+            elif argument in api.initializers and not is_none_literal(value):
                 converted = keras_initializer(self.facts, value, notes)
                 if notes:
                     raise NotConvertible(value, f"initializer `{self.facts.segment(value)}` has no checked "
                                                 "Keras equivalent")
                 keywords.append(f"{argument}={converted}")
-            elif not _is_none(value):
+            elif not is_none_literal(value):
                 raise NotConvertible(value, f"`{argument}` has no Keras equivalent here")
         scope = self._scope(prefix, arguments.get("name"), api.base_name, call)
         weights = {}
         for weight in api.weights:
             if weight != "bias" or self._literal(arguments.get("use_bias"), True, call):
                 weights[weight] = f"{scope}/{weight}"
-        keras_class = api.keras_class.rsplit(".", 1)[-1]
-        constructor = f"{self.tf}.keras.layers.{keras_class}({', '.join(keywords)})"
-        return self._add(scope, keras_class, constructor, call, arguments["inputs"], None, None, weights)
+        constructor = f"{self.tf}.keras.layers.{api.keras_class}({', '.join(keywords)})"
+        return self._add(scope, api.keras_class, constructor, call, arguments["inputs"], None, None, weights)
 
     def _add(self, scope: str, keras_class: str, constructor: str, call: ast.Call, inputs: ast.expr,
              flag: Optional[str], activation: Optional[str], weights: dict[str, str]) -> Layer:
@@ -464,7 +462,7 @@ class _Recogniser:
 
     def _scope(self, prefix: str, name: Optional[ast.expr], base: str, call: ast.Call) -> str:
         """The variable scope TF1 gives a layer: its name, or its base name made unique."""
-        if name is not None and not _is_none(name):
+        if name is not None and not is_none_literal(name):
             if not isinstance(name, ast.Constant) or not isinstance(name.value, str):
                 raise NotConvertible(name, "a layer name that is not a literal string")
             base = name.value
@@ -560,8 +558,7 @@ class _SessionReader:
         for body_statement in script.session.body:
             recogniser._check_tf_names(body_statement, [], skip=frozenset(runs))
         statements = {id(call): statement for statement in ast.walk(script.session)
-                      if isinstance(statement, ast.stmt) for call in runs.values()
-                      if call in _direct_calls(statement)}
+                      if isinstance(statement, ast.stmt) for call in _direct_calls(statement) if id(call) in runs}
         for call in sorted(runs.values(), key=lambda c: (c.lineno, c.col_offset)):
             self._run(call, statements[id(call)])
 
@@ -703,10 +700,6 @@ def _outermost_attributes(node: ast.AST) -> Iterator[ast.Attribute]:
     for n in ast.walk(node):
         if isinstance(n, ast.Attribute) and id(n) not in inner:
             yield n
-
-
-def _is_none(node: ast.expr) -> bool:
-    return isinstance(node, ast.Constant) and node.value is None
 
 
 def _side_effect_free(node: ast.expr) -> bool:

@@ -527,7 +527,7 @@ OPTIMIZER_PREFIX = "tensorflow.train."
 class LayerApi:
     """A tf.layers function and the Keras layer that computes the same."""
 
-    keras_class: str
+    keras_class: str  # in tf.keras.layers
     base_name: str  # the variable scope TF1 names an unnamed layer after: dense, dense_1, ...
     positions: tuple[str, ...]  # TF1's positional order
     copied: frozenset[str]  # TF1 keywords the Keras constructor takes as written
@@ -540,24 +540,24 @@ _DENSE_LIKE = frozenset({"activation", "use_bias", "kernel_regularizer", "bias_r
 _POOLING = ("inputs", "pool_size", "strides", "padding", "data_format", "name")
 LAYERS = {
     "tensorflow.layers.dense": LayerApi(
-        "tf.keras.layers.Dense", "dense",
+        "Dense", "dense",
         ("inputs", "units", "activation", "use_bias", "kernel_initializer", "bias_initializer",
          "kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint",
          "bias_constraint", "trainable", "name", "reuse"),
         _DENSE_LIKE | {"units"}, ("kernel", "bias")),
     "tensorflow.layers.conv2d": LayerApi(
-        "tf.keras.layers.Conv2D", "conv2d",
+        "Conv2D", "conv2d",
         ("inputs", "filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate",
          "activation", "use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer",
          "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint", "trainable",
          "name", "reuse"),
         _DENSE_LIKE | {"filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate"},
         ("kernel", "bias")),
-    "tensorflow.layers.flatten": LayerApi("tf.keras.layers.Flatten", "flatten", ("inputs", "name", "data_format"),
+    "tensorflow.layers.flatten": LayerApi("Flatten", "flatten", ("inputs", "name", "data_format"),
                                           frozenset({"name", "data_format"})),
-    "tensorflow.layers.max_pooling2d": LayerApi("tf.keras.layers.MaxPooling2D", "max_pooling2d", _POOLING,
+    "tensorflow.layers.max_pooling2d": LayerApi("MaxPooling2D", "max_pooling2d", _POOLING,
                                                 frozenset(_POOLING[1:])),
-    "tensorflow.layers.average_pooling2d": LayerApi("tf.keras.layers.AveragePooling2D", "average_pooling2d",
+    "tensorflow.layers.average_pooling2d": LayerApi("AveragePooling2D", "average_pooling2d",
                                                     _POOLING, frozenset(_POOLING[1:])),
 }
 # The variable scope TF1 gives an unnamed batch norm: tf.layers' layer name, slim's scope.

@@ -153,9 +153,9 @@ class _Writer:
                 merged.append([start, end, replacement])
         for deletion in merged:
             start, end, replacement = deletion
-            if replacement or (start > 0 and self.text[max(0, start - 2):start].strip(" \t") not in ("\n\n", "\n")):
+            if replacement:
                 continue
-            before = self.text[:start].rstrip(" \t")
+            before = self.text[:start]
             if start == 0 or before.endswith("\n\n") or before.endswith("\r\n\r\n"):
                 while end < len(self.text):
                     line_end = self.text.find("\n", end)
@@ -317,5 +317,5 @@ def _dedent(text: str, width: int) -> str:
     for line in text.splitlines(keepends=True):
         stripped = line.lstrip(" \t")
         lead = len(line) - len(stripped)
-        out.append(line[min(width, lead):] if line.strip() else line.lstrip(" \t") or line)
+        out.append(line[min(width, lead):] if line.strip() else stripped)
     return "".join(out)

@@ -7,11 +7,10 @@ and skipped, writes are atomic and refused when the file changed meanwhile.
 from __future__ import annotations
 
 import json
-import os
 from typing import Optional, Sequence, TextIO
 
 from . import runner
-from .fsio import Refused, read_source, write_atomically
+from .fsio import Refused, write_atomically
 from .output import unified_diff
 from .source import SourceError, decode, encoding_of
 from .upgrade import Upgrade, upgrade_source
@@ -24,17 +23,16 @@ def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_pa
     upgraded: list[tuple[str, Upgrade]] = []
     skipped = errors = 0
     for path in runner.discover(paths):
-        shown = os.path.relpath(path)
-        try:
-            source = read_source(path)
-            text = decode(source)
-            result = upgrade_source(text, keras)
-        except (Refused, SourceError) as error:
-            err.write(f"{shown}: skipped: {error}\n")
+        shown = runner.shown_path(path)
+        source, problem = runner.read_file(path)
+        if source is None:
+            err.write(f"{shown}: {problem}\n")
             errors += 1
             continue
-        except OSError as error:
-            err.write(f"{shown}: cannot read: {error.strerror or error}\n")
+        try:
+            result = upgrade_source(decode(source), keras)
+        except SourceError as error:
+            err.write(f"{shown}: skipped: {error}\n")
             errors += 1
             continue
         if result.skipped:
