@@ -137,3 +137,24 @@ def test_crlf_file_stays_crlf() -> None:
 
 def test_unrecognised_module_is_not_touched() -> None:
     assert upgrade_source(textwrap.dedent("import tensorflow as tf\nx = tf.constant(1)\n")).text is None
+
+
+def test_an_internal_error_on_one_file_leaves_it_and_goes_on(tmp_path: Path, monkeypatch) -> None:
+    import migrate_bn.upgrade_command as command
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.py").write_text(script())
+    (tmp_path / "b.py").write_text(script())
+    real = command.upgrade_source
+
+    def failing_on_a(text: str, keras: int):
+        if text.startswith("#a"):
+            raise RuntimeError("boom")
+        return real(text, keras)
+
+    (tmp_path / "a.py").write_text("#a\n" + script())
+    monkeypatch.setattr(command, "upgrade_source", failing_on_a)
+    result = CliRunner().invoke(main, ["upgrade", "--dry-run", "."])
+    assert result.exit_code == 2
+    assert "a.py: internal error in migrate-bn (RuntimeError: boom)" in result.stderr
+    assert "+++ b/b.py" in result.stdout
