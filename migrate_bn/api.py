@@ -41,9 +41,12 @@ class Result:
         return self.fixed_source is not None
 
 
-def check_source(text: str, rules: Sequence[Rule], options: Options, resolver: Optional[Resolver] = None) -> list[Finding]:
-    tree = parse(text)
-    module_facts = facts_module.build(tree, text, resolver)
+def check_source(text: str, rules: Sequence[Rule], options: Options, resolver: Optional[Resolver] = None,
+                 module_facts: Optional[facts_module.ModuleFacts] = None) -> list[Finding]:
+    """The findings of `rules` in `text`; `module_facts`, when the caller built them already."""
+    if module_facts is None:
+        module_facts = facts_module.build(parse(text), text, resolver)
+    tree = module_facts.tree
     findings = [finding for rule in rules for finding in rule.check(module_facts, options)]
     comments = suppressions.find(text)
     if comments:

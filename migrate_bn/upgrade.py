@@ -37,17 +37,24 @@ class Upgrade:
 
 def upgrade_source(text: str, keras: int = 3) -> Upgrade:
     """Upgrade one module; raises source.SourceError when it is not Python 3."""
-    tree = parse(text)
-    facts = facts_module.build(tree, text)
-    blocking = [f for f in check_source(text, select_rules(ignore=sorted(NOT_BLOCKING)), Options())]
+    facts = facts_module.build(parse(text), text)
+    refusal: Optional[NotConvertible] = None
     try:
         script = recognise(facts, keras)
-        if script is None:
-            return Upgrade()
-        if blocking:
-            first = blocking[0]
-            return Upgrade(skipped=(first.span.line, f"{first.code} must be fixed first (`migrate-bn fix`): "
-                                                f"{first.message}"))
+    except NotConvertible as error:
+        script, refusal = None, error
+    if script is None and refusal is None:
+        return Upgrade()
+    # A bug outranks what the conversion cannot follow: it is the first thing to fix.
+    blocking = check_source(text, select_rules(ignore=sorted(NOT_BLOCKING)), Options(), module_facts=facts)
+    if blocking:
+        first = blocking[0]
+        return Upgrade(skipped=(first.span.line, f"{first.code} must be fixed first (`migrate-bn fix`): "
+                                                 f"{first.message}"))
+    try:
+        if refusal is not None:
+            raise refusal
+        assert script is not None
         new_text = _Writer(script, text, keras).write()
     except NotConvertible as error:
         return Upgrade(skipped=(error.line, error.reason))

@@ -158,3 +158,10 @@ def test_an_internal_error_on_one_file_leaves_it_and_goes_on(tmp_path: Path, mon
     assert result.exit_code == 2
     assert "a.py: internal error in migrate-bn (RuntimeError: boom)" in result.stderr
     assert "+++ b/b.py" in result.stdout
+
+
+def test_a_bug_is_named_before_what_the_conversion_cannot_follow() -> None:
+    """A literal training=True that is also evaluated (BN004) would make the conversion
+    refuse the evaluation run too; the bug is the first thing the user must hear of."""
+    result = upgrade_source(script().replace("training=flag)", "training=True)"))
+    assert result.text is None and "BN004 must be fixed first" in result.skipped[1]
