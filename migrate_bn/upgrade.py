@@ -204,7 +204,7 @@ class _Writer:
         lines = [f"{indent}{layer.variable} = {layer.constructor}" for layer in script.layers]
         lines.append(f"{indent}{script.optimizer} = {script.optimizer_code}")
         owners = [f"{layer.variable}={layer.variable}" for layer in script.layers if layer.weights]
-        lines.append(f"{indent}# Restores the TF1 weights that `migrate-bn ckpt-convert` writes.")
+        lines.append(f"{indent}# `checkpoint.read(path)` restores a TF1 checkpoint that `migrate-bn ckpt-convert` converted.")
         lines.append(_wrapped(f"{indent}{self.checkpoint} = {tf}.train.Checkpoint(", owners, ", ", ")", indent))
         separator = "\n\n" if not indent else "\n"
         return "\n".join(lines) + "\n" + separator + separator.join(self.step_code) + separator
@@ -312,7 +312,7 @@ def _wrapped(opening: str, items: list[str], separator: str, closing: str, inden
     flat = (opening[:-1] if bracket_only else opening) + separator.join(items) + ("" if bracket_only else closing)
     if len(flat) <= width:
         return flat
-    if separator.strip():
+    if separator.strip() != ",":  # an operator leads each continued line
         return (opening + "\n" + indent + "    " + items[0] +
                 "".join(f"\n{indent}    {separator.strip()} {item}" for item in items[1:]) + "\n" + indent + closing)
     return opening + "\n" + "".join(f"{indent}    {item},\n" for item in items) + indent + closing

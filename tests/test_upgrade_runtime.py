@@ -15,6 +15,12 @@ Every number the programs print during and after training, and every weight and 
 statistic at the end, agree to 1e-5 (relative) - except, on Keras 3, what the fused
 kernel's variance correction changes (docs/tf2-mapping.md): there the moving variance
 must differ from TF1's by exactly that correction's size and no more.
+
+The checkpoint round trip: the weights TF1 trained, converted and restored in the
+upgraded program, give the predictions TF1 gave with them. Each fixture's last line
+prints predictions made with its final weights; the upgraded program runs with every
+step followed by reading the converted TF1 checkpoint again (`predict` mode), so its
+last line must be TF1's to 1e-5, on Keras 3 too: no training happens in TF2 there.
 """
 
 from __future__ import annotations
@@ -42,7 +48,8 @@ if not TF2_PYTHON and os.environ.get("MIGRATE_BN_REQUIRE_TF2") == "1":
 FUSED = {"slim_convnet_in_main": {"features/BatchNorm": 16 * 8 * 8, "features/BatchNorm_1": 16 * 4 * 4}}
 
 pytestmark = [pytest.mark.runtime, pytest.mark.skipif(not oracle.HAVE_TF, reason=oracle.SKIP_REASON)]
-NUMBER = re.compile(r"-?\d+\.\d+(?:e-?\d+)?")
+NUMBER = re.compile(r"-?\d+\.\d*(?:e[-+]?\d+)?")
+LABEL = re.compile(r"^[a-z]+ ", re.MULTILINE)
 
 
 def run(python: str, *arguments: str) -> str:
@@ -80,7 +87,7 @@ def final_tf1(out: Path) -> dict:
 def compare(case: Path, keras: int, python: str, tf1_runs: dict, tmp_path: Path) -> None:
     tf1_output, tf1_out = tf1_runs[case.parent.name]
     program, names = upgraded(case, keras, tmp_path)
-    tf2_output = run(python, str(RUNTIME / "upgrade_tf2.py"), str(program), str(names),
+    tf2_output = run(python, str(RUNTIME / "upgrade_tf2.py"), "train", str(program), str(names),
                      str(tf1_out / "initial" / "ckpt"), str(tmp_path))
     fused = FUSED.get(case.parent.name, {}) if keras == 3 else {}
     printed_tf1 = [float(n) for n in NUMBER.findall(tf1_output)]
@@ -110,3 +117,31 @@ def test_keras_2_program_computes_what_tf1_computed(case: Path, tf1_runs: dict, 
 @pytest.mark.parametrize("case", CASES, ids=lambda path: path.parent.name)
 def test_keras_3_program_computes_what_tf1_computed(case: Path, tf1_runs: dict, tmp_path: Path) -> None:
     compare(case, 3, TF2_PYTHON, tf1_runs, tmp_path)
+
+
+def round_trip(case: Path, keras: int, python: str, tf1_runs: dict, tmp_path: Path) -> None:
+    tf1_output, tf1_out = tf1_runs[case.parent.name]
+    program, names = upgraded(case, keras, tmp_path)
+    tf2_output = run(python, str(RUNTIME / "upgrade_tf2.py"), "predict", str(program), str(names),
+                     str(tf1_out / "final" / "ckpt"), str(tmp_path))
+    # The last thing each printed: a label, then the numbers (an array may take several lines).
+    tf1_last, tf2_last = (LABEL.findall(output)[-1] for output in (tf1_output, tf2_output))
+    assert tf1_last == tf2_last, (tf1_output, tf2_output)
+    predicted_tf1, predicted_tf2 = ([float(n) for n in NUMBER.findall(output.rsplit(tf1_last, 1)[1])]
+                                    for output in (tf1_output, tf2_output))
+    assert len(predicted_tf1) >= 4
+    np.testing.assert_allclose(predicted_tf2, predicted_tf1,
+                               rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda path: path.parent.name)
+def test_keras_2_program_predicts_what_tf1_predicted_from_its_trained_checkpoint(
+        case: Path, tf1_runs: dict, tmp_path: Path) -> None:
+    round_trip(case, 2, sys.executable, tf1_runs, tmp_path)
+
+
+@pytest.mark.skipif(not TF2_PYTHON, reason="needs MIGRATE_BN_TF2_PYTHON: a python with the newest tensorflow")
+@pytest.mark.parametrize("case", CASES, ids=lambda path: path.parent.name)
+def test_keras_3_program_predicts_what_tf1_predicted_from_its_trained_checkpoint(
+        case: Path, tf1_runs: dict, tmp_path: Path) -> None:
+    round_trip(case, 3, TF2_PYTHON, tf1_runs, tmp_path)
