@@ -159,6 +159,8 @@ class _Recogniser:
         self.current: dict[str, int] = {}
         self.other_names: dict[str, str] = {}  # optimizer, train op, update ops, initializer -> kind
         self.layers: list[Layer] = []
+        self.owners: dict[str, Layer] = {}  # TF1 scope -> the layer that built its variables
+        self.reuse: Optional[str] = None  # the enclosing variable_scope's: None, "reuse" or "auto"
         self.scope_counts: dict[str, int] = {}
         self.taken = {node.id for node in ast.walk(facts.tree) if isinstance(node, ast.Name)} | \
             {node.name for node in ast.walk(facts.tree) if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
@@ -205,6 +207,12 @@ class _Recogniser:
             if name in tfapi.RENAMED_CALLS:
                 script.renamed_calls.append((statement.value.func, tfapi.RENAMED_CALLS[name].replace("tf", self.tf, 1)))
                 return
+            if self.facts.qualname(statement.value.func, self.facts.module) in tfapi.LEARNING_PHASE_SETTERS:
+                # The layers converted here take no learning phase: every `training=` is explicit.
+                script.removed.append(statement)
+                script.notes.append((statement.lineno, "the global learning phase is removed: every layer call "
+                                                       "says `training=` itself"))
+                return
         if isinstance(statement, ast.With):
             self._with(statement, prefix, top)
             return
@@ -231,11 +239,15 @@ class _Recogniser:
         call = statement.items[0].context_expr
         name = resolve(call.func, self.facts.imports)
         under_dependencies = False
+        reuse = self.reuse
         if name == tfapi.VARIABLE_SCOPE:
-            if len(call.args) != 1 or call.keywords or not isinstance(call.args[0], ast.Constant) or \
-                    not isinstance(call.args[0].value, str):
-                raise NotConvertible(statement, "a variable_scope other than `variable_scope('literal name')`")
+            if len(call.args) != 1 or any(k.arg != "reuse" for k in call.keywords) or \
+                    not isinstance(call.args[0], ast.Constant) or not isinstance(call.args[0].value, str):
+                raise NotConvertible(statement, "a variable_scope other than `variable_scope('literal name')` "
+                                                "(with `reuse=`)")
             prefix = f"{prefix}{call.args[0].value}/"
+            # TF1 scopes inherit reuse and cannot switch it off again.
+            reuse = self._reuse_mode(call.keywords[0].value if call.keywords else None) or self.reuse
         elif name == tfapi.CONTROL_DEPENDENCIES:
             if len(call.args) != 1 or not self._is_update_ops(call.args[0]):
                 raise NotConvertible(statement, "control_dependencies on something other than the update ops")
@@ -244,10 +256,22 @@ class _Recogniser:
             if self._mentions_graph(statement):
                 raise NotConvertible(statement, "a `with` block of the graph this conversion does not understand")
             return
+        enclosing, self.reuse = self.reuse, reuse
         for inner in statement.body:
             self._statement(inner, prefix, top=False, under_dependencies=under_dependencies)
+        self.reuse = enclosing
         if top:
             self.script_.removed.append(statement)  # type: ignore[union-attr]
+
+    def _reuse_mode(self, value: Optional[ast.expr]) -> Optional[str]:
+        """`reuse=` as written: None (build), "reuse" (True: must exist) or "auto" (AUTO_REUSE)."""
+        if value is None or (isinstance(value, ast.Constant) and value.value in (None, False)):
+            return None
+        if isinstance(value, ast.Constant) and value.value is True:
+            return "reuse"
+        if resolve(value, self.facts.imports) == tfapi.AUTO_REUSE:
+            return "auto"
+        raise NotConvertible(value, "a `reuse` other than True, False, None or tf.AUTO_REUSE")
 
     def _is_update_ops(self, node: ast.expr) -> bool:
         if isinstance(node, ast.Name):
@@ -390,8 +414,9 @@ class _Recogniser:
         family = site.spec.family  # type: ignore[union-attr]
         arguments = arguments_by_name(call, tfapi.SLIM_BN_POSITIONS if family == "contrib"
                                       else tfapi.TF_LAYERS_BN_POSITIONS) or {}
+        reuse = self._reuse_mode(arguments.get("reuse")) or self.reuse
         scope = self._scope(prefix, arguments.get("scope" if family == "contrib" else "name"),
-                            tfapi.BATCH_NORM_BASE_NAMES[family], call)
+                            tfapi.BATCH_NORM_BASE_NAMES[family], call, reuse)
         weights = {}
         for weight, argument, default in tfapi.BATCH_NORM_WEIGHTS[family]:
             if self._literal(arguments.get(argument), default, call):
@@ -417,22 +442,21 @@ class _Recogniser:
                 arguments["fused"].value is False:
             constructor = constructor[:-1] + (", " if constructor[-2] != "(" else "") + "fused=False)"
         self.script_.notes.extend((call.lineno, note) for note in converted.notes  # type: ignore[union-attr]
-                                  if "now explicit" not in note)
-        if self.keras == 3:
+                                  if "now explicit" not in note and "reuse" not in note)
+        if self.keras == 3 and scope not in self.owners:
             self.script_.notes.append((call.lineno, tfapi.KERAS3_FUSED_NOTE))  # type: ignore[union-attr]
         return self._add(scope, "BatchNormalization", constructor, call, arguments["inputs"], flag, activation,
-                         weights)
+                         weights, reuse)
 
     def _tf_layer(self, call: ast.Call, api: tfapi.LayerApi, prefix: str) -> Layer:
         arguments = arguments_by_name(call, api.positions)
         if arguments is None or "inputs" not in arguments:
             raise NotConvertible(call, "arguments given through *args/**kwargs")
-        if "reuse" in arguments and not is_none_literal(arguments["reuse"]):
-            raise NotConvertible(call, "variables shared with `reuse`: share one Keras layer by hand")
+        reuse = (self._reuse_mode(arguments.get("reuse")) or self.reuse) if api.weights else None
         keywords = []
         notes: list[str] = []
         for argument, value in arguments.items():
-            if argument == "inputs":
+            if argument in ("inputs", "reuse"):
                 continue
             if argument in api.copied:
                 self._check_tf_names(value, [])
@@ -445,23 +469,39 @@ class _Recogniser:
                 keywords.append(f"{argument}={converted}")
             elif not is_none_literal(value):
                 raise NotConvertible(value, f"`{argument}` has no Keras equivalent here")
-        scope = self._scope(prefix, arguments.get("name"), api.base_name, call)
+        scope = self._scope(prefix, arguments.get("name"), api.base_name, call, reuse)
         weights = {}
         for weight in api.weights:
             if weight != "bias" or self._literal(arguments.get("use_bias"), True, call):
                 weights[weight] = f"{scope}/{weight}"
         constructor = f"{self.tf}.keras.layers.{api.keras_class}({', '.join(keywords)})"
-        return self._add(scope, api.keras_class, constructor, call, arguments["inputs"], None, None, weights)
+        return self._add(scope, api.keras_class, constructor, call, arguments["inputs"], None, None, weights, reuse)
 
     def _add(self, scope: str, keras_class: str, constructor: str, call: ast.Call, inputs: ast.expr,
-             flag: Optional[str], activation: Optional[str], weights: dict[str, str]) -> Layer:
+             flag: Optional[str], activation: Optional[str], weights: dict[str, str], reuse: Optional[str]) -> Layer:
+        """A new layer, or - where TF1 reused the scope's variables - a call of the layer
+        that built them."""
+        owner = self.owners.get(scope) if weights else None
+        if owner is not None:
+            if reuse is None:
+                raise NotConvertible(call, f"`{scope}` is built a second time without `reuse` (TF1 fails there)")
+            if (owner.keras_class, owner.constructor) != (keras_class, constructor):
+                raise NotConvertible(call, f"`{scope}` is reused with arguments other than those it was built with")
+            return Layer(owner.variable, scope, keras_class, constructor, call, inputs, flag, activation, weights)
+        if reuse == "reuse" and weights:
+            raise NotConvertible(call, f"`{scope}` is reused before it is built (TF1 fails there)")
         variable = fresh_name("".join(c if c.isalnum() else "_" for c in scope).lower(), self.taken)
         layer = Layer(variable, scope, keras_class, constructor, call, inputs, flag, activation, weights)
         self.layers.append(layer)
+        if weights:
+            self.owners[scope] = layer
         return layer
 
-    def _scope(self, prefix: str, name: Optional[ast.expr], base: str, call: ast.Call) -> str:
+    def _scope(self, prefix: str, name: Optional[ast.expr], base: str, call: ast.Call,
+               reuse: Optional[str] = None) -> str:
         """The variable scope TF1 gives a layer: its name, or its base name made unique."""
+        if reuse and (name is None or is_none_literal(name)):
+            raise NotConvertible(call, "a layer reused without a name: name it to share it")
         if name is not None and not is_none_literal(name):
             if not isinstance(name, ast.Constant) or not isinstance(name.value, str):
                 raise NotConvertible(name, "a layer name that is not a literal string")
@@ -606,12 +646,26 @@ class _SessionReader:
                 if not _side_effect_free(value):
                     raise NotConvertible(value, f"the unused feed of `{name}` may have side effects")
                 del run.feeds[name]
-        if not trains:
-            statements = script.statements(run.needed)
-            if any(layer.flag == "True" or (layer.flag not in (None, "False") and training)
-                   for s in statements for layer in s.layers):
-                raise NotConvertible(call, "a run without the train op in training mode: TF1 did not update "
-                                           "the moving statistics there, Keras would")
+        def updating(layer: Layer) -> bool:
+            return layer.keras_class == "BatchNormalization" and \
+                (layer.flag == "True" or (layer.flag not in (None, "False") and bool(training)))
+
+        computed = [layer for s in script.statements(run.needed) for layer in s.layers if updating(layer)]
+        if not trains and computed:
+            raise NotConvertible(call, "a run without the train op in training mode: TF1 did not update "
+                                       "the moving statistics there, Keras would")
+        if trains:
+            # TF1's train op ran every update op in UPDATE_OPS; the TF2 step updates what it computes.
+            for layer in (layer for d in script.definitions if isinstance(d, GraphStatement)
+                          for layer in d.layers if updating(layer)):
+                if all(layer is not other for other in computed):
+                    raise NotConvertible(layer.call, "a batch norm in training mode that the loss does not need: "
+                                                     "TF1's train op updated its statistics too")
+            variables = [layer.variable for layer in computed]
+            twice = next((v for v in variables if variables.count(v) > 1), None)
+            if twice:
+                raise NotConvertible(call, f"the batch norm `{twice}` runs twice in training mode in one step: "
+                                           "TF1 ran its two updates in no fixed order")
         script.runs.append(run)
 
     def _definition(self, name: str) -> Union[GraphStatement, Placeholder]:
@@ -626,10 +680,15 @@ class _SessionReader:
     def _feeds(self, feed: Optional[ast.expr], call: ast.Call) -> dict[str, ast.expr]:
         if feed is None:
             return {}
-        if not isinstance(feed, ast.Dict) or not all(isinstance(k, ast.Name) for k in feed.keys):
+        facts = self.recogniser.facts
+        if not isinstance(feed, ast.Dict):
             raise NotConvertible(call, "a feed_dict that is not a literal {placeholder: value, ...}")
         feeds = {}
         for key, value in zip(feed.keys, feed.values):
+            if isinstance(key, ast.Call) and facts.qualname(key.func, facts.module) in tfapi.LEARNING_PHASE_FUNCTIONS:
+                continue  # feeds only Keras layers, and the converted layers take none
+            if not isinstance(key, ast.Name):
+                raise NotConvertible(call, "a feed_dict that is not a literal {placeholder: value, ...}")
             name = key.id  # type: ignore[union-attr]
             if name not in self.script.final or not isinstance(self._definition(name), Placeholder):
                 raise NotConvertible(key, f"`{name}` is fed but is not a placeholder")

@@ -382,7 +382,8 @@ BATCH_NORM_CLASS_WORD = "batchnorm"
 
 # BN007. The global learning phase (T11): deprecated in tf.keras 2.x, absent in Keras 3.
 LEARNING_PHASE_SCOPES = frozenset({"keras.backend.learning_phase_scope"})
-SET_LEARNING_PHASE_FUNCTIONS = frozenset({"keras.backend.set_learning_phase"}) | LEARNING_PHASE_SCOPES
+LEARNING_PHASE_SETTERS = frozenset({"keras.backend.set_learning_phase"})
+SET_LEARNING_PHASE_FUNCTIONS = LEARNING_PHASE_SETTERS | LEARNING_PHASE_SCOPES
 LEARNING_PHASE_FUNCTIONS = frozenset({"keras.backend.learning_phase"})
 # `K.function([model.input, K.learning_phase()], ...)` feeds the phase as an input.
 KERAS_BACKEND_FUNCTIONS = frozenset({"keras.backend.function"})
@@ -511,6 +512,7 @@ SESSION_CLASSES = frozenset({"tensorflow.Session"})
 VARIABLE_INITIALIZERS = frozenset({"tensorflow.global_variables_initializer",
                                    "tensorflow.initialize_all_variables"})
 VARIABLE_SCOPE = "tensorflow.variable_scope"
+AUTO_REUSE = "tensorflow.AUTO_REUSE"
 NAME_SCOPE = "tensorflow.name_scope"
 CONTROL_DEPENDENCIES = "tensorflow.control_dependencies"
 # Graph-mode switches and graph resets: a TF2 program has no graph to set up.

@@ -22,8 +22,9 @@ from .script import GraphStatement, Layer, NotConvertible, Run, Script, fresh_na
 from .source import parse, split_lines
 
 # Findings that make a module's TF1 behaviour a bug: upgrading would silently change
-# what it computes (or keep the bug), so `fix` comes first. Advice does not block.
-NOT_BLOCKING = frozenset({"BN005", "BN900"})
+# what it computes (or keep the bug), so `fix` comes first. Advice does not block, nor
+# does the learning phase (BN007), which the upgrade itself removes.
+NOT_BLOCKING = frozenset({"BN005", "BN007", "BN900"})
 NAME_MAP_FORMAT = "migrate-bn name map 1"
 
 
@@ -237,7 +238,7 @@ class _Writer:
             rebound = [s for s in statements if s.target == loss.target and s.statement.lineno > loss.statement.lineno]
             if rebound:
                 raise NotConvertible(rebound[0].statement, "the loss's name is bound again after the train op")
-            owners = [layer.variable for s in statements for layer in s.layers if layer.weights]
+            owners = list(dict.fromkeys(layer.variable for s in statements for layer in s.layers if layer.weights))
             if not owners:
                 raise NotConvertible(loss.statement, "the loss depends on no layer's variables")
             lines.append(f"{indent}    with {tf}.GradientTape() as {self.tape}:")

@@ -84,6 +84,79 @@ def test_what_cannot_be_converted_is_left_with_a_reason(train: str, evaluation: 
     assert result.skipped is not None and reason in result.skipped[1]
 
 
+SHARED = '''\
+import tensorflow.compat.v1 as tf
+
+x = tf.placeholder(tf.float32, [None, 4])
+y = tf.placeholder(tf.float32, [None, 1])
+f = tf.placeholder_with_default(False, ())
+{graph}
+loss = tf.reduce_mean(tf.square(train - y))
+with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+    train_op = tf.train.GradientDescentOptimizer(0.1).minimize(loss)
+with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    sess.run(train_op, {{x: data, y: target, f: True}})
+    print(sess.run(test, {{x: data}}))
+'''
+
+
+def shared(graph: str) -> str:
+    return "data = target = None\n" + SHARED.format(graph=graph)
+
+
+@pytest.mark.parametrize("graph", [
+    # reuse on the call, in a reusing scope, AUTO_REUSE on the call and on the scope
+    'train = tf.layers.dense(x, 1, name="fc")\ntest = tf.layers.dense(x, 1, name="fc", reuse=True)',
+    'with tf.variable_scope("m"):\n    train = tf.layers.dense(x, 1, name="fc")\n'
+    'with tf.variable_scope("m", reuse=True):\n    test = tf.layers.dense(x, 1, name="fc")',
+    'train = tf.layers.dense(x, 1, name="fc", reuse=tf.AUTO_REUSE)\n'
+    'test = tf.layers.dense(x, 1, name="fc", reuse=tf.AUTO_REUSE)',
+    'with tf.variable_scope("m", reuse=tf.AUTO_REUSE):\n    train = tf.layers.dense(x, 1, name="fc")\n'
+    'with tf.variable_scope("m", reuse=tf.AUTO_REUSE):\n    test = tf.layers.dense(x, 1, name="fc")',
+])
+def test_variables_shared_by_reuse_become_one_layer(graph: str) -> None:
+    result = upgrade_source(shared(graph))
+    assert result.text is not None, result.skipped
+    assert result.text.count("tf.keras.layers.Dense(") == 1
+    assert [entry["tf1_scope"] for entry in result.name_map["layers"]] in (["fc"], ["m/fc"])
+    layer = result.name_map["layers"][0]["object"]
+    assert f"train = {layer}(x)" in result.text and f"test = {layer}(x)" in result.text
+
+
+@pytest.mark.parametrize("graph, reason", [
+    ('train = tf.layers.dense(x, 1, name="fc")\ntest = tf.layers.dense(x, 1, name="fc")',
+     "built a second time without `reuse`"),
+    ('test = tf.layers.dense(x, 1, name="fc", reuse=True)\ntrain = tf.layers.dense(x, 1, name="fc")',
+     "reused before it is built"),
+    ('train = tf.layers.dense(x, 1, name="fc")\ntest = tf.layers.dense(x, 1, name="fc", use_bias=False, reuse=True)',
+     "reused with arguments other than"),
+    ('train = tf.layers.dense(x, 1)\nwith tf.variable_scope("", reuse=True):\n    test = tf.layers.dense(x, 1)',
+     "reused without a name"),
+    ('train = tf.layers.dense(x, 1, name="fc", reuse=flag)\ntest = train', "a `reuse` other than"),
+    # TF1's train op ran this batch norm's updates too: the TF2 step would not.
+    ('train = tf.layers.dense(x, 1)\ntest = tf.layers.batch_normalization(x, training=f)',
+     "in training mode that the loss does not need"),
+    ('h = tf.layers.batch_normalization(x, training=f, name="bn")\n'
+     'h2 = tf.layers.batch_normalization(x, training=f, name="bn", reuse=True)\n'
+     'train = tf.layers.dense(h + h2, 1)\ntest = train', "runs twice in training mode"),
+])
+def test_sharing_that_cannot_be_followed_is_left_with_a_reason(graph: str, reason: str) -> None:
+    result = upgrade_source("flag = True\n" + shared(graph))
+    assert result.text is None
+    assert result.skipped is not None and reason in result.skipped[1], result.skipped
+
+
+def test_the_global_learning_phase_goes_and_its_feed_too() -> None:
+    text = script(evaluation="print(sess.run(prediction, {x: data, tf.keras.backend.learning_phase(): 0}))")
+    text = text.replace("\nx = ", "\ntf.keras.backend.set_learning_phase(1)\nx = ")
+    result = upgrade_source(text)
+    assert result.text is not None, result.skipped
+    assert "learning_phase" not in result.text
+    assert "print(compute_prediction(x=data).numpy())" in result.text
+    assert any("global learning phase is removed" in note for _, note in result.notes)
+
+
 def test_cli_dry_run_writes_nothing_and_leaves_refused_files_byte_identical(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     good = tmp_path / "good.py"
