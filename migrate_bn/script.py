@@ -101,6 +101,10 @@ class Script:
     removed: list[ast.stmt] = field(default_factory=list)  # graph-building statements of the block
     renamed_calls: list[tuple[ast.AST, str]] = field(default_factory=list)
     removed_in_session: list[ast.stmt] = field(default_factory=list)
+    # `with tf.Graph().as_default():` around the block: TF2 has no graph to enter, so the
+    # `with` goes and its body moves out one level; `as` name, if any.
+    graph_block: Optional[ast.With] = None
+    graph_name: Optional[str] = None
     imports: list[tuple[ast.stmt, Optional[str]]] = field(default_factory=list)  # new text, None: delete
     notes: list[tuple[int, str]] = field(default_factory=list)
     taken: set[str] = field(default_factory=set)  # names the program already uses
@@ -114,7 +118,7 @@ class Script:
 
 def recognise(facts: ModuleFacts, keras: int = 3) -> Optional[Script]:
     """The training script in this module; None when it has no `tf.Session` block."""
-    sessions = [(block, statement) for block in _blocks(facts.tree) for statement in block
+    sessions = [(block, statement) for block in _blocks(facts) for statement in block
                 if isinstance(statement, ast.With) and _session_name(facts, statement)]
     nested = [node for node in ast.walk(facts.tree) if isinstance(node, ast.With) and _session_name(facts, node)]
     if not nested:
@@ -124,14 +128,37 @@ def recognise(facts: ModuleFacts, keras: int = 3) -> Optional[Script]:
     if not sessions:
         raise NotConvertible(nested[0], "the tf.Session block is not directly in the module or a function body")
     block, session = sessions[0]
-    return _Recogniser(facts, block, session, keras).script()
+    graph_block = next((node for node in ast.walk(facts.tree)
+                        if isinstance(node, ast.With) and node.body is block), None)
+    return _Recogniser(facts, block, session, keras, graph_block).script()
 
 
-def _blocks(tree: ast.Module) -> Iterator[list[ast.stmt]]:
-    yield tree.body
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            yield node.body
+def _blocks(facts: ModuleFacts) -> Iterator[list[ast.stmt]]:
+    """Where a script's graph and session may be: the module, a function, the module's
+    `if __name__ == "__main__":`, or a `with tf.Graph().as_default():` in one of those."""
+    tree = facts.tree
+    blocks = [tree.body] + [node.body for node in ast.walk(tree)
+                            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    blocks += [node.body for node in tree.body if isinstance(node, ast.If) and _is_main_test(node.test)]
+    for block in list(blocks):
+        blocks += [node.body for node in block if isinstance(node, ast.With) and _graph_context(facts, node)]
+    yield from blocks
+
+
+def _is_main_test(test: ast.expr) -> bool:
+    return isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "__name__" and \
+        len(test.comparators) == 1 and isinstance(test.comparators[0], ast.Constant) and \
+        test.comparators[0].value == "__main__" and isinstance(test.ops[0], ast.Eq)
+
+
+def _graph_context(facts: ModuleFacts, statement: ast.With) -> bool:
+    """`with tf.Graph().as_default():` (or the default graph's), nothing else in the `with`."""
+    if len(statement.items) != 1:
+        return False
+    entered = statement.items[0].context_expr
+    return isinstance(entered, ast.Call) and not entered.args and isinstance(entered.func, ast.Attribute) and \
+        entered.func.attr == "as_default" and isinstance(entered.func.value, ast.Call) and \
+        resolve(entered.func.value.func, facts.imports) in tfapi.GRAPH_CONSTRUCTORS
 
 
 def _session_name(facts: ModuleFacts, statement: ast.With) -> Optional[str]:
@@ -143,8 +170,10 @@ def _session_name(facts: ModuleFacts, statement: ast.With) -> Optional[str]:
 
 
 class _Recogniser:
-    def __init__(self, facts: ModuleFacts, block: list[ast.stmt], session: ast.With, keras: int) -> None:
+    def __init__(self, facts: ModuleFacts, block: list[ast.stmt], session: ast.With, keras: int,
+                 graph_block: Optional[ast.With] = None) -> None:
         self.facts = facts
+        self.graph_block = graph_block
         self.keras = keras
         self.block = block
         self.session = session
@@ -177,6 +206,8 @@ class _Recogniser:
         script = Script(self.facts, self.block, self.tf, self.definitions, {}, self.layers, self.session,
                         name or "", [], taken=self.taken)
         self.script_ = script
+        if self.graph_block is not None:
+            self._graph_block(script, self.graph_block)
         index = self.block.index(self.session)
         for statement in self.block[:index]:
             self._statement(statement, "", top=True, under_dependencies=False)
@@ -193,6 +224,21 @@ class _Recogniser:
         _SessionReader(self, script).read()
         self._imports(script)
         return script
+
+    def _graph_block(self, script: Script, graph_block: ast.With) -> None:
+        bound = graph_block.items[0].optional_vars
+        if bound is not None and not isinstance(bound, ast.Name):
+            raise NotConvertible(graph_block, "a graph bound to something other than a name")
+        script.graph_block, script.graph_name = graph_block, bound.id if bound is not None else None
+        if any(isinstance(n, ast.Constant) and isinstance(n.value, str) and n.end_lineno != n.lineno  # type: ignore
+               for n in ast.walk(graph_block)):
+            raise NotConvertible(graph_block, "a string over several lines in the graph's `with` block")
+        session_call = self.session.items[0].context_expr
+        allowed = {id(k.value) for k in getattr(session_call, "keywords", ()) if k.arg == "graph"}
+        for node in ast.walk(graph_block):
+            if isinstance(node, ast.Name) and node.id == script.graph_name and node is not bound and \
+                    id(node) not in allowed:
+                raise NotConvertible(node, f"the graph `{node.id}` is used for more than `tf.Session(graph=...)`")
 
     def _statement(self, statement: ast.stmt, prefix: str, top: bool, under_dependencies: bool) -> None:
         script = self.script_
@@ -443,8 +489,11 @@ class _Recogniser:
             constructor = constructor[:-1] + (", " if constructor[-2] != "(" else "") + "fused=False)"
         self.script_.notes.extend((call.lineno, note) for note in converted.notes  # type: ignore[union-attr]
                                   if "now explicit" not in note and "reuse" not in note)
-        if self.keras == 3 and scope not in self.owners:
-            self.script_.notes.append((call.lineno, tfapi.KERAS3_FUSED_NOTE))  # type: ignore[union-attr]
+        if scope not in self.owners:
+            for note, applies in ((tfapi.KERAS3_FUSED_NOTE, self.keras == 3),
+                                  (tfapi.SLIM_FUSED_2D_NOTE, family == "contrib")):
+                if applies:
+                    self.script_.notes.append((call.lineno, note))  # type: ignore[union-attr]
         return self._add(scope, "BatchNormalization", constructor, call, arguments["inputs"], flag, activation,
                          weights, reuse)
 
@@ -576,8 +625,9 @@ class _SessionReader:
         script, recogniser = self.script, self.recogniser
         session_call = next(item.context_expr for item in script.session.items)
         for keyword_ in session_call.keywords:  # type: ignore[attr-defined]
-            if keyword_.arg == "graph":
-                raise NotConvertible(session_call, "a session on an explicit graph")
+            if keyword_.arg == "graph" and not (isinstance(keyword_.value, ast.Name) and script.graph_name and
+                                                keyword_.value.id == script.graph_name):
+                raise NotConvertible(session_call, "a session on a graph other than the one it is built in")
         if len(script.session.items) != 1:
             raise NotConvertible(script.session, "a `with` that opens more than the session")
         runs: dict[int, ast.Call] = {}

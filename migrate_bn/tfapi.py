@@ -512,6 +512,8 @@ SESSION_CLASSES = frozenset({"tensorflow.Session"})
 VARIABLE_INITIALIZERS = frozenset({"tensorflow.global_variables_initializer",
                                    "tensorflow.initialize_all_variables"})
 VARIABLE_SCOPE = "tensorflow.variable_scope"
+# `with <one of these>().as_default():` around a script: gone in TF2, which has no graph.
+GRAPH_CONSTRUCTORS = frozenset({"tensorflow.Graph", "tensorflow.get_default_graph"})
 AUTO_REUSE = "tensorflow.AUTO_REUSE"
 NAME_SCOPE = "tensorflow.name_scope"
 CONTROL_DEPENDENCIES = "tensorflow.control_dependencies"
@@ -592,3 +594,6 @@ TF2_RENAMED = {
 TF1_ONLY_KEYWORDS = frozenset({"keep_dims", "dimension", "reduction_indices", "axis_name"})
 KERAS3_FUSED_NOTE = ("Keras 3 has no fused kernel: on 4-D input the moving variance now accumulates the "
                      "biased batch variance, smaller by 1/(n-1) (docs/tf2-mapping.md)")
+# slim fuses 2-D input as well (reshaped to 4-D), which no Keras does.
+SLIM_FUSED_2D_NOTE = ("slim fused 2-D input too: there TF1's moving variance accumulated n/(n-1) times the batch "
+                      "variance and Keras accumulates the batch variance, for n the batch size (docs/tf2-mapping.md)")

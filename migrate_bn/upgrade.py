@@ -148,7 +148,16 @@ class _Writer:
             edits.append((*self.span(node), replacement))
         session_start, session_end = self.line_span(script.session)
         edits.append((session_start, session_end, self.session_text()))
+        if script.graph_block is not None:
+            edits.append((*self.line_span(script.graph_block), self.unwrapped(script.graph_block, edits)))
         return self.render(0, len(self.text), edits)
+
+    def unwrapped(self, block: ast.With, edits: list[tuple[int, int, Replacement]]) -> Replacement:
+        """The `with tf.Graph().as_default():` block's converted body, one level out."""
+        width = len(self.indentation(block.body[0])) - len(self.indentation(block))
+        body_start = self.starts[block.body[0].lineno - 1]
+        return lambda render: _dedent(self.render(body_start, self.starts[block.end_lineno], edits),  # type: ignore
+                                      width)
 
     def merge_blank_lines(self, deletions: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
         """Deleted statements separated by blank lines go as one, with the blank lines

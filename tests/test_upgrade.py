@@ -238,3 +238,37 @@ def test_a_bug_is_named_before_what_the_conversion_cannot_follow() -> None:
     refuse the evaluation run too; the bug is the first thing the user must hear of."""
     result = upgrade_source(script().replace("training=flag)", "training=True)"))
     assert result.text is None and "BN004 must be fixed first" in result.skipped[1]
+
+
+def in_graph(opening: str, session: str = "tf.Session()", extra: str = "") -> str:
+    """`script()`'s graph and session moved into `opening` (a `with` or an `if`)."""
+    lines = script().replace("tf.Session()", session).splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("x = "))
+    body = [("    " + line if line else line) for line in lines[first:]]
+    return "\n".join(lines[:first] + [opening] + body + ([extra] if extra else [])) + "\n"
+
+
+@pytest.mark.parametrize("opening, session", [
+    ("with tf.Graph().as_default():", "tf.Session()"),
+    ("with tf.Graph().as_default() as graph:", "tf.Session(graph=graph)"),
+    ("with tf.get_default_graph().as_default():", "tf.Session()"),
+    ('if __name__ == "__main__":', "tf.Session()"),
+])
+def test_a_script_in_its_own_graph_or_under_main_is_upgraded(opening: str, session: str) -> None:
+    result = upgrade_source(in_graph(opening, session))
+    assert result.text is not None, result.skipped
+    assert "as_default" not in result.text and "graph" not in result.text
+    indent = "    " if opening.startswith("if") else ""
+    assert f"\n{indent}dense = tf.keras.layers.Dense(units=8)\n" in result.text
+    assert f"\n{indent}print(compute_prediction(x=data).numpy())\n" in result.text
+
+
+@pytest.mark.parametrize("session, extra, reason", [
+    ("tf.Session()", "    graph.finalize()", "used for more than `tf.Session(graph=...)`"),
+    ("tf.Session(graph=other)", "", "a graph other than the one it is built in"),
+])
+def test_a_graph_used_otherwise_is_left_with_a_reason(session: str, extra: str, reason: str) -> None:
+    text = "other = None\n" + in_graph("with tf.Graph().as_default() as graph:", session, extra)
+    result = upgrade_source(text)
+    assert result.text is None
+    assert result.skipped is not None and reason in result.skipped[1], result.skipped
