@@ -113,10 +113,14 @@ class SlowMovingAverage(Rule):
     def _finding(self, facts: ModuleFacts, site: BatchNormSite, decay: "Decay", half: int, converged: int,
                  steps: "Steps", momentum: Optional[float]) -> Finding:
         suggestion = _suggestion(steps)
+        if suggestion < decay.value:
+            remedy = (f"lower the {decay.keyword} (`{decay.keyword}={suggestion:g}` needs "
+                      f"{_steps_to(suggestion, tfapi.CONVERGED_FRACTION)}) or train longer")
+        else:  # already at or below every usual value: do not suggest what is there
+            remedy = f"train longer, or lower the {decay.keyword} below {decay.value:g}"
         message = (f"{site.api} {decay.keyword} {decay.value:g}{decay.origin}: the moving averages need {half} steps "
                    f"to forget half of their initial value and {converged} to come within 1% of the data's "
-                   f"statistics, but {steps.phrase}; lower the {decay.keyword} (`{decay.keyword}={suggestion:g}` "
-                   f"needs {_steps_to(suggestion, tfapi.CONVERGED_FRACTION)}) or train longer")
+                   f"statistics, but {steps.phrase}; {remedy}")
         related = [Related(span(facts, site.node), "the batch-norm layer")]
         if steps.node is not None:
             related.append(Related(span(facts, steps.node), "where the number of training steps is set"))
