@@ -223,13 +223,27 @@ class _Recogniser:
         self._flags(script)
         _SessionReader(self, script).read()
         self._imports(script)
+        self._kept_code(script)
         return script
+
+    def _kept_code(self, script: Script) -> None:
+        """Code the conversion keeps as it is (helpers, the code around the script) runs on
+        TF2 too: its `tf.` names must mean the same there."""
+        converted = [*script.removed, script.session, *(statement for statement, _ in script.imports),
+                     *(node for node, _ in script.renamed_calls)]
+        if script.graph_block is not None:
+            converted.append(script.graph_block.items[0].context_expr)
+        self._check_tf_names(self.facts.tree, script.renamed_calls, skip=frozenset(id(node) for node in converted))
 
     def _graph_block(self, script: Script, graph_block: ast.With) -> None:
         bound = graph_block.items[0].optional_vars
         if bound is not None and not isinstance(bound, ast.Name):
             raise NotConvertible(graph_block, "a graph bound to something other than a name")
         script.graph_block, script.graph_name = graph_block, bound.id if bound is not None else None
+        enclosing = next(getattr(node, "body") for node in ast.walk(self.facts.tree)
+                         if graph_block in getattr(node, "body", ()))
+        for statement in enclosing[:enclosing.index(graph_block)]:
+            self._setup_call(script, statement)
         if any(isinstance(n, ast.Constant) and isinstance(n.value, str) and n.end_lineno != n.lineno  # type: ignore
                for n in ast.walk(graph_block)):
             raise NotConvertible(graph_block, "a string over several lines in the graph's `with` block")
@@ -245,20 +259,8 @@ class _Recogniser:
         assert script is not None
         if isinstance(statement, (ast.Import, ast.ImportFrom)):
             return
-        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
-            name = resolve(statement.value.func, self.facts.imports)
-            if name in tfapi.GRAPH_SETUP_CALLS:
-                script.removed.append(statement)
-                return
-            if name in tfapi.RENAMED_CALLS:
-                script.renamed_calls.append((statement.value.func, tfapi.RENAMED_CALLS[name].replace("tf", self.tf, 1)))
-                return
-            if self.facts.qualname(statement.value.func, self.facts.module) in tfapi.LEARNING_PHASE_SETTERS:
-                # The layers converted here take no learning phase: every `training=` is explicit.
-                script.removed.append(statement)
-                script.notes.append((statement.lineno, "the global learning phase is removed: every layer call "
-                                                       "says `training=` itself"))
-                return
+        if self._setup_call(script, statement):
+            return
         if isinstance(statement, ast.With):
             self._with(statement, prefix, top)
             return
@@ -275,6 +277,24 @@ class _Recogniser:
         for node in ast.walk(statement):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                 self.plain_bindings.setdefault(node.id, []).append(statement.lineno)
+
+    def _setup_call(self, script: Script, statement: ast.stmt) -> bool:
+        """A call that sets up TF1's graph mode, seeds or learning phase: removed or renamed."""
+        if not isinstance(statement, ast.Expr) or not isinstance(statement.value, ast.Call):
+            return False
+        name = resolve(statement.value.func, self.facts.imports)
+        if name in tfapi.GRAPH_SETUP_CALLS:
+            script.removed.append(statement)
+        elif name in tfapi.RENAMED_CALLS:
+            script.renamed_calls.append((statement.value.func, tfapi.RENAMED_CALLS[name].replace("tf", self.tf, 1)))
+        elif self.facts.qualname(statement.value.func, self.facts.module) in tfapi.LEARNING_PHASE_SETTERS:
+            # The layers converted here take no learning phase: every `training=` is explicit.
+            script.removed.append(statement)
+            script.notes.append((statement.lineno, "the global learning phase is removed: every layer call "
+                                                   "says `training=` itself"))
+        else:
+            return False
+        return True
 
     def _with(self, statement: ast.With, prefix: str, top: bool) -> None:
         if len(statement.items) != 1 or not isinstance(statement.items[0].context_expr, ast.Call) or \

@@ -272,3 +272,11 @@ def test_a_graph_used_otherwise_is_left_with_a_reason(session: str, extra: str, 
     result = upgrade_source(text)
     assert result.text is None
     assert result.skipped is not None and reason in result.skipped[1], result.skipped
+
+
+def test_kept_code_must_mean_the_same_in_tf2() -> None:
+    helper = "def log_to(directory):\n    return tf.summary.FileWriter(directory)\n\n\n"
+    result = upgrade_source(helper + in_graph("def main():"))
+    assert result.text is None and result.skipped == (2, "`tf.summary.FileWriter` has no checked TF2 equivalent")
+    renamed = upgrade_source("def safe_log(v):\n    return tf.log(v + 1e-6)\n\n\n" + in_graph("def main():"))
+    assert renamed.text is not None and "return tf.math.log(v + 1e-6)" in renamed.text
