@@ -130,6 +130,11 @@ def recognise(facts: ModuleFacts, keras: int = 3) -> Optional[Script]:
     block, session = sessions[0]
     graph_block = next((node for node in ast.walk(facts.tree)
                         if isinstance(node, ast.With) and node.body is block), None)
+    main = next((node for node in facts.tree.body if isinstance(node, ast.If) and node.body is block), None)
+    if main is not None:
+        # The graph is often built at module level and run under `__main__`: one script.
+        at = facts.tree.body.index(main)
+        block = facts.tree.body[:at] + main.body + facts.tree.body[at + 1:]
     return _Recogniser(facts, block, session, keras, graph_block).script()
 
 
@@ -681,6 +686,11 @@ class _SessionReader:
         if self._initializes(fetches):
             if not isinstance(statement, ast.Expr) or statement.value is not call:
                 raise NotConvertible(call, "the variable initializer's result is used")
+            # Keras layers initialise once, when built: only an initialisation before
+            # everything else means the same.
+            if script.runs or script.removed_in_session or statement not in script.session.body:
+                raise NotConvertible(call, "variables initialised again, or inside a loop or branch: "
+                                           "TF2 layers initialise once")
             script.removed_in_session.append(statement)
             return
         if isinstance(fetches, ast.Name):

@@ -77,6 +77,7 @@ def test_nested_layers_and_an_inline_optimizer() -> None:
     (WIRED + "\nsecond = tf.train.AdamOptimizer().minimize(loss)", "pass", "more than one optimizer"),
     (WIRED.replace("minimize(loss)", "minimize(loss, var_list=None)"), "pass", "more than the loss"),
     (WIRED, "print(prediction.name)", "used outside `sess.run`"),
+    (WIRED, "sess.run(tf.global_variables_initializer())", "initialised again"),
 ])
 def test_what_cannot_be_converted_is_left_with_a_reason(train: str, evaluation: str, reason: str) -> None:
     result = upgrade_source(script(train, evaluation))
@@ -280,3 +281,13 @@ def test_kept_code_must_mean_the_same_in_tf2() -> None:
     assert result.text is None and result.skipped == (2, "`tf.summary.FileWriter` has no checked TF2 equivalent")
     renamed = upgrade_source("def safe_log(v):\n    return tf.log(v + 1e-6)\n\n\n" + in_graph("def main():"))
     assert renamed.text is not None and "return tf.math.log(v + 1e-6)" in renamed.text
+
+
+def test_a_graph_at_module_level_run_under_main_is_one_script() -> None:
+    lines = script().splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("with tf.Session()"))
+    text = "\n".join(lines[:at] + ['if __name__ == "__main__":'] + ["    " + line for line in lines[at:]]) + "\n"
+    result = upgrade_source(text)
+    assert result.text is not None, result.skipped
+    assert "placeholder" not in result.text and "tf.Session" not in result.text
+    assert '\nif __name__ == "__main__":\n    dense = tf.keras.layers.Dense(units=8)\n' in result.text
