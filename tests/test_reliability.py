@@ -265,10 +265,15 @@ def test_real_sigint_as_the_temporary_file_is_created_leaves_no_trace(
         return created
 
     monkeypatch.setattr(tempfile, "mkstemp", signalled)
-    with pytest.raises(KeyboardInterrupt):
-        fsio.write_atomically(str(target), FIXED.encode(), expected=BUGGY.encode())
+    # A test runner started in the background inherits SIGINT ignored: Ctrl-C as a terminal has it.
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            fsio.write_atomically(str(target), FIXED.encode(), expected=BUGGY.encode())
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, inherited)
     assert target.read_text() == FIXED and no_temporary_files(tree)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 
