@@ -101,6 +101,7 @@ class Script:
     removed: list[ast.stmt] = field(default_factory=list)  # graph-building statements of the block
     renamed_calls: list[tuple[ast.AST, str]] = field(default_factory=list)
     removed_in_session: list[ast.stmt] = field(default_factory=list)
+    saves: list[tuple[ast.Call, ast.expr, Optional[ast.expr]]] = field(default_factory=list)  # (call, path, step)
     # `with tf.Graph().as_default():` around the block: TF2 has no graph to enter, so the
     # `with` goes and its body moves out one level; `as` name, if any.
     graph_block: Optional[ast.With] = None
@@ -365,6 +366,9 @@ class _Recogniser:
         if name in tfapi.VARIABLE_INITIALIZERS:
             self.other_names[target] = "initializer"
             return True
+        if name == tfapi.SAVER:
+            self._saver(target, value)  # type: ignore[arg-type]
+            return True
         if name and name.startswith(tfapi.OPTIMIZER_PREFIX) and name.endswith(tfapi.OPTIMIZER_SUFFIX):
             self._optimizer(target, value)
             return True
@@ -398,6 +402,16 @@ class _Recogniser:
         if target:
             self.other_names[target] = "optimizer"
         return script.optimizer
+
+    def _saver(self, target: str, call: ast.Call) -> None:
+        """A Saver of every variable: the program's `tf.train.Checkpoint` of the layers."""
+        if call.args or any(k.arg not in tfapi.SAVER_KEPT_ARGUMENTS for k in call.keywords):
+            raise NotConvertible(call, "a Saver of chosen variables or with options: only `tf.train.Saver()` "
+                                       "(max_to_keep aside) is converted")
+        if any(k.arg == "max_to_keep" for k in call.keywords):
+            self.script_.notes.append((call.lineno, "`checkpoint.write` keeps every checkpoint: "  # type: ignore
+                                                    "prune with tf.train.CheckpointManager(max_to_keep=...)"))
+        self.other_names[target] = "saver"
 
     def _train_op(self, statement: ast.Assign, target: str, call: ast.Call, under_dependencies: bool) -> None:
         script = self.script_
@@ -662,7 +676,9 @@ class _SessionReader:
                 if node.func.attr != "run":
                     raise NotConvertible(node, f"`{script.session_name}.{node.func.attr}`: only `run` is converted")
                 runs[id(node)] = node
-        inside_runs = {id(n) for call in runs.values() for n in ast.walk(call)}
+        saves = self._saves()
+        inside_runs = {id(n) for call in runs.values() for n in ast.walk(call)} | \
+            {id(n) for call, _, _ in saves for part in (call.func, *call.args[:1]) for n in ast.walk(part)}
         for node in ast.walk(script.session):
             if id(node) in inside_runs or not isinstance(node, ast.Name):
                 continue
@@ -672,10 +688,36 @@ class _SessionReader:
                 raise NotConvertible(node, f"the graph's `{node.id}` used outside `{script.session_name}.run`")
         for body_statement in script.session.body:
             recogniser._check_tf_names(body_statement, [], skip=frozenset(runs))
+        script.saves = saves
         statements = {id(call): statement for statement in ast.walk(script.session)
                       if isinstance(statement, ast.stmt) for call in _direct_calls(statement) if id(call) in runs}
         for call in sorted(runs.values(), key=lambda c: (c.lineno, c.col_offset)):
             self._run(call, statements[id(call)])
+
+    def _saves(self) -> list[tuple[ast.Call, ast.expr, Optional[ast.expr]]]:
+        """`saver.save(sess, path[, global_step=step])`: the checkpoint written to the same path."""
+        script, kinds = self.script, self.recogniser.other_names
+        saves = []
+        for node in ast.walk(script.session):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and
+                    isinstance(node.func.value, ast.Name) and kinds.get(node.func.value.id) == "saver"):
+                continue
+            if node.func.attr != "save":
+                raise NotConvertible(node, f"`{self.recogniser.facts.segment(node.func)}`: only `save` is converted "
+                                           "(restore a converted checkpoint with `checkpoint.read`)")
+            arguments = arguments_by_name(node, tfapi.SAVER_SAVE_POSITIONS)
+            if arguments is None or set(arguments) - {"sess", "save_path", "global_step", "write_meta_graph"} or \
+                    not isinstance(arguments.get("sess"), ast.Name) or \
+                    arguments["sess"].id != script.session_name or "save_path" not in arguments:  # type: ignore
+                raise NotConvertible(node, "a `save` other than `saver.save(sess, path[, global_step=step])`")
+            for value in arguments.values():
+                if not _side_effect_free(value):
+                    raise NotConvertible(value, "a `save` argument with side effects")
+            script.notes.append((node.lineno, "`checkpoint.write` writes the layers' weights, without the optimizer's "
+                                              "slots, a .meta graph or the `checkpoint` file "
+                                              "`tf.train.latest_checkpoint` reads"))
+            saves.append((node, arguments["save_path"], arguments.get("global_step")))
+        return saves
 
     def _run(self, call: ast.Call, statement: ast.stmt) -> None:
         script, recogniser = self.script, self.recogniser

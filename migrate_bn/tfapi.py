@@ -515,6 +515,11 @@ VARIABLE_SCOPE = "tensorflow.variable_scope"
 # `with <one of these>().as_default():` around a script: gone in TF2, which has no graph.
 GRAPH_CONSTRUCTORS = frozenset({"tensorflow.Graph", "tensorflow.get_default_graph"})
 AUTO_REUSE = "tensorflow.AUTO_REUSE"
+# A Saver of every variable becomes the program's `tf.train.Checkpoint`, `save` its `write`.
+SAVER = "tensorflow.train.Saver"
+SAVER_KEPT_ARGUMENTS = frozenset({"max_to_keep"})
+SAVER_SAVE_POSITIONS = ("sess", "save_path", "global_step", "latest_filename", "meta_graph_suffix",
+                        "write_meta_graph", "write_state", "strip_default_attrs", "save_debug_info")
 NAME_SCOPE = "tensorflow.name_scope"
 CONTROL_DEPENDENCIES = "tensorflow.control_dependencies"
 # Graph-mode switches and graph resets: a TF2 program has no graph to set up.

@@ -200,6 +200,10 @@ class _Writer:
             edits.append(self.deletion(statement))
         for run in script.runs:
             edits.append(self.run_edit(run))
+        segment = script.facts.segment
+        for call, path, step in script.saves:
+            where = segment(path) if step is None else f'"{{}}-{{}}".format({segment(path)}, {segment(step)})'
+            edits.append((*self.span(call), f"{self.checkpoint}.write({where})"))
         body_start = self.starts[session.body[0].lineno - 1]
         body = self.render(body_start, self.starts[session.end_lineno], edits)  # type: ignore[index]
         if any(isinstance(n, ast.Constant) and isinstance(n.value, str) and n.end_lineno != n.lineno  # type: ignore

@@ -291,3 +291,28 @@ def test_a_graph_at_module_level_run_under_main_is_one_script() -> None:
     assert result.text is not None, result.skipped
     assert "placeholder" not in result.text and "tf.Session" not in result.text
     assert '\nif __name__ == "__main__":\n    dense = tf.keras.layers.Dense(units=8)\n' in result.text
+
+
+def saving(saver: str, use: str) -> str:
+    return script(WIRED + "\n" + saver, use)
+
+
+def test_a_saver_of_everything_becomes_the_checkpoint_written_to_the_same_path() -> None:
+    result = upgrade_source(saving("saver = tf.train.Saver(max_to_keep=2)",
+                                   'path = saver.save(sess, "run/model", global_step=7)'))
+    assert result.text is not None, result.skipped
+    assert 'path = checkpoint.write("{}-{}".format("run/model", 7))' in result.text
+    assert "Saver" not in result.text
+    assert any("CheckpointManager" in note for _, note in result.notes)
+
+
+@pytest.mark.parametrize("saver, use, reason", [
+    ("saver = tf.train.Saver()", 'saver.restore(sess, "run/model")', "only `save` is converted"),
+    ("saver = tf.train.Saver(tf.trainable_variables())", 'saver.save(sess, "m")', "a Saver of chosen variables"),
+    ("saver = tf.train.Saver()", 'saver.save(sess, next(paths))', "side effects"),
+    ("saver = tf.train.Saver()", 'saver.save(sess, "m", latest_filename="x")', "a `save` other than"),
+])
+def test_saving_that_cannot_be_followed_is_left_with_a_reason(saver: str, use: str, reason: str) -> None:
+    result = upgrade_source(saving(saver, use))
+    assert result.text is None
+    assert result.skipped is not None and reason in result.skipped[1], result.skipped

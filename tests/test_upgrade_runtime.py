@@ -56,8 +56,9 @@ NUMBER = re.compile(r"-?\d+\.\d*(?:e[-+]?\d+)?")
 LABEL = re.compile(r"^[a-z]+ ", re.MULTILINE)
 
 
-def run(python: str, *arguments: str) -> str:
-    done = subprocess.run([python, *arguments], capture_output=True, text=True, timeout=600,
+def run(python: str, *arguments: str, cwd: Path) -> str:
+    """Run in `cwd`, where a fixture's Saver (and the upgraded program's checkpoint.write) write."""
+    done = subprocess.run([python, *arguments], capture_output=True, text=True, timeout=600, cwd=cwd,
                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
@@ -69,7 +70,8 @@ def tf1_runs(tmp_path_factory) -> dict:
     runs = {}
     for case in CASES:
         out = tmp_path_factory.mktemp(case.parent.name)
-        runs[case.parent.name] = (run(sys.executable, str(RUNTIME / "upgrade_tf1.py"), str(case), str(out)), out)
+        runs[case.parent.name] = (run(sys.executable, str(RUNTIME / "upgrade_tf1.py"), str(case), str(out), cwd=out),
+                                  out)
     return runs
 
 
@@ -88,19 +90,23 @@ def final_tf1(out: Path) -> dict:
     return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
 
 
-def compare(case: Path, keras: int, python: str, tf1_runs: dict, tmp_path: Path) -> None:
-    tf1_output, tf1_out = tf1_runs[case.parent.name]
-    program, names = upgraded(case, keras, tmp_path)
-    tf2_output = run(python, str(RUNTIME / "upgrade_tf2.py"), "train", str(program), str(names),
-                     str(tf1_out / "initial" / "ckpt"), str(tmp_path))
-    fused = FUSED.get(case.parent.name, {}).get(keras, {})
-    printed_tf1 = [float(n) for n in NUMBER.findall(tf1_output)]
-    printed_tf2 = [float(n) for n in NUMBER.findall(tf2_output)]
-    assert len(printed_tf1) == len(printed_tf2) > 0
-    if not fused:
-        np.testing.assert_allclose(printed_tf2, printed_tf1, rtol=1e-5, atol=1e-6)
-    tf1_weights = final_tf1(tf1_out)
-    tf2_weights = json.loads((tmp_path / "final.json").read_text())
+def written_by_tf2(path: Path, names: Path) -> dict:
+    """What the upgraded program's `checkpoint.write` wrote, by TF1 variable name (Keras 3
+    keeps some weights as `_kernel`)."""
+    import tensorflow as tf
+
+    reader = tf.train.load_checkpoint(str(path))
+    keys = reader.get_variable_to_shape_map()
+    values = {}
+    for entry in json.loads(names.read_text())["layers"]:
+        for weight, tf1_name in entry["weights"].items():
+            key = next(key for key in (f"{entry['object']}/{attribute}/.ATTRIBUTES/VARIABLE_VALUE"
+                                       for attribute in (weight, "_" + weight)) if key in keys)
+            values[tf1_name] = reader.get_tensor(key)
+    return values
+
+
+def assert_same_weights(tf2_weights: dict, tf1_weights: dict, fused: dict) -> None:
     for name, value in tf2_weights.items():
         scope = name.rsplit("/", 1)[0]
         if scope in fused and name.endswith("moving_variance"):
@@ -110,6 +116,23 @@ def compare(case: Path, keras: int, python: str, tf1_runs: dict, tmp_path: Path)
             assert np.any(ratio > 1.0 + 1e-6), name
         else:
             np.testing.assert_allclose(value, tf1_weights[name], rtol=1e-5, atol=1e-5, err_msg=name)
+
+
+def compare(case: Path, keras: int, python: str, tf1_runs: dict, tmp_path: Path) -> None:
+    tf1_output, tf1_out = tf1_runs[case.parent.name]
+    program, names = upgraded(case, keras, tmp_path)
+    tf2_output = run(python, str(RUNTIME / "upgrade_tf2.py"), "train", str(program), str(names),
+                     str(tf1_out / "initial" / "ckpt"), str(tmp_path), cwd=tmp_path)
+    fused = FUSED.get(case.parent.name, {}).get(keras, {})
+    printed_tf1 = [float(n) for n in NUMBER.findall(tf1_output)]
+    printed_tf2 = [float(n) for n in NUMBER.findall(tf2_output)]
+    assert len(printed_tf1) == len(printed_tf2) > 0
+    if not fused:
+        np.testing.assert_allclose(printed_tf2, printed_tf1, rtol=1e-5, atol=1e-6)
+    tf1_weights = final_tf1(tf1_out)
+    assert_same_weights(json.loads((tmp_path / "final.json").read_text()), tf1_weights, fused)
+    if (tf1_out / "model.ckpt.index").exists():  # the script saved with a Saver: so must the program
+        assert_same_weights(written_by_tf2(tmp_path / "model.ckpt", names), tf1_weights, fused)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda path: path.parent.name)
@@ -127,7 +150,7 @@ def round_trip(case: Path, keras: int, python: str, tf1_runs: dict, tmp_path: Pa
     tf1_output, tf1_out = tf1_runs[case.parent.name]
     program, names = upgraded(case, keras, tmp_path)
     tf2_output = run(python, str(RUNTIME / "upgrade_tf2.py"), "predict", str(program), str(names),
-                     str(tf1_out / "final" / "ckpt"), str(tmp_path))
+                     str(tf1_out / "final" / "ckpt"), str(tmp_path), cwd=tmp_path)
     # The last thing each printed: a label, then the numbers (an array may take several lines).
     tf1_last, tf2_last = (LABEL.findall(output)[-1] for output in (tf1_output, tf2_output))
     assert tf1_last == tf2_last, (tf1_output, tf2_output)
