@@ -127,7 +127,8 @@ def recognise(facts: ModuleFacts, keras: int = 3) -> Optional[Script]:
     if len(nested) > 1:
         raise NotConvertible(nested[1], "more than one tf.Session block: convert one training script per file")
     if not sessions:
-        raise NotConvertible(nested[0], "the tf.Session block is not directly in the module or a function body")
+        raise NotConvertible(nested[0], "the tf.Session block is not directly in the module, a function, "
+                                        "`__main__` or a `with tf.Graph().as_default():`")
     block, session = sessions[0]
     graph_block = next((node for node in ast.walk(facts.tree)
                         if isinstance(node, ast.With) and node.body is block), None)
@@ -239,15 +240,23 @@ class _Recogniser:
                      *(node for node, _ in script.renamed_calls)]
         if script.graph_block is not None:
             converted.append(script.graph_block.items[0].context_expr)
+            enclosing = self._enclosing(script.graph_block)
+            for statement in enclosing[enclosing.index(script.graph_block) + 1:]:
+                if self._mentions_graph(statement) or any(isinstance(n, ast.Name) and n.id == script.graph_name
+                                                          for n in ast.walk(statement)):
+                    raise NotConvertible(statement, "the graph is used after its `with` block")
         self._check_tf_names(self.facts.tree, script.renamed_calls, skip=frozenset(id(node) for node in converted))
+
+    def _enclosing(self, statement: ast.stmt) -> list[ast.stmt]:
+        return next(getattr(node, "body") for node in ast.walk(self.facts.tree)
+                    if statement in getattr(node, "body", ()))
 
     def _graph_block(self, script: Script, graph_block: ast.With) -> None:
         bound = graph_block.items[0].optional_vars
         if bound is not None and not isinstance(bound, ast.Name):
             raise NotConvertible(graph_block, "a graph bound to something other than a name")
         script.graph_block, script.graph_name = graph_block, bound.id if bound is not None else None
-        enclosing = next(getattr(node, "body") for node in ast.walk(self.facts.tree)
-                         if graph_block in getattr(node, "body", ()))
+        enclosing = self._enclosing(graph_block)
         for statement in enclosing[:enclosing.index(graph_block)]:
             self._setup_call(script, statement)
         if any(isinstance(n, ast.Constant) and isinstance(n.value, str) and n.end_lineno != n.lineno  # type: ignore

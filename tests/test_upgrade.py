@@ -267,6 +267,7 @@ def test_a_script_in_its_own_graph_or_under_main_is_upgraded(opening: str, sessi
 @pytest.mark.parametrize("session, extra, reason", [
     ("tf.Session()", "    graph.finalize()", "used for more than `tf.Session(graph=...)`"),
     ("tf.Session(graph=other)", "", "a graph other than the one it is built in"),
+    ("tf.Session()", "print(prediction)", "the graph is used after its `with` block"),
 ])
 def test_a_graph_used_otherwise_is_left_with_a_reason(session: str, extra: str, reason: str) -> None:
     text = "other = None\n" + in_graph("with tf.Graph().as_default() as graph:", session, extra)
