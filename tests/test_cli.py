@@ -11,24 +11,14 @@ import pytest
 from click.testing import CliRunner
 
 from migrate_bn.cli import main
-
-BUGGY = """\
-import tensorflow as tf
-
-x = tf.placeholder(tf.float32, [None, 4])
-is_training = tf.placeholder(tf.bool)
-h = tf.layers.batch_normalization(x, training=is_training)
-loss = tf.reduce_mean(h)
-train_op = tf.train.AdamOptimizer(0.1).minimize(loss)
-"""
-CLEAN = BUGGY.replace("train_op = ", "with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):\n    train_op = ")
+from test_programs import BUGGY, FIXED  # conftest.py makes it importable
 
 
 @pytest.fixture
 def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "src" / "models").mkdir(parents=True)
     (tmp_path / "src" / "train.py").write_text(BUGGY)
-    (tmp_path / "src" / "models" / "clean.py").write_text(CLEAN)
+    (tmp_path / "src" / "models" / "clean.py").write_text(FIXED)
     (tmp_path / "src" / "a_first.py").write_text(BUGGY)
     monkeypatch.chdir(tmp_path)
     return tmp_path
@@ -84,7 +74,7 @@ def test_fix_writes_keeps_mode_and_converges(tree: Path) -> None:
     result = invoke("fix", "--diff", "src")
     assert result.exit_code == 0, result.output
     assert "+++ b/src/train.py" in result.stdout
-    assert target.read_text() == CLEAN
+    assert target.read_text() == FIXED
     assert stat.S_IMODE(target.stat().st_mode) == 0o640
     assert (tree / "src" / "models" / "clean.py").stat().st_mtime_ns == untouched
     assert not list(tree.rglob(".migrate-bn-*"))

@@ -27,21 +27,11 @@ from migrate_bn.api import analyze  # noqa: E402
 from migrate_bn.findings import Finding, Span  # noqa: E402
 from migrate_bn.lsp import Units, encode, ignore_edits, split_lines, text_edits  # noqa: E402
 from migrate_bn.output import rule_docs_url  # noqa: E402
+from test_programs import BUGGY, FIXED  # noqa: E402  # conftest.py makes it importable
 
 # The servers live for the module; so must the event loop the tests run on.
 in_module_loop = pytest.mark.asyncio(loop_scope="module")
 
-BUGGY = """\
-import tensorflow as tf
-
-x = tf.placeholder(tf.float32, [None, 4])
-is_training = tf.placeholder(tf.bool)
-h = tf.layers.batch_normalization(x, training=is_training)
-loss = tf.reduce_mean(h)
-train_op = tf.train.AdamOptimizer(0.1).minimize(loss)
-"""
-CLEAN = BUGGY.replace("train_op = ", "with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):\n"
-                                     "    train_op = ")
 # The train op's line starts with two characters outside the Basic Multilingual Plane:
 # two UTF-16 code units each, one character each.
 ASTRAL = BUGGY.replace("train_op = ", 'tag = "😀😀"; train_op = ')
@@ -242,7 +232,7 @@ async def test_diagnostics_follow_changes_and_save(vscode: LanguageClient, works
             text="with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):\n    ")]))
     assert await published(vscode, uri, 2) == []
     # A burst of whole-document changes: the last version is the one that counts.
-    for version, text in ((3, BUGGY), (4, CLEAN), (5, BUGGY)):
+    for version, text in ((3, BUGGY), (4, FIXED), (5, BUGGY)):
         vscode.text_document_did_change(types.DidChangeTextDocumentParams(
             text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
             content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)]))
@@ -330,7 +320,7 @@ async def test_quick_fix_resolves_to_the_fixed_buffer(vscode: LanguageClient, wo
     fix = await resolved(vscode, fix)
     (change,) = fix.edit.document_changes
     assert change.text_document.version == 1
-    assert apply(BUGGY, change.edits) == CLEAN
+    assert apply(BUGGY, change.edits) == FIXED
     # The smallest edit: the one line replaced by two.
     (edit,) = change.edits
     assert edit.range.start.line == 6 and edit.range.end.line == 7

@@ -16,20 +16,10 @@ from migrate_bn.api import analyze
 from migrate_bn.cli import main
 from migrate_bn.output import github_line, sarif_replacements
 from migrate_bn.findings import Finding, Span
+from test_programs import BUGGY, FIXED  # conftest.py makes it importable
 
 ROOT = Path(__file__).resolve().parent.parent
 
-BUGGY = """\
-import tensorflow as tf
-
-x = tf.placeholder(tf.float32, [None, 4])
-is_training = tf.placeholder(tf.bool)
-h = tf.layers.batch_normalization(x, training=is_training)
-loss = tf.reduce_mean(h)
-train_op = tf.train.AdamOptimizer(0.1).minimize(loss)
-"""
-FIXED = BUGGY.replace("train_op = ", "with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):\n"
-                                     "    train_op = ")
 # BN001 (safe fix) and BN004 (unsafe fix) in one module.
 TWO = """\
 import tensorflow as tf
