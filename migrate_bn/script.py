@@ -259,9 +259,6 @@ class _Recogniser:
         enclosing = self._enclosing(graph_block)
         for statement in enclosing[:enclosing.index(graph_block)]:
             self._setup_call(script, statement)
-        if any(isinstance(n, ast.Constant) and isinstance(n.value, str) and n.end_lineno != n.lineno  # type: ignore
-               for n in ast.walk(graph_block)):
-            raise NotConvertible(graph_block, "a string over several lines in the graph's `with` block")
         session_call = self.session.items[0].context_expr
         allowed = {id(k.value) for k in getattr(session_call, "keywords", ()) if k.arg == "graph"}
         for node in ast.walk(graph_block):

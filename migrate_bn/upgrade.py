@@ -154,6 +154,7 @@ class _Writer:
 
     def unwrapped(self, block: ast.With, edits: list[tuple[int, int, Replacement]]) -> Replacement:
         """The `with tf.Graph().as_default():` block's converted body, one level out."""
+        _refuse_strings_over_lines(block, "the graph's `with` block")
         width = len(self.indentation(block.body[0])) - len(self.indentation(block))
         body_start = self.starts[block.body[0].lineno - 1]
         return lambda render: _dedent(self.render(body_start, self.starts[block.end_lineno], edits),  # type: ignore
@@ -206,9 +207,7 @@ class _Writer:
             edits.append((*self.span(call), f"{self.checkpoint}.write({where})"))
         body_start = self.starts[session.body[0].lineno - 1]
         body = self.render(body_start, self.starts[session.end_lineno], edits)  # type: ignore[index]
-        if any(isinstance(n, ast.Constant) and isinstance(n.value, str) and n.end_lineno != n.lineno  # type: ignore
-               for n in ast.walk(session)):
-            raise NotConvertible(session, "a string over several lines in the session block")
+        _refuse_strings_over_lines(session, "the session block")
         inner = self.indentation(session.body[0])
         return self.chunk(indent) + _dedent(body, len(inner) - len(indent))
 
@@ -330,6 +329,14 @@ def _wrapped(opening: str, items: list[str], separator: str, closing: str, inden
         return (opening + "\n" + indent + "    " + items[0] +
                 "".join(f"\n{indent}    {separator.strip()} {item}" for item in items[1:]) + "\n" + indent + closing)
     return opening + "\n" + "".join(f"{indent}    {item},\n" for item in items) + indent + closing
+
+
+def _refuse_strings_over_lines(block: ast.stmt, what: str) -> None:
+    """A block moved out a level is dedented line by line, which would change a string
+    that spans lines."""
+    if any(isinstance(n, ast.Constant) and isinstance(n.value, str) and n.end_lineno != n.lineno  # type: ignore
+           for n in ast.walk(block)):
+        raise NotConvertible(block, f"a string over several lines in {what}")
 
 
 def _dedent(text: str, width: int) -> str:

@@ -317,3 +317,14 @@ def test_saving_that_cannot_be_followed_is_left_with_a_reason(saver: str, use: s
     result = upgrade_source(saving(saver, use))
     assert result.text is None
     assert result.skipped is not None and reason in result.skipped[1], result.skipped
+
+
+@pytest.mark.parametrize("opening, extra, where", [
+    ("with tf.Graph().as_default():", '    note = """two\n    lines"""', "the graph's `with` block"),
+    ('if __name__ == "__main__":', '        note = """two\n        lines"""', "the session block"),
+])
+def test_a_string_over_several_lines_is_not_moved(opening: str, extra: str, where: str) -> None:
+    # Moving a block out (or the session's body) dedents each line: it would change the string.
+    result = upgrade_source(in_graph(opening, extra=extra))
+    assert result.text is None
+    assert result.skipped is not None and result.skipped[1] == f"a string over several lines in {where}"
