@@ -118,11 +118,18 @@ def assert_same_weights(tf2_weights: dict, tf1_weights: dict, fused: dict) -> No
             np.testing.assert_allclose(value, tf1_weights[name], rtol=1e-5, atol=1e-5, err_msg=name)
 
 
+def run_upgraded(mode: str, case: Path, keras: int, python: str, tf1_checkpoint: Path,
+                 tmp_path: Path) -> tuple[str, Path]:
+    """The upgraded program's output in `mode` (tests/runtime/upgrade_tf2.py), and its name map."""
+    program, names = upgraded(case, keras, tmp_path)
+    output = run(python, str(RUNTIME / "upgrade_tf2.py"), mode, str(program), str(names), str(tf1_checkpoint),
+                 str(tmp_path), cwd=tmp_path)
+    return output, names
+
+
 def compare(case: Path, keras: int, python: str, tf1_runs: dict, tmp_path: Path) -> None:
     tf1_output, tf1_out = tf1_runs[case.parent.name]
-    program, names = upgraded(case, keras, tmp_path)
-    tf2_output = run(python, str(RUNTIME / "upgrade_tf2.py"), "train", str(program), str(names),
-                     str(tf1_out / "initial" / "ckpt"), str(tmp_path), cwd=tmp_path)
+    tf2_output, names = run_upgraded("train", case, keras, python, tf1_out / "initial" / "ckpt", tmp_path)
     fused = FUSED.get(case.parent.name, {}).get(keras, {})
     printed_tf1 = [float(n) for n in NUMBER.findall(tf1_output)]
     printed_tf2 = [float(n) for n in NUMBER.findall(tf2_output)]
@@ -148,9 +155,7 @@ def test_keras_3_program_computes_what_tf1_computed(case: Path, tf1_runs: dict, 
 
 def round_trip(case: Path, keras: int, python: str, tf1_runs: dict, tmp_path: Path) -> None:
     tf1_output, tf1_out = tf1_runs[case.parent.name]
-    program, names = upgraded(case, keras, tmp_path)
-    tf2_output = run(python, str(RUNTIME / "upgrade_tf2.py"), "predict", str(program), str(names),
-                     str(tf1_out / "final" / "ckpt"), str(tmp_path), cwd=tmp_path)
+    tf2_output, _ = run_upgraded("predict", case, keras, python, tf1_out / "final" / "ckpt", tmp_path)
     # The last thing each printed: a label, then the numbers (an array may take several lines).
     tf1_last, tf2_last = (LABEL.findall(output)[-1] for output in (tf1_output, tf2_output))
     assert tf1_last == tf2_last, (tf1_output, tf2_output)
