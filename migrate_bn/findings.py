@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Optional, Union
 
 
 @dataclass(frozen=True)
 class Span:
-    """A source range; lines and columns are 1-based, columns count characters."""
+    """A source range; lines and columns are 1-based, columns count characters. In a
+    notebook, `cell` is the cell's 1-based number and lines count inside that cell."""
 
     line: int
     column: int
     end_line: int
     end_column: int
+    cell: Optional[int] = None
 
 
 @dataclass(frozen=True)
