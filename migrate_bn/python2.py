@@ -43,19 +43,25 @@ def _tool(fixers: tuple[str, ...]):
 
 def to_python3(text: str, fixers: tuple[str, ...] = SYNTAX_FIXERS) -> Optional[str]:
     """`text` with `fixers` applied, or None when fissix cannot parse it as Python 2.
-    fissix's grammar wants a final line break; one it adds is taken away again."""
+
+    fissix reads lines ending in LF, and wants a final one: the text is given to it that
+    way, and when the fixers keep the line count, each line gets its own ending back."""
     from fissix.pgen2.parse import ParseError
     from fissix.pgen2.tokenize import TokenError
 
-    missing_newline = bool(text) and not text.endswith(("\n", "\r"))
+    lines = split_lines(text)
+    plain = "".join(line.rstrip("\r\n") + "\n" for line in lines)
     try:
-        tree = _tool(fixers).refactor_string(text + "\n" if missing_newline else text, "<python2>")
+        converted = str(_tool(fixers).refactor_string(plain, "<python2>"))
     except (ParseError, TokenError, IndentationError, SyntaxError, RecursionError):
         return None
-    converted = str(tree)
-    if missing_newline and converted.endswith("\n"):
-        converted = converted[:-1]
-    return converted
+    if plain == text:
+        return converted
+    converted_lines = split_lines(converted)
+    if len(converted_lines) != len(lines):
+        return converted  # the caller sees the line count change
+    return "".join(new.rstrip("\n") + line[len(line.rstrip("\r\n")):]
+                   for new, line in zip(converted_lines, lines))
 
 
 def view_text(text: str) -> Optional[str]:
@@ -179,7 +185,8 @@ def _indentation_by_width(text: str, lines: list[str]) -> dict[int, str]:
 
 def _indent_like(indent: str, indents: dict[int, str]) -> str:
     """The file's way of writing an indentation `indent` wide: its own where it has
-    one that wide, else its nearest narrower one padded with spaces."""
+    one that wide, else its nearest narrower one padded with tabs when the file indents
+    with tabs, with spaces otherwise."""
     width = len(indent.expandtabs(TAB_SIZE))
     if width in indents:
         return indents[width]
@@ -187,6 +194,8 @@ def _indent_like(indent: str, indents: dict[int, str]) -> str:
     if not narrower:
         return indent
     base = max(narrower)
+    if indents.get(TAB_SIZE) == "\t" and (width - base) % TAB_SIZE == 0:
+        return indents[base] + "\t" * ((width - base) // TAB_SIZE)
     return indents[base] + " " * (width - base)
 
 
