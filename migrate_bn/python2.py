@@ -64,6 +64,47 @@ def to_python3(text: str, fixers: tuple[str, ...] = SYNTAX_FIXERS) -> Optional[s
                    for new, line in zip(converted_lines, lines))
 
 
+def as_python3_program(text: str) -> Optional[tuple[str, list[int]]]:
+    """Python 2 `text` as a Python 3 program, the way `2to3` converts it (every fixer
+    2to3 runs by default, `print`, `dict.iteritems`, `xrange`, renamed modules, ...),
+    with indentation that mixes tabs and spaces expanded as Python 2 read it; and the
+    lines whose `/` Python 2 computed as floor division of two integers and Python 3
+    does not (2to3 leaves them: the types are not in the source). None when `text` is
+    not Python 2 or the result does not parse."""
+    from fissix.refactor import get_fixers_from_package
+
+    converted = to_python3(text, tuple(name.rsplit(".fix_", 1)[1]
+                                       for name in sorted(get_fixers_from_package("fissix.fixes"))))
+    if converted is None:
+        return None
+    try:
+        tree = parse(converted)
+    except SourceError:
+        converted = _expand_indentation(converted)
+        try:
+            tree = parse(converted)
+        except SourceError:
+            return None
+    return converted, _floor_division_lines(tree)
+
+
+def _floor_division_lines(tree) -> list[int]:
+    """Lines with a `/` between operands that are not float literals, in a module
+    without `from __future__ import division`."""
+    import ast
+
+    if any(isinstance(node, ast.ImportFrom) and node.module == "__future__"
+           and any(alias.name == "division" for alias in node.names) for node in tree.body):
+        return []
+    lines = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.BinOp, ast.AugAssign)) and isinstance(node.op, ast.Div):
+            operands = (node.left, node.right) if isinstance(node, ast.BinOp) else (node.target, node.value)
+            if not any(isinstance(operand, ast.Constant) and isinstance(operand.value, float) for operand in operands):
+                lines.add(node.lineno)
+    return sorted(lines)
+
+
 def view_text(text: str) -> Optional[str]:
     """The Python 3 view of Python 2 `text`, line for line, or None when there is none."""
     converted = to_python3(text)
