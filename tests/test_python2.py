@@ -80,3 +80,25 @@ def test_fixed_python2_script_taken_to_python3_trains_its_moving_statistics(tmp_
         runs[name] = oracle.run_program(program, program.parent).last
     oracle.assert_never_updated(runs["buggy"])
     oracle.assert_all_moved(runs["fixed"])
+
+
+def test_write_back_refuses_a_change_that_python2_cannot_hold() -> None:
+    from migrate_bn import documents
+
+    source = b"import tensorflow as tf\nprint 'built'\n"
+    view = documents.read(source, "old.py")
+    assert view.kind == documents.PYTHON2 and view.text.endswith("print('built')\n")
+    # A fix that rewrote the converted line itself cannot be carried back: Python 2
+    # cannot parse a print call with `file=`.
+    with pytest.raises(documents.WriteBackRefused):
+        view.write_back(view.code.replace(b"'built')", b"'built', file=log)"))
+
+
+def test_write_back_moves_a_python2_line_as_it_was() -> None:
+    from migrate_bn import documents
+
+    source = b"import tensorflow as tf\nx = 1\nprint 'moved', `x`\ny = 2\n"
+    view = documents.read(source, "old.py")
+    lines = view.text.splitlines(keepends=True)
+    moved = "".join([lines[0], lines[2], lines[1], lines[3]]).encode()
+    assert view.write_back(moved) == b"import tensorflow as tf\nprint 'moved', `x`\nx = 1\ny = 2\n"
