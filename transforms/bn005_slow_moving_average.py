@@ -290,12 +290,6 @@ def _is_arg_scope(facts: ModuleFacts, call: ast.Call, scope: Scope) -> bool:
         isinstance(func, ast.Name) and func.id == tfapi.ARG_SCOPE_NAME
 
 
-def _only_evaluates(facts: ModuleFacts) -> bool:
-    """A script that runs the graph but builds no train op and runs none."""
-    return bool(facts.session_runs) and not facts.train_ops and \
-        not any(facts.runs_train_op(run) for run in facts.session_runs)
-
-
 def _updates(facts: ModuleFacts, site: BatchNormSite) -> bool:
     """Does this batch norm update its moving statistics, and are they ever read?"""
     if site.how in ("collection_write", "net"):
