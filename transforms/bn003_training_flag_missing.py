@@ -57,6 +57,18 @@ class TrainingFlagMissing(Rule):
     `normalizer_params` dict. Passing the flag the program already feeds for training
     and evaluation is what the code meant; without a flag in scope there is no automatic
     fix (see BN004's fix for creating one).
+
+    ## Stays silent when
+    the flag is given at the call, by an enclosing `arg_scope` or in `normalizer_params`;
+    a `tf.layers` batch norm is in a module that builds no train op and has no training
+    flag at hand (inference-only code: `False` is what it wants); a contrib/slim batch
+    norm is in a graph that is never evaluated and has no flag at hand (training-only
+    code: `True` is what it wants); a contrib/slim batch norm is in a function called
+    under an `arg_scope`, or reached only from other modules (whose `arg_scope` may set
+    the flag), unless the same function passes a training flag to another call by hand;
+    the layer is a Keras layer (see BN006 and BN008); a `tf.layers.BatchNormalization`
+    is only constructed (it is reported where it is applied); or the layer gets batch norm
+    from an enclosing `arg_scope(normalizer_fn=...)`, which is reported at the scope.
     """
 
     code = "BN003"

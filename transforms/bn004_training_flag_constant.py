@@ -62,6 +62,16 @@ class TrainingFlagConstant(Rule):
     is used instead of a new placeholder; the fix is offered only when the literal and
     the training runs are in one function (or one script), so that every training run can
     be fed, and not when the literal sits in a loop.
+
+    ## Stays silent when
+    the flag is not a known constant (a placeholder, a parameter some call passes a
+    variable, `FLAGS.x`); it is the literal `False` (a frozen layer); the graph is only
+    trained: no `sess.run` computes the model's outputs without running the train op,
+    and the code is not an Estimator `model_fn` (evaluation runs in test methods do not
+    count, each test builds its own graph); a separate evaluation tower with `False`
+    shares the layers' variables (the same `name`/`scope`, the same slim net, or built
+    with `reuse`); the layer is a Keras layer (see BN006 and BN008); or it gets batch norm
+    from an enclosing `arg_scope(normalizer_fn=...)`, which is reported at the scope.
     """
 
     code = "BN004"
