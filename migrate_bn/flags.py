@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Optional, Sequence, Union
 
 from . import tfapi
+from .binding import argument
 from .facts import UNKNOWN, BatchNormSite, ModuleFacts, Scope, SessionRun
 from .findings import AddDictEntry, AddKeyword, Edit, InsertBefore, ReplaceNode
 from .rules import node_range, tensorflow_v1
@@ -52,12 +53,12 @@ def _is_bool_placeholder(facts: ModuleFacts, value: ast.expr, scope: Scope) -> O
         return None
     name = (facts.qualname(value.func, scope) or "").rsplit(".", 1)[-1]
     if name == "placeholder":
-        dtype = value.args[0] if value.args else next((k.value for k in value.keywords if k.arg == "dtype"), None)
+        dtype = argument(value, "dtype", 0)
         if dtype is not None and (facts.qualname(dtype, scope) == "tensorflow.bool" or
                                   (isinstance(dtype, ast.Constant) and dtype.value == "bool")):
             return name
-    if name == "placeholder_with_default" and value.args:
-        default = value.args[0]
+    if name == "placeholder_with_default":
+        default = argument(value, "input", 0)
         if isinstance(default, ast.Constant) and isinstance(default.value, bool):
             return name
     return None

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from . import tfapi
+from .binding import named_arguments
 from .facts import BatchNormSite, ModuleFacts
 
 
@@ -36,15 +37,6 @@ class KerasOptimizer:
     manual: Optional[str] = None
 
 
-def arguments_by_name(call: ast.Call, positions: tuple[str, ...]) -> Optional[dict[str, ast.expr]]:
-    """The call's arguments by TF1 parameter name; None when *args/**kwargs hide some."""
-    if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
-        return None
-    named = dict(zip(positions, call.args))
-    named.update((k.arg, k.value) for k in call.keywords if k.arg)
-    return named
-
-
 def keras_initializer(facts: ModuleFacts, node: ast.expr, notes: list[str]) -> str:
     text = facts.segment(node) or ""
     if isinstance(node, ast.Call):
@@ -64,7 +56,7 @@ def batch_norm_to_keras(facts: ModuleFacts, site: BatchNormSite, training: Optio
         return KerasBatchNorm("", "", manual=f"{site.api}: only direct batch-norm calls are converted")
     slim = spec.family == "contrib"
     positions = tfapi.SLIM_BN_POSITIONS if slim else tfapi.TF_LAYERS_BN_POSITIONS
-    arguments = arguments_by_name(site.node, positions)
+    arguments = named_arguments(site.node, positions)
     if arguments is None or "inputs" not in arguments:
         return KerasBatchNorm("", "", manual="arguments given through *args/**kwargs")
 
@@ -146,7 +138,7 @@ def optimizer_to_keras(facts: ModuleFacts, call: ast.Call) -> KerasOptimizer:
     if entry is None:
         return KerasOptimizer("", manual=f"`{name}` has no Keras optimizer")
     keras_class, positions, table, defaults, inexact = entry
-    arguments = arguments_by_name(call, positions)
+    arguments = named_arguments(call, positions)
     if arguments is None:
         return KerasOptimizer("", manual="arguments given through *args/**kwargs")
     keywords = dict(defaults)
