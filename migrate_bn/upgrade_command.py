@@ -1,7 +1,10 @@
 """The files side of `migrate-bn upgrade`: read each file, upgrade it, show or write it.
 
-Reading, skipping and writing follow `fix`: unreadable or non-Python files are reported
-and skipped, writes are atomic and refused when the file changed meanwhile.
+Reading, skipping and writing follow `fix`: files the prefilter rules out (no batch-norm
+or train-op word: nothing to upgrade, since a script needs a `minimize`) are not read as
+Python, so a tree answers `check` and `upgrade` with the same errors; unreadable or
+non-Python files among the rest are reported and skipped; writes are atomic and refused
+when the file changed meanwhile.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import json
 from typing import Optional, Sequence, TextIO
 
 from . import runner
+from .prefilter import may_matter
 from .fsio import Refused, write_atomically
 from .output import unified_diff
 from . import documents, python2
@@ -29,6 +33,8 @@ def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_pa
         if source is None:
             err.write(f"{shown}: {problem}\n")
             errors += 1
+            continue
+        if not may_matter(source):
             continue
         try:
             view = documents.read(source, path)
