@@ -34,16 +34,21 @@ def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_pa
             err.write(f"{shown}: {problem}\n")
             errors += 1
             continue
-        if not may_matter(source):
-            continue
         try:
-            view = documents.read(source, path)
+            if may_matter(source):
+                view = documents.read(source, path)
+            else:
+                # No TF1 training code, so nothing for TF2 to convert; but a Python 2
+                # module still goes to Python 3 with the rest of the project.
+                view = _python2_view(source, path)
+                if view is None:
+                    continue
             python2_notes: list[tuple[int, str]] = []
             if view.kind == documents.PYTHON2:
                 text, python2_notes = _as_python3(view)
             else:
                 text = view.text
-            result = upgrade_source(text, keras)
+            result = upgrade_source(text, keras) if may_matter(source) else Upgrade()
             if python2_notes:
                 result = _with_python3(result, text, python2_notes)
         except SourceError as error:
@@ -98,6 +103,16 @@ def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_pa
         return EXIT_ERROR
     # A Python 2 file taken to Python 3 only still waits for its TF2 upgrade.
     return EXIT_PENDING if skipped or python3_only or (dry_run and upgraded) else EXIT_CLEAN
+
+
+def _python2_view(source: bytes, path: str) -> Optional[documents.View]:
+    """The view of a file the prefilter rules out, when it is Python 2; None for
+    anything else, which `check` does not read either (so both agree on exit codes)."""
+    try:
+        view = documents.read(source, path)
+    except SourceError:
+        return None
+    return view if view.kind == documents.PYTHON2 else None
 
 
 def _as_python3(view: documents.View) -> tuple[str, list[tuple[int, str]]]:

@@ -16,8 +16,8 @@ from migrate_bn.cli import main
 from test_programs import BUGGY, FIXED, upgradable_script  # conftest.py makes it importable
 
 ROOT = Path(__file__).resolve().parent.parent
-# Python 2 that holds a batch-norm word: every command must read it, and cannot.
-PYTHON_2 = "import tensorflow as tf\nprint 'bn', tf.layers.batch_normalization\n"
+# Neither Python 3 nor Python 2, with a batch-norm word: every command must read it, and cannot.
+UNPARSEABLE = "import tensorflow as tf\nprint 'bn', tf.layers.batch_normalization(\n"
 # A finding with no automatic fix: BN005, 10 steps for averages that need 459.
 UNFIXABLE = FIXED + "sess = tf.Session()\nfor step in range(10):\n    sess.run(train_op)\n"
 # A script `upgrade` leaves as it was: a BN001 bug must be fixed first.
@@ -55,19 +55,19 @@ Scenario = Callable[[Path], list]
 SCENARIOS: dict[tuple[str, int], Scenario] = {
     ("check", 0): lambda tmp: _tree(tmp, train=FIXED),
     ("check", 1): lambda tmp: _tree(tmp, train=BUGGY),
-    ("check", 2): lambda tmp: _tree(tmp, train=FIXED, old=PYTHON_2),
+    ("check", 2): lambda tmp: _tree(tmp, train=FIXED, old=UNPARSEABLE),
     ("fix", 0): lambda tmp: _tree(tmp, train=BUGGY),
     ("fix", 1): lambda tmp: _tree(tmp, train=UNFIXABLE),
-    ("fix", 2): lambda tmp: _tree(tmp, train=BUGGY, old=PYTHON_2),
+    ("fix", 2): lambda tmp: _tree(tmp, train=BUGGY, old=UNPARSEABLE),
     ("fix --dry-run", 0): lambda tmp: _tree(tmp, train=FIXED),
     ("fix --dry-run", 1): lambda tmp: _tree(tmp, train=BUGGY),
-    ("fix --dry-run", 2): lambda tmp: _tree(tmp, train=FIXED, old=PYTHON_2),
+    ("fix --dry-run", 2): lambda tmp: _tree(tmp, train=FIXED, old=UNPARSEABLE),
     ("upgrade", 0): lambda tmp: _upgrade_tree(tmp, train=upgradable_script()),
     ("upgrade", 1): lambda tmp: _upgrade_tree(tmp, train=REFUSED),
-    ("upgrade", 2): lambda tmp: _upgrade_tree(tmp, train=upgradable_script(), old=PYTHON_2),
+    ("upgrade", 2): lambda tmp: _upgrade_tree(tmp, train=upgradable_script(), old=UNPARSEABLE),
     ("upgrade --dry-run", 0): lambda tmp: _upgrade_tree(tmp, train=FIXED),
     ("upgrade --dry-run", 1): lambda tmp: _upgrade_tree(tmp, train=upgradable_script()),
-    ("upgrade --dry-run", 2): lambda tmp: _upgrade_tree(tmp, train=upgradable_script(), old=PYTHON_2),
+    ("upgrade --dry-run", 2): lambda tmp: _upgrade_tree(tmp, train=upgradable_script(), old=UNPARSEABLE),
     ("doctor", 2): lambda tmp: [str(tmp / "no-such-checkpoint")],
     ("ckpt-convert", 2): lambda tmp: _foreign_name_map(tmp),
 }
@@ -100,10 +100,10 @@ def test_each_command_answers_as_the_readme_says(command: str, code: int, tmp_pa
 
 
 @pytest.mark.parametrize("unparseable, expected", [
-    (PYTHON_2, 2),  # a batch-norm word: every command reads it as Python, and cannot
-    ("print 'hello'\n", 0),  # nothing any command looks for: none of them reads it as Python
+    (UNPARSEABLE, 2),  # a batch-norm word: every command reads it as Python, and cannot
+    ("print 'hello\n", 0),  # nothing any command looks for: none of them reports it
     (b"\xff\xfe tf.layers.batch_normalization\n", 2),  # undecodable, with a batch-norm word
-], ids=["python2-with-batch-norm", "python2-without", "undecodable"])
+], ids=["unparseable-with-batch-norm", "unparseable-without", "undecodable"])
 def test_one_tree_gets_one_answer_from_every_command(unparseable, expected: int, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
@@ -117,3 +117,13 @@ def test_one_tree_gets_one_answer_from_every_command(unparseable, expected: int,
 def test_a_cell_the_readme_describes_is_not_left_blank() -> None:
     for command, codes in _readme_table().items():
         assert all(re.search(r"\w", cell) for cell in codes.values()), command
+
+
+def test_a_python2_file_is_read_by_every_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Python 2 is read, not reported: `check` and `fix --dry-run` find the same bug as in
+    the Python 3 file it would be; `upgrade --dry-run` would take it to Python 3."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "old.py").write_text(BUGGY + "print 'done'\n")
+    answers = {command: _invoke(command, ["--no-cache", "."] if "upgrade" not in command else ["."])
+               for command in ("check", "fix --dry-run", "upgrade --dry-run")}
+    assert answers == {"check": 1, "fix --dry-run": 1, "upgrade --dry-run": 1}

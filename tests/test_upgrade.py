@@ -177,7 +177,8 @@ def test_python_2_file_goes_to_python_3_beside_the_upgrade(tmp_path: Path, monke
     (tmp_path / "old.py").write_text("print 'hello', tf.layers.batch_normalization\n")
     (tmp_path / "train.py").write_text(script())
     result = CliRunner().invoke(main, ["upgrade", "--dry-run", "."])
-    assert "-print 'hello'\n+print('hello')\n" in result.stdout and "+++ b/train.py" in result.stdout
+    assert "-print 'hello', tf.layers.batch_normalization\n+print('hello', tf.layers.batch_normalization)\n" \
+        in result.stdout and "+++ b/train.py" in result.stdout
     assert "Would upgrade 1 Python 2 file to Python 3 only" in result.stderr
     assert result.exit_code == 1  # changes pending
 
