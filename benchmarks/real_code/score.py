@@ -45,7 +45,7 @@ PY2_SIGNS = re.compile(
     rb"^\s*print\s+[^\s(=.,)\]}]|^\s*print\s*$|except\s+[\w.]+\s*,\s*\w+\s*:|^\s*exec\s+[\"'\w]"
     rb"|^\s*raise\s+[\w.]+\s*,|\b0[0-7]+\b(?![.\dxXeEjJ])|\bur[\"']",
     re.MULTILINE)
-BN_WORDS = re.compile(rb"batch_norm|BatchNorm|batchnorm|UPDATE_OPS|moving_mean|is_training")
+BN_WORDS = re.compile(rb"batch_norm|BatchNorm|batchnorm|UPDATE_OPS|moving_mean")
 
 
 @dataclass
@@ -82,15 +82,30 @@ def git_dir(mirror: Path, repo: str) -> Path | None:
 
 def extract(gitdir: Path, commit: str, into: Path) -> str | None:
     """Write the tree of `commit` into `into`; return an error text, or None."""
-    archive = subprocess.run(["git", "--git-dir", str(gitdir), "archive", "--format=tar", commit],
-                             capture_output=True)
-    if archive.returncode != 0:
-        return archive.stderr.decode("utf-8", "replace").strip() or "git archive failed"
+    git = ["git", "--git-dir", str(gitdir)]
+    if subprocess.run(git + ["cat-file", "-e", f"{commit}^{{commit}}"], capture_output=True).returncode != 0:
+        return f"commit {commit} is not in {gitdir}"
     into.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-        members = [m for m in tar.getmembers() if (m.isfile() or m.isdir())
-                   and not m.name.startswith("/") and ".." not in Path(m.name).parts]
-        tar.extractall(into, members=members)
+    archive = subprocess.run(git + ["archive", "--format=tar", commit], capture_output=True)
+    if archive.returncode == 0:
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            members = [m for m in tar.getmembers() if (m.isfile() or m.isdir())
+                       and not m.name.startswith("/") and ".." not in Path(m.name).parts]
+            tar.extractall(into, members=members)
+        return None
+    # Snapshots lack their largest blobs (data, weights), and git archive stops at the
+    # first missing one: write the blobs that are there, one by one.
+    listing = subprocess.run(git + ["ls-tree", "-r", "-z", commit], capture_output=True).stdout
+    for entry in filter(None, listing.split(b"\0")):
+        meta, name = entry.split(b"\t", 1)
+        mode, kind, sha = meta.split()
+        relative = Path(os.fsdecode(name))
+        if kind != b"blob" or mode == b"120000" or relative.is_absolute() or ".." in relative.parts:
+            continue
+        blob = subprocess.run(git + ["cat-file", "blob", sha.decode()], capture_output=True)
+        if blob.returncode == 0:
+            (into / relative).parent.mkdir(parents=True, exist_ok=True)
+            (into / relative).write_bytes(blob.stdout)
     return None
 
 
