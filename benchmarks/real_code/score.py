@@ -218,9 +218,10 @@ def ratio(num: int, den: int) -> str:
 
 def render_text(results: list[RepoResult], out) -> None:
     scored = [r for r in results if r.status in ("ok", "tool-error")]
-    header = ("repo", "commit", "bugs", "found", "alarms", "true", "false", "unjudged", "py2", "ipynb")
+    header = ("repo", "commit", "bugs", "found", "alarms", "true", "false", "unjudged", "py2", "other", "ipynb")
     rows = [(r.repo, r.commit[:7], r.bugs, len(r.found), r.alarms, len(r.true), len(r.false),
-             len(r.unjudged), f"{r.py2_files}({r.py2_bn_files})", f"{r.notebooks}({r.bn_notebooks})")
+             len(r.unjudged), f"{r.py2_files}({r.py2_bn_files})", r.other_unparsable,
+             f"{r.notebooks}({r.bn_notebooks})")
             for r in scored]
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)] if rows else [len(h) for h in header]
     for row in [header, *rows]:
@@ -232,8 +233,8 @@ def render_text(results: list[RepoResult], out) -> None:
     print(f"\nrecall {ratio(found, bugs)}; precision per code site {ratio(true, judged)}; "
           f"alarms {sum(r.alarms for r in scored)}, unjudged {sum(len(r.unjudged) for r in scored)}; "
           f"repositories scored {len(scored)} of {len(results)}", file=out)
-    print("(py2: Python 2 files migrate-bn cannot parse (those with batch-norm words); "
-          "ipynb: notebooks, which it does not read (those with batch-norm words))", file=out)
+    print("(py2: Python 2 files migrate-bn cannot parse (those with batch-norm words); other: other files "
+          "that do not parse; ipynb: notebooks, which it does not read (those with batch-norm words))", file=out)
     for r in scored:
         for bug in r.missed:
             print(f"MISSED {r.repo} {bug['path']}:{bug['line']} {bug['class']} {bug['id']}", file=out)
