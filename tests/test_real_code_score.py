@@ -100,6 +100,22 @@ def test_missing_mirror_and_commit_are_listed_not_fatal(mirror, tmp_path, capsys
     assert score.main(["--labels", str(labels), "--mirror", str(root), "--strict"]) == 1
 
 
+def test_a_crash_of_migrate_bn_is_reported_and_the_run_goes_on(mirror, tmp_path, capsys):
+    root, commit = mirror
+    crash = tmp_path / "crash.py"
+    crash.write_text("import sys\nsys.stderr.write('Traceback: boom\\n')\nsys.exit(70)\n")
+    labels = tmp_path / "labels"
+    write_label(labels, "someone__project.json", {"repo": "someone/project", "commit": commit, "alarms": [],
+                                                   "bugs": [{"id": "b", "path": "train.py", "line": 1,
+                                                             "class": "BN001", "evidence": "e"}]})
+    args = ["--labels", str(labels), "--mirror", str(root), "--migrate-bn", f"{sys.executable} {crash}"]
+    assert score.main(args) == 0
+    out = capsys.readouterr().out
+    assert "ERROR  someone/project: migrate-bn failed: exit 70: Traceback: boom" in out
+    assert "recall 0/1" in out
+    assert score.main(args + ["--strict"]) == 1
+
+
 def test_tree_is_rebuilt_without_the_blobs_a_snapshot_lacks(mirror, tmp_path):
     root, commit = mirror
     gitdir = root / "someone+project" / "repo" / ".git"

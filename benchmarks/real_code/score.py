@@ -28,6 +28,7 @@ import io
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tarfile
@@ -131,16 +132,17 @@ def unreadable_files(tree: Path, result: RepoResult) -> None:
 
 
 def run_migrate_bn(tree: Path, command: list[str]) -> tuple[list[dict], str, int]:
-    """migrate-bn's findings over `tree` (paths relative to it), its stderr, its exit code."""
+    """migrate-bn's findings over `tree` (paths relative to it; None if it printed no JSON
+    list), its stderr, its exit code."""
     proc = subprocess.run(
         command + ["check", "--output-format", "json", "--no-cache", "--isolated",
                    "--exit-zero", "-j", "1", "."],
         cwd=tree, capture_output=True, text=True,
         env={**os.environ, "PYTHONPATH": str(CHECKOUT) + os.pathsep + os.environ.get("PYTHONPATH", "")})
     try:
-        findings = json.loads(proc.stdout) if proc.stdout.strip() else []
+        findings = json.loads(proc.stdout) if proc.stdout.strip() else None
     except json.JSONDecodeError:
-        findings = []
+        findings = None
     return findings, proc.stderr, proc.returncode
 
 
@@ -150,7 +152,7 @@ def site(path: str, line: int, code: str) -> tuple[str, int, str]:
     return (path[2:] if path.startswith("./") else path, int(line), code)
 
 
-def score(label: dict, label_file: str, findings: list[dict], result: RepoResult) -> None:
+def score(label: dict, findings: list[dict], result: RepoResult) -> None:
     """Match the findings against the labelled bugs and the judged alarms."""
     raised: dict[tuple, dict] = {}
     for finding in findings:
@@ -204,9 +206,11 @@ def evaluate(path: Path, label: dict, mirror: Path, scratch: Path, command: list
     unreadable_files(tree, result)
     findings, stderr, code = run_migrate_bn(tree, command)
     result.tool_stderr = stderr
-    if code not in (0, 1) and not findings and "Traceback" in stderr:
-        result.status, result.detail = "tool-error", stderr.strip().splitlines()[-1]
-    score(label, path.name, findings, result)
+    if findings is None or "Traceback" in stderr:
+        # A crash is a result to report (its bugs count as missed), not a reason to stop.
+        result.status = "tool-error"
+        result.detail = f"exit {code}: " + (stderr.strip().splitlines() or ["no output"])[-1]
+    score(label, findings or [], result)
     if not keep_trees:
         subprocess.run(["rm", "-rf", str(tree)])
     return result
@@ -218,9 +222,10 @@ def ratio(num: int, den: int) -> str:
 
 def render_text(results: list[RepoResult], out) -> None:
     scored = [r for r in results if r.status in ("ok", "tool-error")]
-    header = ("repo", "commit", "bugs", "found", "alarms", "true", "false", "unjudged", "py2", "ipynb")
+    header = ("repo", "commit", "bugs", "found", "alarms", "true", "false", "unjudged", "py2", "other", "ipynb")
     rows = [(r.repo, r.commit[:7], r.bugs, len(r.found), r.alarms, len(r.true), len(r.false),
-             len(r.unjudged), f"{r.py2_files}({r.py2_bn_files})", f"{r.notebooks}({r.bn_notebooks})")
+             len(r.unjudged), f"{r.py2_files}({r.py2_bn_files})", r.other_unparsable,
+             f"{r.notebooks}({r.bn_notebooks})")
             for r in scored]
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)] if rows else [len(h) for h in header]
     for row in [header, *rows]:
@@ -232,8 +237,8 @@ def render_text(results: list[RepoResult], out) -> None:
     print(f"\nrecall {ratio(found, bugs)}; precision per code site {ratio(true, judged)}; "
           f"alarms {sum(r.alarms for r in scored)}, unjudged {sum(len(r.unjudged) for r in scored)}; "
           f"repositories scored {len(scored)} of {len(results)}", file=out)
-    print("(py2: Python 2 files migrate-bn cannot parse (those with batch-norm words); "
-          "ipynb: notebooks, which it does not read (those with batch-norm words))", file=out)
+    print("(py2: Python 2 files migrate-bn cannot parse (those with batch-norm words); other: other files "
+          "that do not parse; ipynb: notebooks, which it does not read (those with batch-norm words))", file=out)
     for r in scored:
         for bug in r.missed:
             print(f"MISSED {r.repo} {bug['path']}:{bug['line']} {bug['class']} {bug['id']}", file=out)
@@ -288,8 +293,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="where fetched repositories are (default: $MIGRATE_BN_MIRROR or /work/.mirror)")
     parser.add_argument("--scratch", type=Path, help="where to rebuild the trees (default: a temporary directory)")
     parser.add_argument("--keep-trees", action="store_true", help="leave the rebuilt trees in --scratch")
-    parser.add_argument("--migrate-bn", default=f"{sys.executable} -m migrate_bn",
-                        help="the command to run (default: this Python's migrate_bn, the checkout first)")
+    parser.add_argument("--migrate-bn", metavar="COMMAND",
+                        help="the command to run, split as a shell would (default: this Python's "
+                             "migrate_bn, the checkout's package first)")
     parser.add_argument("--alarms", action="store_true", help="print the alarms not yet judged, as label entries")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--strict", action="store_true", help="exit 1 when an alarm is unjudged or a repo not scored")
@@ -300,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     if not labels:
         print(f"no label files in {args.labels}", file=sys.stderr)
         return 2
-    command = args.migrate_bn.split()
+    command = shlex.split(args.migrate_bn) if args.migrate_bn else [sys.executable, "-m", "migrate_bn"]
     with tempfile.TemporaryDirectory(prefix="real_code_") as temporary:
         scratch = args.scratch or Path(temporary)
         results = []
