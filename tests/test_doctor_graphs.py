@@ -1,0 +1,181 @@
+"""`migrate-bn doctor` on graphs TensorFlow really built: the runtime fixtures, buggy and
+fixed, run under tensorflow-cpu==2.12.1 + tf-slim and saved as a user's run saves them
+(tests/runtime/graph_saver.py: a checkpoint with its .meta before the first training step
+and after the last; the Estimator's own model directory; a SavedModel for a served model).
+
+Every bug is named with its layer and train op; every fixed graph is silent, whether it
+was saved before training or after. Without TensorFlow these tests are skipped, unless
+MIGRATE_BN_REQUIRE_TF=1 (as in CI).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import pytest
+from click.testing import CliRunner
+
+from migrate_bn.api import analyze
+from migrate_bn.cli import main
+from migrate_bn.rules import Options
+
+import runtime_oracle as oracle  # tests/conftest.py
+
+ROOT = Path(__file__).resolve().parent.parent
+SAVER = ROOT / "tests" / "runtime" / "graph_saver.py"
+
+if not oracle.HAVE_TF and oracle.REQUIRE_TF:
+    raise RuntimeError("MIGRATE_BN_REQUIRE_TF=1 but tensorflow / tf_slim are not installed")
+
+pytestmark = [pytest.mark.runtime, pytest.mark.skipif(not oracle.HAVE_TF, reason=oracle.SKIP_REASON)]
+
+
+@dataclass(frozen=True)
+class Case:
+    fixture: str  # under fixtures/
+    layers: tuple[str, ...]  # the batch-norm layers the graph holds
+    train_ops: tuple[str, ...]  # the train ops that skip their updates before the fix
+    serve: str = ""  # MIGRATE_BN_SERVE: the SavedModel's inputs:outputs
+    unsafe: bool = False  # the fix needs --unsafe-fixes
+    estimator: Optional[str] = None  # the model_dir an Estimator writes
+
+    @property
+    def missing(self) -> bool:
+        return bool(self.train_ops)
+
+
+CASES = {
+    "tf.layers (model class)": Case("runtime/class_model", ("fc1/batch_normalization", "fc2/batch_normalization"),
+                                    ("Adam",)),
+    "tf.layers conv (fused, in a cond)": Case("bn001/tf_layers_script",
+                                              ("conv1/batch_normalization", "conv2/batch_normalization"), ("Adam",)),
+    "slim through arg_scope": Case("bn001/slim_arg_scope", ("conv1/BatchNorm", "conv2/BatchNorm", "fc1/BatchNorm"),
+                                   ("Momentum",)),
+    "Keras layer in a session": Case("bn008/layer_object_runnable", ("batch_normalization",), ("GradientDescent",)),
+    "GAN, two train ops": Case("runtime/gan_two_optimizers", ("discriminator/bn2", "generator/bn1", "generator/bn2"),
+                               ("Adam", "Adam_1")),
+    "Estimator": Case("runtime/estimator", ("bn0", "bn1"), ("Adam",), estimator="sensor_model"),
+    "training mode served": Case("bn004/runnable_script", ("batch_normalization",), (),
+                                 serve="features:prediction", unsafe=True),
+}
+
+
+@dataclass
+class Saved:
+    untrained: Path  # a checkpoint prefix saved before the first step
+    trained: Path  # the directory holding the last checkpoint
+    saved_model: Optional[Path]
+
+
+def _run(case: Case, source: bytes, directory: Path) -> Saved:
+    directory.mkdir(parents=True)
+    (directory / "program.py").write_bytes(source)
+    env = {**os.environ, "MIGRATE_BN_SERVE": case.serve, "PYTHONDONTWRITEBYTECODE": "1"}
+    completed = subprocess.run([sys.executable, str(SAVER), "program.py", "out.json", "save"], cwd=directory,
+                               capture_output=True, text=True, timeout=900, env=env)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    if case.estimator:
+        model_dir = directory / case.estimator
+        return Saved(model_dir / "model.ckpt-0", model_dir, None)
+    saved_model = directory / "save" / "saved_model"
+    return Saved(directory / "save" / "untrained" / "model.ckpt-0", directory / "save" / "trained",
+                 saved_model if case.serve else None)
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory: pytest.TempPathFactory):
+    """Each case's buggy and fixed programs, run once per module."""
+    made: dict[tuple[str, str], Saved] = {}
+
+    def get(name: str, version: str) -> Saved:
+        key = (name, version)
+        if key not in made:
+            case = CASES[name]
+            before_path = ROOT / "fixtures" / case.fixture / "before.py"
+            source = before_path.read_bytes()
+            if version == "fixed":
+                fixed = analyze(source, str(before_path), fix=True,
+                                options=Options(unsafe_fixes=case.unsafe)).fixed_source
+                assert fixed is not None
+                source = fixed
+            made[key] = _run(case, source, tmp_path_factory.mktemp("doctor") / version)
+        return made[key]
+    return get
+
+
+def _doctor(path: Path) -> tuple[int, dict]:
+    result = CliRunner().invoke(main, ["doctor", "--output-format", "json", str(path)])
+    assert result.exit_code in (0, 1), result.output
+    return result.exit_code, json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("name", [name for name, case in CASES.items() if case.missing])
+def test_buggy_graph_names_each_layer_and_train_op(name: str, saved) -> None:
+    case = CASES[name]
+    ran = saved(name, "buggy")
+    for path in (ran.trained, ran.untrained):
+        code, report = _doctor(path)
+        assert code == 1, report
+        missing = [f for f in report["findings"] if f["kind"] == "missing-update-dependency"]
+        assert sorted(f["train_op"] for f in missing) == sorted(case.train_ops), report
+        for finding in missing:
+            assert sorted(finding["layers"]) == sorted(case.layers), finding
+            assert finding["updates"], "the update ops it skips are named"
+        assert {layer["layer"]: layer["graph"] for layer in report["layers"]} == dict.fromkeys(case.layers, "unwired")
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_fixed_graph_is_silent_trained_or_not(name: str, saved) -> None:
+    case = CASES[name]
+    ran = saved(name, "fixed")
+    trained_code, trained = _doctor(ran.trained)
+    assert trained_code == 0 and trained["findings"] == [], trained
+    assert {layer["layer"]: (layer["graph"], layer["never_updated"]) for layer in trained["layers"]} == \
+        dict.fromkeys(case.layers, ("wired", False))
+    # Saved before the first step: 0 and 1 as before training, and the graph says wired.
+    code, untrained = _doctor(ran.untrained)
+    assert code == 0 and untrained["findings"] == [], untrained
+    assert all(layer["never_updated"] for layer in untrained["layers"])
+    assert sorted(n["subject"] for n in untrained["notes"] if n["kind"] == "wired-not-trained") == sorted(case.layers)
+    if ran.saved_model is not None:
+        code, served = _doctor(ran.saved_model)
+        assert code == 0 and served["findings"] == [], served
+
+
+def test_served_training_mode_is_named(saved) -> None:
+    """BN004's graph: `training=True` for good. Trained and wired, so the checkpoint is
+    healthy, but the SavedModel's output normalizes with batch statistics."""
+    ran = saved("training mode served", "buggy")
+    assert ran.saved_model is not None
+    code, report = _doctor(ran.saved_model)
+    assert code == 1
+    assert [(f["kind"], f["signature"], f["output"], f["layer"]) for f in report["findings"]] == [
+        ("training-mode-served", "serving_default", "prediction", "batch_normalization")]
+    # The checkpoint's graph has no signature: said, not reported.
+    code, report = _doctor(ran.trained)
+    assert code == 0
+    assert [(n["kind"], n["subject"]) for n in report["notes"]] == [("training-mode-fixed", "batch_normalization")]
+
+
+def test_estimator_graph_is_a_training_graph(saved) -> None:
+    code, report = _doctor(saved("Estimator", "fixed").trained)
+    assert code == 0
+    assert "evaluation-not-judged" in [note["kind"] for note in report["notes"]]
+    assert report["kind"] == "estimator" and report["global_step"] == 1000
+
+
+def test_report_has_no_tensorflow_log_lines(saved) -> None:
+    """TensorFlow's start-up lines stay out of the report: stdout is the report, stderr empty."""
+    ran = saved("tf.layers (model class)", "buggy")
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    completed = subprocess.run([sys.executable, "-m", "migrate_bn", "doctor", str(ran.untrained)],
+                               capture_output=True, text=True, env=env, timeout=300)
+    assert completed.returncode == 1
+    assert completed.stderr == ""
+    assert completed.stdout.startswith(f"{ran.untrained}: checkpoint; values from ")
