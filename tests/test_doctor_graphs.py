@@ -71,6 +71,7 @@ class Saved:
     untrained: Path  # a checkpoint prefix saved before the first step
     trained: Path  # the directory holding the last checkpoint
     saved_model: Optional[Path]
+    directory: Path  # holds program.py: the source that built the graph
 
 
 def _run(case: Case, source: bytes, directory: Path) -> Saved:
@@ -82,10 +83,10 @@ def _run(case: Case, source: bytes, directory: Path) -> Saved:
     assert completed.returncode == 0, completed.stderr[-3000:]
     if case.estimator:
         model_dir = directory / case.estimator
-        return Saved(model_dir / "model.ckpt-0", model_dir, None)
+        return Saved(model_dir / "model.ckpt-0", model_dir, None, directory)
     saved_model = directory / "save" / "saved_model"
     return Saved(directory / "save" / "untrained" / "model.ckpt-0", directory / "save" / "trained",
-                 saved_model if case.serve else None)
+                 saved_model if case.serve else None, directory)
 
 
 @pytest.fixture(scope="module")
@@ -109,8 +110,8 @@ def saved(tmp_path_factory: pytest.TempPathFactory):
     return get
 
 
-def _doctor(path: Path) -> tuple[int, dict]:
-    result = CliRunner().invoke(main, ["doctor", "--output-format", "json", str(path)])
+def _doctor(path: Path, *options: str) -> tuple[int, dict]:
+    result = CliRunner().invoke(main, ["doctor", "--output-format", "json", *options, str(path)])
     assert result.exit_code in (0, 1), result.output
     return result.exit_code, json.loads(result.stdout)
 
@@ -179,3 +180,35 @@ def test_report_has_no_tensorflow_log_lines(saved) -> None:
     assert completed.returncode == 1
     assert completed.stderr == ""
     assert completed.stdout.startswith(f"{ran.untrained}: checkpoint; values from ")
+
+
+@pytest.mark.parametrize("name", [name for name, case in CASES.items() if case.missing])
+def test_source_maps_each_layer_to_its_line_and_the_static_finding(name: str, saved) -> None:
+    """--source: each layer the graph names maps to the batch-norm call that built it,
+    and `check`'s finding on the same program agrees."""
+    case = CASES[name]
+    ran = saved(name, "buggy")
+    expected = (ROOT / "fixtures" / case.fixture / "expected.txt").read_text().splitlines()
+    static_lines = {int(line.split()[1].split(":")[0]) for line in expected if line.startswith(("BN001", "BN008"))}
+    _, report = _doctor(ran.trained, "--source", str(ran.directory))
+    entries = report["source"]["layers"]
+    assert sorted({entry["layer"] for entry in entries}) == sorted(case.layers)
+    for entry in entries:
+        assert entry["agreement"] == "agree", entry
+        assert all(site["path"].endswith("program.py") for site in entry["sites"])
+        assert {item["code"] for item in entry["static"]} <= {"BN001", "BN008"}
+    assert {item["line"] for entry in entries for item in entry["static"]} == static_lines
+    assert report["source"]["static_only"] == []
+
+
+def test_source_disagreement_is_said(saved) -> None:
+    """The graph of the buggy program against the fixed source: the graph reports what
+    static analysis no longer sees; and the fixed graph against the buggy source: static
+    analysis reports what the graph shows wired."""
+    buggy, fixed = saved("tf.layers (model class)", "buggy"), saved("tf.layers (model class)", "fixed")
+    _, report = _doctor(buggy.trained, "--source", str(fixed.directory))
+    assert {entry["agreement"] for entry in report["source"]["layers"]} == {"graph-only"}
+    _, report = _doctor(fixed.trained, "--source", str(buggy.directory))
+    assert report["source"]["layers"] == []
+    assert [(item["code"], sorted(item["layers"])) for item in report["source"]["static_only"]] == [
+        ("BN001", ["fc1/batch_normalization", "fc2/batch_normalization"])]
