@@ -29,7 +29,8 @@ MEAN_SUFFIXES = ("moving_mean",)
 VARIANCE_SUFFIXES = ("moving_variance",)
 # The static rules whose bugs leave these runtime fingerprints.
 RELATED = {"missing-update-dependency": ("BN001", "BN002", "BN008"), "never-updated": ("BN001", "BN002", "BN003", "BN008"),
-           "training-mode-served": ("BN003", "BN004"), "training-mode-fixed": ("BN004",),
+           "training-mode-served": ("BN003", "BN004"),
+           "training-mode-off": ("BN003",), "training-mode-fixed": ("BN004",),
            "keras-learning-phase": ("BN007",)}
 
 
@@ -92,6 +93,16 @@ class NeverUpdated:
 
 
 @dataclass(frozen=True)
+class InferenceOnly:
+    """Train ops run the layer only in inference mode (its training flag is off), and its
+    moving statistics are still 0 and 1: it normalizes with values nothing will update."""
+
+    layer: str
+    train_ops: tuple[str, ...]
+    kind: str = "training-mode-off"
+
+
+@dataclass(frozen=True)
 class Note:
     """Something true and worth knowing that is not a bug report."""
 
@@ -101,13 +112,13 @@ class Note:
     detail: tuple[str, ...] = ()
 
 
-Finding = Union[MissingUpdates, TrainingModeServed, NeverUpdated]
+Finding = Union[MissingUpdates, TrainingModeServed, InferenceOnly, NeverUpdated]
 
 
 @dataclass
 class LayerVerdict:
     layer: str
-    graph: Optional[str]  # "wired" | "unwired" | "untrained" (no train op runs it in training mode) | None
+    graph: Optional[str]  # graph_doctor.GraphDiagnosis.status, or None (no graph, or no train op)
     never_updated: Optional[bool]  # None: not in the checkpoint
     largest_mean: Optional[float]
     trained_by: tuple[str, ...] = ()
@@ -159,9 +170,10 @@ def combine(path: str, kind: str, checkpoint: Optional[str], graph_file: Optiona
     for layer in graph.layers:
         stats = by_layer.get(layer.scope)
         status = graph.status(layer.scope) if graph.train_ops else None
+        runs = graph.trained_by.get(layer.scope) or graph.inference_only_in.get(layer.scope, ())
         diagnosis.layers.append(LayerVerdict(
             layer.scope, status, stats.never_updated if stats else None, stats.largest_mean if stats else None,
-            tuple(graph.trained_by.get(layer.scope, ())), tuple(graph.wired_by.get(layer.scope, ()))))
+            tuple(runs), tuple(graph.wired_by.get(layer.scope, ()))))
         if status == "wired" and stats is not None and stats.never_updated:
             diagnosis.notes.append(Note("wired-not-trained", layer.scope, tuple(graph.wired_by[layer.scope])))
         elif status == "unwired" and stats is not None and not stats.never_updated:
@@ -169,6 +181,8 @@ def combine(path: str, kind: str, checkpoint: Optional[str], graph_file: Optiona
                                         tuple(graph.trained_by[layer.scope])))
         elif status == "unwired":
             confirmed_unwired.add(layer.scope)
+        elif status == "inference-only" and stats is not None and stats.never_updated:
+            diagnosis.findings.append(InferenceOnly(layer.scope, tuple(graph.inference_only_in[layer.scope])))
         elif status is None and stats is not None and stats.never_updated:
             # A graph without a train op (a served model): the values alone speak.
             diagnosis.findings.append(NeverUpdated(layer.scope))
@@ -210,6 +224,10 @@ def finding_message(finding: Finding) -> str:
         return (f"signature `{finding.signature}` output `{finding.output}` normalizes with batch statistics "
                 f"in batch norm `{finding.layer}` (`{finding.op}`) whatever is fed: its training mode is "
                 "fixed on where the model is served")
+    if isinstance(finding, InferenceOnly):
+        return (f"train op {_names(finding.train_ops)} runs batch norm `{finding.layer}` in inference mode only "
+                "(its training flag is off) and its moving statistics are still exactly 0 and 1: it normalizes "
+                "with values no update will ever change")
     return (f"batch norm `{finding.layer}`: moving mean still exactly 0 and moving variance exactly 1 "
             "(never updated)")
 
@@ -275,7 +293,8 @@ def _describe(diagnosis: Diagnosis) -> str:
 def _layer_summary(layer: LayerVerdict) -> str:
     graph = {"wired": f"wired ({_names(layer.wired_by)} runs its updates)",
              "unwired": f"NOT wired ({_names(layer.trained_by)} runs it without its updates)",
-             "untrained": "no train op runs it in training mode", None: "graph: no train op"}[layer.graph]
+             "inference-only": f"inference mode only ({_names(layer.trained_by)} runs it so)",
+             "untrained": "no train op runs it", None: "graph: no train op"}[layer.graph]
     if layer.never_updated is None:
         values = "not in the checkpoint"
     elif layer.never_updated:

@@ -14,12 +14,13 @@ Nothing in DIR is imported or run.
 from __future__ import annotations
 
 import ast
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Optional
 
 from . import facts as facts_module
-from .doctor import Diagnosis
+from .doctor import Diagnosis, InferenceOnly
 from .graph_doctor import MissingUpdates, TrainingModeServed
 from .project import Project
 from .rules import Options, select_rules
@@ -46,7 +47,9 @@ class StaticFinding:
     code: str
     path: str
     line: int
-    related: tuple[int, ...] = ()  # lines of the batch-norm sites it relates to (same file)
+    # The batch-norm sites it relates to: (path, line) in its own file; (path, 0) for a
+    # function of another module that builds batch norm (any site in that file).
+    related: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,7 @@ def locate(diagnosis: Diagnosis, directory: str) -> SourceMap:
     for finding in diagnosis.findings:
         if isinstance(finding, MissingUpdates):
             named, codes = finding.layers, WIRING_CODES
-        elif isinstance(finding, TrainingModeServed):
+        elif isinstance(finding, (TrainingModeServed, InferenceOnly)):
             named, codes = (finding.layer,), FLAG_CODES
         else:
             continue
@@ -107,7 +110,10 @@ def locate(diagnosis: Diagnosis, directory: str) -> SourceMap:
 
 def _concerns(item: StaticFinding, site: SourceSite) -> bool:
     """A static finding is about a site when it is reported on, or relates to, its line."""
-    return item.path == site.path and site.line in (item.line, *item.related)
+    here = os.path.abspath(site.path)
+    if os.path.abspath(item.path) == here and site.line == item.line:
+        return True
+    return any(path == here and line in (0, site.line) for path, line in item.related)
 
 
 def static_findings(directory: str) -> list[StaticFinding]:
@@ -118,7 +124,8 @@ def static_findings(directory: str) -> list[StaticFinding]:
     for result, _ in run([directory], job):
         for finding in result.findings:
             found.append(StaticFinding(finding.code, result.path, finding.span.line, tuple(
-                related.span.line for related in finding.related if related.path in (None, result.path))))
+                (os.path.abspath(result.path), related.span.line) if related.path is None
+                else (os.path.abspath(related.path), 0) for related in finding.related)))
     return found
 
 

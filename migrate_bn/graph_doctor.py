@@ -227,6 +227,8 @@ class GraphDiagnosis:
     # layer scope -> the train ops that run it in training mode / that depend on its updates
     trained_by: dict[str, list[str]] = field(default_factory=dict)
     wired_by: dict[str, list[str]] = field(default_factory=dict)
+    # layer scope -> the train ops that run it, only ever in inference mode (no batch-statistics op)
+    inference_only_in: dict[str, list[str]] = field(default_factory=dict)
     missing: list[MissingUpdates] = field(default_factory=list)
     served: list[TrainingModeServed] = field(default_factory=list)
     fixed: list[TrainingModeFixed] = field(default_factory=list)
@@ -236,12 +238,14 @@ class GraphDiagnosis:
     evaluation: str = "graph"
 
     def status(self, scope: str) -> str:
-        """"wired", "unwired" (a train op runs it without its updates), "untrained" (no
-        train op runs it in training mode)."""
+        """"wired", "unwired" (a train op runs it without its updates), "inference-only"
+        (train ops run it, never in training mode), "untrained" (no train op runs it)."""
         if self.wired_by.get(scope):
             return "wired"
         if self.trained_by.get(scope):
             return "unwired"
+        if self.inference_only_in.get(scope):
+            return "inference-only"
         return "untrained"
 
 
@@ -384,6 +388,9 @@ def diagnose(nodes: Iterable[Node], signatures: Sequence[Signature] = (), judge_
         trained = [name for name, cone in cones.items() if cone.intersection(layer.batch_ops)]
         result.trained_by[layer.scope] = trained
         result.wired_by[layer.scope] = [name for name in trained if cones[name].intersection(layer.updates)]
+        if not layer.batch_ops:
+            applied = set(_names_under(graph, layer.op_scopes))
+            result.inference_only_in[layer.scope] = [name for name, cone in cones.items() if cone & applied]
     for train_op in train_ops:
         skipped = [layer for layer in layers
                    if train_op.name in result.trained_by[layer.scope] and not result.wired_by[layer.scope]]

@@ -200,3 +200,22 @@ def test_not_a_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["doctor", str(tmp_path / "junk")])
     assert result.exit_code == 2
     assert "is not a checkpoint prefix" in result.output
+
+
+def test_graph_inference_only_layer_with_initial_values_is_named() -> None:
+    """tf.layers without `training=`: only an inference-mode op, no update, and a train op
+    that runs it. With the initial 0 and 1 it normalizes nothing, and never will."""
+    nodes = [node for node in _graph(()) if node.name not in (
+        "bn/FusedBatchNormV3", "bn/AssignMovingAvg", "bn/AssignMovingAvg_1", "bn/AssignMovingAvg/sub",
+        "bn/AssignMovingAvg_1/sub", "bn/cond/Switch", "bn/cond/Merge", "gradients/grad")]
+    nodes = [Node(node.name, node.op, tuple(text.replace("bn/cond/Switch", "x") for text in node.inputs),
+                  node.training, node.value) for node in nodes]
+    nodes += [Node("loss2", "Mean", ("bn/FusedBatchNormV3_1",)), Node("gradients/grad", "Neg", ("loss2",))]
+    graph = graph_doctor.diagnose(nodes)
+    assert graph.status("bn") == "inference-only" and graph.inference_only_in == {"bn": ["GradientDescent"]}
+    initial = {"bn/moving_mean": np.zeros(3), "bn/moving_variance": np.ones(3)}
+    diagnosis = combine("ckpt", "checkpoint", "ckpt", "ckpt.meta", None, layers(initial, initial.__getitem__), graph)
+    assert [(finding.kind, finding.layer) for finding in diagnosis.findings] == [("training-mode-off", "bn")]
+    restored = {"bn/moving_mean": np.full(3, 0.5), "bn/moving_variance": np.ones(3)}  # a frozen, pretrained layer
+    diagnosis = combine("ckpt", "checkpoint", "ckpt", "ckpt.meta", None, layers(restored, restored.__getitem__), graph)
+    assert diagnosis.findings == []
