@@ -158,11 +158,7 @@ def combine(path: str, kind: str, checkpoint: Optional[str], graph_file: Optiona
     if graph is None:
         diagnosis.notes.append(Note("no-graph"))
         for layer in values:
-            diagnosis.layers.append(LayerVerdict(layer.layer, None, layer.never_updated, layer.largest_mean))
-            if layer.never_updated and global_step == 0:
-                diagnosis.notes.append(Note("saved-before-training", layer.layer))
-            elif layer.never_updated:
-                diagnosis.findings.append(NeverUpdated(layer.layer))
+            _judge_by_values(diagnosis, layer)
         return diagnosis
 
     diagnosis.train_ops = tuple(train_op.name for train_op in graph.train_ops)
@@ -189,8 +185,8 @@ def combine(path: str, kind: str, checkpoint: Optional[str], graph_file: Optiona
     for missing in graph.missing:
         kept = tuple(scope for scope in missing.layers if scope in confirmed_unwired)
         if kept:
-            layer_updates = {scope: set(next(l.updates for l in graph.layers if l.scope == scope)) for scope in kept}
-            updates = tuple(update for update in missing.updates if any(update in u for u in layer_updates.values()))
+            skipped = {update for layer in graph.layers if layer.scope in kept for update in layer.updates}
+            updates = tuple(update for update in missing.updates if update in skipped)
             diagnosis.findings.append(MissingUpdates(missing.train_op, kept, updates))
     diagnosis.findings.extend(graph.served)
     for fixed in graph.fixed:
@@ -204,10 +200,17 @@ def combine(path: str, kind: str, checkpoint: Optional[str], graph_file: Optiona
     known = {layer.scope for layer in graph.layers}
     for layer in values:
         if layer.layer not in known:
-            diagnosis.layers.append(LayerVerdict(layer.layer, None, layer.never_updated, layer.largest_mean))
-            if layer.never_updated and global_step != 0:
-                diagnosis.findings.append(NeverUpdated(layer.layer))
+            _judge_by_values(diagnosis, layer)
     return diagnosis
+
+
+def _judge_by_values(diagnosis: Diagnosis, layer: LayerStatistics) -> None:
+    """No graph to say why: 0 and 1 is a finding, unless saved at global step 0."""
+    diagnosis.layers.append(LayerVerdict(layer.layer, None, layer.never_updated, layer.largest_mean))
+    if layer.never_updated and diagnosis.global_step == 0:
+        diagnosis.notes.append(Note("saved-before-training", layer.layer))
+    elif layer.never_updated:
+        diagnosis.findings.append(NeverUpdated(layer.layer))
 
 
 # ---------------------------------------------------------------------------------------

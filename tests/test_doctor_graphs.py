@@ -102,12 +102,16 @@ def _program(case: Case, version: str, directory: Path) -> str:
     return "program.py"
 
 
-def _run(case: Case, version: str, directory: Path) -> Saved:
-    script = _program(case, version, directory)
-    env = {**os.environ, "MIGRATE_BN_SERVE": case.serve, "PYTHONDONTWRITEBYTECODE": "1"}
+def _save(script: str, directory: Path, serve: str = "") -> None:
+    """Run `script` in `directory` under graph_saver.py: its saves land in directory/save."""
+    env = {**os.environ, "MIGRATE_BN_SERVE": serve, "PYTHONDONTWRITEBYTECODE": "1"}
     completed = subprocess.run([sys.executable, str(SAVER), script, "out.json", "save"], cwd=directory,
                                capture_output=True, text=True, timeout=900, env=env)
     assert completed.returncode == 0, completed.stderr[-3000:]
+
+
+def _run(case: Case, version: str, directory: Path) -> Saved:
+    _save(_program(case, version, directory), directory, case.serve)
     if case.estimator:
         model_dir = directory / case.estimator
         return Saved(model_dir / "model.ckpt-0", model_dir, None, directory)
@@ -195,6 +199,34 @@ def test_inference_mode_in_training_is_named(saved) -> None:
     _, report = _doctor(ran.trained, "--source", str(ran.directory))
     assert [(entry["agreement"], [item["code"] for item in entry["static"]]) for entry in report["source"]["layers"]] \
         == [("agree", ["BN003"])]
+
+
+KERAS_LEARNING_PHASE = """\
+import numpy as np
+import tensorflow as tf
+
+x = tf.placeholder(tf.float32, [None, 4], name="x")
+bn = tf.keras.layers.BatchNormalization()
+y = bn(tf.layers.dense(x, 8))
+loss = tf.reduce_mean(tf.square(y))
+with tf.control_dependencies(bn.updates):
+    train_op = tf.train.GradientDescentOptimizer(0.1).minimize(loss)
+with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    for _ in range(5):
+        sess.run(train_op, {x: np.random.rand(8, 4) + 1, tf.keras.backend.learning_phase(): 1})
+"""
+
+
+def test_keras_learning_phase_is_said(tmp_path: Path) -> None:
+    """A Keras layer called without `training=` in a session: the learning-phase
+    placeholder switches it. Wired and trained: a note, not a finding."""
+    (tmp_path / "program.py").write_text(KERAS_LEARNING_PHASE)
+    _save("program.py", tmp_path)
+    code, report = _doctor(tmp_path / "save" / "trained")
+    assert code == 0 and report["findings"] == []
+    assert [(n["subject"], n["detail"]) for n in report["notes"] if n["kind"] == "keras-learning-phase"] == [
+        ("keras_learning_phase", ["False", "batch_normalization"])]
 
 
 def test_estimator_graph_is_a_training_graph(saved) -> None:
