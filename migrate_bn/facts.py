@@ -602,9 +602,9 @@ class ModuleFacts:
             scopes.add(scope)
         return scopes if reads else None
 
-    def var_list_strings(self, op: TrainOp) -> set[str]:
-        """The strings that pick a train op's variables (`trainable_variables('generator')`,
-        `[v for v in t_vars if 'd_' in v.name]`), following names and compute_gradients."""
+    def var_list_of(self, op: TrainOp) -> Optional[ast.expr]:
+        """The `var_list` a train op trains (on `minimize`, or on the `compute_gradients`
+        whose gradients `apply_gradients` applies); None when it trains every variable."""
         node = op.node
         var_list = argument(node, "var_list", _VAR_LIST_POSITION if op.kind == "minimize" else None)
         if var_list is None and op.kind == "apply_gradients" and node.args:
@@ -613,6 +613,12 @@ class ModuleFacts:
                 if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and \
                         call.func.attr == "compute_gradients":
                     var_list = argument(call, "var_list", 1)
+        return var_list
+
+    def var_list_strings(self, op: TrainOp) -> set[str]:
+        """The strings that pick a train op's variables (`trainable_variables('generator')`,
+        `[v for v in t_vars if 'd_' in v.name]`), following names and compute_gradients."""
+        var_list = self.var_list_of(op)
         if var_list is None:
             return set()
         strings: set[str] = set()

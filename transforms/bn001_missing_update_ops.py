@@ -59,6 +59,13 @@ class MissingUpdateOps(Rule):
     rewrite passes `global_step=None` unless `minimize` had one and
     `check_numerics=False`, so that nothing else changes.
 
+    In a module that trains several networks with `var_list` (a GAN), the wrap reads the
+    collection with the network's `scope=` when the `var_list` names the variable scope
+    its batch norm is built under. When it cannot tell the scope, the wrap is unsafe: the
+    whole collection also runs the other network's update ops in this step, which may
+    need inputs the step does not feed (the program then stops with a missing-feed
+    error) or update that network's statistics with data that is not its own.
+
     ## Stays silent when
     the train op is already inside `tf.control_dependencies(...)` holding the collection
     (directly, through a variable, or around the call of a helper that builds it); the
@@ -131,13 +138,18 @@ class MissingUpdateOps(Rule):
             # UPDATE_OPS then also holds update ops from inside a loop frame: depending on
             # the whole collection fails at run time ("inputs from different frames").
             return None
+        scope = _network_scope(facts, op)
         header, imports = update_ops_dependency(facts, op.stmt, *(site.node for site in facts.update_feeding_sites()),
-                                                scope=_network_scope(facts, op))
-        return Fix(
-            "safe",
-            f"Run the update ops first: wrap the train op in `with {header}:`",
-            (*imports, WrapInWith(op.stmt.lineno, header)),
-        )
+                                                scope=scope)
+        edits = (*imports, WrapInWith(op.stmt.lineno, header))
+        if scope is None and _trains_one_of_several_networks(facts, op):
+            # The whole collection holds the other networks' update ops too: this step
+            # would run them, on inputs it may not feed (a missing-feed error at run time)
+            # or with data that is not theirs.
+            return Fix("unsafe", f"Run the update ops first: wrap the train op in `with {header}:` (review: "
+                                 "this step trains part of the variables, and the whole collection also runs the "
+                                 "other networks' update ops; read it with this network's `scope=`)", edits)
+        return Fix("safe", f"Run the update ops first: wrap the train op in `with {header}:`", edits)
 
     @staticmethod
     def _create_train_op(facts: ModuleFacts, op: TrainOp) -> Optional[Fix]:
@@ -163,6 +175,13 @@ class MissingUpdateOps(Rule):
         where = span(facts, call)
         return Fix("unsafe", f"Use `{slim}.learning.create_train_op`, which runs the update ops itself",
                    (ReplaceNode(where.line, where.column - 1, where.end_line, where.end_column - 1, code),))
+
+
+def _trains_one_of_several_networks(facts: ModuleFacts, op: TrainOp) -> bool:
+    """A step that trains part of the variables (`var_list`), in a module with other
+    steps: a GAN's generator or discriminator step."""
+    steps = [other for other in facts.train_ops if other.kind != "builder"]
+    return len(steps) >= 2 and facts.var_list_of(op) is not None
 
 
 def _network_scope(facts: ModuleFacts, op: TrainOp) -> Optional[str]:
