@@ -41,6 +41,13 @@ def tf1_marks() -> list:
     return [pytest.mark.runtime, pytest.mark.skipif(not HAVE_TF, reason=SKIP_REASON)]
 
 
+def needs_tf(test):
+    """tf1_marks() on one test, in a file whose other tests need no TensorFlow."""
+    for mark in tf1_marks():
+        test = mark(test)
+    return test
+
+
 def version_tuple(version: str) -> tuple[int, ...]:
     """"2.9.0" -> (2, 9, 0), "3.0.0rc1" -> (3, 0, 0): versions compare as numbers, not text."""
     return tuple(int(part) for part in re.findall(r"\d+", version.split("+")[0])[:3])
