@@ -68,7 +68,7 @@ EXACT = {
     "slim_defaults_conv": ("slim.batch_norm(x, is_training=training, fused=False)", (16, 4, 4, 3)),
     "slim_decay_scale_epsilon_relu": (
         "slim.batch_norm(x, decay=0.9, scale=True, epsilon=0.01, is_training=training, fused=False, "
-        "activation_fn=tf.nn.relu)", (16, 6)),
+        "activation_fn=tf.nn.relu, param_initializers={'gamma': tf.constant_initializer(4.0)})", (16, 6)),
     "slim_relu6": ("slim.batch_norm(x, activation_fn=tf.nn.relu6, param_initializers={'beta': "
                    "tf.constant_initializer(5.5)}, is_training=training, fused=False)", (16, 6)),
     "slim_nchw": ("slim.batch_norm(x, data_format='NCHW', decay=0.8, is_training=training, fused=False)",
@@ -86,7 +86,7 @@ EXACT = {
                               (16, 6)),
     "slim_center_false_scope": ("slim.batch_norm(x, center=False, scale=True, scope='bn_block', "
                                 "is_training=training, fused=False)", (16, 6)),
-    "slim_positional": ("slim.batch_norm(x, 0.9, True, True, 0.01, None, None, None, tf.GraphKeys.UPDATE_OPS, "
+    "slim_positional": ("slim.batch_norm(x, 0.9, False, True, 0.01, None, None, None, tf.GraphKeys.UPDATE_OPS, "
                         "training, fused=False)", (16, 6)),
 }
 # trainable=False: TF1 freezes the weights but still trains with batch statistics; Keras
@@ -172,6 +172,7 @@ def test_the_cases_prove_something(layer_runs: dict) -> None:
         return layer_runs[name][0]
     assert tf1("slim_relu6")["train"].max() == pytest.approx(6.0)
     assert tf1("slim_decay_scale_epsilon_relu")["train"].min() == 0.0
+    assert tf1("slim_decay_scale_epsilon_relu")["train"].max() > 6.0  # relu, not relu6
     assert tf1("layers_regularizers_constraints")["regularization"] > 0.1
     assert tf1("slim_param_regularizers")["regularization"] > 0.1
     assert _keys(tf1("layers_regularizers_constraints"), "constraint/") == ["constraint/beta", "constraint/gamma"]
