@@ -8,7 +8,6 @@
   the checkout (ignored by git), so `pytest` alone runs every proof.
 """
 
-import fcntl
 import importlib.util
 import os
 import subprocess
@@ -55,6 +54,8 @@ def _keras_version(python: str) -> str:
 def _provision() -> str:
     """Build .venv-tf2 with the newest tensorflow-cpu (once: a later session reuses it).
     A lock keeps two test sessions from building it at the same time."""
+    import fcntl  # POSIX, like the rest of the runtime proofs
+
     python = TF2_VENV / "bin" / "python"
     ready = TF2_VENV / ".migrate-bn-ready"
     TF2_VENV.parent.mkdir(parents=True, exist_ok=True)
