@@ -37,7 +37,6 @@ TFAPI, MAPPING, BN001 = "migrate_bn/tfapi.py", "migrate_bn/keras_mapping.py", "t
 # (Selected by test function: the batch-norm cases' ids hold words like "epsilon".)
 BATCH_NORM_PROOF = ("tests/test_keras_mapping.py", "-k", "mapping_computes or cases_prove or frozen_layer or fused_kernel")
 OPTIMIZER_PROOF = ("tests/test_keras_mapping.py", "-k", "optimizer_mapping or rmsprop_is or epsilon_is_visible")
-FIX_PROOF = ("tests/test_runtime.py", "tests/test_runtime_repositories.py")
 
 
 @dataclass(frozen=True)
@@ -174,7 +173,7 @@ MUTATIONS = (
              ((TFAPI, 'display="tf.contrib.layers.batch_norm", family="contrib", training_kw="is_training", '
                       'training_pos=9,\n    default_training=True,',
                'display="tf.contrib.layers.batch_norm", family="contrib", training_kw="is_training", '
-               'training_pos=9,\n    default_training=False,'),), FIX_PROOF + ("-k", "slim")),
+               'training_pos=9,\n    default_training=False,'),), BATCH_NORM_PROOF),
 )
 
 

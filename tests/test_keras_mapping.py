@@ -82,6 +82,8 @@ EXACT = {
         "slim.batch_norm(x, scale=True, param_regularizers={'beta': tf.keras.regularizers.l2(0.1), "
         "'gamma': tf.keras.regularizers.l1(0.3)}, param_initializers={'beta': tf.constant_initializer(0.5)}, "
         "is_training=training, fused=False)", (16, 6)),
+    # No is_training: slim's default True, written out by the mapping, must hold in both modes.
+    "slim_default_training": ("slim.batch_norm(x, fused=False)", (16, 6)),
     "slim_in_place_updates": ("slim.batch_norm(x, is_training=training, updates_collections=None, fused=False)",
                               (16, 6)),
     "slim_center_false_scope": ("slim.batch_norm(x, center=False, scale=True, scope='bn_block', "
@@ -129,7 +131,7 @@ def layer_runs(tmp_path_factory, tf2_python: str) -> dict:
         test = rng.normal(3.0, 2.0, size=(8, *shape[1:])).astype(np.float32)
         np.savez(directory / f"{name}.data.npz", batches=batches, test=test)
         cases.append({"name": name, "tf1": tf1_call, "constructor": keras.constructor,
-                      "activation": keras.activation})
+                      "activation": keras.activation, "training": keras.training})
     (directory / "cases.json").write_text(json.dumps(cases))
     _run(sys.executable, "bn_layer_tf1.py", str(directory / "cases.json"), str(directory))
     _run(tf2_python, "bn_layer_keras.py", str(directory / "cases.json"), str(directory))

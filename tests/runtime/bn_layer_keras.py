@@ -1,7 +1,8 @@
 """Run the Keras layers migrate-bn generated for TF1 batch-norm calls, eagerly on the
 newest TensorFlow: usage `python bn_layer_keras.py CASES.json DIR`.
 
-CASES.json is a list of {"name", "constructor", "activation"}; DIR/NAME.data.npz holds
+CASES.json is a list of {"name", "constructor", "activation", "training"} (the flag the
+mapping wrote: a literal replaces the run's own); DIR/NAME.data.npz holds
 each case's batches. Each layer initialises itself from the initializers the mapping
 wrote (nothing is copied from the TF1 run), so a wrong initializer shows in `init/`.
 DIR/NAME.tf2.npz gets what bn_layer_tf1.py records, by the same names, and the
@@ -35,6 +36,8 @@ def run(case, directory):
     results["regularization"] = np.float32(sum(float(loss) for loss in layer.losses))
 
     def apply(inputs, training):
+        # A flag the mapping wrote as a literal (a TF1 default made explicit) wins.
+        training = {"True": True, "False": False}.get(case["training"], training)
         outputs = layer(tf.constant(inputs), training=training)
         return (activation(outputs) if activation else outputs).numpy()
 
