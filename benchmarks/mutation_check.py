@@ -6,7 +6,7 @@ a copy of the checkout, and the tests that prove that behaviour are run on the c
 a mutation is *killed* when they fail, *survived* when they pass. A mutation whose text
 is no longer in its file is *stale* (the code moved on: update the list).
 
-    python benchmarks/mutation_check.py                 # every mutation (about 30 minutes)
+    python benchmarks/mutation_check.py                 # every mutation (30 to 60 minutes)
     python benchmarks/mutation_check.py --only slim     # those whose name contains "slim"
     python benchmarks/mutation_check.py --list
 
