@@ -23,7 +23,7 @@ from typing import Callable, Iterable, Optional, Union
 import numpy as np
 
 from . import graph_doctor
-from .graph_doctor import GraphDiagnosis, MissingUpdates, TrainingModeFixed, TrainingModeServed
+from .graph_doctor import GraphDiagnosis, MissingUpdates, TrainingModeServed
 
 MEAN_SUFFIXES = ("moving_mean",)
 VARIANCE_SUFFIXES = ("moving_variance",)

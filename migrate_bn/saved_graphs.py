@@ -50,7 +50,7 @@ def tensorflow() -> Any:
         import absl.logging
         absl.logging.set_verbosity(absl.logging.ERROR)
         import tensorflow as tf
-    except ImportError as error:
+    except ImportError:
         raise SavedGraphError("`migrate-bn doctor` needs TensorFlow: pip install 'migrate-bn[tf1]' "
                               "or any tensorflow") from None
     tf.get_logger().setLevel("ERROR")

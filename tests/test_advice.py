@@ -58,9 +58,10 @@ def test_message_states_half_life_convergence_and_run_length() -> None:
     (finding,) = findings(source)
     assert finding.severity == "warning"
     assert finding.fix is None
-    assert ("slim.batch_norm decay 0.9997: the moving averages need 2311 steps to forget half of their "
-            "initial value and 15349 to come within 1% of the data's statistics, but the loop runs 1000 "
-            "steps") in finding.message
+    assert finding.message == (
+        "slim.batch_norm decay 0.9997: the moving averages need 2311 steps to forget half of their "
+        "initial value and 15349 to come within 1% of the data's statistics, but the loop runs 1000 "
+        "steps; lower the decay (`decay=0.99` needs 459) or train longer")
     assert (finding.span.line, finding.span.column) == (5, 37)  # the value that sets it
 
 
@@ -227,7 +228,14 @@ class Block(tf.keras.Model):
         self.bn.trainable = False
 """
     (finding,) = findings(source, "BN006")
-    assert finding.span.line == 9 and "on a batch-norm layer" in finding.message
+    assert finding.span.line == 9 and finding.severity == "warning"
+    assert finding.message == (
+        "`self.bn.trainable = False` on a batch-norm layer: since TF 2.0 (tf.keras 2.x and Keras 3) a batch-norm "
+        "layer with `trainable=False` runs in inference mode and its moving statistics stay frozen, but in TF1 "
+        "(`tf.layers`, slim's core-layer path, tf.keras before TF 2.0) it keeps normalizing with each batch's "
+        "statistics without updating the moving ones, so the same code fine-tunes differently across versions; "
+        "to fine-tune with frozen statistics, call the layer with `training=False` (and keep `trainable=False` "
+        "only to freeze gamma and beta)")
 
 
 def test_trainable_true_is_silent() -> None:
@@ -242,9 +250,24 @@ from keras import backend as K
 K.set_learning_phase(0)
 tf.compat.v1.keras.backend.set_learning_phase(1)
 """
-    lines = [(f.span.line, "training=False" in f.message or "training=True" in f.message)
-             for f in findings(source, "BN007")]
-    assert lines == [(3, True), (4, True)]
+    advice = [(f.span.line, f.message) for f in findings(source, "BN007")]
+    assert advice == [(3, LEARNING_PHASE_ADVICE.format(call="K.set_learning_phase(0)", what="global switch for",
+                                                        mode="False")),
+                      (4, LEARNING_PHASE_ADVICE.format(call="tf.compat.v1.keras.backend.set_learning_phase(1)",
+                                                        what="global switch for", mode="True"))]
+
+
+LEARNING_PHASE_ADVICE = (
+    "`{call}` is a {what} the learning phase, deprecated in tf.keras 2.x and absent in Keras 3 (tf.keras since "
+    "TF 2.16): pass `training={mode}` explicitly when calling the model or its layers (`model(x, training=...)`); "
+    "`fit`/`evaluate`/`predict` set it themselves")
+
+
+def test_learning_phase_scope_advice_names_its_mode() -> None:
+    source = "from keras import backend as K\nwith K.learning_phase_scope(0):\n    pass\nwith K.learning_phase_scope(1):\n    pass\n"
+    assert [f.message for f in findings(source, "BN007")] == [
+        LEARNING_PHASE_ADVICE.format(call=f"K.learning_phase_scope({phase})", what="`with` around", mode=mode)
+        for phase, mode in (("0", "False"), ("1", "True"))]
 
 
 def test_prefilter_words_cover_the_advice_names() -> None:

@@ -4,7 +4,6 @@ against the fixed program's. Graphs of the runtime fixtures: tests/test_doctor_g
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -21,9 +20,10 @@ from migrate_bn.doctor import combine, layers, render_text
 from migrate_bn.graph_doctor import Node, Signature
 from migrate_bn.saved_graphs import SavedGraphError, locate
 
+import runtime_oracle as oracle  # tests/conftest.py
+
 ROOT = Path(__file__).resolve().parent.parent
 HARNESS = ROOT / "tests" / "runtime" / "tf1_harness.py"
-_HAVE_TF = all(importlib.util.find_spec(name) for name in ("tensorflow", "tf_slim"))
 
 
 def test_pairs_statistics_by_layer() -> None:
@@ -173,8 +173,7 @@ train_op = tf.train.AdamOptimizer(0.01).minimize(loss)
 """ + PROGRAM_TAIL
 
 
-@pytest.mark.runtime
-@pytest.mark.skipif(not _HAVE_TF, reason="needs tensorflow-cpu==2.12.1 and tf-slim")
+@oracle.needs_tf
 def test_doctor_tells_buggy_from_fixed_checkpoints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fixed = analyze(PROGRAM.encode(), "program.py", fix=True).fixed_source
     assert fixed is not None
@@ -195,6 +194,7 @@ def test_doctor_tells_buggy_from_fixed_checkpoints(tmp_path: Path, monkeypatch: 
     assert "0 findings; 0 of 1 batch-norm layers never updated" in results["fixed"].stdout
 
 
+@oracle.needs_tf
 def test_not_a_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "junk").write_text("not a checkpoint")
     result = CliRunner().invoke(main, ["doctor", str(tmp_path / "junk")])

@@ -1,5 +1,7 @@
 """Properties over generated programs: no crash, output parses, untouched input
-unchanged, a second run changes nothing, and the file's own format is kept.
+unchanged, a second run changes nothing, and the file's own format is kept; and known
+bugs spliced into generated programs (SPLICED_BUGS) are found and fixed, so a tool that
+does nothing fails.
 
 Three sources of programs:
 - arbitrary Python from hypothesmith (with a batch-norm word in a comment, so the
@@ -350,22 +352,38 @@ def test_rewriter_on_arbitrary_python(code: str, data) -> None:
                               lines_of(text)) is None
 
 
+# Programs with statements for the round-trip guard: LibCST-generated modules and the
+# fixtures' own programs.
+STATEMENT_SOURCES = st.one_of(hypothesmith.from_node(),
+                              st.sampled_from(sorted(p.read_text(encoding="utf-8") for p in FIXTURES.glob("*/*/before.py"))))
+
+
 @examples(30)
-@given(code=hypothesmith.from_grammar(),
+@given(code=STATEMENT_SOURCES,
        newline=st.sampled_from(["\n", "\r\n", "\r"]),
        encoding=st.sampled_from(["utf-8", "utf-8-sig", "latin-1"]))
 def test_libcst_round_trip_guard(code: str, newline: str, encoding: str) -> None:
-    """No edit: the bytes come back exactly, whatever the line endings and encoding
-    (LibCST drops a final lone CR; apply_edits puts it back)."""
+    """LibCST parses and renders the whole module and the bytes come back exactly,
+    whatever the line endings and encoding (LibCST drops a final lone CR; apply_edits
+    puts it back), or the file is refused. The edit names a line past the end, so the
+    fast path declines it and nothing is applied."""
     text = NEWLINE.sub(newline, code)
     if encoding == "latin-1":
         text = "# -*- coding: latin-1 -*-\n" + text
     try:
         source = text.encode(encoding)
-        ast.parse(source)
+        tree = ast.parse(source)
     except (SyntaxError, ValueError, UnicodeEncodeError):
         assume(False)
-    assert apply_edits(source, []).code == source
+    assume(tree.body)
+    event(f"{min(len(tree.body), 10)}{'+' if len(tree.body) > 10 else ''} top-level statements")
+    nowhere = WrapInWith(len(lines_of(text)) + 2, "tf.control_dependencies([])")
+    try:
+        outcome = apply_edits(source, [nowhere])
+    except (cst.ParserSyntaxError, RoundTripError) as refused:
+        event(f"refused: {type(refused).__name__}")
+        return
+    assert outcome.applied == [] and outcome.code == source
 
 
 # --- Generated TF1 programs -------------------------------------------------------------
@@ -448,19 +466,46 @@ def sprinkled(draw, statements: list[Lines], encoding: str) -> Lines:
     return out + draw(noise(encoding))
 
 
+# The bugs a generated program can be made to hold for sure: (the choices that make
+# it, the finding that must be reported and fixed). BN001: batch norm told it trains, a
+# train op that does not run UPDATE_OPS; BN002: UPDATE_OPS read before the batch norm.
+SPLICED_BUGS = {
+    "BN001": {"wiring": ["none"], "flag": ["placeholder", "true"], "layout": ["script", "function", "method"],
+              "bn": ["layers", "layers_momentum", "contrib", "slim", "slim_normalizer", "slim_arg_scope"]},
+    # (Not in a method: BN002 offers no fix for `self.update_ops = ...` read early.)
+    "BN002": {"wiring": ["early_read"], "flag": ["placeholder", "true"], "layout": ["script", "function"],
+              "bn": ["layers", "layers_momentum", "contrib", "slim", "slim_normalizer", "slim_arg_scope"]},
+}
+
+
+def spliced_bug(choices: dict[str, str]) -> Optional[str]:
+    """The bug the generator's choices put in the program for sure, if any."""
+    for code, needs in SPLICED_BUGS.items():
+        if all(choices[name] in allowed for name, allowed in needs.items()):
+            return code
+    return None
+
+
 @st.composite
-def tf1_programs(draw) -> tuple[bytes, str, Options]:
+def tf1_programs(draw, bug: Optional[str] = None) -> tuple[bytes, str, Options, Optional[str]]:
+    """A generated TF1 program, its indentation unit, options, and the bug it holds for
+    sure (see SPLICED_BUGS; `bug` forces one)."""
+    forced = SPLICED_BUGS.get(bug, {})
+
+    def choose(name: str, options: list[str]) -> str:
+        return draw(st.sampled_from(forced.get(name, options)))
+
     encoding_name = draw(st.sampled_from(sorted(ENCODINGS)))
     cookie, encoding = ENCODINGS[encoding_name]
     unit = draw(st.sampled_from(["    ", "  ", "\t"]))
     newline_style = draw(st.sampled_from(["\n", "\r\n", "\r", "mixed"]))
     tf_module = draw(st.sampled_from(["tensorflow", "tensorflow.compat.v1"]))
-    bn = draw(st.sampled_from(["layers", "layers_momentum", "contrib", "slim", "slim_normalizer", "slim_arg_scope",
-                               "helper", "keras"]))
-    flag = draw(st.sampled_from(["placeholder", "missing", "true", "false"]))
-    wiring = draw(st.sampled_from(["none", "none", "wired", "early_read", "group"]))
+    bn = choose("bn", ["layers", "layers_momentum", "contrib", "slim", "slim_normalizer", "slim_arg_scope",
+                       "helper", "keras"])
+    flag = choose("flag", ["placeholder", "missing", "true", "false"])
+    wiring = choose("wiring", ["none", "none", "wired", "early_read", "group"])
     train = draw(st.sampled_from(["minimize", "minimize_multiline", "minimize_backslash", "apply_gradients"]))
-    layout = draw(st.sampled_from(["script", "function", "method", "estimator"]))
+    layout = choose("layout", ["script", "function", "method", "estimator"])
     evaluated = draw(st.booleans())
     steps = draw(st.sampled_from([5, 100, 20000]))
 
@@ -587,15 +632,45 @@ def tf1_programs(draw) -> tuple[bytes, str, Options]:
         text = text.rstrip("\r\n")
     source = text.encode(encoding)
     note(f"program ({encoding_name}, {unit!r}, {newline_style!r}):\n{text}")
-    return source, unit, Options(unsafe_fixes=draw(st.booleans()))
+    expected = spliced_bug({"bn": bn, "flag": flag, "wiring": wiring, "layout": layout})
+    return source, unit, Options(unsafe_fixes=draw(st.booleans())), expected
+
+
+def assert_found_and_fixed(source: bytes, options: Options, code: str, fixed: Optional[bytes]) -> None:
+    """A tool that does nothing fails here: the bug is reported with a fix, and the
+    fixed program no longer holds it."""
+    findings = analyze(source, "generated.py", options=options).findings
+    assert [f for f in findings if f.code == code], f"{code} not found: {findings}"
+    if code == "BN002" and b"name_scope" in source:
+        return  # the read may sit in another block than the batch norm: no move can fix that
+    assert [f for f in findings if f.code == code and f.fix is not None], f"{code} has no fix: {findings}"
+    if fixed is None:  # refused on purpose (see check_fix): lone CR and lone LF line ends
+        assert re.search(rb"\r(?!\n)", source) and re.search(rb"(?<!\r)\n", source)
+        return
+    after = analyze(fixed, "generated.py", options=options).findings
+    assert code not in {f.code for f in after}, f"{code} still there after the fix"
 
 
 @examples(200)
 @given(program=tf1_programs())
 def test_generated_tf1_programs(program) -> None:
-    source, unit, options = program
+    source, unit, options, bug = program
     ast.parse(source)  # the generator writes valid Python
-    check_fix(source, options, indent=unit)
+    fixed = check_fix(source, options, indent=unit)
+    event(f"spliced bug: {bug}")
+    if bug is not None:
+        assert_found_and_fixed(source, options, bug, fixed)
+
+
+@pytest.mark.parametrize("bug", sorted(SPLICED_BUGS))
+def test_spliced_bugs_are_found_and_fixed(bug: str) -> None:
+    @examples(40)
+    @given(program=tf1_programs(bug=bug))
+    def found_and_fixed(program) -> None:
+        source, unit, options, spliced = program
+        assert spliced == bug
+        assert_found_and_fixed(source, options, bug, check_fix(source, options, indent=unit))
+    found_and_fixed()
 
 
 _PRINT_CALL = re.compile(rb"^([ \t]*)print\(([^\r\n]*)\)$")
@@ -633,7 +708,7 @@ def test_generated_python2_programs(program) -> None:
 def test_generated_tf1_programs_on_disk(program, tmp_path_factory) -> None:
     """Through the runner: the bytes on disk are the checked fix, the mode is kept,
     the second run writes nothing."""
-    source, unit, options = program
+    source, unit, options, _ = program
     directory = tmp_path_factory.mktemp("fuzz")
     target = directory / "train.py"
     target.write_bytes(source)

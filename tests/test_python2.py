@@ -64,8 +64,7 @@ def test_a_python2_file_that_is_not_python2_either_is_reported(tmp_path: Path,
         assert "broken.py" in result.stderr and "cannot parse" in result.stderr
 
 
-@pytest.mark.runtime
-@pytest.mark.skipif(not oracle.HAVE_TF, reason=oracle.SKIP_REASON)
+@oracle.needs_tf
 def test_fixed_python2_script_taken_to_python3_trains_its_moving_statistics(tmp_path: Path) -> None:
     before = SCRIPT.read_text()
     fixed = analyze(SCRIPT.read_bytes(), str(SCRIPT), fix=True).fixed_source

@@ -32,10 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RUNNABLE = ["bn001/tf_layers_script", "bn001/slim_arg_scope", "bn001/slim_resnet", "bn002/runnable_script",
             "bn003/runnable_script", "bn008/layer_object_runnable"]
 
-if not oracle.HAVE_TF and oracle.REQUIRE_TF:
-    raise RuntimeError("MIGRATE_BN_REQUIRE_TF=1 but tensorflow / tf_slim are not installed")
-
-pytestmark = [pytest.mark.runtime, pytest.mark.skipif(not oracle.HAVE_TF, reason=oracle.SKIP_REASON)]
+pytestmark = oracle.tf1_marks()
 
 
 def _before_and_after(tmp_path: Path, before: bytes, after: bytes) -> tuple[Path, Path]:
@@ -55,8 +52,11 @@ def test_fix_makes_moving_statistics_update(case: str, tmp_path: Path) -> None:
     fixed = analyze(before, str(before_path), fix=True).fixed_source
     assert fixed is not None
     buggy, repaired = _before_and_after(tmp_path, before, fixed)
-    oracle.assert_never_updated(oracle.run_program(buggy, buggy.parent).last)
-    oracle.assert_all_moved(oracle.run_program(repaired, repaired.parent).last)
+    before = oracle.run_program(buggy, buggy.parent).last
+    after = oracle.run_program(repaired, repaired.parent).last
+    oracle.assert_never_updated(before)
+    assert sorted(after) == sorted(before), "the same batch-norm statistics, before and after"
+    oracle.assert_all_moved(after)
 
 
 def test_bn004_fix_makes_evaluation_independent_of_batch_mates(tmp_path: Path) -> None:
@@ -73,8 +73,7 @@ def test_bn004_fix_makes_evaluation_independent_of_batch_mates(tmp_path: Path) -
     record = oracle.run_program(repaired, repaired.parent, probe="features:prediction").sessions[-1]
     probe = record["probe"]
     assert probe["first"] == pytest.approx(probe["with_other_mates"], abs=1e-6)
-    means = oracle.values(record["variables"], "moving_mean")
-    assert means and all(value != 0.0 for value in means), "training must still update the statistics"
+    oracle.assert_all_moved(record["variables"])  # training still updates every statistic
 
 
 def test_bn003_unsafe_fix_creates_a_flag_that_trains_and_evaluates(tmp_path: Path) -> None:
@@ -98,3 +97,26 @@ def test_bn003_unsafe_fix_creates_a_flag_that_trains_and_evaluates(tmp_path: Pat
     probe = record["probe"]
     assert probe["first"] == pytest.approx(probe["with_other_mates"], abs=1e-6), (
         "evaluation with the default False must use the moving statistics, not its batch's")
+
+
+def test_bn003_fix_evaluates_in_inference_mode(tmp_path: Path) -> None:
+    """The fix passes the program's own flag: training steps (fed True) update the
+    statistics, and evaluation (fed False) uses them, so a prediction does not depend on
+    its batch mates. A fix that wrote `training=True` would train alike but fail here."""
+    before_path = ROOT / "fixtures" / "bn003" / "runnable_script" / "before.py"
+    fixed = analyze(before_path.read_bytes(), str(before_path), fix=True).fixed_source
+    assert fixed is not None
+    _, repaired = _before_and_after(tmp_path, before_path.read_bytes(), fixed)
+    record = oracle.run_program(repaired, repaired.parent, probe="features:Squeeze:is_training").sessions[-1]
+    probe = record["probe"]
+    assert probe["first"] == pytest.approx(probe["with_other_mates"], abs=1e-6)
+    oracle.assert_all_moved(record["variables"])
+
+    training_true = fixed.replace(b"training=is_training)\nhidden = tf.layers.dropout",
+                                  b"training=True)\nhidden = tf.layers.dropout")
+    assert training_true != fixed
+    (tmp_path / "training_true").mkdir()
+    wrong = tmp_path / "training_true" / "program.py"
+    wrong.write_bytes(training_true)
+    probe = oracle.run_program(wrong, wrong.parent, probe="features:Squeeze:is_training").sessions[-1]["probe"]
+    assert abs(probe["first"][0] - probe["with_other_mates"][0]) > 1e-3, "the probe tells the modes apart"

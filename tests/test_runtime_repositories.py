@@ -31,10 +31,7 @@ FIXTURES = ROOT / "fixtures" / "runtime"
 
 import runtime_oracle as oracle  # noqa: E402  (tests/conftest.py)
 
-if not oracle.HAVE_TF and oracle.REQUIRE_TF:
-    raise RuntimeError("MIGRATE_BN_REQUIRE_TF=1 but tensorflow / tf_slim are not installed")
-
-pytestmark = [pytest.mark.runtime, pytest.mark.skipif(not oracle.HAVE_TF, reason=oracle.SKIP_REASON)]
+pytestmark = oracle.tf1_marks()
 
 SINGLE_FILE = ["class_model", "gan_two_optimizers", "estimator"]
 

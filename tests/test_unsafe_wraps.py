@@ -12,7 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from migrate_bn.api import analyze
 
@@ -21,7 +20,7 @@ import runtime_oracle as oracle  # tests/conftest.py
 ROOT = Path(__file__).resolve().parent.parent
 CASE = ROOT / "fixtures" / "bn001" / "gan_steps_without_scope"
 
-pytestmark = [pytest.mark.runtime, pytest.mark.skipif(not oracle.HAVE_TF, reason=oracle.SKIP_REASON)]
+pytestmark = oracle.tf1_marks()
 
 
 def _run(program: Path) -> subprocess.CompletedProcess:

@@ -1,6 +1,8 @@
-"""The same quadratic with the Keras optimizer migrate-bn mapped the TF1 one to, eagerly
-on the newest TensorFlow: usage `python optimizer_keras.py CASE.json OUT.npz`.
-Test infrastructure for tests/test_keras_mapping.py."""
+"""The same quadratics with the Keras optimizers migrate-bn mapped the TF1 ones to,
+eagerly on the newest TensorFlow: usage `python optimizer_keras.py CASES.json DIR`.
+
+CASES.json is a list of {"name", "keras", "gradient_scale"} (see optimizer_tf1.py);
+writes DIR/NAME.tf2.npz. Test infrastructure for tests/test_keras_mapping.py."""
 import json
 import os
 import sys
@@ -12,18 +14,19 @@ import tensorflow as tf  # noqa: E402
 from quadratic import SCALE, START, STEPS, TARGET  # noqa: E402  (the script's own directory)
 
 
-def main(case_path, out_path):
-    case = json.load(open(case_path))
+def run(case, directory):
     weights = tf.Variable(START)
     optimizer = eval(case["keras"], {"tf": tf})
     history = []
     for _ in range(STEPS):
         with tf.GradientTape() as tape:
-            loss = tf.reduce_sum(SCALE * tf.square(weights - TARGET))
+            loss = tf.reduce_sum(case["gradient_scale"] * SCALE * tf.square(weights - TARGET))
         optimizer.apply_gradients([(tape.gradient(loss, weights), weights)])
         history.append(weights.numpy())
-    np.savez(out_path, history=np.stack(history))
+    np.savez(os.path.join(directory, case["name"] + ".tf2.npz"), history=np.stack(history))
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    cases_path, directory = sys.argv[1:]
+    for case in json.load(open(cases_path)):
+        run(case, directory)

@@ -13,18 +13,44 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 HARNESS = Path(__file__).resolve().with_name("tf1_harness.py")
+CHECKOUT = Path(__file__).resolve().parent.parent.parent
 
 HAVE_TF = all(importlib.util.find_spec(name) for name in ("tensorflow", "tf_slim"))
 # In CI a missing TensorFlow is a failure, not a skip.
 REQUIRE_TF = os.environ.get("MIGRATE_BN_REQUIRE_TF") == "1"
-SKIP_REASON = "needs tensorflow-cpu==2.12.1 and tf-slim (pip install .[tf1])"
+REQUIRE_TF2 = os.environ.get("MIGRATE_BN_REQUIRE_TF2") == "1"
+SKIP_REASON = "needs tensorflow-cpu==2.12.1 and tf-slim (pip install -e .[tf1])"
+
+
+def tf1_marks() -> list:
+    """The marks of every test that runs TensorFlow 2.12 in this environment: skipped
+    without it, and, with MIGRATE_BN_REQUIRE_TF=1, an error when the test file is
+    collected (so every runtime file fails, none is skipped in silence)."""
+    if REQUIRE_TF and not HAVE_TF:
+        raise RuntimeError(f"MIGRATE_BN_REQUIRE_TF=1 but TensorFlow is missing: {SKIP_REASON}")
+    return [pytest.mark.runtime, pytest.mark.skipif(not HAVE_TF, reason=SKIP_REASON)]
+
+
+def needs_tf(test):
+    """tf1_marks() on one test, in a file whose other tests need no TensorFlow."""
+    for mark in tf1_marks():
+        test = mark(test)
+    return test
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """"2.9.0" -> (2, 9, 0), "3.0.0rc1" -> (3, 0, 0): versions compare as numbers, not text."""
+    return tuple(int(part) for part in re.findall(r"\d+", version.split("+")[0])[:3])
 
 
 @dataclass
@@ -75,9 +101,12 @@ def assert_never_updated(stats: dict[str, list[float]]) -> None:
 
 
 def assert_all_moved(stats: dict[str, list[float]]) -> None:
-    """After the fix: every moving mean has left 0, and the variances have left 1."""
-    means, variances = values(stats, "moving_mean"), values(stats, "moving_variance")
-    assert means and variances
-    moved = sum(value != 0.0 for value in means)
-    assert moved == len(means), f"after the fix only {moved} of {len(means)} moving means moved"
-    assert any(value != 1.0 for value in variances)
+    """After the fix: every element of every moving mean has left 0 and every element of
+    every moving variance has left 1, so a fix that leaves out one batch norm's updates
+    (or only its variance's) fails, naming the statistics that stayed."""
+    means = {name: vals for name, vals in stats.items() if name.endswith("moving_mean")}
+    variances = {name: vals for name, vals in stats.items() if name.endswith("moving_variance")}
+    assert means and len(means) == len(variances), sorted(stats)
+    stale = [name for name, vals in means.items() if any(value == 0.0 for value in vals)]
+    stale += [name for name, vals in variances.items() if any(value == 1.0 for value in vals)]
+    assert not stale, f"after the fix these moving statistics never moved: {stale}"

@@ -63,16 +63,18 @@ def _snapshot(sess):
 
 
 def _probe(sess):
-    """With MIGRATE_BN_PROBE=INPUT:OUTPUT (tensor names), predict the same first example
-    inside two batches whose other examples differ, feeding nothing else: in inference
+    """With MIGRATE_BN_PROBE=INPUT:OUTPUT[:FLAG] (tensor names), predict the same first
+    example inside two batches whose other examples differ, feeding nothing else (but
+    False to FLAG, the program's own training flag, as its evaluation does): in inference
     mode the two predictions agree; with batch statistics they do not."""
     spec = os.environ.get("MIGRATE_BN_PROBE")
     if not spec:
         return None
-    input_name, output_name = spec.split(":")
+    input_name, output_name, *flag_name = spec.split(":")
     try:
         inputs = sess.graph.get_tensor_by_name(input_name + ":0")
         outputs = sess.graph.get_tensor_by_name(output_name + ":0")
+        feeds = {sess.graph.get_tensor_by_name(name + ":0"): False for name in flag_name}
     except (KeyError, ValueError):
         return None
     shape = [8] + [int(d) for d in inputs.shape.as_list()[1:]]
@@ -80,8 +82,8 @@ def _probe(sess):
     first = rng.normal(size=shape).astype(np.float32)
     second = first.copy()
     second[1:] = rng.normal(loc=2.0, scale=3.0, size=[7] + shape[1:])
-    alone = np.asarray(sess.run(outputs, {inputs: first}))[0]
-    mates = np.asarray(sess.run(outputs, {inputs: second}))[0]
+    alone = np.asarray(sess.run(outputs, {inputs: first, **feeds}))[0]
+    mates = np.asarray(sess.run(outputs, {inputs: second, **feeds}))[0]
     return {"first": np.ravel(alone).tolist(), "with_other_mates": np.ravel(mates).tolist()}
 
 

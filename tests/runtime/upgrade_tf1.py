@@ -1,10 +1,13 @@
 """Run an unmodified TF1 training script and keep its weights before and after training.
 
-Usage: python tests/runtime/upgrade_tf1.py SCRIPT.py OUTDIR
+Usage: python tests/runtime/upgrade_tf1.py SCRIPT.py OUTDIR [--unfused]
 
 OUTDIR/initial/ckpt: every variable right after the script initialised them (the
 first `run` after which none is uninitialised); OUTDIR/final/ckpt: every variable just
 before the session closed. The script's own output goes to stdout untouched.
+With --unfused every batch norm runs with fused=False: TF1's non-fused kernel averages
+the biased batch variance, as every Keras layer does where TF1 fused, so the upgraded
+program's printed numbers can be compared with this run's.
 Test infrastructure only: nothing in the migrate_bn package may import this.
 """
 import os
@@ -17,6 +20,20 @@ import tensorflow.compat.v1 as tf1  # noqa: E402
 from tensorflow.python.client import session as session_module  # noqa: E402
 
 script, out = sys.argv[1], sys.argv[2]
+
+
+def _unfused(function):
+    def batch_norm(*args, **kwargs):
+        return function(*args, **{**kwargs, "fused": False})
+    return batch_norm
+
+
+if sys.argv[3:] == ["--unfused"]:
+    import tf_slim  # noqa: E402
+    import tf_slim.layers  # noqa: E402
+
+    tf_slim.batch_norm = tf_slim.layers.batch_norm = _unfused(tf_slim.layers.batch_norm)
+    tf1.layers.batch_normalization = _unfused(tf1.layers.batch_normalization)
 base = session_module.BaseSession
 original_run, original_close = base.run, base.close
 state = {"initial": False, "final": False}
