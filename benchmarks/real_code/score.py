@@ -12,7 +12,8 @@ runs the checkout's migrate-bn over it, and prints per repository and overall:
 - precision per distinct code site: true alarms / judged alarms, an alarm being one
   (path, line, code); alarms not judged in the label file are UNJUDGED (exit 1 with
   `--strict`); judged alarms no longer raised are listed as gone;
-- what the tool cannot read: Python 2 files and notebooks in the tree.
+- how many Python 2 files and notebooks the tree holds (TF1-era sources that plain Python 3
+  tools skip).
 
 A repository whose mirror or commit is missing is listed, not fatal. `--alarms`
 prints the unjudged alarms as label entries ready to judge; `--json` prints the whole
@@ -237,8 +238,8 @@ def render_text(results: list[RepoResult], out) -> None:
     print(f"\nrecall {ratio(found, bugs)}; precision per code site {ratio(true, judged)}; "
           f"alarms {sum(r.alarms for r in scored)}, unjudged {sum(len(r.unjudged) for r in scored)}; "
           f"repositories scored {len(scored)} of {len(results)}", file=out)
-    print("(py2: Python 2 files migrate-bn cannot parse (those with batch-norm words); other: other files "
-          "that do not parse; ipynb: notebooks, which it does not read (those with batch-norm words))", file=out)
+    print("(py2: Python 2 files, read through their Python 3 view (those with batch-norm words); other: other files "
+          "that do not parse; ipynb: notebooks (those with batch-norm words))", file=out)
     for r in scored:
         for bug in r.missed:
             print(f"MISSED {r.repo} {bug['path']}:{bug['line']} {bug['class']} {bug['id']}", file=out)
