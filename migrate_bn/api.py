@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 
-from . import facts as facts_module
+from . import documents, facts as facts_module
 from .findings import Edit, Finding, Fix
 from .prefilter import may_matter
+from .problems import Kind, Problem
 from .source import SourceError, decode, encoding_of, parse
 from . import suppressions
 from .project import Resolver
@@ -31,10 +32,17 @@ class Result:
     fixed_source: Optional[bytes] = None
     remaining: list[Finding] = field(default_factory=list)
     fixed_count: int = 0
-    # The file could not be read as Python; it was skipped.
-    error: Optional[str] = None
+    # The file could not be read as Python, or its fixes not written: what and why.
+    error: Optional[Problem] = None
     # migrate-bn itself failed on this file (a bug to report); nothing was written.
     internal_error: Optional[str] = None
+
+    @property
+    def problem(self) -> Optional[Problem]:
+        """What kept this file from being processed, typed (a failure of migrate-bn too)."""
+        if self.internal_error is not None:
+            return Problem(Kind.INTERNAL_ERROR, self.internal_error)
+        return self.error
 
     @property
     def changed(self) -> bool:
@@ -84,14 +92,16 @@ def analyze(
         return result
     rules = select_rules() if rules is None else rules
     try:
-        text = decode(source)
-        result.findings = check_source(text, rules, options, resolver)
+        view = documents.read(source, path)
+        module_facts = facts_module.build(view.tree, view.text, resolver)
+        module_facts.line_name = view.line_name
+        found = check_source(view.text, rules, options, resolver, module_facts=module_facts)
     except SourceError as error:
-        result.error = str(error)
+        result.error = error.problem
         return result
-    result.remaining = result.findings
+    result.findings = result.remaining = view.place(found)
     if fix:
-        _fix(result, source, rules, options, resolver)
+        _fix(result, view, found, rules, options, resolver)
     return result
 
 
@@ -103,27 +113,32 @@ def apply_edits(source: bytes, edits: Sequence[Edit]):
     return rewrite(source, edits)
 
 
-def apply_fix(source: bytes, fix: Fix) -> Optional[str]:
+def apply_fix(source: bytes, fix: Fix, path: str = "<stdin>") -> Optional[str]:
     """The text of `source` with this one fix applied, or None when it cannot be applied
-    on its own, changes nothing, or would not parse (an editor's quick fix, a SARIF fix)."""
+    on its own, changes nothing, or would not parse (an editor's quick fix, a SARIF fix).
+    The fix's edits are stated in the file's view (`documents`)."""
     try:
-        outcome = apply_edits(source, fix.edits)
-        if not outcome.applied or outcome.code == source:
+        view = documents.read(source, path)
+        outcome = apply_edits(view.code, fix.edits)
+        if not outcome.applied or outcome.code == view.code:
             return None
-        text = decode(outcome.code)
-        parse(text)
-    except Exception:  # LibCST cannot rewrite this source, or the result does not parse
+        parse(decode(outcome.code))
+        new_source = view.write_back(outcome.code)
+        return decode(new_source)
+    except Exception:  # LibCST cannot rewrite this source, the result does not parse or cannot be written back
         return None
-    return text
 
 
-def _fix(result: Result, source: bytes, rules: Sequence[Rule], options: Options,
+def _fix(result: Result, view: documents.View, found: list[Finding], rules: Sequence[Rule], options: Options,
          resolver: Optional[Resolver]) -> None:
+    """Fix the view until nothing fixable is left, then carry the fixes back into the
+    file; `found` are the view's findings (positions in the view, as fixes state them)."""
     import libcst as cst
 
     from .edits import RoundTripError
 
-    current, findings = source, result.findings
+    source = view.code
+    current, findings = source, found
     for _ in range(MAX_FIX_ROUNDS):
         edits = fix_edits(findings, options)
         if not edits:
@@ -131,8 +146,9 @@ def _fix(result: Result, source: bytes, rules: Sequence[Rule], options: Options,
         if _LONE_CR.search(current) and _BARE_LF.search(current):
             # A line ending in CR alone that comes to stand before a blank line ending in
             # LF alone (a moved statement, a new line) would make one CRLF of the two.
-            result.error = ("it mixes lines ending in CR alone with lines ending in LF alone: a fix could "
-                            "merge two line breaks; not rewritten (make the line endings consistent to fix it)")
+            result.error = Problem(Kind.NOT_WRITTEN,
+                                   "it mixes lines ending in CR alone with lines ending in LF alone: a fix could "
+                                   "merge two line breaks; not rewritten (make the line endings consistent to fix it)")
             return
         try:
             outcome = apply_edits(current, edits)
@@ -161,11 +177,18 @@ def _fix(result: Result, source: bytes, rules: Sequence[Rule], options: Options,
                                      f"{_attempted(findings, options)}; nothing was written")
             return
     if current != source:
-        result.fixed_source = current
-        result.remaining = findings
+        try:
+            fixed_source = view.write_back(current)
+            placed = findings if view.kind == documents.PYTHON3 else \
+                documents.read(fixed_source, result.path).place(findings)
+        except (documents.WriteBackRefused, SourceError) as error:
+            result.error = Problem(Kind.NOT_WRITTEN, f"fixes not written: {error}")
+            return
+        result.fixed_source = fixed_source
+        result.remaining = placed
         # Fixable findings that are gone (a fix may uncover new findings with no fix of
         # their own, which must not hide the ones it fixed).
-        fixable_before = len(fixable(result.findings, options))
+        fixable_before = len(fixable(found, options))
         fixable_after = len(fixable(findings, options))
         result.fixed_count = max(0, fixable_before - fixable_after)
 

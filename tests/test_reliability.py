@@ -612,7 +612,7 @@ def test_directory_named_like_a_python_file(tree: Path) -> None:
     assert result.exit_code == 0, result.output
     assert (tree / "src" / "odd.py" / "inner.py").read_text() == FIXED
     assert invoke("check", "src/odd.py").exit_code == 0  # named explicitly: searched as a directory
-    assert runner.process_file("src/odd.py", job())[0].error == "not a regular file (a directory); skipped"
+    assert str(runner.process_file("src/odd.py", job())[0].error) == "not a regular file (a directory); skipped"
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes")
@@ -637,7 +637,7 @@ def test_file_deleted_before_it_is_read(tree: Path) -> None:
     (tree / "src" / "b.py").unlink()
     second, _ = next(results)
     assert second.path == "src/b.py"
-    assert second.error == "cannot read: No such file or directory"
+    assert str(second.error) == "cannot read: No such file or directory"
     assert not (tree / "src" / "b.py").exists()
 
 
