@@ -109,34 +109,43 @@ class NotebookView(View):
         return ((_BOM if self.bom else "") + result).encode(ENCODING)
 
     def _cell_texts(self, old: list[str], new: list[str]) -> list[str]:
-        """Each code cell's new text, from a line diff of the old and new view."""
-        collected: list[list[str]] = [[] for _ in self.cells]
+        """Each code cell's new text: the new view is cut at the cells' markers, which
+        must all be there in their order, and each cell's lines are diffed with its old
+        ones, so that IPython lines come back as they were."""
+        markers = [line for line, (_, line_in_cell) in enumerate(self.lines) if line_in_cell == 0]
+        wanted = [old[line] for line in markers]
+        found = [line for line, text in enumerate(new) if text in set(wanted)]
+        if [new[line] for line in found] != wanted:
+            lost = next(k for k, text in enumerate(wanted) if k >= len(found) or new[found[k]] != text)
+            raise WriteBackRefused(f"a fix changes code across the start of cell {self.cells[lost].number}")
+        texts = []
+        for k, cell in enumerate(self.cells):
+            old_start, new_start = markers[k] + 1, found[k] + 1
+            old_end = markers[k + 1] if k + 1 < len(markers) else len(old)
+            new_end = found[k + 1] if k + 1 < len(found) else len(new)
+            before = new[:found[0]] if k == 0 else []  # inserted above the first cell: into it
+            texts.append(self._cell_text(cell, old_start, old[old_start:old_end], before + new[new_start:new_end]))
+        return texts
+
+    def _cell_text(self, cell: Cell, offset: int, old: list[str], new: list[str]) -> str:
+        """A cell's new text from its old and new lines in the view (`offset`: where
+        its old lines start in the view)."""
+        lines: list[str] = []
         matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
         for tag, i1, i2, j1, j2 in matcher.get_opcodes():
             if tag == "equal":
-                for i, j in zip(range(i1, i2), range(j1, j2)):
-                    position, line_in_cell = self.lines[i]
-                    if line_in_cell:
-                        collected[position].append(self._original(i, new[j]))
+                lines += [self._original(offset + i, new[j]) for i, j in zip(range(i1, i2), range(j1, j2))]
                 continue
-            for i in range(i1, i2):
-                position, line_in_cell = self.lines[i]
-                if line_in_cell == 0:
-                    raise WriteBackRefused(f"a fix changes code across the start of cell {self.cells[position].number}")
-                if i in self.originals:
-                    raise WriteBackRefused(f"a fix changes line {line_in_cell} of cell {self.cells[position].number}, "
-                                           "which is IPython syntax (a magic or a shell line)")
-            # An insertion belongs to the cell of the line before it (a marker: its cell).
-            position = self.lines[i1 if i1 < i2 else max(i1 - 1, 0)][0]
-            collected[position].extend(new[j1:j2])
-        texts = []
-        for cell, lines in zip(self.cells, collected):
-            text = "".join(line if line.endswith(("\n", "\r")) or k == len(lines) - 1 else line + "\n"
-                           for k, line in enumerate(lines))
-            if not cell.text.endswith(("\n", "\r")) and text.endswith("\n"):
-                text = text[:-1]  # the line break the view added after the cell's last line
-            texts.append(text)
-        return texts
+            touched = [offset + i for i in range(i1, i2) if offset + i in self.originals]
+            if touched:
+                raise WriteBackRefused(f"a fix changes line {self.lines[touched[0]][1]} of cell {cell.number}, "
+                                       "which is IPython syntax (a magic or a shell line)")
+            lines += new[j1:j2]
+        text = "".join(line if line.endswith(("\n", "\r")) or k == len(lines) - 1 else line + "\n"
+                       for k, line in enumerate(lines))
+        if not cell.text.endswith(("\n", "\r")) and text.endswith("\n"):
+            text = text[:-1]  # the line break the view added after the cell's last line
+        return text
 
     def _original(self, line: int, view_line: str) -> str:
         """A view line as the cell holds it (IPython syntax restored)."""
@@ -262,13 +271,16 @@ def _without_ipython(lines: list[str]) -> Iterator[tuple[str, Optional[str]]]:
     first = lines[0].lstrip()
     if first.startswith("%%"):
         name = first[2:].split(None, 1)[0] if first[2:].strip() else ""
-        body_is_python = name in PYTHON_CELL_MAGICS
-        for number, line in enumerate(lines):
-            if number == 0 or not body_is_python:
-                yield _placeholder(line, indent=False)
-            else:
-                yield line, None
+        yield _placeholder(lines[0], indent=False)
+        if name in PYTHON_CELL_MAGICS:
+            yield from _without_line_magics(lines[1:])
+        else:
+            yield from (_placeholder(line, indent=False) for line in lines[1:])
         return
+    yield from _without_line_magics(lines)
+
+
+def _without_line_magics(lines: list[str]) -> Iterator[tuple[str, Optional[str]]]:
     text = "".join(lines)
     try:
         parse(text)
