@@ -419,7 +419,7 @@ class MigrateBnServer(LanguageServer):
                 fix = finding.fix if what == "fix" else _alternative(finding, what)
                 if fix is None:
                     return None
-                new_text = apply_fix(analysis.source, fix)
+                new_text = apply_fix(analysis.source, fix, analysis.path or analysis.uri)
         if new_text is not None:
             edits = text_edits(analysis.text, new_text, self.units)
         if not edits:

@@ -314,7 +314,7 @@ def _sarif_fix(path: str, source: Optional[bytes], lines: Optional[list[str]], f
     edit cannot be spelled out on its own, since SARIF requires them)."""
     if source is None or lines is None:
         return None
-    text = apply_fix(source, fix)
+    text = apply_fix(source, fix, path)
     if text is None:
         return None
     after = split_lines(text)

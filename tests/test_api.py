@@ -7,8 +7,8 @@ from migrate_bn.api import analyze
 BN = "h = tf.layers.batch_normalization(x, training=flag)\n"
 
 
-def test_python2_file_is_reported_not_fatal() -> None:
-    result = analyze(("import tensorflow as tf\n" + BN + 'print "step", 1\n').encode(), "old.py")
+def test_neither_python_3_nor_python_2_is_reported_not_fatal() -> None:
+    result = analyze(("import tensorflow as tf\n" + BN + 'print "step\n').encode(), "old.py")
     assert result.error is not None
     assert "cannot parse" in str(result.error) and "Python 2" in str(result.error)
     assert result.findings == []

@@ -106,7 +106,7 @@ def test_cli_report_files_from_and_cache(tmp_path: Path, monkeypatch: pytest.Mon
     (tmp_path / "setup.cfg").write_text("")
     (tmp_path / "train.py").write_text(TRAIN)
     (tmp_path / "models.py").write_text(MODELS)
-    (tmp_path / "broken.py").write_text("import tensorflow as tf  # batch_norm\nprint 'py2'\n")
+    (tmp_path / "broken.py").write_text("import tensorflow as tf  # batch_norm\nprint 'py2\n")
     (tmp_path / "list.txt").write_text("train.py\nmodels.py\n")
     runner = CliRunner()
     result = runner.invoke(main, ["check", "--files-from", "list.txt", "--report", "report.json", "-j", "2"])

@@ -103,7 +103,7 @@ def test_select_and_ignore(tree: Path) -> None:
 
 
 def test_unparseable_file_is_reported_and_the_run_goes_on(tree: Path) -> None:
-    (tree / "src" / "py2.py").write_text("import tensorflow as tf\nh = tf.layers.batch_normalization(x)\nprint 'x'\n")
+    (tree / "src" / "py2.py").write_text("import tensorflow as tf\nh = tf.layers.batch_normalization(x)\nprint 'x\n")
     result = invoke("check", "src")
     assert result.exit_code == 2
     assert "src/py2.py: error: cannot parse" in result.stderr

@@ -199,7 +199,7 @@ def test_show_fixes_in_check_and_fix(tree: Path) -> None:
 def test_exit_zero(tree: Path) -> None:
     assert invoke("check", "--exit-zero", "src").exit_code == 0
     assert invoke("fix", "--dry-run", "--exit-zero", "src").exit_code == 0
-    (tree / "src" / "py2.py").write_text('print "batch_norm"\n')
+    (tree / "src" / "broken.py").write_text('def batch_norm(:\n')
     assert invoke("check", "--exit-zero", "src").exit_code == 2  # an error is still an error
 
 
@@ -229,7 +229,7 @@ def test_stdin_fix_writes_the_fixed_source_and_nothing_else(tree: Path) -> None:
 
 
 def test_stdin_fix_passes_unreadable_source_through(tree: Path) -> None:
-    source = b'print "batch_norm"\n'
+    source = b'def batch_norm(:\n'
     result = invoke("fix", "--stdin-filename", "old.py", input=source)
     assert result.exit_code == 2
     assert result.stdout_bytes == source

@@ -423,7 +423,7 @@ def test_crash_inside_migrate_bn_is_reported_with_where_it_happened(
     assert result.exit_code == 2
     # The innermost frame of migrate-bn's own code, not of the library or test around it.
     assert "src/train.py: internal error: ValueError: boom (at migrate_bn/api.py:" in result.stderr
-    assert "in check_source)" in result.stderr
+    assert "in analyze)" in result.stderr
 
 
 def test_change_of_encoding_by_a_fix_is_refused(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -495,16 +495,23 @@ def assert_reported(result, name: str, words: str) -> None:
     assert "Traceback" not in result.output
 
 
-def test_python2_file(tree: Path) -> None:
-    data = b"import tensorflow as tf\nh = tf.layers.batch_normalization(x)\nprint 'step', 1\n"
+def test_python2_file_is_fixed_and_stays_python2(tree: Path) -> None:
+    data = ("import tensorflow as tf\nprint 'building', `1`\n" + BUGGY.split("\n", 1)[1]
+            + "print >>sys.stderr, 'done'\n").encode()
     result = run_on(tree, "old.py", data)
-    assert_reported(result, "old.py", "cannot parse: ")
-    assert "(Python 2 code?)" in result.stderr
-    assert (tree / "src" / "old.py").read_bytes() == data
+    assert result.exit_code == 0, result.output
+    assert (tree / "src" / "old.py").read_bytes() == data.replace(TRAIN.encode(), f"{HEADER}\n    {TRAIN}".encode())
 
 
 def test_python2_tabs_and_spaces(tree: Path) -> None:
     data = b"import tensorflow as tf\nif 1:\n        h = tf.layers.batch_normalization(x)\n\tk = 2\n"
+    result = run_on(tree, "old.py", data)
+    assert result.exit_code == 0, result.output
+    assert (tree / "src" / "old.py").read_bytes() == data
+
+
+def test_neither_python_3_nor_python_2(tree: Path) -> None:
+    data = b"import tensorflow as tf\nh = tf.layers.batch_normalization(x)\nprint 'step, 1\n"
     result = run_on(tree, "old.py", data)
     assert_reported(result, "old.py", "cannot parse: ")
     assert (tree / "src" / "old.py").read_bytes() == data
@@ -739,7 +746,7 @@ def test_file_name_not_in_the_file_system_encoding(tree: Path) -> None:
 
 def test_exit_2_with_a_one_line_summary_of_the_failed_files(tree: Path) -> None:
     (tree / "src" / "good.py").write_text(BUGGY)
-    (tree / "src" / "py2.py").write_bytes(b"import tensorflow as tf\nh = tf.layers.batch_normalization(x)\nprint 1\n")
+    (tree / "src" / "py2.py").write_bytes(b"import tensorflow as tf\nh = tf.layers.batch_normalization(x)\nprint 1 +\n")
     (tree / "src" / "blob.py").write_bytes(b"\x00\x01")
     (tree / "src" / "dangling.py").symlink_to(tree / "nowhere.py")
     result = invoke("fix", "src")

@@ -1,0 +1,202 @@
+"""Python 2 files, seen as the Python 3 files they would be, line for line.
+
+`fissix` (the maintained fork of lib2to3) parses the Python 2 grammar without losing a
+byte. Its syntax fixers turn what Python 3 cannot parse (`print x`, `print >>f, x`,
+`exec code in ns`, `except E, e:`, backticks, `<>`, `0777`, `10L`, `ur""`, `raise E, v`)
+into the Python 3 it means, each on the line it was on; leading tabs are expanded as
+Python 2 read them (to the next multiple of eight), since Python 3 refuses indentation
+that mixes tabs and spaces. The result is the view every rule reads, so a Python 2 file
+is analysed exactly like the Python 3 file it would be.
+
+Fixes are carried back by lines: lines the fixes did not touch are the file's own; a
+line they moved or re-indented is the file's own line with its new indentation; a line
+they wrote is new. The result must be Python 2 whose view is exactly the fixed view, or
+nothing is written (`documents.WriteBackRefused`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import io
+import tokenize
+from collections import defaultdict, deque
+from typing import Optional
+
+from .documents import PYTHON2, Location, View, WriteBackRefused
+from .source import SourceError, parse, split_lines
+
+# Only the fixers whose constructs Python 3 cannot parse: the view should differ from
+# the file where it must and nowhere else (`unicode` also drops the `u` of u"" strings,
+# the price of handling `ur""`, which Python 3 rejects).
+SYNTAX_FIXERS = ("print", "exec", "except", "repr", "ne", "numliterals", "long", "unicode", "raise",
+                 "tuple_params")
+TAB_SIZE = 8  # Python 2 moved a tab to the next multiple of eight columns
+
+
+@functools.lru_cache(maxsize=None)
+def _tool(fixers: tuple[str, ...]):
+    from fissix.refactor import RefactoringTool
+
+    return RefactoringTool([f"fissix.fixes.fix_{name}" for name in fixers])
+
+
+def to_python3(text: str, fixers: tuple[str, ...] = SYNTAX_FIXERS) -> Optional[str]:
+    """`text` with `fixers` applied, or None when fissix cannot parse it as Python 2.
+    fissix's grammar wants a final line break; one it adds is taken away again."""
+    from fissix.pgen2.parse import ParseError
+    from fissix.pgen2.tokenize import TokenError
+
+    missing_newline = bool(text) and not text.endswith(("\n", "\r"))
+    try:
+        tree = _tool(fixers).refactor_string(text + "\n" if missing_newline else text, "<python2>")
+    except (ParseError, TokenError, IndentationError, SyntaxError, RecursionError):
+        return None
+    converted = str(tree)
+    if missing_newline and converted.endswith("\n"):
+        converted = converted[:-1]
+    return converted
+
+
+def view_text(text: str) -> Optional[str]:
+    """The Python 3 view of Python 2 `text`, line for line, or None when there is none."""
+    converted = to_python3(text)
+    if converted is None or len(split_lines(converted)) != len(split_lines(text)):
+        return None
+    return _expand_indentation(converted)
+
+
+def read(source: bytes, text: str, encoding: str) -> Optional["Python2View"]:
+    """The view of a file that Python 3 cannot parse, or None when it is not Python 2
+    either (or its Python 3 view does not parse, or changes its line count)."""
+    view = view_text(text)
+    if view is None:
+        return None
+    try:
+        tree = parse(view)
+    except SourceError:
+        return None
+    return Python2View(source, text, view, tree, encoding)
+
+
+class Python2View(View):
+    kind = PYTHON2
+
+    def __init__(self, source: bytes, original: str, text: str, tree, encoding: str) -> None:
+        super().__init__(source, text, tree, encoding)
+        self.original = original
+        self.original_lines = split_lines(original)
+        self.view_lines = split_lines(text)
+
+    def locate(self, line: int, column: int) -> Location:
+        index = line - 1
+        if not 0 <= index < len(self.view_lines) or self.view_lines[index] == self.original_lines[index]:
+            return Location(line, column)
+        return Location(line, _map_column(self.view_lines[index], self.original_lines[index], column - 1) + 1)
+
+    def write_back(self, new_code: bytes) -> bytes:
+        new_view = new_code.decode(self.encoding)
+        new_lines = split_lines(new_view)
+        matcher = difflib.SequenceMatcher(None, self.view_lines, new_lines, autojunk=False)
+        opcodes = matcher.get_opcodes()
+        # Lines the fixes took away, by their text without indentation: a line that
+        # comes back (moved, or re-indented under a new block) is the file's own line.
+        gone: defaultdict[str, deque[str]] = defaultdict(deque)
+        for tag, i1, i2, _, _ in opcodes:
+            if tag != "equal":
+                for view_line, own_line in zip(self.view_lines[i1:i2], self.original_lines[i1:i2]):
+                    gone[_body(view_line)].append(own_line)
+        indents = _indentation_by_width(self.original, self.original_lines)
+        out: list[str] = []
+        for tag, i1, i2, j1, j2 in opcodes:
+            if tag == "equal":
+                out.extend(self.original_lines[i1:i2])
+                continue
+            for new_line in new_lines[j1:j2]:
+                body = _body(new_line)
+                indent = new_line[:len(new_line) - len(body)]
+                own = gone[body].popleft() if gone.get(body) else None
+                if own is not None and own == new_line:
+                    out.append(own)
+                else:
+                    out.append(_indent_like(indent, indents) + (_body(own) if own is not None else body))
+        result = "".join(out)
+        if view_text(result) != new_view:
+            raise WriteBackRefused("the fixed code cannot be written back as Python 2 without changing other "
+                                   "lines; not written (convert the file to Python 3 with `migrate-bn upgrade` "
+                                   "or 2to3, then fix it)")
+        return result.encode(self.encoding)
+
+
+def _body(line: str) -> str:
+    return line.lstrip(" \t\f")
+
+
+def _expand_indentation(text: str) -> str:
+    """Tabs in the indentation of each line that starts a statement, expanded as
+    Python 2 expanded them; lines inside a string stay as they are."""
+    lines = split_lines(text)
+    if not any(line.startswith((" ", "\t")) and "\t" in line[:len(line) - len(_body(line))] for line in lines):
+        return text
+    inside_strings = _lines_inside_strings(text)
+    out = []
+    for number, line in enumerate(lines, 1):
+        body = _body(line)
+        indent = line[:len(line) - len(body)]
+        if "\t" in indent and number not in inside_strings:
+            line = indent.expandtabs(TAB_SIZE) + body
+        out.append(line)
+    return "".join(out)
+
+
+def _lines_inside_strings(text: str) -> set[int]:
+    """Lines that continue a string begun on an earlier line (their whitespace is the
+    string's), or that continue a bracketed expression (their indentation is free)."""
+    inside: set[int] = set()
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return inside
+    for token in tokens:
+        if token.type == tokenize.STRING and token.end[0] > token.start[0]:
+            inside.update(range(token.start[0] + 1, token.end[0] + 1))
+    return inside
+
+
+def _indentation_by_width(text: str, lines: list[str]) -> dict[int, str]:
+    """The file's own indentation for each width it uses (tabs counted as Python 2
+    counted them), so that a re-indented line keeps the file's tabs or spaces."""
+    inside = _lines_inside_strings(text)
+    widths: dict[int, str] = {}
+    for number, line in enumerate(lines, 1):
+        body = _body(line)
+        if number in inside or not body.strip():
+            continue
+        indent = line[:len(line) - len(body)]
+        widths.setdefault(len(indent.expandtabs(TAB_SIZE)), indent)
+    return widths
+
+
+def _indent_like(indent: str, indents: dict[int, str]) -> str:
+    """The file's way of writing an indentation `indent` wide: its own where it has
+    one that wide, else its nearest narrower one padded with spaces."""
+    width = len(indent.expandtabs(TAB_SIZE))
+    if width in indents:
+        return indents[width]
+    narrower = [known for known in indents if known < width]
+    if not narrower:
+        return indent
+    base = max(narrower)
+    return indents[base] + " " * (width - base)
+
+
+def _map_column(view_line: str, own_line: str, column: int) -> int:
+    """The 0-based character column in the file's line of `column` in the view's line."""
+    matcher = difflib.SequenceMatcher(None, view_line, own_line, autojunk=False)
+    best = 0
+    for view_start, own_start, size in matcher.get_matching_blocks():
+        if view_start <= column < view_start + size:
+            return own_start + column - view_start
+        if view_start + size <= column:
+            best = own_start + size
+    return min(best, len(own_line.rstrip("\r\n")))
