@@ -65,6 +65,15 @@ def check_source(text: str, rules: Sequence[Rule], options: Options, resolver: O
     return sorted(findings, key=Finding.sort_key)
 
 
+def check_view(view: documents.View, rules: Sequence[Rule], options: Options,
+               resolver: Optional[Resolver] = None) -> list[Finding]:
+    """The findings in a file's view, at the view's positions; messages name other lines
+    as the file shows them (a notebook's cell and line)."""
+    module_facts = facts_module.build(view.tree, view.text, resolver)
+    module_facts.line_name = view.line_name
+    return check_source(view.text, rules, options, resolver, module_facts=module_facts)
+
+
 def fixable(findings: Sequence[Finding], options: Options) -> list[Finding]:
     """The findings whose fix this run may apply."""
     return [f for f in findings if f.fix_applicability == "safe" or (f.fix is not None and options.unsafe_fixes)]
@@ -93,9 +102,7 @@ def analyze(
     rules = select_rules() if rules is None else rules
     try:
         view = documents.read(source, path)
-        module_facts = facts_module.build(view.tree, view.text, resolver)
-        module_facts.line_name = view.line_name
-        found = check_source(view.text, rules, options, resolver, module_facts=module_facts)
+        found = check_view(view, rules, options, resolver)
     except SourceError as error:
         result.error = error.problem
         return result
@@ -179,8 +186,11 @@ def _fix(result: Result, view: documents.View, found: list[Finding], rules: Sequ
     if current != source:
         try:
             fixed_source = view.write_back(current)
-            placed = findings if view.kind == documents.PYTHON3 else \
-                documents.read(fixed_source, result.path).place(findings)
+            if view.kind == documents.PYTHON3:
+                placed = findings
+            else:  # what is left, as messages name it in the fixed file (a notebook's cells)
+                fixed_view = documents.read(fixed_source, result.path)
+                placed = fixed_view.place(check_view(fixed_view, rules, options, resolver))
         except (documents.WriteBackRefused, SourceError) as error:
             result.error = Problem(Kind.NOT_WRITTEN, f"fixes not written: {error}")
             return

@@ -252,3 +252,17 @@ def test_fix_writes_the_notebook_and_the_diff_shows_the_cells(project: Path) -> 
     after = path.read_bytes()
     assert json.loads(after)["cells"][4]["outputs"] == [IMAGE]
     assert invoke("fix", "--no-cache", ".").exit_code == 0 and path.read_bytes() == after
+
+
+def test_what_a_fix_leaves_names_lines_by_their_cell() -> None:
+    # BN001 (fixed) and BN004 (unsafe, left): BN004's message names the evaluating line.
+    data = notebook(
+        cell("import tensorflow as tf\nx = tf.placeholder(tf.float32, [None, 4])\n"
+             "h = tf.layers.batch_normalization(x, training=True)\nloss = tf.reduce_mean(h)\n"
+             "train_op = tf.train.AdamOptimizer(0.1).minimize(loss)\n"),
+        cell("with tf.Session() as sess:\n    for step in range(5000):\n        sess.run(train_op, {x: [[1.0] * 4]})\n"
+             "    print(sess.run(h, {x: [[2.0] * 4]}))\n"))
+    result = analyze(jupyter_bytes(data), "two.ipynb", fix=True)
+    assert result.fixed_count == 1
+    (left,) = result.remaining
+    assert left.code == "BN004" and left.span.cell == 1 and "(cell 2, line 4)" in left.message
