@@ -10,6 +10,8 @@ import json
 from typing import Optional, Sequence, TextIO
 
 from . import runner
+from . import notebooks
+from .documents import NOTEBOOK_SUFFIX, View, WriteBackRefused
 from .fsio import Refused, write_atomically
 from .output import unified_diff
 from .source import SourceError, decode, encoding_of
@@ -29,8 +31,11 @@ def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_pa
             err.write(f"{shown}: {problem}\n")
             errors += 1
             continue
+        view = None  # a notebook's view: its code cells as one program
         try:
-            result = upgrade_source(decode(source), keras)
+            if path.lower().endswith(NOTEBOOK_SUFFIX):
+                view = notebooks.read(source)
+            result = upgrade_source(view.text if view is not None else decode(source), keras)
         except SourceError as error:
             err.write(f"{shown}: skipped: {error}\n")
             errors += 1
@@ -42,12 +47,18 @@ def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_pa
             continue
         if result.skipped:
             line, reason = result.skipped
-            err.write(f"{shown}:{line}: not upgraded: {reason}\n")
+            err.write(f"{shown}:{_place(view, line)}: not upgraded: {reason}\n")
             skipped += 1
             continue
         if result.text is None:
             continue
-        new = result.text.encode(encoding_of(source))
+        try:
+            new = result.text.encode(encoding_of(source)) if view is None else view.write_back(result.text.encode())
+        except WriteBackRefused as refusal:
+            err.write(f"{shown}: not upgraded: the TF2 program cannot be put back into the notebook's cells "
+                      f"({refusal})\n")
+            skipped += 1
+            continue
         if dry_run or diff:
             out.write(unified_diff(shown, source, new, color))
         if not dry_run:
@@ -59,7 +70,7 @@ def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_pa
                 continue
         upgraded.append((shown, result))
         for line, note in result.notes:
-            err.write(f"{shown}:{line}: note: {note}\n")
+            err.write(f"{shown}:{_place(view, line)}: note: {note}\n")
     verb = "Would upgrade" if dry_run else "Upgraded"
     err.write(f"{verb} {len(upgraded)} file{'s' * (len(upgraded) != 1)} to TF2"
               + (f"; {skipped} left as they were (see above)" if skipped else "") + ".\n")
@@ -78,3 +89,11 @@ def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_pa
     if errors:
         return EXIT_ERROR
     return EXIT_PENDING if skipped or (dry_run and upgraded) else EXIT_CLEAN
+
+
+def _place(view: Optional[View], line: int) -> str:
+    """A line of the upgraded program as the file shows it: `12`, or `cell 3:2`."""
+    if view is None:
+        return str(line)
+    where = view.locate(line, 1)
+    return f"cell {where.cell}:{where.line}" if where.cell is not None else str(where.line)

@@ -266,3 +266,27 @@ def test_what_a_fix_leaves_names_lines_by_their_cell() -> None:
     assert result.fixed_count == 1
     (left,) = result.remaining
     assert left.code == "BN004" and left.span.cell == 1 and "(cell 2, line 4)" in left.message
+
+
+def test_upgrade_takes_a_notebook_to_tf2_cell_by_cell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    case = Path(__file__).resolve().parent.parent / "fixtures" / "upgrade" / "mlp_tf_layers"
+    paragraphs = (case / "tf1.py").read_text().split("\n\n")
+    data = notebook(cell("# The classifier, one paragraph a cell", "markdown"),
+                    *(cell(text + "\n", count=number, outputs=[OUTPUT] if number == 3 else [])
+                      for number, text in enumerate(paragraphs, start=1)))
+    monkeypatch.chdir(tmp_path)
+    Path("mlp.ipynb").write_bytes(jupyter_bytes(data))
+    result = CliRunner().invoke(main, ["upgrade", "mlp.ipynb"])
+    assert result.exit_code == 0, result.output
+    assert "mlp.ipynb:cell 6:2: note: Keras 3 has no fused kernel" in result.stderr
+    upgraded = nbformat.read("mlp.ipynb", as_version=4)
+    nbformat.validate(upgraded)
+    raw = json.loads(Path("mlp.ipynb").read_text())
+    assert raw["cells"][3]["outputs"] == [OUTPUT] and raw["cells"][0] == data["cells"][0]
+    # The code cells, in order, are the program `upgrade` makes of the script (proven by
+    # test_upgrade_runtime), up to blank lines between paragraphs.
+    program = "".join(c.source + "\n" for c in upgraded.cells if c.cell_type == "code")
+    expected = (case / "tf2.py").read_text()
+    assert [line for line in program.splitlines() if line.strip()] == \
+        [line for line in expected.splitlines() if line.strip()]
+    assert CliRunner().invoke(main, ["upgrade", "mlp.ipynb"]).exit_code == 0  # nothing left to do
