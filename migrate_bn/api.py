@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 
-from . import documents, facts as facts_module
+from . import documents, facts as facts_module, graphs
 from .findings import Edit, Finding, Fix
 from .prefilter import may_matter
 from .problems import Kind, Problem
@@ -55,7 +55,16 @@ def check_source(text: str, rules: Sequence[Rule], options: Options, resolver: O
     if module_facts is None:
         module_facts = facts_module.build(parse(text), text, resolver)
     tree = module_facts.tree
-    findings = [finding for rule in rules for finding in rule.check(module_facts, options)]
+    graphs_of_program = graphs.parts(tree, text)
+    if graphs_of_program is None:
+        findings = [finding for rule in rules for finding in rule.check(module_facts, options)]
+    else:  # one graph after another: each on its own, each finding from the graph it is in
+        findings = []
+        for module, first, last in graphs_of_program:
+            part = facts_module.build(module, text, resolver)
+            part.line_name = module_facts.line_name
+            findings += [finding for rule in rules for finding in rule.check(part, options)
+                         if first <= finding.span.line <= last]
     comments = suppressions.find(text)
     if comments:
         findings = suppressions.apply(findings, comments, suppressions.statement_lines(tree))

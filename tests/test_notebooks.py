@@ -290,3 +290,27 @@ def test_upgrade_takes_a_notebook_to_tf2_cell_by_cell(tmp_path: Path, monkeypatc
     assert [line for line in program.splitlines() if line.strip()] == \
         [line for line in expected.splitlines() if line.strip()]
     assert CliRunner().invoke(main, ["upgrade", "mlp.ipynb"]).exit_code == 0  # nothing left to do
+
+
+# A plain network, a reset (through the notebook's own helper), then batch norm.
+SECTIONS = notebook(
+    cell("import tensorflow as tf\n\ndef reset_graph(seed=42):\n    tf.reset_default_graph()\n    tf.set_random_seed(seed)\n"),
+    cell("n_inputs = 4\nx = tf.placeholder(tf.float32, [None, n_inputs])\nloss = tf.reduce_mean(tf.layers.dense(x, 1))\n"
+         "train_op = tf.train.AdamOptimizer(0.1).minimize(loss)\n"),
+    cell("reset_graph()\nx = tf.placeholder(tf.float32, [None, n_inputs])\n"
+         "h = tf.layers.batch_normalization(x, training=True)\nloss = tf.reduce_mean(h)\n"),
+    cell("update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)\nwith tf.control_dependencies(update_ops):\n"
+         "    train_op = tf.train.AdamOptimizer(0.1).minimize(loss)\n"),
+)
+
+
+def test_a_reset_graph_starts_another_program() -> None:
+    # The first train op trains a graph without batch norm: nothing to say about it.
+    assert analyze(jupyter_bytes(SECTIONS), "sections.ipynb").findings == []
+    unwired = json.loads(jupyter_bytes(SECTIONS))
+    unwired["cells"][3]["source"] = ["train_op = tf.train.AdamOptimizer(0.1).minimize(loss)\n"]
+    (finding,) = analyze(jupyter_bytes(unwired), "sections.ipynb").findings
+    assert (finding.code, finding.span.cell) == ("BN001", 4)
+    # The same in a script, with TensorFlow's own reset.
+    script = "".join("".join(c["source"]) for c in unwired["cells"]).replace("reset_graph()\nx", "tf.reset_default_graph()\nx")
+    assert [f.span.line for f in analyze(script.encode(), "sections.py").findings] == [script.count("\n")]
