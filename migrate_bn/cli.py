@@ -154,7 +154,7 @@ def check(paths, select, ignore, output_format, color, exclude, force_exclude, c
           files_from, no_respect_gitignore) -> None:
     """Report batch-norm bugs as path:line:col CODE message.
 
-    PATHS are files or directories (searched for *.py); default: the current directory.
+    PATHS are files or directories (searched for *.py and *.ipynb); default: the current directory.
     Findings marked [*] have a safe automatic fix (`migrate-bn fix`).
     """
     job = _job(select, ignore, exclude, force_exclude, config_path, isolated, unsafe_fixes=False, fix=False,
