@@ -68,9 +68,15 @@ class Cell:
 class NotebookView(View):
     kind = NOTEBOOK
 
-    def __init__(self, source: bytes, json_text: str, text: str, cells: list[Cell],
+    def __init__(self, source: bytes, json_text: str, joined: str, cells: list[Cell],
                  lines: list[tuple[int, int]], originals: dict[int, str], bom: bool) -> None:
-        super().__init__(source, text, parse_view(text, cells, lines), ENCODING)
+        tree, python2 = parse_view(joined, cells, lines)
+        super().__init__(source, python2.text if python2 is not None else joined,
+                         python2.tree if python2 is not None else tree, ENCODING)
+        # The cells joined as they are; for a Python 2 notebook, `python2` is the view
+        # of that (python2.py), and `text` its Python 3.
+        self.joined = joined
+        self.python2 = python2
         self.json_text = json_text  # the file's text, without a BOM
         self.cells = cells
         # For each line of the view (0-based): (position in `cells`, 1-based line in
@@ -83,6 +89,9 @@ class NotebookView(View):
     # --- positions -------------------------------------------------------------------
 
     def locate(self, line: int, column: int) -> Location:
+        if self.python2 is not None:
+            inner = self.python2.locate(line, column)
+            line, column = inner.line, inner.column
         if not self.lines:
             return Location(line, column)
         position, line_in_cell = self.lines[min(max(line, 1), len(self.lines)) - 1]
@@ -93,10 +102,17 @@ class NotebookView(View):
     # --- the way back ----------------------------------------------------------------
 
     def write_back(self, new_code: bytes) -> bytes:
+        if self.python2 is not None and new_code != self.code:
+            new_code = self.python2.write_back(new_code)  # a Python 2 notebook stays Python 2
+        return self.write_cells(new_code)
+
+    def write_cells(self, new_code: bytes) -> bytes:
+        """The notebook whose code cells, joined, are `new_code` (what `upgrade` writes:
+        Python 3, whatever the cells were)."""
         new_text = new_code.decode(ENCODING)
-        if new_text == self.text:
+        if new_text in (self.joined, self.text):
             return self.source
-        cell_texts = self._cell_texts(split_lines(self.text), split_lines(new_text))
+        cell_texts = self._cell_texts(split_lines(self.joined), split_lines(new_text))
         pieces, at = [], 0
         for cell, new in zip(self.cells, cell_texts):
             if new == cell.text:
@@ -211,10 +227,16 @@ def read(source: bytes) -> NotebookView:
 
 
 def parse_view(text: str, cells: list[Cell], lines: list[tuple[int, int]]):
-    """The view's tree; a syntax error names its cell and the line in it."""
+    """The tree of the joined cells, or of their Python 3 view when they are Python 2
+    (then also that view, python2.Python2View); a syntax error names its cell and line."""
     try:
-        return parse(text)
+        return parse(text), None
     except SourceError as error:
+        from . import python2
+
+        view = python2.read(text.encode(ENCODING), text, ENCODING)
+        if view is not None:
+            return None, view
         if error.line is None or not lines:
             raise
         position, line_in_cell = lines[min(error.line, len(lines)) - 1]

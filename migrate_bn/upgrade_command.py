@@ -53,7 +53,7 @@ def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_pa
         if result.text is None:
             continue
         try:
-            new = result.text.encode(encoding_of(source)) if view is None else view.write_back(result.text.encode())
+            new = result.text.encode(encoding_of(source)) if view is None else view.write_cells(result.text.encode())
         except WriteBackRefused as refusal:
             err.write(f"{shown}: not upgraded: the TF2 program cannot be put back into the notebook's cells "
                       f"({refusal})\n")

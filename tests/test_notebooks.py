@@ -314,3 +314,19 @@ def test_a_reset_graph_starts_another_program() -> None:
     # The same in a script, with TensorFlow's own reset.
     script = "".join("".join(c["source"]) for c in unwired["cells"]).replace("reset_graph()\nx", "tf.reset_default_graph()\nx")
     assert [f.span.line for f in analyze(script.encode(), "sections.py").findings] == [script.count("\n")]
+
+
+def test_a_python2_notebook_is_read_and_fixed_as_python2() -> None:
+    data = json.loads(jupyter_bytes(CROSS_CELL))
+    data["cells"][2]["source"] = ["print 'building', 1\n"] + data["cells"][2]["source"]
+    data["cells"][4]["source"] = ["print >>sys.stderr, `loss`\n"] + data["cells"][4]["source"]
+    source = jupyter_bytes(data)
+    view = notebooks.read(source)
+    assert view.python2 is not None and view.write_back(view.code) == source
+    result = analyze(source, "old.ipynb", fix=True)
+    assert [(f.code, f.span.cell, f.span.line, f.span.column) for f in result.findings] == [("BN001", 5, 3, 12)]
+    cells = json.loads(result.fixed_source)["cells"]
+    assert cells[2] == data["cells"][2]
+    assert cells[4]["source"][:3] == ["print >>sys.stderr, `loss`\n", "loss = tf.reduce_mean(h)\n", WRAP.rstrip(" ")]
+    nbformat.validate(nbformat.reads(result.fixed_source.decode(), as_version=4))
+    assert not analyze(result.fixed_source, "old.ipynb", fix=True).changed
