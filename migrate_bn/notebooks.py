@@ -171,7 +171,7 @@ class NotebookView(View):
         return original + view_line[len(view_line.rstrip("\r\n")):]
 
     def _encode_source(self, cell: Cell, text: str) -> str:
-        ensure_ascii = _escapes_non_ascii(self.json_text)
+        ensure_ascii = _escapes_non_ascii(self.json_text[cell.value_start:cell.value_end], self.json_text)
         if not cell.as_list:
             return json.dumps(text, ensure_ascii=ensure_ascii)
         items = [json.dumps(line, ensure_ascii=ensure_ascii) for line in text.splitlines(keepends=True)]
@@ -423,9 +423,13 @@ def _indent_unit(text: str) -> str:
     return unit if unit and not unit.strip(" \t") else " "
 
 
-def _escapes_non_ascii(text: str) -> bool:
-    """Whether the file writes characters beyond ASCII as \\u escapes (json's
-    ensure_ascii): it holds none unescaped, and at least one escaped."""
-    if not text.isascii():
-        return False
-    return re.search(r"\\u(?!00[0-7])[0-9a-fA-F]{4}", text) is not None
+def _escapes_non_ascii(value: str, text: str) -> bool:
+    """Whether a cell's source value writes characters beyond ASCII as \\u escapes
+    (json's ensure_ascii), as it does, or else as the whole file does: it holds none
+    unescaped, and at least one escaped."""
+    for sample in (value, text):
+        if not sample.isascii():
+            return False
+        if re.search(r"\\u(?!00[0-7])[0-9a-fA-F]{4}", sample):
+            return True
+    return False
