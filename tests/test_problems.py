@@ -28,6 +28,9 @@ def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "src" / "broken.py").write_text("import tensorflow as tf\nh = tf.layers.batch_normalization(x,\n")
     (tmp_path / "src" / "broken.ipynb").write_text(json.dumps(BROKEN_CELL, indent=1))
     (tmp_path / "src" / "latin1.py").write_bytes(b"# batch_norm\nx = '\xe9'\n")
+    # A finding in a notebook, so that SARIF's cell property is validated too.
+    good = dict(BROKEN_CELL, cells=[BROKEN_CELL["cells"][0], dict(BROKEN_CELL["cells"][1], source=BUGGY)])
+    (tmp_path / "src" / "model.ipynb").write_text(json.dumps(good, indent=1))
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -48,12 +51,13 @@ def test_json_has_a_record_for_each_file_that_cannot_be_processed(tree: Path) ->
     assert result.exit_code == 2
     records = json.loads(result.stdout)
     findings = [record for record in records if "kind" not in record]
-    assert [(f["path"], f["code"]) for f in findings] == [("src/train.py", "BN001")]
+    assert [(f["path"], f["code"], f.get("cell")) for f in findings] == [("src/model.ipynb", "BN001", 2),
+                                                                         ("src/train.py", "BN001", None)]
     problems = {record["path"]: record for record in records if "kind" in record}
     assert {path: (r["code"], r["kind"], r["line"], r.get("cell")) for path, r in problems.items()} == EXPECTED
     assert "cannot parse" in problems["src/broken.ipynb"]["message"] and "cell 2" in problems["src/broken.ipynb"]["message"]
     # A problem has every key a finding has, so readers of findings read it too.
-    assert set(findings[0]) <= set(problems["src/broken.py"])
+    assert set(findings[1]) <= set(problems["src/broken.py"])
     lines = [json.loads(line) for line in invoke("--output-format", "json-lines").stdout.splitlines()]
     assert lines == records
 
