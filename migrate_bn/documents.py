@@ -22,7 +22,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from .findings import Finding, Related, Span
+from .findings import Finding, Span
 from .source import SourceError, decode, encoding_of, parse
 
 PYTHON3, PYTHON2, NOTEBOOK = "python3", "python2", "notebook"

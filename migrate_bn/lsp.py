@@ -30,7 +30,7 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
-from . import __version__, config
+from . import __version__, config, documents
 from .api import Result, analyze, apply_fix
 from .config import ConfigError, Settings
 from .findings import Finding, Fix, Span
@@ -38,7 +38,7 @@ from .output import rule_docs_url
 from .project import Project
 from .rules import Options, Rule, rule_by_code, select_rules
 from .documents import NOTEBOOK_SUFFIX
-from .source import SourceError, decode, encoding_of, parse, split_lines
+from .source import SourceError, decode, encoding_of, split_lines
 from .suppressions import innermost_statement, statement_lines
 
 logger = logging.getLogger(__name__)
@@ -485,7 +485,9 @@ def _commentable_line(text: str, span: Span) -> Optional[int]:
     """A line of the statement around `span` whose end is outside strings and backslash
     continuations: the finding's own line when it can be, else the nearest one."""
     try:
-        tree = parse(text)
+        # A Python 2 buffer is read through its Python 3 view, which keeps its lines.
+        view = documents.read(text.encode("utf-8"))
+        tree, text = view.tree, view.text
         ends = {token.start[0] for token in tokenize.generate_tokens(io.StringIO(text).readline)
                 if token.type in (tokenize.NEWLINE, tokenize.NL, tokenize.COMMENT)}
     except (SourceError, tokenize.TokenError, SyntaxError):

@@ -18,7 +18,8 @@ from typing import Optional
 
 from . import facts as facts_module
 from .prefilter import may_matter
-from .source import SourceError, decode, parse
+from . import documents
+from .source import SourceError
 
 ROOT_MARKERS = (".git", "setup.py", "setup.cfg", "pyproject.toml")
 MAX_PARENT_DIRECTORIES = 6
@@ -103,8 +104,9 @@ class Project:
             # cannot build batch norm, neither themselves nor through their own imports.
             if not self._could_build_batch_norm(path, source, 0):
                 return {}
-            text = decode(source)
-            tree = parse(text)
+            # A Python 2 module is read through its Python 3 view, as `analyze` reads it.
+            view = documents.read(source, path)
+            text, tree = view.text, view.tree
         except (OSError, SourceError):
             return {}
         resolver = self.resolver(path)

@@ -43,23 +43,73 @@ def _tool(fixers: tuple[str, ...]):
 
 def to_python3(text: str, fixers: tuple[str, ...] = SYNTAX_FIXERS) -> Optional[str]:
     """`text` with `fixers` applied, or None when fissix cannot parse it as Python 2.
-    fissix's grammar wants a final line break; one it adds is taken away again."""
+
+    fissix reads lines ending in LF, and wants a final one: the text is given to it that
+    way, and when the fixers keep the line count, each line gets its own ending back."""
     from fissix.pgen2.parse import ParseError
     from fissix.pgen2.tokenize import TokenError
 
-    missing_newline = bool(text) and not text.endswith(("\n", "\r"))
+    lines = split_lines(text)
+    plain = "".join(line.rstrip("\r\n") + "\n" for line in lines)
     try:
-        tree = _tool(fixers).refactor_string(text + "\n" if missing_newline else text, "<python2>")
+        converted = str(_tool(fixers).refactor_string(plain, "<python2>"))
     except (ParseError, TokenError, IndentationError, SyntaxError, RecursionError):
         return None
-    converted = str(tree)
-    if missing_newline and converted.endswith("\n"):
-        converted = converted[:-1]
-    return converted
+    if plain == text:
+        return converted
+    converted_lines = split_lines(converted)
+    if len(converted_lines) != len(lines):
+        return converted  # the caller sees the line count change
+    return "".join(new.rstrip("\n") + line[len(line.rstrip("\r\n")):]
+                   for new, line in zip(converted_lines, lines))
 
 
+def as_python3_program(text: str) -> Optional[tuple[str, list[int]]]:
+    """Python 2 `text` as a Python 3 program, the way `2to3` converts it (every fixer
+    2to3 runs by default, `print`, `dict.iteritems`, `xrange`, renamed modules, ...),
+    with indentation that mixes tabs and spaces expanded as Python 2 read it; and the
+    lines whose `/` Python 2 computed as floor division of two integers and Python 3
+    does not (2to3 leaves them: the types are not in the source). None when `text` is
+    not Python 2 or the result does not parse."""
+    from fissix.refactor import get_fixers_from_package
+
+    converted = to_python3(text, tuple(name.rsplit(".fix_", 1)[1]
+                                       for name in sorted(get_fixers_from_package("fissix.fixes"))))
+    if converted is None:
+        return None
+    try:
+        tree = parse(converted)
+    except SourceError:
+        converted = _expand_indentation(converted)
+        try:
+            tree = parse(converted)
+        except SourceError:
+            return None
+    return converted, _floor_division_lines(tree)
+
+
+def _floor_division_lines(tree) -> list[int]:
+    """Lines with a `/` between operands that are not float literals, in a module
+    without `from __future__ import division`."""
+    import ast
+
+    if any(isinstance(node, ast.ImportFrom) and node.module == "__future__"
+           and any(alias.name == "division" for alias in node.names) for node in tree.body):
+        return []
+    lines = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.BinOp, ast.AugAssign)) and isinstance(node.op, ast.Div):
+            operands = (node.left, node.right) if isinstance(node, ast.BinOp) else (node.target, node.value)
+            if not any(isinstance(operand, ast.Constant) and isinstance(operand.value, float) for operand in operands):
+                lines.add(node.lineno)
+    return sorted(lines)
+
+
+@functools.lru_cache(maxsize=64)
 def view_text(text: str) -> Optional[str]:
-    """The Python 3 view of Python 2 `text`, line for line, or None when there is none."""
+    """The Python 3 view of Python 2 `text`, line for line, or None when there is none.
+    Remembered: a fix reads the view of its result once to check it, and once more to
+    place what is left (fissix's parser costs about a millisecond a line)."""
     converted = to_python3(text)
     if converted is None or len(split_lines(converted)) != len(split_lines(text)):
         return None
@@ -179,7 +229,8 @@ def _indentation_by_width(text: str, lines: list[str]) -> dict[int, str]:
 
 def _indent_like(indent: str, indents: dict[int, str]) -> str:
     """The file's way of writing an indentation `indent` wide: its own where it has
-    one that wide, else its nearest narrower one padded with spaces."""
+    one that wide, else its nearest narrower one padded with tabs when the file indents
+    with tabs, with spaces otherwise."""
     width = len(indent.expandtabs(TAB_SIZE))
     if width in indents:
         return indents[width]
@@ -187,6 +238,8 @@ def _indent_like(indent: str, indents: dict[int, str]) -> str:
     if not narrower:
         return indent
     base = max(narrower)
+    if indents.get(TAB_SIZE) == "\t" and (width - base) % TAB_SIZE == 0:
+        return indents[base] + "\t" * ((width - base) // TAB_SIZE)
     return indents[base] + " " * (width - base)
 
 

@@ -34,6 +34,7 @@ class Upgrade:
     notes: list[tuple[int, str]] = field(default_factory=list)
     skipped: Optional[tuple[int, str]] = None  # (line, why) the module was left as it was
     name_map: Optional[dict] = None
+    python3_only: bool = False  # a Python 2 file taken to Python 3, not to TF2
 
 
 def upgrade_source(text: str, keras: int = 3) -> Upgrade:

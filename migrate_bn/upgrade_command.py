@@ -10,11 +10,11 @@ import json
 from typing import Optional, Sequence, TextIO
 
 from . import runner
-from . import notebooks
-from .documents import NOTEBOOK_SUFFIX, View, WriteBackRefused
+from .documents import View, WriteBackRefused
 from .fsio import Refused, write_atomically
 from .output import unified_diff
-from .source import SourceError, decode, encoding_of
+from . import documents, python2
+from .source import SourceError, encoding_of
 from .upgrade import Upgrade, upgrade_source
 
 EXIT_CLEAN, EXIT_PENDING, EXIT_ERROR = 0, 1, 2
@@ -31,11 +31,17 @@ def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_pa
             err.write(f"{shown}: {problem}\n")
             errors += 1
             continue
-        view = None  # a notebook's view: its code cells as one program
+        view = None
         try:
-            if path.lower().endswith(NOTEBOOK_SUFFIX):
-                view = notebooks.read(source)
-            result = upgrade_source(view.text if view is not None else decode(source), keras)
+            view = documents.read(source, path)
+            python2_notes: list[tuple[int, str]] = []
+            if view.kind == documents.PYTHON2:
+                text, python2_notes = _as_python3(view)
+            else:
+                text = view.text
+            result = upgrade_source(text, keras)
+            if python2_notes:
+                result = _with_python3(result, text, python2_notes)
         except SourceError as error:
             err.write(f"{shown}: skipped: {error}\n")
             errors += 1
@@ -53,7 +59,10 @@ def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_pa
         if result.text is None:
             continue
         try:
-            new = result.text.encode(encoding_of(source)) if view is None else view.write_cells(result.text.encode())
+            if view is not None and view.kind == documents.NOTEBOOK:  # the program goes back into the cells
+                new = view.write_cells(result.text.encode())  # type: ignore[attr-defined]
+            else:
+                new = result.text.encode(encoding_of(source))
         except WriteBackRefused as refusal:
             err.write(f"{shown}: not upgraded: the TF2 program cannot be put back into the notebook's cells "
                       f"({refusal})\n")
@@ -72,6 +81,10 @@ def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_pa
         for line, note in result.notes:
             err.write(f"{shown}:{_place(view, line)}: note: {note}\n")
     verb = "Would upgrade" if dry_run else "Upgraded"
+    python3_only = sum(1 for _, result in upgraded if result.python3_only)
+    if python3_only:
+        err.write(f"{verb} {python3_only} Python 2 file{'s' * (python3_only != 1)} to Python 3 only (see the notes).\n")
+    upgraded = [(shown, result) for shown, result in upgraded if not result.python3_only]
     err.write(f"{verb} {len(upgraded)} file{'s' * (len(upgraded) != 1)} to TF2"
               + (f"; {skipped} left as they were (see above)" if skipped else "") + ".\n")
     if name_map_path:
@@ -88,12 +101,38 @@ def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_pa
             err.write(f"Name map for {upgraded[0][0]} written to {name_map_path}.\n")
     if errors:
         return EXIT_ERROR
-    return EXIT_PENDING if skipped or (dry_run and upgraded) else EXIT_CLEAN
+    # A Python 2 file taken to Python 3 only still waits for its TF2 upgrade.
+    return EXIT_PENDING if skipped or python3_only or (dry_run and upgraded) else EXIT_CLEAN
+
+
+def _as_python3(view: documents.View) -> tuple[str, list[tuple[int, str]]]:
+    """A Python 2 file as the Python 3 program 2to3 makes of it, with a note for what
+    2to3 cannot see; TF2 needs Python 3, so this is the first step of the upgrade."""
+    converted = python2.as_python3_program(view.original)
+    if converted is None:
+        raise SourceError("cannot convert this Python 2 file to Python 3 (2to3's fixers do not give a program "
+                          "that parses)")
+    text, divisions = converted
+    notes = [(1, "converted from Python 2 to Python 3 with 2to3's fixers (fissix); line numbers below are "
+                 "those of the Python 3 program")]
+    notes += [(line, "`/` floors two integers in Python 2 and not in Python 3, and 2to3 leaves it: "
+                     "write `//` where both operands are integers") for line in divisions]
+    return text, notes
+
+
+def _with_python3(result: Upgrade, text: str, notes: list[tuple[int, str]]) -> Upgrade:
+    """A Python 2 file's upgrade: the TF2 program when there is one; else the Python 3
+    program alone, with the reason it goes no further, since Python 3 is still needed."""
+    if result.text is not None:
+        return Upgrade(result.text, sorted(set(notes + result.notes)), None, result.name_map)
+    not_tf2 = [(result.skipped[0], f"not upgraded to TF2: {result.skipped[1]}")] if result.skipped else []
+    return Upgrade(text, sorted(set(notes + not_tf2)), None, None, python3_only=True)
 
 
 def _place(view: Optional[View], line: int) -> str:
-    """A line of the upgraded program as the file shows it: `12`, or `cell 3:2`."""
-    if view is None:
+    """A line of the upgraded program as the file shows it: `12`, or in a notebook
+    `cell 3:2` (a Python 2 file's notes count the lines of its Python 3 program)."""
+    if view is None or view.kind != documents.NOTEBOOK:
         return str(line)
     where = view.locate(line, 1)
     return f"cell {where.cell}:{where.line}" if where.cell is not None else str(where.line)

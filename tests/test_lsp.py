@@ -494,3 +494,23 @@ def test_a_train_op_in_a_big_graph_lists_its_nearest_batch_norm_sites() -> None:
     lines = [item.location.range.start.line + 1 for item in diagnostic.related_information]
     assert len(lines) == MAX_RELATED and lines == sorted(lines) and set(lines) == set(range(20, 30))
     assert diagnostic.message == f"train op ({30 - MAX_RELATED} more related locations not listed)"
+
+
+# --- Python 2 buffers -----------------------------------------------------------------------
+
+PYTHON2_BUGGY = BUGGY.replace("import tensorflow as tf\n", "import tensorflow as tf\nprint >>log, `1`, 0777\n")
+
+
+@in_module_loop
+async def test_python2_buffer_gets_diagnostics_and_a_fix_that_keeps_it_python2(vscode: LanguageClient,
+                                                                              workspace: Path):
+    uri = write(workspace, "python2/train.py", PYTHON2_BUGGY)
+    open_document(vscode, uri, PYTHON2_BUGGY)
+    (diagnostic,) = await published(vscode, uri, 1)
+    assert diagnostic.code == "BN001"
+    assert diagnostic.range.start == types.Position(line=7, character=11)
+    fix = next(a for a in await actions(vscode, uri, diagnostic.range) if a.title.startswith("Fix BN001"))
+    fix = await resolved(vscode, fix)
+    (change,) = fix.edit.document_changes
+    assert apply(PYTHON2_BUGGY, change.edits) == FIXED.replace(
+        "import tensorflow as tf\n", "import tensorflow as tf\nprint >>log, `1`, 0777\n")

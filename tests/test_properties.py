@@ -32,7 +32,7 @@ import pytest
 from hypothesis import HealthCheck, assume, event, given, note, settings
 from hypothesis import strategies as st
 
-from migrate_bn import runner
+from migrate_bn import documents, python2, runner
 from migrate_bn.api import analyze
 from migrate_bn.edits import RoundTripError, apply_edits
 from migrate_bn.findings import AddImport, InsertBefore, MoveBefore, WrapInWith
@@ -80,8 +80,12 @@ def statement_lines(tree: ast.Module) -> dict[int, range]:
 
 def edited_lines(source_text: str, result_findings, options: Options) -> set[int]:
     """The lines a round of fixes may change: the statements and expressions the edits
-    name, and the blank or comment lines around a moved statement."""
-    tree = ast.parse(source_text)
+    name, and the blank or comment lines around a moved statement (a Python 2 file's
+    statements are those of its view, which keeps its lines)."""
+    try:
+        tree = ast.parse(source_text)
+    except SyntaxError:
+        tree = ast.parse(python2.view_text(source_text))
     ranges = statement_lines(tree)
     text_lines = lines_of(source_text)
     allowed: set[int] = set()
@@ -153,7 +157,12 @@ def check_fix(source: bytes, options: Options = Options(), *, indent: Optional[s
     assert fixed.startswith(BOM) == source.startswith(BOM)
     before_text = source.decode(encoding_of(source))
     after_text = fixed.decode(encoding_of(fixed))
-    ast.parse(after_text)
+    if documents.read(source, "generated.py").kind == documents.PYTHON2:
+        # A Python 2 file stays Python 2, and its Python 3 view still parses.
+        assert python2.view_text(after_text) is not None
+        ast.parse(python2.view_text(after_text))
+    else:
+        ast.parse(after_text)
     # Line endings: only those the file already used; a uniform file stays uniform.
     if newlines(before_text):
         assert newlines(after_text) <= newlines(before_text)
@@ -190,7 +199,8 @@ def _multi_round(source: bytes, options: Options) -> bool:
     from migrate_bn.api import fix_edits
 
     findings = analyze(source, "generated.py", options=options).findings
-    first = apply_edits(source, fix_edits(findings, options)).code
+    view = documents.read(source, "generated.py")  # fixes are stated in the view
+    first = view.write_back(apply_edits(view.code, fix_edits(findings, options)).code)
     return analyze(first, "generated.py", options=options, fix=True).fixed_source is not None
 
 
@@ -586,6 +596,36 @@ def test_generated_tf1_programs(program) -> None:
     source, unit, options = program
     ast.parse(source)  # the generator writes valid Python
     check_fix(source, options, indent=unit)
+
+
+_PRINT_CALL = re.compile(rb"^([ \t]*)print\(([^\r\n]*)\)$")
+_BYTE_LINES = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def as_python2(source: bytes) -> bytes:
+    """`print(...)` calls on lines of their own as Python 2 `print` statements."""
+    out = []
+    for line in _BYTE_LINES.findall(source):
+        body = line.rstrip(b"\r\n")
+        out.append(_PRINT_CALL.sub(rb"\1print \2", body) + line[len(body):])
+    return b"".join(out)
+
+
+@examples(50)
+@given(program=tf1_programs())
+def test_generated_python2_programs(program) -> None:
+    """The same programs with their `print(...)` calls written as Python 2 `print`
+    statements: analysed like the Python 3 program, fixed, and kept Python 2, with
+    every line outside the fixes byte-identical."""
+    source, unit, options = program
+    python2_source = as_python2(source)
+    assume(python2_source != source and b"print_function" not in source)
+    python3 = analyze(source, "generated.py", options=options)
+    python2_result = analyze(python2_source, "generated.py", options=options)
+    assert python2_result.error is None, python2_result.error
+    assert [(f.code, f.span.line) for f in python2_result.findings] == \
+        [(f.code, f.span.line) for f in python3.findings]
+    check_fix(python2_source, options, indent=unit)
 
 
 @examples(10)

@@ -195,13 +195,14 @@ def test_keras_2_keeps_an_explicit_unfused_batch_norm_unfused() -> None:
     assert "fused" not in upgrade_source(text, keras=3).text
 
 
-def test_python_2_file_is_reported_not_fatal(tmp_path: Path, monkeypatch) -> None:
+def test_python_2_file_goes_to_python_3_beside_the_upgrade(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "old.py").write_text("print 'hello'\n")
     (tmp_path / "train.py").write_text(script())
     result = CliRunner().invoke(main, ["upgrade", "--dry-run", "."])
-    assert "old.py: skipped" in result.stderr and "+++ b/train.py" in result.stdout
-    assert result.exit_code == 2
+    assert "-print 'hello'\n+print('hello')\n" in result.stdout and "+++ b/train.py" in result.stdout
+    assert "Would upgrade 1 Python 2 file to Python 3 only" in result.stderr
+    assert result.exit_code == 1  # changes pending
 
 
 def test_crlf_file_stays_crlf() -> None:

@@ -1,0 +1,104 @@
+"""Python 2 files end to end: `check`, `fix` and `upgrade` from the command line, and the
+runtime proof that a fixed Python 2 training script, taken to Python 3 by the conversion
+`upgrade` makes, trains its moving statistics (before the fix they stay at 0 and 1).
+
+The goldens for each Python 2 construct are fixtures/python2/*/ (tests/test_golden.py);
+the properties over generated Python 2 programs are in tests/test_properties.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from migrate_bn import python2
+from migrate_bn.api import analyze
+from migrate_bn.cli import main
+
+import runtime_oracle as oracle  # tests/conftest.py
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "fixtures" / "python2" / "runnable_script" / "before.py"
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_check_and_fix_from_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "train.py").write_bytes(SCRIPT.read_bytes())
+    checked = invoke("check", "--select", "BN001", ".")
+    assert checked.exit_code == 1
+    assert checked.stdout.startswith("train.py:44:12: BN001 [*] ")
+    assert invoke("fix", ".").exit_code == 1  # BN005 is left: advice with no safe fix
+    fixed = (tmp_path / "train.py").read_bytes()
+    assert fixed == (SCRIPT.parent / "after.py").read_bytes()
+    assert python2.view_text(fixed.decode()) is not None  # still Python 2
+    assert invoke("fix", ".").exit_code == 1 and (tmp_path / "train.py").read_bytes() == fixed
+
+
+def test_upgrade_takes_a_python2_file_to_python3_and_says_why_not_further(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "train.py").write_bytes((SCRIPT.parent / "after.py").read_bytes())
+    (tmp_path / "ratio.py").write_text("import tensorflow as tf\nprint 'half', 7 / 2, 7 / 2.0\n")
+    result = invoke("upgrade", ".")
+    assert result.exit_code == 1
+    converted, _ = python2.as_python3_program((SCRIPT.parent / "after.py").read_text())
+    assert (tmp_path / "train.py").read_text() == converted
+    assert "ratio.py:2: note: `/` floors two integers in Python 2" in result.stderr
+    assert "train.py:20: note: not upgraded to TF2: " in result.stderr
+    assert "Upgraded 2 Python 2 files to Python 3 only (see the notes)." in result.stderr
+    assert invoke("upgrade", "--dry-run", ".").stdout == ""  # Python 3 now: nothing more to do
+
+
+def test_a_python2_file_that_is_not_python2_either_is_reported(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "broken.py").write_text("import tensorflow as tf  # batch_norm\nprint 'unterminated\n")
+    for command in (["check", "."], ["upgrade", "--dry-run", "."]):
+        result = invoke(*command)
+        assert result.exit_code == 2, command
+        assert "broken.py" in result.stderr and "cannot parse" in result.stderr
+
+
+@pytest.mark.runtime
+@pytest.mark.skipif(not oracle.HAVE_TF, reason=oracle.SKIP_REASON)
+def test_fixed_python2_script_taken_to_python3_trains_its_moving_statistics(tmp_path: Path) -> None:
+    before = SCRIPT.read_text()
+    fixed = analyze(SCRIPT.read_bytes(), str(SCRIPT), fix=True).fixed_source
+    assert fixed is not None and python2.view_text(fixed.decode()) is not None
+    runs = {}
+    for name, text in (("buggy", before), ("fixed", fixed.decode())):
+        converted, divisions = python2.as_python3_program(text)
+        assert divisions == []
+        program = tmp_path / name / "train.py"
+        program.parent.mkdir()
+        program.write_text(converted)
+        runs[name] = oracle.run_program(program, program.parent).last
+    oracle.assert_never_updated(runs["buggy"])
+    oracle.assert_all_moved(runs["fixed"])
+
+
+def test_write_back_refuses_a_change_that_python2_cannot_hold() -> None:
+    from migrate_bn import documents
+
+    source = b"import tensorflow as tf\nprint 'built'\n"
+    view = documents.read(source, "old.py")
+    assert view.kind == documents.PYTHON2 and view.text.endswith("print('built')\n")
+    # A fix that rewrote the converted line itself cannot be carried back: Python 2
+    # cannot parse a print call with `file=`.
+    with pytest.raises(documents.WriteBackRefused):
+        view.write_back(view.code.replace(b"'built')", b"'built', file=log)"))
+
+
+def test_write_back_moves_a_python2_line_as_it_was() -> None:
+    from migrate_bn import documents
+
+    source = b"import tensorflow as tf\nx = 1\nprint 'moved', `x`\ny = 2\n"
+    view = documents.read(source, "old.py")
+    lines = view.text.splitlines(keepends=True)
+    moved = "".join([lines[0], lines[2], lines[1], lines[3]]).encode()
+    assert view.write_back(moved) == b"import tensorflow as tf\nprint 'moved', `x`\nx = 1\ny = 2\n"
