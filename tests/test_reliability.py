@@ -423,7 +423,7 @@ def test_crash_inside_migrate_bn_is_reported_with_where_it_happened(
     assert result.exit_code == 2
     # The innermost frame of migrate-bn's own code, not of the library or test around it.
     assert "src/train.py: internal error: ValueError: boom (at migrate_bn/api.py:" in result.stderr
-    assert "in analyze)" in result.stderr
+    assert "in check_view)" in result.stderr
 
 
 def test_change_of_encoding_by_a_fix_is_refused(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
