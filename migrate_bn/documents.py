@@ -101,8 +101,8 @@ def read(source: bytes, path: str = "<stdin>") -> View:
         from . import notebooks
 
         return notebooks.read(source)
-    text = decode(source)
     encoding = encoding_of(source)
+    text = decode(source, encoding)
     try:
         return View(source, text, parse(text), encoding)
     except SourceError as python3_error:

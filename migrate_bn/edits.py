@@ -100,12 +100,17 @@ class _Applier(cst.CSTTransformer):
         moving_from = {m.line for m in moves}
         body: list[Statement] = []
         carried: Sequence[cst.EmptyLine] = ()
-        for line, before, after in zip(lines, original, updated):
+        # The comments each moved statement takes along (by its line).
+        taken: dict[int, list[cst.EmptyLine]] = {}
+        for index, (line, before, after) in enumerate(zip(lines, original, updated)):
             if carried:
-                # The blank lines that separated the moved statement from what came before
-                # now separate its old neighbours, unless they are separated already.
-                if not after.leading_lines:
-                    after = after.with_changes(leading_lines=list(carried))
+                # What stayed behind of the moved statement's leading lines now leads its
+                # old next neighbour; blank lines only when that is not separated already.
+                leading = list(after.leading_lines)
+                if any(kept.comment is not None for kept in carried) or not leading:
+                    if leading and leading[0].comment is None and carried[-1].comment is None:
+                        leading.pop(0)  # a blank line on both sides of the gap becomes one
+                    after = after.with_changes(leading_lines=[*carried, *leading])
                 carried = ()
             if not body and line != lines[0] and line not in moving_from:
                 # What became the first statement of its block starts it without blank lines.
@@ -117,12 +122,19 @@ class _Applier(cst.CSTTransformer):
                 if move.before_line == line:
                     node = self.moved[move.line]
                     # The moved read goes below the comments that introduce its new neighbour.
-                    body.append(node.with_changes(leading_lines=[*after.leading_lines, *_own_comments(node)]))
+                    body.append(node.with_changes(leading_lines=[*after.leading_lines, *taken.get(move.line, ())]))
                     after = after.with_changes(leading_lines=[])
                     self.applied.append(move)
             if line in moving_from:
+                # Comments directly above the statement go with it when they and it are a
+                # paragraph of their own (a blank line or the block's end follows); when
+                # the next statement follows at once, they head that paragraph and stay.
                 comments = _own_comments(before)
-                carried = list(before.leading_lines[: len(before.leading_lines) - len(comments)])
+                following = original[index + 1] if index + 1 < len(original) else None
+                if following is None or _starts_with_blank_line(following):
+                    taken[line] = comments
+                    comments = []
+                carried = list(before.leading_lines[: len(before.leading_lines) - len(_own_comments(before))]) + comments
                 continue
             for insert in self.inserts.get(line, ()):
                 statement = cst.parse_statement(insert.code, config=self.module.config_for_parsing)
@@ -215,6 +227,11 @@ def _own_comments(statement: cst.CSTNode) -> list[cst.EmptyLine]:
             break
         own.insert(0, line)
     return own
+
+
+def _starts_with_blank_line(statement: cst.CSTNode) -> bool:
+    lines = list(getattr(statement, "leading_lines", ()))
+    return bool(lines) and lines[0].comment is None
 
 
 def _is_import_line(statement: cst.CSTNode) -> bool:

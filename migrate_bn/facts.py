@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional, Union
 
 from . import tfapi
+from .binding import api_signature, argument, bind, def_signature
 from .names import ImportTable, dotted, resolve
 
 # The marker `lookup` returns for a name bound by a parameter, loop or `with ... as`.
@@ -249,7 +250,7 @@ class ModuleFacts:
         )
         if not is_reader:
             return False
-        key = call.args[0] if call.args else _keyword(call, "key")
+        key = argument(call, "key", 0)
         return key is not None and self.is_update_ops_key(key, scope)
 
     def holds_update_ops(self, node: ast.expr, scope: Scope, line: Optional[int] = None, depth: int = 0,
@@ -549,7 +550,7 @@ class ModuleFacts:
     def read_scope(self, read: ast.Call) -> Optional[str]:
         """The scope a `get_collection(UPDATE_OPS, scope=...)` read is limited to: its
         name; "" when it cannot be told; None when the read is not limited."""
-        node = read.args[1] if len(read.args) > 1 else _keyword(read, "scope")
+        node = argument(read, "scope", 1)
         if node is None or (isinstance(node, ast.Constant) and node.value is None):
             return None
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
@@ -682,7 +683,7 @@ class ModuleFacts:
                 if position is None:
                     continue
                 index, keyword = position
-                body = call.args[index] if len(call.args) > index else _keyword(call, keyword)
+                body = argument(call, keyword, index)
                 if isinstance(body, ast.Lambda):
                     lambdas.append(body)
                 elif isinstance(body, ast.Name):
@@ -750,24 +751,17 @@ class ModuleFacts:
 
     def argument_for(self, call: "LocalCall", function: Scope, param: str) -> Optional[ast.expr]:
         """The expression a call passes for one of the function's parameters (its
-        default when the call leaves it out)."""
-        for keyword in call.node.keywords:
-            if keyword.arg == param:
-                return keyword.value
+        default when the call leaves it out); None when a `*args` / `**kwargs` of the call
+        may pass it, or the call does not fit the function."""
         node = function.node
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            positional = [a.arg for a in [*node.args.posonlyargs, *node.args.args]]
-            if call.via_self and positional and positional[0] in ("self", "cls"):
-                positional = positional[1:]
-            if param in positional:
-                index = positional.index(param)
-                if index < len(call.node.args) and not any(
-                        isinstance(a, ast.Starred) for a in call.node.args[: index + 1]):
-                    return call.node.args[index]
-                if any(isinstance(a, ast.Starred) for a in call.node.args) or \
-                        any(k.arg is None for k in call.node.keywords):
-                    return None  # *args / **kwargs: cannot tell
-        return function.param_defaults.get(param)
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            return argument(call.node, param) or function.param_defaults.get(param)
+        bound = bind(call.node, def_signature(node, bound_method=call.via_self))
+        if bound is None:
+            return None
+        if param in bound.arguments:
+            return bound.arguments[param]
+        return function.param_defaults.get(param) if bound.complete else None
 
     def call_feeds_update_ops(self, call: "LocalCall", bindings: Optional[dict] = None, depth: int = 0) -> bool:
         """Does this call of one of the module's functions build batch norm that adds
@@ -995,15 +989,8 @@ def _call_bindings(function: ast.AST, call: ast.Call) -> dict[str, ast.expr]:
     """Parameter -> argument (or default) for a call of the module's own function."""
     if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return {}
-    arguments = function.args
-    positional = [a.arg for a in [*arguments.posonlyargs, *arguments.args]]
-    defaults = dict(zip(positional[len(positional) - len(arguments.defaults):], arguments.defaults))
-    defaults.update({a.arg: d for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults) if d is not None})
-    bound = dict(defaults)
-    if not any(isinstance(a, ast.Starred) for a in call.args):
-        bound.update(zip(positional, call.args))
-    bound.update((k.arg, k.value) for k in call.keywords if k.arg)
-    return bound
+    bound = bind(call, def_signature(function))
+    return {} if bound is None else {**bound.defaults, **bound.arguments}
 
 
 def _blocks(tree: ast.Module) -> Iterator[list[ast.stmt]]:
@@ -1047,14 +1034,6 @@ def _keyword(call: ast.Call, name: str) -> Optional[ast.expr]:
         if kw.arg == name:
             return kw.value
     return None
-
-
-def argument(call: ast.Call, keyword: str, position: Optional[int] = None) -> Optional[ast.expr]:
-    value = _keyword(call, keyword)
-    if value is None and position is not None and len(call.args) > position:
-        if not any(isinstance(a, ast.Starred) for a in call.args[: position + 1]):
-            value = call.args[position]
-    return value
 
 
 def _walk_expression(node: ast.AST) -> Iterator[ast.AST]:
@@ -1462,15 +1441,9 @@ class _Builder(ast.NodeVisitor):
         producer = resolver.producer(name)
         if producer is None:
             return None
-        flag = None
-        for param in producer.flag_params:
-            flag = _keyword(node, param)
-            if flag is None and param in producer.positional:
-                index = producer.positional.index(param)
-                if index < len(node.args) and not any(isinstance(a, ast.Starred) for a in node.args[: index + 1]):
-                    flag = node.args[index]
-            if flag is not None:
-                break
+        bound = bind(node, api_signature(producer.positional))
+        flag = next((bound.arguments[param] for param in producer.flag_params
+                     if bound is not None and param in bound.arguments), None)
         trains = self.facts.flag_value(flag, self.scope, True) if flag is not None else None
         where = f"{os.path.basename(producer.path)}:{producer.line}"
         return BatchNormSite(node, f"{producer.name}() ({where})", "project", "collection", trains, flag,

@@ -1,15 +1,19 @@
-"""Training flags: which one a batch-norm site could use, and where a constant one
-comes from. Queries over the module facts, shared by BN003 and BN004."""
+"""Training flags: which one a batch-norm site could use, where a constant one comes
+from, and how to create one where there is none. Queries over the module facts (and the
+edits of that one unsafe fix), shared by BN003 and BN004."""
 
 from __future__ import annotations
 
 import ast
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Sequence, Union
 
 from . import tfapi
-from .facts import UNKNOWN, BatchNormSite, ModuleFacts, Scope
+from .binding import argument
+from .facts import UNKNOWN, BatchNormSite, ModuleFacts, Scope, SessionRun
+from .findings import AddDictEntry, AddKeyword, Edit, InsertBefore, ReplaceNode
+from .rules import node_range, tensorflow_v1
 
 # Names people gave the flag: is_training, training, train, phase_train, is_training_ph,
 # train_mode, bn_training, self.is_train, ...
@@ -49,12 +53,12 @@ def _is_bool_placeholder(facts: ModuleFacts, value: ast.expr, scope: Scope) -> O
         return None
     name = (facts.qualname(value.func, scope) or "").rsplit(".", 1)[-1]
     if name == "placeholder":
-        dtype = value.args[0] if value.args else next((k.value for k in value.keywords if k.arg == "dtype"), None)
+        dtype = argument(value, "dtype", 0)
         if dtype is not None and (facts.qualname(dtype, scope) == "tensorflow.bool" or
                                   (isinstance(dtype, ast.Constant) and dtype.value == "bool")):
             return name
-    if name == "placeholder_with_default" and value.args:
-        default = value.args[0]
+    if name == "placeholder_with_default":
+        default = argument(value, "input", 0)
         if isinstance(default, ast.Constant) and isinstance(default.value, bool):
             return name
     return None
@@ -183,3 +187,77 @@ def called_under_arg_scope(facts: ModuleFacts, scope: Scope) -> bool:
 def _called_name(call: ast.Call) -> str:
     func = call.func
     return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+
+
+# --- creating a flag where there is none (BN003's and BN004's unsafe fix) ------------------
+
+@dataclass(frozen=True)
+class NewFlag:
+    """The one `placeholder_with_default(False)` flag a scope gets: its name, and the edits
+    that create it and feed it `True` in every training run."""
+
+    name: str
+    edits: tuple[Edit, ...]
+
+
+@dataclass(frozen=True)
+class NoNewFlag:
+    """Why no flag can be created: `kind` for code, `reason` for the message."""
+
+    kind: str  # "no-training-run" | "training-run-elsewhere" | "conditional"
+    reason: str
+
+
+def new_training_flag(facts: ModuleFacts, scope: Scope, statements: Sequence[ast.stmt]) -> Union[NewFlag, NoNewFlag]:
+    """A new training flag for the code of `scope` that needs one (`statements`), created
+    just before the first of them, when every training run can be fed it: all of them are
+    in `scope`, and no statement needing it is in a loop (one placeholder per iteration,
+    only the last fed) or a branch (a run after it could find the name unbound)."""
+    training_runs = [run for run in facts.session_runs if facts.runs_train_op(run)]
+    if not training_runs:
+        return NoNewFlag("no-training-run", "no `sess.run` of the train op in this module could feed a new flag")
+    if any(run.scope is not scope for run in training_runs):
+        return NoNewFlag("training-run-elsewhere", "a training `sess.run` is outside the code that builds the "
+                                                   "layer and could not be fed a new flag")
+    if any(_conditional(scope.node, statement) for statement in statements):
+        return NoNewFlag("conditional", "the layer is built in a loop or a branch, where a new flag would "
+                                        "be created once per pass or not at all")
+    name = _free_name(facts, scope)
+    first = min(statements, key=lambda statement: statement.lineno)
+    _, v1, imports = tensorflow_v1(facts, first)
+    edits: list[Edit] = [*imports, InsertBefore(first.lineno, tfapi.TRAINING_PLACEHOLDER_TEMPLATE.format(name=name, v1=v1))]
+    edits += [_feed_true(facts, run, name) for run in training_runs]
+    return NewFlag(name, tuple(edits))
+
+
+_BRANCHES = (ast.For, ast.AsyncFor, ast.While, ast.If, ast.Try, ast.Match) if hasattr(ast, "Match") else \
+    (ast.For, ast.AsyncFor, ast.While, ast.If, ast.Try)
+
+
+def _conditional(root: ast.AST, statement: ast.stmt) -> bool:
+    """Is `statement` inside a loop or a branch of `root` (not counting `root` itself)?"""
+    for node in ast.walk(root):
+        if node is not root and isinstance(node, _BRANCHES) and \
+                any(child is statement for child in ast.walk(node)):
+            return True
+    return False
+
+
+def _free_name(facts: ModuleFacts, scope: Scope) -> str:
+    """A name for the flag that nothing the scope can see already uses."""
+    taken = set(facts.imports.names) | set(facts.module.assignments)
+    current: Optional[Scope] = scope
+    while current is not None:
+        taken |= set(current.assignments) | set(current.param_defaults)
+        current = current.parent
+    return next(name for name in tfapi.TRAINING_PLACEHOLDER_NAMES if name not in taken)
+
+
+def _feed_true(facts: ModuleFacts, run: SessionRun, name: str) -> Edit:
+    feed = run.feed
+    if feed is None:
+        return AddKeyword(*node_range(facts, run.node), "feed_dict", f"{{{name}: True}}")
+    if isinstance(feed, ast.Dict):
+        return AddDictEntry(*node_range(facts, feed), name, "True")
+    source = facts.segment(feed) or ""
+    return ReplaceNode(*node_range(facts, feed), f"{{**{source}, {name}: True}}")

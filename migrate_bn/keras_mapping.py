@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from . import tfapi
+from .binding import named_arguments
 from .facts import BatchNormSite, ModuleFacts
 
 
@@ -22,15 +23,10 @@ class KerasBatchNorm:
     and then `activation` (if any) computes what the TF1 call computed."""
 
     constructor: str
-    inputs: str
     training: str
     activation: Optional[str] = None
     notes: list[str] = field(default_factory=list)
     manual: Optional[str] = None  # why it cannot be converted; then nothing else holds
-
-    def call(self, layer: str) -> str:
-        applied = f"{layer}({self.inputs}, training={self.training})"
-        return f"{self.activation}({applied})" if self.activation else applied
 
 
 @dataclass
@@ -39,15 +35,6 @@ class KerasOptimizer:
     notes: list[str] = field(default_factory=list)
     exact: bool = True  # False: the numerics differ (see notes)
     manual: Optional[str] = None
-
-
-def arguments_by_name(call: ast.Call, positions: tuple[str, ...]) -> Optional[dict[str, ast.expr]]:
-    """The call's arguments by TF1 parameter name; None when *args/**kwargs hide some."""
-    if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
-        return None
-    named = dict(zip(positions, call.args))
-    named.update((k.arg, k.value) for k in call.keywords if k.arg)
-    return named
 
 
 def keras_initializer(facts: ModuleFacts, node: ast.expr, notes: list[str]) -> str:
@@ -66,12 +53,12 @@ def batch_norm_to_keras(facts: ModuleFacts, site: BatchNormSite, training: Optio
     """The Keras equivalent of a tf.layers or contrib/slim batch-norm call."""
     spec = site.spec
     if spec is None or site.how != "call" or spec.family not in ("tf.layers", "contrib"):
-        return KerasBatchNorm("", "", "", manual=f"{site.api}: only direct batch-norm calls are converted")
+        return KerasBatchNorm("", "", manual=f"{site.api}: only direct batch-norm calls are converted")
     slim = spec.family == "contrib"
     positions = tfapi.SLIM_BN_POSITIONS if slim else tfapi.TF_LAYERS_BN_POSITIONS
-    arguments = arguments_by_name(site.node, positions)
+    arguments = named_arguments(site.node, positions)
     if arguments is None or "inputs" not in arguments:
-        return KerasBatchNorm("", "", "", manual="arguments given through *args/**kwargs")
+        return KerasBatchNorm("", "", manual="arguments given through *args/**kwargs")
 
     def text(name: str) -> str:
         return facts.segment(arguments[name]) or ""
@@ -79,7 +66,7 @@ def batch_norm_to_keras(facts: ModuleFacts, site: BatchNormSite, training: Optio
     for name, reason in tfapi.BN_MANUAL.items():
         value = arguments.get(name)
         if value is not None and not (isinstance(value, ast.Constant) and value.value in (None, False)):
-            return KerasBatchNorm("", "", "", manual=f"`{name}`: {reason}")
+            return KerasBatchNorm("", "", manual=f"`{name}`: {reason}")
     notes: list[str] = []
     keywords: dict[str, str] = dict(tfapi.SLIM_BN_EXPLICIT_DEFAULTS if slim else {})
     table = tfapi.SLIM_BN_TO_KERAS if slim else tfapi.TF_LAYERS_BN_TO_KERAS
@@ -88,15 +75,15 @@ def batch_norm_to_keras(facts: ModuleFacts, site: BatchNormSite, training: Optio
             target = table[name]
             keywords[target] = keras_initializer(facts, value, notes) if target.endswith("_initializer") else text(name)
             if name == "axis" and isinstance(value, (ast.List, ast.Tuple)):
-                return KerasBatchNorm("", "", "", manual="a list-valued axis has no Keras 3 equivalent")
+                return KerasBatchNorm("", "", manual="a list-valued axis has no Keras 3 equivalent")
             if name == "trainable" and not (isinstance(value, ast.Constant) and value.value is True):
                 notes.append("trainable=False means inference mode in Keras (BN006): check the intent")
         elif name not in tfapi.BN_DROPPED and name not in tfapi.BN_MANUAL:
-            return KerasBatchNorm("", "", "", manual=f"unknown argument `{name}`")
+            return KerasBatchNorm("", "", manual=f"unknown argument `{name}`")
     if slim:
         manual = _slim_specifics(facts, arguments, keywords, notes)
         if manual:
-            return KerasBatchNorm("", "", "", manual=manual)
+            return KerasBatchNorm("", "", manual=manual)
     if "reuse" in arguments:
         notes.append("variables shared through `reuse`: call one layer object wherever the scope was reused")
     flag = training or (text(spec.training_kw) if spec.training_kw in arguments else None)
@@ -108,7 +95,7 @@ def batch_norm_to_keras(facts: ModuleFacts, site: BatchNormSite, training: Optio
         function = facts.qualname(arguments["activation_fn"], site.scope) or ""
         activation = tfapi.ACTIVATION_LAYERS.get(function, f"tf.keras.layers.Activation({text('activation_fn')})")
     constructor = f"{tfapi.KERAS_BATCH_NORM}({', '.join(f'{k}={v}' for k, v in keywords.items())})"
-    return KerasBatchNorm(constructor, text("inputs"), flag, activation, notes)
+    return KerasBatchNorm(constructor, flag, activation, notes)
 
 
 def _slim_specifics(facts: ModuleFacts, arguments: dict, keywords: dict[str, str], notes: list[str]) -> Optional[str]:
@@ -151,7 +138,7 @@ def optimizer_to_keras(facts: ModuleFacts, call: ast.Call) -> KerasOptimizer:
     if entry is None:
         return KerasOptimizer("", manual=f"`{name}` has no Keras optimizer")
     keras_class, positions, table, defaults, inexact = entry
-    arguments = arguments_by_name(call, positions)
+    arguments = named_arguments(call, positions)
     if arguments is None:
         return KerasOptimizer("", manual="arguments given through *args/**kwargs")
     keywords = dict(defaults)

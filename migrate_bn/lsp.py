@@ -29,6 +29,7 @@ from typing import Any, Optional, Sequence
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
+from pygls.workspace import PositionCodec
 
 from . import __version__, config, documents
 from .api import Result, analyze, apply_fix
@@ -67,59 +68,36 @@ def _strip_eol(line: str) -> str:
     return line.rstrip("\r\n")
 
 
-class Units:
-    """Character columns to and from the position encoding agreed with the client."""
-
-    def __init__(self, encoding: Optional[str]) -> None:
-        self.encoding = str(encoding or types.PositionEncodingKind.Utf16.value)
-
-    def count(self, text: str) -> int:
-        if self.encoding == types.PositionEncodingKind.Utf32.value:
-            return len(text)
-        if self.encoding == types.PositionEncodingKind.Utf8.value:
-            return len(text.encode("utf-8", "surrogatepass"))
-        return len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-    def position(self, lines: Sequence[str], line: int, character: int) -> types.Position:
-        """0-based line and character index -> an LSP position."""
-        text = _strip_eol(lines[line]) if 0 <= line < len(lines) else ""
-        return types.Position(line=max(line, 0), character=self.count(text[:max(character, 0)]))
-
-    def character(self, lines: Sequence[str], position: types.Position) -> int:
-        """An LSP position's character, as a character index into its line."""
-        if not 0 <= position.line < len(lines):
-            return 0
-        text, units = _strip_eol(lines[position.line]), 0
-        for index, char in enumerate(text):
-            if units >= position.character:
-                return index
-            units += self.count(char)
-        return len(text)
-
-    def span_range(self, lines: Sequence[str], span: Span) -> types.Range:
-        return types.Range(start=self.position(lines, span.line - 1, span.column - 1),
-                           end=self.position(lines, span.end_line - 1, span.end_column - 1))
+def _position(codec: PositionCodec, lines: Sequence[str], line: int, character: int) -> types.Position:
+    """0-based line and character index -> an LSP position in the agreed encoding."""
+    return codec.position_to_client_units(lines, types.Position(line=max(line, 0), character=max(character, 0)))
 
 
-def _end_of_document(lines: Sequence[str], units: Units) -> types.Position:
+def span_range(codec: PositionCodec, lines: Sequence[str], span: Span) -> types.Range:
+    """A finding's span (1-based lines, character columns) as an LSP range."""
+    return types.Range(start=_position(codec, lines, span.line - 1, span.column - 1),
+                       end=_position(codec, lines, span.end_line - 1, span.end_column - 1))
+
+
+def _end_of_document(lines: Sequence[str], codec: PositionCodec) -> types.Position:
     if not lines:
         return types.Position(line=0, character=0)
     last = lines[-1]
     if last != _strip_eol(last):
         return types.Position(line=len(lines), character=0)
-    return types.Position(line=len(lines) - 1, character=units.count(last))
+    return types.Position(line=len(lines) - 1, character=codec.client_num_units(last))
 
 
-def _line_start(lines: Sequence[str], line: int, units: Units) -> types.Position:
-    return types.Position(line=line, character=0) if line < len(lines) else _end_of_document(lines, units)
+def _line_start(lines: Sequence[str], line: int, codec: PositionCodec) -> types.Position:
+    return types.Position(line=line, character=0) if line < len(lines) else _end_of_document(lines, codec)
 
 
-def text_edits(before: str, after: str, units: Units) -> list[types.TextEdit]:
+def text_edits(before: str, after: str, codec: PositionCodec) -> list[types.TextEdit]:
     """The smallest set of whole-line edits that turns `before` into `after`."""
     old, new = split_lines(before), split_lines(after)
     matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
     return [
-        types.TextEdit(range=types.Range(start=_line_start(old, i1, units), end=_line_start(old, i2, units)),
+        types.TextEdit(range=types.Range(start=_line_start(old, i1, codec), end=_line_start(old, i2, codec)),
                        new_text="".join(new[j1:j2]))
         for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"
     ]
@@ -184,11 +162,11 @@ class MigrateBnServer(LanguageServer):
     # --- what the client agreed to -------------------------------------------------------
 
     @property
-    def units(self) -> Units:
+    def codec(self) -> PositionCodec:
         try:
-            return Units(self.workspace.position_encoding)
+            return self.workspace.position_codec
         except RuntimeError:  # before `initialize`
-            return Units(None)
+            return PositionCodec()
 
     def _client_supports(self, *path: str) -> bool:
         node: Any = self.client_capabilities
@@ -315,7 +293,7 @@ class MigrateBnServer(LanguageServer):
             uri=analysis.uri, diagnostics=diagnostics, version=analysis.version))
 
     def diagnostic(self, analysis: Analysis, finding: Finding) -> types.Diagnostic:
-        units = self.units
+        codec = self.codec
         url = rule_docs_url(finding.code)
         related = []
         message = finding.message
@@ -331,9 +309,9 @@ class MigrateBnServer(LanguageServer):
             else:
                 uri, lines = from_fs_path(os.path.abspath(item.path)), self._lines_of_file(item.path)
             related.append(types.DiagnosticRelatedInformation(
-                location=types.Location(uri=uri, range=units.span_range(lines, item.span)), message=item.message))
+                location=types.Location(uri=uri, range=span_range(codec, lines, item.span)), message=item.message))
         return types.Diagnostic(
-            range=units.span_range(analysis.lines, finding.span),
+            range=span_range(codec, analysis.lines, finding.span),
             message=message,
             severity=SEVERITY.get(finding.severity, types.DiagnosticSeverity.Warning),
             code=finding.code,
@@ -358,14 +336,14 @@ class MigrateBnServer(LanguageServer):
 
     def code_actions(self, analysis: Analysis, params: types.CodeActionParams) -> list[types.CodeAction]:
         only = params.context.only
-        units = self.units
+        codec = self.codec
         lazy = self._client_supports("text_document", "code_action", "resolve_support") and \
             "edit" in (self.client_capabilities.text_document.code_action.resolve_support.properties or [])
         wanted_range = params.range
         actions: list[types.CodeAction] = []
         if _wanted(types.CodeActionKind.QuickFix.value, only):
             for index, finding in enumerate(analysis.findings):
-                diagnostic_range = units.span_range(analysis.lines, finding.span)
+                diagnostic_range = span_range(codec, analysis.lines, finding.span)
                 if not _overlaps(diagnostic_range, wanted_range):
                     continue
                 diagnostic = self.diagnostic(analysis, finding)
@@ -384,7 +362,7 @@ class MigrateBnServer(LanguageServer):
             title = "migrate-bn: apply all safe fixes"
             if _wanted(FIX_ALL_KIND, only):
                 actions.append(self._action(analysis, title, FIX_ALL_KIND, None, {"do": "fix-all"}, lazy))
-            elif only is None and any(_overlaps(units.span_range(analysis.lines, f.span), wanted_range)
+            elif only is None and any(_overlaps(span_range(codec, analysis.lines, f.span), wanted_range)
                                       for f in analysis.findings):
                 # In the quick-fix menu too, next to the single fixes (as ruff does).
                 actions.append(self._action(analysis, title, types.CodeActionKind.QuickFix, None,
@@ -417,14 +395,14 @@ class MigrateBnServer(LanguageServer):
                 return None
             finding = analysis.findings[index]
             if what == "ignore":
-                edits = ignore_edits(analysis.text, analysis.lines, finding, self.units)
+                edits = ignore_edits(analysis.text, analysis.lines, finding, self.codec)
             else:
                 fix = finding.fix if what == "fix" else _alternative(finding, what)
                 if fix is None:
                     return None
                 new_text = apply_fix(analysis.source, fix, analysis.path or analysis.uri)
         if new_text is not None:
-            edits = text_edits(analysis.text, new_text, self.units)
+            edits = text_edits(analysis.text, new_text, self.codec)
         if not edits:
             return None
         if self._client_supports("workspace", "workspace_edit", "document_changes"):
@@ -462,7 +440,7 @@ def _alternative(finding: Finding, key: Optional[str]) -> Optional[Fix]:
         return None
 
 
-def ignore_edits(text: str, lines: Sequence[str], finding: Finding, units: Units) -> Optional[list[types.TextEdit]]:
+def ignore_edits(text: str, lines: Sequence[str], finding: Finding, codec: PositionCodec) -> Optional[list[types.TextEdit]]:
     """Append `  # migrate-bn: ignore[CODE]` to a line of the finding's statement where a
     comment can go (its own line first), or add the code to the ignore comment there."""
     line = _commentable_line(text, finding.span)
@@ -474,10 +452,10 @@ def ignore_edits(text: str, lines: Sequence[str], finding: Finding, units: Units
         at = existing.end(2)
         codes = existing.group(2)
         insert = f",{finding.code}" if codes.strip() else finding.code
-        position = units.position(lines, line - 1, at)
+        position = _position(codec, lines, line - 1, at)
         return [types.TextEdit(range=types.Range(start=position, end=position), new_text=insert)]
     kept = content.rstrip()
-    start, end = units.position(lines, line - 1, len(kept)), units.position(lines, line - 1, len(content))
+    start, end = _position(codec, lines, line - 1, len(kept)), _position(codec, lines, line - 1, len(content))
     return [types.TextEdit(range=types.Range(start=start, end=end), new_text=f"  # migrate-bn: ignore[{finding.code}]")]
 
 
@@ -554,11 +532,11 @@ def create_server() -> MigrateBnServer:
         analysis = ls.analyses.get(params.text_document.uri)
         if analysis is None:
             return None
-        units = ls.units
+        codec = ls.codec
         point = types.Range(start=params.position, end=params.position)
         codes = []
         for finding in analysis.findings:
-            if finding.code not in codes and _overlaps(units.span_range(analysis.lines, finding.span), point):
+            if finding.code not in codes and _overlaps(span_range(codec, analysis.lines, finding.span), point):
                 codes.append(finding.code)
         docs = [rule.documentation() for rule in map(rule_by_code, codes) if rule is not None]
         if not docs:

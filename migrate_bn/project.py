@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from . import facts as facts_module
+from .binding import def_signature, positional_parameters
 from .prefilter import may_matter
 from . import documents
 from .source import SourceError
@@ -140,10 +141,7 @@ def _producer(name, path, node, kind, scope, module_facts, is_training_name) -> 
     positional: tuple[str, ...] = ()
     flags: tuple[str, ...] = ()
     if scope is not None and isinstance(scope.node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        arguments = scope.node.args
-        positional = tuple(a.arg for a in [*arguments.posonlyargs, *arguments.args])
-        if positional[:1] in (("self",), ("cls",)):
-            positional = positional[1:]
+        positional = positional_parameters(def_signature(scope.node, bound_method=True))
         used_as_flags = {site.flag.id for site in module_facts.batch_norm_sites
                          if isinstance(site.flag, ast.Name)}
         flags = tuple(p for p in scope.param_defaults if is_training_name(p) or p in used_as_flags)

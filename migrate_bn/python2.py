@@ -109,7 +109,7 @@ def _floor_division_lines(tree) -> list[int]:
 def view_text(text: str) -> Optional[str]:
     """The Python 3 view of Python 2 `text`, line for line, or None when there is none.
     Remembered: a fix reads the view of its result once to check it, and once more to
-    place what is left (fissix's parser costs about a millisecond a line)."""
+    place what is left (fissix's parser is pure Python, a quarter of a millisecond a line)."""
     converted = to_python3(text)
     if converted is None or len(split_lines(converted)) != len(split_lines(text)):
         return None

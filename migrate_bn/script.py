@@ -16,9 +16,9 @@ import keyword
 from dataclasses import dataclass, field
 from typing import Iterator, Optional, Union
 
-from . import tfapi
+from . import binding, tfapi
 from .facts import ModuleFacts
-from .keras_mapping import (arguments_by_name, batch_norm_to_keras, is_none_literal, keras_initializer,
+from .keras_mapping import (batch_norm_to_keras, is_none_literal, keras_initializer,
                             optimizer_to_keras)
 from .names import resolve
 
@@ -363,7 +363,7 @@ class _Recogniser:
         script = self.script_
         assert script is not None
         if name in (tfapi.PLACEHOLDER, tfapi.PLACEHOLDER_WITH_DEFAULT):
-            default = (value.args[0] if value.args else None) if name == tfapi.PLACEHOLDER_WITH_DEFAULT else None
+            default = binding.argument(value, "input", 0) if name == tfapi.PLACEHOLDER_WITH_DEFAULT else None
             self._define(target, Placeholder(target, statement, default))
             return True
         if isinstance(value, ast.Call) and self._is_update_ops(value):
@@ -431,8 +431,8 @@ class _Recogniser:
             raise NotConvertible(call, "`minimize` of something that is not a tf.train optimizer")
         if "train_op" in self.other_names.values():
             raise NotConvertible(call, "more than one train op (a GAN?): convert it by hand")
-        arguments = {**dict(zip(("loss",), call.args)), **{k.arg: k.value for k in call.keywords}}
-        if set(arguments) != {"loss"} or len(call.args) > 1:
+        arguments = binding.named_arguments(call, tfapi.MINIMIZE_POSITIONS) or {}
+        if set(arguments) != {"loss"}:
             raise NotConvertible(call, "`minimize` with more than the loss (var_list, global_step, ...)")
         loss = arguments["loss"]
         if not isinstance(loss, ast.Name) or loss.id not in self.current:
@@ -503,7 +503,7 @@ class _Recogniser:
         if converted.manual:
             raise NotConvertible(call, converted.manual)
         family = site.spec.family  # type: ignore[union-attr]
-        arguments = arguments_by_name(call, tfapi.SLIM_BN_POSITIONS if family == "contrib"
+        arguments = binding.named_arguments(call, tfapi.SLIM_BN_POSITIONS if family == "contrib"
                                       else tfapi.TF_LAYERS_BN_POSITIONS) or {}
         reuse = self._reuse_mode(arguments.get("reuse")) or self.reuse
         scope = self._scope(prefix, arguments.get("scope" if family == "contrib" else "name"),
@@ -543,7 +543,7 @@ class _Recogniser:
                          weights, reuse)
 
     def _tf_layer(self, call: ast.Call, api: tfapi.LayerApi, prefix: str) -> Layer:
-        arguments = arguments_by_name(call, api.positions)
+        arguments = binding.named_arguments(call, api.positions)
         if arguments is None or "inputs" not in arguments:
             raise NotConvertible(call, "arguments given through *args/**kwargs")
         reuse = (self._reuse_mode(arguments.get("reuse")) or self.reuse) if api.weights else None
@@ -711,7 +711,7 @@ class _SessionReader:
             if node.func.attr != "save":
                 raise NotConvertible(node, f"`{self.recogniser.facts.segment(node.func)}`: only `save` is converted "
                                            "(restore a converted checkpoint with `checkpoint.read`)")
-            arguments = arguments_by_name(node, tfapi.SAVER_SAVE_POSITIONS)
+            arguments = binding.named_arguments(node, tfapi.SAVER_SAVE_POSITIONS)
             if arguments is None or set(arguments) - {"sess", "save_path", "global_step", "write_meta_graph"} or \
                     not isinstance(arguments.get("sess"), ast.Name) or \
                     arguments["sess"].id != script.session_name or "save_path" not in arguments:  # type: ignore
@@ -727,7 +727,7 @@ class _SessionReader:
 
     def _run(self, call: ast.Call, statement: ast.stmt) -> None:
         script, recogniser = self.script, self.recogniser
-        arguments = arguments_by_name(call, ("fetches", "feed_dict"))
+        arguments = binding.named_arguments(call, ("fetches", "feed_dict"))
         if arguments is None or set(arguments) - {"fetches", "feed_dict"}:
             raise NotConvertible(call, "`run` with options or *args")
         fetches = arguments.get("fetches")

@@ -39,10 +39,11 @@ def encoding_of(source: bytes) -> str:
         raise SourceError(f"cannot decode: {error}", Kind.CANNOT_DECODE) from None
 
 
-def decode(source: bytes) -> str:
-    """Decode as Python itself would: BOM, then a PEP 263 coding cookie, else UTF-8."""
+def decode(source: bytes, encoding: Optional[str] = None) -> str:
+    """Decode as Python itself would: BOM, then a PEP 263 coding cookie, else UTF-8
+    (`encoding`: what `encoding_of` said, when the caller asked it already)."""
     try:
-        return source.decode(encoding_of(source))
+        return source.decode(encoding or encoding_of(source))
     except (LookupError, UnicodeDecodeError) as error:
         raise SourceError(f"cannot decode: {error}", Kind.CANNOT_DECODE) from None
 

@@ -174,7 +174,6 @@ NETS_CALLING_BATCH_NORM_DIRECTLY = ("resnet_v2",)
 # Turning batch norm off in a net's arg scope.
 USE_BATCH_NORM_KW = "use_batch_norm"
 NET_TRAINING_KW = "is_training"
-NET_DECAY_KWS = ("batch_norm_decay",)
 
 
 # --- optimizers and train ops --------------------------------------------------------
@@ -288,9 +287,6 @@ TRAINING_PLACEHOLDER_NAMES = ("is_training", "bn_is_training", "batch_norm_is_tr
 # initial value (mean 0, variance 1) is left (bn_semantics.md 3 T14).
 HALF_LIFE_FRACTION = 0.5  # "forget half of their initial value"
 CONVERGED_FRACTION = 0.01  # "come within 1% of the data's statistics"
-# A decay at least this slow is reported even when the number of training steps cannot
-# be told: slim's default (0.999) needs 4603 steps, the slim nets' 0.9997 needs 15349.
-SLOW_DECAY = 0.999
 # Where the decay goes in a positional call: batch_norm(inputs, decay, ...),
 # batch_normalization(inputs, axis, momentum, ...), BatchNormalization(axis, momentum, ...).
 DECAY_POSITIONS = {"contrib": 1, "tf.layers": 2}
@@ -458,8 +454,6 @@ ACTIVATION_LAYERS = {
     "tensorflow.nn.relu": "tf.keras.layers.ReLU()",
     "tensorflow.nn.relu6": "tf.keras.layers.ReLU(max_value=6.0)",
 }
-# Checkpoint names: TF1 variable leaf -> Keras weight name (bn_semantics.md 2.4).
-BN_WEIGHT_NAMES = ("gamma", "beta", "moving_mean", "moving_variance")
 
 # Optimizers: TF1 class -> (Keras class, argument map, TF1 defaults Keras does not share,
 # what cannot be kept exactly). Positional orders are TF1's (bn_semantics.md 4.1).

@@ -1,7 +1,10 @@
 """The files side of `migrate-bn upgrade`: read each file, upgrade it, show or write it.
 
-Reading, skipping and writing follow `fix`: unreadable or non-Python files are reported
-and skipped, writes are atomic and refused when the file changed meanwhile.
+Reading, skipping and writing follow `fix`: files the prefilter rules out (no batch-norm
+or train-op word: nothing to upgrade, since a script needs a `minimize`) are not read as
+Python, so a tree answers `check` and `upgrade` with the same errors; unreadable or
+non-Python files among the rest are reported and skipped; writes are atomic and refused
+when the file changed meanwhile.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from typing import Optional, Sequence, TextIO
 
 from . import runner
 from .documents import View, WriteBackRefused
+from .prefilter import may_matter
 from .fsio import Refused, write_atomically
 from .output import unified_diff
 from . import documents, python2
@@ -33,13 +37,20 @@ def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_pa
             continue
         view = None
         try:
-            view = documents.read(source, path)
+            if may_matter(source):
+                view = documents.read(source, path)
+            else:
+                # No TF1 training code, so nothing for TF2 to convert; but a Python 2
+                # module still goes to Python 3 with the rest of the project.
+                view = _python2_view(source, path)
+                if view is None:
+                    continue
             python2_notes: list[tuple[int, str]] = []
             if view.kind == documents.PYTHON2:
                 text, python2_notes = _as_python3(view)
             else:
                 text = view.text
-            result = upgrade_source(text, keras)
+            result = upgrade_source(text, keras) if may_matter(source) else Upgrade()
             if python2_notes:
                 result = _with_python3(result, text, python2_notes)
         except SourceError as error:
@@ -103,6 +114,16 @@ def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_pa
         return EXIT_ERROR
     # A Python 2 file taken to Python 3 only still waits for its TF2 upgrade.
     return EXIT_PENDING if skipped or python3_only or (dry_run and upgraded) else EXIT_CLEAN
+
+
+def _python2_view(source: bytes, path: str) -> Optional[documents.View]:
+    """The view of a file the prefilter rules out, when it is Python 2; None for
+    anything else, which `check` does not read either (so both agree on exit codes)."""
+    try:
+        view = documents.read(source, path)
+    except SourceError:
+        return None
+    return view if view.kind == documents.PYTHON2 else None
 
 
 def _as_python3(view: documents.View) -> tuple[str, list[tuple[int, str]]]:

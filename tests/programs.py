@@ -14,3 +14,28 @@ train_op = tf.train.AdamOptimizer(0.1).minimize(loss)
 # BUGGY as `migrate-bn fix` leaves it.
 FIXED = BUGGY.replace("train_op = ", "with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):\n"
                                      "    train_op = ")
+
+# A TF1 training script `migrate-bn upgrade` converts, with `train` building the train
+# op and `evaluation` run after training.
+SCRIPT = '''\
+import tensorflow.compat.v1 as tf
+
+x = tf.placeholder(tf.float32, [None, 4])
+y = tf.placeholder(tf.float32, [None, 1])
+flag = tf.placeholder_with_default(False, ())
+h = tf.layers.batch_normalization(tf.layers.dense(x, 8), training=flag)
+prediction = tf.layers.dense(h, 1)
+loss = tf.reduce_mean(tf.square(prediction - y))
+{train}
+with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    for _ in range(3):
+        sess.run(train_op, {{x: data, y: target, flag: True}})
+    {evaluation}
+'''
+WIRED = ("with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):\n"
+         "    train_op = tf.train.GradientDescentOptimizer(0.1).minimize(loss)")
+
+
+def upgradable_script(train: str = WIRED, evaluation: str = "print(sess.run(prediction, {x: data}))") -> str:
+    return "data = target = None\n" + SCRIPT.format(train=train, evaluation=evaluation)

@@ -20,12 +20,13 @@ import pytest_lsp  # noqa: E402
 from lsprotocol import types  # noqa: E402
 from pygls.protocol import default_converter  # noqa: E402
 from pygls.uris import from_fs_path  # noqa: E402
+from pygls.workspace import PositionCodec  # noqa: E402
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities  # noqa: E402
 from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features  # noqa: E402
 
 from migrate_bn.api import analyze  # noqa: E402
 from migrate_bn.findings import Finding, Span  # noqa: E402
-from migrate_bn.lsp import Units, encode, ignore_edits, split_lines, text_edits  # noqa: E402
+from migrate_bn.lsp import encode, ignore_edits, span_range, split_lines, text_edits  # noqa: E402
 from migrate_bn.output import rule_docs_url  # noqa: E402
 from test_programs import BUGGY, FIXED  # noqa: E402  # conftest.py makes it importable
 
@@ -146,7 +147,7 @@ def offset(text: str, position: types.Position, encoding: str) -> int:
     line = lines[position.line] if position.line < len(lines) else ""
     units, index = 0, 0
     while index < len(line) and units < position.character:
-        units += Units(encoding).count(line[index])
+        units += PositionCodec(encoding).client_num_units(line[index])
         index += 1
     return start + index
 
@@ -427,19 +428,18 @@ async def test_hover_shows_the_rule_documentation(vscode: LanguageClient, worksp
 
 
 def test_text_edits_are_minimal_and_handle_the_end_of_the_document() -> None:
-    units = Units("utf-16")
-    assert text_edits("a\nb\nc\n", "a\nB\nc\n", units)[0].range == types.Range(
+    codec = PositionCodec("utf-16")
+    assert text_edits("a\nb\nc\n", "a\nB\nc\n", codec)[0].range == types.Range(
         start=types.Position(line=1, character=0), end=types.Position(line=2, character=0))
     for before, after in (("a\nb", "a\nb\nc\n"), ("a\r\nb\r\n", "a\r\nx\r\nb\r\n"), ("", "x\n"), ("a\nb", "a\n")):
-        assert apply(before, text_edits(before, after, units)) == after
+        assert apply(before, text_edits(before, after, codec)) == after
 
 
-def test_units_convert_columns_both_ways() -> None:
+def test_spans_go_out_in_the_agreed_encoding() -> None:
     lines = split_lines('s = "é😀x"\n')
     for encoding, expected in (("utf-16", 8), ("utf-8", 11), ("utf-32", 7)):
-        position = Units(encoding).position(lines, 0, 7)
-        assert position.character == expected
-        assert Units(encoding).character(lines, position) == 7
+        where = span_range(PositionCodec(encoding), lines, Span(1, 1, 1, 8))
+        assert (where.start.character, where.end.character) == (0, expected)
     # Form feeds and other characters str.splitlines breaks on are not line breaks.
     assert len(split_lines("a\x0cb\nc\u2028d\n")) == 2
 
@@ -463,21 +463,21 @@ def _finding(line: int, code: str = "BN001") -> Finding:
 
 def test_ignore_adds_the_code_to_an_existing_ignore_comment() -> None:
     text = "x = f()  # migrate-bn: ignore[BN005]\n"
-    edits = ignore_edits(text, split_lines(text), _finding(1), Units("utf-16"))
+    edits = ignore_edits(text, split_lines(text), _finding(1), PositionCodec("utf-16"))
     assert apply(text, edits) == "x = f()  # migrate-bn: ignore[BN005,BN001]\n"
 
 
 def test_ignore_goes_after_another_comment_and_outside_strings() -> None:
     text = "x = f()  # type: ignore\n"
-    assert apply(text, ignore_edits(text, split_lines(text), _finding(1), Units("utf-16"))) == \
+    assert apply(text, ignore_edits(text, split_lines(text), _finding(1), PositionCodec("utf-16"))) == \
         "x = f()  # type: ignore  # migrate-bn: ignore[BN001]\n"
     # The finding's line ends inside a triple-quoted string: the comment goes where the
     # statement's line can take one.
     text = 'train_op = opt.minimize(loss, name="""a\nb""")\n'
-    result = apply(text, ignore_edits(text, split_lines(text), _finding(1), Units("utf-16")))
+    result = apply(text, ignore_edits(text, split_lines(text), _finding(1), PositionCodec("utf-16")))
     assert result == 'train_op = opt.minimize(loss, name="""a\nb""")  # migrate-bn: ignore[BN001]\n'
     text = "train_op = \\\n    opt.minimize(loss)\n"
-    result = apply(text, ignore_edits(text, split_lines(text), _finding(1), Units("utf-16")))
+    result = apply(text, ignore_edits(text, split_lines(text), _finding(1), PositionCodec("utf-16")))
     assert result == "train_op = \\\n    opt.minimize(loss)  # migrate-bn: ignore[BN001]\n"
 
 

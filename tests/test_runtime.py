@@ -8,6 +8,9 @@ after `migrate-bn fix`.
 - BN004 (a literal `training=True` in a graph that is also evaluated): before the fix a
   prediction changes when the other examples in its batch change; after it (an unsafe
   fix) it does not, and training still updates the moving statistics.
+- BN003 with no flag in scope (unsafe fix: a new flag): before the fix the statistics
+  stay 0 and 1; after it they settle at the data's mean and variance, and evaluation,
+  fed nothing, uses them whatever its batch.
 
 The programs run in a subprocess under tensorflow-cpu==2.12.1 + tf-slim (TF1 code through
 tf.compat.v1, see tests/runtime/README.md). Without TensorFlow these tests are skipped,
@@ -72,3 +75,26 @@ def test_bn004_fix_makes_evaluation_independent_of_batch_mates(tmp_path: Path) -
     assert probe["first"] == pytest.approx(probe["with_other_mates"], abs=1e-6)
     means = oracle.values(record["variables"], "moving_mean")
     assert means and all(value != 0.0 for value in means), "training must still update the statistics"
+
+
+def test_bn003_unsafe_fix_creates_a_flag_that_trains_and_evaluates(tmp_path: Path) -> None:
+    """No training flag in scope: before the fix the layer runs in inference mode and its
+    statistics never leave 0 and 1; after the unsafe fix (a new flag, fed True in the
+    training runs) they settle at the readings' mean 3 and variance 4, and evaluation,
+    fed nothing (the default False), normalizes with them, not with its batch."""
+    before_path = ROOT / "fixtures" / "bn003" / "no_flag_runnable_script" / "before.py"
+    before = before_path.read_bytes()
+    assert analyze(before, str(before_path), fix=True).fixed_source is None, "the fix is unsafe only"
+    fixed = analyze(before, str(before_path), fix=True, options=Options(unsafe_fixes=True)).fixed_source
+    assert fixed is not None
+    buggy, repaired = _before_and_after(tmp_path, before, fixed)
+    oracle.assert_never_updated(oracle.run_program(buggy, buggy.parent).last)
+
+    record = oracle.run_program(repaired, repaired.parent, probe="readings:estimate").sessions[-1]
+    means, variances = (oracle.values(record["variables"], kind) for kind in ("moving_mean", "moving_variance"))
+    assert len(means) == len(variances) == 4
+    assert means == pytest.approx([3.0] * 4, abs=0.4), "the moving means should settle at the data's"
+    assert variances == pytest.approx([4.0] * 4, abs=1.0), "the moving variances should settle at the data's"
+    probe = record["probe"]
+    assert probe["first"] == pytest.approx(probe["with_other_mates"], abs=1e-6), (
+        "evaluation with the default False must use the moving statistics, not its batch's")

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 from migrate_bn.cli import main
 from migrate_bn.upgrade import upgrade_source
+from test_programs import WIRED, upgradable_script as script  # conftest.py makes it importable
 
 CASES = sorted((Path(__file__).resolve().parent.parent / "fixtures" / "upgrade").glob("*/tf1.py"))
 
@@ -33,30 +34,6 @@ def test_upgraded_program_is_left_alone_by_a_second_run(case: Path) -> None:
     once = upgrade_source(case.read_text()).text
     again = upgrade_source(once)
     assert again.text is None and again.skipped is None
-
-
-SCRIPT = '''\
-import tensorflow.compat.v1 as tf
-
-x = tf.placeholder(tf.float32, [None, 4])
-y = tf.placeholder(tf.float32, [None, 1])
-flag = tf.placeholder_with_default(False, ())
-h = tf.layers.batch_normalization(tf.layers.dense(x, 8), training=flag)
-prediction = tf.layers.dense(h, 1)
-loss = tf.reduce_mean(tf.square(prediction - y))
-{train}
-with tf.Session() as sess:
-    sess.run(tf.global_variables_initializer())
-    for _ in range(3):
-        sess.run(train_op, {{x: data, y: target, flag: True}})
-    {evaluation}
-'''
-WIRED = ("with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):\n"
-         "    train_op = tf.train.GradientDescentOptimizer(0.1).minimize(loss)")
-
-
-def script(train: str = WIRED, evaluation: str = "print(sess.run(prediction, {x: data}))") -> str:
-    return "data = target = None\n" + SCRIPT.format(train=train, evaluation=evaluation)
 
 
 def test_nested_layers_and_an_inline_optimizer() -> None:
@@ -197,10 +174,11 @@ def test_keras_2_keeps_an_explicit_unfused_batch_norm_unfused() -> None:
 
 def test_python_2_file_goes_to_python_3_beside_the_upgrade(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "old.py").write_text("print 'hello'\n")
+    (tmp_path / "old.py").write_text("print 'hello', tf.layers.batch_normalization\n")
     (tmp_path / "train.py").write_text(script())
     result = CliRunner().invoke(main, ["upgrade", "--dry-run", "."])
-    assert "-print 'hello'\n+print('hello')\n" in result.stdout and "+++ b/train.py" in result.stdout
+    assert "-print 'hello', tf.layers.batch_normalization\n+print('hello', tf.layers.batch_normalization)\n" \
+        in result.stdout and "+++ b/train.py" in result.stdout
     assert "Would upgrade 1 Python 2 file to Python 3 only" in result.stderr
     assert result.exit_code == 1  # changes pending
 

@@ -6,6 +6,7 @@ import ast
 from typing import Iterator, Optional
 
 from migrate_bn import tfapi
+from migrate_bn.binding import named_arguments
 from migrate_bn.facts import ModuleFacts, TrainOp
 from migrate_bn.findings import Finding, Fix, Related, ReplaceNode, Span, WrapInWith
 from migrate_bn.rules import Options, Rule, span, update_ops_dependency
@@ -145,11 +146,8 @@ class MissingUpdateOps(Rule):
         call = op.node
         if slim is None or op.kind != "minimize" or not isinstance(call.func, ast.Attribute):
             return None
-        if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
-            return None
-        given = dict(zip(tfapi.MINIMIZE_POSITIONS, call.args))
-        given.update((k.arg, k.value) for k in call.keywords)
-        if "loss" not in given or set(given) - {"loss", *tfapi.MINIMIZE_TO_CREATE_TRAIN_OP}:
+        given = named_arguments(call, tfapi.MINIMIZE_POSITIONS)
+        if given is None or "loss" not in given or set(given) - {"loss", *tfapi.MINIMIZE_TO_CREATE_TRAIN_OP}:
             return None
 
         def text(node: ast.AST) -> str:

@@ -47,8 +47,22 @@ class UpdateOpsCollectedEarly(Rule):
     Moves the `update_ops = tf.get_collection(...)` statement to just before the first
     statement that uses it, when that statement comes after the last batch-norm layer.
     Reading a collection has no side effects, so moving the read changes nothing but what
-    it sees. When the use itself comes before a batch-norm layer, or the read is not a
-    plain assignment, the finding has no automatic fix.
+    it sees. Comments directly above the read go with it when the two are a paragraph
+    of their own (a blank line follows the read); when the next statement follows at
+    once, they head that paragraph and stay where they are. When the use itself comes
+    before a batch-norm layer, or the read is not a plain assignment, the finding has no
+    automatic fix.
+
+    ## Stays silent when
+    the read is `tf.get_collection_ref` (the collection itself, which sees later layers);
+    every batch norm in the read's function (or module) is built before the read,
+    directly or by calling a function that builds it; the read names a `scope=` under
+    which no later layer is built; no train op's `control_dependencies` takes the read's
+    value; the batch norm adds no update ops to the collection
+    (`updates_collections=None`, a literal `training=False` / `is_training=False`, a
+    parameter every call sets to `False`, a layer built in a `tf.while_loop` / `map_fn`
+    body); or the layers are built in another function, whose order relative to the
+    read cannot be told.
     """
 
     code = "BN002"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ast
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Union
 
 from migrate_bn import tfapi
 from migrate_bn.facts import UNKNOWN, BatchNormSite, ModuleFacts
 from migrate_bn.findings import AddDictEntry, AddKeyword, Finding, Fix, Related
-from migrate_bn.flags import Flag, called_under_arg_scope, flag_in_scope, graph_is_evaluated, inherits_normalizer
+from migrate_bn.flags import (Flag, NewFlag, NoNewFlag, called_under_arg_scope, constant_flag, flag_in_scope,
+                              graph_is_evaluated, inherits_normalizer, new_training_flag)
 from migrate_bn.rules import Options, Rule, span
 
 
@@ -48,15 +49,38 @@ class TrainingFlagMissing(Rule):
         net = tf.layers.batch_normalization(net, training=is_training)
     ```
 
-    ## Fix (safe)
-    When a training flag is in scope, passes it: a bool `tf.placeholder` or
-    `tf.placeholder_with_default` named like a training flag (`is_training`,
+    ## Fix
+    Safe when a training flag is in scope: it is passed. That is a bool `tf.placeholder`
+    or `tf.placeholder_with_default` named like a training flag (`is_training`,
     `train_phase`, ...), a function parameter named so, an attribute such as
     `self.is_training`, or in an Estimator `model_fn` `mode == tf.estimator.ModeKeys.TRAIN`.
     The flag is added as `training=` / `is_training=`, or into the layer's
     `normalizer_params` dict. Passing the flag the program already feeds for training
-    and evaluation is what the code meant; without a flag in scope there is no automatic
-    fix (see BN004's fix for creating one).
+    and evaluation is what the code meant.
+
+    Without a flag in scope the fix is unsafe (`--unsafe-fixes`), because it changes the
+    program's structure, as BN004's does: it creates
+    `is_training = tf.placeholder_with_default(False, shape=(), name="is_training")` just
+    before the first such layer, passes it to each, and adds `is_training: True` to the
+    `feed_dict` of every `sess.run` that runs the train op. Evaluation runs need no
+    change: the default `False` makes them use the moving statistics. The message says
+    why when it cannot be offered: no `sess.run` of the train op to feed (an evaluation
+    script: pass `is_training=False` there by hand), a training run outside the code
+    that builds the layer, a layer built in a loop or a branch, or a constant `True`
+    flag in the module, whose BN004 fix creates the flag first (a second run then passes
+    it).
+
+    ## Stays silent when
+    the flag is given at the call, by an enclosing `arg_scope` or in `normalizer_params`;
+    a `tf.layers` batch norm is in a module that builds no train op and has no training
+    flag at hand (inference-only code: `False` is what it wants); a contrib/slim batch
+    norm is in a graph that is never evaluated and has no flag at hand (training-only
+    code: `True` is what it wants); a contrib/slim batch norm is in a function called
+    under an `arg_scope`, or reached only from other modules (whose `arg_scope` may set
+    the flag), unless the same function passes a training flag to another call by hand;
+    the layer is a Keras layer (see BN006 and BN008); a `tf.layers.BatchNormalization`
+    is only constructed (it is reported where it is applied); or the layer gets batch norm
+    from an enclosing `arg_scope(normalizer_fn=...)`, which is reported at the scope.
     """
 
     code = "BN003"
@@ -64,6 +88,7 @@ class TrainingFlagMissing(Rule):
     summary = "batch norm without its training flag (tf.layers: never updates; slim: batch stats at eval)"
 
     def check(self, facts: ModuleFacts, options: Options) -> Iterator[Finding]:
+        missing = []  # (site, api, flag in scope or None, what goes wrong)
         for site in facts.batch_norm_sites:
             if site.flag is not None or site.how in ("class", "net_arg_scope", "collection_write"):
                 continue
@@ -89,12 +114,48 @@ class TrainingFlagMissing(Rule):
                     continue
                 consequence = ("always normalizes with batch statistics (`is_training=True` is the "
                                "default), so evaluation results depend on the other examples in the batch")
+            missing.append((site, api, flag, consequence))
+        new_flags = _new_flags(facts, [site for site, _, flag, _ in missing if flag is None])
+        for site, api, flag, consequence in missing:
             message = f"`{site.api}` without `{api.training_kw}` {consequence}"
             if flag is not None:
                 message += f"; pass {flag.origin}"
+                fix = _fix(facts, site, api, flag)
+            else:
+                fix, message = self._new_flag_fix(facts, site, api, new_flags[id(site.scope)], message)
             related = (Related(span(facts, site.node), "the batch-norm layer"),)
-            yield Finding(self.code, message, span(facts, site.node), "error",
-                          _fix(facts, site, api, flag) if flag is not None else None, related)
+            yield Finding(self.code, message, span(facts, site.node), "error", fix, related)
+
+    @staticmethod
+    def _new_flag_fix(facts: ModuleFacts, site: BatchNormSite, api: tfapi.BatchNormApi,
+                      plan: Union[NewFlag, NoNewFlag], message: str) -> tuple[Optional[Fix], str]:
+        """BN004's unsafe fix for a layer with no flag in scope: create one, pass it here."""
+        if isinstance(plan, NoNewFlag):
+            return None, f"{message}; no training flag is in scope and no automatic fix: {plan.reason}"
+        flag = Flag(plan.name, f"a new flag `{plan.name}`", "placeholder")
+        passed = _fix(facts, site, api, flag)
+        if passed is None:
+            return None, f"{message}; no automatic fix: its `normalizer_params` dict is built elsewhere"
+        return Fix("unsafe", f"Create the flag `{plan.name}` (a placeholder_with_default(False)), pass it "
+                             f"here and feed `{plan.name}: True` in every training run",
+                   plan.edits + passed.edits), message + f"; no training flag is in scope: `--unsafe-fixes` creates `{plan.name}`"
+
+
+def _new_flags(facts: ModuleFacts, sites: list[BatchNormSite]) -> dict[int, Union[NewFlag, NoNewFlag]]:
+    """Per scope, the one new flag its layers without a flag share (or why there is none).
+    While a constant `True` flag is reported in the module, BN004's fix creates the flag
+    first, and the next round passes it here: two fixes never create two flags."""
+    by_scope: dict[int, list[BatchNormSite]] = {}
+    for site in sites:
+        by_scope.setdefault(id(site.scope), []).append(site)
+    constant = any((origin := constant_flag(facts, other)) is not None and origin.value
+                   for other in facts.batch_norm_sites)
+    plans: dict[int, Union[NewFlag, NoNewFlag]] = {}
+    for key, group in by_scope.items():
+        plans[key] = NoNewFlag("after-bn004", "BN004's fix creates the flag first (`--unsafe-fixes`), "
+                                              "and a second run passes it here") if constant else \
+            new_training_flag(facts, group[0].scope, [site.stmt for site in group])
+    return plans
 
 
 def _api_of(site: BatchNormSite) -> Optional[tfapi.BatchNormApi]:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
 from typing import Iterator, Optional
 
-from migrate_bn import tfapi
-from migrate_bn.facts import BatchNormSite, ModuleFacts, Scope, SessionRun
-from migrate_bn.findings import AddDictEntry, AddKeyword, Edit, Finding, Fix, InsertBefore, Related, ReplaceNode
-from migrate_bn.flags import ConstantOrigin, constant_flag, flag_in_scope, in_model_fn, inherits_normalizer
-from migrate_bn.rules import Options, Rule, node_range, span, tensorflow_v1
+from migrate_bn.facts import BatchNormSite, ModuleFacts, Scope
+from migrate_bn.findings import Finding, Fix, Related, ReplaceNode
+from migrate_bn.flags import (ConstantOrigin, NewFlag, constant_flag, flag_in_scope, in_model_fn, inherits_normalizer,
+                              new_training_flag)
+from migrate_bn.rules import Options, Rule, node_range, span
 
 
 class TrainingFlagConstant(Rule):
@@ -61,7 +60,17 @@ class TrainingFlagConstant(Rule):
     the default `False` evaluation runs need no change. A training flag already in scope
     is used instead of a new placeholder; the fix is offered only when the literal and
     the training runs are in one function (or one script), so that every training run can
-    be fed, and not when the literal sits in a loop.
+    be fed, and not when the literal sits in a loop or a branch.
+
+    ## Stays silent when
+    the flag is not a known constant (a placeholder, a parameter some call passes a
+    variable, `FLAGS.x`); it is the literal `False` (a frozen layer); the graph is only
+    trained: no `sess.run` computes the model's outputs without running the train op,
+    and the code is not an Estimator `model_fn` (evaluation runs in test methods do not
+    count, each test builds its own graph); a separate evaluation tower with `False`
+    shares the layers' variables (the same `name`/`scope`, the same slim net, or built
+    with `reuse`); the layer is a Keras layer (see BN006 and BN008); or it gets batch norm
+    from an enclosing `arg_scope(normalizer_fn=...)`, which is reported at the scope.
     """
 
     code = "BN004"
@@ -103,14 +112,6 @@ class TrainingFlagConstant(Rule):
                           _fix(facts, origin, literals, plans), tuple(related))
 
 
-@dataclass(frozen=True)
-class _Plan:
-    """The one placeholder a scope gets, and the feeds of its training runs."""
-
-    name: str
-    edits: tuple[Edit, ...]
-
-
 def _fix(facts: ModuleFacts, origin: ConstantOrigin, literals: list, plans: dict) -> Optional[Fix]:
     # A literal that is a parameter's default (`def mlp(x, is_training=True)`) or that
     # cannot be placed has no rewrite that keeps the program valid.
@@ -133,28 +134,18 @@ def _fix(facts: ModuleFacts, origin: ConstantOrigin, literals: list, plans: dict
                          f"feed `{plan.name}: True` in every training run", edits)
 
 
-def _placeholder_plans(facts: ModuleFacts, reported: list) -> dict[int, _Plan]:
-    """Per scope: where its single placeholder goes and which training runs to feed.
-    Only where every training run is in that scope and no literal sits in a loop."""
+def _placeholder_plans(facts: ModuleFacts, reported: list) -> dict[int, NewFlag]:
+    """Per scope: the one new flag its literals become, where one can be created."""
     by_scope: dict[int, list] = {}
     for _, _, literals, _, _ in reported:
         for found in literals:
             if found is not None:
                 by_scope.setdefault(id(found[0]), []).append(found)
-    training_runs = [run for run in facts.session_runs if facts.runs_train_op(run)]
     plans = {}
     for key, found in by_scope.items():
-        scope = found[0][0]
-        if not training_runs or any(run.scope is not scope for run in training_runs):
-            continue  # a training step elsewhere could not be fed the flag
-        if any(_in_loop(scope.node, statement) for _, statement in found):
-            continue  # one placeholder per iteration: only the last would be fed
-        name = _free_name(facts, scope)
-        first = min((statement for _, statement in found), key=lambda s: s.lineno)
-        _, v1, imports = tensorflow_v1(facts, first)
-        edits: list[Edit] = [*imports, InsertBefore(first.lineno, tfapi.TRAINING_PLACEHOLDER_TEMPLATE.format(name=name, v1=v1))]
-        edits += [_feed_true(facts, run, name) for run in training_runs]
-        plans[key] = _Plan(name, tuple(edits))
+        plan = new_training_flag(facts, found[0][0], [statement for _, statement in found])
+        if isinstance(plan, NewFlag):
+            plans[key] = plan
     return plans
 
 
@@ -219,31 +210,3 @@ def _within(node: ast.AST, outer: ast.AST) -> bool:
     start = (node.lineno, node.col_offset)  # type: ignore[attr-defined]
     end = (node.end_lineno, node.end_col_offset)  # type: ignore[attr-defined]
     return (outer.lineno, outer.col_offset) <= start and end <= (outer.end_lineno, outer.end_col_offset)  # type: ignore[attr-defined]
-
-
-def _in_loop(root: ast.AST, statement: ast.stmt) -> bool:
-    for node in ast.walk(root):
-        if isinstance(node, (ast.For, ast.AsyncFor, ast.While)) and \
-                any(child is statement for child in ast.walk(node)):
-            return True
-    return False
-
-
-def _free_name(facts: ModuleFacts, scope: Scope) -> str:
-    """A name for the flag that nothing the scope can see already uses."""
-    taken = set(facts.imports.names) | set(facts.module.assignments)
-    current: Optional[Scope] = scope
-    while current is not None:
-        taken |= set(current.assignments) | set(current.param_defaults)
-        current = current.parent
-    return next(name for name in tfapi.TRAINING_PLACEHOLDER_NAMES if name not in taken)
-
-
-def _feed_true(facts: ModuleFacts, run: SessionRun, name: str) -> Edit:
-    feed = run.feed
-    if feed is None:
-        return AddKeyword(*node_range(facts, run.node), "feed_dict", f"{{{name}: True}}")
-    if isinstance(feed, ast.Dict):
-        return AddDictEntry(*node_range(facts, feed), name, "True")
-    source = facts.segment(feed) or ""
-    return ReplaceNode(*node_range(facts, feed), f"{{**{source}, {name}: True}}")

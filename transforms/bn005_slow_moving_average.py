@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Iterator, Optional, Union
 
 from migrate_bn import tfapi
+from migrate_bn.binding import argument
 from migrate_bn.facts import UNKNOWN, BatchNormSite, ModuleFacts, Scope, all_bindings, param_default
 from migrate_bn.findings import AddDictEntry, AddKeyword, Edit, Finding, Fix, Related, ReplaceNode
 from migrate_bn.names import dotted
@@ -290,12 +291,6 @@ def _is_arg_scope(facts: ModuleFacts, call: ast.Call, scope: Scope) -> bool:
         isinstance(func, ast.Name) and func.id == tfapi.ARG_SCOPE_NAME
 
 
-def _only_evaluates(facts: ModuleFacts) -> bool:
-    """A script that runs the graph but builds no train op and runs none."""
-    return bool(facts.session_runs) and not facts.train_ops and \
-        not any(facts.runs_train_op(run) for run in facts.session_runs)
-
-
 def _updates(facts: ModuleFacts, site: BatchNormSite) -> bool:
     """Does this batch norm update its moving statistics, and are they ever read?"""
     if site.how in ("collection_write", "net"):
@@ -406,9 +401,9 @@ def _flag_default(facts: ModuleFacts, node: ast.Attribute) -> Optional[ast.expr]
         if qualified in tfapi.FLAG_DEFINERS or (
                 isinstance(func, ast.Attribute) and func.attr.startswith(tfapi.FLAG_DEFINE_PREFIX)
                 and func.attr[len(tfapi.FLAG_DEFINE_PREFIX):] in tfapi.FLAG_DEFINE_NUMERIC):
-            flag = call.args[0] if call.args else _keyword(call, tfapi.FLAG_NAME_KW)
+            flag = argument(call, tfapi.FLAG_NAME_KW, 0)
             if isinstance(flag, ast.Constant) and flag.value == name:
-                return call.args[1] if len(call.args) > 1 else _keyword(call, tfapi.FLAG_DEFAULT_KW)
+                return argument(call, tfapi.FLAG_DEFAULT_KW, 1)
         elif isinstance(func, ast.Attribute) and func.attr == tfapi.ARGPARSE_ADD_ARGUMENT:
             dest = _keyword(call, tfapi.ARGPARSE_DEST_KW)
             options = [a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]

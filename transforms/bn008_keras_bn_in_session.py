@@ -48,6 +48,15 @@ class KerasBatchNormInSession(Rule):
     name the train op can see. Like BN001's fix it only adds a dependency on ops the graph
     already has. Anonymous layers (`BatchNormalization()(x)` outside any named model) get
     no automatic fix: give the layer or its model a name and use its `updates`.
+
+    ## Stays silent when
+    the train op's dependencies mention a Keras `updates` (or `get_updates_for(...)`),
+    directly, through a name, or in a `control_dependencies` of the same function; the
+    code is not TF1 graph code (no `tf.Session`, placeholder, `disable_v2_behavior` or
+    `tf.train` optimizer: `model.fit` runs the updates itself); the Keras batch norm never
+    updates (a literal `training=False`); the train op is built by
+    `slim.learning.create_train_op` or a similar builder; or the module has no Keras
+    batch norm.
     """
 
     code = "BN008"

@@ -39,6 +39,13 @@ class UpdateOpsCrossNetwork(Rule):
 
     ## Fix
     None: read the collection with the scope of the network the step trains.
+
+    ## Stays silent when
+    the step's `var_list` names no scope it can read (no `var_list`, or one computed in a
+    way the module does not show); no other train op in the module trains another
+    network; the step reads the collection with `scope=`; no batch norm is built under
+    the other network's scope (a critic without batch norm); or the step is built by a
+    builder such as `slim.learning.create_train_op`.
     """
 
     code = "BN009"

@@ -29,6 +29,12 @@ class UnusedSuppression(Rule):
 
     ## Fix
     None; delete the comment (or the codes it no longer needs).
+
+    ## Stays silent when
+    the comment silenced a finding of every code it names in this run (a bare
+    `# migrate-bn: ignore` silenced at least one); a `# noqa` names no `BN` code (a bare
+    `# noqa`, or another linter's codes: it is not migrate-bn's); the text is inside a
+    string, not a comment; or BN900 is not selected (it is off by default).
     """
 
     code = "BN900"
