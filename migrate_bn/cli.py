@@ -35,7 +35,7 @@ Find and fix batch-normalization bugs in TensorFlow 1.x code.
   migrate-bn --dry-run src/        the same as `fix --dry-run src/`
   migrate-bn explain BN001         what a rule finds, why it is wrong, the fix
   migrate-bn rules                 the table of rules
-  migrate-bn doctor model.ckpt     did a checkpoint's batch norm ever update?
+  migrate-bn doctor model.ckpt     is a saved model's batch norm wired? did it update?
   migrate-bn lsp                   language server for editors (docs/editors.md)
 
 \b
@@ -262,26 +262,47 @@ def explain(code: str) -> None:
 
 
 @main.command()
-@click.argument("checkpoint", type=click.Path(exists=True))
-def doctor(checkpoint: str) -> None:
-    """Read a TF checkpoint and report batch-norm layers whose moving statistics were
-    never updated (still exactly 0 and 1). Needs TensorFlow; reads data only.
+@click.argument("path", type=click.Path())
+@click.option("--output-format", "output_format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--source", "source", type=click.Path(exists=True, file_okay=False), metavar="DIR",
+              help="The program's source tree: map each finding to the line that built it.")
+def doctor(path: str, output_format: str, source: Optional[str]) -> None:
+    """Read a saved model and diagnose its batch norm: the graph's wiring and the
+    checkpoint's moving statistics. Needs TensorFlow; reads data only, runs nothing.
 
-    CHECKPOINT is a checkpoint prefix (model.ckpt-1000) or a directory holding one.
-    Exit code 1 when any layer never updated, 2 when the checkpoint cannot be read.
+    PATH is a checkpoint prefix (model.ckpt-1000), a directory of checkpoints, an
+    Estimator model directory or a SavedModel. The graph beside the values (.meta,
+    graph.pbtxt, saved_model.pb) says which train op skips which batch norm's update ops
+    and which served output normalizes with batch statistics; the values confirm it.
+    Exit code 1 on findings, 2 when PATH cannot be read.
     """
-    from . import doctor as checkpoint_doctor
+    import json
+
+    from . import doctor as model_doctor
+    from .saved_graphs import SavedGraphError
 
     try:
-        statistics = checkpoint_doctor.examine(checkpoint)
-    except RuntimeError as error:
+        diagnosis = model_doctor.examine(path)
+    except SavedGraphError as error:
         raise InputError(str(error)) from None
-    except Exception as error:  # TensorFlow's reader: not a checkpoint, truncated, ...
-        raise InputError(f"cannot read {checkpoint} as a TensorFlow checkpoint: {error}") from None
-    lines, stale = checkpoint_doctor.report(statistics)
-    for line in lines:
-        click.echo(line)
-    sys.exit(EXIT_FINDINGS if stale else EXIT_CLEAN)
+    sites = None
+    if source is not None:
+        from . import doctor_source
+
+        sites = doctor_source.locate(diagnosis, source)
+    if output_format == "json":
+        record = model_doctor.to_json(diagnosis)
+        if sites is not None:
+            record["source"] = doctor_source.to_json(sites)
+        click.echo(json.dumps(record, indent=2))
+    else:
+        for line in model_doctor.render_text(diagnosis):
+            click.echo(line)
+        if sites is not None:
+            for line in doctor_source.render_text(sites):
+                click.echo(line)
+    sys.exit(EXIT_FINDINGS if diagnosis.findings else EXIT_CLEAN)
 
 
 @main.command()
