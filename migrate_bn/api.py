@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 
-from . import documents, facts as facts_module
+from . import documents, facts as facts_module, graphs
 from .findings import Edit, Finding, Fix
 from .prefilter import may_matter
+from .problems import Kind, Problem
 from .source import SourceError, decode, encoding_of, parse
 from . import suppressions
 from .project import Resolver
@@ -31,10 +32,17 @@ class Result:
     fixed_source: Optional[bytes] = None
     remaining: list[Finding] = field(default_factory=list)
     fixed_count: int = 0
-    # The file could not be read as Python; it was skipped.
-    error: Optional[str] = None
+    # The file could not be read as Python, or its fixes not written: what and why.
+    error: Optional[Problem] = None
     # migrate-bn itself failed on this file (a bug to report); nothing was written.
     internal_error: Optional[str] = None
+
+    @property
+    def problem(self) -> Optional[Problem]:
+        """What kept this file from being processed, typed (a failure of migrate-bn too)."""
+        if self.internal_error is not None:
+            return Problem(Kind.INTERNAL_ERROR, self.internal_error)
+        return self.error
 
     @property
     def changed(self) -> bool:
@@ -47,7 +55,16 @@ def check_source(text: str, rules: Sequence[Rule], options: Options, resolver: O
     if module_facts is None:
         module_facts = facts_module.build(parse(text), text, resolver)
     tree = module_facts.tree
-    findings = [finding for rule in rules for finding in rule.check(module_facts, options)]
+    graphs_of_program = graphs.parts(tree, text)
+    if graphs_of_program is None:
+        findings = [finding for rule in rules for finding in rule.check(module_facts, options)]
+    else:  # one graph after another: each on its own, each finding from the graph it is in
+        findings = []
+        for module, first, last in graphs_of_program:
+            part = facts_module.build(module, text, resolver)
+            part.line_name = module_facts.line_name
+            findings += [finding for rule in rules for finding in rule.check(part, options)
+                         if first <= finding.span.line <= last]
     comments = suppressions.find(text)
     if comments:
         findings = suppressions.apply(findings, comments, suppressions.statement_lines(tree))
@@ -55,6 +72,15 @@ def check_source(text: str, rules: Sequence[Rule], options: Options, resolver: O
         for rule in rules:
             findings.extend(rule.check_suppressions(unused))
     return sorted(findings, key=Finding.sort_key)
+
+
+def check_view(view: documents.View, rules: Sequence[Rule], options: Options,
+               resolver: Optional[Resolver] = None) -> list[Finding]:
+    """The findings in a file's view, at the view's positions; messages name other lines
+    as the file shows them (a notebook's cell and line)."""
+    module_facts = facts_module.build(view.tree, view.text, resolver)
+    module_facts.line_name = view.line_name
+    return check_source(view.text, rules, options, resolver, module_facts=module_facts)
 
 
 def fixable(findings: Sequence[Finding], options: Options) -> list[Finding]:
@@ -85,10 +111,9 @@ def analyze(
     rules = select_rules() if rules is None else rules
     try:
         view = documents.read(source, path)
-        found = check_source(view.text, rules, options, resolver,
-                             module_facts=facts_module.build(view.tree, view.text, resolver))
+        found = check_view(view, rules, options, resolver)
     except SourceError as error:
-        result.error = str(error)
+        result.error = error.problem
         return result
     result.findings = result.remaining = view.place(found)
     if fix:
@@ -137,8 +162,9 @@ def _fix(result: Result, view: documents.View, found: list[Finding], rules: Sequ
         if _LONE_CR.search(current) and _BARE_LF.search(current):
             # A line ending in CR alone that comes to stand before a blank line ending in
             # LF alone (a moved statement, a new line) would make one CRLF of the two.
-            result.error = ("it mixes lines ending in CR alone with lines ending in LF alone: a fix could "
-                            "merge two line breaks; not rewritten (make the line endings consistent to fix it)")
+            result.error = Problem(Kind.NOT_WRITTEN,
+                                   "it mixes lines ending in CR alone with lines ending in LF alone: a fix could "
+                                   "merge two line breaks; not rewritten (make the line endings consistent to fix it)")
             return
         try:
             outcome = apply_edits(current, edits)
@@ -169,10 +195,13 @@ def _fix(result: Result, view: documents.View, found: list[Finding], rules: Sequ
     if current != source:
         try:
             fixed_source = view.write_back(current)
-            placed = findings if view.kind == documents.PYTHON3 else \
-                documents.read(fixed_source, result.path).place(findings)
+            if view.kind == documents.PYTHON3:
+                placed = findings
+            else:  # what is left, as messages name it in the fixed file (a notebook's cells)
+                fixed_view = documents.read(fixed_source, result.path)
+                placed = fixed_view.place(check_view(fixed_view, rules, options, resolver))
         except (documents.WriteBackRefused, SourceError) as error:
-            result.error = str(error)
+            result.error = Problem(Kind.NOT_WRITTEN, f"fixes not written: {error}")
             return
         result.fixed_source = fixed_source
         result.remaining = placed

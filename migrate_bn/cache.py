@@ -22,6 +22,7 @@ from typing import Iterable, Optional
 
 from . import __version__
 from .findings import Finding, Fix, Related, Span
+from .problems import Problem
 
 DEFAULT_DIRECTORY = ".migrate_bn_cache"
 
@@ -47,9 +48,9 @@ def _finding_to_json(finding: Finding) -> dict:
     span = finding.span
     return {
         "code": finding.code, "message": finding.message, "severity": finding.severity,
-        "span": [span.line, span.column, span.end_line, span.end_column],
+        "span": [span.line, span.column, span.end_line, span.end_column, span.cell],
         "fix": None if finding.fix is None else [finding.fix.applicability, finding.fix.message],
-        "related": [[r.span.line, r.span.column, r.span.end_line, r.span.end_column, r.message, r.path]
+        "related": [[r.span.line, r.span.column, r.span.end_line, r.span.end_column, r.span.cell, r.message, r.path]
                     for r in finding.related],
         "alternatives": [[a.applicability, a.message] for a in finding.alternatives],
     }
@@ -57,7 +58,7 @@ def _finding_to_json(finding: Finding) -> dict:
 
 def _finding_from_json(data: dict) -> Finding:
     fix = None if data["fix"] is None else Fix(data["fix"][0], data["fix"][1], ())
-    related = tuple(Related(Span(*r[:4]), r[4], r[5]) for r in data["related"])
+    related = tuple(Related(Span(*r[:5]), r[5], r[6]) for r in data["related"])
     alternatives = tuple(Fix(a[0], a[1], ()) for a in data["alternatives"])
     return Finding(data["code"], data["message"], Span(*data["span"]), data["severity"], fix, related, alternatives)
 
@@ -76,7 +77,7 @@ class Cache:
         ignore = root / ".gitignore"
         if not ignore.exists():
             ignore.write_text("*\n")
-        self.connection = sqlite3.connect(str(root / "results-v1.sqlite"))
+        self.connection = sqlite3.connect(str(root / "results-v2.sqlite"))
         self.connection.execute("CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, value TEXT)")
         self.hits = self.misses = 0
 
@@ -85,7 +86,7 @@ class Cache:
         return hashlib.sha256(b"\0".join([self.configuration.encode(), os.fsencode(path),
                                            digest.encode()])).hexdigest()
 
-    def get(self, path: str, digest: str) -> Optional[tuple[list[Finding], Optional[str]]]:
+    def get(self, path: str, digest: str) -> Optional[tuple[list[Finding], Optional[Problem]]]:
         """(findings, error) of an unchanged file, or None."""
         row = self.connection.execute("SELECT value FROM results WHERE key = ?", (self._key(path, digest),)).fetchone()
         if row is None:
@@ -96,12 +97,14 @@ class Cache:
             self.misses += 1
             return None
         self.hits += 1
-        return [_finding_from_json(item) for item in value["findings"]], value["error"]
+        error = None if value["error"] is None else Problem.from_json(value["error"])
+        return [_finding_from_json(item) for item in value["findings"]], error
 
-    def put(self, path: str, digest: str, findings: Iterable[Finding], error: Optional[str],
+    def put(self, path: str, digest: str, findings: Iterable[Finding], error: Optional[Problem],
             dependencies: Iterable[str]) -> None:
         stamps = [stamp for stamp in (_dependency_stamp(d) for d in sorted(set(dependencies))) if stamp]
-        value = {"findings": [_finding_to_json(f) for f in findings], "error": error, "dependencies": stamps}
+        value = {"findings": [_finding_to_json(f) for f in findings],
+                 "error": None if error is None else error.as_json(), "dependencies": stamps}
         self.connection.execute("INSERT OR REPLACE INTO results (key, value) VALUES (?, ?)",
                                 (self._key(path, digest), json.dumps(value)))
 

@@ -18,6 +18,7 @@ from .output import (FORMATS, fix_hints, fixed_counts, fixes_report, plural, ren
                      statistics_report, text_line, unified_diff)
 from .rules import Options, all_rules, known_prefix, rule_by_code, select_rules
 from .cache import DEFAULT_DIRECTORY as DEFAULT_CACHE, Cache, configuration_key
+from .problems import Kind
 from .progress import Progress
 from .report import FileRecord, RunReport
 from .runner import Job, analyze_as, plan, run
@@ -98,6 +99,9 @@ def _common(function):
         click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
                      help="Read settings from this pyproject.toml or setup.cfg."),
         click.option("--isolated", is_flag=True, help="Ignore configuration files."),
+        click.option("--no-notebooks", is_flag=True,
+                     help="Do not search directories for Jupyter notebooks (*.ipynb); notebooks named "
+                          "on the command line are still read. Configuration: notebooks = false."),
     ]
     return _decorate(function, options)
 
@@ -146,14 +150,15 @@ def main() -> None:
 @_editor_options
 @_bulk_options
 def check(paths, select, ignore, output_format, color, exclude, force_exclude, config_path, isolated,
-          stdin_filename, statistics, show_fixes, exit_zero, jobs, no_cache, cache_dir, report_path,
+          no_notebooks, stdin_filename, statistics, show_fixes, exit_zero, jobs, no_cache, cache_dir, report_path,
           files_from, no_respect_gitignore) -> None:
     """Report batch-norm bugs as path:line:col CODE message.
 
-    PATHS are files or directories (searched for *.py); default: the current directory.
+    PATHS are files or directories (searched for *.py and *.ipynb); default: the current directory.
     Findings marked [*] have a safe automatic fix (`migrate-bn fix`).
     """
-    job = _job(select, ignore, exclude, force_exclude, config_path, isolated, unsafe_fixes=False, fix=False)
+    job = _job(select, ignore, exclude, force_exclude, config_path, isolated, unsafe_fixes=False, fix=False,
+               no_notebooks=no_notebooks)
     editor = dict(statistics=statistics, show_fixes=show_fixes, exit_zero=exit_zero)
     if stdin_filename is not None:
         sys.exit(_stdin(paths, stdin_filename, job, output_format, color, dry_run=False, diff=False, **editor))
@@ -172,7 +177,7 @@ def check(paths, select, ignore, output_format, color, exclude, force_exclude, c
                    "for the run (an unsafe fix: applied with --unsafe-fixes).")
 @_bulk_options
 def fix(paths, select, ignore, output_format, color, exclude, force_exclude, config_path, isolated,
-        stdin_filename, statistics, show_fixes, exit_zero, dry_run, diff, unsafe_fixes, bn_momentum,
+        no_notebooks, stdin_filename, statistics, show_fixes, exit_zero, dry_run, diff, unsafe_fixes, bn_momentum,
         jobs, no_cache, cache_dir, report_path, files_from, no_respect_gitignore) -> None:
     """Fix batch-norm bugs in place (atomic writes; untouched code stays byte-identical).
 
@@ -180,7 +185,7 @@ def fix(paths, select, ignore, output_format, color, exclude, force_exclude, con
     paths relative to the working directory) and the exit code is 1 when any is pending.
     """
     job = _job(select, ignore, exclude, force_exclude, config_path, isolated, unsafe_fixes,
-               fix=True, write=not dry_run, bn_momentum=bn_momentum)
+               fix=True, write=not dry_run, bn_momentum=bn_momentum, no_notebooks=no_notebooks)
     editor = dict(statistics=statistics, show_fixes=show_fixes, exit_zero=exit_zero)
     if stdin_filename is not None:
         sys.exit(_stdin(paths, stdin_filename, job, output_format, color, dry_run=dry_run, diff=diff, **editor))
@@ -221,7 +226,7 @@ def _bulk(paths, job: Job, jobs, no_cache, cache_dir, report_path, files_from, n
 
 
 def _job(select, ignore, exclude, force_exclude, config_path, isolated, unsafe_fixes, fix, write=False,
-         bn_momentum=None) -> Job:
+         bn_momentum=None, no_notebooks=False) -> Job:
     """Command-line options over the configuration file: --select replaces its select,
     --ignore and --exclude add to its lists, --unsafe-fixes turns them on."""
     try:
@@ -239,6 +244,7 @@ def _job(select, ignore, exclude, force_exclude, config_path, isolated, unsafe_f
             raise click.UsageError(f"{settings.path}: unknown rule code {code!r} (see `migrate-bn rules`)")
     chosen = _codes(select) or settings.select
     settings.exclude = [*settings.exclude, *exclude]
+    settings.notebooks = settings.notebooks and not no_notebooks
     rules = select_rules(chosen, [*settings.ignore, *_codes(ignore)])
     options = Options(unsafe_fixes=unsafe_fixes or settings.unsafe_fixes, bn_momentum=bn_momentum)
     return Job(rules, options, fix=fix, write=write, settings=settings, force_exclude=force_exclude)
@@ -400,10 +406,10 @@ def _report(paths: Sequence[str], job: Job, output_format: str, color_mode: str,
             report.add(FileRecord(result.path, Counter(f.code for f in result.findings),
                                   fixed=result.fixed_count if result.changed and not dry_run else 0,
                                   pending=result.fixed_count if result.changed and dry_run else 0,
-                                  skipped=result.error or result.internal_error))
-            problem = result.error or result.internal_error
+                                  skipped=result.problem))
+            problem = result.problem
             if problem:
-                kind = "error" if result.error else "internal error"
+                kind = "internal error" if problem.kind is Kind.INTERNAL_ERROR else "error"
                 failed.append(result.path)
                 err.write(f"{result.path}: {kind}: {problem}\n")
                 if result.internal_error:

@@ -3,7 +3,8 @@ setup.cfg, found from the working directory upwards (the first file that has the
 section wins), or named with `--config`.
 
 Keys (dashes or underscores): select, ignore, exclude (globs), per-file-ignores
-(glob -> codes), unsafe-fixes (bool), target-keras (2 or 3).
+(glob -> codes), unsafe-fixes (bool), target-keras (2 or 3), notebooks (bool: search
+directories for `*.ipynb` too; default true).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-KEYS = {"select", "ignore", "exclude", "per_file_ignores", "unsafe_fixes", "target_keras"}
+KEYS = {"select", "ignore", "exclude", "per_file_ignores", "unsafe_fixes", "target_keras", "notebooks"}
 
 
 class ConfigError(Exception):
@@ -40,6 +41,7 @@ class Settings:
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
     unsafe_fixes: bool = False
     target_keras: int = 3
+    notebooks: bool = True  # directories are searched for *.ipynb too
 
     def _relative(self, path: str) -> str:
         return os.path.relpath(os.path.abspath(path), self.root).replace(os.sep, "/")
@@ -83,6 +85,16 @@ def _globs(value, where: str) -> list[str]:
     return [str(v).strip() for v in value if str(v).strip()]
 
 
+def _boolean(value, where: str) -> bool:
+    if isinstance(value, str):
+        if value.strip().lower() not in ("true", "false", "yes", "no", "1", "0"):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        value = value.strip().lower() in ("true", "yes", "1")
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: expected true or false, got {value!r}")
+    return value
+
+
 def _settings(raw: dict, path: str) -> Settings:
     settings = Settings(path=path, root=os.path.dirname(os.path.abspath(path)))
     for key, value in raw.items():
@@ -107,14 +119,8 @@ def _settings(raw: dict, path: str) -> Settings:
             if not isinstance(value, dict):
                 raise ConfigError(f"{where}: expected a table of glob = [codes]")
             settings.per_file_ignores = {glob: _codes(codes, where) for glob, codes in value.items()}
-        elif name == "unsafe_fixes":
-            if isinstance(value, str):
-                if value.strip().lower() not in ("true", "false", "yes", "no", "1", "0"):
-                    raise ConfigError(f"{where}: expected true or false, got {value!r}")
-                value = value.strip().lower() in ("true", "yes", "1")
-            if not isinstance(value, bool):
-                raise ConfigError(f"{where}: expected true or false, got {value!r}")
-            settings.unsafe_fixes = value
+        elif name in ("unsafe_fixes", "notebooks"):
+            setattr(settings, name, _boolean(value, where))
         elif name == "target_keras":
             try:
                 settings.target_keras = int(value)

@@ -68,6 +68,11 @@ class View:
         """The file's bytes once the view's bytes are `new_code`."""
         return new_code
 
+    def line_name(self, line: int) -> str:
+        """How a message names a line of the view: "line 12", "cell 3, line 2"."""
+        where = self.locate(line, 1)
+        return f"line {where.line}" if where.cell is None else f"cell {where.cell}, line {where.line}"
+
     # --- findings ------------------------------------------------------------------
 
     def place(self, findings: Sequence[Finding]) -> list[Finding]:

@@ -16,7 +16,7 @@ import ast
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Optional, Union
+from typing import Any, Callable, Iterator, Optional, Union
 
 from . import tfapi
 from .binding import api_signature, argument, bind, def_signature
@@ -178,6 +178,9 @@ class ModuleFacts:
     # Module-level functions by name, for `arg_scope(my_scope())`.
     function_defs: dict[str, ast.AST] = field(default_factory=dict)
     resolver: Optional[Any] = None  # project.Resolver: the project's own producers
+    # How messages name a line of the module's view: a notebook says which cell it is in
+    # (documents.View.line_name).
+    line_name: Callable[[int], str] = field(default=lambda line: f"line {line}")
 
     # --- names -----------------------------------------------------------------
 

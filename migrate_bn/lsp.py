@@ -38,6 +38,7 @@ from .findings import Finding, Fix, Span
 from .output import rule_docs_url
 from .project import Project
 from .rules import Options, Rule, rule_by_code, select_rules
+from .documents import NOTEBOOK_SUFFIX
 from .source import SourceError, decode, encoding_of, split_lines
 from .suppressions import innermost_statement, statement_lines
 
@@ -207,8 +208,10 @@ class MigrateBnServer(LanguageServer):
         analysis = Analysis(uri=uri, version=version, text=text, source=source, path=path,
                             lines=split_lines(text))
         settings = self.settings_for(path, analysis.messages)
-        if path and settings.exclude and settings.excluded(path):
-            analysis.result = Result(path=path)
+        if path and settings.exclude and settings.excluded(path) or uri.lower().endswith(NOTEBOOK_SUFFIX):
+            # A notebook opened as text is its JSON, whose lines are not the cells' lines
+            # that findings name: not served (notebook documents are not supported yet).
+            analysis.result = Result(path=path or uri)
             return analysis
         analysis.rules = self.rules_for(path, settings)
         resolver = self.project.resolver(path) if path else None

@@ -15,19 +15,34 @@ from urllib.parse import quote
 from . import __version__
 from .api import Result, apply_fix
 from .source import SourceError, decode, split_lines
-from .findings import Finding, Fix
+from .documents import NOTEBOOK_SUFFIX
+from .findings import Finding, Fix, Span
 from .paths import display_path
+from .problems import Kind, Problem
 
 RED, GREEN, CYAN, BOLD, RESET = "\033[31m", "\033[32m", "\033[36m", "\033[1m", "\033[0m"
 
 
 def text_line(path: str, finding: Finding, color: bool = False) -> str:
     marker = " [*]" if finding.fix_applicability == "safe" else ""
-    location = f"{path}:{finding.span.line}:{finding.span.column}:"
+    location = f"{path}:{_place(finding.span)}:"
     code = finding.code
     if color:
         location, code = f"{BOLD}{location}{RESET}", f"{RED}{BOLD}{code}{RESET}"
     return f"{location} {code}{marker} {finding.message}"
+
+
+def _place(span: Span) -> str:
+    """line:col, or for a notebook cell N:line:col (as ruff writes it)."""
+    cell = f"cell {span.cell}:" if span.cell is not None else ""
+    return f"{cell}{span.line}:{span.column}"
+
+
+def _with_cell(record: dict, span: Span) -> dict:
+    """A notebook's findings say in which cell their lines are; others are as they were."""
+    if span.cell is not None:
+        record["cell"] = span.cell
+    return record
 
 
 def finding_json(path: str, finding: Finding) -> dict:
@@ -35,7 +50,7 @@ def finding_json(path: str, finding: Finding) -> dict:
     if finding.fix is not None:
         fix = {"applicability": finding.fix.applicability, "message": finding.fix.message}
     alternatives = [{"applicability": alt.applicability, "message": alt.message} for alt in finding.alternatives]
-    return {
+    return _with_cell({
         "code": finding.code,
         "message": finding.message,
         "path": path,
@@ -46,24 +61,56 @@ def finding_json(path: str, finding: Finding) -> dict:
         "severity": finding.severity,
         "fix": fix,
         "related": [
-            {
+            _with_cell({
                 "path": display_path(related.path) if related.path else path,
                 "line": related.span.line,
                 "column": related.span.column,
                 "message": related.message,
-            }
+            }, related.span)
             for related in finding.related
         ],
         "alternatives": alternatives,
+    }, finding.span)
+
+
+def problem_json(path: str, problem: Problem) -> dict:
+    """A file that could not be processed, as a record beside the findings: the keys of
+    a finding (so that readers of findings read it too; like ruff's E902), its code
+    from the problems table, and `kind` saying which problem it is. Without a place of
+    its own it points at the file's first line."""
+    line = problem.line or 1
+    record = {
+        "code": problem.code,
+        "message": problem.detail,
+        "path": path,
+        "line": line,
+        "column": 1,
+        "end_line": line,
+        "end_column": 1,
+        "severity": "error",
+        "fix": None,
+        "related": [],
+        "alternatives": [],
+        "kind": problem.kind.value,
     }
+    if problem.cell is not None:
+        record["cell"] = problem.cell
+    return record
+
+
+def records(results: Iterable[tuple]) -> Iterable[dict]:
+    """Every finding, and every file's problem, as JSON records in the order of the files."""
+    for item in results:
+        result = item[0]
+        yield from (finding_json(result.path, finding) for finding in item[1])
+        if result.problem is not None:
+            yield problem_json(result.path, result.problem)
 
 
 def json_report(results: Iterable[tuple]) -> str:
-    """A JSON list of findings; `results` holds (result, findings[, source]) tuples."""
-    return json.dumps(
-        [finding_json(item[0].path, finding) for item in results for finding in item[1]],
-        indent=2,
-    )
+    """A JSON list of findings, and of the files that could not be processed (records
+    with a `kind`); `results` holds (result, findings[, source]) tuples."""
+    return json.dumps(list(records(results)), indent=2)
 
 
 def _lines(source: bytes) -> list[str]:
@@ -75,7 +122,33 @@ def _lines(source: bytes) -> list[str]:
 
 
 def unified_diff(path: str, before: bytes, after: bytes, color: bool = False) -> str:
-    lines = list(difflib.unified_diff(_lines(before), _lines(after), f"a/{path}", f"b/{path}"))
+    """The change as a unified diff; for a notebook, of its code cells' code."""
+    if path.lower().endswith(NOTEBOOK_SUFFIX):
+        cells = notebook_diff(path, before, after, color)
+        if cells is not None:
+            return cells
+    return _unified(_lines(before), _lines(after), f"a/{path}", f"b/{path}", color)
+
+
+def notebook_diff(path: str, before: bytes, after: bytes, color: bool = False) -> Optional[str]:
+    """One unified diff per code cell that changed, named `path:cell N` (as ruff shows a
+    notebook's fixes), rather than a diff of the JSON; None when either side is not a
+    notebook with the same cells."""
+    from . import notebooks
+
+    try:
+        old, new = notebooks.read(before), notebooks.read(after)
+    except SourceError:
+        return None
+    if [cell.number for cell in old.cells] != [cell.number for cell in new.cells]:
+        return None
+    return "".join(_unified(split_lines(a.text), split_lines(b.text), f"a/{path}:cell {a.number}",
+                            f"b/{path}:cell {b.number}", color)
+                   for a, b in zip(old.cells, new.cells) if a.text != b.text)
+
+
+def _unified(before: list[str], after: list[str], old_name: str, new_name: str, color: bool) -> str:
+    lines = list(difflib.unified_diff(before, after, old_name, new_name))
     out = []
     for line in lines:
         if not line.endswith(("\n", "\r")):
@@ -134,9 +207,8 @@ def render(output_format: str, results: Sequence[tuple], rules: Sequence = ()) -
 
 
 def json_lines_report(results: Iterable[tuple]) -> str:
-    """One finding per line, as `json` writes them: for streaming and `grep`."""
-    return "".join(json.dumps(finding_json(item[0].path, finding)) + "\n"
-                   for item in results for finding in item[1])
+    """One finding (or problem) per line, as `json` writes them: for streaming and `grep`."""
+    return "".join(json.dumps(record) + "\n" for record in records(results))
 
 
 GITHUB_LEVELS = {"error": "error", "warning": "warning"}
@@ -154,17 +226,32 @@ def github_line(path: str, finding: Finding) -> str:
     """A GitHub Actions workflow command that annotates the finding's lines in the PR."""
     span = finding.span
     level = GITHUB_LEVELS.get(finding.severity, "notice")
-    properties = ",".join([
-        f"title={_github_property(f'migrate-bn ({finding.code})')}",
-        f"file={_github_property(path)}",
-        f"line={span.line}", f"col={span.column}", f"endLine={span.end_line}", f"endColumn={span.end_column}",
-    ])
-    text = f"{path}:{span.line}:{span.column}: {finding.code} {finding.message}"
+    title = f"migrate-bn ({finding.code})"
+    place = [f"line={span.line}", f"col={span.column}", f"endLine={span.end_line}", f"endColumn={span.end_column}"]
+    if span.cell is not None:
+        # The lines are the cell's, not the .ipynb file's: the annotation names the cell
+        # and goes on the file as a whole.
+        title, place = f"{title} in cell {span.cell}", []
+    properties = ",".join([f"title={_github_property(title)}", f"file={_github_property(path)}", *place])
+    text = f"{path}:{_place(span)}: {finding.code} {finding.message}"
     return f"::{level} {properties}::{_github_data(text)}"
 
 
+def github_problem_line(path: str, problem: Problem) -> str:
+    """A file that could not be processed, as an error annotation on the file."""
+    title = f"migrate-bn ({problem.code}): {problem.title}"
+    place = [f"line={problem.line}"] if problem.line is not None and problem.cell is None else []
+    properties = ",".join([f"title={_github_property(title)}", f"file={_github_property(path)}", *place])
+    return f"::error {properties}::{_github_data(f'{path}: {problem.code} {problem.detail}')}"
+
+
 def github_report(results: Iterable[tuple]) -> str:
-    return "".join(github_line(item[0].path, finding) + "\n" for item in results for finding in item[1])
+    lines = []
+    for item in results:
+        lines += [github_line(item[0].path, finding) for finding in item[1]]
+        if item[0].problem is not None:
+            lines.append(github_problem_line(item[0].path, item[0].problem))
+    return "".join(line + "\n" for line in lines)
 
 
 # --- SARIF 2.1.0 ---------------------------------------------------------------------------
@@ -183,8 +270,12 @@ def _artifact(path: str) -> dict:
 
 
 def _region(span) -> dict:
-    return {"startLine": span.line, "startColumn": span.column,
-            "endLine": span.end_line, "endColumn": span.end_column}
+    region = {"startLine": span.line, "startColumn": span.column,
+              "endLine": span.end_line, "endColumn": span.end_column}
+    if span.cell is not None:
+        # A notebook: the lines are those of this cell (SARIF has no cells of its own).
+        region["properties"] = {"cell": span.cell}
+    return region
 
 
 def _source_lines(source: Optional[bytes]) -> Optional[list[str]]:
@@ -301,6 +392,15 @@ def sarif_log(results: Sequence[tuple], rules: Sequence = ()) -> dict:
             if fixes:
                 entry["fixes"] = fixes
             sarif_results.append(entry)
+    problems = [(item[0].path, item[0].problem) for item in results if item[0].problem is not None]
+    for path, problem in problems:
+        if problem.code not in index:
+            index[problem.code] = len(descriptors)
+            descriptors.append({"id": problem.code, "name": problem.kind.value,
+                                "shortDescription": {"text": problem.title}})
+        sarif_results.append({"ruleId": problem.code, "ruleIndex": index[problem.code], "level": "error",
+                              "message": {"text": problem.detail},
+                              "locations": [_problem_location(path, problem)]})
     root = Path(os.getcwd()).as_uri().rstrip("/") + "/"
     return {
         "$schema": SARIF_SCHEMA,
@@ -309,9 +409,27 @@ def sarif_log(results: Sequence[tuple], rules: Sequence = ()) -> dict:
             "tool": {"driver": {"name": "migrate-bn", "version": __version__, "rules": descriptors}},
             "originalUriBaseIds": {SRCROOT: {"uri": root}},
             "columnKind": "unicodeCodePoints",
+            # Files that could not be processed are results of their own (above, so that
+            # code scanning shows them) and the run's notifications.
+            "invocations": [{
+                "executionSuccessful": not problems,
+                "toolExecutionNotifications": [
+                    {"level": "error", "message": {"text": f"{path}: {problem.detail}"},
+                     "descriptor": {"id": problem.code}, "locations": [_problem_location(path, problem)]}
+                    for path, problem in problems],
+            }],
             "results": sarif_results,
         }],
     }
+
+
+def _problem_location(path: str, problem: Problem) -> dict:
+    physical: dict = {"artifactLocation": _artifact(path)}
+    if problem.line is not None:
+        physical["region"] = {"startLine": problem.line}
+        if problem.cell is not None:
+            physical["region"]["properties"] = {"cell": problem.cell}
+    return {"physicalLocation": physical}
 
 
 # --- statistics and fixes, for people ------------------------------------------------------

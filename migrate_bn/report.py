@@ -8,6 +8,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Optional
 
+from .problems import Problem
+
 
 @dataclass
 class FileRecord:
@@ -15,7 +17,7 @@ class FileRecord:
     findings: Counter = field(default_factory=Counter)
     fixed: int = 0
     pending: int = 0  # fixes found but not written (a dry run, or unsafe ones)
-    skipped: Optional[str] = None  # why the file could not be processed
+    skipped: Optional[Problem] = None  # why the file could not be processed
     cached: bool = False
 
 
@@ -48,7 +50,8 @@ class RunReport:
             "fixes": {"applied": sum(r.fixed for r in self.files), "pending": sum(r.pending for r in self.files)},
             "per_file": [{"path": r.path, "findings": dict(sorted(r.findings.items())), "fixed": r.fixed,
                           "pending": r.pending} for r in with_findings],
-            "skipped": [{"path": r.path, "reason": r.skipped} for r in self.files if r.skipped],
+            "skipped": [{"path": r.path, "code": r.skipped.code, "reason": str(r.skipped)}
+                        for r in self.files if r.skipped],
         }
 
     def markdown(self) -> str:
@@ -69,7 +72,8 @@ class RunReport:
                 lines.append(f"| `{item['path']}` | {counts} | {item['fixed']} | {item['pending']} |")
             lines.append("")
         if data["skipped"]:
-            lines += ["## Skipped", ""] + [f"- `{item['path']}`: {item['reason']}" for item in data["skipped"]]
+            lines += ["## Skipped", ""] + [f"- `{item['path']}`: {item['reason']} ({item['code']})"
+                                           for item in data["skipped"]]
         return "\n".join(lines) + "\n"
 
     def write(self, path: str) -> None:

@@ -17,12 +17,16 @@ from .config import Settings
 from .fsio import Refused, read_source, write_atomically
 from .paths import display_path
 from .prefilter import may_matter
+from .problems import Kind, Problem
 from .project import Project, Resolver
 from .rules import Options, Rule
 
 # Below this many files a worker pool costs more than it saves.
 MIN_FILES_PER_WORKER = 8
 MAX_CHUNK = 16
+# What a directory is searched for: Python files, and notebooks unless turned off.
+PYTHON_SUFFIXES = (".py", ".pyi")
+SUFFIXES = (*PYTHON_SUFFIXES, ".ipynb")
 # Directories that never hold a user's own sources.
 SKIPPED_DIRECTORIES = frozenset({
     ".git", ".hg", ".svn", ".tox", ".nox", ".venv", "venv", "env", "__pycache__",
@@ -48,8 +52,9 @@ class Job:
 def discover(paths: Iterable[str], settings: Optional[Settings] = None, force_exclude: bool = False) -> list[str]:
     """Every Python file under `paths`, each once, sorted. A file named explicitly is
     taken whatever its suffix, and even when excluded unless `force_exclude`;
-    directories are searched for `*.py`, skipping excluded paths and following no
-    symbolic link (see `_search`)."""
+    directories are searched for `*.py`, `*.pyi` and (unless the settings turn
+    notebooks off) `*.ipynb`, skipping excluded paths and following no symbolic link
+    (see `_search`)."""
     return _search(paths, settings, force_exclude)[0]
 
 
@@ -65,6 +70,7 @@ def _search(paths: Iterable[str], settings: Optional[Settings],
     on the command line is taken as named, links included.
     """
     excluded = settings.excluded if settings is not None and settings.exclude else (lambda path: False)
+    suffixes = SUFFIXES if settings is None or settings.notebooks else PYTHON_SUFFIXES
     found: set[str] = set()
     problems: dict[str, str] = {}
     for path in paths:
@@ -82,7 +88,7 @@ def _search(paths: Iterable[str], settings: Optional[Settings],
                                         and not excluded(os.path.join(root, d)))
                 for name in files:
                     candidate = os.path.join(root, name)
-                    if not name.endswith((".py", ".pyi")) or excluded(candidate):
+                    if not name.endswith(suffixes) or excluded(candidate):
                         continue
                     if os.path.islink(candidate):
                         if not os.path.exists(candidate):
@@ -105,7 +111,7 @@ def process_file(path: str, job: Job, resolver: Optional[Resolver] = None) -> tu
     shown = shown_path(path)
     source, problem = read_file(path)
     if source is None:
-        return Result(path=shown, error=problem), None
+        return Result(path=shown, error=Problem(Kind.CANNOT_READ, problem or "cannot read")), None
     if resolver is None and job.project is not None:
         resolver = job.project.resolver(path)
     result = analyze_as(path, shown, source, job, resolver)
@@ -144,13 +150,14 @@ def analyze_as(path: str, shown: str, source: bytes, job: Job, resolver: Optiona
     try:
         return analyze(source, shown, rules=rules, options=job.options, fix=job.fix, resolver=resolver)
     except RecursionError as error:
-        return Result(path=shown, error=f"too deeply nested to analyse ({_where(error)}); skipped")
+        return Result(path=shown, error=Problem(Kind.CANNOT_PARSE,
+                                                f"too deeply nested to analyse ({_where(error)}); skipped"))
     except Exception as error:  # a bug in migrate-bn must not stop the run
         return Result(path=shown, internal_error=f"{type(error).__name__}: {error} ({_where(error)})")
 
 
 def _not_written(result: Result, reason: str) -> None:
-    result.error = reason
+    result.error = Problem(Kind.NOT_WRITTEN, reason)
     result.fixed_source = None
     result.remaining = result.findings
     result.fixed_count = 0
@@ -226,7 +233,8 @@ def run(paths: Sequence[str], job: Job, cache: Optional[Cache] = None,
     digests: dict[str, str] = {}
     for path in planned.paths:
         if path in planned.problems:
-            triaged[path] = (Result(path=shown_path(path), error=planned.problems[path]), None)
+            triaged[path] = (Result(path=shown_path(path), error=Problem(Kind.CANNOT_READ, planned.problems[path])),
+                             None)
             continue
         answer = _triage(path, job, cache, digests)
         if answer is None:

@@ -7,9 +7,21 @@ import re
 import tokenize
 from typing import Optional
 
+from .problems import Kind, Problem
+
 
 class SourceError(Exception):
-    """The source cannot be decoded or parsed."""
+    """The source cannot be decoded or parsed: `kind` says which (problems.Kind), `line`
+    and `cell` where, when known."""
+
+    def __init__(self, message: str, kind: Kind = Kind.CANNOT_PARSE, line: Optional[int] = None,
+                 cell: Optional[int] = None) -> None:
+        super().__init__(message)
+        self.kind, self.line, self.cell = kind, line, cell
+
+    @property
+    def problem(self) -> Problem:
+        return Problem(self.kind, str(self), self.line, self.cell)
 
 
 _BYTE_LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)?")
@@ -24,7 +36,7 @@ def encoding_of(source: bytes) -> str:
     try:
         return tokenize.detect_encoding(lambda: next(lines, b""))[0]
     except SyntaxError as error:
-        raise SourceError(f"cannot decode: {error}") from None
+        raise SourceError(f"cannot decode: {error}", Kind.CANNOT_DECODE) from None
 
 
 def decode(source: bytes, encoding: Optional[str] = None) -> str:
@@ -33,7 +45,7 @@ def decode(source: bytes, encoding: Optional[str] = None) -> str:
     try:
         return source.decode(encoding or encoding_of(source))
     except (LookupError, UnicodeDecodeError) as error:
-        raise SourceError(f"cannot decode: {error}") from None
+        raise SourceError(f"cannot decode: {error}", Kind.CANNOT_DECODE) from None
 
 
 _TEXT_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
@@ -52,7 +64,7 @@ def parse(text: str) -> ast.Module:
         # TabError: Python 2 let tabs and spaces mix; Python 3 does not.
         hint = " (Python 2 code?)" if isinstance(error, TabError) or _looks_like_python2(error) else ""
         where = f" at line {error.lineno}" if error.lineno else ""
-        raise SourceError(f"cannot parse: {error.msg}{where}{hint}") from None
+        raise SourceError(f"cannot parse: {error.msg}{where}{hint}", line=error.lineno) from None
     except (ValueError, RecursionError, MemoryError) as error:
         raise SourceError(f"cannot parse: {error}") from None
 

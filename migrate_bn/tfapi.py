@@ -521,6 +521,9 @@ GRAPH_SETUP_CALLS = frozenset({
     "tensorflow.disable_v2_behavior", "tensorflow.disable_eager_execution",
     "tensorflow.reset_default_graph", "tensorflow.disable_resource_variables",
 })
+# A call at a program's top level that starts a new, empty default graph: what comes
+# after it trains other models than what came before (graphs.py).
+GRAPH_RESETS = frozenset({"tensorflow.reset_default_graph"})
 # TF1 call -> its TF2 spelling, same arguments.
 RENAMED_CALLS = {"tensorflow.set_random_seed": "tf.random.set_seed"}
 OPTIMIZER_PREFIX = "tensorflow.train."

@@ -13,6 +13,7 @@ import json
 from typing import Optional, Sequence, TextIO
 
 from . import runner
+from .documents import View, WriteBackRefused
 from .prefilter import may_matter
 from .fsio import Refused, write_atomically
 from .output import unified_diff
@@ -34,6 +35,7 @@ def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_pa
             err.write(f"{shown}: {problem}\n")
             errors += 1
             continue
+        view = None
         try:
             if may_matter(source):
                 view = documents.read(source, path)
@@ -62,12 +64,21 @@ def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_pa
             continue
         if result.skipped:
             line, reason = result.skipped
-            err.write(f"{shown}:{line}: not upgraded: {reason}\n")
+            err.write(f"{shown}:{_place(view, line)}: not upgraded: {reason}\n")
             skipped += 1
             continue
         if result.text is None:
             continue
-        new = result.text.encode(encoding_of(source))
+        try:
+            if view is not None and view.kind == documents.NOTEBOOK:  # the program goes back into the cells
+                new = view.write_cells(result.text.encode())  # type: ignore[attr-defined]
+            else:
+                new = result.text.encode(encoding_of(source))
+        except WriteBackRefused as refusal:
+            err.write(f"{shown}: not upgraded: the TF2 program cannot be put back into the notebook's cells "
+                      f"({refusal})\n")
+            skipped += 1
+            continue
         if dry_run or diff:
             out.write(unified_diff(shown, source, new, color))
         if not dry_run:
@@ -79,7 +90,7 @@ def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_pa
                 continue
         upgraded.append((shown, result))
         for line, note in result.notes:
-            err.write(f"{shown}:{line}: note: {note}\n")
+            err.write(f"{shown}:{_place(view, line)}: note: {note}\n")
     verb = "Would upgrade" if dry_run else "Upgraded"
     python3_only = sum(1 for _, result in upgraded if result.python3_only)
     if python3_only:
@@ -137,3 +148,12 @@ def _with_python3(result: Upgrade, text: str, notes: list[tuple[int, str]]) -> U
         return Upgrade(result.text, sorted(set(notes + result.notes)), None, result.name_map)
     not_tf2 = [(result.skipped[0], f"not upgraded to TF2: {result.skipped[1]}")] if result.skipped else []
     return Upgrade(text, sorted(set(notes + not_tf2)), None, None, python3_only=True)
+
+
+def _place(view: Optional[View], line: int) -> str:
+    """A line of the upgraded program as the file shows it: `12`, or in a notebook
+    `cell 3:2` (a Python 2 file's notes count the lines of its Python 3 program)."""
+    if view is None or view.kind != documents.NOTEBOOK:
+        return str(line)
+    where = view.locate(line, 1)
+    return f"cell {where.cell}:{where.line}" if where.cell is not None else str(where.line)

@@ -10,18 +10,18 @@ BN = "h = tf.layers.batch_normalization(x, training=flag)\n"
 def test_neither_python_3_nor_python_2_is_reported_not_fatal() -> None:
     result = analyze(("import tensorflow as tf\n" + BN + 'print "step\n').encode(), "old.py")
     assert result.error is not None
-    assert "cannot parse" in result.error and "Python 2" in result.error
+    assert "cannot parse" in str(result.error) and "Python 2" in str(result.error)
     assert result.findings == []
 
 
 def test_undecodable_bytes_are_reported() -> None:
     result = analyze(b"# batch_norm\nx = '\xff\xfe'\n", "bad.py")
-    assert result.error is not None and "cannot decode" in result.error
+    assert result.error is not None and "cannot decode" in str(result.error)
 
 
 def test_unknown_encoding_cookie_is_reported() -> None:
     result = analyze(b"# -*- coding: klingon -*-\n# batch_norm\n", "bad.py")
-    assert result.error is not None and "cannot decode" in result.error
+    assert result.error is not None and "cannot decode" in str(result.error)
 
 
 def test_null_bytes_are_reported() -> None:

@@ -123,7 +123,7 @@ class MissingUpdateOps(Rule):
         for op in unwired:
             message = (
                 f"`{facts.source(op.node)}` does not run the batch-norm update ops (UPDATE_OPS), "
-                f"so the moving mean/variance of {first.api} (line {first.node.lineno}{more}) "
+                f"so the moving mean/variance of {first.api} ({facts.line_name(first.node.lineno)}{more}) "
                 "never update: whatever runs the model in inference mode (evaluation, export) "
                 "normalizes with their initial values"
             )

@@ -102,7 +102,7 @@ class TrainingFlagConstant(Rule):
                 where = "the Estimator also builds this model_fn's EVAL and PREDICT graphs"
             else:
                 run = evaluations[0]
-                where = f"`{facts.source(run.node, 50)}` (line {run.node.lineno}) evaluates it"
+                where = f"`{facts.source(run.node, 50)}` ({facts.line_name(run.node.lineno)}) evaluates it"
             message = (f"`{site.api}` always runs in training mode ({origin.description}), but {where}: "
                        "evaluation normalizes each batch with its own statistics, so predictions depend "
                        "on their batch mates and the moving averages are never used")

@@ -74,7 +74,7 @@ class KerasBatchNormInSession(Rule):
             first = sites[0]
             more = f" and {len(sites) - 1} more" if len(sites) > 1 else ""
             message = (f"`{facts.source(op.node)}` does not run the update ops of the Keras "
-                       f"{first.api} (line {first.node.lineno}{more}): Keras keeps them in `.updates`, "
+                       f"{first.api} ({facts.line_name(first.node.lineno)}{more}): Keras keeps them in `.updates`, "
                        "not in UPDATE_OPS, so the moving mean/variance never update")
             related = tuple(Related(span(facts, site.node), f"Keras batch norm: {site.api}") for site in sites)
             yield Finding(self.code, message, span(facts, op.node), "error", self._fix(facts, op, sites), related)
