@@ -18,7 +18,7 @@ from .source import SourceError, decode, split_lines
 from .documents import NOTEBOOK_SUFFIX
 from .findings import Finding, Fix, Span
 from .paths import display_path
-from .problems import Kind, Problem
+from .problems import Problem
 
 RED, GREEN, CYAN, BOLD, RESET = "\033[31m", "\033[32m", "\033[36m", "\033[1m", "\033[0m"
 

@@ -692,7 +692,7 @@ def test_generated_python2_programs(program) -> None:
     """The same programs with their `print(...)` calls written as Python 2 `print`
     statements: analysed like the Python 3 program, fixed, and kept Python 2, with
     every line outside the fixes byte-identical."""
-    source, unit, options = program
+    source, unit, options, bug = program
     python2_source = as_python2(source)
     assume(python2_source != source and b"print_function" not in source)
     python3 = analyze(source, "generated.py", options=options)
@@ -700,7 +700,9 @@ def test_generated_python2_programs(program) -> None:
     assert python2_result.error is None, python2_result.error
     assert [(f.code, f.span.line) for f in python2_result.findings] == \
         [(f.code, f.span.line) for f in python3.findings]
-    check_fix(python2_source, options, indent=unit)
+    fixed = check_fix(python2_source, options, indent=unit)
+    if bug is not None:
+        assert_found_and_fixed(python2_source, options, bug, fixed)
 
 
 @examples(10)
