@@ -9,6 +9,7 @@ from migrate_bn import tfapi
 from migrate_bn.binding import named_arguments
 from migrate_bn.facts import ModuleFacts, TrainOp
 from migrate_bn.findings import Finding, Fix, Related, ReplaceNode, Span, WrapInWith
+from migrate_bn.model.structure import frame_reason, framed_update_sites
 from migrate_bn.rules import Options, Rule, span, update_ops_dependency
 
 
@@ -70,10 +71,14 @@ class MissingUpdateOps(Rule):
     already runs the whole collection (an if/else on a batch-norm switch, a GAN whose
     critic has no batch norm) or the scopes the batch norm is built under; the batch norm
     is written by hand with `tf.nn.batch_normalization` and its own assigns; the batch
-    norm is built inside a `tf.map_fn` / `tf.while_loop` / `tf.scan` body, whose update
-    ops live in the loop's frame where no outside dependency can reach them (and whose
-    presence in UPDATE_OPS also rules out the automatic fix for other train ops); or the
-    model has no batch norm at all.
+    norm is built inside a `tf.map_fn` / `tf.while_loop` / `tf.scan` body (a lambda, a
+    `def` or method passed as its function, or anything that function calls), whose
+    update ops live in the loop's frame where no outside dependency can reach them; or
+    the model has no batch norm at all. Batch norm inside a loop body, or inside a
+    `tf.cond` / `tf.case` / `tf.switch_case` branch, also rules out the automatic fix
+    for every train op of the module (the message says why): a train op that depends on
+    update ops in a loop frame fails at run time, and one that depends on a branch's
+    ops does not run when the other branch is taken.
     """
 
     code = "BN001"
@@ -120,16 +125,17 @@ class MissingUpdateOps(Rule):
                 "never update: whatever runs the model in inference mode (evaluation, export) "
                 "normalizes with their initial values"
             )
-            alternative = self._create_train_op(facts, op)
-            yield Finding(self.code, message, span(facts, op.node), "error", self._fix(facts, op), related,
-                          (alternative,) if alternative else ())
+            framed = framed_update_sites(facts)
+            if framed:
+                # UPDATE_OPS then also holds update ops from inside a loop or branch frame:
+                # depending on the whole collection fails at run time or skips the step.
+                message += "; no automatic fix: " + frame_reason(*framed[0])
+            alternative = None if framed else self._create_train_op(facts, op)
+            yield Finding(self.code, message, span(facts, op.node), "error",
+                          None if framed else self._fix(facts, op), related, (alternative,) if alternative else ())
 
     def _fix(self, facts: ModuleFacts, op: TrainOp) -> Fix | None:
         if not op.wrappable:
-            return None
-        if any(facts.in_loop_body(site) and site.feeds_update_ops for site in facts.batch_norm_sites):
-            # UPDATE_OPS then also holds update ops from inside a loop frame: depending on
-            # the whole collection fails at run time ("inputs from different frames").
             return None
         header, imports = update_ops_dependency(facts, op.stmt, *(site.node for site in facts.update_feeding_sites()),
                                                 scope=_network_scope(facts, op))
