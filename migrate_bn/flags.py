@@ -163,6 +163,44 @@ def graph_is_evaluated(facts: ModuleFacts, site: BatchNormSite) -> bool:
     return bool(facts.evaluation_runs(site)) or in_model_fn(site.scope)
 
 
+def always_training(facts: ModuleFacts, site: BatchNormSite) -> bool:
+    """Does this batch norm run in training mode whenever it runs, so that nothing ever
+    reads its moving statistics? A literal `True` flag (an explicit argument beats any
+    arg_scope), or contrib/slim's default `True` where no flag is at hand, no arg_scope
+    or other module can set one, and nothing evaluates the graph. Anything else (a flag,
+    a project's own batch norm, a slim net) is not known to always train."""
+    if site.how not in ("call", "apply", "normalizer_fn") or site.producer is not None or site.spec is None:
+        return False
+    if isinstance(site.flag, ast.Constant):
+        return site.flag.value is True
+    if site.flag is not None or site.spec.default_training is not True or inherits_normalizer(site):
+        return False
+    if site.scope.kind == "function" and (called_under_arg_scope(facts, site.scope) or
+                                          facts.called_only_from_outside(site.scope)):
+        return False
+    return flag_in_scope(facts, site.scope, site.node.lineno) is None and not _mentions_a_training_flag(facts)
+
+
+def _mentions_a_training_flag(facts: ModuleFacts) -> bool:
+    """Does the module name a training flag anywhere (a parameter, a variable or an
+    attribute called like `is_training` / `training` / `phase_train`)? Then a batch norm
+    left at its default may be one the author meant to switch, and evaluation with the
+    flag off would read the moving statistics."""
+    for scope in facts.scopes + [facts.module]:
+        names = [*scope.param_defaults, *scope.assignments, *scope.attributes]
+        if any(is_training_name(name) for name in names):
+            return True
+    return False
+
+
+def moving_statistics_unread(facts: ModuleFacts) -> bool:
+    """Is every batch norm that feeds UPDATE_OPS here always in training mode? Then
+    running the update ops changes nothing the program reads (GANs that sample with
+    batch statistics, test-time batch statistics by design): unknown stays silent."""
+    sites = facts.update_feeding_sites()
+    return bool(sites) and all(always_training(facts, site) for site in sites)
+
+
 def inherits_normalizer(site: BatchNormSite) -> bool:
     """A layer that gets batch norm from an enclosing arg_scope(normalizer_fn=...): its
     settings live on that scope, which is reported (and fixed) instead."""

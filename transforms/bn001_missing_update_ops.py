@@ -8,6 +8,7 @@ from typing import Iterator, Optional
 from migrate_bn import tfapi
 from migrate_bn.binding import named_arguments
 from migrate_bn.facts import ModuleFacts, TrainOp
+from migrate_bn.flags import moving_statistics_unread
 from migrate_bn.findings import Finding, Fix, Related, ReplaceNode, Span, WrapInWith
 from migrate_bn.model.structure import frame_reason, framed_update_sites
 from migrate_bn.rules import Options, Rule, span, update_ops_dependency
@@ -67,7 +68,12 @@ class MissingUpdateOps(Rule):
     `slim.learning.create_train_op`, `tf.contrib.training.create_train_op` or
     `tf.contrib.layers.optimize_loss`; every batch norm uses `updates_collections=None`
     (in-place updates) or a literal `training=False` / `is_training=False` (directly or
-    through every call of the function that builds it); another train op in the module
+    through every call of the function that builds it); every batch norm always runs in
+    training mode (a literal `training=True` / `is_training=True`, or contrib/slim's
+    default `True` with no flag at hand, no `arg_scope` that could set one and nothing
+    that evaluates the graph), so nothing reads the moving statistics the update ops
+    would change (GANs that sample with batch statistics, test-time batch statistics by
+    design; BN004 reports a literal `True` in a graph that is evaluated); another train op in the module
     already runs the whole collection (an if/else on a batch-norm switch, a GAN whose
     critic has no batch norm) or the scopes the batch norm is built under; the batch norm
     is written by hand with `tf.nn.batch_normalization` and its own assigns; the batch
@@ -87,8 +93,8 @@ class MissingUpdateOps(Rule):
 
     def check(self, facts: ModuleFacts, options: Options) -> Iterator[Finding]:
         sites = facts.update_feeding_sites()
-        if not sites:
-            return
+        if not sites or moving_statistics_unread(facts):
+            return  # no batch norm, or none whose moving statistics anything reads
         unwired = [op for op in facts.train_ops
                    if op.kind != "builder" and not facts.train_op_runs_update_ops(op)
                    and not facts.in_test(op.scope)]  # a test's train op only checks that one can be built
