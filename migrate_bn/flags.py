@@ -165,32 +165,13 @@ def graph_is_evaluated(facts: ModuleFacts, site: BatchNormSite) -> bool:
 
 def always_training(facts: ModuleFacts, site: BatchNormSite) -> bool:
     """Does this batch norm run in training mode whenever it runs, so that nothing ever
-    reads its moving statistics? A literal `True` flag (an explicit argument beats any
-    arg_scope), or contrib/slim's default `True` where no flag is at hand, no arg_scope
-    or other module can set one, and nothing evaluates the graph. Anything else (a flag,
-    a project's own batch norm, a slim net) is not known to always train."""
+    reads its moving statistics? Only a literal `True` flag says so (an explicit argument
+    beats any arg_scope). contrib/slim's default `True` does not: a training script often
+    leaves it and an evaluation script elsewhere builds the model with `False` from the
+    checkpoint, which then holds statistics that never updated."""
     if site.how not in ("call", "apply", "normalizer_fn") or site.producer is not None or site.spec is None:
         return False
-    if isinstance(site.flag, ast.Constant):
-        return site.flag.value is True
-    if site.flag is not None or site.spec.default_training is not True or inherits_normalizer(site):
-        return False
-    if site.scope.kind == "function" and (called_under_arg_scope(facts, site.scope) or
-                                          facts.called_only_from_outside(site.scope)):
-        return False
-    return flag_in_scope(facts, site.scope, site.node.lineno) is None and not _mentions_a_training_flag(facts)
-
-
-def _mentions_a_training_flag(facts: ModuleFacts) -> bool:
-    """Does the module name a training flag anywhere (a parameter, a variable or an
-    attribute called like `is_training` / `training` / `phase_train`)? Then a batch norm
-    left at its default may be one the author meant to switch, and evaluation with the
-    flag off would read the moving statistics."""
-    for scope in facts.scopes + [facts.module]:
-        names = [*scope.param_defaults, *scope.assignments, *scope.attributes]
-        if any(is_training_name(name) for name in names):
-            return True
-    return False
+    return isinstance(site.flag, ast.Constant) and site.flag.value is True
 
 
 def moving_statistics_unread(facts: ModuleFacts) -> bool:

@@ -69,9 +69,7 @@ class MissingUpdateOps(Rule):
     `tf.contrib.layers.optimize_loss`; every batch norm uses `updates_collections=None`
     (in-place updates) or a literal `training=False` / `is_training=False` (directly or
     through every call of the function that builds it); every batch norm always runs in
-    training mode (a literal `training=True` / `is_training=True`, or contrib/slim's
-    default `True` with no flag at hand, no `arg_scope` that could set one and nothing
-    that evaluates the graph), so nothing reads the moving statistics the update ops
+    training mode (a literal `training=True` / `is_training=True`), so nothing reads the moving statistics the update ops
     would change (GANs that sample with batch statistics, test-time batch statistics by
     design; BN004 reports a literal `True` in a graph that is evaluated); another train op in the module
     already runs the whole collection (an if/else on a batch-norm switch, a GAN whose
