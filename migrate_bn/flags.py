@@ -175,11 +175,14 @@ def always_training(facts: ModuleFacts, site: BatchNormSite) -> bool:
 
 
 def moving_statistics_unread(facts: ModuleFacts) -> bool:
-    """Is every batch norm that feeds UPDATE_OPS here always in training mode? Then
-    running the update ops changes nothing the program reads (GANs that sample with
+    """Is every batch norm that feeds UPDATE_OPS here always in training mode, in a graph
+    nothing evaluates? Then running the update ops changes nothing the program reads (GANs that sample with
     batch statistics, test-time batch statistics by design): unknown stays silent."""
     sites = facts.update_feeding_sites()
-    return bool(sites) and all(always_training(facts, site) for site in sites)
+    # A literal True in a graph that is also evaluated is BN004's finding, whose fix makes
+    # the flag switchable: the moving statistics are then read, and BN001 is its other half.
+    return bool(sites) and all(always_training(facts, site) and not graph_is_evaluated(facts, site)
+                               for site in sites)
 
 
 def inherits_normalizer(site: BatchNormSite) -> bool:

@@ -69,9 +69,10 @@ class MissingUpdateOps(Rule):
     `tf.contrib.layers.optimize_loss`; every batch norm uses `updates_collections=None`
     (in-place updates) or a literal `training=False` / `is_training=False` (directly or
     through every call of the function that builds it); every batch norm always runs in
-    training mode (a literal `training=True` / `is_training=True`), so nothing reads the moving statistics the update ops
-    would change (GANs that sample with batch statistics, test-time batch statistics by
-    design; BN004 reports a literal `True` in a graph that is evaluated); another train op in the module
+    training mode (a literal `training=True` / `is_training=True`) in a graph
+    nothing evaluates, so nothing reads the moving statistics the update ops would change
+    (GANs trained and sampled elsewhere; where the graph is evaluated, BN004 reports the
+    literal `True`, and once its fix makes the flag switchable this rule applies); another train op in the module
     already runs the whole collection (an if/else on a batch-norm switch, a GAN whose
     critic has no batch norm) or the scopes the batch norm is built under; the batch norm
     is written by hand with `tf.nn.batch_normalization` and its own assigns; the batch
