@@ -172,7 +172,8 @@ class ModuleFacts:
     assignment_nodes: list[Union[ast.Assign, ast.AugAssign]] = field(default_factory=list)
     assignment_scopes: dict[int, Scope] = field(default_factory=dict)  # id(ast.Assign) -> its scope
     _feeding: Optional[list[BatchNormSite]] = None
-    _loop_bodies: Optional[tuple[set[int], list[ast.Lambda]]] = None
+    # What the model (migrate_bn/model) computed over these facts, once per module.
+    model_cache: dict[str, Any] = field(default_factory=dict)
     # Lines holding more than one statement (`a = 1; b = 2`).
     shared_lines: set[int] = field(default_factory=set)
     # Module-level functions by name, for `arg_scope(my_scope())`.
@@ -676,43 +677,14 @@ class ModuleFacts:
             scope = scope.parent
         return None
 
-    def in_loop_body(self, site: BatchNormSite) -> bool:
-        """Built inside a tf.map_fn / tf.while_loop / tf.scan body (a function passed to it,
-        one that function calls, or a lambda): its update ops live in the loop's frame,
-        and nothing outside the loop can depend on them."""
-        if self._loop_bodies is None:
-            bodies: set[int] = set()
-            lambdas: list[ast.Lambda] = []
-            for call, scope in self.calls:
-                name = self.qualname(call.func, scope) or ""
-                position = tfapi.LOOP_FUNCTIONS.get(name)
-                if position is None:
-                    continue
-                index, keyword = position
-                body = argument(call, keyword, index)
-                if isinstance(body, ast.Lambda):
-                    lambdas.append(body)
-                elif isinstance(body, ast.Name):
-                    target = self.called_function(LocalCall(body.id, False, call, scope, call, ()))  # type: ignore[arg-type]
-                    if target is not None:
-                        bodies.add(id(target))
-            changed = True
-            while changed:  # and whatever those functions call
-                changed = False
-                for local in self.local_calls:
-                    target = self.called_function(local)
-                    if id(local.scope) in bodies and target is not None and id(target) not in bodies:
-                        bodies.add(id(target))
-                        changed = True
-            self._loop_bodies = (bodies, lambdas)
-        bodies, lambdas = self._loop_bodies
-        return id(site.scope) in bodies or any(
-            any(child is site.node for child in ast.walk(body)) for body in lambdas)
-
     def update_feeding_sites(self) -> list[BatchNormSite]:
         """The batch-norm sites that put update ops into UPDATE_OPS when they run."""
         if self._feeding is None:
-            sites = [site for site in self.batch_norm_sites if site.feeds_update_ops and not self.in_loop_body(site)]
+            from .model.structure import site_frame
+
+            # A loop body's update ops live in its frame: nothing outside can run them.
+            sites = [site for site in self.batch_norm_sites if site.feeds_update_ops and
+                     getattr(site_frame(self, site), "kind", None) != "loop"]
             if any(site.how == "net" for site in self.batch_norm_sites):
                 # A slim net's arg scope only sets up batch norm; the net call says whether
                 # it trains (`is_training=False` on a frozen backbone adds no update ops).

@@ -163,6 +163,28 @@ def graph_is_evaluated(facts: ModuleFacts, site: BatchNormSite) -> bool:
     return bool(facts.evaluation_runs(site)) or in_model_fn(site.scope)
 
 
+def always_training(facts: ModuleFacts, site: BatchNormSite) -> bool:
+    """Does this batch norm run in training mode whenever it runs, so that nothing ever
+    reads its moving statistics? Only a literal `True` flag says so (an explicit argument
+    beats any arg_scope). contrib/slim's default `True` does not: a training script often
+    leaves it and an evaluation script elsewhere builds the model with `False` from the
+    checkpoint, which then holds statistics that never updated."""
+    if site.how not in ("call", "apply", "normalizer_fn") or site.producer is not None or site.spec is None:
+        return False
+    return isinstance(site.flag, ast.Constant) and site.flag.value is True
+
+
+def moving_statistics_unread(facts: ModuleFacts) -> bool:
+    """Is every batch norm that feeds UPDATE_OPS here always in training mode, in a graph
+    nothing evaluates? Then running the update ops changes nothing the program reads (GANs that sample with
+    batch statistics, test-time batch statistics by design): unknown stays silent."""
+    sites = facts.update_feeding_sites()
+    # A literal True in a graph that is also evaluated is BN004's finding, whose fix makes
+    # the flag switchable: the moving statistics are then read, and BN001 is its other half.
+    return bool(sites) and all(always_training(facts, site) and not graph_is_evaluated(facts, site)
+                               for site in sites)
+
+
 def inherits_normalizer(site: BatchNormSite) -> bool:
     """A layer that gets batch norm from an enclosing arg_scope(normalizer_fn=...): its
     settings live on that scope, which is reported (and fixed) instead."""

@@ -14,6 +14,7 @@ and the long internal module paths are folded onto their public alias (see
 from __future__ import annotations
 
 import functools
+from typing import Optional
 from dataclasses import dataclass
 
 # Longest prefix first: canonical() replaces the first that matches.
@@ -491,10 +492,20 @@ OPTIMIZER_DROPPED = frozenset({"use_locking", "name", "accum_name", "linear_name
 LEARNING_PHASE_WORD = "learning_phase"
 # BN005: how a decay nobody wrote is described.
 DEFAULT_DECAY_ORIGIN = " (its default)"
-# Control-flow functions whose body runs in a loop frame: (its position, its keyword).
-LOOP_FUNCTIONS = {
-    "tensorflow.map_fn": (0, "fn"), "tensorflow.scan": (0, "fn"), "tensorflow.foldl": (0, "fn"),
-    "tensorflow.foldr": (0, "fn"), "tensorflow.while_loop": (1, "body"),
+# Control-flow functions whose function arguments run in a frame of their own (a loop's
+# or a branch's): the frame's kind, and each function argument as (position, keyword).
+# Ops built in such a body live in that frame: a train op outside it cannot depend on
+# them (a loop: "inputs from different frames" at run time; a branch: its ops exist
+# only when the branch is taken).
+FRAME_FUNCTIONS: dict[str, tuple[str, tuple[tuple[Optional[int], str], ...]]] = {
+    "tensorflow.map_fn": ("loop", ((0, "fn"),)),
+    "tensorflow.scan": ("loop", ((0, "fn"),)),
+    "tensorflow.foldl": ("loop", ((0, "fn"),)),
+    "tensorflow.foldr": ("loop", ((0, "fn"),)),
+    "tensorflow.while_loop": ("loop", ((0, "cond"), (1, "body"))),
+    "tensorflow.cond": ("cond", ((1, "true_fn"), (2, "false_fn"), (None, "fn1"), (None, "fn2"))),
+    "tensorflow.case": ("cond", ((0, "pred_fn_pairs"), (1, "default"))),
+    "tensorflow.switch_case": ("cond", ((1, "branch_fns"), (2, "default"))),
 }
 
 # --- TF1 training script -> native TF2 program (`migrate-bn upgrade`) -------------------

@@ -8,7 +8,9 @@ from typing import Iterator, Optional
 from migrate_bn import tfapi
 from migrate_bn.binding import named_arguments
 from migrate_bn.facts import ModuleFacts, TrainOp
+from migrate_bn.flags import moving_statistics_unread
 from migrate_bn.findings import Finding, Fix, Related, ReplaceNode, Span, WrapInWith
+from migrate_bn.model.structure import frame_reason, framed_update_sites
 from migrate_bn.rules import Options, Rule, span, update_ops_dependency
 
 
@@ -73,14 +75,22 @@ class MissingUpdateOps(Rule):
     `slim.learning.create_train_op`, `tf.contrib.training.create_train_op` or
     `tf.contrib.layers.optimize_loss`; every batch norm uses `updates_collections=None`
     (in-place updates) or a literal `training=False` / `is_training=False` (directly or
-    through every call of the function that builds it); another train op in the module
+    through every call of the function that builds it); every batch norm always runs in
+    training mode (a literal `training=True` / `is_training=True`) in a graph
+    nothing evaluates, so nothing reads the moving statistics the update ops would change
+    (GANs trained and sampled elsewhere; where the graph is evaluated, BN004 reports the
+    literal `True`, and once its fix makes the flag switchable this rule applies); another train op in the module
     already runs the whole collection (an if/else on a batch-norm switch, a GAN whose
     critic has no batch norm) or the scopes the batch norm is built under; the batch norm
     is written by hand with `tf.nn.batch_normalization` and its own assigns; the batch
-    norm is built inside a `tf.map_fn` / `tf.while_loop` / `tf.scan` body, whose update
-    ops live in the loop's frame where no outside dependency can reach them (and whose
-    presence in UPDATE_OPS also rules out the automatic fix for other train ops); or the
-    model has no batch norm at all.
+    norm is built inside a `tf.map_fn` / `tf.while_loop` / `tf.scan` body (a lambda, a
+    `def` or method passed as its function, or anything that function calls), whose
+    update ops live in the loop's frame where no outside dependency can reach them; or
+    the model has no batch norm at all. Batch norm inside a loop body, or inside a
+    `tf.cond` / `tf.case` / `tf.switch_case` branch, also rules out the automatic fix
+    for every train op of the module (the message says why): a train op that depends on
+    update ops in a loop frame fails at run time, and one that depends on a branch's
+    ops does not run when the other branch is taken.
     """
 
     code = "BN001"
@@ -89,8 +99,8 @@ class MissingUpdateOps(Rule):
 
     def check(self, facts: ModuleFacts, options: Options) -> Iterator[Finding]:
         sites = facts.update_feeding_sites()
-        if not sites:
-            return
+        if not sites or moving_statistics_unread(facts):
+            return  # no batch norm, or none whose moving statistics anything reads
         unwired = [op for op in facts.train_ops
                    if op.kind != "builder" and not facts.train_op_runs_update_ops(op)
                    and not facts.in_test(op.scope)]  # a test's train op only checks that one can be built
@@ -127,16 +137,17 @@ class MissingUpdateOps(Rule):
                 "never update: whatever runs the model in inference mode (evaluation, export) "
                 "normalizes with their initial values"
             )
-            alternative = self._create_train_op(facts, op)
-            yield Finding(self.code, message, span(facts, op.node), "error", self._fix(facts, op), related,
-                          (alternative,) if alternative else ())
+            framed = framed_update_sites(facts)
+            if framed:
+                # UPDATE_OPS then also holds update ops from inside a loop or branch frame:
+                # depending on the whole collection fails at run time or skips the step.
+                message += "; no automatic fix: " + frame_reason(*framed[0])
+            alternative = None if framed else self._create_train_op(facts, op)
+            yield Finding(self.code, message, span(facts, op.node), "error",
+                          None if framed else self._fix(facts, op), related, (alternative,) if alternative else ())
 
     def _fix(self, facts: ModuleFacts, op: TrainOp) -> Fix | None:
         if not op.wrappable:
-            return None
-        if any(facts.in_loop_body(site) and site.feeds_update_ops for site in facts.batch_norm_sites):
-            # UPDATE_OPS then also holds update ops from inside a loop frame: depending on
-            # the whole collection fails at run time ("inputs from different frames").
             return None
         scope = _network_scope(facts, op)
         header, imports = update_ops_dependency(facts, op.stmt, *(site.node for site in facts.update_feeding_sites()),

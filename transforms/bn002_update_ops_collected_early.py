@@ -7,6 +7,7 @@ from typing import Iterator, Optional
 
 from migrate_bn.facts import BatchNormSite, LocalCall, ModuleFacts, UpdateOpsRead, comes_after as _after
 from migrate_bn.findings import Finding, Fix, MoveBefore, Related
+from migrate_bn.model.structure import framed_update_sites
 from migrate_bn.rules import Options, Rule, span
 
 
@@ -153,6 +154,8 @@ class UpdateOpsCollectedEarly(Rule):
     @staticmethod
     def _fix(facts: ModuleFacts, read: UpdateOpsRead, late: list) -> Optional[Fix]:
         statement = read.stmt
+        if framed_update_sites(facts):
+            return None  # a later read would take update ops from a loop or branch frame too
         if read.target is None or not isinstance(statement, ast.Assign) or statement.value is not read.node:
             return None
         last_line = max(getattr(item.node, "end_lineno", item.node.lineno) for item in late)

@@ -8,6 +8,7 @@ from typing import Iterator, Optional
 from migrate_bn import tfapi
 from migrate_bn.facts import UNKNOWN, BatchNormSite, ModuleFacts, TrainOp, Scope
 from migrate_bn.findings import Finding, Fix, Related, WrapInWith
+from migrate_bn.model.structure import frame_reason, site_frame
 from migrate_bn.rules import Options, Rule, span, tensorflow_v1
 
 
@@ -47,7 +48,11 @@ class KerasBatchNormInSession(Rule):
     Keras model (or, without one, the batch-norm layer objects) that the module binds to a
     name the train op can see. Like BN001's fix it only adds a dependency on ops the graph
     already has. Anonymous layers (`BatchNormalization()(x)` outside any named model) get
-    no automatic fix: give the layer or its model a name and use its `updates`.
+    no automatic fix: give the layer or its model a name and use its `updates`. Neither
+    does a layer applied inside a `tf.map_fn` / `tf.while_loop` / `tf.scan` body or a
+    `tf.cond` / `tf.case` branch: its updates live in that frame, and a train op that
+    depends on them fails at run time or does not run when the other branch is taken
+    (the message says so).
 
     ## Stays silent when
     the train op's dependencies mention a Keras `updates` (or `get_updates_for(...)`),
@@ -77,7 +82,12 @@ class KerasBatchNormInSession(Rule):
                        f"{first.api} ({facts.line_name(first.node.lineno)}{more}): Keras keeps them in `.updates`, "
                        "not in UPDATE_OPS, so the moving mean/variance never update")
             related = tuple(Related(span(facts, site.node), f"Keras batch norm: {site.api}") for site in sites)
-            yield Finding(self.code, message, span(facts, op.node), "error", self._fix(facts, op, sites), related)
+            framed = [(site, frame) for site in sites if (frame := site_frame(facts, site)) is not None]
+            if framed:
+                # Its updates live in a loop's or a branch's frame: a wrap would break the step.
+                message += "; no automatic fix: " + frame_reason(*framed[0])
+            yield Finding(self.code, message, span(facts, op.node), "error",
+                          None if framed else self._fix(facts, op, sites), related)
 
     def _fix(self, facts: ModuleFacts, op: TrainOp, sites: list[BatchNormSite]) -> Optional[Fix]:
         if not op.wrappable:

@@ -7,6 +7,7 @@ from typing import Iterator, Optional
 
 from migrate_bn.facts import ModuleFacts, TrainOp
 from migrate_bn.findings import Finding, Related
+from migrate_bn.flags import moving_statistics_unread
 from migrate_bn.rules import Options, Rule, span
 
 class UpdateOpsCrossNetwork(Rule):
@@ -44,7 +45,8 @@ class UpdateOpsCrossNetwork(Rule):
     the step's `var_list` names no scope it can read (no `var_list`, or one computed in a
     way the module does not show); no other train op in the module trains another
     network; the step reads the collection with `scope=`; no batch norm is built under
-    the other network's scope (a critic without batch norm); or the step is built by a
+    the other network's scope (a critic without batch norm); every batch norm always runs
+    in training mode (see BN001), so no moving statistics are ever read; or the step is built by a
     builder such as `slim.learning.create_train_op`.
     """
 
@@ -54,8 +56,8 @@ class UpdateOpsCrossNetwork(Rule):
 
     def check(self, facts: ModuleFacts, options: Options) -> Iterator[Finding]:
         sites = facts.update_feeding_sites()
-        if not sites:
-            return
+        if not sites or moving_statistics_unread(facts):
+            return  # no moving statistics that anything reads: extra updates change nothing
         steps = [(op, facts.var_list_strings(op)) for op in facts.train_ops if op.kind != "builder"]
         steps = [(op, own) for op, own in steps if own]
         for op, own in steps:
