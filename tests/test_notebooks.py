@@ -137,7 +137,7 @@ def test_magics_and_shell_lines_do_not_break_the_analysis() -> None:
         cell("%load_ext autoreload\n%autoreload 2\n%tensorflow_version 1.x\nimport tensorflow as tf\n"
              "files = !ls data\n!nvidia-smi\ntf.layers.batch_normalization?\n?tf.layers\n", count=1),
         cell("%%bash\nfor f in *.csv; do\n  wc -l $f\ndone\n", count=2),
-        cell("%%time\nx = tf.placeholder(tf.float32, [None, 4])\nh = tf.layers.batch_normalization(x, training=True)\n"
+        cell("%%time\nx = tf.placeholder(tf.float32, [None, 4])\nh = tf.layers.batch_normalization(x, training=flag)\n"
              "y = (h\n     % 2)\nif True:\n    %time print(1)\n", count=3),
         cell("%%writefile helper.py\nthis is not python(\n", count=4),
         cell("loss = tf.reduce_mean(h)\ntrain_op = tf.train.AdamOptimizer(0.1).minimize(loss)\n", count=5),
@@ -297,8 +297,8 @@ SECTIONS = notebook(
     cell("import tensorflow as tf\n\ndef reset_graph(seed=42):\n    tf.reset_default_graph()\n    tf.set_random_seed(seed)\n"),
     cell("n_inputs = 4\nx = tf.placeholder(tf.float32, [None, n_inputs])\nloss = tf.reduce_mean(tf.layers.dense(x, 1))\n"
          "train_op = tf.train.AdamOptimizer(0.1).minimize(loss)\n"),
-    cell("reset_graph()\nx = tf.placeholder(tf.float32, [None, n_inputs])\n"
-         "h = tf.layers.batch_normalization(x, training=True)\nloss = tf.reduce_mean(h)\n"),
+    cell("reset_graph()\nx = tf.placeholder(tf.float32, [None, n_inputs])\ntraining = tf.placeholder(tf.bool)\n"
+         "h = tf.layers.batch_normalization(x, training=training)\nloss = tf.reduce_mean(h)\n"),
     cell("update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)\nwith tf.control_dependencies(update_ops):\n"
          "    train_op = tf.train.AdamOptimizer(0.1).minimize(loss)\n"),
 )

@@ -467,10 +467,12 @@ def sprinkled(draw, statements: list[Lines], encoding: str) -> Lines:
 
 
 # The bugs a generated program can be made to hold for sure: (the choices that make
-# it, the finding that must be reported and fixed). BN001: batch norm told it trains, a
-# train op that does not run UPDATE_OPS; BN002: UPDATE_OPS read before the batch norm.
+# it, the finding that must be reported and fixed). BN001: batch norm with a training
+# flag, a train op that does not run UPDATE_OPS (a literal True in a graph nothing
+# evaluates is no bug: nothing reads the moving statistics); BN002: UPDATE_OPS read
+# before the batch norm.
 SPLICED_BUGS = {
-    "BN001": {"wiring": ["none"], "flag": ["placeholder", "true"], "layout": ["script", "function", "method"],
+    "BN001": {"wiring": ["none"], "flag": ["placeholder"], "layout": ["script", "function", "method"],
               "bn": ["layers", "layers_momentum", "contrib", "slim", "slim_normalizer", "slim_arg_scope"]},
     # (Not in a method: BN002 offers no fix for `self.update_ops = ...` read early.)
     "BN002": {"wiring": ["early_read"], "flag": ["placeholder", "true"], "layout": ["script", "function"],

@@ -23,10 +23,7 @@ CASE = ROOT / "fixtures" / "bn001" / "map_fn_bound_method_runnable" / "before.py
 TRAIN_OP = "        self.train_op = tf.train.AdamOptimizer(1e-3).minimize(tf.reduce_mean(losses))\n"
 WRAP = "        with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):\n    "
 
-if not oracle.HAVE_TF and oracle.REQUIRE_TF:
-    raise RuntimeError("MIGRATE_BN_REQUIRE_TF=1 but tensorflow / tf_slim are not installed")
-
-pytestmark = [pytest.mark.runtime, pytest.mark.skipif(not oracle.HAVE_TF, reason=oracle.SKIP_REASON)]
+pytestmark = oracle.tf1_marks()
 
 
 def _program(tmp_path: Path, name: str, source: str) -> Path:
