@@ -147,25 +147,38 @@ def run_migrate_bn(tree: Path, command: list[str]) -> tuple[list[dict], str, int
     return findings, proc.stderr, proc.returncode
 
 
-def site(path: str, line: int, code: str) -> tuple[str, int, str]:
-    """One alarm's identity: its path (as in the labels, relative to the repo root), line, code."""
+def site(path: str, line, code: str, cell=None) -> tuple[str, str, str]:
+    """One alarm's identity: its path (as in the labels, relative to the repo root), line
+    (in a notebook: `cell:line`, the line counted inside the cell, as migrate-bn reports
+    it), code."""
     path = path.replace(os.sep, "/")
-    return (path[2:] if path.startswith("./") else path, int(line), code)
+    where = f"{cell}:{int(line)}" if cell is not None else str(int(line))
+    return (path[2:] if path.startswith("./") else path, where, code)
+
+
+def bug_sites(bug: dict) -> set[tuple[str, str, str]]:
+    """Where an alarm finds a labelled bug; a notebook bug labelled with its `cell` and
+    `cell_line` is found there too (its `line` is the .ipynb file's)."""
+    sites = {site(bug["path"], line, bug["class"]) for line in {bug["line"], *bug.get("accept_lines", [])}}
+    if "cell" in bug and "cell_line" in bug:
+        sites.add(site(bug["path"], bug["cell_line"], bug["class"], bug["cell"]))
+    return sites
 
 
 def score(label: dict, findings: list[dict], result: RepoResult) -> None:
     """Match the findings against the labelled bugs and the judged alarms."""
     raised: dict[tuple, dict] = {}
     for finding in findings:
-        raised.setdefault(site(finding["path"], finding["line"], finding["code"]), finding)
+        if "kind" in finding:  # a file migrate-bn could not process (E9xx), not an alarm
+            continue
+        raised.setdefault(site(finding["path"], finding["line"], finding["code"], finding.get("cell")), finding)
     result.alarms = len(raised)
     for bug in label.get("bugs", []):
-        lines = {bug["line"], *bug.get("accept_lines", [])}
-        if any(site(bug["path"], line, bug["class"]) in raised for line in lines):
+        if bug_sites(bug) & raised.keys():
             result.found.append(bug["id"])
         else:
             result.missed.append(bug)
-    judged = {site(a["path"], a["line"], a["code"]): a for a in label.get("alarms", [])}
+    judged = {site(a["path"], a["line"], a["code"], a.get("cell")): a for a in label.get("alarms", [])}
     for key, finding in sorted(raised.items()):
         verdict = judged.get(key)
         if verdict is None:
@@ -247,7 +260,8 @@ def render_text(results: list[RepoResult], out) -> None:
             print(f"FALSE  {r.repo} {alarm['path']}:{alarm['line']} {alarm['code']}: {alarm.get('reason', '')}",
                   file=out)
         for finding in r.unjudged:
-            print(f"UNJUDGED {r.repo} {finding['path']}:{finding['line']} {finding['code']}", file=out)
+            cell = f"cell {finding['cell']}:" if "cell" in finding else ""
+            print(f"UNJUDGED {r.repo} {finding['path']}:{cell}{finding['line']} {finding['code']}", file=out)
         for alarm in r.gone:
             print(f"GONE   {r.repo} {alarm['path']}:{alarm['line']} {alarm['code']} (judged {alarm.get('verdict')}, "
                   "no longer raised)", file=out)
@@ -268,7 +282,7 @@ def render_alarms(results: list[RepoResult], out) -> None:
             print(f"#   {finding['path']}:{finding['line']}:{finding.get('column', 0)} "
                   f"{finding['code']} {finding['message']}", file=out)
             entry = {"path": finding["path"], "line": finding["line"], "code": finding["code"],
-                     "verdict": "?", "reason": ""}
+                     **({"cell": finding["cell"]} if "cell" in finding else {}), "verdict": "?", "reason": ""}
             print("    " + json.dumps(entry) + ",", file=out)
 
 
