@@ -197,9 +197,14 @@ def _fix(result: Result, view: documents.View, found: list[Finding], rules: Sequ
             fixed_source = view.write_back(current)
             if view.kind == documents.PYTHON3:
                 placed = findings
-            else:  # what is left, as messages name it in the fixed file (a notebook's cells)
+            else:
                 fixed_view = documents.read(fixed_source, result.path)
-                placed = fixed_view.place(check_view(fixed_view, rules, options, resolver))
+                # `findings` are those of the fixed view already; only a notebook's
+                # messages must be made again, since they name lines by cell and the
+                # fixes may have moved lines between cells.
+                left = check_view(fixed_view, rules, options, resolver) if view.kind == documents.NOTEBOOK \
+                    else findings
+                placed = fixed_view.place(left)
         except (documents.WriteBackRefused, SourceError) as error:
             result.error = Problem(Kind.NOT_WRITTEN, f"fixes not written: {error}")
             return
