@@ -36,8 +36,9 @@ def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_pa
             errors += 1
             continue
         view = None
+        has_training_code = may_matter(source)
         try:
-            if may_matter(source):
+            if has_training_code:
                 view = documents.read(source, path)
             else:
                 # No TF1 training code, so nothing for TF2 to convert; but a Python 2
@@ -50,7 +51,7 @@ def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_pa
                 text, python2_notes = _as_python3(view)
             else:
                 text = view.text
-            result = upgrade_source(text, keras) if may_matter(source) else Upgrade()
+            result = upgrade_source(text, keras) if has_training_code else Upgrade()
             if python2_notes:
                 result = _with_python3(result, text, python2_notes)
         except SourceError as error:
