@@ -14,7 +14,7 @@ import ast
 import os
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Sequence
 
 from . import facts as facts_module
 from .binding import def_signature, positional_parameters
@@ -43,7 +43,10 @@ class Producer:
 class Project:
     """Summaries of the project's modules, shared by every file of one run."""
 
-    def __init__(self) -> None:
+    def __init__(self, program: Sequence[str] = ()) -> None:
+        # The files of the run: the whole program, for what no import answers (is a
+        # function called anywhere?). Empty when unknown (standard input, an editor).
+        self.program: tuple[str, ...] = tuple(os.path.abspath(path) for path in program)
         self._summaries: dict[str, dict[str, Producer]] = {}
         self._in_progress: set[str] = set()
         # The project files each summarized module's own imports resolved to.
@@ -182,6 +185,24 @@ class Resolver:
             return None
         self.dependencies.add(path)
         return self.project.summary(path).get(attribute)
+
+    def mentioned_elsewhere(self, word: bytes) -> bool:
+        """Does a file of the program other than this one match `word` (a regular
+        expression over bytes)? A file that cannot be read may: it answers yes. Every
+        file looked into, and its directory (a new file changes its time), becomes a
+        dependency of this module's results."""
+        pattern = re.compile(word)
+        for path in self.project.program:
+            if path == self.path:
+                continue
+            self.dependencies.update((path, os.path.dirname(path)))
+            try:
+                with open(path, "rb") as handle:
+                    if pattern.search(handle.read()):
+                        return True
+            except OSError:
+                return True
+        return False
 
     def module_file(self, module: str) -> Optional[str]:
         key = (os.path.dirname(self.path), module)

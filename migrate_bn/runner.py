@@ -47,6 +47,7 @@ class Job:
     jobs: int = 1  # worker processes
     respect_gitignore: bool = False
     explicit: frozenset[str] = frozenset()  # files named on the command line: never ignored
+    program: tuple[str, ...] = ()  # every file of the run: the whole program (project.Project.program)
 
 
 def discover(paths: Iterable[str], settings: Optional[Settings] = None, force_exclude: bool = False) -> list[str]:
@@ -228,6 +229,7 @@ def run(paths: Sequence[str], job: Job, cache: Optional[Cache] = None,
     results come back in path order whatever the workers' order. Only the files a fix
     changed travel back with their bytes (for the diff)."""
     planned = planned or plan(paths, job)
+    job = replace(job, program=tuple(planned.paths)) if not job.program else job
     triaged: dict[str, tuple[Result, Optional[bytes]]] = {}
     pending: list[str] = []
     digests: dict[str, str] = {}
@@ -291,7 +293,7 @@ class _Worker:
     """One process's share of a run: the job, and the project summaries it has read."""
 
     def __init__(self, job: Job) -> None:
-        self.job = job if job.project is not None else replace(job, project=Project())
+        self.job = job if job.project is not None else replace(job, project=Project(job.program))
 
     def process(self, path: str) -> tuple[Result, Optional[bytes], set[str]]:
         assert self.job.project is not None

@@ -10,6 +10,7 @@ from migrate_bn.binding import named_arguments
 from migrate_bn.facts import ModuleFacts, TrainOp
 from migrate_bn.flags import moving_statistics_unread
 from migrate_bn.findings import Finding, Fix, Related, ReplaceNode, Span, WrapInWith
+from migrate_bn.model.liveness import never_runs
 from migrate_bn.model.structure import frame_reason, framed_update_sites
 from migrate_bn.rules import Options, Rule, span, update_ops_dependency
 
@@ -91,6 +92,11 @@ class MissingUpdateOps(Rule):
     for every train op of the module (the message says why): a train op that depends on
     update ops in a loop frame fails at run time, and one that depends on a branch's
     ops does not run when the other branch is taken.
+
+    It is also silent on a train op that never runs: built under `if False:`, or in a
+    function or method that no file of the checked program mentions (not called, not
+    passed, not named in a string), when the run knows the program (a directory
+    checked, not standard input or an editor buffer).
     """
 
     code = "BN001"
@@ -106,7 +112,13 @@ class MissingUpdateOps(Rule):
                    and not facts.in_test(op.scope)]  # a test's train op only checks that one can be built
         if not unwired:
             return
-        wired = [op for op in facts.train_ops if op not in unwired]
+        # A train op in code that never runs (a helper nothing calls, `if False:`)
+        # skips nothing, and covers nothing.
+        live = [op for op in facts.train_ops if not never_runs(facts, op.node, op.scope)]
+        unwired = [op for op in unwired if op in live]
+        if not unwired:
+            return
+        wired = [op for op in live if op not in unwired]
         if wired:
             # Another train op already runs the update ops (an if/else on a batch-norm
             # switch, a GAN whose critic has none): only batch norm outside the scopes it
