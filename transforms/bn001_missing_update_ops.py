@@ -10,6 +10,7 @@ from migrate_bn.binding import named_arguments
 from migrate_bn.facts import ModuleFacts, TrainOp
 from migrate_bn.flags import moving_statistics_unread
 from migrate_bn.findings import Finding, Fix, Related, ReplaceNode, Span, WrapInWith
+from migrate_bn.model.graph_identity import may_share_graph
 from migrate_bn.model.liveness import never_runs
 from migrate_bn.model.structure import frame_reason, framed_update_sites
 from migrate_bn.rules import Options, Rule, span, update_ops_dependency
@@ -96,7 +97,11 @@ class MissingUpdateOps(Rule):
     It is also silent on a train op that never runs: built under `if False:`, or in a
     function or method that no file of the checked program mentions (not called, not
     passed, not named in a string), when the run knows the program (a directory
-    checked, not standard input or an editor buffer).
+    checked, not standard input or an editor buffer); and on a train op built in
+    another graph than the batch norm: a model class that builds its network in a
+    `tf.Graph()` of its own (`with self._graph.as_default():`) has batch norm in that
+    graph only, so train ops of the default graph (another network, another notebook
+    cell) miss nothing of it, while its own train op is still reported.
     """
 
     code = "BN001"
@@ -132,17 +137,22 @@ class MissingUpdateOps(Rule):
             sites = [site for site in sites if not facts.built_under(site, covered)]
             if not sites:
                 return
-        related = tuple(
-            Related(span(facts, site.node), f"batch norm whose updates go to UPDATE_OPS: {site.api}")
-            for site in sites
-        ) + tuple(
-            Related(Span(site.producer.line, 1, site.producer.line, 1), f"{site.producer.name} builds batch norm",
-                    site.producer.path)
-            for site in sites if site.producer is not None
-        )
-        first = sites[0]
-        more = f" and {len(sites) - 1} more" if len(sites) > 1 else ""
         for op in unwired:
+            # Batch norm built in a graph of its own (a model class's `tf.Graph()`) is
+            # not in this train op's graph.
+            op_sites = [site for site in sites if may_share_graph(facts, site.node, site.scope, op.node, op.scope)]
+            if not op_sites:
+                continue
+            related = tuple(
+                Related(span(facts, site.node), f"batch norm whose updates go to UPDATE_OPS: {site.api}")
+                for site in op_sites
+            ) + tuple(
+                Related(Span(site.producer.line, 1, site.producer.line, 1), f"{site.producer.name} builds batch norm",
+                        site.producer.path)
+                for site in op_sites if site.producer is not None
+            )
+            first = op_sites[0]
+            more = f" and {len(op_sites) - 1} more" if len(op_sites) > 1 else ""
             message = (
                 f"`{facts.source(op.node)}` does not run the batch-norm update ops (UPDATE_OPS), "
                 f"so the moving mean/variance of {first.api} ({facts.line_name(first.node.lineno)}{more}) "
