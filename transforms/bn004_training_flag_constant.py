@@ -7,6 +7,7 @@ from typing import Iterator, Optional
 
 from migrate_bn.facts import BatchNormSite, ModuleFacts, Scope
 from migrate_bn.findings import Finding, Fix, Related, ReplaceNode
+from migrate_bn.model.dataflow import may_evaluate
 from migrate_bn.flags import (ConstantOrigin, NewFlag, constant_flag, flag_in_scope, in_model_fn, inherits_normalizer,
                               new_training_flag)
 from migrate_bn.rules import Options, Rule, node_range, span
@@ -63,7 +64,9 @@ class TrainingFlagConstant(Rule):
     be fed, and not when the literal sits in a loop or a branch.
 
     ## Stays silent when
-    the flag is not a known constant (a placeholder, a parameter some call passes a
+    the only runs that evaluate the module's batch norm compute another network's
+    values (a validation network built by a second call of the model function, whose
+    own literal is reported on its own); the flag is not a known constant (a placeholder, a parameter some call passes a
     variable, `FLAGS.x`); it is the literal `False` (a frozen layer); the graph is only
     trained: no `sess.run` computes the model's outputs without running the train op,
     and the code is not an Estimator `model_fn` (evaluation runs in test methods do not
@@ -89,7 +92,9 @@ class TrainingFlagConstant(Rule):
             (candidates if origin.value else frozen).append((site, origin))
         reported = []
         for site, origin in candidates:
-            evaluations = facts.evaluation_runs(site)
+            # Runs that compute a value of this site's network, not of another network
+            # (a validation tower built by a second call) that the module also evaluates.
+            evaluations = [run for run in facts.evaluation_runs(site) if may_evaluate(facts, site, run)]
             if any(_eval_tower(facts, site, other) for other, _ in frozen):
                 continue  # a weight-sharing evaluation tower: the graph is built the right way
             literals = [_statement_of(facts, site, node) for node in origin.nodes]

@@ -1,0 +1,87 @@
+"""Which values does one batch norm feed? Data flow by names (design.md section 7).
+
+`ModuleFacts.model_outputs` holds every name computed from any batch norm of the
+module. A run that fetches one of them evaluates *some* batch norm, not necessarily a
+given one: a training network and a validation network built by two calls of the same
+model function (weights shared through `reuse`) each have their own batch norm, and a
+run that fetches the validation network's predictions computes nothing of the
+training network's. Rules ask this module whether a run computes a value that one
+site feeds.
+
+The flow follows names as `model_outputs` does: what the site's statement binds (and,
+for a site inside a function, what the calls of that function and of its callers
+bind), then every assignment and collecting call (`outputs.append(x)`) that uses them.
+When the site's statement and its callers bind nothing, the flow is unknown and every
+run that evaluates the module's batch norm may evaluate this one.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:  # the facts are built below the model; the model only reads them
+    from ..facts import BatchNormSite, ModuleFacts, SessionRun
+
+_MAX_ROUNDS = 8
+
+
+def may_evaluate(facts: "ModuleFacts", site: "BatchNormSite", run: "SessionRun") -> bool:
+    """May `run` (a run that evaluates the module's batch norm) compute a value this
+    site feeds?"""
+    outputs = site_outputs(facts, site)
+    if outputs is None or run.fetches is None:
+        return True
+    from ..facts import _mentions
+
+    return _mentions(run.fetches, outputs)
+
+
+def site_outputs(facts: "ModuleFacts", site: "BatchNormSite") -> Optional[set[str]]:
+    """The names (and `self.` attributes) computed from this site; None when unknown."""
+    cache = facts.model_cache.setdefault("site_outputs", {})
+    if id(site) not in cache:
+        cache[id(site)] = _outputs(facts, site)
+    return cache[id(site)]
+
+
+def _outputs(facts: "ModuleFacts", site: "BatchNormSite") -> Optional[set[str]]:
+    from ..facts import _bound_names
+
+    names = set(_bound_names(site.stmt))
+    builders = facts._with_callers({id(site.scope)}) if site.scope.kind == "function" else set()
+    for call in facts.local_calls:
+        target = facts.called_function(call)
+        if target is not None and id(target) in builders:
+            names |= _bound_names(call.stmt)
+    if not names:
+        return None
+    return propagate(facts, names, _MAX_ROUNDS)
+
+
+def propagate(facts: "ModuleFacts", names: set[str], rounds: int) -> set[str]:
+    """`names` and every name an assignment or a collecting call (`outputs.append(x)`)
+    computes from them, over at most `rounds` passes (assignments out of source order,
+    in methods, settle in later passes)."""
+    from ..facts import _COLLECTING_METHODS, _bound_names, _mentions
+
+    names = set(names)
+    for _ in range(rounds):
+        before = len(names)
+        for node in facts.assignment_nodes:
+            if _mentions(node.value, names):
+                names |= _bound_names(node)
+        # `outputs.append(logits)` puts model outputs into `outputs`.
+        for call, _ in facts.calls:
+            func = call.func
+            if isinstance(func, ast.Attribute) and func.attr in _COLLECTING_METHODS and \
+                    any(_mentions(argument, names) for argument in call.args):
+                target = func.value
+                if isinstance(target, ast.Name):
+                    names.add(target.id)
+                elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and \
+                        target.value.id == "self":
+                    names.add(f"self.{target.attr}")
+        if len(names) == before:
+            break
+    return names
