@@ -8,6 +8,7 @@ from typing import Iterator, Optional
 from migrate_bn.facts import BatchNormSite, ModuleFacts, Scope
 from migrate_bn.findings import Finding, Fix, Related, ReplaceNode
 from migrate_bn.model.dataflow import may_evaluate
+from migrate_bn.model.inputs import on_training_batches
 from migrate_bn.flags import (ConstantOrigin, NewFlag, constant_flag, flag_in_scope, in_model_fn, inherits_normalizer,
                               new_training_flag)
 from migrate_bn.rules import Options, Rule, node_range, span
@@ -66,7 +67,10 @@ class TrainingFlagConstant(Rule):
     ## Stays silent when
     the only runs that evaluate the module's batch norm compute another network's
     values (a validation network built by a second call of the model function, whose
-    own literal is reported on its own); the flag is not a known constant (a placeholder, a parameter some call passes a
+    own literal is reported on its own); the only such runs compute the network on the
+    training batches (a script that reads its batches from a queue or dataset, feeds
+    nothing, has no placeholder or switchable iterator, and builds its one batch-norm
+    network once: a logged training accuracy is not an evaluation); the flag is not a known constant (a placeholder, a parameter some call passes a
     variable, `FLAGS.x`); it is the literal `False` (a frozen layer); the graph is only
     trained: no `sess.run` computes the model's outputs without running the train op,
     and the code is not an Estimator `model_fn` (evaluation runs in test methods do not
@@ -93,8 +97,10 @@ class TrainingFlagConstant(Rule):
         reported = []
         for site, origin in candidates:
             # Runs that compute a value of this site's network, not of another network
-            # (a validation tower built by a second call) that the module also evaluates.
-            evaluations = [run for run in facts.evaluation_runs(site) if may_evaluate(facts, site, run)]
+            # (a validation tower built by a second call) that the module also evaluates,
+            # on other data than the training pipeline's batches.
+            evaluations = [run for run in facts.evaluation_runs(site) if may_evaluate(facts, site, run)
+                           and not on_training_batches(facts, site, run)]
             if any(_eval_tower(facts, site, other) for other, _ in frozen):
                 continue  # a weight-sharing evaluation tower: the graph is built the right way
             literals = [_statement_of(facts, site, node) for node in origin.nodes]
