@@ -40,6 +40,7 @@ CANONICAL_PREFIXES: tuple[tuple[str, str], ...] = (
     ("tensorflow.python.layers.layers.", "tensorflow.layers."),
     ("tensorflow.python.framework.ops.", "tensorflow."),
     ("tensorflow.python.ops.control_flow_ops.", "tensorflow."),
+    ("tensorflow.python.control_flow_ops.", "tensorflow."),  # TF 0.x: `from tensorflow.python import control_flow_ops`
     ("tensorflow.python.training.", "tensorflow.train."),
     ("tensorflow.keras.", "keras."),
     ("tensorflow.python.keras.", "keras."),
@@ -507,6 +508,22 @@ FRAME_FUNCTIONS: dict[str, tuple[str, tuple[tuple[Optional[int], str], ...]]] = 
     "tensorflow.case": ("cond", ((0, "pred_fn_pairs"), (1, "default"))),
     "tensorflow.switch_case": ("cond", ((1, "branch_fns"), (2, "default"))),
 }
+
+# BN010. A cond chooses which branch's result passes, not which ops outside it run.
+COND_FUNCTIONS = frozenset({
+    "tensorflow.cond", "tensorflow.contrib.framework.smart_cond", "tensorflow.python.framework.smart_cond.smart_cond",
+    "tensorflow.contrib.layers.utils.smart_cond", "tensorflow.python.layers.utils.smart_cond",
+})
+# (position, keyword) of the branch functions (`fn1`/`fn2`: TF 1.0's names).
+COND_BRANCHES = ((1, "true_fn"), (2, "false_fn"), (None, "fn1"), (None, "fn2"))
+CONTROL_DEPENDENCY_CONTEXTS = frozenset({"tensorflow.control_dependencies"})
+# Updates of moving averages written by hand (a project's own batch norm).
+MOVING_AVERAGE_UPDATES = frozenset({
+    "tensorflow.train.moving_averages.assign_moving_average",
+    "tensorflow.contrib.framework.assign_moving_average",
+})
+MOVING_AVERAGE_CLASSES = frozenset({"tensorflow.train.ExponentialMovingAverage"})
+MOVING_AVERAGE_APPLY = "apply"
 
 # --- TF1 training script -> native TF2 program (`migrate-bn upgrade`) -------------------
 # Canonical names (compat.v1 folded onto `tensorflow.`).
