@@ -200,6 +200,17 @@ TRAIN_OP_BUILDERS = frozenset({
     "tensorflow.contrib.layers.optimize_loss",
     "tensorflow.contrib.slim.optimize_loss",
 })
+# Where a builder takes the update ops it runs: None (the default) means the whole
+# UPDATE_OPS collection; an empty list switches them off (tf-slim 1.1.0:
+# training/training.py L377, layers/optimizers.py L66 and L163-167).
+BUILDER_UPDATE_OPS_KW = "update_ops"
+BUILDER_UPDATE_OPS_POSITION: dict[str, Optional[int]] = {
+    "tensorflow.contrib.slim.learning.create_train_op": 3,
+    "tensorflow.contrib.training.create_train_op": 3,
+    "tensorflow.contrib.slim.create_train_op": 3,
+    "tensorflow.contrib.layers.optimize_loss": None,
+    "tensorflow.contrib.slim.optimize_loss": None,
+}
 SLIM = "tensorflow.contrib.slim"
 SLIM_CREATE_TRAIN_OP = "learning.create_train_op"
 # Optimizer.minimize(loss, global_step=None, var_list=None, gate_gradients=1,
