@@ -287,6 +287,10 @@ CONTROL_DEPENDENCIES_TEMPLATE = (
     "{tf}.control_dependencies({v1}get_collection({v1}GraphKeys.UPDATE_OPS))"
 )
 TENSORFLOW_MODULES = ("tensorflow", "tensorflow.compat.v1")
+# Local names a project gives TensorFlow when it binds it in a module of its own
+# (`from .version import tf`): only imports of these names are followed into the
+# project module (following every import would parse every imported module).
+PROJECT_TENSORFLOW_NAMES = frozenset({"tf", "tf1", "tfv1", "tf_v1", "tf_compat", "tensorflow", "v1"})
 # BN004's fix: one flag, False unless a training step feeds True, so evaluation runs
 # need no change.
 TRAINING_PLACEHOLDER_TEMPLATE = '{name} = {v1}placeholder_with_default(False, shape=(), name="is_training")'

@@ -6,7 +6,8 @@ own, and import it everywhere else (directly or re-exported through a package's
 `__init__`). Without following that import, `tf.keras.layers.BatchNormalization`,
 `tf.group` or `tf.train.AdamOptimizer` in those modules name nothing the facts know.
 `resolve_project_aliases` replaces such an import in a module's import table by the
-TensorFlow module it stands for; the modules are read with `ast`, never run, once a run.
+TensorFlow module it stands for; the modules are read with `ast`, never run, once a run,
+and only for the names projects give TensorFlow (`tfapi.PROJECT_TENSORFLOW_NAMES`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ def resolve_project_aliases(imports: ImportTable, resolver) -> None:
     """Point every name a module imports from a project module at the TensorFlow module
     that project module binds it to (`tf = tensorflow.compat.v1`), when it does."""
     for local, target in list(imports.names.items()):
+        if local not in tfapi.PROJECT_TENSORFLOW_NAMES:
+            continue
         if target.startswith(("tensorflow", "tf_slim", "keras", "tf_keras")) or "." not in target.lstrip("."):
             continue
         module, _, name = target.rpartition(".")
