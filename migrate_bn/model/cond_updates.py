@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from ..facts import ModuleFacts, Scope
 
 
+_COND_NAMES = frozenset(name.rsplit(".", 1)[-1] for name in tfapi.COND_FUNCTIONS)
+
+
 @dataclass(frozen=True)
 class OutsideUpdate:
     """An update op a cond branch depends on, built outside the cond."""
@@ -49,6 +52,8 @@ def _find(facts: "ModuleFacts") -> Iterator[OutsideUpdate]:
                 if site.updates == "inplace" and site.trains is True and site.how == "call"}
     seen: set[int] = set()
     for call, scope in facts.calls:
+        if isinstance(call.func, ast.Attribute) and call.func.attr not in _COND_NAMES:
+            continue  # most calls: skip resolving their names
         if facts.qualname(call.func, scope) not in tfapi.COND_FUNCTIONS:
             continue
         if _dead_method(facts, scope):
