@@ -24,6 +24,8 @@ def test_keras_batch_norm_is_told_by_its_module_or_its_import() -> None:
     imported = "from tensorflow.keras.layers import (\n    Conv2D,\n    BatchNormalization)\nBatchNormalization()(x)"
     assert read_text(imported).keras_batch_norm
     assert not read_text("net = tf.layers.BatchNormalization()(net)").keras_batch_norm
+    other_import = "from tensorflow.keras import layers\nx = 1\nnet = tf.layers.BatchNormalization()(x)\n"
+    assert not read_text(other_import).keras_batch_norm
     assert not read_text("# keras.layers.BatchNormalization(\n").keras_batch_norm  # a comment
 
 

@@ -114,8 +114,8 @@ class KerasBatchNormInSession(Rule):
         picture = project_picture(facts)
         if not picture.keras_updates_never_run:
             return
-        root = project_root(facts.resolver.path) if facts.resolver is not None else ""
-        where = ", ".join(f"{os.path.relpath(path, root) if root else path}:{line}"
+        root = project_root(facts.resolver.path) if facts.resolver is not None else None
+        where = ", ".join(f"{os.path.relpath(path, root)}:{line}" if root is not None else facts.line_name(line)
                           for path, line in zip(picture.keras_batch_norm[:3], picture.keras_lines))
         more = f" and {len(picture.keras_batch_norm) - 3} more files" if len(picture.keras_batch_norm) > 3 else ""
         for op in wired:
@@ -124,7 +124,7 @@ class KerasBatchNormInSession(Rule):
                        "`.updates`, never in UPDATE_OPS, and nothing in the project runs them: the moving "
                        "mean/variance never update; no automatic fix: make the train op depend on the model's "
                        "or layers' `updates` (or use `tf.layers` batch norm)")
-            related = tuple(Related(Span(line, 1, line, 1), "Keras batch norm", path)
+            related = tuple(Related(Span(line, 1, line, 1), "Keras batch norm", path if root is not None else None)
                             for path, line in zip(picture.keras_batch_norm, picture.keras_lines))
             yield Finding(self.code, message, span(facts, op.node), "error", None, related)
 

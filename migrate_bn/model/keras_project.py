@@ -48,7 +48,7 @@ _COMMENT = re.compile(r"#[^\n]*")
 # prefix: tf.keras, tf.compat.v1.keras, a project's `tf` alias), or the class imported
 # from a Keras module and called.
 _KERAS_BN_DOTTED = re.compile(r"keras\.layers\.(?:normalization\.)?BatchNormalization(?:V[12])?\s*\(")
-_KERAS_IMPORT = re.compile(r"from\s+[\w.]*keras[\w.]*\s+import\s+\(?[^)\n]*(?:\n[^)\n]*){0,40}\)?")
+_KERAS_IMPORT = re.compile(r"from\s+[\w.]*keras[\w.]*\s+import\s+(?:\([^)]*\)|[^\n]*)")
 _BN_CALL = re.compile(r"\bBatchNormalization(?:V[12])?\s*\(")
 # Any other batch norm: tf.layers, contrib/slim, fused, a project's own moving averages,
 # slim nets, updates written to the collection by hand.
