@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterator, Optional, Union
 
 from . import tfapi
 from .binding import api_signature, argument, bind, def_signature
+from .model.aliases import resolve_project_aliases
 from .names import ImportTable, dotted, resolve
 
 # The marker `lookup` returns for a name bound by a parameter, loop or `with ... as`.
@@ -1571,6 +1572,9 @@ def build(tree: ast.Module, text: str, resolver: Optional[Any] = None) -> Module
         for statement in block:
             if isinstance(statement, (ast.Import, ast.ImportFrom)):
                 facts.imports.add(statement)
+    if resolver is not None:
+        # `from .version import tf` where the project binds `tf = tensorflow.compat.v1`.
+        resolve_project_aliases(facts.imports, resolver)
     facts.function_defs = {node.name: node for node in tree.body
                            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
     builder = _Builder(facts)

@@ -40,6 +40,7 @@ CANONICAL_PREFIXES: tuple[tuple[str, str], ...] = (
     ("tensorflow.python.layers.layers.", "tensorflow.layers."),
     ("tensorflow.python.framework.ops.", "tensorflow."),
     ("tensorflow.python.ops.control_flow_ops.", "tensorflow."),
+    ("tensorflow.python.control_flow_ops.", "tensorflow."),  # TF 0.x: `from tensorflow.python import control_flow_ops`
     ("tensorflow.python.training.", "tensorflow.train."),
     ("tensorflow.keras.", "keras."),
     ("tensorflow.python.keras.", "keras."),
@@ -199,6 +200,17 @@ TRAIN_OP_BUILDERS = frozenset({
     "tensorflow.contrib.layers.optimize_loss",
     "tensorflow.contrib.slim.optimize_loss",
 })
+# Where a builder takes the update ops it runs: None (the default) means the whole
+# UPDATE_OPS collection; an empty list switches them off (tf-slim 1.1.0:
+# training/training.py L377, layers/optimizers.py L66 and L163-167).
+BUILDER_UPDATE_OPS_KW = "update_ops"
+BUILDER_UPDATE_OPS_POSITION: dict[str, Optional[int]] = {
+    "tensorflow.contrib.slim.learning.create_train_op": 3,
+    "tensorflow.contrib.training.create_train_op": 3,
+    "tensorflow.contrib.slim.create_train_op": 3,
+    "tensorflow.contrib.layers.optimize_loss": None,
+    "tensorflow.contrib.slim.optimize_loss": None,
+}
 SLIM = "tensorflow.contrib.slim"
 SLIM_CREATE_TRAIN_OP = "learning.create_train_op"
 # Optimizer.minimize(loss, global_step=None, var_list=None, gate_gradients=1,
@@ -275,6 +287,10 @@ CONTROL_DEPENDENCIES_TEMPLATE = (
     "{tf}.control_dependencies({v1}get_collection({v1}GraphKeys.UPDATE_OPS))"
 )
 TENSORFLOW_MODULES = ("tensorflow", "tensorflow.compat.v1")
+# Local names a project gives TensorFlow when it binds it in a module of its own
+# (`from .version import tf`): only imports of these names are followed into the
+# project module (following every import would parse every imported module).
+PROJECT_TENSORFLOW_NAMES = frozenset({"tf", "tf1", "tfv1", "tf_v1", "tf_compat", "tensorflow", "v1"})
 # BN004's fix: one flag, False unless a training step feeds True, so evaluation runs
 # need no change.
 TRAINING_PLACEHOLDER_TEMPLATE = '{name} = {v1}placeholder_with_default(False, shape=(), name="is_training")'
@@ -507,6 +523,22 @@ FRAME_FUNCTIONS: dict[str, tuple[str, tuple[tuple[Optional[int], str], ...]]] = 
     "tensorflow.case": ("cond", ((0, "pred_fn_pairs"), (1, "default"))),
     "tensorflow.switch_case": ("cond", ((1, "branch_fns"), (2, "default"))),
 }
+
+# BN010. A cond chooses which branch's result passes, not which ops outside it run.
+COND_FUNCTIONS = frozenset({
+    "tensorflow.cond", "tensorflow.contrib.framework.smart_cond", "tensorflow.python.framework.smart_cond.smart_cond",
+    "tensorflow.contrib.layers.utils.smart_cond", "tensorflow.python.layers.utils.smart_cond",
+})
+# (position, keyword) of the branch functions (`fn1`/`fn2`: TF 1.0's names).
+COND_BRANCHES = ((1, "true_fn"), (2, "false_fn"), (None, "fn1"), (None, "fn2"))
+CONTROL_DEPENDENCY_CONTEXTS = frozenset({"tensorflow.control_dependencies"})
+# Updates of moving averages written by hand (a project's own batch norm).
+MOVING_AVERAGE_UPDATES = frozenset({
+    "tensorflow.train.moving_averages.assign_moving_average",
+    "tensorflow.contrib.framework.assign_moving_average",
+})
+MOVING_AVERAGE_CLASSES = frozenset({"tensorflow.train.ExponentialMovingAverage"})
+MOVING_AVERAGE_APPLY = "apply"
 
 # --- TF1 training script -> native TF2 program (`migrate-bn upgrade`) -------------------
 # Canonical names (compat.v1 folded onto `tensorflow.`).

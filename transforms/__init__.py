@@ -9,12 +9,13 @@ from .bn006_keras_frozen_bn import KerasFrozenBatchNorm
 from .bn007_learning_phase import LearningPhase
 from .bn008_keras_bn_in_session import KerasBatchNormInSession
 from .bn009_update_ops_cross_network import UpdateOpsCrossNetwork
+from .bn010_update_outside_cond import UpdateOutsideCond
 from .bn900_unused_suppression import UnusedSuppression
 
 RULES = [MissingUpdateOps, UpdateOpsCollectedEarly, TrainingFlagMissing, TrainingFlagConstant,
          SlowMovingAverage, KerasFrozenBatchNorm, LearningPhase,
-         KerasBatchNormInSession, UpdateOpsCrossNetwork, UnusedSuppression]
+         KerasBatchNormInSession, UpdateOpsCrossNetwork, UpdateOutsideCond, UnusedSuppression]
 
 __all__ = ["RULES", "MissingUpdateOps", "UpdateOpsCollectedEarly", "TrainingFlagMissing", "TrainingFlagConstant",
            "SlowMovingAverage", "KerasFrozenBatchNorm", "LearningPhase",
-           "KerasBatchNormInSession", "UpdateOpsCrossNetwork", "UnusedSuppression"]
+           "KerasBatchNormInSession", "UpdateOpsCrossNetwork", "UpdateOutsideCond", "UnusedSuppression"]

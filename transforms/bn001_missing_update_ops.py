@@ -13,6 +13,7 @@ from migrate_bn.findings import Finding, Fix, Related, ReplaceNode, Span, WrapIn
 from migrate_bn.model.graph_identity import may_share_graph
 from migrate_bn.model.liveness import never_runs
 from migrate_bn.model.structure import frame_reason, framed_update_sites
+from migrate_bn.model.update_wiring import switched_off_update_ops, switched_sites, unused_reads
 from migrate_bn.rules import Options, Rule, span, update_ops_dependency
 
 
@@ -22,7 +23,11 @@ class MissingUpdateOps(Rule):
     A train op (`optimizer.minimize(...)` or `optimizer.apply_gradients(...)`) in a graph
     whose batch normalization puts its moving-average updates into the
     `tf.GraphKeys.UPDATE_OPS` collection, when nothing makes the train op run that
-    collection.
+    collection: the collection read into a name nothing uses (the message says so), or a
+    builder told to run none (`slim.learning.create_train_op(..., update_ops=[])`,
+    `tf.contrib.layers.optimize_loss(..., update_ops=[])`) in a graph whose batch norm
+    has a switched training flag (a placeholder or a parameter), so that the moving
+    statistics are read.
 
     ## Why it is wrong
     `tf.layers.batch_normalization`, `tf.contrib.layers.batch_norm` and `slim.batch_norm`
@@ -70,12 +75,18 @@ class MissingUpdateOps(Rule):
     need inputs the step does not feed (the program then stops with a missing-feed
     error) or update that network's statistics with data that is not its own.
 
+    For a builder given `update_ops=[]`, the fix writes `update_ops=None` (the builder's
+    default: the whole collection), when it is the module's only train op and the empty
+    list is written at the call; otherwise no automatic fix.
+
     ## Stays silent when
     the train op is already inside `tf.control_dependencies(...)` holding the collection
     (directly, through a variable, or around the call of a helper that builds it); the
     collection is grouped with it (`tf.group(train_op, *update_ops)`); it is built by
     `slim.learning.create_train_op`, `tf.contrib.training.create_train_op` or
-    `tf.contrib.layers.optimize_loss`; every batch norm uses `updates_collections=None`
+    `tf.contrib.layers.optimize_loss` with their default `update_ops=None` (given
+    `update_ops=[]`, only where no batch norm has a switched flag: a GAN whose batch norm
+    always trains leaves them out on purpose); every batch norm uses `updates_collections=None`
     (in-place updates) or a literal `training=False` / `is_training=False` (directly or
     through every call of the function that builds it); every batch norm always runs in
     training mode (a literal `training=True` / `is_training=True`) in a graph
@@ -112,6 +123,7 @@ class MissingUpdateOps(Rule):
         sites = facts.update_feeding_sites()
         if not sites or moving_statistics_unread(facts):
             return  # no batch norm, or none whose moving statistics anything reads
+        yield from self._switched_off(facts)
         unwired = [op for op in facts.train_ops
                    if op.kind != "builder" and not facts.train_op_runs_update_ops(op)
                    and not facts.in_test(op.scope)]  # a test's train op only checks that one can be built
@@ -159,6 +171,11 @@ class MissingUpdateOps(Rule):
                 "never update: whatever runs the model in inference mode (evaluation, export) "
                 "normalizes with their initial values"
             )
+            unused = unused_reads(facts, op)
+            if unused:
+                target, line = unused[0]
+                message += (f"; UPDATE_OPS is read into `{target}` ({facts.line_name(line)}), "
+                            "which nothing uses")
             framed = framed_update_sites(facts)
             if framed:
                 # UPDATE_OPS then also holds update ops from inside a loop or branch frame:
@@ -167,6 +184,38 @@ class MissingUpdateOps(Rule):
             alternative = None if framed else self._create_train_op(facts, op)
             yield Finding(self.code, message, span(facts, op.node), "error",
                           None if framed else self._fix(facts, op), related, (alternative,) if alternative else ())
+
+    def _switched_off(self, facts: ModuleFacts) -> Iterator[Finding]:
+        """A builder given `update_ops=[]` in a graph that switches its batch norm between
+        training and inference (idiom 6): the builder runs no update, evaluation reads
+        statistics that never moved."""
+        switched = switched_sites(facts)
+        if not switched:
+            return  # always training (or unknown): `update_ops=[]` may be deliberate
+        related = tuple(Related(span(facts, site.node), f"batch norm whose updates go to UPDATE_OPS: {site.api}")
+                        for site in switched)
+        for op in facts.train_ops:
+            off = switched_off_update_ops(facts, op)
+            if off is None or facts.in_test(op.scope):
+                continue
+            first = switched[0]
+            more = f" and {len(switched) - 1} more" if len(switched) > 1 else ""
+            message = (f"`{facts.source(op.node)}` is given `update_ops={facts.source(off)}`, which switches off "
+                       f"the batch-norm update ops it would run (UPDATE_OPS), so the moving mean/variance of "
+                       f"{first.api} ({facts.line_name(first.node.lineno)}{more}) never update, while its flag "
+                       f"`{facts.source(first.flag)}` also runs it in inference mode, with those statistics")
+            fix = None
+            framed = framed_update_sites(facts)
+            if framed:
+                message += "; no automatic fix: " + frame_reason(*framed[0])
+            elif len(facts.train_ops) == 1 and isinstance(off, (ast.List, ast.Tuple)):
+                where = span(facts, off)
+                fix = Fix("safe", "Run the update ops: `update_ops=None` (the builder's default, the UPDATE_OPS "
+                                  "collection)",
+                          (ReplaceNode(where.line, where.column - 1, where.end_line, where.end_column - 1, "None"),))
+            else:
+                message += "; no automatic fix: the module has other train ops (or the empty list is shared)"
+            yield Finding(self.code, message, span(facts, op.node), "error", fix, related)
 
     def _fix(self, facts: ModuleFacts, op: TrainOp) -> Fix | None:
         if not op.wrappable:

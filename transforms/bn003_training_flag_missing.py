@@ -10,6 +10,7 @@ from migrate_bn.facts import UNKNOWN, BatchNormSite, ModuleFacts
 from migrate_bn.findings import AddDictEntry, AddKeyword, Finding, Fix, Related
 from migrate_bn.flags import (Flag, NewFlag, NoNewFlag, called_under_arg_scope, constant_flag, flag_in_scope,
                               graph_is_evaluated, inherits_normalizer, new_training_flag)
+from migrate_bn.model.keras_project import keras_phase_unset
 from migrate_bn.rules import Options, Rule, span
 
 
@@ -24,7 +25,15 @@ class TrainingFlagMissing(Rule):
     - `tf.contrib.layers.batch_norm` / `slim.batch_norm` (directly, as a `normalizer_fn`,
       or in a slim net such as `inception_v3`) without `is_training` (nor an `arg_scope`
       or `normalizer_params` that sets it), in a graph that is also evaluated or where a
-      training flag is at hand.
+      training flag is at hand;
+    - a Keras `BatchNormalization` applied without `training=` in a project that trains
+      with TF1 train ops (`minimize` in a session, an Estimator `model_fn`) and never
+      sets the Keras learning phase: no `fit` / `train_on_batch`, no
+      `set_learning_phase`, no fed `learning_phase()`, no Keras model whose call could
+      pass `training` on. The layers may be made in a helper module, through
+      `functools.partial` factories, in a model function the `model_fn` looks up by
+      name: the question is asked of the whole project (its package, and the files that
+      import it).
 
     ## Why it is wrong
     The defaults are opposite, and neither is what a model that trains and evaluates
@@ -33,7 +42,10 @@ class TrainingFlagMissing(Rule):
     un-normalized activations and evaluation later uses statistics that never moved.
     contrib/slim default to `is_training=True`: evaluation normalizes every batch with its
     own statistics, so a validation prediction depends on the other examples in its batch
-    and the moving averages are never used.
+    and the moving averages are never used. Keras follows its learning phase, which is
+    `False` unless `fit` or the program sets it: in TF1 graph code the layer behaves like
+    the `tf.layers` default for the whole training run (a checkpoint saved after
+    training holds moving means of 0 and variances of 1).
 
     ## Example
     ```python
@@ -70,6 +82,10 @@ class TrainingFlagMissing(Rule):
     flag in the module, whose BN004 fix creates the flag first (a second run then passes
     it).
 
+    The Keras form gets no automatic fix: passing `training=` alone would make the layer
+    normalize with batch statistics while its updates, which Keras keeps in
+    `layer.updates` and never in UPDATE_OPS, still never run (see BN008).
+
     ## Stays silent when
     the flag is given at the call, by an enclosing `arg_scope` or in `normalizer_params`;
     a `tf.layers` batch norm is in a module that builds no train op and has no training
@@ -78,7 +94,9 @@ class TrainingFlagMissing(Rule):
     code: `True` is what it wants); a contrib/slim batch norm is in a function called
     under an `arg_scope`, or reached only from other modules (whose `arg_scope` may set
     the flag), unless the same function passes a training flag to another call by hand;
-    the layer is a Keras layer (see BN006 and BN008); a `tf.layers.BatchNormalization`
+    a Keras layer is applied inside a class (a layer's or model's `call` passes
+    `training` on) or in a project that uses Keras to train or sets the learning phase
+    anywhere (see BN006, BN007 and BN008); a `tf.layers.BatchNormalization`
     is only constructed (it is reported where it is applied); or the layer gets batch norm
     from an enclosing `arg_scope(normalizer_fn=...)`, which is reported at the scope.
     """
@@ -89,13 +107,18 @@ class TrainingFlagMissing(Rule):
 
     def check(self, facts: ModuleFacts, options: Options) -> Iterator[Finding]:
         missing = []  # (site, api, flag in scope or None, what goes wrong)
+        keras_sites = []  # Keras batch norm that follows a learning phase nothing sets
         for site in facts.batch_norm_sites:
             if site.flag is not None or site.how in ("class", "net_arg_scope", "collection_write"):
                 continue
             if inherits_normalizer(site):
                 continue  # a layer under arg_scope(normalizer_fn=...): reported once, at the scope
             api = _api_of(site)
-            if api is None or api.family == "keras":
+            if api is not None and api.family == "keras":
+                if keras_phase_unset(facts, site):
+                    keras_sites.append(site)
+                continue
+            if api is None:
                 continue
             if api.family == "contrib" and site.scope.kind == "function" and (
                     called_under_arg_scope(facts, site.scope) or
@@ -125,6 +148,15 @@ class TrainingFlagMissing(Rule):
                 fix, message = self._new_flag_fix(facts, site, api, new_flags[id(site.scope)], message)
             related = (Related(span(facts, site.node), "the batch-norm layer"),)
             yield Finding(self.code, message, span(facts, site.node), "error", fix, related)
+        for site in keras_sites:
+            message = (f"`{site.api}` called without `training` follows the Keras learning phase, which "
+                       "nothing in the project sets (no `fit`, no `set_learning_phase`, no fed "
+                       "`learning_phase()`) while it trains with TF1 train ops: the layer runs in inference "
+                       "mode for the whole training run, normalizing with moving statistics that never "
+                       "update; no automatic fix: pass `training=` and make the train op depend on the "
+                       "layer's `updates` (Keras keeps them out of UPDATE_OPS)")
+            related = (Related(span(facts, site.node), "the Keras batch-norm layer"),)
+            yield Finding(self.code, message, span(facts, site.node), "error", None, related)
 
     @staticmethod
     def _new_flag_fix(facts: ModuleFacts, site: BatchNormSite, api: tfapi.BatchNormApi,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ast
+import os
 from typing import Iterator, Optional
 
 from migrate_bn import tfapi
 from migrate_bn.facts import UNKNOWN, BatchNormSite, ModuleFacts, TrainOp, Scope
-from migrate_bn.findings import Finding, Fix, Related, WrapInWith
+from migrate_bn.findings import Finding, Fix, Related, Span, WrapInWith
+from migrate_bn.model.keras_project import project_picture, project_root
 from migrate_bn.model.structure import frame_reason, site_frame
 from migrate_bn.rules import Options, Rule, span, tensorflow_v1
 
@@ -19,6 +21,12 @@ class KerasBatchNormInSession(Rule):
     inside a `Sequential` / functional `Model`) in a TF1 graph trained by a hand-made train
     op (`optimizer.minimize` / `apply_gradients` run in a `tf.Session`) that does not
     depend on the layer's or model's `updates`.
+
+    Across modules: a trainer module with no batch norm of its own whose train op runs
+    `UPDATE_OPS` (for the batch-norm updates), in a project whose batch norm is all
+    Keras, made in helper modules and called with a training flag, where nothing runs
+    `.updates` or trains with Keras. The project's `tf` may be a name of its own
+    (`from .version import tf`, where `version.py` binds `tf = tensorflow.compat.v1`).
 
     ## Why it is wrong
     Keras layers keep their moving-average update ops in `layer.updates` (and
@@ -52,7 +60,8 @@ class KerasBatchNormInSession(Rule):
     does a layer applied inside a `tf.map_fn` / `tf.while_loop` / `tf.scan` body or a
     `tf.cond` / `tf.case` branch: its updates live in that frame, and a train op that
     depends on them fails at run time or does not run when the other branch is taken
-    (the message says so).
+    (the message says so). Nor the cross-module form: which Keras objects the trainer's
+    graph holds is decided in other modules.
 
     ## Stays silent when
     the train op's dependencies mention a Keras `updates` (or `get_updates_for(...)`),
@@ -61,7 +70,8 @@ class KerasBatchNormInSession(Rule):
     `tf.train` optimizer: `model.fit` runs the updates itself); the Keras batch norm never
     updates (a literal `training=False`); the train op is built by
     `slim.learning.create_train_op` or a similar builder; or the module has no Keras
-    batch norm.
+    batch norm (across modules: the project also has `tf.layers`, slim or hand-written
+    batch norm feeding UPDATE_OPS, mentions `.updates`, or trains with Keras).
     """
 
     code = "BN008"
@@ -71,6 +81,9 @@ class KerasBatchNormInSession(Rule):
     def check(self, facts: ModuleFacts, options: Options) -> Iterator[Finding]:
         sites = [site for site in facts.batch_norm_sites
                  if site.spec is not None and site.spec.family == "keras" and site.trains is not False]
+        if not sites and not facts.batch_norm_sites and facts.train_ops and _graph_mode(facts):
+            yield from self._check_project(facts)
+            return
         if not sites or not _graph_mode(facts):
             return
         for op in facts.train_ops:
@@ -88,6 +101,32 @@ class KerasBatchNormInSession(Rule):
                 message += "; no automatic fix: " + frame_reason(*framed[0])
             yield Finding(self.code, message, span(facts, op.node), "error",
                           None if framed else self._fix(facts, op, sites), related)
+
+    def _check_project(self, facts: ModuleFacts) -> Iterator[Finding]:
+        """A trainer module without batch norm of its own whose train ops run UPDATE_OPS for
+        the batch-norm updates, in a project whose batch norm is all Keras (made in helper
+        modules, trained with a flag) and where nothing runs `.updates`: the collection is
+        empty, and no train op of the project runs the updates."""
+        wired = [op for op in facts.train_ops if op.kind != "builder" and not facts.in_test(op.scope)
+                 and facts.train_op_runs_update_ops(op)]
+        if not wired:
+            return
+        picture = project_picture(facts)
+        if not picture.keras_updates_never_run:
+            return
+        root = project_root(facts.resolver.path) if facts.resolver is not None else None
+        where = ", ".join(f"{os.path.relpath(path, root)}:{line}" if root is not None else facts.line_name(line)
+                          for path, line in zip(picture.keras_batch_norm[:3], picture.keras_lines))
+        more = f" and {len(picture.keras_batch_norm) - 3} more files" if len(picture.keras_batch_norm) > 3 else ""
+        for op in wired:
+            message = (f"`{facts.source(op.node)}` runs UPDATE_OPS for the batch-norm updates, but the project's "
+                       f"batch norm is Keras `BatchNormalization` ({where}{more}), which keeps its updates in "
+                       "`.updates`, never in UPDATE_OPS, and nothing in the project runs them: the moving "
+                       "mean/variance never update; no automatic fix: make the train op depend on the model's "
+                       "or layers' `updates` (or use `tf.layers` batch norm)")
+            related = tuple(Related(Span(line, 1, line, 1), "Keras batch norm", path if root is not None else None)
+                            for path, line in zip(picture.keras_batch_norm, picture.keras_lines))
+            yield Finding(self.code, message, span(facts, op.node), "error", None, related)
 
     def _fix(self, facts: ModuleFacts, op: TrainOp, sites: list[BatchNormSite]) -> Optional[Fix]:
         if not op.wrappable:

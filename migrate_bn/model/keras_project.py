@@ -1,0 +1,269 @@
+"""What a whole project does with Keras batch norm: the project-wide questions behind the
+Keras forms of BN003 and BN008 (design.md section 7).
+
+A Keras `BatchNormalization` follows the Keras learning phase when it is called without
+`training=`, and keeps its update ops in `layer.updates`, never in `UPDATE_OPS`. Whether
+that is a bug depends on the rest of the program: a Keras `fit` sets the phase and runs
+the updates, `set_learning_phase` or a fed `learning_phase()` sets it, a model's `call`
+passes `training` on to the layers inside it, and a train op that depends on `.updates`
+runs them. Those places are usually in other modules (the layers in a helper module, the
+train op in a trainer class or an Estimator `model_fn` looked up by name), so one
+module's facts cannot tell. This module reads every Python file of the project once per
+run (the raw text, never run; about the cost of reading the files) and answers:
+
+- `phase_never_set`: the project trains only through TF1 graph train ops (`minimize`,
+  `apply_gradients`, an `EstimatorSpec`, ...), and nothing sets the learning phase,
+  calls `fit`/`train_on_batch`, records a `GradientTape`, builds or subclasses a Keras
+  model: a Keras batch norm called without `training=` runs in inference mode for the
+  whole training run.
+- `keras_updates_never_run`: the project's batch norm is all Keras, called with a
+  training flag, and nothing mentions `.updates` / `get_updates_for` nor trains with
+  Keras: a train op that groups `UPDATE_OPS` runs none of the batch-norm updates it meant to.
+
+The picture is coarse on purpose: a word it cannot place (in a comment, a string, a
+function never called) can only make it answer "unknown", which keeps the rules silent;
+the two positive facts (a Keras batch norm, a TF1 train op) come from code patterns
+that are not written by accident.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import weakref
+from dataclasses import dataclass
+from typing import Optional
+
+from ..project import MAX_PARENT_DIRECTORIES, ROOT_MARKERS
+
+# Directories that are never the project's own code.
+_SKIPPED_DIRECTORIES = frozenset({".git", ".hg", ".svn", "__pycache__", "node_modules", "site-packages",
+                                  ".venv", "venv", ".tox", "build", "dist"})
+_MAX_FILES = 5000  # a tree larger than this is not read: unknown, so silent
+# Notebooks too: a notebook that calls `fit` on the project's model sets the phase.
+_READ_SUFFIXES = (".py", ".ipynb")
+
+_COMMENT = re.compile(r"#[^\n]*")
+# A Keras BatchNormalization made in the file: `keras.layers.BatchNormalization(` (any
+# prefix: tf.keras, tf.compat.v1.keras, a project's `tf` alias), or the class imported
+# from a Keras module and called.
+_KERAS_BN_DOTTED = re.compile(r"keras\.layers\.(?:normalization\.)?BatchNormalization(?:V[12])?\s*\(")
+_KERAS_IMPORT = re.compile(r"from\s+[\w.]*keras[\w.]*\s+import\s+(?:\([^)]*\)|[^\n]*)")
+_BN_CALL = re.compile(r"\bBatchNormalization(?:V[12])?\s*\(")
+# Any other batch norm: tf.layers, contrib/slim, fused, a project's own moving averages,
+# slim nets, updates written to the collection by hand.
+_OTHER_BN = re.compile(r"\.batch_norm\s*\(|import[^\n]*\bbatch_norm\b|batch_normalization\s*\(|fused_batch_norm"
+                       r"|assign_moving_average"
+                       r"|ExponentialMovingAverage|normalizer_fn|add_to_collections?\s*\([^)]*UPDATE_OPS"
+                       r"|(?<!keras\.)layers\.BatchNormalization|\b(?:inception|resnet|mobilenet|nasnet)_v?\d")
+# Keras sets the learning phase or runs the updates itself, or the phase is set by hand.
+_KERAS_TRAINING = re.compile(r"learning_phase|fit_generator\s*\(|train_on_batch\s*\("
+                             r"|GradientTape|\bK\.function\s*\(|backend\.function\s*\(")
+# `x.fit(...)`: Keras training only where a Keras model exists (libraries have their own `fit`).
+_FIT = re.compile(r"\.fit\s*\(")
+# A Keras model, whose call passes `training` on to the layers inside it.
+_KERAS_MODEL = re.compile(r"\b(?:Model|Sequential)\s*\(|\bInput\s*\(|class\s+\w+\s*\([^)]*\b(?:Layer|Model)\s*\)"
+                          r"|load_model\s*\(|applications\.")
+_IMPORTED = re.compile(r"^[ \t]*(?:from|import)[ \t]+(\w+)", re.M)
+_KERAS_UPDATES = re.compile(r"\.updates\b|get_updates_for\s*\(")
+# A training flag given to a Keras batch norm (anything but a literal False / None).
+_TRAINING_GIVEN = re.compile(r"\btraining\s*=\s*(?!False\b|None\b|0\b)[\w(]")
+# TF1 graph training: a train op built in a file that shows TF1 graph code.
+_TRAIN_OP = re.compile(r"\.minimize\s*\(|\.apply_gradients\s*\(|EstimatorSpec\s*\(|create_train_op\s*\("
+                       r"|optimize_loss\s*\(")
+_TF1_GRAPH = re.compile(r"compat\.v1|Session\s*\(|placeholder|\bestimator\b|\btf\.train\.\w*Optimizer"
+                        r"|GraphKeys|disable_v2_behavior|disable_eager_execution")
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """What one file's text shows about Keras batch norm and training."""
+
+    keras_batch_norm: bool
+    keras_flag_given: bool  # its Keras batch norm is called with a training flag somewhere
+    other_batch_norm: bool
+    keras_training: bool
+    fit_call: bool
+    keras_model: bool
+    keras_updates: bool
+    tf1_training: bool
+    imports: frozenset[str] = frozenset()  # the top-level modules it imports
+    keras_line: int = 0  # the line of its first Keras batch norm
+
+
+def read_text(text: str) -> FileFacts:
+    """The facts of one file's source text (comments dropped)."""
+    code = _COMMENT.sub("", text)
+    first = _KERAS_BN_DOTTED.search(code)
+    if first is None and any("BatchNormalization" in match.group(0) for match in _KERAS_IMPORT.finditer(code)):
+        first = _BN_CALL.search(code)
+    keras_bn = first is not None
+    other = bool(_OTHER_BN.search(code))
+    return FileFacts(
+        keras_batch_norm=keras_bn,
+        keras_flag_given=keras_bn and bool(_TRAINING_GIVEN.search(code)),
+        other_batch_norm=other,
+        keras_training=bool(_KERAS_TRAINING.search(code)),
+        fit_call=bool(_FIT.search(code)),
+        keras_model=bool(_KERAS_MODEL.search(code)) and "keras" in code,
+        keras_updates=bool(_KERAS_UPDATES.search(code)),
+        tf1_training=bool(_TRAIN_OP.search(code)) and bool(_TF1_GRAPH.search(code)),
+        imports=frozenset(_IMPORTED.findall(code)),
+        keras_line=code.count("\n", 0, first.start()) + 1 if first is not None else 0,
+    )
+
+
+@dataclass(frozen=True)
+class KerasPicture:
+    """The project's files, summed up."""
+
+    files: tuple[str, ...]  # every file read (the answers depend on them)
+    keras_batch_norm: tuple[str, ...]  # files that make a Keras batch norm
+    keras_lines: tuple[int, ...]  # the line of the first one in each
+    keras_flag_given: bool  # every such file passes a training flag to it
+    other_batch_norm: bool
+    keras_training: bool
+    keras_model: bool
+    keras_updates: bool
+    tf1_training: bool
+    complete: bool  # every file could be read
+
+    @property
+    def phase_never_set(self) -> bool:
+        """Keras batch norm called without `training=` runs in inference mode whenever this
+        project trains it."""
+        return (self.complete and self.tf1_training and bool(self.keras_batch_norm) and
+                not (self.keras_training or self.keras_model))
+
+    @property
+    def keras_updates_never_run(self) -> bool:
+        """A train op of this project that reads UPDATE_OPS for batch-norm updates gets none:
+        its batch norm is all Keras, trained with a flag, and nothing runs `.updates`."""
+        return (self.complete and self.tf1_training and bool(self.keras_batch_norm) and self.keras_flag_given and
+                not (self.other_batch_norm or self.keras_training or self.keras_updates))
+
+
+def combine(paths: tuple[str, ...], facts: list[FileFacts], complete: bool) -> KerasPicture:
+    keras_files = tuple(path for path, fact in zip(paths, facts) if fact.keras_batch_norm)
+    return KerasPicture(
+        files=paths,
+        keras_batch_norm=keras_files,
+        keras_lines=tuple(fact.keras_line for fact in facts if fact.keras_batch_norm),
+        keras_flag_given=bool(keras_files) and all(f.keras_flag_given for f in facts if f.keras_batch_norm),
+        other_batch_norm=any(f.other_batch_norm for f in facts),
+        keras_training=any(f.keras_training for f in facts) or (
+            any(f.fit_call for f in facts) and any(f.keras_model for f in facts)),
+        keras_model=any(f.keras_model for f in facts),
+        keras_updates=any(f.keras_updates for f in facts),
+        tf1_training=any(f.tf1_training for f in facts),
+        complete=complete,
+    )
+
+
+def module_picture(text: str, path: str = "<module>") -> KerasPicture:
+    """A module read alone (no project around it): it is the whole program."""
+    return combine((path,), [read_text(text)], True)
+
+
+# The files of each project root, read once per Project (one run): every module asks.
+_TREES: "weakref.WeakKeyDictionary[object, dict[str, list[tuple[str, Optional[FileFacts]]]]]" = \
+    weakref.WeakKeyDictionary()
+
+
+def project_picture(facts) -> KerasPicture:
+    """The picture of the program the module belongs to, or of the module alone when it
+    is analysed without a project (stdin, an editor buffer).
+
+    The program of a module inside a package is that package's files plus the files
+    that import it (a script beside `distributed/` that builds its own graph and never
+    imports the package trains nothing of it); a module outside any package belongs to
+    its whole project tree."""
+    resolver = getattr(facts, "resolver", None)
+    if resolver is None:
+        return module_picture(facts.text)
+    root = project_root(resolver.path)
+    trees = _TREES.setdefault(resolver.project, {})
+    if root not in trees:
+        trees[root] = _read_tree(root)
+    files = trees[root]
+    if len(files) > _MAX_FILES:
+        return combine((), [], False)
+    package = package_directory(resolver.path)
+    if package is not None:
+        name = os.path.basename(package)
+        inside = package + os.sep
+        files = [(path, fact) for path, fact in files
+                 if path.startswith(inside) or (fact is not None and name in fact.imports)]
+    paths = tuple(path for path, _ in files)
+    read = [fact for _, fact in files if fact is not None]
+    # A finding that rests on other files is stale when any of them changes (the cache).
+    resolver.dependencies.update(path for path in paths if path != resolver.path)
+    return combine(tuple(path for path, fact in files if fact is not None), read, len(read) == len(files))
+
+
+def package_directory(path: str) -> Optional[str]:
+    """The outermost package directory holding `path`, or None outside any package."""
+    directory = os.path.dirname(os.path.abspath(path))
+    package = None
+    while os.path.isfile(os.path.join(directory, "__init__.py")):
+        package = directory
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            break
+        directory = parent
+    return package
+
+
+def project_root(path: str) -> str:
+    """The directory the project lives in: the nearest one above `path` with a root
+    marker (.git, setup.py, ...); else the directory above the outermost package."""
+    directory = os.path.dirname(os.path.abspath(path))
+    current = directory
+    for _ in range(MAX_PARENT_DIRECTORIES):
+        if any(os.path.exists(os.path.join(current, marker)) for marker in ROOT_MARKERS):
+            return current
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    while os.path.isfile(os.path.join(directory, "__init__.py")) and os.path.dirname(directory) != directory:
+        directory = os.path.dirname(directory)
+    return directory
+
+
+def _read_tree(root: str) -> list[tuple[str, Optional[FileFacts]]]:
+    """Every Python file and notebook under `root` with its facts (None: unreadable)."""
+    paths: list[str] = []
+    for directory, subdirectories, files in os.walk(root):
+        subdirectories[:] = sorted(d for d in subdirectories if d not in _SKIPPED_DIRECTORIES and not d.startswith("."))
+        paths.extend(os.path.join(directory, name) for name in sorted(files) if name.endswith(_READ_SUFFIXES))
+        if len(paths) > _MAX_FILES:
+            return [(path, None) for path in paths]
+    return [(path, None if text is None else read_text(text)) for path, text in zip(paths, map(_read, paths))]
+
+
+def _read(path: str) -> Optional[str]:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+
+
+# --- the questions the rules ask ------------------------------------------------------
+
+# Methods whose layers get `training` from the call around them (Keras passes it on).
+_PASSING_METHODS = frozenset({"call", "__call__"})
+
+
+def keras_phase_unset(facts, site) -> bool:
+    """BN003's Keras form: is this Keras batch norm, applied without `training=`, in a
+    program that trains it with TF1 train ops and never sets the learning phase?"""
+    if site.how != "apply" or site.flag is not None:
+        return False
+    scope = site.scope
+    while scope is not None:
+        if scope.kind == "class" or (scope.kind == "function" and scope.name in _PASSING_METHODS):
+            return False  # a layer's or model's own method: its caller may pass `training`
+        scope = scope.parent
+    return project_picture(facts).phase_never_set

@@ -1,0 +1,68 @@
+"""The project-wide Keras questions (migrate_bn/model/keras_project.py) and the project's
+own names for TensorFlow (migrate_bn/model/aliases.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from migrate_bn.api import analyze
+from migrate_bn.model.keras_project import module_picture, package_directory, project_root, read_text
+from migrate_bn.project import Project
+
+PROJECTS = Path(__file__).resolve().parent.parent / "fixtures" / "projects"
+
+SESSION_SCRIPT = """
+import tensorflow as tf
+x = tf.placeholder(tf.float32, [None, 4])
+y = tf.keras.layers.BatchNormalization()(x)
+train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(y))
+"""
+
+
+def test_keras_batch_norm_is_told_by_its_module_or_its_import() -> None:
+    assert read_text("net = tf.keras.layers.BatchNormalization()(net)").keras_batch_norm
+    imported = "from tensorflow.keras.layers import (\n    Conv2D,\n    BatchNormalization)\nBatchNormalization()(x)"
+    assert read_text(imported).keras_batch_norm
+    assert not read_text("net = tf.layers.BatchNormalization()(net)").keras_batch_norm
+    other_import = "from tensorflow.keras import layers\nx = 1\nnet = tf.layers.BatchNormalization()(x)\n"
+    assert not read_text(other_import).keras_batch_norm
+    assert not read_text("# keras.layers.BatchNormalization(\n").keras_batch_norm  # a comment
+
+
+def test_a_library_fit_is_not_keras_training() -> None:
+    own_fit = module_picture(SESSION_SCRIPT + "model.fit(data)\n")
+    assert not own_fit.keras_training and own_fit.phase_never_set
+    keras_fit = module_picture(SESSION_SCRIPT + "model = tf.keras.Model(x, y)\nmodel.fit(data)\n")
+    assert keras_fit.keras_training and not keras_fit.phase_never_set
+
+
+def test_anything_that_sets_the_phase_silences() -> None:
+    for extra in ("tf.keras.backend.set_learning_phase(1)", "with tf.GradientTape() as tape: pass",
+                  "sess.run(y, {tf.keras.backend.learning_phase(): 1})"):
+        assert not module_picture(SESSION_SCRIPT + extra + "\n").phase_never_set, extra
+
+
+def test_a_module_alone_is_its_own_program() -> None:
+    found = analyze(SESSION_SCRIPT.encode(), "script.py").findings
+    assert [(f.code, f.span.line) for f in found] == [("BN003", 4), ("BN008", 5)]
+    inside_call = SESSION_SCRIPT.replace("y = tf.keras.layers.BatchNormalization()(x)",
+                                         "class Block:\n    def call(self, x):\n"
+                                         "        return tf.keras.layers.BatchNormalization()(x)\ny = Block().call(x)")
+    assert "BN003" not in [f.code for f in analyze(inside_call.encode(), "script.py").findings]
+
+
+def test_project_root_and_package() -> None:
+    unet = PROJECTS / "keras_phase_never_set" / "separation" / "unet.py"
+    assert project_root(str(unet)) == str(unet.parent.parent)
+    assert package_directory(str(unet)) == str(unet.parent)
+    assert package_directory(str(unet.parent.parent / "train.py")) is None
+
+
+def test_a_tf_alias_bound_in_a_project_module_is_tensorflow() -> None:
+    trainer = PROJECTS / "keras_bn_trainer_update_ops" / "recsys" / "training" / "trainer.py"
+    alone = analyze(trainer.read_bytes(), str(trainer)).findings
+    assert alone == []
+    resolver = Project().resolver(str(trainer))
+    found = analyze(trainer.read_bytes(), str(trainer), resolver=resolver).findings
+    assert [f.code for f in found] == ["BN008"]
+    assert any(path.endswith("version.py") for path in resolver.dependencies)
