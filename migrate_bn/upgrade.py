@@ -15,7 +15,7 @@ import ast
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Union
 
-from . import facts as facts_module
+from . import exact_bn, facts as facts_module
 from .api import check_source
 from .rules import Options, select_rules
 from .script import GraphStatement, Layer, NotConvertible, Run, Script, fresh_name, recognise
@@ -37,12 +37,13 @@ class Upgrade:
     python3_only: bool = False  # a Python 2 file taken to Python 3, not to TF2
 
 
-def upgrade_source(text: str, keras: int = 3) -> Upgrade:
-    """Upgrade one module; raises source.SourceError when it is not Python 3."""
+def upgrade_source(text: str, keras: int = 3, stock_bn: bool = False) -> Upgrade:
+    """Upgrade one module; raises source.SourceError when it is not Python 3. `stock_bn`
+    keeps stock Keras batch norm where TF1 fused (noted per layer) instead of exact_bn's."""
     facts = facts_module.build(parse(text), text)
     refusal: Optional[NotConvertible] = None
     try:
-        script = recognise(facts, keras)
+        script = recognise(facts, keras, stock_bn)
     except NotConvertible as error:
         script, refusal = None, error
     if script is None and refusal is None:
@@ -151,7 +152,8 @@ class _Writer:
         edits.append((session_start, session_end, self.session_text()))
         if script.graph_block is not None:
             edits.append((*self.line_span(script.graph_block), self.unwrapped(script.graph_block, edits)))
-        return self.render(0, len(self.text), edits)
+        text = self.render(0, len(self.text), edits)
+        return text if script.exact_bn is None else _with_class(text, exact_bn.class_source(script.exact_bn, self.tf))
 
     def unwrapped(self, block: ast.With, edits: list[tuple[int, int, Replacement]]) -> Replacement:
         """The `with tf.Graph().as_default():` block's converted body, one level out."""
@@ -316,6 +318,22 @@ class _Writer:
         else:
             text = f"({values},)" if values else f"tuple(value.numpy() for value in {call})"
         return (*self.span(run.call), text)
+
+
+def _with_class(text: str, definition: str) -> str:
+    """The upgraded program with a class defined once after its TensorFlow import and the
+    imports that directly follow it (found in the program written, whose imports are final)."""
+    tree = ast.parse(text)
+    body = tree.body
+    at = next((i for i, s in enumerate(body) if isinstance(s, ast.Import) and
+               any(a.name.split(".")[0] == "tensorflow" for a in s.names)), None)
+    if at is None:
+        raise NotConvertible(None, "TensorFlow is not imported at the top of the module")
+    while at + 1 < len(body) and isinstance(body[at + 1], (ast.Import, ast.ImportFrom)):
+        at += 1
+    lines = text.splitlines(keepends=True)
+    end = body[at].end_lineno  # type: ignore[assignment]
+    return "".join(lines[:end]) + "\n\n" + definition + "\n\n" + "".join(lines[end:]).lstrip("\n")
 
 
 def _wrapped(opening: str, items: list[str], separator: str, closing: str, indent: str,

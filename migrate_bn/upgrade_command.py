@@ -25,7 +25,7 @@ EXIT_CLEAN, EXIT_PENDING, EXIT_ERROR = 0, 1, 2
 
 
 def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_path: Optional[str],
-        out: TextIO, err: TextIO, color: bool = False) -> int:
+        out: TextIO, err: TextIO, color: bool = False, stock_bn: bool = False) -> int:
     upgraded: list[tuple[str, Upgrade]] = []
     skipped = errors = 0
     for path in runner.discover(paths):
@@ -51,7 +51,7 @@ def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_pa
                 text, python2_notes = _as_python3(view)
             else:
                 text = view.text
-            result = upgrade_source(text, keras) if has_training_code else Upgrade()
+            result = upgrade_source(text, keras, stock_bn) if has_training_code else Upgrade()
             if python2_notes:
                 result = _with_python3(result, text, python2_notes)
         except SourceError as error:
