@@ -610,3 +610,9 @@ KERAS3_FUSED_NOTE = ("Keras 3 has no fused kernel: on 4-D input the moving varia
 # slim fuses 2-D input as well (reshaped to 4-D), which no Keras does.
 SLIM_FUSED_2D_NOTE = ("slim fused 2-D input too: there TF1's moving variance accumulated n/(n-1) times the batch "
                       "variance and Keras accumulates the batch variance, for n the batch size (docs/tf2-mapping.md)")
+# Model code (model_code.py): batch-norm arguments whose conversion is not proven, refused
+# with the reason (the layer's statistics and checkpoint layout would not be TF1's).
+MODEL_CODE_BN_REFUSED = {
+    "renorm": "batch renormalization: TF1 keeps renorm_mean/renorm_stddev (and a moving_stddev) that Keras 3's "
+              "renorm names and updates otherwise; not converted",
+}

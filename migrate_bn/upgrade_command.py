@@ -10,12 +10,13 @@ when the file changed meanwhile.
 from __future__ import annotations
 
 import json
+import os
 from typing import Optional, Sequence, TextIO
 
 from . import runner
 from .documents import View, WriteBackRefused
 from .prefilter import may_matter
-from .fsio import Refused, write_atomically
+from .fsio import Refused, write_atomically, write_new
 from .output import unified_diff
 from . import documents, python2
 from .source import SourceError, encoding_of
@@ -67,6 +68,8 @@ def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_pa
             line, reason = result.skipped
             err.write(f"{shown}:{_place(view, line)}: not upgraded: {reason}\n")
             skipped += 1
+            if result.offer is not None and not _offer(path, shown, result.offer, dry_run, diff, out, err, color):
+                errors += 1
             continue
         if result.text is None:
             continue
@@ -115,6 +118,36 @@ def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_pa
         return EXIT_ERROR
     # A Python 2 file taken to Python 3 only still waits for its TF2 upgrade.
     return EXIT_PENDING if skipped or python3_only or (dry_run and upgraded) else EXIT_CLEAN
+
+
+def offer_path(path: str) -> str:
+    """Where the Keras models of a module left as it was go: `model.py` -> `model_keras3.py`."""
+    stem, _ = os.path.splitext(path)
+    return f"{stem}_keras3.py"
+
+
+def _offer(path: str, shown: str, offer: tuple[str, dict], dry_run: bool, diff: bool, out: TextIO,
+           err: TextIO, color: bool) -> bool:
+    """Write (or show) the module's model functions as Keras models in a new module beside
+    it, never over an existing file; False when it could not be written."""
+    target, (text, _) = offer_path(path), offer
+    shown_target = offer_path(shown)
+    if os.path.exists(target):
+        err.write(f"{shown}: note: its model functions convert to Keras models on their own; not written: "
+                  f"{shown_target} exists\n")
+        return True
+    if dry_run or diff:
+        out.write(unified_diff(shown_target, b"", text.encode(), color))
+    if not dry_run:
+        try:
+            write_new(target, text.encode())
+        except OSError as error:
+            err.write(f"{shown_target}: not written: {error}\n")
+            return False
+    verb = "would be" if dry_run else "are"
+    err.write(f"{shown}: note: its model functions {verb} in {shown_target} as Keras 3 models, on their own "
+              "(the code around them stays TF1)\n")
+    return True
 
 
 def _python2_view(source: bytes, path: str) -> Optional[documents.View]:

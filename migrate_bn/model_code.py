@@ -1,0 +1,601 @@
+"""TF1 model code as Keras 3 models: the model-function half of `migrate-bn upgrade`.
+
+A model function builds layers with `tf.layers` or contrib/slim batch norm on its first
+parameter, under `variable_scope`s, in Python loops and branches on its configuration,
+with a training flag (a parameter passed as `training=`/`is_training=`). It becomes a
+`tf.keras.Model` subclass whose layers are built once in `__init__` (the same loops,
+branches and scopes, keeping only what builds layers) and applied in `call(inputs,
+training=False)` (the function's body, each layer call replaced by the layer built for
+its scope). Each layer is an attribute named by the TF1 variable scope that held its
+variables (`resnet/block0/conv2d`), so `ckpt-convert` maps a TF1 checkpoint onto the
+model by name, whatever the loops made of the scopes.
+
+What the conversion cannot follow raises script.NotConvertible with its line: the whole
+module is then left as it was with the reason. The function's comments are not kept (the
+class is written from the syntax tree).
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import copy
+from dataclasses import dataclass, field
+from typing import Optional, Union
+
+from . import binding, exact_bn, tfapi
+from .facts import ModuleFacts
+from .keras_mapping import batch_norm_to_keras, is_none_literal, keras_initializer
+from .names import resolve
+from .script import NotConvertible, fresh_name
+
+SCOPED_BASE = "ScopedModel"
+# Names the converted classes use, besides the function's own.
+_COUNTS = "scopes"
+_SETTINGS = "settings"
+
+_BASE = '''\
+class {name}({tf}.keras.Model):
+    """A Keras model whose layers are attributes named by the TF1 variable scopes that held
+    their variables (written by `migrate-bn upgrade`): `migrate-bn ckpt-convert` maps a
+    TF1 checkpoint onto it by those names."""
+
+    def add_scoped(self, scope, layer):
+        if not hasattr(self, scope):  # a scope TF1 reused: one layer
+            setattr(self, scope, layer)
+
+    def scoped(self, inputs, scope, **kwargs):
+        """The layer built for `scope`, applied (the inputs come first: they may build
+        layers of their own, and unnamed scopes are counted in the order they are built)."""
+        return getattr(self, scope)(inputs, **kwargs)
+
+    @staticmethod
+    def unique_scope(counts, prefix, base):
+        """TF1's scope for an unnamed layer: `base`, `base_1`, ... under `prefix`."""
+        number = counts.get(prefix + base, 0)
+        counts[prefix + base] = number + 1
+        return prefix + base + ("_%d" % number if number else "")
+'''
+
+
+@dataclass
+class _LayerCall:
+    call: ast.Call
+    key: ast.expr  # the TF1 scope of its variables, as an expression of the loops' names
+    constructor: str
+    inputs: ast.expr
+    training: Optional[ast.expr]  # the flag, for layers that take one
+    activation: Optional[str] = None
+
+
+@dataclass
+class ConvertedModel:
+    function: ast.FunctionDef
+    class_name: str
+    text: str
+    notes: list[tuple[int, str]] = field(default_factory=list)
+    uses_exact_bn: bool = False
+
+
+def model_functions(facts: ModuleFacts) -> list[ast.FunctionDef]:
+    """The module-level functions that build layers themselves."""
+    found = []
+    for node in facts.tree.body:
+        if isinstance(node, ast.FunctionDef) and any(_layer_kind(facts, call) for call in ast.walk(node)
+                                                     if isinstance(call, ast.Call)):
+            found.append(node)
+    return found
+
+
+def _layer_kind(facts: ModuleFacts, call: ast.AST) -> Optional[str]:
+    if not isinstance(call, ast.Call):
+        return None
+    if resolve(call.func, facts.imports) in tfapi.LAYERS:
+        return "layer"
+    if any(site.node is call and site.how == "call" for site in facts.batch_norm_sites):
+        return "batch_norm"
+    return None
+
+
+def _camel(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_") if part) or "Model"
+
+
+class _Converter:
+    def __init__(self, facts: ModuleFacts, function: ast.FunctionDef, tf: str, taken: set[str],
+                 stock_bn: bool, exact_name: str, base_name: str) -> None:
+        self.facts = facts
+        self.function = function
+        self.tf = tf
+        self.taken = taken
+        self.stock_bn = stock_bn
+        self.exact_name = exact_name
+        self.base_name = base_name
+        self.notes: list[tuple[int, str]] = []
+        self.uses_exact_bn = False
+        arguments = function.args
+        if arguments.vararg or arguments.kwarg or arguments.kwonlyargs or arguments.posonlyargs:
+            raise NotConvertible(function, "a model function with *args, **kwargs or keyword-only parameters")
+        self.parameters = [a.arg for a in arguments.args]
+        if not self.parameters:
+            raise NotConvertible(function, "a model function without an input parameter")
+        defaults = [None] * (len(self.parameters) - len(arguments.defaults)) + list(arguments.defaults)
+        self.defaults = dict(zip(self.parameters, defaults))
+        self.inputs = self.parameters[0]
+        self.flag = self._flag_parameter()
+        self.settings = [p for p in self.parameters[1:] if p != self.flag]
+        self.tensors = {self.inputs}
+        self.layers: list[_LayerCall] = []
+
+    # --- what the function is made of ------------------------------------------------
+
+    def _flag_parameter(self) -> Optional[str]:
+        """The parameter every layer's training argument names (at most one)."""
+        flags = set()
+        for call in ast.walk(self.function):
+            kind = _layer_kind(self.facts, call)
+            if kind == "batch_norm":
+                site = next(s for s in self.facts.batch_norm_sites if s.node is call)
+                keyword = site.spec.training_kw  # type: ignore[union-attr]
+                positions = tfapi.SLIM_BN_POSITIONS if site.spec.family == "contrib" else \
+                    tfapi.TF_LAYERS_BN_POSITIONS  # type: ignore[union-attr]
+                value = (binding.named_arguments(call, positions) or {}).get(keyword)  # type: ignore[arg-type]
+                if isinstance(value, ast.Name) and value.id in self.parameters:
+                    flags.add(value.id)
+                elif value is not None and not (isinstance(value, ast.Constant) and isinstance(value.value, bool)):
+                    raise NotConvertible(call, "a training flag other than a parameter of the model function "
+                                               "or a literal")
+        if len(flags) > 1:
+            raise NotConvertible(self.function, f"two training flags ({', '.join(sorted(flags))})")
+        return flags.pop() if flags else None
+
+    # --- the class ------------------------------------------------------------------
+
+    def convert(self) -> ConvertedModel:
+        init_body, call_body = self._block(self.function.body, [], top=True)
+        name = fresh_name(_camel(self.function.name), self.taken)
+        signature = ", ".join(p if self.defaults[p] is None else f"{p}={ast.unparse(self.defaults[p])}"
+                              for p in self.settings)
+        doc = ast.get_docstring(self.function)
+        lines = [f"class {name}({self.base_name}):"]
+        lines.append(f'    """{doc.strip()}"""' if doc and '"""' not in doc else
+                     f'    """The Keras model of `{self.function.name}` (converted from TF1 by migrate-bn)."""')
+        lines.append("")
+        lines.append(f"    def __init__(self{', ' if signature else ''}{signature}, **kwargs):")
+        lines.append("        super().__init__(**kwargs)")
+        if self.settings:
+            lines.append(f"        self.{_SETTINGS} = dict({', '.join(f'{p}={p}' for p in self.settings)})")
+        lines.append(f"        {_COUNTS} = {{}}")
+        lines.extend(_indented(init_body, 2))
+        lines.append("")
+        lines.append(f"    def call(self, {self.inputs}, training=False):")
+        if self.settings:
+            values = ", ".join(f"self.{_SETTINGS}[{p!r}]" for p in self.settings)
+            lines.append(f"        {', '.join(self.settings)} = {values}")
+        if self.flag is not None and self.flag != "training":
+            lines.append(f"        {self.flag} = training")
+        lines.append(f"        {_COUNTS} = {{}}")
+        lines.extend(_indented(call_body, 2))
+        return ConvertedModel(self.function, name, "\n".join(lines) + "\n", self.notes, self.uses_exact_bn)
+
+    def _block(self, body: list[ast.stmt], prefix: list[Union[str, ast.expr]],
+               top: bool = False) -> tuple[list[ast.stmt], list[ast.stmt]]:
+        """The statements of `body` for `__init__` (building layers) and for `call`."""
+        init: list[ast.stmt] = []
+        call: list[ast.stmt] = []
+        for index, statement in enumerate(body):
+            if top and index == 0 and isinstance(statement, ast.Expr) and \
+                    isinstance(statement.value, ast.Constant) and isinstance(statement.value.value, str):
+                continue  # the docstring: the class's
+            if isinstance(statement, ast.With):
+                inner_prefix = self._scope(statement, prefix)
+                inner_init, inner_call = self._block(statement.body, inner_prefix)
+                init.extend(inner_init)
+                call.extend(inner_call)
+            elif isinstance(statement, ast.For):
+                self._configuration_only(statement.iter, "a loop over a tensor")
+                if statement.orelse:
+                    raise NotConvertible(statement, "a `for` loop with `else`")
+                inner_init, inner_call = self._block(statement.body, prefix)
+                if inner_init:
+                    init.append(ast.For(statement.target, statement.iter, inner_init, [], None, lineno=statement.lineno))
+                call.append(ast.For(statement.target, statement.iter, inner_call or [ast.Pass()], [], None,
+                                    lineno=statement.lineno))
+            elif isinstance(statement, ast.If):
+                self._configuration_only(statement.test, "a branch on a tensor")
+                body_init, body_call = self._block(statement.body, prefix)
+                else_init, else_call = self._block(statement.orelse, prefix)
+                if (body_init or else_init) and self.flag is not None and _mentions(statement.test, {self.flag}):
+                    raise NotConvertible(statement, "layers built in a branch on the training flag")
+                if body_init or else_init:
+                    init.append(ast.If(statement.test, body_init or [ast.Pass()], else_init))
+                call.append(ast.If(statement.test, body_call or [ast.Pass()], else_call))
+            elif isinstance(statement, ast.Assign):
+                self._assignment(statement, prefix, init, call)
+            elif isinstance(statement, ast.Return):
+                if statement.value is not None:
+                    call.append(ast.Return(self._tensor_expression(statement.value, prefix, init)))
+                else:
+                    call.append(statement)
+            elif isinstance(statement, ast.Pass):
+                continue
+            else:
+                raise NotConvertible(statement, "a statement a model function conversion does not follow")
+        return init, call
+
+    def _scope(self, statement: ast.With, prefix: list) -> list:
+        if len(statement.items) != 1 or statement.items[0].optional_vars is not None or \
+                not isinstance(statement.items[0].context_expr, ast.Call):
+            raise NotConvertible(statement, "a `with` other than `variable_scope(...)` or `name_scope(...)`")
+        entered = statement.items[0].context_expr
+        name = resolve(entered.func, self.facts.imports)
+        if name == tfapi.NAME_SCOPE:
+            return prefix  # names ops, not variables
+        if name != tfapi.VARIABLE_SCOPE:
+            raise NotConvertible(statement, "a `with` other than `variable_scope(...)` or `name_scope(...)`")
+        if len(entered.args) != 1 or any(k.arg != "reuse" for k in entered.keywords):
+            raise NotConvertible(statement, "a variable_scope other than `variable_scope(name[, reuse=...])`")
+        self._configuration_only(entered.args[0], "a variable scope named by a tensor")
+        return prefix + [entered.args[0], "/"]
+
+    def _configuration_only(self, node: ast.expr, what: str) -> None:
+        if _mentions(node, self.tensors) or any(_layer_kind(self.facts, n) for n in ast.walk(node)):
+            raise NotConvertible(node, what)
+
+    def _assignment(self, statement: ast.Assign, prefix: list, init: list, call: list) -> None:
+        targets = [n.id for t in statement.targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+        is_tensor = _mentions(statement.value, self.tensors) or \
+            any(_layer_kind(self.facts, n) for n in ast.walk(statement.value)) or \
+            (self.flag is not None and _mentions(statement.value, {self.flag}))
+        if is_tensor:
+            value = self._tensor_expression(statement.value, prefix, init)
+            call.append(ast.Assign(statement.targets, value, None))
+            self.tensors.update(targets)
+        else:
+            statement = self._tf2_names(copy.deepcopy(statement))  # type: ignore[assignment]
+            init.append(statement)
+            call.append(statement)
+
+    # --- layer calls ------------------------------------------------------------------
+
+    def _tensor_expression(self, source: ast.expr, prefix: list, init: list) -> ast.expr:
+        """`source` for `call`, its layer calls replaced by the layers `init` builds."""
+        node = copy.deepcopy(source)
+        originals = {id(copied): original for copied, original in zip(ast.walk(node), ast.walk(source))}
+        replaced: dict[int, ast.expr] = {}
+        for copied in _post_order(node):
+            original = originals[id(copied)]
+            kind = _layer_kind(self.facts, original)
+            if kind is None:
+                if isinstance(copied, ast.Call):
+                    self._plain_call(original)
+                continue
+            layer = self._layer(original, kind, prefix)
+            init.append(ast.parse(f"self.add_scoped({{key}}, {layer.constructor})").body[0])
+            _fill(init[-1], layer.key)
+            replaced[id(copied)] = self._applied(copied, layer, replaced)
+        return self._tf2_names(_replace(node, replaced))
+
+    def _tf2_names(self, node: ast.AST) -> ast.AST:
+        """`node` with its `tf.` names spelled as TF2 spells them; refused where TF2 has none."""
+        facts, tf = self.facts, self.tf
+
+        class Rename(ast.NodeTransformer):
+            def visit_Attribute(self, attribute: ast.Attribute) -> ast.AST:
+                name = resolve(attribute, facts.imports) or ""
+                if not name.startswith(("tensorflow", "tf_slim")):
+                    return self.generic_visit(attribute)
+                suffix = name[len("tensorflow."):] if name.startswith("tensorflow.") else None
+                if suffix in tfapi.TF2_RENAMED:
+                    return ast.parse(f"{tf}.{tfapi.TF2_RENAMED[suffix]}", mode="eval").body
+                if suffix in tfapi.TF2_SAME:
+                    return ast.parse(f"{tf}.{suffix}", mode="eval").body
+                raise NotConvertible(attribute, f"`{ast.unparse(attribute)}` has no checked TF2 equivalent")
+
+        return Rename().visit(node)
+
+    def _plain_call(self, call: ast.Call) -> None:
+        """A call in the model's computation that builds no layer: TensorFlow's own ops only."""
+        name = resolve(call.func, self.facts.imports) or ""
+        if not name.startswith("tensorflow."):
+            if isinstance(call.func, ast.Attribute) or (isinstance(call.func, ast.Name) and
+                                                        call.func.id in _BUILTINS):
+                return
+            raise NotConvertible(call, f"`{self.facts.segment(call.func)}` builds part of the model where this "
+                                       "conversion cannot follow")
+        suffix = name[len("tensorflow."):]
+        if suffix not in tfapi.TF2_SAME and suffix not in tfapi.TF2_RENAMED:
+            raise NotConvertible(call, f"`{self.facts.segment(call.func)}` has no checked TF2 equivalent")
+
+    def _layer(self, call: ast.Call, kind: str, prefix: list) -> _LayerCall:
+        if kind == "layer":
+            api = tfapi.LAYERS[resolve(call.func, self.facts.imports)]  # type: ignore[index]
+            arguments = binding.named_arguments(call, api.positions)
+            if arguments is None or "inputs" not in arguments:
+                raise NotConvertible(call, "arguments given through *args/**kwargs")
+            keywords = []
+            for argument, value in arguments.items():
+                if argument in ("inputs", "name"):
+                    continue
+                self._configuration_only(value, f"a layer argument (`{argument}`) computed from a tensor")
+                if argument in api.copied:
+                    keywords.append(f"{argument}={self._tf2(value)}")
+                elif argument in api.initializers and not is_none_literal(value):
+                    notes: list[str] = []
+                    converted = keras_initializer(self.facts, value, notes)
+                    if notes:
+                        raise NotConvertible(value, f"initializer `{self.facts.segment(value)}` has no checked "
+                                                    "Keras equivalent")
+                    keywords.append(f"{argument}={converted}")
+                elif argument == "reuse" or not is_none_literal(value):
+                    raise NotConvertible(value, f"`{argument}` has no Keras equivalent here")
+            constructor = f"{self.tf}.keras.layers.{api.keras_class}({', '.join(keywords)})"
+            key = self._key(prefix, arguments.get("name"), api.base_name, call)
+            return _LayerCall(call, key, constructor, arguments["inputs"], None)
+        site = next(s for s in self.facts.batch_norm_sites if s.node is call)
+        family = site.spec.family  # type: ignore[union-attr]
+        positions = tfapi.SLIM_BN_POSITIONS if family == "contrib" else tfapi.TF_LAYERS_BN_POSITIONS
+        arguments = binding.named_arguments(call, positions) or {}
+        for argument, reason in tfapi.MODEL_CODE_BN_REFUSED.items():
+            value = arguments.get(argument)
+            if value is not None and not (isinstance(value, ast.Constant) and value.value in (None, False)):
+                raise NotConvertible(call, f"`{argument}`: {reason}")
+        converted = batch_norm_to_keras(self.facts, site)
+        if converted.manual:
+            raise NotConvertible(call, converted.manual)
+        if any("kept as written" in note for note in converted.notes):
+            raise NotConvertible(call, "an initializer with no checked Keras equivalent")
+        for argument, value in arguments.items():
+            if argument not in ("inputs", site.spec.training_kw):  # type: ignore[union-attr]
+                self._configuration_only(value, f"a batch-norm argument (`{argument}`) computed from a tensor")
+        if "reuse" in arguments and not is_none_literal(arguments["reuse"]):
+            raise NotConvertible(call, "`reuse` on the batch-norm call: share it through its variable_scope")
+        constructor = converted.constructor.replace("tf.", f"{self.tf}.", 1)
+        try:
+            ranks = exact_bn.fused_ranks(family, arguments)
+        except ValueError as error:
+            raise NotConvertible(call, str(error)) from None
+        if ranks is not None and not self.stock_bn:
+            self.uses_exact_bn = True
+            constructor = exact_bn.constructor(self.exact_name, ranks, constructor,
+                                               tfapi.KERAS_BATCH_NORM.replace("tf.", f"{self.tf}.", 1))
+        elif ranks is not None:
+            self.notes.append((call.lineno, tfapi.KERAS3_FUSED_NOTE))
+        self.notes.extend((call.lineno, note) for note in converted.notes
+                          if "now explicit" not in note and "reuse" not in note)
+        flag = arguments.get(site.spec.training_kw)  # type: ignore[union-attr]
+        training = flag if flag is not None else ast.Constant(site.spec.default_training)  # type: ignore
+        activation = None
+        if family == "contrib" and arguments.get("activation_fn") is not None and \
+                not is_none_literal(arguments["activation_fn"]):
+            activation = self._tf2(arguments["activation_fn"])
+        name = arguments.get("scope" if family == "contrib" else "name")
+        key = self._key(prefix, name, tfapi.BATCH_NORM_BASE_NAMES[family], call)
+        constructor = _without_keyword(constructor, "name")
+        return _LayerCall(call, key, constructor, arguments["inputs"], training, activation)
+
+    def _key(self, prefix: list, name: Optional[ast.expr], base: str, call: ast.Call) -> ast.expr:
+        """The TF1 variable scope of a layer's variables, as an expression."""
+        if name is not None and not is_none_literal(name):
+            self._configuration_only(name, "a layer named by a tensor")
+            return _concatenation(prefix + [name])
+        return ast.Call(ast.Attribute(ast.Name("self"), "unique_scope"),
+                        [ast.Name(_COUNTS), _concatenation(prefix), ast.Constant(base)], [])
+
+    def _applied(self, copied: ast.Call, layer: _LayerCall, replaced: dict[int, ast.expr]) -> ast.expr:
+        """`self.scoped(inputs, key[, training=flag])`, with the inputs as converted (the
+        layer calls inside them already replaced)."""
+        inputs = copied.args[0] if copied.args else next(k.value for k in copied.keywords if k.arg == "inputs")
+        inputs = _replace(inputs, replaced)
+        keywords = []
+        if layer.training is not None:
+            keywords.append(ast.keyword("training", copy.deepcopy(layer.training)))
+        applied: ast.expr = ast.Call(ast.Attribute(ast.Name("self"), "scoped"), [inputs, copy.deepcopy(layer.key)],
+                                     keywords)
+        if layer.activation:
+            applied = ast.Call(ast.parse(layer.activation, mode="eval").body, [applied], [])
+        return applied
+
+    def _tf2(self, node: ast.expr) -> str:
+        """An argument's text with its `tf.` names as TF2 spells them."""
+        text = self.facts.segment(node) or ast.unparse(node)
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Attribute):
+                name = resolve(inner, self.facts.imports) or ""
+                if name.startswith("tensorflow.") and name[len("tensorflow."):] in tfapi.TF2_RENAMED:
+                    raise NotConvertible(inner, f"`{self.facts.segment(inner)}` in a layer argument")
+        return text
+
+
+_BUILTINS = frozenset({"range", "len", "int", "float", "str", "min", "max", "list", "tuple", "dict",
+                       "enumerate", "zip", "abs", "round", "sum", "sorted", "reversed", "print", "isinstance"})
+
+
+def _mentions(node: ast.AST, names: set[str]) -> bool:
+    return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(node))
+
+
+def _post_order(node: ast.AST):
+    for child in ast.iter_child_nodes(node):
+        yield from _post_order(child)
+    if isinstance(node, ast.Call):
+        yield node
+
+
+def _replace(node: ast.expr, replaced: dict[int, ast.expr]) -> ast.expr:
+    """`node` with the calls in `replaced` swapped (inner replacements already inside)."""
+    if id(node) in replaced:
+        return replaced[id(node)]
+
+    class Swap(ast.NodeTransformer):
+        def visit(self, inner: ast.AST) -> ast.AST:
+            if id(inner) in replaced:
+                return replaced[id(inner)]
+            return self.generic_visit(inner)
+
+    return Swap().visit(node)
+
+
+def _concatenation(parts: list) -> ast.expr:
+    """`"a/" + name + "/"`: the parts of a scope, literals folded."""
+    folded: list[ast.expr] = []
+    for part in parts:
+        if isinstance(part, str):
+            part = ast.Constant(part)
+        if isinstance(part, ast.Constant) and isinstance(part.value, str) and folded and \
+                isinstance(folded[-1], ast.Constant) and isinstance(folded[-1].value, str):
+            folded[-1] = ast.Constant(folded[-1].value + part.value)
+        else:
+            folded.append(copy.deepcopy(part))
+    if not folded:
+        return ast.Constant("")
+    expression = folded[0]
+    for part in folded[1:]:
+        expression = ast.BinOp(expression, ast.Add(), part)
+    return expression
+
+
+def _fill(statement: ast.stmt, key: ast.expr) -> None:
+    """Put `key` where the statement has the placeholder name `key`."""
+    for node in ast.walk(statement):
+        if isinstance(node, ast.Call):
+            for index, argument in enumerate(node.args):
+                if isinstance(argument, ast.Set) and len(argument.elts) == 1 and \
+                        isinstance(argument.elts[0], ast.Name) and argument.elts[0].id == "key":
+                    node.args[index] = copy.deepcopy(key)
+
+
+def _without_keyword(constructor: str, keyword: str) -> str:
+    call = ast.parse(constructor, mode="eval").body
+    assert isinstance(call, ast.Call)
+    call.keywords = [k for k in call.keywords if k.arg != keyword]
+    return ast.unparse(call)
+
+
+def _indented(statements: list[ast.stmt], levels: int) -> list[str]:
+    module = ast.fix_missing_locations(ast.Module(statements, []))
+    text = ast.unparse(module) if statements else "pass"
+    return ["    " * levels + line if line else line for line in text.splitlines()]
+
+
+def base_class_source(name: str, tf: str) -> str:
+    return _BASE.format(name=name, tf=tf)
+
+
+# --- a module of model code ---------------------------------------------------------------
+
+@dataclass
+class ModuleConversion:
+    """The edits that turn a module's model functions into Keras models."""
+
+    edits: list[tuple[ast.stmt, Optional[str]]]  # statement -> its new text (None: deleted)
+    models: list[ConvertedModel]
+    base_name: str
+    exact_name: Optional[str]  # the exact batch-norm subclass's name, when a layer needs it
+    tf: str
+    notes: list[tuple[int, str]] = field(default_factory=list)
+
+
+def convert_module(facts: ModuleFacts, stock_bn: bool = False) -> Optional[ModuleConversion]:
+    """Every model function of a module of model code as a Keras model; None when the
+    module has none. Raises NotConvertible when something in it cannot be converted, or
+    when other code in the module still needs TF1."""
+    conversion = _convert_functions(facts, stock_bn)
+    if conversion is None:
+        return None
+    converted = {id(node) for model in conversion.models for node in ast.walk(model.function)}
+    names = {model.function.name for model in conversion.models}
+    for node in ast.walk(facts.tree):
+        if id(node) not in converted and isinstance(node, ast.Name) and node.id in names:
+            raise NotConvertible(node, f"`{node.id}` is used by other code of the module, which stays TF1: "
+                                       "convert the model in a module of its own")
+    conversion.edits.extend(_imports(facts, converted))
+    _check_kept_code(facts, converted)
+    return conversion
+
+
+def _convert_functions(facts: ModuleFacts, stock_bn: bool) -> Optional[ModuleConversion]:
+    functions = model_functions(facts)
+    if not functions:
+        return None
+    tensorflow = [alias for alias, module in facts.imports.names.items() if module in tfapi.TENSORFLOW_MODULES]
+    if not tensorflow:
+        raise NotConvertible(functions[0], "TensorFlow is not imported as a module (`import tensorflow as tf`)")
+    tf = tensorflow[0]
+    taken = {node.id for node in ast.walk(facts.tree) if isinstance(node, ast.Name)} | \
+        {node.name for node in ast.walk(facts.tree) if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    base_name = fresh_name(SCOPED_BASE, taken)
+    exact_name = fresh_name(exact_bn.CLASS_NAME, taken)
+    models = []
+    for function in functions:
+        if function.decorator_list:
+            raise NotConvertible(function, "a decorated model function")
+        converter = _Converter(facts, function, tf, taken, stock_bn, exact_name, base_name)
+        models.append(converter.convert())
+    notes = [note for model in models for note in model.notes]
+    notes.append((models[0].function.lineno, "the model is a Keras model now: build it once "
+                                             f"(`{models[0].class_name}(...)`) and call it with `training=`; "
+                                             "`migrate-bn ckpt-convert` maps a TF1 checkpoint onto it"))
+    edits: list[tuple[ast.stmt, Optional[str]]] = [(model.function, model.text) for model in models]
+    return ModuleConversion(edits, models, base_name, exact_name if any(m.uses_exact_bn for m in models) else None,
+                            tf, notes)
+
+
+def offered_module(facts: ModuleFacts, stock_bn: bool = False) -> Optional[tuple[str, ModuleConversion]]:
+    """The module's model functions as Keras models in a module of their own, for when the
+    code around them cannot be converted: None when there are none, when one cannot be
+    converted, or when one reads a name of its module (which the new module lacks)."""
+    try:
+        conversion = _convert_functions(facts, stock_bn)
+    except NotConvertible:
+        return None
+    if conversion is None:
+        return None
+    known = set(dir(builtins)) | {conversion.tf}
+    for model in conversion.models:
+        local = {a.arg for a in model.function.args.args} | \
+            {n.id for n in ast.walk(model.function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        if any(isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id not in local | known
+               for n in ast.walk(model.function)):
+            return None
+    support = [base_class_source(conversion.base_name, conversion.tf)]
+    if conversion.exact_name is not None:
+        support.insert(0, exact_bn.class_source(conversion.exact_name, conversion.tf))
+    text = '"""Keras 3 models converted from TF1 model code by `migrate-bn upgrade`."""\n' \
+        f"import tensorflow as {conversion.tf}\n\n\n" + "\n\n".join(support + [m.text for m in conversion.models])
+    ast.parse(text)  # a bug here must never reach a file
+    return text, conversion
+
+
+def _imports(facts: ModuleFacts, converted: set[int]) -> list[tuple[ast.stmt, Optional[str]]]:
+    """TF1's imports as TF2's: compat.v1 as tensorflow, slim's gone (nothing else may need them)."""
+    edits: list[tuple[ast.stmt, Optional[str]]] = []
+    for statement in facts.tree.body:
+        if not isinstance(statement, (ast.Import, ast.ImportFrom)):
+            continue
+        bound = [a.asname or a.name.split(".")[0] for a in statement.names]
+        modules = [facts.imports.names.get(name, "") for name in bound]
+        if isinstance(statement, ast.Import) and len(statement.names) == 1 and \
+                statement.names[0].name == "tensorflow.compat.v1" and statement.names[0].asname:
+            edits.append((statement, f"import tensorflow as {statement.names[0].asname}"))
+        elif modules and all(m.startswith(("tf_slim", "tensorflow.contrib")) for m in modules):
+            used = [n for n in ast.walk(facts.tree) if isinstance(n, ast.Name) and n.id in bound and
+                    id(n) not in converted]
+            if used:
+                raise NotConvertible(used[0], f"`{used[0].id}` (slim) is still used outside the model functions")
+            edits.append((statement, None))
+        elif any(m.startswith(("tf_slim", "tensorflow.contrib")) for m in modules):
+            raise NotConvertible(statement, "an import of slim together with other names")
+    return edits
+
+
+def _check_kept_code(facts: ModuleFacts, converted: set[int]) -> None:
+    """Code outside the model functions runs on TF2 as it is: its `tf.` names must mean the same."""
+    inner = {id(n.value) for n in ast.walk(facts.tree) if isinstance(n, ast.Attribute)}
+    for node in ast.walk(facts.tree):
+        if id(node) in converted or id(node) in inner or not isinstance(node, ast.Attribute):
+            continue
+        name = resolve(node, facts.imports) or ""
+        if name.startswith("tensorflow.") and name[len("tensorflow."):] not in tfapi.TF2_SAME:
+            raise NotConvertible(node, f"`{facts.segment(node)}` outside the model functions has no checked "
+                                       "TF2 equivalent")

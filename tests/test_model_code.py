@@ -1,0 +1,136 @@
+"""`migrate-bn upgrade` on TF1 model code: the Keras models it writes, and what it refuses.
+
+Golden: fixtures/model_code/<case>/tf1.py upgrades to exactly tf2.py. Refusals leave the
+module as it was, with the line and the reason (a typed value: `Upgrade.skipped`). The
+numeric proofs are in test_model_code_runtime.py.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from migrate_bn.cli import main
+from migrate_bn.upgrade import upgrade_source
+
+CASES = sorted((Path(__file__).resolve().parent.parent / "fixtures" / "model_code").glob("*/tf1.py"))
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda path: path.parent.name)
+def test_model_code_upgrades_to_the_expected_keras_model(case: Path) -> None:
+    result = upgrade_source(case.read_text())
+    assert result.skipped is None
+    assert result.text == (case.parent / "tf2.py").read_text()
+    assert result.name_map["models"] and not result.name_map["layers"]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda path: path.parent.name)
+def test_upgraded_model_code_is_left_alone_by_a_second_run(case: Path) -> None:
+    again = upgrade_source((case.parent / "tf2.py").read_text())
+    assert again.text is None and again.skipped is None
+
+
+MODEL = '''\
+import tensorflow.compat.v1 as tf
+
+
+def model(x, is_training, width=4):
+{body}
+'''
+
+
+def upgraded(body: str):
+    return upgrade_source(MODEL.format(body=textwrap.indent(textwrap.dedent(body), "    ")))
+
+
+def test_layers_are_built_once_in_init_and_applied_in_call() -> None:
+    result = upgraded("""\
+        with tf.variable_scope("net"):
+            for index in range(2):
+                x = tf.layers.dense(x, width)
+                x = tf.layers.batch_normalization(x, training=is_training)
+        return tf.nn.relu(x)
+        """)
+    text = result.text
+    init, call = text.split("def call(self, x, training=False):")
+    assert "self.add_scoped(self.unique_scope(scopes, 'net/', 'dense'), tf.keras.layers.Dense(units=width))" in init
+    assert "self.scoped(x, self.unique_scope(scopes, 'net/', 'batch_normalization'), training=is_training)" in call
+    assert "is_training = training" in call and "tf.keras.layers" not in call
+
+
+@pytest.mark.parametrize("body, reason", [
+    ("if is_training:\n    x = tf.layers.batch_normalization(x, training=is_training)\nreturn x",
+     "layers built in a branch on the training flag"),
+    ("for row in x:\n    x = tf.layers.dense(x, 2)\nreturn x", "a loop over a tensor"),
+    ("x = helper(tf.layers.dense(x, 2))\nreturn x", "`helper` builds part of the model"),
+    ("x = tf.layers.dense(x, x.shape[-1])\nreturn x", "computed from a tensor"),
+    ("x = tf.layers.batch_normalization(x, training=is_training, fused=fast)\nreturn x", "which kernel"),
+    ("x = tf.layers.dense(x, 2)\ntf.summary.histogram('x', x)\nreturn x", "does not follow"),
+    ("x = tf.contrib.layers.batch_norm(x, is_training=is_training, zero_debias_moving_mean=True)\nreturn x",
+     "Keras does not debias the moving mean"),
+    ("x = tf.contrib.layers.batch_norm(x, is_training=is_training, renorm=True)\nreturn x", "renormalization"),
+])
+def test_what_cannot_be_converted_is_left_with_a_reason(body: str, reason: str) -> None:
+    result = upgraded(body)
+    assert result.text is None and result.skipped is not None
+    assert reason in result.skipped[1], result.skipped
+
+
+def test_a_model_function_the_module_still_calls_from_tf1_code_is_refused() -> None:
+    text = MODEL.format(body="    return tf.layers.dense(x, width)") + "\nlogits = model(tf.placeholder(tf.float32))\n"
+    result = upgrade_source(text)
+    assert result.text is None and "convert the model in a module of its own" in result.skipped[1]
+
+
+def test_cli_writes_the_model_and_its_name_map(tmp_path: Path, monkeypatch) -> None:
+    import json
+
+    monkeypatch.chdir(tmp_path)
+    Path("model.py").write_text(MODEL.format(body="    return tf.layers.batch_normalization(x, training=is_training)"))
+    result = CliRunner().invoke(main, ["upgrade", "--name-map", "names.json", "model.py"])
+    assert result.exit_code == 0, result.output
+    assert "class Model(ScopedModel):" in Path("model.py").read_text()
+    assert json.loads(Path("names.json").read_text())["models"] == [{"object": "model", "class": "Model",
+                                                                      "tf1_scope": ""}]
+
+
+OFFERED = MODEL.format(body="    return tf.layers.batch_normalization(tf.layers.dense(x, width), training=is_training)") + '''
+
+inputs = tf.placeholder(tf.float32, [None, 4])
+flag = tf.placeholder_with_default(False, ())
+loss = tf.reduce_mean(model(inputs, flag))
+with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+    first = tf.train.AdamOptimizer(0.1).minimize(loss)
+    second = tf.train.AdamOptimizer(0.2).minimize(loss)
+with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    sess.run([first, second], {inputs: [[1.0] * 4], flag: True})
+'''
+
+
+def test_the_model_is_offered_on_its_own_when_the_training_code_cannot_be_converted(tmp_path: Path,
+                                                                                   monkeypatch) -> None:
+    result = upgrade_source(OFFERED)
+    assert result.text is None and result.skipped is not None
+    text, names = result.offer
+    assert "class Model(ScopedModel):" in text and "tf.compat" not in text and "placeholder" not in text
+    assert names["models"][0]["class"] == "Model"
+    monkeypatch.chdir(tmp_path)
+    Path("train.py").write_text(OFFERED)
+    dry = CliRunner().invoke(main, ["upgrade", "--dry-run", "train.py"])
+    assert dry.exit_code == 1 and "+class Model(ScopedModel):" in dry.stdout
+    assert f"train.py:{result.skipped[0]}: not upgraded: {result.skipped[1]}" in dry.stderr
+    assert not Path("train_keras3.py").exists()
+    written = CliRunner().invoke(main, ["upgrade", "train.py"])
+    assert written.exit_code == 1 and "as Keras 3 models, on their own" in written.stderr
+    assert Path("train_keras3.py").read_text() == text and Path("train.py").read_text() == OFFERED
+    again = CliRunner().invoke(main, ["upgrade", "train.py"])  # never over an existing file
+    assert "train_keras3.py exists" in again.stderr and Path("train_keras3.py").read_text() == text
+
+
+def test_a_model_reading_names_of_its_module_is_not_offered() -> None:
+    text = OFFERED.replace("tf.layers.dense(x, width)", "tf.layers.dense(x, WIDTH)")
+    assert upgrade_source("WIDTH = 3\n" + text).offer is None
