@@ -20,11 +20,12 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
 from . import binding, exact_bn, tfapi
-from .facts import ModuleFacts
+from .facts import BatchNormSite, ModuleFacts
 from .keras_mapping import batch_norm_to_keras, is_none_literal, keras_initializer
 from .names import resolve
 from .script import NotConvertible, fresh_name
@@ -49,6 +50,15 @@ class {name}({tf}.keras.Model):
         layers of their own, and unnamed scopes are counted in the order they are built)."""
         return getattr(self, scope)(inputs, **kwargs)
 
+    def add_normalized(self, scope, layer, normalizer_scope, normalizer):
+        """slim's conv2d/fully_connected with a `normalizer_fn`: the layer, and its batch
+        norm in the variable scope slim opened inside the layer's."""
+        self.add_scoped(scope, layer)
+        self.add_scoped(scope + "/" + normalizer_scope, normalizer)
+
+    def scoped_normalized(self, inputs, scope, normalizer_scope, **kwargs):
+        return getattr(self, scope + "/" + normalizer_scope)(getattr(self, scope)(inputs), **kwargs)
+
     @staticmethod
     def unique_scope(counts, prefix, base):
         """TF1's scope for an unnamed layer: `base`, `base_1`, ... under `prefix`."""
@@ -66,6 +76,9 @@ class _LayerCall:
     inputs: ast.expr
     training: Optional[ast.expr]  # the flag, for layers that take one
     activation: Optional[str] = None
+    # slim's normalizer_fn: the batch norm's constructor and its scope inside the layer's.
+    normalizer: Optional[str] = None
+    normalizer_scope: str = "BatchNorm"
 
 
 @dataclass
@@ -90,8 +103,11 @@ def model_functions(facts: ModuleFacts) -> list[ast.FunctionDef]:
 def _layer_kind(facts: ModuleFacts, call: ast.AST) -> Optional[str]:
     if not isinstance(call, ast.Call):
         return None
-    if resolve(call.func, facts.imports) in tfapi.LAYERS:
+    name = resolve(call.func, facts.imports)
+    if name in tfapi.LAYERS:
         return "layer"
+    if name is not None and tfapi.canonical(name) in tfapi.SLIM_LAYERS:
+        return "slim"
     if any(site.node is call and site.how == "call" for site in facts.batch_norm_sites):
         return "batch_norm"
     return None
@@ -122,6 +138,11 @@ class _Converter:
         defaults = [None] * (len(self.parameters) - len(arguments.defaults)) + list(arguments.defaults)
         self.defaults = dict(zip(self.parameters, defaults))
         self.inputs = self.parameters[0]
+        self.mode = self._mode_parameter()
+        # Locals bound to `mode == ModeKeys.TRAIN`: the flag under another name.
+        self.flag_aliases = {target.id for node in ast.walk(function) if isinstance(node, ast.Assign)
+                             and self._is_mode_test(node.value) for target in node.targets
+                             if isinstance(target, ast.Name)}
         self.flag = self._flag_parameter()
         self.settings = [p for p in self.parameters[1:] if p != self.flag]
         self.tensors = {self.inputs}
@@ -129,22 +150,44 @@ class _Converter:
 
     # --- what the function is made of ------------------------------------------------
 
+    def _is_mode_test(self, node: ast.AST) -> bool:
+        """`mode == tf.estimator.ModeKeys.TRAIN` (any spelling of ModeKeys)."""
+        return isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.Eq) and \
+            isinstance(node.left, ast.Name) and node.left.id in self.parameters[1:] and \
+            isinstance(node.comparators[0], ast.Attribute) and node.comparators[0].attr == "TRAIN" and \
+            isinstance(node.comparators[0].value, ast.Attribute) and node.comparators[0].value.attr == "ModeKeys"
+
+    def _mode_parameter(self) -> Optional[str]:
+        """The Estimator-style `mode` parameter whose comparison with TRAIN is the flag; every
+        other use of it is refused (in Keras the model knows only `training`)."""
+        tests = [node for node in ast.walk(self.function) if self._is_mode_test(node)]
+        if not tests:
+            return None
+        mode = tests[0].left.id  # type: ignore[attr-defined]
+        inside = {id(node.left) for node in tests}  # type: ignore[attr-defined]
+        other = next((node for node in ast.walk(self.function) if isinstance(node, ast.Name) and node.id == mode
+                      and id(node) not in inside), None)
+        if other is not None:
+            raise NotConvertible(other, f"`{mode}` used for more than `{mode} == ModeKeys.TRAIN`")
+        return mode
+
     def _flag_parameter(self) -> Optional[str]:
-        """The parameter every layer's training argument names (at most one)."""
+        """The parameter every batch norm's training argument names (at most one); the
+        batch norms of the function are those it calls and those slim layers normalize with."""
         flags = set()
-        for call in ast.walk(self.function):
-            kind = _layer_kind(self.facts, call)
-            if kind == "batch_norm":
-                site = next(s for s in self.facts.batch_norm_sites if s.node is call)
-                keyword = site.spec.training_kw  # type: ignore[union-attr]
-                positions = tfapi.SLIM_BN_POSITIONS if site.spec.family == "contrib" else \
-                    tfapi.TF_LAYERS_BN_POSITIONS  # type: ignore[union-attr]
-                value = (binding.named_arguments(call, positions) or {}).get(keyword)  # type: ignore[arg-type]
-                if isinstance(value, ast.Name) and value.id in self.parameters:
-                    flags.add(value.id)
-                elif value is not None and not (isinstance(value, ast.Constant) and isinstance(value.value, bool)):
-                    raise NotConvertible(call, "a training flag other than a parameter of the model function "
-                                               "or a literal")
+        inside = {id(node) for node in ast.walk(self.function)}
+        for site in self.facts.batch_norm_sites:
+            if id(site.node) not in inside or site.how not in ("call", "normalizer_fn"):
+                continue
+            value = site.flag
+            if self.mode is not None and (self._is_mode_test(value) or  # type: ignore[arg-type]
+                                          (isinstance(value, ast.Name) and value.id in self.flag_aliases)):
+                flags.add(self.mode)
+            elif isinstance(value, ast.Name) and value.id in self.parameters:
+                flags.add(value.id)
+            elif value is not None and not (isinstance(value, ast.Constant) and isinstance(value.value, bool)):
+                raise NotConvertible(site.node, "a training flag other than a parameter of the model function "
+                                                "or a literal")
         if len(flags) > 1:
             raise NotConvertible(self.function, f"two training flags ({', '.join(sorted(flags))})")
         return flags.pop() if flags else None
@@ -172,7 +215,7 @@ class _Converter:
         if self.settings:
             values = ", ".join(f"self.{_SETTINGS}[{p!r}]" for p in self.settings)
             lines.append(f"        {', '.join(self.settings)} = {values}")
-        if self.flag is not None and self.flag != "training":
+        if self.flag is not None and self.flag not in ("training", self.mode):
             lines.append(f"        {self.flag} = training")
         lines.append(f"        {_COUNTS} = {{}}")
         lines.extend(_indented(call_body, 2))
@@ -205,7 +248,7 @@ class _Converter:
                 self._configuration_only(statement.test, "a branch on a tensor")
                 body_init, body_call = self._block(statement.body, prefix)
                 else_init, else_call = self._block(statement.orelse, prefix)
-                if (body_init or else_init) and self.flag is not None and _mentions(statement.test, {self.flag}):
+                if (body_init or else_init) and _mentions(statement.test, {self.flag} | self.flag_aliases):
                     raise NotConvertible(statement, "layers built in a branch on the training flag")
                 if body_init or else_init:
                     init.append(ast.If(statement.test, body_init or [ast.Pass()], else_init))
@@ -244,9 +287,9 @@ class _Converter:
 
     def _assignment(self, statement: ast.Assign, prefix: list, init: list, call: list) -> None:
         targets = [n.id for t in statement.targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+        flags = ({self.flag} if self.flag is not None else set()) | self.flag_aliases
         is_tensor = _mentions(statement.value, self.tensors) or \
-            any(_layer_kind(self.facts, n) for n in ast.walk(statement.value)) or \
-            (self.flag is not None and _mentions(statement.value, {self.flag}))
+            any(_layer_kind(self.facts, n) for n in ast.walk(statement.value)) or _mentions(statement.value, flags)
         if is_tensor:
             value = self._tensor_expression(statement.value, prefix, init)
             call.append(ast.Assign(statement.targets, value, None))
@@ -270,8 +313,12 @@ class _Converter:
                 if isinstance(copied, ast.Call):
                     self._plain_call(original)
                 continue
-            layer = self._layer(original, kind, prefix)
-            init.append(ast.parse(f"self.add_scoped({{key}}, {layer.constructor})").body[0])
+            layer = self._slim_layer(original, prefix) if kind == "slim" else self._layer(original, kind, prefix)
+            if layer.normalizer is not None:
+                init.append(ast.parse(f"self.add_normalized({{key}}, {layer.constructor}, "
+                                      f"{layer.normalizer_scope!r}, {layer.normalizer})").body[0])
+            else:
+                init.append(ast.parse(f"self.add_scoped({{key}}, {layer.constructor})").body[0])
             _fill(init[-1], layer.key)
             replaced[id(copied)] = self._applied(copied, layer, replaced)
         return self._tf2_names(_replace(node, replaced))
@@ -280,7 +327,14 @@ class _Converter:
         """`node` with its `tf.` names spelled as TF2 spells them; refused where TF2 has none."""
         facts, tf = self.facts, self.tf
 
+        is_mode_test = self._is_mode_test
+
         class Rename(ast.NodeTransformer):
+            def visit_Compare(self, compare: ast.Compare) -> ast.AST:
+                if is_mode_test(compare):
+                    return ast.Name("training")  # the Keras model's flag
+                return self.generic_visit(compare)
+
             def visit_Attribute(self, attribute: ast.Attribute) -> ast.AST:
                 name = resolve(attribute, facts.imports) or ""
                 if not name.startswith(("tensorflow", "tf_slim")):
@@ -333,6 +387,15 @@ class _Converter:
             key = self._key(prefix, arguments.get("name"), api.base_name, call)
             return _LayerCall(call, key, constructor, arguments["inputs"], None)
         site = next(s for s in self.facts.batch_norm_sites if s.node is call)
+        constructor, training, activation, arguments = self._layer_parts(call, site)
+        family = site.spec.family  # type: ignore[union-attr]
+        name = arguments.get("scope" if family == "contrib" else "name")
+        key = self._key(prefix, name, tfapi.BATCH_NORM_BASE_NAMES[family], call)
+        return _LayerCall(call, key, constructor, arguments["inputs"], training, activation)
+
+    def _layer_parts(self, call: ast.Call, site: BatchNormSite) -> tuple[str, ast.expr, Optional[str], dict]:
+        """A batch-norm call's Keras constructor (exact where TF1 fused), training flag,
+        activation and arguments."""
         family = site.spec.family  # type: ignore[union-attr]
         positions = tfapi.SLIM_BN_POSITIONS if family == "contrib" else tfapi.TF_LAYERS_BN_POSITIONS
         arguments = binding.named_arguments(call, positions) or {}
@@ -369,10 +432,91 @@ class _Converter:
         if family == "contrib" and arguments.get("activation_fn") is not None and \
                 not is_none_literal(arguments["activation_fn"]):
             activation = self._tf2(arguments["activation_fn"])
-        name = arguments.get("scope" if family == "contrib" else "name")
-        key = self._key(prefix, name, tfapi.BATCH_NORM_BASE_NAMES[family], call)
-        constructor = _without_keyword(constructor, "name")
-        return _LayerCall(call, key, constructor, arguments["inputs"], training, activation)
+        return _without_keyword(constructor, "name"), training, activation, arguments
+
+    def _slim_layer(self, call: ast.Call, prefix: list) -> _LayerCall:
+        """slim's conv2d, fully_connected, pooling and flatten: the Keras layer, slim's
+        defaults written out (relu, SAME padding, bias unless normalized), and its
+        normalizer_fn's batch norm in the layer's scope."""
+        api = tfapi.SLIM_LAYERS[tfapi.canonical(resolve(call.func, self.facts.imports) or "")]
+        arguments = binding.named_arguments(call, api.positions)
+        if arguments is None or "inputs" not in arguments:
+            raise NotConvertible(call, "arguments given through *args/**kwargs")
+        keywords = dict(api.defaults)
+        for argument, value in arguments.items():
+            if argument in ("inputs", "scope", "outputs_collections", "activation_fn", "normalizer_fn",
+                            "normalizer_params", "biases_initializer"):
+                continue
+            self._configuration_only(value, f"a layer argument (`{argument}`) computed from a tensor")
+            if argument in api.renamed:
+                target = api.renamed[argument]
+                if target in api.lowercase:
+                    if not (isinstance(value, ast.Constant) and isinstance(value.value, str)):
+                        raise NotConvertible(value, f"a `{argument}` that is not a literal string")
+                    keywords[target] = repr(value.value.lower())
+                else:
+                    keywords[target] = self._tf2(value)
+            elif argument == "data_format":
+                if not (isinstance(value, ast.Constant) and value.value in tfapi.SLIM_DATA_FORMATS):
+                    raise NotConvertible(value, "a data_format that is not a literal 'NHWC' or 'NCHW'")
+                keywords["data_format"] = tfapi.SLIM_DATA_FORMATS[value.value]
+            elif argument == "weights_initializer":
+                notes: list[str] = []
+                converted = keras_initializer(self.facts, value, notes)
+                if notes:
+                    raise NotConvertible(value, f"initializer `{self.facts.segment(value)}` has no checked "
+                                                "Keras equivalent")
+                keywords["kernel_initializer"] = converted
+            elif not is_none_literal(value):
+                raise NotConvertible(value, f"`{argument}` has no Keras equivalent here")
+        normalizer = normalizer_training = None
+        normalizer_scope = "BatchNorm"
+        activation = None
+        if api.weighted:
+            site = next((s for s in self.facts.batch_norm_sites if s.node is call and s.how == "normalizer_fn"), None)
+            given = arguments.get("normalizer_fn")
+            if given is not None and not is_none_literal(given) and site is None:
+                raise NotConvertible(given, "a normalizer_fn other than slim's or tf.layers' batch norm")
+            biases = arguments.get("biases_initializer")
+            if site is not None:
+                normalizer, normalizer_scope, normalizer_training = self._normalizer(call, site, arguments)
+                keywords["use_bias"] = "False"  # slim makes no bias under a normalizer
+            elif biases is not None and is_none_literal(biases):
+                keywords["use_bias"] = "False"
+            elif biases is not None:
+                notes = []
+                keywords["bias_initializer"] = keras_initializer(self.facts, biases, notes)
+                if notes:
+                    raise NotConvertible(biases, "a biases_initializer with no checked Keras equivalent")
+            function = arguments.get("activation_fn")
+            if function is None:
+                activation = f"{self.tf}.nn.relu"  # slim's default
+            elif not is_none_literal(function):
+                activation = self._tf2(function)
+        constructor = f"{self.tf}.keras.layers.{api.keras_class}({', '.join(f'{k}={v}' for k, v in keywords.items())})"
+        key = self._key(prefix, arguments.get("scope"), api.base_name, call)
+        layer = _LayerCall(call, key, constructor, arguments["inputs"], normalizer_training, activation)
+        layer.normalizer, layer.normalizer_scope = normalizer, normalizer_scope
+        return layer
+
+    def _normalizer(self, call: ast.Call, site: "BatchNormSite", arguments: dict) -> tuple[str, str, ast.expr]:
+        """The batch norm a slim layer's normalizer_fn builds, from its normalizer_params."""
+        params_node = arguments.get("normalizer_params")
+        params = {} if params_node is None or is_none_literal(params_node) else \
+            self.facts.dict_entries(params_node, site.scope)
+        if params is None:
+            raise NotConvertible(call, "normalizer_params that are not a dict the conversion can read")
+        synthetic = ast.Call(arguments["normalizer_fn"], [arguments["inputs"]],
+                             [ast.keyword(key, value) for key, value in params.items()])
+        normalizer_site = dataclasses.replace(site, node=synthetic, how="call")
+        constructor, training, activation, _ = self._layer_parts(synthetic, normalizer_site)
+        if activation is not None:
+            raise NotConvertible(call, "an activation_fn in normalizer_params (slim applies the layer's)")
+        scope = params.get("scope")
+        if scope is not None and not (isinstance(scope, ast.Constant) and isinstance(scope.value, str)):
+            raise NotConvertible(scope, "a normalizer scope that is not a literal string")
+        family = site.spec.family  # type: ignore[union-attr]
+        return constructor, scope.value if scope is not None else tfapi.BATCH_NORM_BASE_NAMES[family], training
 
     def _key(self, prefix: list, name: Optional[ast.expr], base: str, call: ast.Call) -> ast.expr:
         """The TF1 variable scope of a layer's variables, as an expression."""
@@ -390,8 +534,13 @@ class _Converter:
         keywords = []
         if layer.training is not None:
             keywords.append(ast.keyword("training", copy.deepcopy(layer.training)))
-        applied: ast.expr = ast.Call(ast.Attribute(ast.Name("self"), "scoped"), [inputs, copy.deepcopy(layer.key)],
-                                     keywords)
+        if layer.normalizer is not None:
+            applied: ast.expr = ast.Call(ast.Attribute(ast.Name("self"), "scoped_normalized"),
+                                         [inputs, copy.deepcopy(layer.key), ast.Constant(layer.normalizer_scope)],
+                                         keywords)
+        else:
+            applied = ast.Call(ast.Attribute(ast.Name("self"), "scoped"), [inputs, copy.deepcopy(layer.key)],
+                               keywords)
         if layer.activation:
             applied = ast.Call(ast.parse(layer.activation, mode="eval").body, [applied], [])
         return applied

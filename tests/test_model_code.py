@@ -72,11 +72,45 @@ def test_layers_are_built_once_in_init_and_applied_in_call() -> None:
     ("x = tf.contrib.layers.batch_norm(x, is_training=is_training, zero_debias_moving_mean=True)\nreturn x",
      "Keras does not debias the moving mean"),
     ("x = tf.contrib.layers.batch_norm(x, is_training=is_training, renorm=True)\nreturn x", "renormalization"),
+    ("with tf.contrib.slim.arg_scope([tf.contrib.slim.conv2d], padding='VALID'):\n"
+     "    x = tf.contrib.slim.conv2d(x, 2, 3)\nreturn tf.layers.batch_normalization(x, training=is_training)",
+     "a `with` other than"),
+    ("x = tf.contrib.slim.conv2d(x, 2, 3, normalizer_fn=tf.contrib.layers.layer_norm)\n"
+     "return tf.layers.batch_normalization(x, training=is_training)", "a normalizer_fn other than"),
+    ("x = tf.contrib.slim.conv2d(x, 2, 3, padding=mode)\nreturn tf.layers.batch_normalization(x, training=is_training)",
+     "not a literal string"),
 ])
 def test_what_cannot_be_converted_is_left_with_a_reason(body: str, reason: str) -> None:
     result = upgraded(body)
     assert result.text is None and result.skipped is not None
     assert reason in result.skipped[1], result.skipped
+
+
+def test_slim_layers_write_out_slims_defaults_and_their_normalizer() -> None:
+    result = upgraded("""\
+        x = tf.contrib.slim.conv2d(x, 4, 3, normalizer_fn=tf.contrib.slim.batch_norm,
+                                   normalizer_params={"is_training": is_training, "decay": 0.9})
+        return tf.contrib.slim.fully_connected(x, 2, activation_fn=None, scope="logits")
+        """)
+    text = result.text
+    assert ("self.add_normalized(self.unique_scope(scopes, '', 'Conv'), tf.keras.layers.Conv2D(padding='same', "
+            "filters=4, kernel_size=3, use_bias=False), 'BatchNorm', FusedBatchNormalization(fused_ranks=(2, 4), "
+            "momentum=0.9, scale=False))") in text
+    assert ("x = tf.nn.relu(self.scoped_normalized(x, self.unique_scope(scopes, '', 'Conv'), 'BatchNorm', "
+            "training=is_training))") in text
+    assert "self.add_scoped('logits', tf.keras.layers.Dense(units=2))" in text
+
+
+def test_an_estimator_mode_comparison_is_the_training_flag() -> None:
+    text = MODEL.replace("is_training, width=4", "mode, width=4").format(body="""\
+    is_training = mode == tf.estimator.ModeKeys.TRAIN
+    x = tf.layers.batch_normalization(x, training=is_training)
+    return tf.layers.batch_normalization(x, training=mode == tf.estimator.ModeKeys.TRAIN, name="last")""")
+    result = upgrade_source(text)
+    call = result.text.split("def call(self, x, training=False):")[1]
+    assert "is_training = training" in call and "training=training)" in call and "mode" not in call
+    used = text.replace("return tf.layers", "tf.logging.info(mode)\n    return tf.layers")
+    assert "`mode` used for more than" in upgrade_source(used).skipped[1]
 
 
 def test_a_model_function_the_module_still_calls_from_tf1_code_is_refused() -> None:
