@@ -360,7 +360,9 @@ def ckpt_convert(old: str, new: str, name_map: str) -> None:
 
     Needs TensorFlow: run it with the TensorFlow that runs the upgraded program (Keras 2
     and 3 store some weights under different names). The upgraded program restores NEW
-    with `checkpoint.read(NEW).assert_consumed()`. Reads OLD as data only.
+    with `checkpoint.read(NEW).assert_consumed()`; a Keras model converted from model
+    code, once built, with `tf.train.Checkpoint(model=model).read(NEW)` (what the model
+    does not hold, such as optimizer slots, is listed). Reads OLD as data only.
     """
     from . import checkpoints
 

@@ -33,6 +33,7 @@ from .script import NotConvertible, fresh_name
 SCOPED_BASE = "ScopedModel"
 # Names the converted classes use, besides the function's own.
 _COUNTS = "scopes"
+_PREFIX = "prefix"
 _SETTINGS = "settings"
 
 _BASE = '''\
@@ -91,13 +92,19 @@ class ConvertedModel:
 
 
 def model_functions(facts: ModuleFacts) -> list[ast.FunctionDef]:
-    """The module-level functions that build layers themselves."""
-    found = []
-    for node in facts.tree.body:
-        if isinstance(node, ast.FunctionDef) and any(_layer_kind(facts, call) for call in ast.walk(node)
-                                                     if isinstance(call, ast.Call)):
-            found.append(node)
-    return found
+    """The module-level functions that build layers themselves, or through another such
+    function they call."""
+    functions = [node for node in facts.tree.body if isinstance(node, ast.FunctionDef)]
+    found = {node.name for node in functions if any(_layer_kind(facts, call) for call in ast.walk(node))}
+    changed = True
+    while changed:
+        changed = False
+        for node in functions:
+            if node.name not in found and any(isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and
+                                              call.func.id in found for call in ast.walk(node)):
+                found.add(node.name)
+                changed = True
+    return [node for node in functions if node.name in found]
 
 
 def _layer_kind(facts: ModuleFacts, call: ast.AST) -> Optional[str]:
@@ -119,8 +126,16 @@ def _camel(name: str) -> str:
 
 class _Converter:
     def __init__(self, facts: ModuleFacts, function: ast.FunctionDef, tf: str, taken: set[str],
-                 stock_bn: bool, exact_name: str, base_name: str) -> None:
+                 stock_bn: bool, exact_name: str, base_name: str,
+                 helpers: Optional[dict[str, ast.FunctionDef]] = None, helper: bool = False,
+                 visiting: frozenset = frozenset()) -> None:
         self.facts = facts
+        self.visiting = visiting
+        # Model functions this one calls: each becomes a pair of methods of the class
+        # (`build_<name>` in __init__, `apply_<name>` in call), replayed under the caller's scope.
+        self.helpers = helpers or {}
+        self.helper = helper
+        self.called: list[str] = []
         self.function = function
         self.tf = tf
         self.taken = taken
@@ -188,11 +203,44 @@ class _Converter:
             elif value is not None and not (isinstance(value, ast.Constant) and isinstance(value.value, bool)):
                 raise NotConvertible(site.node, "a training flag other than a parameter of the model function "
                                                 "or a literal")
+        for call in ast.walk(self.function):  # the flag a helper is passed as its own
+            if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id in self.helpers
+                    and self.helpers[call.func.id] is not self.function):
+                continue
+            helper = self.helpers[call.func.id]
+            helper_flag = self._helper_flag(helper)
+            bound = binding.named_arguments(call, tuple(a.arg for a in helper.args.args)) or {}
+            value = bound.get(helper_flag) if helper_flag else None
+            if isinstance(value, ast.Name) and value.id in self.parameters:
+                flags.add(value.id)
         if len(flags) > 1:
             raise NotConvertible(self.function, f"two training flags ({', '.join(sorted(flags))})")
         return flags.pop() if flags else None
 
+    def _helper_flag(self, helper: ast.FunctionDef) -> Optional[str]:
+        """The training flag parameter of a helper model function (helpers calling each
+        other in a cycle are refused: TF1 would never have finished building them)."""
+        if helper.name in self.visiting:
+            raise NotConvertible(helper, f"model functions that call each other in a cycle (`{helper.name}`)")
+        return _Converter(self.facts, helper, self.tf, set(), self.stock_bn, self.exact_name, self.base_name,
+                          self.helpers, helper=True, visiting=self.visiting | {self.function.name}).flag
+
     # --- the class ------------------------------------------------------------------
+
+    def methods(self) -> tuple[str, list[str]]:
+        """A helper's two methods: what its layers are built with, and how they are applied."""
+        init_body, call_body = self._block(self.function.body, [ast.Name(_PREFIX)], top=True)
+        settings = ", ".join(p if self.defaults[p] is None else f"{p}={ast.unparse(self.defaults[p])}"
+                             for p in self.settings)
+        name = self.function.name
+        lines = [f"    def build_{name}(self, {_COUNTS}, {_PREFIX}{', ' if settings else ''}{settings}):"]
+        lines.extend(_indented(init_body, 2))
+        lines.append("")
+        applied = ", ".join(p if self.defaults[p] is None else f"{p}={ast.unparse(self.defaults[p])}"
+                            for p in self.parameters)  # as the function had them: every call binds
+        lines.append(f"    def apply_{name}(self, {_COUNTS}, {_PREFIX}, {applied}):")
+        lines.extend(_indented(call_body, 2))
+        return "\n".join(lines) + "\n", self.called
 
     def convert(self) -> ConvertedModel:
         init_body, call_body = self._block(self.function.body, [], top=True)
@@ -219,6 +267,21 @@ class _Converter:
             lines.append(f"        {self.flag} = training")
         lines.append(f"        {_COUNTS} = {{}}")
         lines.extend(_indented(call_body, 2))
+        done: set[str] = set()
+        todo = list(self.called)
+        while todo:  # the helpers it calls, and theirs
+            helper = todo.pop(0)
+            if helper in done:
+                continue
+            done.add(helper)
+            converter = _Converter(self.facts, self.helpers[helper], self.tf, self.taken, self.stock_bn,
+                                   self.exact_name, self.base_name, self.helpers, helper=True)
+            text, called = converter.methods()
+            lines.append("")
+            lines.append(text.rstrip("\n"))
+            self.notes.extend(converter.notes)
+            self.uses_exact_bn |= converter.uses_exact_bn
+            todo.extend(called)
         return ConvertedModel(self.function, name, "\n".join(lines) + "\n", self.notes, self.uses_exact_bn)
 
     def _block(self, body: list[ast.stmt], prefix: list[Union[str, ast.expr]],
@@ -308,6 +371,10 @@ class _Converter:
         replaced: dict[int, ast.expr] = {}
         for copied in _post_order(node):
             original = originals[id(copied)]
+            if isinstance(original, ast.Call) and isinstance(original.func, ast.Name) and \
+                    original.func.id in self.helpers:
+                replaced[id(copied)] = self._helper_call(original, copied, prefix, init, replaced)
+                continue
             kind = _layer_kind(self.facts, original)
             if kind is None:
                 if isinstance(copied, ast.Call):
@@ -347,6 +414,47 @@ class _Converter:
                 raise NotConvertible(attribute, f"`{ast.unparse(attribute)}` has no checked TF2 equivalent")
 
         return Rename().visit(node)
+
+    def _helper_call(self, original: ast.Call, copied: ast.Call, prefix: list, init: list,
+                     replaced: dict[int, ast.expr]) -> ast.expr:
+        """A call of another model function: its layers built by `build_<name>` with the
+        configuration arguments, applied by `apply_<name>`, both under the current scope."""
+        helper = self.helpers[original.func.id]  # type: ignore[union-attr]
+        if helper is self.function:
+            raise NotConvertible(original, "a model function that calls itself")
+        parameters = [a.arg for a in helper.args.args]
+        bound = binding.named_arguments(original, tuple(parameters))
+        if bound is None:
+            raise NotConvertible(original, "a model function called with *args/**kwargs")
+        converter_flag = self._helper_flag(helper)
+        flags = ({self.flag} if self.flag else set()) | self.flag_aliases
+        build_keywords = []
+        for parameter, value in bound.items():
+            if parameter in (parameters[0], converter_flag):
+                continue
+            self._configuration_only(value, f"a tensor passed to `{helper.name}` as its `{parameter}`")
+            if _mentions(value, flags):
+                raise NotConvertible(value, f"the training flag passed to `{helper.name}` as `{parameter}`, "
+                                            "which it does not take as a training flag")
+            build_keywords.append(ast.keyword(parameter, self._tf2_names(copy.deepcopy(value))))
+        scope = _concatenation(prefix)
+        init.append(ast.Expr(ast.Call(ast.Attribute(ast.Name("self"), f"build_{helper.name}"),
+                                      [ast.Name(_COUNTS), scope], build_keywords)))
+        positions = {name: index for index, name in enumerate(parameters)}
+        applied_keywords = [ast.keyword(parameter, _replace(copy.deepcopy(self._copied_argument(copied, original,
+                                                                                                  value)), replaced))
+                            for parameter, value in sorted(bound.items(), key=lambda item: positions[item[0]])]
+        if helper.name not in self.called:
+            self.called.append(helper.name)
+        return ast.Call(ast.Attribute(ast.Name("self"), f"apply_{helper.name}"),
+                        [ast.Name(_COUNTS), copy.deepcopy(scope)], applied_keywords)
+
+    @staticmethod
+    def _copied_argument(copied: ast.Call, original: ast.Call, value: ast.expr) -> ast.expr:
+        """The copy of an argument `value` of `original` inside its copy `copied`."""
+        pairs = list(zip(original.args, copied.args)) + \
+            [(o.value, c.value) for o, c in zip(original.keywords, copied.keywords)]
+        return next(c for o, c in pairs if o is value)
 
     def _plain_call(self, call: ast.Call) -> None:
         """A call in the model's computation that builds no layer: TensorFlow's own ops only."""
@@ -652,8 +760,9 @@ def convert_module(facts: ModuleFacts, stock_bn: bool = False) -> Optional[Modul
     conversion = _convert_functions(facts, stock_bn)
     if conversion is None:
         return None
-    converted = {id(node) for model in conversion.models for node in ast.walk(model.function)}
-    names = {model.function.name for model in conversion.models}
+    functions = [statement for statement, _ in conversion.edits if isinstance(statement, ast.FunctionDef)]
+    converted = {id(node) for function in functions for node in ast.walk(function)}
+    names = {function.name for function in functions}
     for node in ast.walk(facts.tree):
         if id(node) not in converted and isinstance(node, ast.Name) and node.id in names:
             raise NotConvertible(node, f"`{node.id}` is used by other code of the module, which stays TF1: "
@@ -675,17 +784,25 @@ def _convert_functions(facts: ModuleFacts, stock_bn: bool) -> Optional[ModuleCon
         {node.name for node in ast.walk(facts.tree) if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
     base_name = fresh_name(SCOPED_BASE, taken)
     exact_name = fresh_name(exact_bn.CLASS_NAME, taken)
+    helpers = {function.name: function for function in functions}
+    called = {node.func.id for function in functions for node in ast.walk(function)
+              if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in helpers
+              and node.func.id != function.name}
     models = []
     for function in functions:
         if function.decorator_list:
             raise NotConvertible(function, "a decorated model function")
-        converter = _Converter(facts, function, tf, taken, stock_bn, exact_name, base_name)
+        if function.name in called:
+            continue  # a helper: methods of the models that call it
+        converter = _Converter(facts, function, tf, taken, stock_bn, exact_name, base_name, helpers)
         models.append(converter.convert())
+    helper_functions = [function for function in functions if function.name in called]
     notes = [note for model in models for note in model.notes]
     notes.append((models[0].function.lineno, "the model is a Keras model now: build it once "
                                              f"(`{models[0].class_name}(...)`) and call it with `training=`; "
                                              "`migrate-bn ckpt-convert` maps a TF1 checkpoint onto it"))
     edits: list[tuple[ast.stmt, Optional[str]]] = [(model.function, model.text) for model in models]
+    edits.extend((function, None) for function in helper_functions)  # now methods of the models
     return ModuleConversion(edits, models, base_name, exact_name if any(m.uses_exact_bn for m in models) else None,
                             tf, notes)
 
@@ -700,12 +817,13 @@ def offered_module(facts: ModuleFacts, stock_bn: bool = False) -> Optional[tuple
         return None
     if conversion is None:
         return None
-    known = set(dir(builtins)) | {conversion.tf}
-    for model in conversion.models:
-        local = {a.arg for a in model.function.args.args} | \
-            {n.id for n in ast.walk(model.function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    functions = [statement for statement, _ in conversion.edits if isinstance(statement, ast.FunctionDef)]
+    known = set(dir(builtins)) | {conversion.tf} | {function.name for function in functions}
+    for function in functions:
+        local = {a.arg for a in function.args.args} | \
+            {n.id for n in ast.walk(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
         if any(isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id not in local | known
-               for n in ast.walk(model.function)):
+               for n in ast.walk(function)):
             return None
     support = [base_class_source(conversion.base_name, conversion.tf)]
     if conversion.exact_name is not None:

@@ -95,6 +95,8 @@ def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_pa
         upgraded.append((shown, result))
         for line, note in result.notes:
             err.write(f"{shown}:{_place(view, line)}: note: {note}\n")
+        if result.offer is not None and not _offer(path, shown, result.offer, dry_run, diff, out, err, color):
+            errors += 1
     verb = "Would upgrade" if dry_run else "Upgraded"
     python3_only = sum(1 for _, result in upgraded if result.python3_only)
     if python3_only:
@@ -181,7 +183,7 @@ def _with_python3(result: Upgrade, text: str, notes: list[tuple[int, str]]) -> U
     if result.text is not None:
         return Upgrade(result.text, sorted(set(notes + result.notes)), None, result.name_map)
     not_tf2 = [(result.skipped[0], f"not upgraded to TF2: {result.skipped[1]}")] if result.skipped else []
-    return Upgrade(text, sorted(set(notes + not_tf2)), None, None, python3_only=True)
+    return Upgrade(text, sorted(set(notes + not_tf2)), None, None, python3_only=True, offer=result.offer)
 
 
 def _place(view: Optional[View], line: int) -> str:

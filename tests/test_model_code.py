@@ -66,6 +66,8 @@ def test_layers_are_built_once_in_init_and_applied_in_call() -> None:
      "layers built in a branch on the training flag"),
     ("for row in x:\n    x = tf.layers.dense(x, 2)\nreturn x", "a loop over a tensor"),
     ("x = helper(tf.layers.dense(x, 2))\nreturn x", "`helper` builds part of the model"),
+    ("x = tf.layers.batch_normalization(x, training=is_training)\nreturn model(x, is_training)",
+     "a model function that calls itself"),
     ("x = tf.layers.dense(x, x.shape[-1])\nreturn x", "computed from a tensor"),
     ("x = tf.layers.batch_normalization(x, training=is_training, fused=fast)\nreturn x", "which kernel"),
     ("x = tf.layers.dense(x, 2)\ntf.summary.histogram('x', x)\nreturn x", "does not follow"),
@@ -111,6 +113,36 @@ def test_an_estimator_mode_comparison_is_the_training_flag() -> None:
     assert "is_training = training" in call and "training=training)" in call and "mode" not in call
     used = text.replace("return tf.layers", "tf.logging.info(mode)\n    return tf.layers")
     assert "`mode` used for more than" in upgrade_source(used).skipped[1]
+
+
+HELPERS = """\
+import tensorflow.compat.v1 as tf
+
+
+def unit(inputs, training, width=2, name=None):
+    return tf.layers.batch_normalization(tf.layers.dense(inputs, width), training=training)
+
+
+def tower(x, is_training, units=2):
+    for index in range(units):
+        x = unit(x, is_training, width=index + 1)
+    return x
+"""
+
+
+def test_helper_model_functions_become_methods_of_the_model_that_calls_them() -> None:
+    text = HELPERS
+    result = upgrade_source(text)
+    assert result.skipped is None, result.skipped
+    assert "def unit(" not in result.text and "class Unit" not in result.text
+    assert "self.build_unit(scopes, '', width=index + 1)" in result.text
+    assert "x = self.apply_unit(scopes, '', inputs=x, training=is_training, width=index + 1)" in result.text
+    assert "def apply_unit(self, scopes, prefix, inputs, training, width=2, name=None):" in result.text
+    # The flag handed to a helper that takes it as something else cannot be built in __init__.
+    wrong = text.replace("x = unit(x, is_training, width=index + 1)",
+                         "x = unit(x, False, width=index + 1, name=is_training)")
+    wrong = wrong.replace("    for index", "    x = tf.layers.batch_normalization(x, training=is_training)\n    for index")
+    assert "the training flag passed to `unit`" in upgrade_source(wrong).skipped[1]
 
 
 def test_a_model_function_the_module_still_calls_from_tf1_code_is_refused() -> None:
