@@ -135,6 +135,9 @@ class _Converter:
         # (`build_<name>` in __init__, `apply_<name>` in call), replayed under the caller's scope.
         self.helpers = helpers or {}
         self.helper = helper
+        # The module's other functions: they build no layer, so calling them is tensor code.
+        self.plain_functions = {node.name for node in facts.tree.body if isinstance(node, ast.FunctionDef)
+                                and node.name not in self.helpers}
         self.called: list[str] = []
         self.function = function
         self.tf = tf
@@ -463,6 +466,8 @@ class _Converter:
             if isinstance(call.func, ast.Attribute) or (isinstance(call.func, ast.Name) and
                                                         call.func.id in _BUILTINS):
                 return
+            if isinstance(call.func, ast.Name) and call.func.id in self.plain_functions:
+                return  # tensor code of the module (no layers): kept, and checked as kept code is
             raise NotConvertible(call, f"`{self.facts.segment(call.func)}` builds part of the model where this "
                                        "conversion cannot follow")
         suffix = name[len("tensorflow."):]

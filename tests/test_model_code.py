@@ -145,6 +145,17 @@ def test_helper_model_functions_become_methods_of_the_model_that_calls_them() ->
     assert "the training flag passed to `unit`" in upgrade_source(wrong).skipped[1]
 
 
+def test_tensor_functions_of_the_module_are_kept_and_called() -> None:
+    text = MODEL.format(body="    return leaky(tf.layers.batch_normalization(x, training=is_training))") + \
+        "\n\ndef leaky(x):\n    return tf.maximum(0.1 * x, x)\n"
+    result = upgrade_source(text)
+    assert "def leaky(x):\n    return tf.maximum(0.1 * x, x)" in result.text
+    assert "return leaky(self.scoped(x, self.unique_scope(scopes, '', 'batch_normalization'), " \
+           "training=is_training))" in result.text
+    kept = text.replace("tf.maximum(0.1 * x, x)", "tf.get_variable('a', []) * x")
+    assert "outside the model functions has no checked TF2 equivalent" in upgrade_source(kept).skipped[1]
+
+
 def test_a_model_function_the_module_still_calls_from_tf1_code_is_refused() -> None:
     text = MODEL.format(body="    return tf.layers.dense(x, width)") + "\nlogits = model(tf.placeholder(tf.float32))\n"
     result = upgrade_source(text)
