@@ -96,12 +96,16 @@ def model_functions(facts: ModuleFacts) -> list[ast.FunctionDef]:
     function they call."""
     functions = [node for node in facts.tree.body if isinstance(node, ast.FunctionDef)]
     found = {node.name for node in functions if any(_layer_kind(facts, call) for call in ast.walk(node))}
+    # Training code that calls a model (a train op, a session) is not model code itself.
+    training = {id(node) for op in facts.train_ops for node in [op.node]} | \
+        {id(run.node) for run in facts.session_runs}
     changed = True
     while changed:
         changed = False
         for node in functions:
-            if node.name not in found and any(isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and
-                                              call.func.id in found for call in ast.walk(node)):
+            if node.name not in found and not any(id(inner) in training for inner in ast.walk(node)) and \
+                    any(isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and
+                        call.func.id in found for call in ast.walk(node)):
                 found.add(node.name)
                 changed = True
     return [node for node in functions if node.name in found]

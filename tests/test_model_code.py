@@ -208,6 +208,14 @@ def test_the_model_is_offered_on_its_own_when_the_training_code_cannot_be_conver
     assert "train_keras3.py exists" in again.stderr and Path("train_keras3.py").read_text() == text
 
 
+def test_a_training_function_calling_the_model_is_not_model_code_and_the_model_is_offered() -> None:
+    text = (Path(__file__).resolve().parent.parent / "examples" / "tf1_project" / "evaluate_wired.py").read_text()
+    result = upgrade_source(text)
+    assert result.text is None and "`model` is used by other code of the module" in result.skipped[1]
+    offered, names = result.offer
+    assert "class Model(ScopedModel):" in offered and "training_step" not in offered
+
+
 def test_a_model_reading_names_of_its_module_is_not_offered() -> None:
     text = OFFERED.replace("tf.layers.dense(x, width)", "tf.layers.dense(x, WIDTH)")
     assert upgrade_source("WIDTH = 3\n" + text).offer is None
