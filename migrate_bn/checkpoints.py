@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .model_code import SCOPE_ATTRIBUTE_PREFIX
 from .upgrade import NAME_MAP_FORMAT
 
 
@@ -92,7 +93,7 @@ def _kind(name: str) -> str:
 
 
 def _scoped_model(tf: Any, reader: Any, available: dict, prefix: str) -> tuple[Any, set[str]]:
-    """A trackable holding, as attribute `<scope>`, a Keras layer built and filled from the
+    """A trackable holding, as attribute `tf1/<scope>`, a Keras layer built and filled from the
     TF1 variables `<prefix><scope>/<weight>`: what a model `upgrade` converted from model
     code holds (model_code.py), so its `checkpoint.read` finds every layer by name."""
     scopes: dict[str, dict[str, str]] = {}
@@ -115,7 +116,7 @@ def _scoped_model(tf: Any, reader: Any, available: dict, prefix: str) -> tuple[A
         layer = _built_layer(tf, keras_class, values)
         for weight, value in values.items():
             getattr(layer, weight).assign(value)
-        setattr(model, scope, layer)
+        setattr(model, SCOPE_ATTRIBUTE_PREFIX + scope, layer)
         used.update(weights.values())
     return model, used
 

@@ -31,6 +31,8 @@ from .names import resolve
 from .script import NotConvertible, fresh_name
 
 SCOPED_BASE = "ScopedModel"
+# A layer of a converted model is the attribute `tf1/<its TF1 variable scope>`.
+SCOPE_ATTRIBUTE_PREFIX = "tf1/"
 # Names the converted classes use, besides the function's own.
 _COUNTS = "scopes"
 _PREFIX = "prefix"
@@ -40,16 +42,17 @@ _BASE = '''\
 class {name}({tf}.keras.Model):
     """A Keras model whose layers are attributes named by the TF1 variable scopes that held
     their variables (written by `migrate-bn upgrade`): `migrate-bn ckpt-convert` maps a
-    TF1 checkpoint onto it by those names."""
+    TF1 checkpoint onto it by those names. ("{prefix}" keeps them apart from Keras's own
+    attributes, such as `output` or `name`.)"""
 
     def add_scoped(self, scope, layer):
-        if not hasattr(self, scope):  # a scope TF1 reused: one layer
-            setattr(self, scope, layer)
+        if not hasattr(self, "{prefix}" + scope):  # a scope TF1 reused: one layer
+            setattr(self, "{prefix}" + scope, layer)
 
     def scoped(self, inputs, scope, **kwargs):
         """The layer built for `scope`, applied (the inputs come first: they may build
         layers of their own, and unnamed scopes are counted in the order they are built)."""
-        return getattr(self, scope)(inputs, **kwargs)
+        return getattr(self, "{prefix}" + scope)(inputs, **kwargs)
 
     def add_normalized(self, scope, layer, normalizer_scope, normalizer):
         """slim's conv2d/fully_connected with a `normalizer_fn`: the layer, and its batch
@@ -58,7 +61,7 @@ class {name}({tf}.keras.Model):
         self.add_scoped(scope + "/" + normalizer_scope, normalizer)
 
     def scoped_normalized(self, inputs, scope, normalizer_scope, **kwargs):
-        return getattr(self, scope + "/" + normalizer_scope)(getattr(self, scope)(inputs), **kwargs)
+        return self.scoped(self.scoped(inputs, scope), scope + "/" + normalizer_scope, **kwargs)
 
     @staticmethod
     def unique_scope(counts, prefix, base):
@@ -745,7 +748,7 @@ def _indented(statements: list[ast.stmt], levels: int) -> list[str]:
 
 
 def base_class_source(name: str, tf: str) -> str:
-    return _BASE.format(name=name, tf=tf)
+    return _BASE.format(name=name, tf=tf, prefix=SCOPE_ATTRIBUTE_PREFIX)
 
 
 # --- a module of model code ---------------------------------------------------------------

@@ -57,9 +57,9 @@ results = {"before": model(batches[-1], training=False).numpy().tolist(), "steps
 for step in range(STEPS):
     results["steps"].append(train_step(batches[step]).numpy().tolist())
 results["after"] = model(batches[-1], training=False).numpy().tolist()
-results["weights"] = {f"{scope}/{weight.path.rsplit('/', 1)[-1]}": weight.numpy().tolist()
-                      for scope, layer in vars(model).items()
-                      if not scope.startswith("_") and isinstance(layer, tf.keras.layers.Layer)
+results["weights"] = {f"{attribute[len('tf1/'):]}/{weight.path.rsplit('/', 1)[-1]}": weight.numpy().tolist()
+                      for attribute, layer in vars(model).items()
+                      if attribute.startswith("tf1/") and isinstance(layer, tf.keras.layers.Layer)
                       for weight in layer.weights}
 with open(os.path.join(out, "results.json"), "w") as handle:
     json.dump(results, handle)
