@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .model_code import SCOPE_ATTRIBUTE_PREFIX
 from .upgrade import NAME_MAP_FORMAT
 
 
@@ -57,8 +58,67 @@ def convert(old: str, new: str, name_map: dict) -> list[str]:
             getattr(layer, weight).assign(value)
         objects[entry["object"]] = layer
         lines.append(f"{entry['tf1_scope']} -> {entry['object']} ({entry['class']}: {', '.join(values)})")
+    used = {name for entry in name_map["layers"] for name in entry["weights"].values()}
+    for entry in name_map.get("models", []):
+        model, weights = _scoped_model(tf, reader, available, entry["tf1_scope"])
+        if not weights:
+            raise ConversionError(f"{old} has no variable of a layer under {entry['tf1_scope'] or 'the top scope'!r} "
+                                  f"(model {entry['class']}): was it written by the code that was upgraded?")
+        objects[entry["object"]] = model
+        used.update(weights)
+        lines.append(f"{len(weights)} variables under {entry['tf1_scope'] or 'the top scope'} -> "
+                     f"{entry['object']} ({entry['class']})")
+    if name_map.get("models"):
+        # Nothing silently dropped: what the model does not hold is listed, with what it is.
+        lines.extend(f"not converted: {name} ({_kind(name)})" for name in sorted(set(available) - used))
     tf.train.Checkpoint(**objects).write(new)
     return lines
+
+
+# The last part of a TF1 layer variable's name -> the Keras weight it is (slim's names too).
+LAYER_WEIGHTS = {"kernel": "kernel", "bias": "bias", "weights": "kernel", "biases": "bias", "gamma": "gamma",
+                 "beta": "beta", "moving_mean": "moving_mean", "moving_variance": "moving_variance"}
+
+
+def _kind(name: str) -> str:
+    leaf = name.rsplit("/", 1)[-1]
+    if name == "global_step" or leaf == "global_step":
+        return "the step counter: the optimizer's `iterations` in TF2"
+    if leaf in ("Momentum", "Adam", "Adam_1", "RMSProp", "RMSProp_1", "Adagrad", "Ftrl", "Ftrl_1") or \
+            leaf.startswith(("beta1_power", "beta2_power")):
+        return "an optimizer slot: TF2's optimizer makes its own"
+    if leaf == "ExponentialMovingAverage":
+        return "an exponential moving average's shadow"
+    return "not a weight of the converted layers"
+
+
+def _scoped_model(tf: Any, reader: Any, available: dict, prefix: str) -> tuple[Any, set[str]]:
+    """A trackable holding, as attribute `tf1/<scope>`, a Keras layer built and filled from the
+    TF1 variables `<prefix><scope>/<weight>`: what a model `upgrade` converted from model
+    code holds (model_code.py), so its `checkpoint.read` finds every layer by name."""
+    scopes: dict[str, dict[str, str]] = {}
+    for name in available:
+        if not name.startswith(prefix) or "/" not in name:
+            continue
+        scope, leaf = name[len(prefix):].rsplit("/", 1)
+        if leaf in LAYER_WEIGHTS:
+            scopes.setdefault(scope, {})[LAYER_WEIGHTS[leaf]] = name
+    model = tf.Module()
+    used: set[str] = set()
+    for scope, weights in sorted(scopes.items()):
+        if "moving_mean" in weights:
+            keras_class = "BatchNormalization"
+        elif "kernel" in weights:
+            keras_class = "Conv2D" if len(available[weights["kernel"]]) == 4 else "Dense"
+        else:
+            continue  # a bias alone: no layer of ours
+        values = {weight: reader.get_tensor(name) for weight, name in weights.items()}
+        layer = _built_layer(tf, keras_class, values)
+        for weight, value in values.items():
+            getattr(layer, weight).assign(value)
+        setattr(model, SCOPE_ATTRIBUTE_PREFIX + scope, layer)
+        used.update(weights.values())
+    return model, used
 
 
 def _built_layer(tf: Any, keras_class: str, values: dict) -> Any:

@@ -314,8 +314,11 @@ def doctor(path: str, output_format: str, source: Optional[str]) -> None:
                    "later). Default: target-keras from the configuration, else 3.")
 @click.option("--name-map", "name_map", type=click.Path(dir_okay=False), metavar="FILE",
               help="Write which TF1 variable becomes which Keras weight (JSON), for ckpt-convert.")
+@click.option("--stock-keras-bn", "stock_bn", is_flag=True,
+              help="Keras 3: keep stock BatchNormalization where TF1 used its fused kernel (the moving "
+                   "variance then differs by n/(n-1), noted per layer) instead of the exact subclass.")
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
-def upgrade(paths, dry_run, diff, keras, name_map, color) -> None:
+def upgrade(paths, dry_run, diff, keras, name_map, stock_bn, color) -> None:
     """Rewrite TF1 training scripts as native TF2 programs.
 
     A script that builds its graph from placeholders with tf.layers or slim batch norm,
@@ -344,7 +347,7 @@ def upgrade(paths, dry_run, diff, keras, name_map, color) -> None:
         except config.ConfigError as error:
             raise InputError(str(error)) from None
     sys.exit(upgrade_command.run(paths, int(keras), dry_run, diff, name_map, sys.stdout, sys.stderr,
-                                 _color(color, sys.stdout)))
+                                 _color(color, sys.stdout), stock_bn=stock_bn))
 
 
 @main.command(name="ckpt-convert")
@@ -357,7 +360,9 @@ def ckpt_convert(old: str, new: str, name_map: str) -> None:
 
     Needs TensorFlow: run it with the TensorFlow that runs the upgraded program (Keras 2
     and 3 store some weights under different names). The upgraded program restores NEW
-    with `checkpoint.read(NEW).assert_consumed()`. Reads OLD as data only.
+    with `checkpoint.read(NEW).assert_consumed()`; a Keras model converted from model
+    code, once built, with `tf.train.Checkpoint(model=model).read(NEW)` (what the model
+    does not hold, such as optimizer slots, is listed). Reads OLD as data only.
     """
     from . import checkpoints
 

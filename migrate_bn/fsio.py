@@ -205,3 +205,17 @@ def _kind(mode: int) -> str:
 
 def _size(count: int) -> str:
     return f"{count / (1024 * 1024):.1f} MB" if count >= 1024 * 1024 else f"{count} bytes"
+
+
+def write_new(path: str, data: bytes) -> None:
+    """Create `path` with `data` in one step; FileExistsError if it exists (never replaced)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".migrate-bn-", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.link(temporary, path)
+    finally:
+        os.unlink(temporary)

@@ -16,7 +16,7 @@ import keyword
 from dataclasses import dataclass, field
 from typing import Iterator, Optional, Union
 
-from . import binding, tfapi
+from . import binding, exact_bn, tfapi
 from .facts import ModuleFacts
 from .keras_mapping import (batch_norm_to_keras, is_none_literal, keras_initializer,
                             optimizer_to_keras)
@@ -109,6 +109,9 @@ class Script:
     imports: list[tuple[ast.stmt, Optional[str]]] = field(default_factory=list)  # new text, None: delete
     notes: list[tuple[int, str]] = field(default_factory=list)
     taken: set[str] = field(default_factory=set)  # names the program already uses
+    # The batch-norm subclass that trains as TF1's fused kernel did (exact_bn), when a
+    # layer needs it: its name in the program.
+    exact_bn: Optional[str] = None
 
     def placeholders(self, indices: set[int]) -> list[Placeholder]:
         return [d for i, d in enumerate(self.definitions) if i in indices and isinstance(d, Placeholder)]
@@ -117,7 +120,7 @@ class Script:
         return [d for i, d in enumerate(self.definitions) if i in indices and isinstance(d, GraphStatement)]
 
 
-def recognise(facts: ModuleFacts, keras: int = 3) -> Optional[Script]:
+def recognise(facts: ModuleFacts, keras: int = 3, stock_bn: bool = False) -> Optional[Script]:
     """The training script in this module; None when it has no `tf.Session` block."""
     sessions = [(block, statement) for block in _blocks(facts) for statement in block
                 if isinstance(statement, ast.With) and _session_name(facts, statement)]
@@ -137,7 +140,7 @@ def recognise(facts: ModuleFacts, keras: int = 3) -> Optional[Script]:
         # The graph is often built at module level and run under `__main__`: one script.
         at = facts.tree.body.index(main)
         block = facts.tree.body[:at] + main.body + facts.tree.body[at + 1:]
-    return _Recogniser(facts, block, session, keras, graph_block).script()
+    return _Recogniser(facts, block, session, keras, graph_block, stock_bn).script()
 
 
 def _blocks(facts: ModuleFacts) -> Iterator[list[ast.stmt]]:
@@ -178,8 +181,9 @@ def _session_name(facts: ModuleFacts, statement: ast.With) -> Optional[str]:
 
 class _Recogniser:
     def __init__(self, facts: ModuleFacts, block: list[ast.stmt], session: ast.With, keras: int,
-                 graph_block: Optional[ast.With] = None) -> None:
+                 graph_block: Optional[ast.With] = None, stock_bn: bool = False) -> None:
         self.facts = facts
+        self.stock_bn = stock_bn
         self.graph_block = graph_block
         self.keras = keras
         self.block = block
@@ -534,7 +538,20 @@ class _Recogniser:
             constructor = constructor[:-1] + (", " if constructor[-2] != "(" else "") + "fused=False)"
         self.script_.notes.extend((call.lineno, note) for note in converted.notes  # type: ignore[union-attr]
                                   if "now explicit" not in note and "reuse" not in note)
-        if scope not in self.owners:
+        try:
+            ranks = exact_bn.fused_ranks(family, arguments)
+        except ValueError as error:
+            raise NotConvertible(call, str(error)) from None
+        exact = ranks is not None and self.keras == 3 and not self.stock_bn
+        if exact:
+            script = self.script_
+            assert script is not None
+            if script.exact_bn is None:
+                script.exact_bn = fresh_name(exact_bn.CLASS_NAME, self.taken)
+            constructor = exact_bn.constructor(script.exact_bn, ranks, constructor,  # type: ignore[arg-type]
+                                               tfapi.KERAS_BATCH_NORM.replace("tf.", f"{self.tf}.", 1))
+        elif scope not in self.owners and ranks is not None:
+            # The per-layer difference, where the stock layer is kept (or Keras 2 cannot fuse 2-D input).
             for note, applies in ((tfapi.KERAS3_FUSED_NOTE, self.keras == 3),
                                   (tfapi.SLIM_FUSED_2D_NOTE, family == "contrib")):
                 if applies:

@@ -642,3 +642,53 @@ KERAS3_FUSED_NOTE = ("Keras 3 has no fused kernel: on 4-D input the moving varia
 # slim fuses 2-D input as well (reshaped to 4-D), which no Keras does.
 SLIM_FUSED_2D_NOTE = ("slim fused 2-D input too: there TF1's moving variance accumulated n/(n-1) times the batch "
                       "variance and Keras accumulates the batch variance, for n the batch size (docs/tf2-mapping.md)")
+# Model code (model_code.py): batch-norm arguments whose conversion is not proven, refused
+# with the reason (the layer's statistics and checkpoint layout would not be TF1's).
+MODEL_CODE_BN_REFUSED = {
+    "renorm": "batch renormalization: TF1 keeps renorm_mean/renorm_stddev (and a moving_stddev) that Keras 3's "
+              "renorm names and updates otherwise; not converted",
+}
+
+
+@dataclass(frozen=True)
+class SlimLayerApi:
+    """A slim/contrib layer function and the Keras layer that computes the same (model code)."""
+
+    keras_class: str  # in tf.keras.layers
+    base_name: str  # slim's default variable scope: Conv, fully_connected, ...
+    positions: tuple[str, ...]  # slim's positional order
+    renamed: dict  # slim keyword -> Keras keyword, copied as written
+    lowercase: frozenset = frozenset()  # Keras keywords whose literal strings Keras spells in lower case
+    weighted: bool = False  # has weights, an activation_fn (default relu) and a normalizer_fn
+    defaults: tuple = ()  # (Keras keyword, value) where slim's default is not Keras's
+
+
+_SLIM_WEIGHTED = ("normalizer_fn", "normalizer_params", "weights_initializer", "weights_regularizer",
+                  "biases_initializer", "biases_regularizer", "reuse", "variables_collections",
+                  "outputs_collections", "trainable", "scope")
+_SLIM_POOL = ("inputs", "kernel_size", "stride", "padding", "data_format", "outputs_collections", "scope")
+SLIM_LAYERS = {
+    "tensorflow.contrib.layers.conv2d": SlimLayerApi(
+        "Conv2D", "Conv", ("inputs", "num_outputs", "kernel_size", "stride", "padding", "data_format", "rate",
+                           "activation_fn") + _SLIM_WEIGHTED,
+        {"num_outputs": "filters", "kernel_size": "kernel_size", "stride": "strides", "padding": "padding",
+         "rate": "dilation_rate", "trainable": "trainable"},
+        frozenset({"padding"}), True, (("padding", "'same'"),)),
+    "tensorflow.contrib.layers.fully_connected": SlimLayerApi(
+        "Dense", "fully_connected", ("inputs", "num_outputs", "activation_fn") + _SLIM_WEIGHTED,
+        {"num_outputs": "units", "trainable": "trainable"}, frozenset(), True),
+    "tensorflow.contrib.layers.max_pool2d": SlimLayerApi(
+        "MaxPooling2D", "MaxPool2D", _SLIM_POOL,
+        {"kernel_size": "pool_size", "stride": "strides", "padding": "padding"}, frozenset({"padding"}),
+        defaults=(("strides", "2"),)),
+    "tensorflow.contrib.layers.avg_pool2d": SlimLayerApi(
+        "AveragePooling2D", "AvgPool2D", _SLIM_POOL,
+        {"kernel_size": "pool_size", "stride": "strides", "padding": "padding"}, frozenset({"padding"}),
+        defaults=(("strides", "2"),)),
+    "tensorflow.contrib.layers.flatten": SlimLayerApi("Flatten", "Flatten", ("inputs", "outputs_collections",
+                                                                            "scope"), {}),
+}
+for _name in list(SLIM_LAYERS):  # slim's own spellings of the same functions
+    SLIM_LAYERS[_name.replace("contrib.layers.", "contrib.slim.")] = SLIM_LAYERS[_name]
+# slim's data_format values -> Keras's.
+SLIM_DATA_FORMATS = {"NHWC": "'channels_last'", "NCHW": "'channels_first'"}

@@ -15,7 +15,7 @@ import ast
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Union
 
-from . import facts as facts_module
+from . import exact_bn, facts as facts_module, model_code
 from .api import check_source
 from .rules import Options, select_rules
 from .script import GraphStatement, Layer, NotConvertible, Run, Script, fresh_name, recognise
@@ -35,35 +35,108 @@ class Upgrade:
     skipped: Optional[tuple[int, str]] = None  # (line, why) the module was left as it was
     name_map: Optional[dict] = None
     python3_only: bool = False  # a Python 2 file taken to Python 3, not to TF2
+    # When the module is left as it was: its model functions as Keras models in a module
+    # of their own (text, name map), offered beside it (model_code.offered_module).
+    offer: Optional[tuple[str, dict]] = None
 
 
-def upgrade_source(text: str, keras: int = 3) -> Upgrade:
-    """Upgrade one module; raises source.SourceError when it is not Python 3."""
+def upgrade_source(text: str, keras: int = 3, stock_bn: bool = False) -> Upgrade:
+    """Upgrade one module; raises source.SourceError when it is not Python 3. `stock_bn`
+    keeps stock Keras batch norm where TF1 fused (noted per layer) instead of exact_bn's."""
     facts = facts_module.build(parse(text), text)
     refusal: Optional[NotConvertible] = None
     try:
-        script = recognise(facts, keras)
+        script = recognise(facts, keras, stock_bn)
     except NotConvertible as error:
         script, refusal = None, error
     if script is None and refusal is None:
-        return Upgrade()
+        return _model_code(facts, text, stock_bn)
     # A bug outranks what the conversion cannot follow: it is the first thing to fix.
-    blocking = check_source(text, select_rules(ignore=sorted(NOT_BLOCKING)), Options(), module_facts=facts)
-    if blocking:
-        first = blocking[0]
-        return Upgrade(skipped=(first.span.line, f"{first.code} must be fixed first (`migrate-bn fix`): "
-                                                 f"{first.message}"))
+    bug = _bug_first(text, facts)
+    if bug is not None:
+        return bug
     try:
         if refusal is not None:
             raise refusal
         assert script is not None
         new_text = _Writer(script, text, keras).write()
     except NotConvertible as error:
-        return Upgrade(skipped=(error.line, error.reason))
+        return _refused(facts, error, stock_bn)
     ast.parse(new_text)  # a bug here must never reach a file
     if "\r\n" in text:
         new_text = new_text.replace("\r\n", "\n").replace("\n", "\r\n")
     return Upgrade(new_text, sorted(set(script.notes)), None, name_map(script))
+
+
+def _bug_first(text: str, facts: facts_module.ModuleFacts) -> Optional[Upgrade]:
+    """The module left as it was when a rule finds a batch-norm bug in it: converting the
+    bug would hide it, converting its fix would change what the program computes."""
+    blocking = check_source(text, select_rules(ignore=sorted(NOT_BLOCKING)), Options(), module_facts=facts)
+    if not blocking:
+        return None
+    first = blocking[0]
+    return Upgrade(skipped=(first.span.line, f"{first.code} must be fixed first (`migrate-bn fix`): "
+                                             f"{first.message}"))
+
+
+def _refused(facts: facts_module.ModuleFacts, error: NotConvertible, stock_bn: bool) -> Upgrade:
+    """The module left as it was, with the reason; its model functions offered on their own."""
+    offered = model_code.offered_module(facts, stock_bn)
+    offer = (offered[0], model_name_map(offered[1])) if offered is not None else None
+    return Upgrade(skipped=(error.line, error.reason), offer=offer)
+
+
+def _model_code(facts: facts_module.ModuleFacts, text: str, stock_bn: bool) -> Upgrade:
+    """A module of model code (no session of its own): its model functions as Keras models."""
+    try:
+        conversion = model_code.convert_module(facts, stock_bn)
+    except NotConvertible as error:
+        return _refused(facts, error, stock_bn)
+    if conversion is None:
+        return Upgrade()
+    bug = _bug_first(text, facts)
+    if bug is not None:
+        return bug
+    lines = split_lines(text)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+    pieces, at = [], 0
+    for statement, replacement in sorted(conversion.edits, key=lambda edit: edit[0].lineno):
+        start, end = starts[statement.lineno - 1], starts[statement.end_lineno]  # type: ignore[index]
+        if statement.lineno in facts.shared_lines or statement.end_lineno in facts.shared_lines:
+            return Upgrade(skipped=(statement.lineno, "a statement that shares its line with another"))
+        pieces.append(text[at:start])
+        if replacement is None:  # a helper, now methods of the models: the blank lines after it go too
+            while end < len(text) and text[end] in "\r\n":
+                end += 1
+        if replacement is not None:
+            indent = lines[statement.lineno - 1][:statement.col_offset]
+            pieces.append("".join(indent + line if line.strip() else line
+                                  for line in replacement.splitlines(keepends=True)))
+            if not replacement.endswith("\n"):
+                pieces.append("\n")
+        at = end
+    pieces.append(text[at:])
+    new_text = "".join(pieces)
+    support = [model_code.base_class_source(conversion.base_name, conversion.tf)]
+    if conversion.exact_name is not None:
+        support.insert(0, exact_bn.class_source(conversion.exact_name, conversion.tf))
+    try:
+        new_text = _with_class(new_text, "\n\n".join(support))
+    except NotConvertible as error:
+        return Upgrade(skipped=(error.line, error.reason))
+    ast.parse(new_text)  # a bug here must never reach a file
+    if "\r\n" in text:
+        new_text = new_text.replace("\r\n", "\n").replace("\n", "\r\n")
+    return Upgrade(new_text, sorted(set(conversion.notes)), None, model_name_map(conversion))
+
+
+def model_name_map(conversion: "model_code.ModuleConversion") -> dict:
+    """For ckpt-convert: each Keras model holds its layers under their TF1 scopes."""
+    return {"format": NAME_MAP_FORMAT, "layers": [],
+            "models": [{"object": "model", "class": model.class_name, "tf1_scope": ""}
+                       for model in conversion.models]}
 
 
 def name_map(script: Script) -> dict:
@@ -151,7 +224,8 @@ class _Writer:
         edits.append((session_start, session_end, self.session_text()))
         if script.graph_block is not None:
             edits.append((*self.line_span(script.graph_block), self.unwrapped(script.graph_block, edits)))
-        return self.render(0, len(self.text), edits)
+        text = self.render(0, len(self.text), edits)
+        return text if script.exact_bn is None else _with_class(text, exact_bn.class_source(script.exact_bn, self.tf))
 
     def unwrapped(self, block: ast.With, edits: list[tuple[int, int, Replacement]]) -> Replacement:
         """The `with tf.Graph().as_default():` block's converted body, one level out."""
@@ -316,6 +390,22 @@ class _Writer:
         else:
             text = f"({values},)" if values else f"tuple(value.numpy() for value in {call})"
         return (*self.span(run.call), text)
+
+
+def _with_class(text: str, definition: str) -> str:
+    """The upgraded program with a class defined once after its TensorFlow import and the
+    imports that directly follow it (found in the program written, whose imports are final)."""
+    tree = ast.parse(text)
+    body = tree.body
+    at = next((i for i, s in enumerate(body) if isinstance(s, ast.Import) and
+               any(a.name.split(".")[0] == "tensorflow" for a in s.names)), None)
+    if at is None:
+        raise NotConvertible(None, "TensorFlow is not imported at the top of the module")
+    while at + 1 < len(body) and isinstance(body[at + 1], (ast.Import, ast.ImportFrom)):
+        at += 1
+    lines = text.splitlines(keepends=True)
+    end = body[at].end_lineno  # type: ignore[assignment]
+    return "".join(lines[:end]) + "\n\n" + definition + "\n\n" + "".join(lines[end:]).lstrip("\n")
 
 
 def _wrapped(opening: str, items: list[str], separator: str, closing: str, indent: str,

@@ -10,12 +10,13 @@ when the file changed meanwhile.
 from __future__ import annotations
 
 import json
+import os
 from typing import Optional, Sequence, TextIO
 
 from . import runner
 from .documents import View, WriteBackRefused
 from .prefilter import may_matter
-from .fsio import Refused, write_atomically
+from .fsio import Refused, write_atomically, write_new
 from .output import unified_diff
 from . import documents, python2
 from .source import SourceError, encoding_of
@@ -25,7 +26,7 @@ EXIT_CLEAN, EXIT_PENDING, EXIT_ERROR = 0, 1, 2
 
 
 def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_path: Optional[str],
-        out: TextIO, err: TextIO, color: bool = False) -> int:
+        out: TextIO, err: TextIO, color: bool = False, stock_bn: bool = False) -> int:
     upgraded: list[tuple[str, Upgrade]] = []
     skipped = errors = 0
     for path in runner.discover(paths):
@@ -51,7 +52,7 @@ def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_pa
                 text, python2_notes = _as_python3(view)
             else:
                 text = view.text
-            result = upgrade_source(text, keras) if has_training_code else Upgrade()
+            result = upgrade_source(text, keras, stock_bn) if has_training_code else Upgrade()
             if python2_notes:
                 result = _with_python3(result, text, python2_notes)
         except SourceError as error:
@@ -67,6 +68,8 @@ def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_pa
             line, reason = result.skipped
             err.write(f"{shown}:{_place(view, line)}: not upgraded: {reason}\n")
             skipped += 1
+            if result.offer is not None and not _offer(path, shown, result.offer, dry_run, diff, out, err, color):
+                errors += 1
             continue
         if result.text is None:
             continue
@@ -92,6 +95,8 @@ def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_pa
         upgraded.append((shown, result))
         for line, note in result.notes:
             err.write(f"{shown}:{_place(view, line)}: note: {note}\n")
+        if result.offer is not None and not _offer(path, shown, result.offer, dry_run, diff, out, err, color):
+            errors += 1
     verb = "Would upgrade" if dry_run else "Upgraded"
     python3_only = sum(1 for _, result in upgraded if result.python3_only)
     if python3_only:
@@ -115,6 +120,36 @@ def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_pa
         return EXIT_ERROR
     # A Python 2 file taken to Python 3 only still waits for its TF2 upgrade.
     return EXIT_PENDING if skipped or python3_only or (dry_run and upgraded) else EXIT_CLEAN
+
+
+def offer_path(path: str) -> str:
+    """Where the Keras models of a module left as it was go: `model.py` -> `model_keras3.py`."""
+    stem, _ = os.path.splitext(path)
+    return f"{stem}_keras3.py"
+
+
+def _offer(path: str, shown: str, offer: tuple[str, dict], dry_run: bool, diff: bool, out: TextIO,
+           err: TextIO, color: bool) -> bool:
+    """Write (or show) the module's model functions as Keras models in a new module beside
+    it, never over an existing file; False when it could not be written."""
+    target, (text, _) = offer_path(path), offer
+    shown_target = offer_path(shown)
+    if os.path.exists(target):
+        err.write(f"{shown}: note: its model functions convert to Keras models on their own; not written: "
+                  f"{shown_target} exists\n")
+        return True
+    if dry_run or diff:
+        out.write(unified_diff(shown_target, b"", text.encode(), color))
+    if not dry_run:
+        try:
+            write_new(target, text.encode())
+        except OSError as error:
+            err.write(f"{shown_target}: not written: {error}\n")
+            return False
+    verb = "would be" if dry_run else "are"
+    err.write(f"{shown}: note: its model functions {verb} in {shown_target} as Keras 3 models, on their own "
+              "(the code around them stays TF1)\n")
+    return True
 
 
 def _python2_view(source: bytes, path: str) -> Optional[documents.View]:
@@ -148,7 +183,7 @@ def _with_python3(result: Upgrade, text: str, notes: list[tuple[int, str]]) -> U
     if result.text is not None:
         return Upgrade(result.text, sorted(set(notes + result.notes)), None, result.name_map)
     not_tf2 = [(result.skipped[0], f"not upgraded to TF2: {result.skipped[1]}")] if result.skipped else []
-    return Upgrade(text, sorted(set(notes + not_tf2)), None, None, python3_only=True)
+    return Upgrade(text, sorted(set(notes + not_tf2)), None, None, python3_only=True, offer=result.offer)
 
 
 def _place(view: Optional[View], line: int) -> str:

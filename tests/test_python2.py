@@ -51,6 +51,9 @@ def test_upgrade_takes_a_python2_file_to_python3_and_says_why_not_further(
     assert "ratio.py:2: note: `/` floors two integers in Python 2" in result.stderr
     assert "train.py:20: note: not upgraded to TF2: " in result.stderr
     assert "Upgraded 2 Python 2 files to Python 3 only (see the notes)." in result.stderr
+    # Its model function, which TF2's conversion of the script could not take along, is
+    # offered on its own beside it.
+    assert "class " in (tmp_path / "train_keras3.py").read_text()
     assert invoke("upgrade", "--dry-run", ".").stdout == ""  # Python 3 now: nothing more to do
 
 

@@ -200,10 +200,10 @@ def test_an_internal_error_on_one_file_leaves_it_and_goes_on(tmp_path: Path, mon
     (tmp_path / "b.py").write_text(script())
     real = command.upgrade_source
 
-    def failing_on_a(text: str, keras: int):
+    def failing_on_a(text: str, keras: int, stock_bn: bool = False):
         if text.startswith("#a"):
             raise RuntimeError("boom")
-        return real(text, keras)
+        return real(text, keras, stock_bn)
 
     (tmp_path / "a.py").write_text("#a\n" + script())
     monkeypatch.setattr(command, "upgrade_source", failing_on_a)
@@ -307,3 +307,26 @@ def test_a_string_over_several_lines_is_not_moved(opening: str, extra: str, wher
     result = upgrade_source(in_graph(opening, extra=extra))
     assert result.text is None
     assert result.skipped is not None and result.skipped[1] == f"a string over several lines in {where}"
+
+
+def test_fused_batch_norm_is_exact_by_default_and_stock_on_request() -> None:
+    conv = script()  # the rank is told at run time: the subclass corrects only 4-D and 5-D input
+    exact = upgrade_source(conv)
+    assert "class FusedBatchNormalization(tf.keras.layers.BatchNormalization):" in exact.text
+    assert "FusedBatchNormalization(fused_ranks=(4, 5)" in exact.text
+    assert not any("fused kernel" in note for _, note in exact.notes)
+    stock = upgrade_source(conv, stock_bn=True)
+    assert "FusedBatchNormalization" not in stock.text
+    assert any("Keras 3 has no fused kernel" in note for _, note in stock.notes)
+    # fused=False: TF1 computed what stock Keras computes; Keras 2 fuses itself.
+    unfused = script().replace("training=flag)", "training=flag, fused=False)")
+    assert "FusedBatchNormalization" not in upgrade_source(unfused).text
+    assert "FusedBatchNormalization" not in upgrade_source(conv, keras=2).text
+
+
+def test_stock_keras_bn_option_of_the_cli(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("train.py").write_text(script())
+    result = CliRunner().invoke(main, ["upgrade", "--dry-run", "--stock-keras-bn", "train.py"])
+    assert result.exit_code == 1 and "FusedBatchNormalization" not in result.stdout
+    assert "Keras 3 has no fused kernel" in result.stderr

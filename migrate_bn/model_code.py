@@ -1,0 +1,880 @@
+"""TF1 model code as Keras 3 models: the model-function half of `migrate-bn upgrade`.
+
+A model function builds layers with `tf.layers` or contrib/slim batch norm on its first
+parameter, under `variable_scope`s, in Python loops and branches on its configuration,
+with a training flag (a parameter passed as `training=`/`is_training=`). It becomes a
+`tf.keras.Model` subclass whose layers are built once in `__init__` (the same loops,
+branches and scopes, keeping only what builds layers) and applied in `call(inputs,
+training=False)` (the function's body, each layer call replaced by the layer built for
+its scope). Each layer is an attribute named by the TF1 variable scope that held its
+variables (`resnet/block0/conv2d`), so `ckpt-convert` maps a TF1 checkpoint onto the
+model by name, whatever the loops made of the scopes.
+
+What the conversion cannot follow raises script.NotConvertible with its line: the whole
+module is then left as it was with the reason. The function's comments are not kept (the
+class is written from the syntax tree).
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import copy
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Optional, Union
+
+from . import binding, exact_bn, tfapi
+from .facts import BatchNormSite, ModuleFacts
+from .keras_mapping import batch_norm_to_keras, is_none_literal, keras_initializer
+from .names import resolve
+from .script import NotConvertible, fresh_name
+
+SCOPED_BASE = "ScopedModel"
+# A layer of a converted model is the attribute `tf1/<its TF1 variable scope>`.
+SCOPE_ATTRIBUTE_PREFIX = "tf1/"
+# Names the converted classes use, besides the function's own.
+_COUNTS = "scopes"
+_PREFIX = "prefix"
+_SETTINGS = "settings"
+
+_BASE = '''\
+class {name}({tf}.keras.Model):
+    """A Keras model whose layers are attributes named by the TF1 variable scopes that held
+    their variables (written by `migrate-bn upgrade`): `migrate-bn ckpt-convert` maps a
+    TF1 checkpoint onto it by those names. ("{prefix}" keeps them apart from Keras's own
+    attributes, such as `output` or `name`.)"""
+
+    def add_scoped(self, scope, layer):
+        if not hasattr(self, "{prefix}" + scope):  # a scope TF1 reused: one layer
+            setattr(self, "{prefix}" + scope, layer)
+
+    def scoped(self, inputs, scope, **kwargs):
+        """The layer built for `scope`, applied (the inputs come first: they may build
+        layers of their own, and unnamed scopes are counted in the order they are built)."""
+        return getattr(self, "{prefix}" + scope)(inputs, **kwargs)
+
+    def add_normalized(self, scope, layer, normalizer_scope, normalizer):
+        """slim's conv2d/fully_connected with a `normalizer_fn`: the layer, and its batch
+        norm in the variable scope slim opened inside the layer's."""
+        self.add_scoped(scope, layer)
+        self.add_scoped(scope + "/" + normalizer_scope, normalizer)
+
+    def scoped_normalized(self, inputs, scope, normalizer_scope, **kwargs):
+        return self.scoped(self.scoped(inputs, scope), scope + "/" + normalizer_scope, **kwargs)
+
+    @staticmethod
+    def unique_scope(counts, prefix, base):
+        """TF1's scope for an unnamed layer: `base`, `base_1`, ... under `prefix`."""
+        number = counts.get(prefix + base, 0)
+        counts[prefix + base] = number + 1
+        return prefix + base + ("_%d" % number if number else "")
+'''
+
+
+@dataclass
+class _LayerCall:
+    call: ast.Call
+    key: ast.expr  # the TF1 scope of its variables, as an expression of the loops' names
+    constructor: str
+    inputs: ast.expr
+    training: Optional[ast.expr]  # the flag, for layers that take one
+    activation: Optional[str] = None
+    # slim's normalizer_fn: the batch norm's constructor and its scope inside the layer's.
+    normalizer: Optional[str] = None
+    normalizer_scope: str = "BatchNorm"
+
+
+@dataclass
+class ConvertedModel:
+    function: ast.FunctionDef
+    class_name: str
+    text: str
+    notes: list[tuple[int, str]] = field(default_factory=list)
+    uses_exact_bn: bool = False
+
+
+def model_functions(facts: ModuleFacts) -> list[ast.FunctionDef]:
+    """The module-level functions that build layers themselves, or through another such
+    function they call."""
+    functions = [node for node in facts.tree.body if isinstance(node, ast.FunctionDef)]
+    found = {node.name for node in functions if any(_layer_kind(facts, call) for call in ast.walk(node))}
+    # Training code that calls a model (a train op, a session) is not model code itself.
+    training = {id(node) for op in facts.train_ops for node in [op.node]} | \
+        {id(run.node) for run in facts.session_runs}
+    changed = True
+    while changed:
+        changed = False
+        for node in functions:
+            if node.name not in found and not any(id(inner) in training for inner in ast.walk(node)) and \
+                    any(isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and
+                        call.func.id in found for call in ast.walk(node)):
+                found.add(node.name)
+                changed = True
+    return [node for node in functions if node.name in found]
+
+
+def _layer_kind(facts: ModuleFacts, call: ast.AST) -> Optional[str]:
+    if not isinstance(call, ast.Call):
+        return None
+    name = resolve(call.func, facts.imports)
+    if name in tfapi.LAYERS:
+        return "layer"
+    if name is not None and tfapi.canonical(name) in tfapi.SLIM_LAYERS:
+        return "slim"
+    if any(site.node is call and site.how == "call" for site in facts.batch_norm_sites):
+        return "batch_norm"
+    return None
+
+
+def _camel(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_") if part) or "Model"
+
+
+class _Converter:
+    def __init__(self, facts: ModuleFacts, function: ast.FunctionDef, tf: str, taken: set[str],
+                 stock_bn: bool, exact_name: str, base_name: str,
+                 helpers: Optional[dict[str, ast.FunctionDef]] = None, helper: bool = False,
+                 visiting: frozenset = frozenset()) -> None:
+        self.facts = facts
+        self.visiting = visiting
+        # Model functions this one calls: each becomes a pair of methods of the class
+        # (`build_<name>` in __init__, `apply_<name>` in call), replayed under the caller's scope.
+        self.helpers = helpers or {}
+        self.helper = helper
+        # The module's other functions: they build no layer, so calling them is tensor code.
+        self.plain_functions = {node.name for node in facts.tree.body if isinstance(node, ast.FunctionDef)
+                                and node.name not in self.helpers}
+        self.called: list[str] = []
+        self.function = function
+        self.tf = tf
+        self.taken = taken
+        self.stock_bn = stock_bn
+        self.exact_name = exact_name
+        self.base_name = base_name
+        self.notes: list[tuple[int, str]] = []
+        self.uses_exact_bn = False
+        arguments = function.args
+        if arguments.vararg or arguments.kwarg or arguments.kwonlyargs or arguments.posonlyargs:
+            raise NotConvertible(function, "a model function with *args, **kwargs or keyword-only parameters")
+        self.parameters = [a.arg for a in arguments.args]
+        if not self.parameters:
+            raise NotConvertible(function, "a model function without an input parameter")
+        defaults = [None] * (len(self.parameters) - len(arguments.defaults)) + list(arguments.defaults)
+        self.defaults = dict(zip(self.parameters, defaults))
+        self.inputs = self.parameters[0]
+        self.mode = self._mode_parameter()
+        # Locals bound to `mode == ModeKeys.TRAIN`: the flag under another name.
+        self.flag_aliases = {target.id for node in ast.walk(function) if isinstance(node, ast.Assign)
+                             and self._is_mode_test(node.value) for target in node.targets
+                             if isinstance(target, ast.Name)}
+        self.flag = self._flag_parameter()
+        self.settings = [p for p in self.parameters[1:] if p != self.flag]
+        self.tensors = {self.inputs}
+        self.layers: list[_LayerCall] = []
+
+    # --- what the function is made of ------------------------------------------------
+
+    def _is_mode_test(self, node: ast.AST) -> bool:
+        """`mode == tf.estimator.ModeKeys.TRAIN` (any spelling of ModeKeys)."""
+        return isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.Eq) and \
+            isinstance(node.left, ast.Name) and node.left.id in self.parameters[1:] and \
+            isinstance(node.comparators[0], ast.Attribute) and node.comparators[0].attr == "TRAIN" and \
+            isinstance(node.comparators[0].value, ast.Attribute) and node.comparators[0].value.attr == "ModeKeys"
+
+    def _mode_parameter(self) -> Optional[str]:
+        """The Estimator-style `mode` parameter whose comparison with TRAIN is the flag; every
+        other use of it is refused (in Keras the model knows only `training`)."""
+        tests = [node for node in ast.walk(self.function) if self._is_mode_test(node)]
+        if not tests:
+            return None
+        mode = tests[0].left.id  # type: ignore[attr-defined]
+        inside = {id(node.left) for node in tests}  # type: ignore[attr-defined]
+        other = next((node for node in ast.walk(self.function) if isinstance(node, ast.Name) and node.id == mode
+                      and id(node) not in inside), None)
+        if other is not None:
+            raise NotConvertible(other, f"`{mode}` used for more than `{mode} == ModeKeys.TRAIN`")
+        return mode
+
+    def _flag_parameter(self) -> Optional[str]:
+        """The parameter every batch norm's training argument names (at most one); the
+        batch norms of the function are those it calls and those slim layers normalize with."""
+        flags = set()
+        inside = {id(node) for node in ast.walk(self.function)}
+        for site in self.facts.batch_norm_sites:
+            if id(site.node) not in inside or site.how not in ("call", "normalizer_fn"):
+                continue
+            value = site.flag
+            if self.mode is not None and (self._is_mode_test(value) or  # type: ignore[arg-type]
+                                          (isinstance(value, ast.Name) and value.id in self.flag_aliases)):
+                flags.add(self.mode)
+            elif isinstance(value, ast.Name) and value.id in self.parameters:
+                flags.add(value.id)
+            elif value is not None and not (isinstance(value, ast.Constant) and isinstance(value.value, bool)):
+                raise NotConvertible(site.node, "a training flag other than a parameter of the model function "
+                                                "or a literal")
+        for call in ast.walk(self.function):  # the flag a helper is passed as its own
+            if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id in self.helpers
+                    and self.helpers[call.func.id] is not self.function):
+                continue
+            helper = self.helpers[call.func.id]
+            helper_flag = self._helper_flag(helper)
+            bound = binding.named_arguments(call, tuple(a.arg for a in helper.args.args)) or {}
+            value = bound.get(helper_flag) if helper_flag else None
+            if isinstance(value, ast.Name) and value.id in self.parameters:
+                flags.add(value.id)
+        if len(flags) > 1:
+            raise NotConvertible(self.function, f"two training flags ({', '.join(sorted(flags))})")
+        return flags.pop() if flags else None
+
+    def _helper_flag(self, helper: ast.FunctionDef) -> Optional[str]:
+        """The training flag parameter of a helper model function (helpers calling each
+        other in a cycle are refused: TF1 would never have finished building them)."""
+        if helper.name in self.visiting:
+            raise NotConvertible(helper, f"model functions that call each other in a cycle (`{helper.name}`)")
+        return _Converter(self.facts, helper, self.tf, set(), self.stock_bn, self.exact_name, self.base_name,
+                          self.helpers, helper=True, visiting=self.visiting | {self.function.name}).flag
+
+    # --- the class ------------------------------------------------------------------
+
+    def methods(self) -> tuple[str, list[str]]:
+        """A helper's two methods: what its layers are built with, and how they are applied."""
+        init_body, call_body = self._block(self.function.body, [ast.Name(_PREFIX)], top=True)
+        settings = ", ".join(p if self.defaults[p] is None else f"{p}={ast.unparse(self.defaults[p])}"
+                             for p in self.settings)
+        name = self.function.name
+        lines = [f"    def build_{name}(self, {_COUNTS}, {_PREFIX}{', ' if settings else ''}{settings}):"]
+        lines.extend(_indented(init_body, 2))
+        lines.append("")
+        applied = ", ".join(p if self.defaults[p] is None else f"{p}={ast.unparse(self.defaults[p])}"
+                            for p in self.parameters)  # as the function had them: every call binds
+        lines.append(f"    def apply_{name}(self, {_COUNTS}, {_PREFIX}, {applied}):")
+        lines.extend(_indented(call_body, 2))
+        return "\n".join(lines) + "\n", self.called
+
+    def convert(self) -> ConvertedModel:
+        init_body, call_body = self._block(self.function.body, [], top=True)
+        name = fresh_name(_camel(self.function.name), self.taken)
+        signature = ", ".join(p if self.defaults[p] is None else f"{p}={ast.unparse(self.defaults[p])}"
+                              for p in self.settings)
+        doc = ast.get_docstring(self.function)
+        lines = [f"class {name}({self.base_name}):"]
+        lines.append(f'    """{doc.strip()}"""' if doc and '"""' not in doc else
+                     f'    """The Keras model of `{self.function.name}` (converted from TF1 by migrate-bn)."""')
+        lines.append("")
+        lines.append(f"    def __init__(self{', ' if signature else ''}{signature}, **kwargs):")
+        lines.append("        super().__init__(**kwargs)")
+        if self.settings:
+            lines.append(f"        self.{_SETTINGS} = dict({', '.join(f'{p}={p}' for p in self.settings)})")
+        lines.append(f"        {_COUNTS} = {{}}")
+        lines.extend(_indented(init_body, 2))
+        lines.append("")
+        lines.append(f"    def call(self, {self.inputs}, training=False):")
+        if self.settings:
+            values = ", ".join(f"self.{_SETTINGS}[{p!r}]" for p in self.settings)
+            lines.append(f"        {', '.join(self.settings)} = {values}")
+        if self.flag is not None and self.flag not in ("training", self.mode):
+            lines.append(f"        {self.flag} = training")
+        lines.append(f"        {_COUNTS} = {{}}")
+        lines.extend(_indented(call_body, 2))
+        done: set[str] = set()
+        todo = list(self.called)
+        while todo:  # the helpers it calls, and theirs
+            helper = todo.pop(0)
+            if helper in done:
+                continue
+            done.add(helper)
+            converter = _Converter(self.facts, self.helpers[helper], self.tf, self.taken, self.stock_bn,
+                                   self.exact_name, self.base_name, self.helpers, helper=True)
+            text, called = converter.methods()
+            lines.append("")
+            lines.append(text.rstrip("\n"))
+            self.notes.extend(converter.notes)
+            self.uses_exact_bn |= converter.uses_exact_bn
+            todo.extend(called)
+        return ConvertedModel(self.function, name, "\n".join(lines) + "\n", self.notes, self.uses_exact_bn)
+
+    def _block(self, body: list[ast.stmt], prefix: list[Union[str, ast.expr]],
+               top: bool = False) -> tuple[list[ast.stmt], list[ast.stmt]]:
+        """The statements of `body` for `__init__` (building layers) and for `call`."""
+        init: list[ast.stmt] = []
+        call: list[ast.stmt] = []
+        for index, statement in enumerate(body):
+            if top and index == 0 and isinstance(statement, ast.Expr) and \
+                    isinstance(statement.value, ast.Constant) and isinstance(statement.value.value, str):
+                continue  # the docstring: the class's
+            if isinstance(statement, ast.With):
+                inner_prefix = self._scope(statement, prefix)
+                inner_init, inner_call = self._block(statement.body, inner_prefix)
+                init.extend(inner_init)
+                call.extend(inner_call)
+            elif isinstance(statement, ast.For):
+                self._configuration_only(statement.iter, "a loop over a tensor")
+                if statement.orelse:
+                    raise NotConvertible(statement, "a `for` loop with `else`")
+                inner_init, inner_call = self._block(statement.body, prefix)
+                if inner_init:
+                    init.append(ast.For(statement.target, statement.iter, inner_init, [], None, lineno=statement.lineno))
+                call.append(ast.For(statement.target, statement.iter, inner_call or [ast.Pass()], [], None,
+                                    lineno=statement.lineno))
+            elif isinstance(statement, ast.If):
+                self._configuration_only(statement.test, "a branch on a tensor")
+                body_init, body_call = self._block(statement.body, prefix)
+                else_init, else_call = self._block(statement.orelse, prefix)
+                if (body_init or else_init) and _mentions(statement.test, {self.flag} | self.flag_aliases):
+                    raise NotConvertible(statement, "layers built in a branch on the training flag")
+                if body_init or else_init:
+                    init.append(ast.If(statement.test, body_init or [ast.Pass()], else_init))
+                call.append(ast.If(statement.test, body_call or [ast.Pass()], else_call))
+            elif isinstance(statement, ast.Assign):
+                self._assignment(statement, prefix, init, call)
+            elif isinstance(statement, ast.Return):
+                if statement.value is not None:
+                    call.append(ast.Return(self._tensor_expression(statement.value, prefix, init)))
+                else:
+                    call.append(statement)
+            elif isinstance(statement, ast.Pass):
+                continue
+            else:
+                raise NotConvertible(statement, "a statement a model function conversion does not follow")
+        return init, call
+
+    def _scope(self, statement: ast.With, prefix: list) -> list:
+        if len(statement.items) != 1 or statement.items[0].optional_vars is not None or \
+                not isinstance(statement.items[0].context_expr, ast.Call):
+            raise NotConvertible(statement, "a `with` other than `variable_scope(...)` or `name_scope(...)`")
+        entered = statement.items[0].context_expr
+        name = resolve(entered.func, self.facts.imports)
+        if name == tfapi.NAME_SCOPE:
+            return prefix  # names ops, not variables
+        if name != tfapi.VARIABLE_SCOPE:
+            raise NotConvertible(statement, "a `with` other than `variable_scope(...)` or `name_scope(...)`")
+        if len(entered.args) != 1 or any(k.arg != "reuse" for k in entered.keywords):
+            raise NotConvertible(statement, "a variable_scope other than `variable_scope(name[, reuse=...])`")
+        self._configuration_only(entered.args[0], "a variable scope named by a tensor")
+        return prefix + [entered.args[0], "/"]
+
+    def _configuration_only(self, node: ast.expr, what: str) -> None:
+        if _mentions(node, self.tensors) or any(_layer_kind(self.facts, n) for n in ast.walk(node)):
+            raise NotConvertible(node, what)
+
+    def _assignment(self, statement: ast.Assign, prefix: list, init: list, call: list) -> None:
+        targets = [n.id for t in statement.targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+        flags = ({self.flag} if self.flag is not None else set()) | self.flag_aliases
+        is_tensor = _mentions(statement.value, self.tensors) or \
+            any(_layer_kind(self.facts, n) for n in ast.walk(statement.value)) or _mentions(statement.value, flags)
+        if is_tensor:
+            value = self._tensor_expression(statement.value, prefix, init)
+            call.append(ast.Assign(statement.targets, value, None))
+            self.tensors.update(targets)
+        else:
+            statement = self._tf2_names(copy.deepcopy(statement))  # type: ignore[assignment]
+            init.append(statement)
+            call.append(statement)
+
+    # --- layer calls ------------------------------------------------------------------
+
+    def _tensor_expression(self, source: ast.expr, prefix: list, init: list) -> ast.expr:
+        """`source` for `call`, its layer calls replaced by the layers `init` builds."""
+        node = copy.deepcopy(source)
+        originals = {id(copied): original for copied, original in zip(ast.walk(node), ast.walk(source))}
+        replaced: dict[int, ast.expr] = {}
+        for copied in _post_order(node):
+            original = originals[id(copied)]
+            if isinstance(original, ast.Call) and isinstance(original.func, ast.Name) and \
+                    original.func.id in self.helpers:
+                replaced[id(copied)] = self._helper_call(original, copied, prefix, init, replaced)
+                continue
+            kind = _layer_kind(self.facts, original)
+            if kind is None:
+                if isinstance(copied, ast.Call):
+                    self._plain_call(original)
+                continue
+            layer = self._slim_layer(original, prefix) if kind == "slim" else self._layer(original, kind, prefix)
+            if layer.normalizer is not None:
+                init.append(ast.parse(f"self.add_normalized({{key}}, {layer.constructor}, "
+                                      f"{layer.normalizer_scope!r}, {layer.normalizer})").body[0])
+            else:
+                init.append(ast.parse(f"self.add_scoped({{key}}, {layer.constructor})").body[0])
+            _fill(init[-1], layer.key)
+            replaced[id(copied)] = self._applied(copied, layer, replaced)
+        return self._tf2_names(_replace(node, replaced))
+
+    def _tf2_names(self, node: ast.AST) -> ast.AST:
+        """`node` with its `tf.` names spelled as TF2 spells them; refused where TF2 has none."""
+        facts, tf = self.facts, self.tf
+
+        is_mode_test = self._is_mode_test
+
+        class Rename(ast.NodeTransformer):
+            def visit_Compare(self, compare: ast.Compare) -> ast.AST:
+                if is_mode_test(compare):
+                    return ast.Name("training")  # the Keras model's flag
+                return self.generic_visit(compare)
+
+            def visit_Attribute(self, attribute: ast.Attribute) -> ast.AST:
+                name = resolve(attribute, facts.imports) or ""
+                if not name.startswith(("tensorflow", "tf_slim")):
+                    return self.generic_visit(attribute)
+                suffix = name[len("tensorflow."):] if name.startswith("tensorflow.") else None
+                if suffix in tfapi.TF2_RENAMED:
+                    return ast.parse(f"{tf}.{tfapi.TF2_RENAMED[suffix]}", mode="eval").body
+                if suffix in tfapi.TF2_SAME:
+                    return ast.parse(f"{tf}.{suffix}", mode="eval").body
+                raise NotConvertible(attribute, f"`{ast.unparse(attribute)}` has no checked TF2 equivalent")
+
+        return Rename().visit(node)
+
+    def _helper_call(self, original: ast.Call, copied: ast.Call, prefix: list, init: list,
+                     replaced: dict[int, ast.expr]) -> ast.expr:
+        """A call of another model function: its layers built by `build_<name>` with the
+        configuration arguments, applied by `apply_<name>`, both under the current scope."""
+        helper = self.helpers[original.func.id]  # type: ignore[union-attr]
+        if helper is self.function:
+            raise NotConvertible(original, "a model function that calls itself")
+        parameters = [a.arg for a in helper.args.args]
+        bound = binding.named_arguments(original, tuple(parameters))
+        if bound is None:
+            raise NotConvertible(original, "a model function called with *args/**kwargs")
+        converter_flag = self._helper_flag(helper)
+        flags = ({self.flag} if self.flag else set()) | self.flag_aliases
+        build_keywords = []
+        for parameter, value in bound.items():
+            if parameter in (parameters[0], converter_flag):
+                continue
+            self._configuration_only(value, f"a tensor passed to `{helper.name}` as its `{parameter}`")
+            if _mentions(value, flags):
+                raise NotConvertible(value, f"the training flag passed to `{helper.name}` as `{parameter}`, "
+                                            "which it does not take as a training flag")
+            build_keywords.append(ast.keyword(parameter, self._tf2_names(copy.deepcopy(value))))
+        scope = _concatenation(prefix)
+        init.append(ast.Expr(ast.Call(ast.Attribute(ast.Name("self"), f"build_{helper.name}"),
+                                      [ast.Name(_COUNTS), scope], build_keywords)))
+        positions = {name: index for index, name in enumerate(parameters)}
+        applied_keywords = [ast.keyword(parameter, _replace(copy.deepcopy(self._copied_argument(copied, original,
+                                                                                                  value)), replaced))
+                            for parameter, value in sorted(bound.items(), key=lambda item: positions[item[0]])]
+        if helper.name not in self.called:
+            self.called.append(helper.name)
+        return ast.Call(ast.Attribute(ast.Name("self"), f"apply_{helper.name}"),
+                        [ast.Name(_COUNTS), copy.deepcopy(scope)], applied_keywords)
+
+    @staticmethod
+    def _copied_argument(copied: ast.Call, original: ast.Call, value: ast.expr) -> ast.expr:
+        """The copy of an argument `value` of `original` inside its copy `copied`."""
+        pairs = list(zip(original.args, copied.args)) + \
+            [(o.value, c.value) for o, c in zip(original.keywords, copied.keywords)]
+        return next(c for o, c in pairs if o is value)
+
+    def _plain_call(self, call: ast.Call) -> None:
+        """A call in the model's computation that builds no layer: TensorFlow's own ops only."""
+        name = resolve(call.func, self.facts.imports) or ""
+        if not name.startswith("tensorflow."):
+            if isinstance(call.func, ast.Attribute) or (isinstance(call.func, ast.Name) and
+                                                        call.func.id in _BUILTINS):
+                return
+            if isinstance(call.func, ast.Name) and call.func.id in self.plain_functions:
+                return  # tensor code of the module (no layers): kept, and checked as kept code is
+            raise NotConvertible(call, f"`{self.facts.segment(call.func)}` builds part of the model where this "
+                                       "conversion cannot follow")
+        suffix = name[len("tensorflow."):]
+        if suffix not in tfapi.TF2_SAME and suffix not in tfapi.TF2_RENAMED:
+            raise NotConvertible(call, f"`{self.facts.segment(call.func)}` has no checked TF2 equivalent")
+
+    def _layer(self, call: ast.Call, kind: str, prefix: list) -> _LayerCall:
+        if kind == "layer":
+            api = tfapi.LAYERS[resolve(call.func, self.facts.imports)]  # type: ignore[index]
+            arguments = binding.named_arguments(call, api.positions)
+            if arguments is None or "inputs" not in arguments:
+                raise NotConvertible(call, "arguments given through *args/**kwargs")
+            keywords = []
+            for argument, value in arguments.items():
+                if argument in ("inputs", "name"):
+                    continue
+                self._configuration_only(value, f"a layer argument (`{argument}`) computed from a tensor")
+                if argument in api.copied:
+                    keywords.append(f"{argument}={self._tf2(value)}")
+                elif argument in api.initializers and not is_none_literal(value):
+                    notes: list[str] = []
+                    converted = keras_initializer(self.facts, value, notes)
+                    if notes:
+                        raise NotConvertible(value, f"initializer `{self.facts.segment(value)}` has no checked "
+                                                    "Keras equivalent")
+                    keywords.append(f"{argument}={converted}")
+                elif argument == "reuse" or not is_none_literal(value):
+                    raise NotConvertible(value, f"`{argument}` has no Keras equivalent here")
+            constructor = f"{self.tf}.keras.layers.{api.keras_class}({', '.join(keywords)})"
+            key = self._key(prefix, arguments.get("name"), api.base_name, call)
+            return _LayerCall(call, key, constructor, arguments["inputs"], None)
+        site = next(s for s in self.facts.batch_norm_sites if s.node is call)
+        constructor, training, activation, arguments = self._layer_parts(call, site)
+        family = site.spec.family  # type: ignore[union-attr]
+        name = arguments.get("scope" if family == "contrib" else "name")
+        key = self._key(prefix, name, tfapi.BATCH_NORM_BASE_NAMES[family], call)
+        return _LayerCall(call, key, constructor, arguments["inputs"], training, activation)
+
+    def _layer_parts(self, call: ast.Call, site: BatchNormSite) -> tuple[str, ast.expr, Optional[str], dict]:
+        """A batch-norm call's Keras constructor (exact where TF1 fused), training flag,
+        activation and arguments."""
+        family = site.spec.family  # type: ignore[union-attr]
+        positions = tfapi.SLIM_BN_POSITIONS if family == "contrib" else tfapi.TF_LAYERS_BN_POSITIONS
+        arguments = binding.named_arguments(call, positions) or {}
+        for argument, reason in tfapi.MODEL_CODE_BN_REFUSED.items():
+            value = arguments.get(argument)
+            if value is not None and not (isinstance(value, ast.Constant) and value.value in (None, False)):
+                raise NotConvertible(call, f"`{argument}`: {reason}")
+        converted = batch_norm_to_keras(self.facts, site)
+        if converted.manual:
+            raise NotConvertible(call, converted.manual)
+        if any("kept as written" in note for note in converted.notes):
+            raise NotConvertible(call, "an initializer with no checked Keras equivalent")
+        for argument, value in arguments.items():
+            if argument not in ("inputs", site.spec.training_kw):  # type: ignore[union-attr]
+                self._configuration_only(value, f"a batch-norm argument (`{argument}`) computed from a tensor")
+        if "reuse" in arguments and not is_none_literal(arguments["reuse"]):
+            raise NotConvertible(call, "`reuse` on the batch-norm call: share it through its variable_scope")
+        constructor = converted.constructor.replace("tf.", f"{self.tf}.", 1)
+        try:
+            ranks = exact_bn.fused_ranks(family, arguments)
+        except ValueError as error:
+            raise NotConvertible(call, str(error)) from None
+        if ranks is not None and not self.stock_bn:
+            self.uses_exact_bn = True
+            constructor = exact_bn.constructor(self.exact_name, ranks, constructor,
+                                               tfapi.KERAS_BATCH_NORM.replace("tf.", f"{self.tf}.", 1))
+        elif ranks is not None:
+            self.notes.append((call.lineno, tfapi.KERAS3_FUSED_NOTE))
+        self.notes.extend((call.lineno, note) for note in converted.notes
+                          if "now explicit" not in note and "reuse" not in note)
+        flag = arguments.get(site.spec.training_kw)  # type: ignore[union-attr]
+        training = flag if flag is not None else ast.Constant(site.spec.default_training)  # type: ignore
+        activation = None
+        if family == "contrib" and arguments.get("activation_fn") is not None and \
+                not is_none_literal(arguments["activation_fn"]):
+            activation = self._tf2(arguments["activation_fn"])
+        return _without_keyword(constructor, "name"), training, activation, arguments
+
+    def _slim_layer(self, call: ast.Call, prefix: list) -> _LayerCall:
+        """slim's conv2d, fully_connected, pooling and flatten: the Keras layer, slim's
+        defaults written out (relu, SAME padding, bias unless normalized), and its
+        normalizer_fn's batch norm in the layer's scope."""
+        api = tfapi.SLIM_LAYERS[tfapi.canonical(resolve(call.func, self.facts.imports) or "")]
+        arguments = binding.named_arguments(call, api.positions)
+        if arguments is None or "inputs" not in arguments:
+            raise NotConvertible(call, "arguments given through *args/**kwargs")
+        keywords = dict(api.defaults)
+        for argument, value in arguments.items():
+            if argument in ("inputs", "scope", "outputs_collections", "activation_fn", "normalizer_fn",
+                            "normalizer_params", "biases_initializer"):
+                continue
+            self._configuration_only(value, f"a layer argument (`{argument}`) computed from a tensor")
+            if argument in api.renamed:
+                target = api.renamed[argument]
+                if target in api.lowercase:
+                    if not (isinstance(value, ast.Constant) and isinstance(value.value, str)):
+                        raise NotConvertible(value, f"a `{argument}` that is not a literal string")
+                    keywords[target] = repr(value.value.lower())
+                else:
+                    keywords[target] = self._tf2(value)
+            elif argument == "data_format":
+                if not (isinstance(value, ast.Constant) and value.value in tfapi.SLIM_DATA_FORMATS):
+                    raise NotConvertible(value, "a data_format that is not a literal 'NHWC' or 'NCHW'")
+                keywords["data_format"] = tfapi.SLIM_DATA_FORMATS[value.value]
+            elif argument == "weights_initializer":
+                notes: list[str] = []
+                converted = keras_initializer(self.facts, value, notes)
+                if notes:
+                    raise NotConvertible(value, f"initializer `{self.facts.segment(value)}` has no checked "
+                                                "Keras equivalent")
+                keywords["kernel_initializer"] = converted
+            elif not is_none_literal(value):
+                raise NotConvertible(value, f"`{argument}` has no Keras equivalent here")
+        normalizer = normalizer_training = None
+        normalizer_scope = "BatchNorm"
+        activation = None
+        if api.weighted:
+            site = next((s for s in self.facts.batch_norm_sites if s.node is call and s.how == "normalizer_fn"), None)
+            given = arguments.get("normalizer_fn")
+            if given is not None and not is_none_literal(given) and site is None:
+                raise NotConvertible(given, "a normalizer_fn other than slim's or tf.layers' batch norm")
+            biases = arguments.get("biases_initializer")
+            if site is not None:
+                normalizer, normalizer_scope, normalizer_training = self._normalizer(call, site, arguments)
+                keywords["use_bias"] = "False"  # slim makes no bias under a normalizer
+            elif biases is not None and is_none_literal(biases):
+                keywords["use_bias"] = "False"
+            elif biases is not None:
+                notes = []
+                keywords["bias_initializer"] = keras_initializer(self.facts, biases, notes)
+                if notes:
+                    raise NotConvertible(biases, "a biases_initializer with no checked Keras equivalent")
+            function = arguments.get("activation_fn")
+            if function is None:
+                activation = f"{self.tf}.nn.relu"  # slim's default
+            elif not is_none_literal(function):
+                activation = self._tf2(function)
+        constructor = f"{self.tf}.keras.layers.{api.keras_class}({', '.join(f'{k}={v}' for k, v in keywords.items())})"
+        key = self._key(prefix, arguments.get("scope"), api.base_name, call)
+        layer = _LayerCall(call, key, constructor, arguments["inputs"], normalizer_training, activation)
+        layer.normalizer, layer.normalizer_scope = normalizer, normalizer_scope
+        return layer
+
+    def _normalizer(self, call: ast.Call, site: "BatchNormSite", arguments: dict) -> tuple[str, str, ast.expr]:
+        """The batch norm a slim layer's normalizer_fn builds, from its normalizer_params."""
+        params_node = arguments.get("normalizer_params")
+        params = {} if params_node is None or is_none_literal(params_node) else \
+            self.facts.dict_entries(params_node, site.scope)
+        if params is None:
+            raise NotConvertible(call, "normalizer_params that are not a dict the conversion can read")
+        synthetic = ast.Call(arguments["normalizer_fn"], [arguments["inputs"]],
+                             [ast.keyword(key, value) for key, value in params.items()])
+        normalizer_site = dataclasses.replace(site, node=synthetic, how="call")
+        constructor, training, activation, _ = self._layer_parts(synthetic, normalizer_site)
+        if activation is not None:
+            raise NotConvertible(call, "an activation_fn in normalizer_params (slim applies the layer's)")
+        scope = params.get("scope")
+        if scope is not None and not (isinstance(scope, ast.Constant) and isinstance(scope.value, str)):
+            raise NotConvertible(scope, "a normalizer scope that is not a literal string")
+        family = site.spec.family  # type: ignore[union-attr]
+        return constructor, scope.value if scope is not None else tfapi.BATCH_NORM_BASE_NAMES[family], training
+
+    def _key(self, prefix: list, name: Optional[ast.expr], base: str, call: ast.Call) -> ast.expr:
+        """The TF1 variable scope of a layer's variables, as an expression."""
+        if name is not None and not is_none_literal(name):
+            self._configuration_only(name, "a layer named by a tensor")
+            return _concatenation(prefix + [name])
+        return ast.Call(ast.Attribute(ast.Name("self"), "unique_scope"),
+                        [ast.Name(_COUNTS), _concatenation(prefix), ast.Constant(base)], [])
+
+    def _applied(self, copied: ast.Call, layer: _LayerCall, replaced: dict[int, ast.expr]) -> ast.expr:
+        """`self.scoped(inputs, key[, training=flag])`, with the inputs as converted (the
+        layer calls inside them already replaced)."""
+        inputs = copied.args[0] if copied.args else next(k.value for k in copied.keywords if k.arg == "inputs")
+        inputs = _replace(inputs, replaced)
+        keywords = []
+        if layer.training is not None:
+            keywords.append(ast.keyword("training", copy.deepcopy(layer.training)))
+        if layer.normalizer is not None:
+            applied: ast.expr = ast.Call(ast.Attribute(ast.Name("self"), "scoped_normalized"),
+                                         [inputs, copy.deepcopy(layer.key), ast.Constant(layer.normalizer_scope)],
+                                         keywords)
+        else:
+            applied = ast.Call(ast.Attribute(ast.Name("self"), "scoped"), [inputs, copy.deepcopy(layer.key)],
+                               keywords)
+        if layer.activation:
+            applied = ast.Call(ast.parse(layer.activation, mode="eval").body, [applied], [])
+        return applied
+
+    def _tf2(self, node: ast.expr) -> str:
+        """An argument's text with its `tf.` names as TF2 spells them."""
+        text = self.facts.segment(node) or ast.unparse(node)
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Attribute):
+                name = resolve(inner, self.facts.imports) or ""
+                if name.startswith("tensorflow.") and name[len("tensorflow."):] in tfapi.TF2_RENAMED:
+                    raise NotConvertible(inner, f"`{self.facts.segment(inner)}` in a layer argument")
+        return text
+
+
+_BUILTINS = frozenset({"range", "len", "int", "float", "str", "min", "max", "list", "tuple", "dict",
+                       "enumerate", "zip", "abs", "round", "sum", "sorted", "reversed", "print", "isinstance"})
+
+
+def _mentions(node: ast.AST, names: set[str]) -> bool:
+    return any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(node))
+
+
+def _post_order(node: ast.AST):
+    for child in ast.iter_child_nodes(node):
+        yield from _post_order(child)
+    if isinstance(node, ast.Call):
+        yield node
+
+
+def _replace(node: ast.expr, replaced: dict[int, ast.expr]) -> ast.expr:
+    """`node` with the calls in `replaced` swapped (inner replacements already inside)."""
+    if id(node) in replaced:
+        return replaced[id(node)]
+
+    class Swap(ast.NodeTransformer):
+        def visit(self, inner: ast.AST) -> ast.AST:
+            if id(inner) in replaced:
+                return replaced[id(inner)]
+            return self.generic_visit(inner)
+
+    return Swap().visit(node)
+
+
+def _concatenation(parts: list) -> ast.expr:
+    """`"a/" + name + "/"`: the parts of a scope, literals folded."""
+    folded: list[ast.expr] = []
+    for part in parts:
+        if isinstance(part, str):
+            part = ast.Constant(part)
+        if isinstance(part, ast.Constant) and isinstance(part.value, str) and folded and \
+                isinstance(folded[-1], ast.Constant) and isinstance(folded[-1].value, str):
+            folded[-1] = ast.Constant(folded[-1].value + part.value)
+        else:
+            folded.append(copy.deepcopy(part))
+    if not folded:
+        return ast.Constant("")
+    expression = folded[0]
+    for part in folded[1:]:
+        expression = ast.BinOp(expression, ast.Add(), part)
+    return expression
+
+
+def _fill(statement: ast.stmt, key: ast.expr) -> None:
+    """Put `key` where the statement has the placeholder name `key`."""
+    for node in ast.walk(statement):
+        if isinstance(node, ast.Call):
+            for index, argument in enumerate(node.args):
+                if isinstance(argument, ast.Set) and len(argument.elts) == 1 and \
+                        isinstance(argument.elts[0], ast.Name) and argument.elts[0].id == "key":
+                    node.args[index] = copy.deepcopy(key)
+
+
+def _without_keyword(constructor: str, keyword: str) -> str:
+    call = ast.parse(constructor, mode="eval").body
+    assert isinstance(call, ast.Call)
+    call.keywords = [k for k in call.keywords if k.arg != keyword]
+    return ast.unparse(call)
+
+
+def _indented(statements: list[ast.stmt], levels: int) -> list[str]:
+    module = ast.fix_missing_locations(ast.Module(statements, []))
+    text = ast.unparse(module) if statements else "pass"
+    return ["    " * levels + line if line else line for line in text.splitlines()]
+
+
+def base_class_source(name: str, tf: str) -> str:
+    return _BASE.format(name=name, tf=tf, prefix=SCOPE_ATTRIBUTE_PREFIX)
+
+
+# --- a module of model code ---------------------------------------------------------------
+
+@dataclass
+class ModuleConversion:
+    """The edits that turn a module's model functions into Keras models."""
+
+    edits: list[tuple[ast.stmt, Optional[str]]]  # statement -> its new text (None: deleted)
+    models: list[ConvertedModel]
+    base_name: str
+    exact_name: Optional[str]  # the exact batch-norm subclass's name, when a layer needs it
+    tf: str
+    notes: list[tuple[int, str]] = field(default_factory=list)
+
+
+def convert_module(facts: ModuleFacts, stock_bn: bool = False) -> Optional[ModuleConversion]:
+    """Every model function of a module of model code as a Keras model; None when the
+    module has none. Raises NotConvertible when something in it cannot be converted, or
+    when other code in the module still needs TF1."""
+    conversion = _convert_functions(facts, stock_bn)
+    if conversion is None:
+        return None
+    functions = [statement for statement, _ in conversion.edits if isinstance(statement, ast.FunctionDef)]
+    converted = {id(node) for function in functions for node in ast.walk(function)}
+    names = {function.name for function in functions}
+    for node in ast.walk(facts.tree):
+        if id(node) not in converted and isinstance(node, ast.Name) and node.id in names:
+            raise NotConvertible(node, f"`{node.id}` is used by other code of the module, which stays TF1: "
+                                       "convert the model in a module of its own")
+    conversion.edits.extend(_imports(facts, converted))
+    _check_kept_code(facts, converted)
+    return conversion
+
+
+def _convert_functions(facts: ModuleFacts, stock_bn: bool) -> Optional[ModuleConversion]:
+    functions = model_functions(facts)
+    if not functions:
+        return None
+    tensorflow = [alias for alias, module in facts.imports.names.items() if module in tfapi.TENSORFLOW_MODULES]
+    if not tensorflow:
+        raise NotConvertible(functions[0], "TensorFlow is not imported as a module (`import tensorflow as tf`)")
+    tf = tensorflow[0]
+    taken = {node.id for node in ast.walk(facts.tree) if isinstance(node, ast.Name)} | \
+        {node.name for node in ast.walk(facts.tree) if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    base_name = fresh_name(SCOPED_BASE, taken)
+    exact_name = fresh_name(exact_bn.CLASS_NAME, taken)
+    helpers = {function.name: function for function in functions}
+    called = {node.func.id for function in functions for node in ast.walk(function)
+              if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in helpers
+              and node.func.id != function.name}
+    models = []
+    for function in functions:
+        if function.decorator_list:
+            raise NotConvertible(function, "a decorated model function")
+        if function.name in called:
+            continue  # a helper: methods of the models that call it
+        converter = _Converter(facts, function, tf, taken, stock_bn, exact_name, base_name, helpers)
+        models.append(converter.convert())
+    helper_functions = [function for function in functions if function.name in called]
+    notes = [note for model in models for note in model.notes]
+    notes.append((models[0].function.lineno, "the model is a Keras model now: build it once "
+                                             f"(`{models[0].class_name}(...)`) and call it with `training=`; "
+                                             "`migrate-bn ckpt-convert` maps a TF1 checkpoint onto it"))
+    edits: list[tuple[ast.stmt, Optional[str]]] = [(model.function, model.text) for model in models]
+    edits.extend((function, None) for function in helper_functions)  # now methods of the models
+    return ModuleConversion(edits, models, base_name, exact_name if any(m.uses_exact_bn for m in models) else None,
+                            tf, notes)
+
+
+def offered_module(facts: ModuleFacts, stock_bn: bool = False) -> Optional[tuple[str, ModuleConversion]]:
+    """The module's model functions as Keras models in a module of their own, for when the
+    code around them cannot be converted: None when there are none, when one cannot be
+    converted, or when one reads a name of its module (which the new module lacks)."""
+    try:
+        conversion = _convert_functions(facts, stock_bn)
+    except NotConvertible:
+        return None
+    if conversion is None:
+        return None
+    functions = [statement for statement, _ in conversion.edits if isinstance(statement, ast.FunctionDef)]
+    known = set(dir(builtins)) | {conversion.tf} | {function.name for function in functions}
+    for function in functions:
+        local = {a.arg for a in function.args.args} | \
+            {n.id for n in ast.walk(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        if any(isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id not in local | known
+               for n in ast.walk(function)):
+            return None
+    support = [base_class_source(conversion.base_name, conversion.tf)]
+    if conversion.exact_name is not None:
+        support.insert(0, exact_bn.class_source(conversion.exact_name, conversion.tf))
+    text = '"""Keras 3 models converted from TF1 model code by `migrate-bn upgrade`."""\n' \
+        f"import tensorflow as {conversion.tf}\n\n\n" + "\n\n".join(support + [m.text for m in conversion.models])
+    ast.parse(text)  # a bug here must never reach a file
+    return text, conversion
+
+
+def _imports(facts: ModuleFacts, converted: set[int]) -> list[tuple[ast.stmt, Optional[str]]]:
+    """TF1's imports as TF2's: compat.v1 as tensorflow, slim's gone (nothing else may need them)."""
+    edits: list[tuple[ast.stmt, Optional[str]]] = []
+    for statement in facts.tree.body:
+        if not isinstance(statement, (ast.Import, ast.ImportFrom)):
+            continue
+        bound = [a.asname or a.name.split(".")[0] for a in statement.names]
+        modules = [facts.imports.names.get(name, "") for name in bound]
+        if isinstance(statement, ast.Import) and len(statement.names) == 1 and \
+                statement.names[0].name == "tensorflow.compat.v1" and statement.names[0].asname:
+            edits.append((statement, f"import tensorflow as {statement.names[0].asname}"))
+        elif modules and all(m.startswith(("tf_slim", "tensorflow.contrib")) for m in modules):
+            used = [n for n in ast.walk(facts.tree) if isinstance(n, ast.Name) and n.id in bound and
+                    id(n) not in converted]
+            if used:
+                raise NotConvertible(used[0], f"`{used[0].id}` (slim) is still used outside the model functions")
+            edits.append((statement, None))
+        elif any(m.startswith(("tf_slim", "tensorflow.contrib")) for m in modules):
+            raise NotConvertible(statement, "an import of slim together with other names")
+    return edits
+
+
+def _check_kept_code(facts: ModuleFacts, converted: set[int]) -> None:
+    """Code outside the model functions runs on TF2 as it is: its `tf.` names must mean the same."""
+    inner = {id(n.value) for n in ast.walk(facts.tree) if isinstance(n, ast.Attribute)}
+    for node in ast.walk(facts.tree):
+        if id(node) in converted or id(node) in inner or not isinstance(node, ast.Attribute):
+            continue
+        name = resolve(node, facts.imports) or ""
+        if name.startswith("tensorflow.") and name[len("tensorflow."):] not in tfapi.TF2_SAME:
+            raise NotConvertible(node, f"`{facts.segment(node)}` outside the model functions has no checked "
+                                       "TF2 equivalent")

@@ -1,0 +1,55 @@
+"""Run a TF1 model function: its checkpoint, outputs and statistics before and after training.
+
+Usage: python tests/runtime/model_tf1.py MODULE.py CASE.json OUTDIR
+
+CASE.json: {"function": name, "kwargs": {...}, "input_shape": [...], "seed": int}. The
+function is called on a float placeholder with a `placeholder_with_default(False)`
+training flag (a tensor, as TF1 programs fed it), under tensorflow-cpu 2.12.1 with v2
+behaviour off. Written to OUTDIR: initial/ckpt (every variable after initialisation),
+final/ckpt (after 5 SGD steps on the mean square of the output, run with the
+update ops) and results.json: the inference output before training, the training-mode
+output of each step, the inference output after.
+Test infrastructure only: nothing in the migrate_bn package may import this.
+"""
+import importlib.util
+import json
+import os
+import sys
+
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+
+import numpy as np  # noqa: E402
+import tensorflow.compat.v1 as tf  # noqa: E402
+
+tf.disable_v2_behavior()
+module_path, case_path, out = sys.argv[1:4]
+with open(case_path) as handle:
+    case = json.load(handle)
+spec = importlib.util.spec_from_file_location("tf1_model", module_path)
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+
+STEPS, LEARNING_RATE = 5, 0.05
+rng = np.random.RandomState(case.get("seed", 0))
+shape = case["input_shape"]
+batches = [rng.normal(1.0, 2.0, size=shape).astype(np.float32) for _ in range(STEPS + 1)]
+tf.set_random_seed(case.get("seed", 0))
+inputs = tf.placeholder(tf.float32, [None] + shape[1:])
+training = tf.placeholder_with_default(False, [])
+outputs = getattr(module, case["function"])(inputs, training, **case.get("kwargs", {}))
+loss = tf.reduce_mean(tf.square(outputs))
+with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+    train_op = tf.train.GradientDescentOptimizer(LEARNING_RATE).minimize(loss)
+saver = tf.train.Saver(tf.global_variables())
+results = {"steps": []}
+with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    saver.save(sess, os.path.join(out, "initial", "ckpt"), write_meta_graph=False)
+    results["before"] = sess.run(outputs, {inputs: batches[-1]}).tolist()
+    for step in range(STEPS):
+        results["steps"].append(sess.run([outputs, train_op], {inputs: batches[step], training: True})[0].tolist())
+    results["after"] = sess.run(outputs, {inputs: batches[-1]}).tolist()
+    saver.save(sess, os.path.join(out, "final", "ckpt"), write_meta_graph=False)
+results["batches"] = [batch.tolist() for batch in batches]
+with open(os.path.join(out, "results.json"), "w") as handle:
+    json.dump(results, handle)
