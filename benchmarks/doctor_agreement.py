@@ -199,8 +199,17 @@ def migrate_bn(*arguments: str) -> dict | list:
 
 def static_findings(tree: Path) -> list[str]:
     records = migrate_bn("check", str(tree)) or []
-    return sorted({f"{record['code']} {Path(record['path']).relative_to(tree)}:{record['line']}" for record in records
-                   if record.get("code") in STATIC_CODES})
+    return compact(sorted({(record["code"], str(Path(record["path"]).relative_to(tree)), record["line"])
+                           for record in records if record.get("code") in STATIC_CODES}))
+
+
+def compact(findings: list[tuple[str, str, int]]) -> list[str]:
+    """`BN001 train.py:59`, or `BN003 model.py (12 lines)` for a rule's many lines in one file."""
+    lines: dict[tuple[str, str], list[int]] = {}
+    for code, path, line in findings:
+        lines.setdefault((code, path), []).append(line)
+    return [f"{code} {path}:{found[0]}" if len(found) == 1 else f"{code} {path} ({len(found)} lines)"
+            for (code, path), found in sorted(lines.items())]
 
 
 def graph_findings(report: dict) -> list[str]:

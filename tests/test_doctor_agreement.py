@@ -41,3 +41,8 @@ def test_verdicts_say_why() -> None:
     assert agreement.verdict([], ["`Adam` skips ..."], graph_only) == "no: graph only (graph-only)"
     static_only = {"source": {"layers": [], "static_only": [{"code": "BN001"}]}}
     assert agreement.verdict(["BN001 train.py:3"], [], static_only).startswith("no: static only (BN001")
+
+
+def test_static_findings_are_compacted_per_file() -> None:
+    assert agreement.compact([("BN001", "train.py", 59), ("BN003", "m.py", 62), ("BN003", "m.py", 66)]) == [
+        "BN001 train.py:59", "BN003 m.py (2 lines)"]
