@@ -41,6 +41,13 @@ RESTORE_OPS = frozenset({"RestoreV2", "Restore", "RestoreSlice"})
 BOOKKEEPING_OPS = frozenset({"IsVariableInitialized", "VarIsInitializedOp", "SaveV2", "Save", "SaveSlices",
                              "VariableShape", "Shape"})
 LEARNING_PHASE = "keras_learning_phase"
+# Control flow v2 and function calls: ops whose work is done in function bodies
+# (inlined as nodes by migrate_bn.graph_functions).
+BRANCH_OPS = frozenset({"If", "StatelessIf"})
+CASE_OPS = frozenset({"Case", "StatelessCase"})
+LOOP_OPS = frozenset({"While", "StatelessWhile"})
+CALL_OPS = frozenset({"PartitionedCall", "StatefulPartitionedCall"})
+FUNCTION_OPS = BRANCH_OPS | CASE_OPS | LOOP_OPS | CALL_OPS
 
 LIVE, MAYBE, DEAD = 2, 1, 0
 
@@ -365,7 +372,9 @@ def find_train_ops(graph: Graph) -> list[TrainOp]:
     if not applies:
         return []
     above = graph.descendants(applies)
-    sinks = sorted(name for name in above if not graph.consumers.get(name))
+    # A resource variable's assignment reads its value back after the step (Adam's beta
+    # powers): a read nothing consumes is no step a program fetches.
+    sinks = sorted(name for name in above if not graph.consumers.get(name) and graph.nodes[name].op != "ReadVariableOp")
     train_ops = []
     apply_set = set(applies)
     for sink in sinks:
@@ -566,8 +575,12 @@ def _has_inference_use(graph: Graph, liveness: _Liveness, layer: BatchNormLayer)
             node = graph.nodes[consumer]
             if consumer in seen or liveness.status.get(consumer, MAYBE) == DEAD:
                 continue
+            if (name, False) not in {split_input(text)[::2] for text in node.inputs}:
+                continue  # a control edge orders, it reads no value
             seen.add(consumer)
-            if node.op in PASSTHROUGH_OPS:
+            # A call's inputs and results flow through its inlined bodies: what consumes
+            # its outputs may use the statistic the call passes on.
+            if node.op in PASSTHROUGH_OPS or node.op in FUNCTION_OPS:
                 queue.append(consumer)
             elif node.op in WRITE_OPS or node.op in BOOKKEEPING_OPS or consumer.split("/")[0] == "save":
                 continue

@@ -22,6 +22,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from . import graph_functions
 from .graph_doctor import Node, Signature
 
 
@@ -174,17 +175,7 @@ def _parse(message: Any, data: bytes, path: str, text_format: Any) -> None:
 
 
 def _nodes(graph_def: Any) -> list[Node]:
-    nodes = []
-    for node in graph_def.node:
-        training = value = None
-        if "is_training" in node.attr:
-            training = bool(node.attr["is_training"].b)
-        if node.op == "Const" and "value" in node.attr:
-            tensor = node.attr["value"].tensor
-            if tensor.dtype == 10 and not tensor.tensor_shape.dim:  # DT_BOOL scalar
-                value = bool(tensor.bool_val[0]) if tensor.bool_val else bool(tensor.tensor_content[:1] not in (b"", b"\0"))
-        nodes.append(Node(node.name, node.op, tuple(node.input), training, value))
-    return nodes
+    return graph_functions.flatten(graph_def)
 
 
 def _signatures(meta: Any) -> list[Signature]:

@@ -4,7 +4,8 @@ fixed, run under tensorflow-cpu==2.12.1 + tf-slim and saved as a user's run save
 and after the last; the Estimator's own model directory; a SavedModel for a served model).
 
 Every bug is named with its layer and train op; every fixed graph is silent, whether it
-was saved before training or after. Without TensorFlow these tests are skipped, unless
+was saved before training or after; under control flow v2 too, where batch norm and its
+updates are ops of `If`/`While` function bodies. Without TensorFlow these tests are skipped, unless
 MIGRATE_BN_REQUIRE_TF=1 (as in CI).
 """
 
@@ -32,10 +33,7 @@ import runtime_oracle as oracle  # tests/conftest.py
 ROOT = Path(__file__).resolve().parent.parent
 SAVER = ROOT / "tests" / "runtime" / "graph_saver.py"
 
-if not oracle.HAVE_TF and oracle.REQUIRE_TF:
-    raise RuntimeError("MIGRATE_BN_REQUIRE_TF=1 but tensorflow / tf_slim are not installed")
-
-pytestmark = [pytest.mark.runtime, pytest.mark.skipif(not oracle.HAVE_TF, reason=oracle.SKIP_REASON)]
+pytestmark = oracle.tf1_marks()
 
 
 @dataclass(frozen=True)
@@ -71,6 +69,7 @@ CASES = {
                         ("Momentum",), project=True),
     "training mode served": Case("bn004/runnable_script", ("batch_normalization",), (),
                                  serve="features:prediction", unsafe=True),
+    "tf.layers under control flow v2": Case("runtime/control_flow_v2", ("bn1", "bn2"), ("Adam",)),
 }
 
 
@@ -309,3 +308,124 @@ def test_agreement_table_in_docs(saved) -> None:
     document = (ROOT / "docs" / "doctor.md").read_text()
     missing = [row for row in rows if row not in document]
     assert not missing, "docs/doctor.md's agreement table should read:\n" + "\n".join(rows)
+
+
+# Batch norm written by hand inside a `tf.while_loop` body and a `tf.cond` branch under
+# control flow v2: the batch statistics and the updates are ops of the functions the
+# `While` and `If` ops call. The fixed version makes each body's result depend on its
+# updates; without that, TensorFlow prunes them from the bodies and they never run.
+LOOP_BODY_V2 = """\
+import numpy as np
+import tensorflow as tf
+
+tf.enable_control_flow_v2()
+tf.enable_resource_variables()
+
+CHANNELS = 4
+
+
+def batch_norm_variables(scope):
+    with tf.variable_scope(scope):
+        return {
+            'gamma': tf.get_variable('gamma', [CHANNELS], initializer=tf.ones_initializer()),
+            'beta': tf.get_variable('beta', [CHANNELS], initializer=tf.zeros_initializer()),
+            'moving_mean': tf.get_variable('moving_mean', [CHANNELS], trainable=False,
+                                           initializer=tf.zeros_initializer()),
+            'moving_variance': tf.get_variable('moving_variance', [CHANNELS], trainable=False,
+                                               initializer=tf.ones_initializer()),
+        }
+
+
+def batch_norm(inputs, params, name):
+    with tf.name_scope(name):
+        output, mean, variance = tf.nn.fused_batch_norm(inputs, params['gamma'], params['beta'],
+                                                        is_training=True)
+        updates = [
+            tf.assign_sub(params['moving_mean'], (params['moving_mean'] - mean) * 0.1),
+            tf.assign_sub(params['moving_variance'], (params['moving_variance'] - variance) * 0.1),
+        ]
+        return output, updates
+
+
+x = tf.placeholder(tf.float32, [None, 6, 6, CHANNELS], name='images')
+use_head = tf.placeholder_with_default(True, [], name='use_head')
+with tf.variable_scope('refine'):
+    kernel = tf.get_variable('kernel', [3, 3, CHANNELS, CHANNELS])
+refine_bn = batch_norm_variables('refine/bn')
+head_bn = batch_norm_variables('head/bn')
+
+
+def refine(step, net):
+    net, updates = batch_norm(tf.nn.conv2d(net, kernel, 1, 'SAME'), refine_bn, 'refine_bn')
+{refine_return}
+
+
+def head():
+    net, updates = batch_norm(features, head_bn, 'head_bn')
+{head_return}
+
+
+_, features = tf.while_loop(lambda step, net: step < 2, refine, [tf.constant(0), x])
+output = tf.identity(tf.cond(use_head, head, lambda: features), name='output')
+loss = tf.reduce_mean(tf.square(output - 1.0))
+train_op = tf.train.AdamOptimizer(1e-2).minimize(loss)
+
+with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    for step in range(10):
+        sess.run(train_op, {x: np.random.rand(8, 6, 6, CHANNELS).astype(np.float32) + 1.0})
+"""
+LOOP_BODY_RETURNS = {
+    "buggy": {"refine_return": "    return step + 1, tf.nn.relu(net)", "head_return": "    return net"},
+    "fixed": {"refine_return": "    with tf.control_dependencies(updates):\n        return step + 1, tf.nn.relu(net)",
+              "head_return": "    with tf.control_dependencies(updates):\n        return tf.identity(net)"},
+}
+
+
+@pytest.fixture(scope="module")
+def loop_body_v2(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The save directory of each version, with a SavedModel serving `images` -> `output`."""
+    saves = {}
+    for version, returns in LOOP_BODY_RETURNS.items():
+        directory = tmp_path_factory.mktemp("loop_body_v2") / version
+        directory.mkdir()
+        program = LOOP_BODY_V2
+        for marker, text in returns.items():
+            program = program.replace("{%s}" % marker, text)
+        (directory / "program.py").write_text(program)
+        _save("program.py", directory, serve="images:output")
+        saves[version] = directory / "save"
+    return saves
+
+
+def test_control_flow_v2_bodies_are_followed(loop_body_v2: dict[str, Path]) -> None:
+    """The while body's and the cond branch's batch norm run in training mode; the buggy
+    train op skips their updates (named inside the bodies), the fixed one runs them."""
+    layers = ["head/bn", "refine/bn"]
+    for path in (loop_body_v2["buggy"] / "trained", loop_body_v2["buggy"] / "untrained"):
+        code, report = _doctor(path)
+        assert code == 1, report
+        [finding] = report["findings"]
+        assert (finding["kind"], finding["train_op"], sorted(finding["layers"])) == (
+            "missing-update-dependency", "Adam", layers)
+        assert sorted(finding["updates"]) == [
+            "cond/then/head_bn/AssignSubVariableOp", "cond/then/head_bn/AssignSubVariableOp_1",
+            "while/body/refine_bn/AssignSubVariableOp", "while/body/refine_bn/AssignSubVariableOp_1"]
+        assert [layer["never_updated"] for layer in report["layers"]] == [True, True]
+    code, report = _doctor(loop_body_v2["fixed"] / "trained")
+    assert code == 0 and report["findings"] == [], report
+    assert {layer["layer"]: (layer["graph"], layer["never_updated"]) for layer in report["layers"]} == \
+        dict.fromkeys(layers, ("wired", False))
+    code, report = _doctor(loop_body_v2["fixed"] / "untrained")
+    assert code == 0 and sorted(n["subject"] for n in report["notes"] if n["kind"] == "wired-not-trained") == layers
+
+
+def test_training_mode_inside_a_branch_is_served(loop_body_v2: dict[str, Path]) -> None:
+    """`use_head` defaults to True and the signature does not feed it: the cond's `then`
+    branch, batch statistics and all, is what serving runs. The loop body may run no
+    time at all as far as the graph says: unknown, so silent."""
+    code, report = _doctor(loop_body_v2["fixed"] / "saved_model")
+    assert code == 1
+    assert [(f["kind"], f["output"], f["layer"], f["op"]) for f in report["findings"]] == [
+        ("training-mode-served", "output", "head/bn", "cond/then/head_bn/FusedBatchNormV3")]
+

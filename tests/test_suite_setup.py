@@ -36,7 +36,7 @@ def _imports_tensorflow(path: Path) -> bool:
 
 
 # What a test file that runs TensorFlow in a subprocess names.
-RUNTIME_WORDS = ("tf1_harness", "run_program", "tf2_python", 'RUNTIME / "')
+RUNTIME_WORDS = ("tf1_harness", "graph_saver", "run_program", "tf2_python", 'RUNTIME / "')
 
 
 def _runs_tensorflow(path: Path) -> bool:
