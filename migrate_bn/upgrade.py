@@ -18,6 +18,7 @@ from typing import Callable, Optional, Union
 from . import facts as facts_module
 from .api import check_source
 from .rules import Options, select_rules
+from .slim_nets.upgrade import nets_upgrade, upgrade_nets
 from .script import GraphStatement, Layer, NotConvertible, Run, Script, fresh_name, recognise
 from .source import parse, split_lines
 
@@ -35,6 +36,9 @@ class Upgrade:
     skipped: Optional[tuple[int, str]] = None  # (line, why) the module was left as it was
     name_map: Optional[dict] = None
     python3_only: bool = False  # a Python 2 file taken to Python 3, not to TF2
+    # Files to put beside the module ({path relative to its directory: bytes}): the Keras
+    # version of the tf-slim nets it calls.
+    files: dict = field(default_factory=dict)
 
 
 def upgrade_source(text: str, keras: int = 3) -> Upgrade:
@@ -45,7 +49,8 @@ def upgrade_source(text: str, keras: int = 3) -> Upgrade:
         script = recognise(facts, keras)
     except NotConvertible as error:
         script, refusal = None, error
-    if script is None and refusal is None:
+    nets = upgrade_nets(facts, text)  # calls of tf-slim's nets (migrate_bn/slim_nets)
+    if script is None and refusal is None and nets is None:
         return Upgrade()
     # A bug outranks what the conversion cannot follow: it is the first thing to fix.
     blocking = check_source(text, select_rules(ignore=sorted(NOT_BLOCKING)), Options(), module_facts=facts)
@@ -53,13 +58,15 @@ def upgrade_source(text: str, keras: int = 3) -> Upgrade:
         first = blocking[0]
         return Upgrade(skipped=(first.span.line, f"{first.code} must be fixed first (`migrate-bn fix`): "
                                                  f"{first.message}"))
+    if script is None and refusal is None:
+        return nets_upgrade(nets, text)
     try:
         if refusal is not None:
             raise refusal
         assert script is not None
         new_text = _Writer(script, text, keras).write()
     except NotConvertible as error:
-        return Upgrade(skipped=(error.line, error.reason))
+        return Upgrade(skipped=(error.line, error.reason), notes=nets.notes if nets else [])
     ast.parse(new_text)  # a bug here must never reach a file
     if "\r\n" in text:
         new_text = new_text.replace("\r\n", "\n").replace("\n", "\r\n")

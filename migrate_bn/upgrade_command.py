@@ -10,6 +10,7 @@ when the file changed meanwhile.
 from __future__ import annotations
 
 import json
+import os
 from typing import Optional, Sequence, TextIO
 
 from . import runner
@@ -19,6 +20,7 @@ from .fsio import Refused, write_atomically
 from .output import unified_diff
 from . import documents, python2
 from .source import SourceError, encoding_of
+from .slim_nets import emit as slim_emit
 from .upgrade import Upgrade, upgrade_source
 
 EXIT_CLEAN, EXIT_PENDING, EXIT_ERROR = 0, 1, 2
@@ -66,6 +68,8 @@ def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_pa
         if result.skipped:
             line, reason = result.skipped
             err.write(f"{shown}:{_place(view, line)}: not upgraded: {reason}\n")
+            for line, note in result.notes:  # what converts on its own (a slim net call)
+                err.write(f"{shown}:{_place(view, line)}: note: {note}\n")
             skipped += 1
             continue
         if result.text is None:
@@ -82,6 +86,20 @@ def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_pa
             continue
         if dry_run or diff:
             out.write(unified_diff(shown, source, new, color))
+        if result.files:  # the Keras nets the module now imports, beside it
+            beside = os.path.dirname(path)
+            problem = slim_emit.conflict(beside, result.files)
+            if problem:
+                err.write(f"{shown}: not upgraded: {problem}\n")
+                skipped += 1
+                continue
+            if not dry_run:
+                try:
+                    slim_emit.write(beside, result.files)
+                except OSError as error:
+                    err.write(f"{shown}: not written: {error}\n")
+                    errors += 1
+                    continue
         if not dry_run:
             try:
                 write_atomically(path, new, expected=source)
