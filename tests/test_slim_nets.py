@@ -55,7 +55,7 @@ def test_model_code_becomes_a_keras_model_built_once() -> None:
             return logits, end_points['predictions']
     """)
     assert sorted(result.files) == sorted(f"slim_nets_keras/{name}" for name in (
-        "__init__.py", "layers.py", "resnet_utils.py", "resnet_v1.py", "resnet_v2.py", "vgg.py"))
+        "__init__.py", "inception_v1.py", "layers.py", "resnet_utils.py", "resnet_v1.py", "resnet_v2.py", "vgg.py"))
     # A second run has nothing left to do.
     again = upgrade_source(result.text)
     assert again.text is None and again.skipped is None

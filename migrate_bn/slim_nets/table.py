@@ -37,10 +37,17 @@ _VGG = dict(positions=("inputs", "num_classes", "is_training", "dropout_keep_pro
             arg_scope="vgg_arg_scope", arg_scope_keywords=frozenset({"weight_decay"}),
             logits="fc8", build_size=224)
 
+_INCEPTION_V1 = dict(positions=("inputs", "num_classes", "is_training", "dropout_keep_prob", "prediction_fn",
+                                "spatial_squeeze", "reuse", "scope"),
+                     constructor=frozenset({"num_classes", "dropout_keep_prob", "spatial_squeeze", "scope"}),
+                     arg_scope="inception_v1_arg_scope", arg_scope_keywords=frozenset({"weight_decay", "use_batch_norm"}),
+                     logits="Logits/Conv2d_0c_1x1", build_size=224)
+
 NETS = {
     **{name: NetSpec("resnet_v1", **_RESNET) for name in ("resnet_v1_50", "resnet_v1_101", "resnet_v1_152")},
     **{name: NetSpec("resnet_v2", **_RESNET) for name in ("resnet_v2_50", "resnet_v2_101", "resnet_v2_152")},
     **{name: NetSpec("vgg", **_VGG) for name in ("vgg_a", "vgg_16", "vgg_19")},
+    "inception_v1": NetSpec("inception_v1", **_INCEPTION_V1),
 }
 # Modules an arg-scope factory may be reached through (resnet_v1.resnet_utils.resnet_arg_scope).
 ARG_SCOPE_MODULES = ("resnet_utils",)

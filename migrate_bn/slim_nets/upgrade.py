@@ -88,6 +88,9 @@ def _convert(facts: ModuleFacts, call: ast.Call, scope, net: str) -> Union[NetCa
     unknown = sorted(set(arguments) - set(spec.positions))
     if unknown:
         return NetRefusal("argument", call.lineno, f"`{net}`'s argument `{unknown[0]}` has no Keras equivalent here")
+    unsupported = sorted(set(arguments) - spec.constructor - {"inputs", "is_training", "reuse"})
+    if unsupported:
+        return NetRefusal("argument", call.lineno, f"`{net}`'s argument `{unsupported[0]}` is not converted")
     if "reuse" in arguments:
         return NetRefusal("reuse", call.lineno, f"`{net}` with `reuse`: call the one Keras model at every place "
                           "that shared its variables")

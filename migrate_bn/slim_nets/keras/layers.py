@@ -27,10 +27,8 @@ class FusedBatchNorm(keras.layers.BatchNormalization):
         channels = self.axis % len(inputs.shape)  # Keras keeps axis=-1 as given
         axes = [axis for axis in range(len(inputs.shape)) if axis != channels]
         if training and self.trainable:
-            mean, variance = ops.moments(inputs, axes=axes)
-            shape = ops.shape(inputs)
-            count = ops.cast(math.prod(shape[axis] for axis in axes), variance.dtype)
-            corrected = variance * count / (count - 1.0)
+            mean, variance, count = _fused_moments(inputs, channels, axes)
+            corrected = variance * (count / (count - 1.0))
             # TF1 updated `moving -= (moving - value) * (1 - decay)`.
             self.moving_mean.assign(self.moving_mean - (self.moving_mean - mean) * (1.0 - self.momentum))
             self.moving_variance.assign(self.moving_variance - (self.moving_variance - corrected) * (1.0 - self.momentum))
@@ -48,6 +46,21 @@ class FusedBatchNorm(keras.layers.BatchNormalization):
         if self.beta is not None:
             outputs = outputs + ops.reshape(self.beta, broadcast)
         return outputs
+
+
+def _fused_moments(inputs, channels: int, axes: list):
+    """The batch's mean and biased variance per channel, summed as the fused CPU kernel
+    sums them (over a [values, channels] view, then scaled by 1/n), and n: the same
+    float32 rounding, which a fifty-layer net in training mode would otherwise amplify."""
+    shape = ops.shape(inputs)
+    count = ops.cast(math.prod(shape[axis] for axis in axes), inputs.dtype)
+    if channels == len(inputs.shape) - 1:
+        rows = ops.reshape(inputs, (-1, shape[channels]))
+        mean = ops.sum(rows, axis=0) * (1.0 / count)
+        variance = ops.sum(ops.square(rows - mean), axis=0) * (1.0 / count)
+    else:
+        mean, variance = ops.moments(inputs, axes=axes)
+    return mean, variance, count
 
 
 def slim_batch_norm(scope: str, decay: float, epsilon: float, scale: bool, center: bool = True) -> FusedBatchNorm:
