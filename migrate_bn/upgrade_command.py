@@ -164,7 +164,7 @@ def _with_python3(result: Upgrade, text: str, notes: list[tuple[int, str]]) -> U
     """A Python 2 file's upgrade: the TF2 program when there is one; else the Python 3
     program alone, with the reason it goes no further, since Python 3 is still needed."""
     if result.text is not None:
-        return Upgrade(result.text, sorted(set(notes + result.notes)), None, result.name_map)
+        return Upgrade(result.text, sorted(set(notes + result.notes)), None, result.name_map, files=result.files)
     not_tf2 = [(result.skipped[0], f"not upgraded to TF2: {result.skipped[1]}")] if result.skipped else []
     return Upgrade(text, sorted(set(notes + not_tf2)), None, None, python3_only=True)
 

@@ -18,19 +18,8 @@ from migrate_bn.slim_nets.upgrade import NetCall, NetRefusal, net_calls, package
 from migrate_bn.source import parse
 from migrate_bn.upgrade import upgrade_source
 
-MODEL = textwrap.dedent("""\
-    import tensorflow as tf
-    import tf_slim as slim
-    from tf_slim.nets import resnet_v1
-
-    NUM_CLASSES = 10
-
-
-    def model(images, is_training):
-        with slim.arg_scope(resnet_v1.resnet_arg_scope(weight_decay=1e-4)):
-            logits, end_points = resnet_v1.resnet_v1_50(images, NUM_CLASSES, is_training=is_training)
-        return logits, end_points['predictions']
-""")
+# Model code as tf-slim users wrote it (weight decay as resnet_arg_scope()'s default).
+MODEL = (Path(__file__).resolve().parent.parent / "fixtures" / "slim_nets" / "model.py").read_text()
 
 
 def calls(text: str) -> list:

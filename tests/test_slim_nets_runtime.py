@@ -30,7 +30,8 @@ import pytest
 import runtime_oracle as oracle  # tests/conftest.py
 
 pytestmark = oracle.tf1_marks()
-RUNTIME = Path(__file__).resolve().parent / "runtime"
+ROOT = Path(__file__).resolve().parent.parent
+RUNTIME = ROOT / "tests" / "runtime"
 
 # net: (input size, batch, num_classes). 64x64 keeps the ResNets quick; VGG's fc6 is a 7x7
 # VALID convolution over pool5, so it needs 224x224 (with spatial_squeeze, slim's default).
@@ -75,7 +76,7 @@ def runs(request, tmp_path_factory, tf2_python: str):
     run(tf2_python, str(RUNTIME / "slim_net_tf2.py"), net, str(classes), str(tf1), str(tf2))
     model_variables = int(re.search(r"(\d+) model variables", printed).group(1))
     return (net, np.load(tf1 / "tf1.npz"), np.load(tf2 / "tf2.npz"), (tf2 / "loaded.txt").read_text(),
-            model_variables)
+            model_variables, tf2)
 
 
 def relative(expected: np.ndarray, actual: np.ndarray) -> float:
@@ -84,7 +85,7 @@ def relative(expected: np.ndarray, actual: np.ndarray) -> float:
 
 
 def test_checkpoint_fully_used_and_every_weight_filled(runs) -> None:
-    net, _, tf2, loaded, model_variables = runs
+    net, _, tf2, loaded, model_variables, _ = runs
     lines = loaded.splitlines()
     # `load` raises on a weight without a variable or a variable of the net without a weight.
     assert lines[0] == f"{model_variables} variables -> Keras weights (every weight filled)"
@@ -96,7 +97,7 @@ def test_checkpoint_fully_used_and_every_weight_filled(runs) -> None:
 
 
 def test_inference_outputs_and_end_points(runs) -> None:
-    net, tf1, tf2, _, _ = runs
+    net, tf1, tf2, _, _, _ = runs
     tf1_points = {key for key in tf1.files if key.startswith("inference/")}
     assert tf1_points == {key for key in tf2.files if key.startswith("inference/")}
     assert len(tf1_points) > 50  # every conv, unit and block of slim's end points, by slim's key
@@ -107,7 +108,7 @@ def test_inference_outputs_and_end_points(runs) -> None:
 
 
 def test_training_steps_outputs_and_moving_statistics(runs) -> None:
-    net, tf1, tf2, _, _ = runs
+    net, tf1, tf2, _, _, _ = runs
     assert {key for key in tf1.files if key.startswith("training/")} == \
         {key for key in tf2.files if key.startswith("training/")}
     outputs = max(relative(tf1[f"train/{step}"], tf2[f"train/{step}"]) for step in range(5))
@@ -122,3 +123,38 @@ def test_training_steps_outputs_and_moving_statistics(runs) -> None:
     # Learning rate 0: the weights stay exactly what the checkpoint held, on both sides.
     weights = [key for key in tf1.files if key.startswith("final/") and key not in statistics]
     assert all(np.array_equal(tf1[key], tf2[key]) for key in weights)
+
+
+UPGRADED_RUN = """
+import sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+import model  # the upgraded module, importing slim_nets_keras from beside it
+inputs = np.load(sys.argv[2])["inputs"]
+model.resnet_v1_50_model(inputs[:1], training=False)
+model.resnet_v1_50_model.load_weights(sys.argv[3])
+logits, _ = model.model(inputs, False)
+np.save(sys.argv[4], logits.numpy())
+"""
+
+
+def test_the_upgraded_module_predicts_what_slim_did(runs, tmp_path, tf2_python: str) -> None:
+    """The user's path: `upgrade` the model code, `ckpt-convert --slim-net` the checkpoint,
+    load it into the upgraded module's model: TF1's inference logits."""
+    from click.testing import CliRunner
+
+    from migrate_bn.cli import main
+
+    net, tf1, _, _, _, tf2_out = runs
+    if net != "resnet_v1_50":
+        pytest.skip("the module calls resnet_v1_50")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "model.py").write_text((ROOT / "fixtures" / "slim_nets" / "model.py").read_text())
+    assert CliRunner().invoke(main, ["upgrade", str(project)]).exit_code == 0
+    (tmp_path / "run.py").write_text(UPGRADED_RUN)
+    recorded = tmp_path / "tf1.npz"
+    np.savez(recorded, inputs=tf1["inputs"])
+    run(tf2_python, str(tmp_path / "run.py"), str(project), str(recorded), str(tf2_out / "model.weights.h5"),
+        str(tmp_path / "logits.npy"))
+    assert relative(tf1["inference/logits"], np.load(tmp_path / "logits.npy")) <= INFERENCE
