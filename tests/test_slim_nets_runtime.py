@@ -34,8 +34,11 @@ ROOT = Path(__file__).resolve().parent.parent
 RUNTIME = ROOT / "tests" / "runtime"
 
 # net: (input size, batch, num_classes). 64x64 keeps the ResNets quick; VGG's fc6 is a 7x7
-# VALID convolution over pool5, so it needs 224x224 (with spatial_squeeze, slim's default).
-NETS = {"resnet_v1_50": (64, 2, 10), "resnet_v2_50": (64, 2, 10)}
+# VALID convolution over pool5 and Inception V1's logits a 7x7 VALID average pool over
+# Mixed_5c, so both need 224x224 (with spatial_squeeze, slim's default). Dropout is random,
+# so VGG and Inception run with keep-probability 1 (slim_net_tf1.py).
+NETS = {"resnet_v1_50": (64, 2, 10), "resnet_v2_50": (64, 2, 10), "vgg_16": (224, 1, 10),
+        "inception_v1": (224, 2, 10)}
 # The five steps run plain SGD with learning rate 0: the weights stay, so the steps compare
 # the training-mode forward pass and how batch norm accumulates its moving statistics
 # (TF1's fused kernel: the n/(n-1)-corrected variance). With any learning rate the runs
@@ -100,7 +103,7 @@ def test_inference_outputs_and_end_points(runs) -> None:
     net, tf1, tf2, _, _, _ = runs
     tf1_points = {key for key in tf1.files if key.startswith("inference/")}
     assert tf1_points == {key for key in tf2.files if key.startswith("inference/")}
-    assert len(tf1_points) > 50  # every conv, unit and block of slim's end points, by slim's key
+    assert len(tf1_points) > 20  # every conv, unit, block or module of slim's end points, by slim's key
     worst = max(relative(tf1[key], tf2[key]) for key in tf1_points)
     assert worst <= INFERENCE, worst
     # What `ckpt-convert --slim-net` writes, loaded into a model built anew.
@@ -115,11 +118,12 @@ def test_training_steps_outputs_and_moving_statistics(runs) -> None:
     assert outputs <= TRAINING_OUTPUTS, outputs
     statistics = [key for key in tf1.files if key.endswith(("/moving_mean", "/moving_variance"))]
     means = [key for key in statistics if key.endswith("/moving_mean")]
-    worst = max(relative(tf1[key], tf2[key]) for key in means)
-    assert worst <= MOVING_MEAN, worst
-    worst = max(relative(tf1[key], tf2[key]) for key in statistics if key not in means)
-    assert worst <= MOVING_VARIANCE, worst
-    assert all(np.max(np.abs(tf1[key])) > 0 for key in means)  # they moved
+    if net != "vgg_16":  # VGG has no batch norm
+        worst = max(relative(tf1[key], tf2[key]) for key in means)
+        assert worst <= MOVING_MEAN, worst
+        worst = max(relative(tf1[key], tf2[key]) for key in statistics if key not in means)
+        assert worst <= MOVING_VARIANCE, worst
+        assert all(np.max(np.abs(tf1[key])) > 0 for key in means)  # they moved
     # Learning rate 0: the weights stay exactly what the checkpoint held, on both sides.
     weights = [key for key in tf1.files if key.startswith("final/") and key not in statistics]
     assert all(np.array_equal(tf1[key], tf2[key]) for key in weights)

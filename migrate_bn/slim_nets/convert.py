@@ -94,7 +94,7 @@ def convert_checkpoint(old: str, new: str, net: str, scope: Optional[str] = None
     if not new.endswith(".weights.h5"):
         raise SlimCheckpointError(f"{new}: Keras 3 writes weights to a file named *.weights.h5")
     spec = NETS[net]
-    scope = scope or net
+    scope = scope or spec.default_scope or net
     try:
         shapes = tf.train.load_checkpoint(old).get_variable_to_shape_map()
     except Exception as error:  # TensorFlow's own errors: not found, truncated, not a checkpoint

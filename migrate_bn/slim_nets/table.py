@@ -24,6 +24,7 @@ class NetSpec:
     arg_scope_keywords: frozenset  # its keywords the Keras net function takes
     logits: str  # the scope (under the net's) of the last layer, whose biases give num_classes
     build_size: int  # an input size the net accepts, to build its weights
+    default_scope: str = ""  # the net's variable scope when the call names none ("": the net's name)
 
 
 _RESNET = dict(positions=("inputs", "num_classes", "is_training", "global_pool", "output_stride", "reuse", "scope"),
@@ -47,7 +48,7 @@ NETS = {
     **{name: NetSpec("resnet_v1", **_RESNET) for name in ("resnet_v1_50", "resnet_v1_101", "resnet_v1_152")},
     **{name: NetSpec("resnet_v2", **_RESNET) for name in ("resnet_v2_50", "resnet_v2_101", "resnet_v2_152")},
     **{name: NetSpec("vgg", **_VGG) for name in ("vgg_a", "vgg_16", "vgg_19")},
-    "inception_v1": NetSpec("inception_v1", **_INCEPTION_V1),
+    "inception_v1": NetSpec("inception_v1", **_INCEPTION_V1, default_scope="InceptionV1"),
 }
 # Modules an arg-scope factory may be reached through (resnet_v1.resnet_utils.resnet_arg_scope).
 ARG_SCOPE_MODULES = ("resnet_utils",)

@@ -33,13 +33,15 @@ assert importlib.util.find_spec("tf_slim") is None and importlib.util.find_spec(
 FAMILY = {"resnet_v1_50": "resnet_v1", "resnet_v2_50": "resnet_v2", "vgg_16": "vgg",
           "inception_v1": "inception_v1", "inception_v3": "inception_v3"}
 STEPS = 5
+# As slim_net_tf1.py built them: without dropout, which is random.
+ARGUMENTS = {"vgg_16": {"dropout_keep_prob": 1.0}, "inception_v1": {"dropout_keep_prob": 1.0}}
 
 net_name, num_classes, tf1_out, out = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 family = importlib.import_module("migrate_bn.slim_nets.keras." + FAMILY[net_name])
 recorded = np.load(os.path.join(tf1_out, "tf1.npz"))
 inputs, targets = recorded["inputs"], recorded["targets"]
 
-model = getattr(family, net_name)(num_classes=num_classes)
+model = getattr(family, net_name)(num_classes=num_classes, **ARGUMENTS.get(net_name, {}))
 model(inputs[:1], training=False)  # builds every weight
 loaded = convert.load(model, os.path.join(tf1_out, "init.ckpt"), model.scope)
 with open(os.path.join(out, "loaded.txt"), "w") as handle:
@@ -53,7 +55,7 @@ for key, value in end_points.items():
 
 # `ckpt-convert --slim-net`: the weights file, loaded into a model built anew, predicts the same.
 convert.convert_checkpoint(os.path.join(tf1_out, "init.ckpt"), os.path.join(out, "model.weights.h5"), net_name)
-fresh = getattr(family, net_name)(num_classes=num_classes)
+fresh = getattr(family, net_name)(num_classes=num_classes, **ARGUMENTS.get(net_name, {}))
 fresh(inputs[:1], training=False)
 fresh.load_weights(os.path.join(out, "model.weights.h5"))
 record["weights_file/logits"] = fresh(inputs, training=False)[0].numpy()
