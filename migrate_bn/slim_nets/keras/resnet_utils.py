@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import keras
+from keras import ops
 
-from .layers import slim_weights_initializer
+from .layers import SlimConv2D, SlimNet, slim_batch_norm, slim_weights_initializer
 
 
 @dataclass(frozen=True)
@@ -77,3 +78,50 @@ def dense_units(blocks, output_stride):
 def subsample(factor: int):
     """`resnet_utils.subsample`: a 1x1 max pool with stride `factor` (None for 1)."""
     return keras.layers.MaxPooling2D(1, strides=factor, padding="same") if factor != 1 else None
+
+
+class ResNet(SlimNet):
+    """What `resnet_v1.resnet_v1` and `resnet_v2.resnet_v2` share (include_root_block=True):
+    the root block (conv1 7x7/2 with `root` arguments, a 3x3/2 max pool), the units as
+    `stack_blocks_dense` lays them out, v2's batch norm + ReLU after them (`postnorm`),
+    the global average pool and the 1x1 logits conv; end points under slim's keys."""
+
+    def __init__(self, blocks, num_classes, global_pool, output_stride, scope, arg_scope: ResNetScope, unit,
+                 unit_name: str, root: dict, postnorm: bool, **kwargs):
+        super().__init__(name=scope.replace("/", "."), **kwargs)
+        self.scope = scope
+        self.global_pool = global_pool
+        if output_stride is not None:
+            if output_stride % 4 != 0:
+                raise ValueError("The output_stride needs to be a multiple of 4.")
+            output_stride //= 4
+        self.conv1 = SlimConv2D(scope + "/conv1", 64, 7, stride=2, padding="conv2d_same", **root)
+        self.pool1 = keras.layers.MaxPooling2D(3, strides=2, padding="same")
+        self.units, self.block_ends = [], []
+        depth_in = 64
+        for block, index, depth, bottleneck, stride, rate in dense_units(blocks, output_stride):
+            self.units.append(unit(f"{scope}/{block.scope}/unit_{index + 1}/{unit_name}", depth_in, depth, bottleneck,
+                                   stride, rate, arg_scope))
+            self.block_ends.append(f"{scope}/{block.scope}" if index == block.num_units - 1 else None)
+            depth_in = depth
+        self.postnorm = slim_batch_norm(scope + "/postnorm", **arg_scope.batch_norm()) if postnorm else None
+        self.logits = (SlimConv2D(scope + "/logits", num_classes, 1, **arg_scope.conv(activation=None, batch_norm=None))
+                       if num_classes is not None else None)
+
+    def call(self, inputs, training=None):
+        end_points = {}
+        net = end_points[self.conv1.scope] = self.conv1(inputs, training=training)
+        net = self.pool1(net)
+        for unit, block_end in zip(self.units, self.block_ends):
+            net, unit_points = unit(net, training=training)
+            end_points.update(unit_points)
+            if block_end is not None:
+                end_points[block_end] = net
+        if self.postnorm is not None:
+            net = ops.relu(self.postnorm(net, training=training))
+        if self.global_pool:
+            net = ops.mean(net, axis=[1, 2], keepdims=True)
+        if self.logits is not None:
+            net = end_points[self.logits.scope] = self.logits(net, training=training)
+            end_points["predictions"] = ops.softmax(net, axis=-1)
+        return net, end_points

@@ -13,8 +13,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from .layers import SlimConv2D, SlimNet
-from .resnet_utils import RESNET_50, RESNET_101, RESNET_152, ResNetScope, dense_units, subsample
+from .layers import SlimConv2D
+from .resnet_utils import RESNET_50, RESNET_101, RESNET_152, ResNet, ResNetScope, subsample
 
 
 class BottleneckV1(keras.layers.Layer):
@@ -47,46 +47,14 @@ class BottleneckV1(keras.layers.Layer):
         return output, end_points
 
 
-class ResNetV1(SlimNet):
+class ResNetV1(ResNet):
     """`resnet_v1.resnet_v1(inputs, blocks, num_classes, is_training, global_pool,
     output_stride, include_root_block=True, scope=scope)` as a model."""
 
     def __init__(self, blocks, num_classes=None, global_pool=True, output_stride=None, scope="resnet_v1",
                  arg_scope: ResNetScope = ResNetScope(), **kwargs):
-        super().__init__(name=scope.replace("/", "."), **kwargs)
-        self.scope = scope
-        self.global_pool = global_pool
-        if output_stride is not None:
-            if output_stride % 4 != 0:
-                raise ValueError("The output_stride needs to be a multiple of 4.")
-            output_stride //= 4
-        self.conv1 = SlimConv2D(scope + "/conv1", 64, 7, stride=2, padding="conv2d_same", **arg_scope.conv())
-        self.pool1 = keras.layers.MaxPooling2D(3, strides=2, padding="same")
-        self.units, self.block_ends = [], []
-        depth_in = 64
-        for block, index, depth, bottleneck, stride, rate in dense_units(blocks, output_stride):
-            self.units.append(BottleneckV1(f"{scope}/{block.scope}/unit_{index + 1}/bottleneck_v1", depth_in,
-                                           depth, bottleneck, stride, rate, arg_scope))
-            self.block_ends.append(f"{scope}/{block.scope}" if index == block.num_units - 1 else None)
-            depth_in = depth
-        self.logits = (SlimConv2D(scope + "/logits", num_classes, 1, **arg_scope.conv(activation=None, batch_norm=None))
-                       if num_classes is not None else None)
-
-    def call(self, inputs, training=None):
-        end_points = {}
-        net = end_points[self.conv1.scope] = self.conv1(inputs, training=training)
-        net = self.pool1(net)
-        for unit, block_end in zip(self.units, self.block_ends):
-            net, unit_points = unit(net, training=training)
-            end_points.update(unit_points)
-            if block_end is not None:
-                end_points[block_end] = net
-        if self.global_pool:
-            net = ops.mean(net, axis=[1, 2], keepdims=True)
-        if self.logits is not None:
-            net = end_points[self.logits.scope] = self.logits(net, training=training)
-            end_points["predictions"] = ops.softmax(net, axis=-1)
-        return net, end_points
+        super().__init__(blocks, num_classes, global_pool, output_stride, scope, arg_scope, BottleneckV1,
+                         "bottleneck_v1", arg_scope.conv(), postnorm=False, **kwargs)
 
 
 def resnet_v1_50(num_classes=None, global_pool=True, output_stride=None, scope="resnet_v1_50", **arg_scope):
