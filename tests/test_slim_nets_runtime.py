@@ -97,6 +97,10 @@ def test_checkpoint_fully_used_and_every_weight_filled(runs) -> None:
     assert lines[2].startswith(f"{trainable} optimizer slots, not converted")
     assert lines[3].startswith(f"{trainable} EMA shadows, not converted")
     assert len(lines) == 4
+    # Never a partial load: other logits, or no logits at all, are refused with the reason.
+    assert "SlimCheckpointError" in str(tf2["refused/shape"]) and "shape" in str(tf2["refused/shape"])
+    if net.startswith("resnet"):
+        assert "which the Keras model has no weight for" in str(tf2["refused/unused"])
 
 
 def test_inference_outputs_and_end_points(runs) -> None:

@@ -60,6 +60,17 @@ fresh(inputs[:1], training=False)
 fresh.load_weights(os.path.join(out, "model.weights.h5"))
 record["weights_file/logits"] = fresh(inputs, training=False)[0].numpy()
 
+# What the conversion refuses: a model with other logits (a shape), one without logits (a
+# variable of the net's scope left unused).
+for kind, arguments in (("shape", {"num_classes": num_classes + 1}), ("unused", {"num_classes": None})):
+    try:
+        other = getattr(family, net_name)(**{**ARGUMENTS.get(net_name, {}), **arguments})
+        other(inputs[:1], training=False)
+        convert.load(other, os.path.join(tf1_out, "init.ckpt"), other.scope)
+        record["refused/" + kind] = np.array("")
+    except (convert.SlimCheckpointError, ValueError) as error:  # vgg/inception: no net without logits
+        record["refused/" + kind] = np.array(f"{type(error).__name__}: {error}")
+
 optimizer = keras.optimizers.SGD(learning_rate=float(recorded["learning_rate"]))
 
 
