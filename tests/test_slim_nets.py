@@ -50,6 +50,12 @@ def test_model_code_becomes_a_keras_model_built_once() -> None:
     assert again.text is None and again.skipped is None
 
 
+def test_tensor_code_with_a_tf2_spelling_stays() -> None:
+    text = MODEL.replace("return logits, end_points['predictions']", "return tf.nn.softmax(logits)")
+    result = upgrade_source(text)
+    assert result.skipped is None and "    return tf.nn.softmax(logits)\n" in result.text
+
+
 def test_every_net_of_the_table_and_its_spellings() -> None:
     text = textwrap.dedent("""\
         from tensorflow.contrib.slim.nets import vgg, resnet_v2

@@ -176,6 +176,8 @@ def other_tf1_code(facts: ModuleFacts, converted: list[NetCall]) -> Optional[Net
         for item in net.with_block.items:
             for node in ast.walk(item.context_expr):
                 inside.add(id(node))
+    # `tf.nn.relu` is one name: its inner `tf.nn` is not looked at on its own.
+    inside |= {id(node.value) for node in ast.walk(facts.tree) if isinstance(node, ast.Attribute)}
     for node in ast.walk(facts.tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)) or id(node) in inside:
             continue
