@@ -107,7 +107,7 @@ def test_inference_outputs_and_end_points(runs) -> None:
     net, tf1, tf2, _, _, _ = runs
     tf1_points = {key for key in tf1.files if key.startswith("inference/")}
     assert tf1_points == {key for key in tf2.files if key.startswith("inference/")}
-    assert len(tf1_points) > 20  # every conv, unit, block or module of slim's end points, by slim's key
+    assert len(tf1_points) > 15  # every conv, unit, block or module of slim's end points, by slim's key
     worst = max(relative(tf1[key], tf2[key]) for key in tf1_points)
     assert worst <= INFERENCE, worst
     # What `ckpt-convert --slim-net` writes, loaded into a model built anew.
