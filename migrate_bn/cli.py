@@ -353,21 +353,36 @@ def upgrade(paths, dry_run, diff, keras, name_map, stock_bn, color) -> None:
 @main.command(name="ckpt-convert")
 @click.argument("old")
 @click.argument("new")
-@click.option("--name-map", "name_map", required=True, type=click.Path(exists=True, dir_okay=False),
+@click.option("--name-map", "name_map", type=click.Path(exists=True, dir_okay=False),
               metavar="FILE", help="The name map `migrate-bn upgrade --name-map` wrote.")
-def ckpt_convert(old: str, new: str, name_map: str) -> None:
+@click.option("--slim-net", "slim_net", metavar="NAME",
+              help="OLD is a checkpoint of tf-slim's net NAME (resnet_v1_50, vgg_16, ...): write the Keras "
+                   "weights file NEW (*.weights.h5) of the Keras net `upgrade` put beside the code.")
+@click.option("--scope", "scope", metavar="SCOPE", help="With --slim-net: the net's variable scope, if not its name.")
+def ckpt_convert(old: str, new: str, name_map: Optional[str], slim_net: Optional[str], scope: Optional[str]) -> None:
     """Convert the TF1 checkpoint OLD into the TF2 checkpoint NEW for an upgraded program.
 
     Needs TensorFlow: run it with the TensorFlow that runs the upgraded program (Keras 2
     and 3 store some weights under different names). The upgraded program restores NEW
     with `checkpoint.read(NEW).assert_consumed()`; a Keras model converted from model
     code, once built, with `tf.train.Checkpoint(model=model).read(NEW)` (what the model
-    does not hold, such as optimizer slots, is listed). Reads OLD as data only.
+    does not hold, such as optimizer slots, is listed); a slim net with
+    `model.load_weights(NEW)`. Reads OLD as data only.
     """
     from . import checkpoints
 
+    if (name_map is None) == (slim_net is None):
+        raise InputError("ckpt-convert takes one of --name-map FILE and --slim-net NAME")
     try:
-        lines = checkpoints.convert(old, new, checkpoints.read_name_map(name_map))
+        if slim_net is not None:
+            from .slim_nets import convert as slim_convert
+
+            try:
+                lines = slim_convert.convert_checkpoint(old, new, slim_net, scope)
+            except slim_convert.SlimCheckpointError as error:
+                raise checkpoints.ConversionError(str(error)) from None
+        else:
+            lines = checkpoints.convert(old, new, checkpoints.read_name_map(name_map))
     except checkpoints.ConversionError as error:
         raise InputError(str(error)) from None
     except ImportError:

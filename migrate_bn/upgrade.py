@@ -18,6 +18,7 @@ from typing import Callable, Optional, Union
 from . import exact_bn, facts as facts_module, model_code
 from .api import check_source
 from .rules import Options, select_rules
+from .slim_nets.upgrade import nets_upgrade, upgrade_nets
 from .script import GraphStatement, Layer, NotConvertible, Run, Script, fresh_name, recognise
 from .source import parse, split_lines
 
@@ -38,6 +39,9 @@ class Upgrade:
     # When the module is left as it was: its model functions as Keras models in a module
     # of their own (text, name map), offered beside it (model_code.offered_module).
     offer: Optional[tuple[str, dict]] = None
+    # Files to put beside the module ({path relative to its directory: bytes}): the Keras
+    # version of the tf-slim nets it calls.
+    files: dict = field(default_factory=dict)
 
 
 def upgrade_source(text: str, keras: int = 3, stock_bn: bool = False) -> Upgrade:
@@ -49,19 +53,24 @@ def upgrade_source(text: str, keras: int = 3, stock_bn: bool = False) -> Upgrade
         script = recognise(facts, keras, stock_bn)
     except NotConvertible as error:
         script, refusal = None, error
-    if script is None and refusal is None:
+    nets = upgrade_nets(facts, text)  # calls of tf-slim's nets (migrate_bn/slim_nets)
+    if script is None and refusal is None and nets is None:
         return _model_code(facts, text, stock_bn)
     # A bug outranks what the conversion cannot follow: it is the first thing to fix.
     bug = _bug_first(text, facts)
     if bug is not None:
         return bug
+    if script is None and refusal is None:
+        return nets_upgrade(nets, text)
     try:
         if refusal is not None:
             raise refusal
         assert script is not None
         new_text = _Writer(script, text, keras).write()
     except NotConvertible as error:
-        return _refused(facts, error, stock_bn)
+        refused = _refused(facts, error, stock_bn)
+        refused.notes = nets.notes if nets else []
+        return refused
     ast.parse(new_text)  # a bug here must never reach a file
     if "\r\n" in text:
         new_text = new_text.replace("\r\n", "\n").replace("\n", "\r\n")

@@ -20,6 +20,7 @@ from .fsio import Refused, write_atomically, write_new
 from .output import unified_diff
 from . import documents, python2
 from .source import SourceError, encoding_of
+from .slim_nets import emit as slim_emit
 from .upgrade import Upgrade, upgrade_source
 
 EXIT_CLEAN, EXIT_PENDING, EXIT_ERROR = 0, 1, 2
@@ -67,6 +68,8 @@ def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_pa
         if result.skipped:
             line, reason = result.skipped
             err.write(f"{shown}:{_place(view, line)}: not upgraded: {reason}\n")
+            for line, note in result.notes:  # what converts on its own (a slim net call)
+                err.write(f"{shown}:{_place(view, line)}: note: {note}\n")
             skipped += 1
             if result.offer is not None and not _offer(path, shown, result.offer, dry_run, diff, out, err, color):
                 errors += 1
@@ -85,6 +88,20 @@ def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_pa
             continue
         if dry_run or diff:
             out.write(unified_diff(shown, source, new, color))
+        if result.files:  # the Keras nets the module now imports, beside it
+            beside = os.path.dirname(path)
+            problem = slim_emit.conflict(beside, result.files)
+            if problem:
+                err.write(f"{shown}: not upgraded: {problem}\n")
+                skipped += 1
+                continue
+            if not dry_run:
+                try:
+                    slim_emit.write(beside, result.files)
+                except OSError as error:
+                    err.write(f"{shown}: not written: {error}\n")
+                    errors += 1
+                    continue
         if not dry_run:
             try:
                 write_atomically(path, new, expected=source)
@@ -181,7 +198,7 @@ def _with_python3(result: Upgrade, text: str, notes: list[tuple[int, str]]) -> U
     """A Python 2 file's upgrade: the TF2 program when there is one; else the Python 3
     program alone, with the reason it goes no further, since Python 3 is still needed."""
     if result.text is not None:
-        return Upgrade(result.text, sorted(set(notes + result.notes)), None, result.name_map)
+        return Upgrade(result.text, sorted(set(notes + result.notes)), None, result.name_map, files=result.files)
     not_tf2 = [(result.skipped[0], f"not upgraded to TF2: {result.skipped[1]}")] if result.skipped else []
     return Upgrade(text, sorted(set(notes + not_tf2)), None, None, python3_only=True, offer=result.offer)
 

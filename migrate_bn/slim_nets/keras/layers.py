@@ -1,0 +1,158 @@
+"""The building blocks of tf-slim's nets as Keras 3 layers, with slim's defaults written out.
+
+Each layer that owns weights knows the variable scope tf-slim gave it (`scope`) and lists
+its weights under tf-slim's names (`slim_variables()`), so a slim checkpoint maps onto
+the Keras model one variable to one weight. Only `keras` and `tensorflow`'s Keras are
+needed: this package is copied into the user's project by `migrate-bn upgrade`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import ops
+
+
+class FusedBatchNorm(keras.layers.BatchNormalization):
+    """Batch norm as TF1's fused kernel computed it (slim and `tf.layers` on 4-D input).
+
+    The output is normalised with the batch's biased variance, as Keras does, but the
+    moving variance accumulates the n/(n-1)-corrected one, as the fused kernel did; stock
+    Keras 3 accumulates the biased variance, so its inference outputs would drift from
+    TF1's by up to 1/(n-1).
+    """
+
+    def call(self, inputs, training=None, mask=None):
+        channels = self.axis % len(inputs.shape)  # Keras keeps axis=-1 as given
+        axes = [axis for axis in range(len(inputs.shape)) if axis != channels]
+        if training and self.trainable:
+            mean, variance, count = _fused_moments(inputs, channels, axes)
+            corrected = variance * (count / (count - 1.0))
+            # TF1 updated `moving -= (moving - value) * (1 - decay)`.
+            self.moving_mean.assign(self.moving_mean - (self.moving_mean - mean) * (1.0 - self.momentum))
+            self.moving_variance.assign(self.moving_variance - (self.moving_variance - corrected) * (1.0 - self.momentum))
+        else:
+            mean, variance = self.moving_mean, self.moving_variance
+        # The fused kernel centres first, (x - mean) * (gamma / sqrt(var + eps)) + beta; Keras's
+        # x * inv + (beta - mean * inv) loses digits where a channel's mean dwarfs its spread,
+        # and over fifty layers that shows.
+        broadcast = [1] * len(inputs.shape)
+        broadcast[channels] = -1
+        factor = ops.rsqrt(variance + self.epsilon)
+        if self.gamma is not None:
+            factor = factor * self.gamma
+        outputs = (inputs - ops.reshape(mean, broadcast)) * ops.reshape(factor, broadcast)
+        if self.beta is not None:
+            outputs = outputs + ops.reshape(self.beta, broadcast)
+        return outputs
+
+
+def _fused_moments(inputs, channels: int, axes: list):
+    """The batch's mean and biased variance per channel, summed as the fused CPU kernel
+    sums them (over a [values, channels] view, then scaled by 1/n), and n: the same
+    float32 rounding, which a fifty-layer net in training mode would otherwise amplify."""
+    shape = ops.shape(inputs)
+    count = ops.cast(math.prod(shape[axis] for axis in axes), inputs.dtype)
+    if channels == len(inputs.shape) - 1:
+        rows = ops.reshape(inputs, (-1, shape[channels]))
+        mean = ops.sum(rows, axis=0) * (1.0 / count)
+        variance = ops.sum(ops.square(rows - mean), axis=0) * (1.0 / count)
+    else:
+        mean, variance = ops.moments(inputs, axes=axes)
+    return mean, variance, count
+
+
+def slim_batch_norm(scope: str, decay: float, epsilon: float, scale: bool, center: bool = True) -> FusedBatchNorm:
+    """`slim.batch_norm` whose variables live in `scope` (a conv's normalizer: `conv1/BatchNorm`;
+    called on its own with `scope='postnorm'`: `postnorm`); slim's `decay` is Keras's momentum."""
+    layer = FusedBatchNorm(momentum=decay, epsilon=epsilon, scale=scale, center=center, name=_keras_name(scope))
+    layer.scope = scope
+    return layer
+
+
+def _keras_name(scope: str) -> str:
+    """Keras 3 refuses `/` in layer names; the slim scope is kept in `.scope`."""
+    return scope.replace("/", ".")
+
+
+def l2(weight_decay: float):
+    """slim's `l2_regularizer(w)` is w * sum(x**2) / 2 (tf.nn.l2_loss); Keras's L2(l) is l * sum(x**2)."""
+    return keras.regularizers.L2(weight_decay / 2.0) if weight_decay else None
+
+
+def slim_weights_initializer():
+    """slim's `variance_scaling_initializer()` (factor 2, fan in, truncated normal): Keras's
+    nearest. It only matters when the model trains from scratch, not from a checkpoint."""
+    return keras.initializers.VarianceScaling(scale=2.0, mode="fan_in", distribution="truncated_normal")
+
+
+class SlimConv2D(keras.layers.Layer):
+    """`slim.conv2d`: convolution, then batch norm (no bias) or a bias, then the activation.
+
+    `padding` is "SAME", "VALID", or "conv2d_same" (resnet_utils.conv2d_same: SAME for
+    stride 1, else explicit symmetric zero padding and VALID, so that the result does not
+    depend on the input size's parity).
+    """
+
+    def __init__(self, scope: str, filters: int, kernel_size: int, stride: int = 1, rate: int = 1,
+                 padding: str = "SAME", activation="relu", batch_norm: dict | None = None,
+                 weight_decay: float = 0.0, weights_initializer=None, **kwargs):
+        super().__init__(name=_keras_name(scope), **kwargs)
+        self.scope = scope
+        self.kernel_size = kernel_size
+        self.rate = rate
+        self.explicit_padding = padding == "conv2d_same" and stride > 1
+        keras_padding = "valid" if padding == "VALID" or self.explicit_padding else "same"
+        self.conv = keras.layers.Conv2D(
+            filters, kernel_size, strides=stride, dilation_rate=rate, padding=keras_padding,
+            use_bias=batch_norm is None, kernel_initializer=weights_initializer or keras.initializers.GlorotUniform(),
+            bias_initializer="zeros", kernel_regularizer=l2(weight_decay), name=_keras_name(scope) + ".conv")
+        self.norm = slim_batch_norm(scope + "/BatchNorm", **batch_norm) if batch_norm is not None else None
+        self.activation = keras.activations.get(activation) if activation else None
+
+    def call(self, inputs, training=None):
+        if self.explicit_padding:
+            effective = self.kernel_size + (self.kernel_size - 1) * (self.rate - 1)
+            begin = (effective - 1) // 2
+            end = effective - 1 - begin
+            inputs = ops.pad(inputs, [[0, 0], [begin, end], [begin, end], [0, 0]])
+        outputs = self.conv(inputs)
+        if self.norm is not None:
+            outputs = self.norm(outputs, training=training)
+        if self.activation is not None:
+            outputs = self.activation(outputs)
+        return outputs
+
+    def slim_variables(self) -> list:
+        """(slim variable name, Keras variable) for the convolution's weights (its
+        batch norm lists its own)."""
+        pairs = [(self.scope + "/weights", self.conv.kernel)]
+        if self.conv.use_bias:
+            pairs.append((self.scope + "/biases", self.conv.bias))
+        return pairs
+
+
+def batch_norm_variables(layer: FusedBatchNorm) -> list:
+    pairs = []
+    if layer.center:
+        pairs.append((layer.scope + "/beta", layer.beta))
+    if layer.scale:
+        pairs.append((layer.scope + "/gamma", layer.gamma))
+    return pairs + [(layer.scope + "/moving_mean", layer.moving_mean),
+                    (layer.scope + "/moving_variance", layer.moving_variance)]
+
+
+class SlimNet(keras.Model):
+    """A tf-slim net: `model(images, training=...)` returns `(net, end_points)` as the
+    slim function did; `slim_variables()` names every weight as the slim checkpoint does
+    (build the model first, by calling it once)."""
+
+    def slim_variables(self) -> dict:
+        found: dict = {}
+        for layer in self._flatten_layers(include_self=False, recursive=True):
+            if isinstance(layer, SlimConv2D):
+                found.update(layer.slim_variables())
+            elif isinstance(layer, FusedBatchNorm):
+                found.update(batch_norm_variables(layer))
+        return found

@@ -1,0 +1,54 @@
+"""Which tf-slim nets convert, with which arguments: data, read by `slim_nets.upgrade`.
+
+Names are as `facts.qualname` resolves them: `tf_slim` and `tensorflow.contrib.slim`
+both read as `tensorflow.contrib.slim`. The TF models repository's `nets` package is a
+different variant (its ResNets squeeze the logits by default, its VGG has more options)
+and is not in the table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+NETS_PACKAGE = "tensorflow.contrib.slim.nets"
+# The directory `upgrade` writes beside the upgraded module: migrate_bn/slim_nets/keras.
+EMITTED_PACKAGE = "slim_nets_keras"
+
+
+@dataclass(frozen=True)
+class NetSpec:
+    family: str  # the module, in tf-slim and in the emitted package
+    positions: tuple  # the slim function's parameters in order
+    constructor: frozenset  # the ones the Keras net function takes too
+    arg_scope: str  # the arg-scope factory the net is used under (in `family` or resnet_utils)
+    arg_scope_keywords: frozenset  # its keywords the Keras net function takes
+    logits: str  # the scope (under the net's) of the last layer, whose biases give num_classes
+    build_size: int  # an input size the net accepts, to build its weights
+    default_scope: str = ""  # the net's variable scope when the call names none ("": the net's name)
+
+
+_RESNET = dict(positions=("inputs", "num_classes", "is_training", "global_pool", "output_stride", "reuse", "scope"),
+               constructor=frozenset({"num_classes", "global_pool", "output_stride", "scope"}),
+               arg_scope="resnet_arg_scope",
+               arg_scope_keywords=frozenset({"weight_decay", "batch_norm_decay", "batch_norm_epsilon",
+                                             "batch_norm_scale"}),
+               logits="logits", build_size=64)
+_VGG = dict(positions=("inputs", "num_classes", "is_training", "dropout_keep_prob", "spatial_squeeze", "scope"),
+            constructor=frozenset({"num_classes", "dropout_keep_prob", "spatial_squeeze", "scope"}),
+            arg_scope="vgg_arg_scope", arg_scope_keywords=frozenset({"weight_decay"}),
+            logits="fc8", build_size=224)
+
+_INCEPTION_V1 = dict(positions=("inputs", "num_classes", "is_training", "dropout_keep_prob", "prediction_fn",
+                                "spatial_squeeze", "reuse", "scope"),
+                     constructor=frozenset({"num_classes", "dropout_keep_prob", "spatial_squeeze", "scope"}),
+                     arg_scope="inception_v1_arg_scope", arg_scope_keywords=frozenset({"weight_decay", "use_batch_norm"}),
+                     logits="Logits/Conv2d_0c_1x1", build_size=224)
+
+NETS = {
+    **{name: NetSpec("resnet_v1", **_RESNET) for name in ("resnet_v1_50", "resnet_v1_101", "resnet_v1_152")},
+    **{name: NetSpec("resnet_v2", **_RESNET) for name in ("resnet_v2_50", "resnet_v2_101", "resnet_v2_152")},
+    **{name: NetSpec("vgg", **_VGG) for name in ("vgg_a", "vgg_16", "vgg_19")},
+    "inception_v1": NetSpec("inception_v1", **_INCEPTION_V1, default_scope="InceptionV1"),
+}
+# Modules an arg-scope factory may be reached through (resnet_v1.resnet_utils.resnet_arg_scope).
+ARG_SCOPE_MODULES = ("resnet_utils",)

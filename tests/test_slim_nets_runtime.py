@@ -1,0 +1,168 @@
+"""tf-slim's nets and their Keras versions (migrate_bn/slim_nets), proven on the same weights.
+
+For each net, tests/runtime/slim_net_tf1.py builds tf-slim's net under
+tensorflow-cpu==2.12.1 + tf-slim, as its users did (`with slim.arg_scope(<net>_arg_scope()):
+net(images, num_classes, is_training=flag)`), randomly initialised, and saves it the way
+published checkpoints are laid out, with what a training run adds (global step, momentum
+slots, EMA shadows); it records inference logits and every end point, then five
+training-mode steps (outputs of each, and every weight and moving statistic after).
+tests/runtime/slim_net_tf2.py then runs the Keras model on the newest TensorFlow (Keras 3,
+neither tf_keras nor tf-slim installed), loaded by the code behind `ckpt-convert`.
+
+Checked: every Keras weight filled and every model variable used, the rest listed by kind;
+inference logits and every end point within 1e-5 of the tensor's largest value; the
+weights file `ckpt-convert --slim-net` writes predicts the same; after five training-mode
+steps every moving variance within 1e-5 (relative to its largest value), every moving
+mean and each step's outputs within 1e-4 (see MOVING_MEAN for why not 1e-5).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import runtime_oracle as oracle  # tests/conftest.py
+
+pytestmark = oracle.tf1_marks()
+ROOT = Path(__file__).resolve().parent.parent
+RUNTIME = ROOT / "tests" / "runtime"
+
+# net: (input size, batch, num_classes). 64x64 keeps the ResNets quick; VGG's fc6 is a 7x7
+# VALID convolution over pool5 and Inception V1's logits a 7x7 VALID average pool over
+# Mixed_5c, so both need 224x224 (with spatial_squeeze, slim's default). Dropout is random,
+# so VGG and Inception run with keep-probability 1 (slim_net_tf1.py).
+NETS = {"resnet_v1_50": (64, 2, 10), "resnet_v2_50": (64, 2, 10), "vgg_16": (224, 1, 10),
+        "inception_v1": (224, 2, 10)}
+# The five steps run plain SGD with learning rate 0: the weights stay, so the steps compare
+# the training-mode forward pass and how batch norm accumulates its moving statistics
+# (TF1's fused kernel: the n/(n-1)-corrected variance). With any learning rate the runs
+# part within a step or two: a randomly initialised fifty-layer net in training mode is
+# chaotic (a 1e-6 relative change of the weights moves the Keras model's own outputs by
+# 24% after one step of 1e-4, measured), so no implementation would agree to 1e-5 there.
+LEARNING_RATE = 0.0
+INFERENCE = 1e-5
+MOVING_VARIANCE = 1e-5
+# The batch mean is a float32 sum of n values (2048 per channel in conv1) in another order
+# than the fused kernel's: where a channel's mean is small against its values that is
+# already 1.7e-5 of the largest mean in the first layer, and training mode (normalising by
+# the batch's statistics at every layer, 8 values per channel in block4) carries such
+# rounding on along the depth. Measured on resnet_v1_50: moving means 3.9e-5, each step's
+# logits 3.6e-5, moving variances 6.2e-6, inference 0.
+MOVING_MEAN = 1e-4
+TRAINING_OUTPUTS = 1e-4
+# Both TensorFlows run Eigen's CPU kernels: their oneDNN builds pick other convolution
+# algorithms (inference 3.2e-6 apart instead of 0, training logits 8e-5), which is no part
+# of what the conversion computes.
+ENVIRONMENT = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0"}
+
+
+def run(python: str, *arguments: str) -> str:
+    done = subprocess.run([python, *arguments], capture_output=True, text=True, timeout=1800,
+                          env={**os.environ, **ENVIRONMENT})
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+@pytest.fixture(scope="module", params=sorted(NETS))
+def runs(request, tmp_path_factory, tf2_python: str):
+    net = request.param
+    size, batch, classes = NETS[net]
+    tf1, tf2 = tmp_path_factory.mktemp(net + "-tf1"), tmp_path_factory.mktemp(net + "-tf2")
+    printed = run(sys.executable, str(RUNTIME / "slim_net_tf1.py"), net, str(size), str(batch), str(classes),
+                  str(LEARNING_RATE), str(tf1))
+    run(tf2_python, str(RUNTIME / "slim_net_tf2.py"), net, str(classes), str(tf1), str(tf2))
+    model_variables = int(re.search(r"(\d+) model variables", printed).group(1))
+    return (net, np.load(tf1 / "tf1.npz"), np.load(tf2 / "tf2.npz"), (tf2 / "loaded.txt").read_text(),
+            model_variables, tf2)
+
+
+def relative(expected: np.ndarray, actual: np.ndarray) -> float:
+    """The largest difference, relative to the largest value of the tensor."""
+    return float(np.max(np.abs(expected - actual)) / max(np.max(np.abs(expected)), 1e-30))
+
+
+def test_checkpoint_fully_used_and_every_weight_filled(runs) -> None:
+    net, _, tf2, loaded, model_variables, _ = runs
+    lines = loaded.splitlines()
+    # `load` raises on a weight without a variable or a variable of the net without a weight.
+    assert lines[0] == f"{model_variables} variables -> Keras weights (every weight filled)"
+    trainable = model_variables - 2 * sum(1 for line in tf2.files if line.endswith("/moving_mean"))
+    assert lines[1] == "1 global step, not converted: global_step"
+    assert lines[2].startswith(f"{trainable} optimizer slots, not converted")
+    assert lines[3].startswith(f"{trainable} EMA shadows, not converted")
+    assert len(lines) == 4
+    # Never a partial load: other logits, or no logits at all, are refused with the reason.
+    assert "SlimCheckpointError" in str(tf2["refused/shape"]) and "shape" in str(tf2["refused/shape"])
+    if net.startswith("resnet"):
+        assert "which the Keras model has no weight for" in str(tf2["refused/unused"])
+
+
+def test_inference_outputs_and_end_points(runs) -> None:
+    net, tf1, tf2, _, _, _ = runs
+    tf1_points = {key for key in tf1.files if key.startswith("inference/")}
+    assert tf1_points == {key for key in tf2.files if key.startswith("inference/")}
+    assert len(tf1_points) > 15  # every conv, unit, block or module of slim's end points, by slim's key
+    worst = max(relative(tf1[key], tf2[key]) for key in tf1_points)
+    assert worst <= INFERENCE, worst
+    # What `ckpt-convert --slim-net` writes, loaded into a model built anew.
+    assert relative(tf2["inference/logits"], tf2["weights_file/logits"]) <= 1e-6
+
+
+def test_training_steps_outputs_and_moving_statistics(runs) -> None:
+    net, tf1, tf2, _, _, _ = runs
+    assert {key for key in tf1.files if key.startswith("training/")} == \
+        {key for key in tf2.files if key.startswith("training/")}
+    outputs = max(relative(tf1[f"train/{step}"], tf2[f"train/{step}"]) for step in range(5))
+    assert outputs <= TRAINING_OUTPUTS, outputs
+    statistics = [key for key in tf1.files if key.endswith(("/moving_mean", "/moving_variance"))]
+    means = [key for key in statistics if key.endswith("/moving_mean")]
+    if net != "vgg_16":  # VGG has no batch norm
+        worst = max(relative(tf1[key], tf2[key]) for key in means)
+        assert worst <= MOVING_MEAN, worst
+        worst = max(relative(tf1[key], tf2[key]) for key in statistics if key not in means)
+        assert worst <= MOVING_VARIANCE, worst
+        assert all(np.max(np.abs(tf1[key])) > 0 for key in means)  # they moved
+    # Learning rate 0: the weights stay exactly what the checkpoint held, on both sides.
+    weights = [key for key in tf1.files if key.startswith("final/") and key not in statistics]
+    assert all(np.array_equal(tf1[key], tf2[key]) for key in weights)
+
+
+UPGRADED_RUN = """
+import sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+import model  # the upgraded module, importing slim_nets_keras from beside it
+inputs = np.load(sys.argv[2])["inputs"]
+model.resnet_v1_50_model(inputs[:1], training=False)
+model.resnet_v1_50_model.load_weights(sys.argv[3])
+logits, _ = model.model(inputs, False)
+np.save(sys.argv[4], logits.numpy())
+"""
+
+
+def test_the_upgraded_module_predicts_what_slim_did(runs, tmp_path, tf2_python: str) -> None:
+    """The user's path: `upgrade` the model code, `ckpt-convert --slim-net` the checkpoint,
+    load it into the upgraded module's model: TF1's inference logits."""
+    from click.testing import CliRunner
+
+    from migrate_bn.cli import main
+
+    net, tf1, _, _, _, tf2_out = runs
+    if net != "resnet_v1_50":
+        pytest.skip("the module calls resnet_v1_50")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "model.py").write_text((ROOT / "fixtures" / "slim_nets" / "model.py").read_text())
+    assert CliRunner().invoke(main, ["upgrade", str(project)]).exit_code == 0
+    (tmp_path / "run.py").write_text(UPGRADED_RUN)
+    recorded = tmp_path / "tf1.npz"
+    np.savez(recorded, inputs=tf1["inputs"])
+    run(tf2_python, str(tmp_path / "run.py"), str(project), str(recorded), str(tf2_out / "model.weights.h5"),
+        str(tmp_path / "logits.npy"))
+    assert relative(tf1["inference/logits"], np.load(tmp_path / "logits.npy")) <= INFERENCE
