@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterator, Optional, Union
 from . import tfapi
 from .binding import api_signature, argument, bind, def_signature
 from .names import ImportTable, dotted, resolve
+from .visiting import NodeVisitor
 
 # The marker `lookup` returns for a name bound by a parameter, loop or `with ... as`.
 UNKNOWN = ast.Constant(value=Ellipsis)
@@ -1037,7 +1038,7 @@ except AttributeError:  # pragma: no cover
     pass
 
 
-class _Builder(ast.NodeVisitor):
+class _Builder(NodeVisitor):
     """Walks a module once, filling a ModuleFacts."""
 
     def __init__(self, facts: ModuleFacts) -> None:
