@@ -51,6 +51,10 @@ class Project:
         # (importing directory, module) -> file: modules are looked up for every call.
         self._module_files: dict[tuple[str, str], Optional[str]] = {}
         self._in_scan: set[str] = set()
+        # Per file, for the import scan: does it hold a batch-norm word, and the project
+        # files its import lines name. A module imported from many others is read once.
+        self._holds_words: dict[str, bool] = {}
+        self._imported_files: dict[str, list[str]] = {}
 
     def resolver(self, path: str) -> "Resolver":
         return Resolver(self, os.path.abspath(path))
@@ -70,32 +74,40 @@ class Project:
         self._summaries[path] = summary
         return summary
 
-    def _could_build_batch_norm(self, path: str, source: bytes, depth: int) -> bool:
+    def _could_build_batch_norm(self, path: str, source: Optional[bytes], depth: int) -> bool:
         """A batch-norm word in the module, or in a project module it imports (found by a
-        scan of its import lines, without parsing), up to a few imports deep."""
-        if may_matter(source):
+        scan of its import lines, without parsing), up to a few imports deep. `source`:
+        the module's bytes, or None to read them if they are needed (an unreadable
+        module has no word and imports nothing)."""
+        if path not in self._holds_words:
+            source = _read(path) if source is None else source
+            self._holds_words[path] = source is not None and may_matter(source)
+        if self._holds_words[path]:
             return True
         if depth > 3 or path in self._in_scan:
             return False
         self._in_scan.add(path)
         try:
-            resolver = self.resolver(path)
-            for match in _IMPORT_LINE.finditer(source):
-                module = (match.group(1) or match.group(3) or b"").decode("ascii", "replace")
-                names = [n.strip().split(" ")[0] for n in (match.group(2) or b"").decode("ascii", "replace").split(",")]
-                for candidate in [module, *(f"{module}.{name}" if not module.endswith(".") else module + name
-                                            for name in names if name and name != "(")]:
-                    found = resolver.module_file(candidate) if candidate else None
-                    if found and found != path:
-                        try:
-                            with open(found, "rb") as handle:
-                                if self._could_build_batch_norm(found, handle.read(), depth + 1):
-                                    return True
-                        except OSError:
-                            continue
-            return False
+            if path not in self._imported_files:
+                source = _read(path) if source is None else source
+                self._imported_files[path] = self._files_imported_by(path, source or b"")
+            return any(self._could_build_batch_norm(found, None, depth + 1) for found in self._imported_files[path])
         finally:
             self._in_scan.discard(path)
+
+    def _files_imported_by(self, path: str, source: bytes) -> list[str]:
+        """The project files the import lines of `path` name, in the order they name them."""
+        resolver = self.resolver(path)
+        files = []
+        for match in _IMPORT_LINE.finditer(source):
+            module = (match.group(1) or match.group(3) or b"").decode("ascii", "replace")
+            names = [n.strip().split(" ")[0] for n in (match.group(2) or b"").decode("ascii", "replace").split(",")]
+            for candidate in [module, *(f"{module}.{name}" if not module.endswith(".") else module + name
+                                        for name in names if name and name != "(")]:
+                found = resolver.module_file(candidate) if candidate else None
+                if found and found != path:
+                    files.append(found)
+        return files
 
     def _summarize(self, path: str) -> dict[str, Producer]:
         try:
@@ -146,6 +158,14 @@ def _producer(name, path, node, kind, scope, module_facts, is_training_name) -> 
                          if isinstance(site.flag, ast.Name)}
         flags = tuple(p for p in scope.param_defaults if is_training_name(p) or p in used_as_flags)
     return Producer(name, path, node.lineno, kind, positional, flags)
+
+
+def _read(path: str) -> Optional[bytes]:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return None
 
 
 # `from .layers import conv_bn`, `from . import layers`, `import models.resnet`.
