@@ -110,7 +110,7 @@ def analyze(
         return result
     rules = select_rules() if rules is None else rules
     try:
-        view = documents.read(source, path)
+        view = resolver.read(source) if resolver is not None else documents.read(source, path)
         found = check_view(view, rules, options, resolver)
     except SourceError as error:
         result.error = error.problem

@@ -20,6 +20,7 @@ from . import facts as facts_module
 from .binding import def_signature, positional_parameters
 from .prefilter import may_matter
 from . import documents
+from .model.views import Views
 from .source import SourceError
 
 ROOT_MARKERS = (".git", "setup.py", "setup.cfg", "pyproject.toml")
@@ -55,6 +56,8 @@ class Project:
         # files its import lines name. A module imported from many others is read once.
         self._holds_words: dict[str, bool] = {}
         self._imported_files: dict[str, list[str]] = {}
+        # Parsed modules: one summarized here is often analysed too, or the other way round.
+        self.views = Views()
 
     def resolver(self, path: str) -> "Resolver":
         return Resolver(self, os.path.abspath(path))
@@ -118,7 +121,7 @@ class Project:
             if not self._could_build_batch_norm(path, source, 0):
                 return {}
             # A Python 2 module is read through its Python 3 view, as `analyze` reads it.
-            view = documents.read(source, path)
+            view = self.views.read(path, source)
             text, tree = view.text, view.tree
         except (OSError, SourceError):
             return {}
@@ -190,6 +193,11 @@ class Resolver:
                 seen.add(path)
                 pending.extend(self.project._dependencies.get(path, ()))
         return seen
+
+    def read(self, source: bytes) -> "documents.View":
+        """The view of this module's `source` (documents.read), shared with the project's
+        summaries of it."""
+        return self.project.views.read(self.path, source)
 
     def producer(self, qualname: str) -> Optional[Producer]:
         if qualname.startswith(FOREIGN_PREFIXES) or "." not in qualname.lstrip("."):
