@@ -22,7 +22,9 @@ _DEPRECATED_CONSTANT_METHODS = ("visit_Num", "visit_Str", "visit_Bytes", "visit_
 class NodeVisitor(ast.NodeVisitor):
     """Dispatches as `ast.NodeVisitor` does (`visit_<ClassName>` on the visitor's class,
     else `generic_visit`), with the choice remembered per node class. Methods set on an
-    instance rather than its class are not seen."""
+    instance rather than its class are not seen, and a subclass that overrides `visit`
+    itself (to keep a stack of statements, say) is not called from `generic_visit` for
+    the childless nodes it has no method for (contexts, operators, constants)."""
 
     _dispatch: dict[type, Optional[Callable[[Any, ast.AST], Any]]]
 
@@ -54,7 +56,9 @@ class NodeVisitor(ast.NodeVisitor):
         return method
 
     def generic_visit(self, node: ast.AST) -> None:
-        visit = self.visit
+        visit, dispatch = self.visit, self._dispatch
+        # A child whose class is known to need nothing (None) is not even handed to
+        # `visit`: half of a module's nodes are contexts, operators and constants.
         for name in node._fields:
             try:
                 value = getattr(node, name)
@@ -62,7 +66,7 @@ class NodeVisitor(ast.NodeVisitor):
                 continue
             if isinstance(value, list):
                 for item in value:
-                    if isinstance(item, ast.AST):
+                    if isinstance(item, ast.AST) and dispatch.get(type(item), visit) is not None:
                         visit(item)
-            elif isinstance(value, ast.AST):
+            elif isinstance(value, ast.AST) and dispatch.get(type(value), visit) is not None:
                 visit(value)
