@@ -100,17 +100,20 @@ def analyze(
     options: Options = Options(),
     fix: bool = False,
     resolver: Optional[Resolver] = None,
+    view: Optional[documents.View] = None,
 ) -> Result:
     """Find the batch-norm bugs in one module and, with `fix`, fix what can be fixed.
 
     `resolver` (from `project.Project`) lets the analysis see which of the project's own
-    imported functions build batch norm; without it each module stands alone."""
+    imported functions build batch norm; without it each module stands alone. `view`:
+    `documents.read(source, path)`, when the caller made it (the language server)."""
     result = Result(path=path)
     if not may_matter(source):
         return result
     rules = select_rules() if rules is None else rules
     try:
-        view = documents.read(source, path)
+        if view is None:
+            view = resolver.read(source) if resolver is not None else documents.read(source, path)
         found = check_view(view, rules, options, resolver)
     except SourceError as error:
         result.error = error.problem

@@ -20,7 +20,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 from .findings import Finding, Span
 from .source import SourceError, decode, encoding_of, parse
@@ -94,9 +94,11 @@ class View:
         return Span(start.line, start.column, end.line, end.column, start.cell)
 
 
-def read(source: bytes, path: str = "<stdin>") -> View:
+def read(source: bytes, path: str = "<stdin>", parse_python3: Callable[[str], ast.Module] = parse) -> View:
     """The view of a file's bytes; raises `SourceError` when it is none of the kinds
-    migrate-bn reads (the message says why, for Python 3's parse error first)."""
+    migrate-bn reads (the message says why, for Python 3's parse error first).
+    `parse_python3`: how a Python 3 text is parsed (the language server's parses only
+    what an edit changed); it raises `SourceError` as `source.parse` does."""
     if path.lower().endswith(NOTEBOOK_SUFFIX):
         from . import notebooks
 
@@ -104,7 +106,7 @@ def read(source: bytes, path: str = "<stdin>") -> View:
     encoding = encoding_of(source)
     text = decode(source, encoding)
     try:
-        return View(source, text, parse(text), encoding)
+        return View(source, text, parse_python3(text), encoding)
     except SourceError as python3_error:
         from . import python2
 

@@ -22,6 +22,7 @@ from . import tfapi
 from .binding import api_signature, argument, bind, def_signature
 from .model.aliases import resolve_project_aliases
 from .names import ImportTable, dotted, resolve
+from .visiting import NodeVisitor
 
 # The marker `lookup` returns for a name bound by a parameter, loop or `with ... as`.
 UNKNOWN = ast.Constant(value=Ellipsis)
@@ -1026,7 +1027,7 @@ except AttributeError:  # pragma: no cover
     pass
 
 
-class _Builder(ast.NodeVisitor):
+class _Builder(NodeVisitor):
     """Walks a module once, filling a ModuleFacts."""
 
     def __init__(self, facts: ModuleFacts) -> None:

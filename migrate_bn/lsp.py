@@ -39,7 +39,9 @@ from .output import rule_docs_url
 from .project import Project
 from .rules import Options, Rule, rule_by_code, select_rules
 from .documents import NOTEBOOK_SUFFIX
-from .source import SourceError, decode, encoding_of, split_lines
+from .prefilter import may_matter
+from .reparse import Reparser
+from .source import SourceError, decode, encoding_of, parse, split_lines
 from .suppressions import innermost_statement, statement_lines
 
 logger = logging.getLogger(__name__)
@@ -156,6 +158,8 @@ class MigrateBnServer(LanguageServer):
         self.analyses: dict[str, Analysis] = {}
         self.states: dict[str, _DocumentState] = {}
         self.reported_config_errors: set[str] = set()
+        # Per open document, its last parse: an edit re-parses only the statements it touched.
+        self.reparsers: dict[str, Reparser] = {}
         # One worker: analyses run one at a time, off the thread that reads messages.
         self.analysis_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="migrate-bn-analysis")
 
@@ -216,8 +220,9 @@ class MigrateBnServer(LanguageServer):
         analysis.rules = self.rules_for(path, settings)
         resolver = self.project.resolver(path) if path else None
         try:
+            view = self.read(uri, source, path or uri) if may_matter(source) else None
             analysis.result = analyze(source, path or uri, rules=analysis.rules, options=Options(), fix=fix,
-                                      resolver=resolver)
+                                      resolver=resolver, view=view)
         except Exception as error:  # a bug in migrate-bn: say so, keep serving
             logger.exception("analysis failed for %s", uri)
             analysis.result = Result(path=path or uri, internal_error=f"{type(error).__name__}: {error}")
@@ -226,6 +231,18 @@ class MigrateBnServer(LanguageServer):
                 type=types.MessageType.Error,
                 message=f"migrate-bn: internal error on {uri}: {analysis.result.internal_error}"))
         return analysis
+
+    def read(self, uri: str, source: bytes, path: str) -> Optional[documents.View]:
+        """The buffer's view (documents.read), its Python 3 text parsed incrementally:
+        the other top-level statements are the previous version's (reparse.py). None
+        when it cannot be read: `analyze` reads it again and says why."""
+        reparser = self.reparsers.get(uri)
+        if reparser is None:
+            reparser = self.reparsers[uri] = Reparser(parse)
+        try:
+            return documents.read(source, path, parse_python3=reparser.parse)
+        except SourceError:
+            return None
 
     def tell(self, analysis: Analysis) -> None:
         """Send what an analysis had to say to the user (event-loop thread only)."""
@@ -283,6 +300,7 @@ class MigrateBnServer(LanguageServer):
         if state is not None and state.task is not None:
             state.task.cancel()
         self.analyses.pop(uri, None)
+        self.reparsers.pop(uri, None)
         self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
     # --- diagnostics ---------------------------------------------------------------------

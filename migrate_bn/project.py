@@ -20,6 +20,7 @@ from . import facts as facts_module
 from .binding import def_signature, positional_parameters
 from .prefilter import may_matter
 from . import documents
+from .model.views import Views
 from .source import SourceError
 
 ROOT_MARKERS = (".git", "setup.py", "setup.cfg", "pyproject.toml")
@@ -54,6 +55,12 @@ class Project:
         # (importing directory, module) -> file: modules are looked up for every call.
         self._module_files: dict[tuple[str, str], Optional[str]] = {}
         self._in_scan: set[str] = set()
+        # Per file, for the import scan: does it hold a batch-norm word, and the project
+        # files its import lines name. A module imported from many others is read once.
+        self._holds_words: dict[str, bool] = {}
+        self._imported_files: dict[str, list[str]] = {}
+        # Parsed modules: one summarized here is often analysed too, or the other way round.
+        self.views = Views()
 
     def resolver(self, path: str) -> "Resolver":
         return Resolver(self, os.path.abspath(path))
@@ -73,32 +80,40 @@ class Project:
         self._summaries[path] = summary
         return summary
 
-    def _could_build_batch_norm(self, path: str, source: bytes, depth: int) -> bool:
+    def _could_build_batch_norm(self, path: str, source: Optional[bytes], depth: int) -> bool:
         """A batch-norm word in the module, or in a project module it imports (found by a
-        scan of its import lines, without parsing), up to a few imports deep."""
-        if may_matter(source):
+        scan of its import lines, without parsing), up to a few imports deep. `source`:
+        the module's bytes, or None to read them if they are needed (an unreadable
+        module has no word and imports nothing)."""
+        if path not in self._holds_words:
+            source = _read(path) if source is None else source
+            self._holds_words[path] = source is not None and may_matter(source)
+        if self._holds_words[path]:
             return True
         if depth > 3 or path in self._in_scan:
             return False
         self._in_scan.add(path)
         try:
-            resolver = self.resolver(path)
-            for match in _IMPORT_LINE.finditer(source):
-                module = (match.group(1) or match.group(3) or b"").decode("ascii", "replace")
-                names = [n.strip().split(" ")[0] for n in (match.group(2) or b"").decode("ascii", "replace").split(",")]
-                for candidate in [module, *(f"{module}.{name}" if not module.endswith(".") else module + name
-                                            for name in names if name and name != "(")]:
-                    found = resolver.module_file(candidate) if candidate else None
-                    if found and found != path:
-                        try:
-                            with open(found, "rb") as handle:
-                                if self._could_build_batch_norm(found, handle.read(), depth + 1):
-                                    return True
-                        except OSError:
-                            continue
-            return False
+            if path not in self._imported_files:
+                source = _read(path) if source is None else source
+                self._imported_files[path] = self._files_imported_by(path, source or b"")
+            return any(self._could_build_batch_norm(found, None, depth + 1) for found in self._imported_files[path])
         finally:
             self._in_scan.discard(path)
+
+    def _files_imported_by(self, path: str, source: bytes) -> list[str]:
+        """The project files the import lines of `path` name, in the order they name them."""
+        resolver = self.resolver(path)
+        files = []
+        for match in _IMPORT_LINE.finditer(source):
+            module = (match.group(1) or match.group(3) or b"").decode("ascii", "replace")
+            names = [n.strip().split(" ")[0] for n in (match.group(2) or b"").decode("ascii", "replace").split(",")]
+            for candidate in [module, *(f"{module}.{name}" if not module.endswith(".") else module + name
+                                        for name in names if name and name != "(")]:
+                found = resolver.module_file(candidate) if candidate else None
+                if found and found != path:
+                    files.append(found)
+        return files
 
     def _summarize(self, path: str) -> dict[str, Producer]:
         try:
@@ -109,7 +124,7 @@ class Project:
             if not self._could_build_batch_norm(path, source, 0):
                 return {}
             # A Python 2 module is read through its Python 3 view, as `analyze` reads it.
-            view = documents.read(source, path)
+            view = self.views.read(path, source)
             text, tree = view.text, view.tree
         except (OSError, SourceError):
             return {}
@@ -151,6 +166,14 @@ def _producer(name, path, node, kind, scope, module_facts, is_training_name) -> 
     return Producer(name, path, node.lineno, kind, positional, flags)
 
 
+def _read(path: str) -> Optional[bytes]:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
 # `from .layers import conv_bn`, `from . import layers`, `import models.resnet`.
 _IMPORT_LINE = re.compile(rb"^[ \t]*(?:from[ \t]+([.\w]+)[ \t]+import[ \t]+([\w ,.(]+)|import[ \t]+([.\w]+))", re.M)
 
@@ -173,6 +196,11 @@ class Resolver:
                 seen.add(path)
                 pending.extend(self.project._dependencies.get(path, ()))
         return seen
+
+    def read(self, source: bytes) -> "documents.View":
+        """The view of this module's `source` (documents.read), shared with the project's
+        summaries of it."""
+        return self.project.views.read(self.path, source)
 
     def producer(self, qualname: str) -> Optional[Producer]:
         if qualname.startswith(FOREIGN_PREFIXES) or "." not in qualname.lstrip("."):

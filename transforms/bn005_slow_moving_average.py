@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import bisect
 import math
+import weakref
 from dataclasses import dataclass
 from typing import Iterator, Optional, Union
 
@@ -533,16 +535,37 @@ def _flag_note(facts: ModuleFacts, node: Optional[ast.expr]) -> str:
 
 
 def _scope_of(facts: ModuleFacts, node: ast.AST) -> Scope:
-    """The innermost function scope around a node (by position)."""
-    best = facts.module
+    """The innermost function scope around a node (by position): of the scopes whose
+    lines hold it, the one that starts last (the last so listed, on a tie)."""
     line = getattr(node, "lineno", 0)
-    for scope in facts.scopes:
-        if scope.kind == "module":
-            continue
-        start, end = scope.node.lineno, getattr(scope.node, "end_lineno", None) or scope.node.lineno  # type: ignore[attr-defined]
-        if start <= line <= end and (best is facts.module or start >= best.node.lineno):  # type: ignore[attr-defined]
-            best = scope
-    return best
+    starts, spans = _scope_index(facts)
+    # Backwards from the last scope starting at or before the line: the first that
+    # also ends after it starts last.
+    for index in range(bisect.bisect_right(starts, line) - 1, -1, -1):
+        end, scope = spans[index]
+        if line <= end:
+            return scope
+    return facts.module
+
+
+# The facts last indexed (a weak reference) with their index, in one slot: read and
+# replaced whole, so a thread never sees one module's facts with another's index.
+_INDEX: list = [None]
+
+
+def _scope_index(facts: ModuleFacts) -> tuple[list[int], list[tuple[int, Scope]]]:
+    """The module's non-module scopes ordered by (first line, order in facts.scopes): their
+    first lines, and their last lines with the scope. Every call asks the same facts:
+    made once per module (a check asked it once per call, over every scope)."""
+    cached = _INDEX[0]
+    if cached is not None and cached[0]() is facts:
+        return cached[1]
+    ordered = sorted(((scope.node.lineno, order, scope) for order, scope in enumerate(facts.scopes)  # type: ignore[attr-defined]
+                      if scope.kind != "module"), key=lambda item: item[:2])
+    index = ([start for start, _, _ in ordered],
+             [(getattr(scope.node, "end_lineno", None) or start, scope) for start, _, scope in ordered])
+    _INDEX[0] = (weakref.ref(facts), index)
+    return index
 
 
 def _loop_steps(facts: ModuleFacts, tree: _Tree, node: ast.AST, scope: Scope) -> Optional[Steps]:
