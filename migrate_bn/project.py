@@ -43,7 +43,11 @@ class Producer:
 class Project:
     """Summaries of the project's modules, shared by every file of one run."""
 
-    def __init__(self) -> None:
+    def __init__(self, roots: tuple[str, ...] = ()) -> None:
+        # The directories the run was given (absolute): a project root when no marker says.
+        self.roots = tuple(os.path.abspath(root) for root in roots)
+        # What the whole-program model found out about the project (model/project_graphs).
+        self.model_answers: dict = {}
         self._summaries: dict[str, dict[str, Producer]] = {}
         self._in_progress: set[str] = set()
         # The project files each summarized module's own imports resolved to.

@@ -47,6 +47,7 @@ class Job:
     jobs: int = 1  # worker processes
     respect_gitignore: bool = False
     explicit: frozenset[str] = frozenset()  # files named on the command line: never ignored
+    roots: tuple[str, ...] = ()  # the directories named on the command line: project roots
 
 
 def discover(paths: Iterable[str], settings: Optional[Settings] = None, force_exclude: bool = False) -> list[str]:
@@ -228,6 +229,8 @@ def run(paths: Sequence[str], job: Job, cache: Optional[Cache] = None,
     results come back in path order whatever the workers' order. Only the files a fix
     changed travel back with their bytes (for the diff)."""
     planned = planned or plan(paths, job)
+    if not job.roots:
+        job = replace(job, roots=tuple(os.path.abspath(path) for path in paths if os.path.isdir(path)))
     triaged: dict[str, tuple[Result, Optional[bytes]]] = {}
     pending: list[str] = []
     digests: dict[str, str] = {}
@@ -291,7 +294,7 @@ class _Worker:
     """One process's share of a run: the job, and the project summaries it has read."""
 
     def __init__(self, job: Job) -> None:
-        self.job = job if job.project is not None else replace(job, project=Project())
+        self.job = job if job.project is not None else replace(job, project=Project(job.roots))
 
     def process(self, path: str) -> tuple[Result, Optional[bytes], set[str]]:
         assert self.job.project is not None

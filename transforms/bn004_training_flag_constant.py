@@ -9,6 +9,7 @@ from migrate_bn.facts import BatchNormSite, ModuleFacts, Scope
 from migrate_bn.findings import Finding, Fix, Related, ReplaceNode
 from migrate_bn.flags import (ConstantOrigin, NewFlag, constant_flag, flag_in_scope, in_model_fn, inherits_normalizer,
                               new_training_flag)
+from migrate_bn.model.runs import evaluation_runs
 from migrate_bn.rules import Options, Rule, node_range, span
 
 
@@ -89,7 +90,7 @@ class TrainingFlagConstant(Rule):
             (candidates if origin.value else frozen).append((site, origin))
         reported = []
         for site, origin in candidates:
-            evaluations = facts.evaluation_runs(site)
+            evaluations = evaluation_runs(facts, site)
             if any(_eval_tower(facts, site, other) for other, _ in frozen):
                 continue  # a weight-sharing evaluation tower: the graph is built the right way
             literals = [_statement_of(facts, site, node) for node in origin.nodes]
