@@ -206,3 +206,31 @@ def test_importers_are_found_and_unimportable_scripts_have_none(tmp_path: Path) 
     model = build(MODEL, tmp_path / "model.py", project)
     assert not project_graphs.no_importers(model)
     assert project_graphs.no_importers(build(MODEL, tmp_path / "3dgan.py", project))
+
+
+def test_a_training_flag_fed_false_in_the_loop_is_an_evaluation() -> None:
+    source = loop_program(inside="print(sess.run(loss, {x: x_train, y: y_train, is_training: False}))")
+    facts = build(source)
+    assert not runs.monitors_training(facts, the_run(facts, "print(sess.run(loss"))
+
+
+NOTEBOOK_SHAPE = """\
+import tensorflow as tf
+
+def generate(v, is_training=True):
+    return tf.layers.batch_normalization(tf.layers.dense(v, 4), training=is_training)
+
+def show(before):
+    return sess.run(G_batch, {inputs: before, is_training: False})
+
+inputs = tf.placeholder(tf.float32, [None, 4])
+is_training = tf.placeholder(tf.bool, ())
+G_batch = generate(inputs)
+"""
+
+
+def test_a_function_evaluating_a_module_level_graph_is_attributed_to_it() -> None:
+    facts = build(NOTEBOOK_SHAPE)
+    assert [run.node.lineno for run in runs.evaluation_runs(facts, facts.batch_norm_sites[0])] == [7]
+    shadowed = build(NOTEBOOK_SHAPE.replace("def show(before):", "def show(before):\n    G_batch = None"))
+    assert runs.evaluation_runs(shadowed, shadowed.batch_norm_sites[0]) == []

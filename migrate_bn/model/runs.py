@@ -93,9 +93,8 @@ def monitors_training(facts: "ModuleFacts", run: "SessionRun") -> bool:
     # (an input pipeline), and then only the fetches' names can say (`val_accuracy`).
     # Fetch names alone do not decide a fed run: a GAN's `net_g_test` sampler is fed noise.
     feeds = _feed_values(run)
-    if any(held_out(value) or _bound_to_held_out(facts, value, run) for value in feeds) or \
-            (not feeds and held_out(run.fetches)):
-        return False
+    if _evaluates(facts, run) or (not feeds and held_out(run.fetches)):
+        return False  # held-out data, or a training flag fed False: the author evaluates
     innermost = loops[-1]
     if not feeds and any(_in_loop(facts, other, innermost) and other.node.lineno < run.node.lineno
                          and held_out(other.fetches) for other in facts.session_runs):
@@ -177,6 +176,39 @@ def _contains(outer: ast.AST, node: ast.AST) -> bool:
 
 def evaluation_runs(facts: "ModuleFacts", site: "BatchNormSite") -> list["SessionRun"]:
     """The runs that evaluate this batch norm: computed from it, without the train op,
-    and not training-time monitoring."""
-    return [run for run in facts.evaluation_runs(site)
-            if not monitors_training(facts, run) and built_from(facts, run, site)]
+    and not training-time monitoring. Besides the runs in the code that builds it, a
+    run in another function counts when it fetches the module-level names the graph
+    is bound to and feeds held-out data or a training flag `False` (a notebook builds
+    the graph in one cell and tests it in a function)."""
+    related = facts.evaluation_runs(site)
+    if facts.in_test(site.scope):
+        return []
+    candidates = related + [run for run in facts.evaluation_runs()
+                            if run not in related and not facts.in_test(run.scope) and _evaluates(facts, run)
+                            and _fetches_globals(facts, run, site)]
+    return [run for run in candidates if not monitors_training(facts, run) and built_from(facts, run, site)]
+
+
+def _evaluates(facts: "ModuleFacts", run: "SessionRun") -> bool:
+    """A run that shows it evaluates by what it feeds: held-out data, or a training
+    flag fed `False`."""
+    feed = run.feed
+    if any(held_out(value) or _bound_to_held_out(facts, value, run) for value in _feed_values(run)):
+        return True
+    if isinstance(feed, ast.Dict):
+        from ..flags import is_training_name
+
+        return any(isinstance(key, ast.Name) and is_training_name(key.id) and isinstance(value, ast.Constant)
+                   and value.value is False for key, value in zip(feed.keys, feed.values))
+    return False
+
+
+def _fetches_globals(facts: "ModuleFacts", run: "SessionRun", site: "BatchNormSite") -> bool:
+    """Does the run fetch, by a name its own function does not bind, a module-level
+    name holding this batch norm's output?"""
+    if run.fetches is None or run.scope.kind != "function":
+        return False
+    outputs = outputs_of(facts, site)
+    local = set(run.scope.assignments) | set(run.scope.param_defaults)
+    fetched = {node.id for node in ast.walk(run.fetches) if isinstance(node, ast.Name)} & outputs
+    return bool(fetched) and not fetched & local and all(name in facts.module.assignments for name in fetched)
