@@ -13,6 +13,7 @@ from migrate_bn.facts import UNKNOWN, BatchNormSite, ModuleFacts, Scope, all_bin
 from migrate_bn.findings import AddDictEntry, AddKeyword, Edit, Finding, Fix, Related, ReplaceNode
 from migrate_bn.names import dotted
 from migrate_bn.flags import called_under_arg_scope
+from migrate_bn.model.statistics import statistics_unread
 from migrate_bn.rules import Options, Rule, node_range, span
 
 
@@ -89,7 +90,9 @@ class SlowMovingAverage(Rule):
 
     def check(self, facts: ModuleFacts, options: Options) -> Iterator[Finding]:
         momentum = getattr(options, tfapi.BN_MOMENTUM_ATTRIBUTE, None)
-        sites = [site for site in facts.batch_norm_sites if _updates(facts, site)]
+        # Moving averages nothing reads (always training and never evaluated, or private
+        # to each build) may converge as slowly as they like: the model says which.
+        sites = [site for site in facts.batch_norm_sites if _updates(facts, site) and not statistics_unread(facts, site)]
         if not sites:
             return
         tree = _Tree(facts)
