@@ -10,6 +10,7 @@ from migrate_bn.binding import named_arguments
 from migrate_bn.facts import ModuleFacts, TrainOp
 from migrate_bn.flags import moving_statistics_unread
 from migrate_bn.findings import Finding, Fix, Related, ReplaceNode, Span, WrapInWith
+from migrate_bn.model.feeds import unfed_placeholders
 from migrate_bn.model.structure import frame_reason, framed_update_sites
 from migrate_bn.rules import Options, Rule, span, update_ops_dependency
 
@@ -153,6 +154,14 @@ class MissingUpdateOps(Rule):
         header, imports = update_ops_dependency(facts, op.stmt, *(site.node for site in facts.update_feeding_sites()),
                                                 scope=scope)
         edits = (*imports, WrapInWith(op.stmt.lineno, header))
+        unfed = unfed_placeholders(facts, op, scope)
+        if unfed:
+            # The update ops compute from inputs this step does not feed: every run of the
+            # wrapped step would stop with a missing-feed error.
+            names = ", ".join(f"`{name}`" for name in unfed)
+            return Fix("unsafe", f"Run the update ops first: wrap the train op in `with {header}:` (review: "
+                                 f"those update ops need {names}, which the train step's `sess.run` does not "
+                                 "feed: it would stop with a missing-feed error)", edits)
         if scope is None and _trains_one_of_several_networks(facts, op):
             # The whole collection holds the other networks' update ops too: this step
             # would run them, on inputs it may not feed (a missing-feed error at run time)
