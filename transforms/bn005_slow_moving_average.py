@@ -81,7 +81,9 @@ class SlowMovingAverage(Rule):
     arg scope, or a slim net built frozen under it); the decay is the API's default while
     an arg scope around the call, or around a caller (possibly in another module), may
     set it; the decay cannot be read (a `**kwargs` the module does not show, a value
-    computed at run time).
+    computed at run time); nothing reads the moving averages, however slowly they
+    converge: the batch norm always trains in a graph nothing evaluates, or each build
+    owns its variables (see BN001's "Stays silent when").
     """
 
     code = "BN005"

@@ -45,8 +45,9 @@ class UpdateOpsCrossNetwork(Rule):
     the step's `var_list` names no scope it can read (no `var_list`, or one computed in a
     way the module does not show); no other train op in the module trains another
     network; the step reads the collection with `scope=`; no batch norm is built under
-    the other network's scope (a critic without batch norm); every batch norm always runs
-    in training mode (see BN001), so no moving statistics are ever read; or the step is built by a
+    the other network's scope (a critic without batch norm); nothing reads any batch
+    norm's moving statistics (always in training mode and never evaluated, or private to
+    each build: see BN001); or the step is built by a
     builder such as `slim.learning.create_train_op`.
     """
 
