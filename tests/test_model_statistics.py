@@ -234,3 +234,16 @@ def test_a_function_evaluating_a_module_level_graph_is_attributed_to_it() -> Non
     assert [run.node.lineno for run in runs.evaluation_runs(facts, facts.batch_norm_sites[0])] == [7]
     shadowed = build(NOTEBOOK_SHAPE.replace("def show(before):", "def show(before):\n    G_batch = None"))
     assert runs.evaluation_runs(shadowed, shadowed.batch_norm_sites[0]) == []
+
+
+SAME_DATA = (Path(__file__).resolve().parent.parent / "fixtures" / "silent" / "gan_steps_feed_the_same_batches"
+             / "before.py")
+
+
+def test_bn009_stays_only_when_the_steps_feed_the_other_network_other_data() -> None:
+    source = SAME_DATA.read_text()
+    assert analyze(source.encode(), "gan.py", rules=select_rules(["BN009"])).findings == []
+    other_noise = source.replace("sess.run(g_train, {noise: batch_noise, real: batch, training: True})",
+                                 "sess.run(g_train, {noise: sample_noise(), real: batch, training: True})")
+    assert [f.code for f in analyze(other_noise.encode(), "gan.py", rules=select_rules(["BN009"])).findings] == \
+        ["BN009", "BN009"]

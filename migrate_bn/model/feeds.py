@@ -106,3 +106,30 @@ def unfed_placeholders(facts: "ModuleFacts", op: "TrainOp", scope: Optional[str]
         fed = set().union(*(_names(key) for key in run.feed.keys if key is not None))  # type: ignore[union-attr]
         missing |= needed - fed
     return sorted(missing)
+
+
+def same_data_in_both_steps(facts: "ModuleFacts", op: "TrainOp", others: list["TrainOp"], scopes: set[str]) -> bool:
+    """Do the other networks' update ops (built under `scopes`) compute, in this step,
+    from exactly the data their own steps feed them? Every run of this step and of the
+    other networks' steps feeds each placeholder they read, with the same expression
+    (`{z: z_, x: x_}` in both): then the extra updates in this step see batches like
+    their own, and only come more often. Unknown: False."""
+    needed: set[str] = set()
+    for scope in scopes:
+        needed |= _inputs_needed(facts, scope)
+    needed &= _placeholders(facts)
+    runs = [run for step in (op, *others) for run in _runs_of(facts, step)]
+    if not needed or not runs or any(not isinstance(run.feed, ast.Dict) for run in runs) or \
+            not all(_runs_of(facts, step) for step in (op, *others)):
+        return False
+    for name in needed:
+        values = set()
+        for run in runs:
+            fed = [value for key, value in zip(run.feed.keys, run.feed.values)  # type: ignore[union-attr]
+                   if key is not None and name in _names(key)]
+            if len(fed) != 1:
+                return False
+            values.add(ast.dump(fed[0]))
+        if len(values) != 1:
+            return False
+    return True
