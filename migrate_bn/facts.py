@@ -437,23 +437,29 @@ class ModuleFacts:
                 target = self.called_function(call)
                 if target is not None and id(target) in builders:
                     names |= _bound_names(call.stmt)
-            for _ in range(2):  # assignments out of source order (methods) settle in two rounds
-                for node in self.assignment_nodes:
-                    if _mentions(node.value, names):
-                        names |= _bound_names(node)
-                # `outputs.append(logits)` puts model outputs into `outputs`.
-                for call, _ in self.calls:
-                    func = call.func
-                    if isinstance(func, ast.Attribute) and func.attr in _COLLECTING_METHODS and \
-                            any(_mentions(arg, names) for arg in call.args):
-                        target = func.value
-                        if isinstance(target, ast.Name):
-                            names.add(target.id)
-                        elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
-                                and target.value.id == "self":
-                            names.add(f"self.{target.attr}")
-            self._model_outputs = names
+            self._model_outputs = self.computed_from(names)
         return self._model_outputs
+
+    def computed_from(self, names: set[str], rounds: int = 2) -> set[str]:
+        """These names and every name (or `self.` attribute) an assignment binds to a value
+        that uses them, or that `outputs.append(...)` collects them into."""
+        names = set(names)
+        for _ in range(rounds):  # assignments out of source order (methods) settle in two rounds
+            for node in self.assignment_nodes:
+                if _mentions(node.value, names):
+                    names |= _bound_names(node)
+            # `outputs.append(logits)` puts model outputs into `outputs`.
+            for call, _ in self.calls:
+                func = call.func
+                if isinstance(func, ast.Attribute) and func.attr in _COLLECTING_METHODS and \
+                        any(_mentions(arg, names) for arg in call.args):
+                    target = func.value
+                    if isinstance(target, ast.Name):
+                        names.add(target.id)
+                    elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
+                            and target.value.id == "self":
+                        names.add(f"self.{target.attr}")
+        return names
 
     def flag_value(self, node: Optional[ast.expr], scope: Scope, default: bool) -> Optional[bool]:
         """True/False when a training flag is a known constant, None when it varies."""

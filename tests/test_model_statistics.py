@@ -236,12 +236,24 @@ def test_a_function_evaluating_a_module_level_graph_is_attributed_to_it() -> Non
     assert runs.evaluation_runs(shadowed, shadowed.batch_norm_sites[0]) == []
 
 
-SAME_DATA = (Path(__file__).resolve().parent.parent / "fixtures" / "silent" / "gan_steps_feed_the_same_batches"
-             / "before.py")
+GAN_STEPS = (Path(__file__).resolve().parent.parent / "fixtures" / "bn009" /
+             "gan_discriminator_step_pulls_generator_updates" / "before.py")
+SAME_BATCHES = """
+with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    for step in range(20000):
+        batch, batch_noise = next_batch(), sample_noise()
+        sess.run(d_train, {real: batch, noise: batch_noise, training: True})
+        sess.run(g_train, {noise: batch_noise, real: batch, training: True})
+    images = sess.run(fake, {noise: sample_noise(), training: False})
+"""
 
 
 def test_bn009_stays_only_when_the_steps_feed_the_other_network_other_data() -> None:
-    source = SAME_DATA.read_text()
+    """Both steps depend on every update op; when both feed the same real batch and the
+    same noise, the other network's updates in a step see the batches its own step
+    feeds it, and only come twice as often."""
+    source = GAN_STEPS.read_text() + SAME_BATCHES
     assert analyze(source.encode(), "gan.py", rules=select_rules(["BN009"])).findings == []
     other_noise = source.replace("sess.run(g_train, {noise: batch_noise, real: batch, training: True})",
                                  "sess.run(g_train, {noise: sample_noise(), real: batch, training: True})")

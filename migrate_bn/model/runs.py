@@ -101,12 +101,8 @@ def monitors_training(facts: "ModuleFacts", run: "SessionRun") -> bool:
         return False  # the input pipeline was switched to held-out data (`sess.run(val_init)`)
     # The train op must run in the same loop body: a loop of its own after training (an
     # evaluation over the test batches) is not monitoring.
-    for other in facts.session_runs:
-        if other is run or not facts.runs_train_op(other):
-            continue
-        if any(statement is innermost for statement in facts.enclosing_statements.get(id(other.node), ())):
-            return True
-    return False
+    return any(_in_loop(facts, other, innermost) for other in facts.session_runs
+               if other is not run and facts.runs_train_op(other))
 
 
 def _in_loop(facts: "ModuleFacts", run: "SessionRun", loop: ast.stmt) -> bool:
@@ -121,7 +117,7 @@ def outputs_of(facts: "ModuleFacts", site: "BatchNormSite") -> set[str]:
     cached = facts.model_cache.get(key)
     if cached is not None:
         return cached
-    from ..facts import _COLLECTING_METHODS, _bound_names, _mentions
+    from ..facts import _bound_names
 
     names: set[str] = set(_bound_names(site.stmt))
     if isinstance(site.stmt, (ast.With, ast.AsyncWith)):
@@ -134,20 +130,7 @@ def outputs_of(facts: "ModuleFacts", site: "BatchNormSite") -> set[str]:
         target = facts.called_function(call)
         if target is not None and id(target) in builders:
             names |= _bound_names(call.stmt)
-    for _ in range(3):  # assignments out of source order (methods) settle in a few rounds
-        for node in facts.assignment_nodes:
-            if _mentions(node.value, names):
-                names |= _bound_names(node)
-        for call, _ in facts.calls:
-            func = call.func
-            if isinstance(func, ast.Attribute) and func.attr in _COLLECTING_METHODS and \
-                    any(_mentions(arg, names) for arg in call.args):
-                target = func.value
-                if isinstance(target, ast.Name):
-                    names.add(target.id)
-                elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
-                        and target.value.id == "self":
-                    names.add(f"self.{target.attr}")
+    names = facts.computed_from(names, rounds=3)
     facts.model_cache[key] = names
     return names
 
