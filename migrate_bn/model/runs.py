@@ -157,7 +157,7 @@ def _contains(outer: ast.AST, node: ast.AST) -> bool:
     return any(child is node for child in ast.walk(outer))
 
 
-def evaluation_runs(facts: "ModuleFacts", site: "BatchNormSite") -> list["SessionRun"]:
+def evaluation_runs(facts: "ModuleFacts", site: "BatchNormSite", attributed: bool = True) -> list["SessionRun"]:
     """The runs that evaluate this batch norm: computed from it, without the train op,
     and not training-time monitoring. Besides the runs in the code that builds it, a
     run in another function counts when it fetches the module-level names the graph
@@ -169,7 +169,10 @@ def evaluation_runs(facts: "ModuleFacts", site: "BatchNormSite") -> list["Sessio
     candidates = related + [run for run in facts.evaluation_runs()
                             if run not in related and not facts.in_test(run.scope) and _evaluates(facts, run)
                             and _fetches_globals(facts, run, site)]
-    return [run for run in candidates if not monitors_training(facts, run) and built_from(facts, run, site)]
+    # `attributed=False` keeps the runs of the graph whose fetches the model cannot tie to
+    # this batch norm: for "is anything evaluated", unknown must count as evaluated.
+    return [run for run in candidates if not monitors_training(facts, run) and
+            (not attributed or built_from(facts, run, site))]
 
 
 def _evaluates(facts: "ModuleFacts", run: "SessionRun") -> bool:

@@ -35,10 +35,20 @@ _RESTORE_CALLS = frozenset({"restore", "import_meta_graph", "init_from_checkpoin
 
 
 def graph_is_evaluated(facts: "ModuleFacts", site: "BatchNormSite") -> bool:
-    """Are this batch norm's outputs also computed for evaluation or prediction?"""
+    """Are this batch norm's outputs also computed for evaluation or prediction? (A run
+    counts when the model shows its fetches are built from this batch norm.)"""
     from ..flags import in_model_fn
 
     return bool(evaluation_runs(facts, site)) or in_model_fn(site.scope)
+
+
+def _graph_may_be_evaluated(facts: "ModuleFacts", site: "BatchNormSite") -> bool:
+    """Could anything evaluate this batch norm's graph? For "nothing reads the moving
+    statistics", a run that evaluates the graph counts even when the model cannot tie its
+    fetches to this batch norm (`net.correct` of a model object): unknown means read."""
+    from ..flags import in_model_fn
+
+    return bool(evaluation_runs(facts, site, attributed=False)) or in_model_fn(site.scope)
 
 
 def _constant_flag(facts: "ModuleFacts", site: "BatchNormSite") -> Optional[bool]:
@@ -178,7 +188,7 @@ def statistics_unread(facts: "ModuleFacts", site: "BatchNormSite") -> bool:
 
 def _unread(facts: "ModuleFacts", site: "BatchNormSite") -> bool:
     if always_training(facts, site):
-        return not graph_is_evaluated(facts, site)
+        return not _graph_may_be_evaluated(facts, site)
     if private_per_build(facts, site):
         values = _builds_with_constants(facts, site)
         if values is None:
