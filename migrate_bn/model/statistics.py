@@ -3,15 +3,17 @@
 A missing update dependency (BN001), another network's updates in a step (BN009) or a
 slow decay (BN005) matter only when something normalizes with the moving statistics.
 Nothing does when every build of the batch norm runs in training mode and no program of
-the project evaluates, restores for inference or exports it. Three shapes are
+the project evaluates, restores for inference or exports it. Two shapes are
 established here, each conservatively (unknown means read):
 
 1. *Always training, never evaluated*: the flag is a literal `True`, a parameter every
    call in the module passes `True`, or contrib/slim's default `True` (no flag, no
    `arg_scope` that could set one), and no run evaluates it (`model.runs`). Beyond a
    literal, the project must agree: no other module imports this one, and for
-   contrib's default every module of the project has been read and none builds batch
-   norm in inference mode or exports a model (`model.project_graphs`).
+   contrib's default (or a call of the project's own builder without a flag) every
+   module of the project has been read and none builds batch norm in inference mode or
+   exports a model (`model.project_graphs`). A run of the graph that evaluates counts
+   even when its fetches cannot be tied to this batch norm.
 2. *Private per build*: the batch norm is built inside a `variable_scope` with a literal
    name re-entered without reuse (no `reuse=`, no `reuse_variables()`, no reuse around
    the calls), so each build owns its variables (or the second build fails): a
