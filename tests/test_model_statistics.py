@@ -259,3 +259,13 @@ def test_bn009_stays_only_when_the_steps_feed_the_other_network_other_data() -> 
                                  "sess.run(g_train, {noise: sample_noise(), real: batch, training: True})")
     assert [f.code for f in analyze(other_noise.encode(), "gan.py", rules=select_rules(["BN009"])).findings] == \
         ["BN009", "BN009"]
+
+
+def test_a_layer_object_applied_under_a_fresh_scope_still_shares_its_variables() -> None:
+    source = GAN.replace('tf.variable_scope("gen", reuse=reuse)', 'tf.variable_scope("gen")').replace(
+        "return tf.contrib.layers.batch_norm(tf.layers.dense(z, 8), is_training=phase_train)",
+        "return NORM(tf.layers.dense(z, 8), training=phase_train)").replace(
+        "z = tf.placeholder", "NORM = tf.layers.BatchNormalization()\nz = tf.placeholder")
+    facts = build(source)
+    objects = [site for site in facts.batch_norm_sites if site.how in ("class", "apply")]
+    assert objects and not any(statistics.private_per_build(facts, site) for site in objects)

@@ -116,6 +116,8 @@ def always_training(facts: "ModuleFacts", site: "BatchNormSite") -> bool:
 def private_per_build(facts: "ModuleFacts", site: "BatchNormSite") -> bool:
     """Does each build of this batch norm get variables of its own: built in a
     `variable_scope('name')` without reuse, in a function nothing calls with reuse?"""
+    if site.how not in ("call", "normalizer_fn"):
+        return False  # a layer object keeps its variables whatever scope it is applied in
     if site.scope.kind != "function" or _asks_reuse(site.node) or _reuses_variables(site.scope.node):
         return False
     line = site.node.lineno
