@@ -439,11 +439,16 @@ class ModuleFacts:
                 target = self.called_function(call)
                 if target is not None and id(target) in builders:
                     names |= _bound_names(call.stmt)
-            from .model.dataflow import propagate
-
-            # Assignments out of source order (methods) settle in two rounds.
-            self._model_outputs = propagate(self, names, 2)
+            self._model_outputs = self.computed_from(names)
         return self._model_outputs
+
+    def computed_from(self, names: set[str], rounds: int = 2) -> set[str]:
+        """These names and every name (or `self.` attribute) an assignment binds to a value
+        that uses them, or that `outputs.append(...)` collects them into; assignments out
+        of source order (methods) settle in two rounds."""
+        from .model.dataflow import propagate
+
+        return propagate(self, names, rounds)
 
     def flag_value(self, node: Optional[ast.expr], scope: Scope, default: bool) -> Optional[bool]:
         """True/False when a training flag is a known constant, None when it varies."""

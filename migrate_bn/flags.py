@@ -159,8 +159,12 @@ def in_model_fn(scope: Scope) -> bool:
 
 
 def graph_is_evaluated(facts: ModuleFacts, site: BatchNormSite) -> bool:
-    """Are this graph's outputs also computed for evaluation or prediction?"""
-    return bool(facts.evaluation_runs(site)) or in_model_fn(site.scope)
+    """Are this batch norm's outputs also computed for evaluation or prediction? The
+    model answers (model/runs.py): training-time monitoring runs and runs not built
+    from this batch norm do not count."""
+    from .model.statistics import graph_is_evaluated as evaluated
+
+    return evaluated(facts, site)
 
 
 def always_training(facts: ModuleFacts, site: BatchNormSite) -> bool:
@@ -175,14 +179,14 @@ def always_training(facts: ModuleFacts, site: BatchNormSite) -> bool:
 
 
 def moving_statistics_unread(facts: ModuleFacts) -> bool:
-    """Is every batch norm that feeds UPDATE_OPS here always in training mode, in a graph
-    nothing evaluates? Then running the update ops changes nothing the program reads (GANs that sample with
-    batch statistics, test-time batch statistics by design): unknown stays silent."""
-    sites = facts.update_feeding_sites()
-    # A literal True in a graph that is also evaluated is BN004's finding, whose fix makes
-    # the flag switchable: the moving statistics are then read, and BN001 is its other half.
-    return bool(sites) and all(always_training(facts, site) and not graph_is_evaluated(facts, site)
-                               for site in sites)
+    """Is every batch norm that feeds UPDATE_OPS here one whose moving statistics
+    nothing reads (always training and never evaluated, or private to each build)? Then
+    running the update ops changes nothing the program reads (GANs that sample with
+    batch statistics, test-time batch statistics by design): unknown stays silent. The
+    whole-program model answers (model/statistics.py)."""
+    from .model.statistics import moving_statistics_unread as unread
+
+    return unread(facts)
 
 
 def inherits_normalizer(site: BatchNormSite) -> bool:

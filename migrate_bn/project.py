@@ -44,10 +44,14 @@ class Producer:
 class Project:
     """Summaries of the project's modules, shared by every file of one run."""
 
-    def __init__(self, program: Sequence[str] = ()) -> None:
+    def __init__(self, program: Sequence[str] = (), roots: Sequence[str] = ()) -> None:
         # The files of the run: the whole program, for what no import answers (is a
         # function called anywhere?). Empty when unknown (standard input, an editor).
         self.program: tuple[str, ...] = tuple(os.path.abspath(path) for path in program)
+        # The directories the run was given (absolute): a project root when no marker says.
+        self.roots = tuple(os.path.abspath(root) for root in roots)
+        # What the whole-program model found out about the project (model/project_graphs).
+        self.model_answers: dict = {}
         self._summaries: dict[str, dict[str, Producer]] = {}
         self._in_progress: set[str] = set()
         # The project files each summarized module's own imports resolved to.

@@ -48,6 +48,7 @@ class Job:
     respect_gitignore: bool = False
     explicit: frozenset[str] = frozenset()  # files named on the command line: never ignored
     program: tuple[str, ...] = ()  # every file of the run: the whole program (project.Project.program)
+    roots: tuple[str, ...] = ()  # the directories named on the command line: project roots
 
 
 def discover(paths: Iterable[str], settings: Optional[Settings] = None, force_exclude: bool = False) -> list[str]:
@@ -230,6 +231,8 @@ def run(paths: Sequence[str], job: Job, cache: Optional[Cache] = None,
     changed travel back with their bytes (for the diff)."""
     planned = planned or plan(paths, job)
     job = replace(job, program=tuple(planned.paths)) if not job.program else job
+    if not job.roots:
+        job = replace(job, roots=tuple(os.path.abspath(path) for path in paths if os.path.isdir(path)))
     triaged: dict[str, tuple[Result, Optional[bytes]]] = {}
     pending: list[str] = []
     digests: dict[str, str] = {}
@@ -293,7 +296,7 @@ class _Worker:
     """One process's share of a run: the job, and the project summaries it has read."""
 
     def __init__(self, job: Job) -> None:
-        self.job = job if job.project is not None else replace(job, project=Project(job.program))
+        self.job = job if job.project is not None else replace(job, project=Project(job.program, job.roots))
 
     def process(self, path: str) -> tuple[Result, Optional[bytes], set[str]]:
         assert self.job.project is not None

@@ -252,6 +252,16 @@ SESSION_SUFFIXES = ("Session", "MonitoredTrainingSession", "get_default_session"
 # An Estimator model_fn(features, labels, mode, params): `mode == ModeKeys.TRAIN` is the flag.
 ESTIMATOR_MODE_PARAM = "mode"
 
+# Calls that hand a trained model to programs outside the project (serving, conversion,
+# a frozen graph): whatever they run may read the moving statistics.
+MODEL_EXPORTS = frozenset({
+    "simple_save", "SavedModelBuilder", "export_savedmodel", "export_saved_model", "freeze_graph",
+    "convert_variables_to_constants", "TFLiteConverter", "from_session",
+})
+# Words of those calls in raw bytes: a module holding one is read even without batch norm.
+EXPORT_WORDS = (b"saved_model", b"export_savedmodel", b"freeze_graph", b"convert_variables_to_constants",
+                b"TFLiteConverter", b"simple_save")
+
 
 # --- the update-ops collection --------------------------------------------------------
 

@@ -54,7 +54,7 @@ def slim_program(model: str, steps: int = 1000) -> str:
 # --- the message ---------------------------------------------------------------------------
 
 def test_message_states_half_life_convergence_and_run_length() -> None:
-    source = slim_program("net = slim.batch_norm(images, decay=0.9997, is_training=True)")
+    source = slim_program("net = slim.batch_norm(images, decay=0.9997, is_training=is_training)")
     (finding,) = findings(source)
     assert finding.severity == "warning"
     assert finding.fix is None
@@ -70,7 +70,7 @@ def test_message_states_half_life_convergence_and_run_length() -> None:
 ])
 def test_step_counts_match_the_reference_table(decay: float, half: int, one_percent: int) -> None:
     # bn_semantics.md 3 T14: n = ln f / ln d, rounded up.
-    source = slim_program(f"net = slim.batch_norm(images, decay={decay}, is_training=True)", steps=5)
+    source = slim_program(f"net = slim.batch_norm(images, decay={decay}, is_training=is_training)", steps=5)
     (finding,) = findings(source)
     assert f"need {half} steps to forget half" in finding.message
     assert f"and {one_percent} to come within 1%" in finding.message
@@ -88,7 +88,7 @@ def test_default_momentum_without_a_step_count_is_silent() -> None:
 
 
 def test_a_long_enough_run_is_silent_even_for_slow_decay() -> None:
-    assert findings(slim_program("net = slim.batch_norm(images, decay=0.9997, is_training=True)", 50000)) == []
+    assert findings(slim_program("net = slim.batch_norm(images, decay=0.9997, is_training=is_training)", 50000)) == []
 
 
 def test_frozen_batch_norm_is_silent() -> None:
@@ -126,7 +126,7 @@ with tf.Session() as sess:
 def test_steps_from_a_stop_at_step_hook() -> None:
     source = """\
 import tensorflow as tf
-net = tf.layers.batch_normalization(x, training=True)
+net = tf.layers.batch_normalization(x, training=is_training)
 with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
     train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(net))
 hooks = [tf.train.StopAtStepHook(last_step=300)]
@@ -142,7 +142,7 @@ with tf.train.MonitoredTrainingSession(hooks=hooks) as sess:
 def test_a_training_run_of_unknown_length_hides_a_short_literal_loop() -> None:
     source = """\
 import tensorflow as tf
-net = tf.layers.batch_normalization(x, training=True)
+net = tf.layers.batch_normalization(x, training=is_training)
 with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
     train_op = tf.train.AdamOptimizer().minimize(tf.reduce_mean(net))
 with tf.Session() as sess:
@@ -157,43 +157,43 @@ with tf.Session() as sess:
 # --- the opt-in fix ------------------------------------------------------------------------------
 
 def test_no_fix_without_the_option() -> None:
-    source = slim_program("net = slim.batch_norm(images, decay=0.9997, is_training=True)")
+    source = slim_program("net = slim.batch_norm(images, decay=0.9997, is_training=is_training)")
     assert fixed(source, MomentumOptions(bn_momentum=None)) is None
 
 
 def test_the_fix_is_unsafe() -> None:
-    source = slim_program("net = slim.batch_norm(images, decay=0.9997, is_training=True)")
+    source = slim_program("net = slim.batch_norm(images, decay=0.9997, is_training=is_training)")
     (finding,) = findings(source, options=MomentumOptions())
     assert finding.fix is not None and finding.fix.applicability == "unsafe"
     assert fixed(source, MomentumOptions(unsafe_fixes=False)) is None
 
 
 def test_fix_replaces_the_written_decay() -> None:
-    source = slim_program("net = slim.batch_norm(images, decay=0.9997, is_training=True)")
+    source = slim_program("net = slim.batch_norm(images, decay=0.9997, is_training=is_training)")
     assert fixed(source) == source.replace("decay=0.9997", "decay=0.99")
 
 
 def test_fix_adds_the_decay_a_call_left_to_its_default() -> None:
-    source = slim_program("net = slim.batch_norm(images, is_training=True)")
-    assert fixed(source) == source.replace("is_training=True)", "is_training=True, decay=0.99)")
+    source = slim_program("net = slim.batch_norm(images, is_training=is_training)")
+    assert fixed(source) == source.replace("is_training=is_training)", "is_training=is_training, decay=0.99)")
 
 
 def test_fix_sets_keras_momentum() -> None:
-    source = slim_program("net = tf.keras.layers.BatchNormalization(momentum=0.999)(images, training=True)", 100)
+    source = slim_program("net = tf.keras.layers.BatchNormalization(momentum=0.999)(images, training=is_training)", 100)
     assert fixed(source, MomentumOptions(bn_momentum=0.9)) == source.replace("momentum=0.999", "momentum=0.9")
 
 
 def test_fix_adds_the_decay_to_normalizer_params() -> None:
     source = slim_program(
         "net = slim.fully_connected(images, 4, normalizer_fn=slim.batch_norm,\n"
-        "                           normalizer_params={'is_training': True})")
-    assert fixed(source) == source.replace("{'is_training': True}", "{'is_training': True, 'decay': 0.99}")
+        "                           normalizer_params={'is_training': is_training})")
+    assert fixed(source) == source.replace("{'is_training': is_training}", "{'is_training': is_training, 'decay': 0.99}")
 
 
 def test_fix_adds_the_decay_to_a_slim_net_arg_scope() -> None:
     model = ("from nets import inception\n"
              "with slim.arg_scope(inception.inception_v3_arg_scope()):\n"
-             "    net, _ = inception.inception_v3(images, is_training=True)")
+             "    net, _ = inception.inception_v3(images, is_training=is_training)")
     source = slim_program(model)
     assert fixed(source) == source.replace("inception_v3_arg_scope()", "inception_v3_arg_scope(batch_norm_decay=0.99)")
 
@@ -201,7 +201,7 @@ def test_fix_adds_the_decay_to_a_slim_net_arg_scope() -> None:
 def test_no_fix_for_contrib_inception_arg_scopes_which_take_no_decay() -> None:
     model = ("from tensorflow.contrib.slim.nets import inception\n"
              "with slim.arg_scope(inception.inception_v3_arg_scope()):\n"
-             "    net, _ = inception.inception_v3(images, is_training=True)")
+             "    net, _ = inception.inception_v3(images, is_training=is_training)")
     source = slim_program(model)
     (finding,) = findings(source, options=MomentumOptions())
     assert "batch_norm_decay 0.9997 (its default)" in finding.message

@@ -168,10 +168,10 @@ def test_unsafe_fixes_only_on_request(tree: Path) -> None:
 def test_bn_momentum_option_rewrites_a_slow_decay(tree: Path) -> None:
     target = tree / "src" / "slow.py"
     source = ("import tensorflow as tf\nimport tensorflow.contrib.slim as slim\n"
-              "x = tf.placeholder(tf.float32, [None, 4])\nh = slim.batch_norm(x, decay=0.9997, is_training=True)\n"
+              "x = tf.placeholder(tf.float32, [None, 4])\nis_training = tf.placeholder(tf.bool, [])\nh = slim.batch_norm(x, decay=0.9997, is_training=is_training)\n"
               "with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):\n"
               "    op = tf.train.AdamOptimizer(0.1).minimize(tf.reduce_mean(h))\n"
-              "with tf.Session() as sess:\n    for i in range(500):\n        sess.run(op, {x: [[1.0] * 4]})\n")
+              "with tf.Session() as sess:\n    for i in range(500):\n        sess.run(op, {x: [[1.0] * 4], is_training: True})\n")
     target.write_text(source)
     assert invoke("fix", "--bn-momentum", "0.99", "src/slow.py").exit_code == 1  # unsafe: not without the flag
     result = invoke("fix", "--unsafe-fixes", "--bn-momentum", "0.99", "src/slow.py")

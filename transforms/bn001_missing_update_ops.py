@@ -10,6 +10,7 @@ from migrate_bn.binding import named_arguments
 from migrate_bn.facts import ModuleFacts, TrainOp
 from migrate_bn.flags import moving_statistics_unread
 from migrate_bn.findings import Finding, Fix, Related, ReplaceNode, Span, WrapInWith
+from migrate_bn.model.feeds import unfed_placeholders
 from migrate_bn.model.graph_identity import may_share_graph
 from migrate_bn.model.liveness import never_runs
 from migrate_bn.model.structure import frame_reason, framed_update_sites
@@ -73,7 +74,10 @@ class MissingUpdateOps(Rule):
     its batch norm is built under. When it cannot tell the scope, the wrap is unsafe: the
     whole collection also runs the other network's update ops in this step, which may
     need inputs the step does not feed (the program then stops with a missing-feed
-    error) or update that network's statistics with data that is not its own.
+    error) or update that network's statistics with data that is not its own. The wrap
+    is also unsafe, scoped or not, when the update ops it adds are computed from a
+    placeholder that a `sess.run` of the train op does not feed (a probe tower on other
+    data, the real-image discriminator in a generator step): the message names it.
 
     For a builder given `update_ops=[]`, the fix writes `update_ops=None` (the builder's
     default: the whole collection), when it is the module's only train op and the empty
@@ -88,11 +92,22 @@ class MissingUpdateOps(Rule):
     `update_ops=[]`, only where no batch norm has a switched flag: a GAN whose batch norm
     always trains leaves them out on purpose); every batch norm uses `updates_collections=None`
     (in-place updates) or a literal `training=False` / `is_training=False` (directly or
-    through every call of the function that builds it); every batch norm always runs in
-    training mode (a literal `training=True` / `is_training=True`) in a graph
-    nothing evaluates, so nothing reads the moving statistics the update ops would change
-    (GANs trained and sampled elsewhere; where the graph is evaluated, BN004 reports the
-    literal `True`, and once its fix makes the flag switchable this rule applies); another train op in the module
+    through every call of the function that builds it); nothing in the project reads the
+    moving statistics the update ops would change (the whole-program model's answer,
+    `model/statistics.py`), because every batch norm either always runs in training mode
+    in a graph nothing evaluates (a literal `True`; a parameter every call passes `True`,
+    in a module no other module imports; or contrib/slim's default `True` with no flag
+    or `arg_scope` that could set one, in a project whose every module has been read and
+    none builds batch norm in inference mode, exports a model or is a notebook with batch
+    norm), or is built in a named `variable_scope` re-entered without reuse, so that each
+    build owns its variables and a `False` sampler never shares the trained ones (every
+    build passes a constant flag, and nothing in the module restores a checkpoint into a
+    `False` build). Runs inside the training loop that compute losses, summaries or
+    samples on the training data are training-time monitoring, not evaluation, and a run
+    counts as evaluating a batch norm only when its fetches are built from it (a GAN's
+    sampler run does not evaluate the discriminator); where the graph is evaluated, BN004
+    reports a literal `True`, and once its fix makes the flag switchable this rule
+    applies; another train op in the module
     already runs the whole collection (an if/else on a batch-norm switch, a GAN whose
     critic has no batch norm) or the scopes the batch norm is built under; the batch norm
     is written by hand with `tf.nn.batch_normalization` and its own assigns; the batch
@@ -224,6 +239,14 @@ class MissingUpdateOps(Rule):
         header, imports = update_ops_dependency(facts, op.stmt, *(site.node for site in facts.update_feeding_sites()),
                                                 scope=scope)
         edits = (*imports, WrapInWith(op.stmt.lineno, header))
+        unfed = unfed_placeholders(facts, op, scope)
+        if unfed:
+            # The update ops compute from inputs this step does not feed: every run of the
+            # wrapped step would stop with a missing-feed error.
+            names = ", ".join(f"`{name}`" for name in unfed)
+            return Fix("unsafe", f"Run the update ops first: wrap the train op in `with {header}:` (review: "
+                                 f"those update ops need {names}, which the train step's `sess.run` does not "
+                                 "feed: it would stop with a missing-feed error)", edits)
         if scope is None and _trains_one_of_several_networks(facts, op):
             # The whole collection holds the other networks' update ops too: this step
             # would run them, on inputs it may not feed (a missing-feed error at run time)

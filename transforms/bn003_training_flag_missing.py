@@ -91,7 +91,9 @@ class TrainingFlagMissing(Rule):
     a `tf.layers` batch norm is in a module that builds no train op and has no training
     flag at hand (inference-only code: `False` is what it wants); a contrib/slim batch
     norm is in a graph that is never evaluated and has no flag at hand (training-only
-    code: `True` is what it wants); a contrib/slim batch norm is in a function called
+    code: `True` is what it wants; runs in the training loop that compute losses,
+    summaries or samples on training data are monitoring, not evaluation, and a run
+    evaluates a batch norm only when its fetches are built from it); a contrib/slim batch norm is in a function called
     under an `arg_scope`, or reached only from other modules (whose `arg_scope` may set
     the flag), unless the same function passes a training flag to another call by hand;
     a Keras layer is applied inside a class (a layer's or model's `call` passes

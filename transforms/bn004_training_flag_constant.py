@@ -11,6 +11,7 @@ from migrate_bn.model.dataflow import may_evaluate
 from migrate_bn.model.inputs import on_training_batches
 from migrate_bn.flags import (ConstantOrigin, NewFlag, constant_flag, flag_in_scope, in_model_fn, inherits_normalizer,
                               new_training_flag)
+from migrate_bn.model.runs import evaluation_runs
 from migrate_bn.rules import Options, Rule, node_range, span
 
 
@@ -74,7 +75,14 @@ class TrainingFlagConstant(Rule):
     variable, `FLAGS.x`); it is the literal `False` (a frozen layer); the graph is only
     trained: no `sess.run` computes the model's outputs without running the train op,
     and the code is not an Estimator `model_fn` (evaluation runs in test methods do not
-    count, each test builds its own graph); a separate evaluation tower with `False`
+    count, each test builds its own graph); the only such runs are training-time
+    monitoring: inside the loop that runs the train op, feeding the training data (losses,
+    summaries, accuracy of the training batch, GAN samples from noise), not held-out data
+    (`x_val`, `mnist.test.images`, an input pipeline switched to a validation set) and
+    not a training flag fed `False`; the runs that evaluate fetch nothing built from this
+    batch norm (a GAN's sampler run fetches the generator, not the discriminator: a run
+    is attributed to a batch norm only when the model can show its fetches are computed
+    from it); a separate evaluation tower with `False`
     shares the layers' variables (the same `name`/`scope`, the same slim net, or built
     with `reuse`); the layer is a Keras layer (see BN006 and BN008); or it gets batch norm
     from an enclosing `arg_scope(normalizer_fn=...)`, which is reported at the scope.
@@ -99,7 +107,7 @@ class TrainingFlagConstant(Rule):
             # Runs that compute a value of this site's network, not of another network
             # (a validation tower built by a second call) that the module also evaluates,
             # on other data than the training pipeline's batches.
-            evaluations = [run for run in facts.evaluation_runs(site) if may_evaluate(facts, site, run)
+            evaluations = [run for run in evaluation_runs(facts, site) if may_evaluate(facts, site, run)
                            and not on_training_batches(facts, site, run)]
             if any(_eval_tower(facts, site, other) for other, _ in frozen):
                 continue  # a weight-sharing evaluation tower: the graph is built the right way

@@ -15,6 +15,7 @@ from migrate_bn.facts import UNKNOWN, BatchNormSite, ModuleFacts, Scope, all_bin
 from migrate_bn.findings import AddDictEntry, AddKeyword, Edit, Finding, Fix, Related, ReplaceNode
 from migrate_bn.names import dotted
 from migrate_bn.flags import called_under_arg_scope
+from migrate_bn.model.statistics import statistics_unread
 from migrate_bn.rules import Options, Rule, node_range, span
 
 
@@ -82,7 +83,9 @@ class SlowMovingAverage(Rule):
     arg scope, or a slim net built frozen under it); the decay is the API's default while
     an arg scope around the call, or around a caller (possibly in another module), may
     set it; the decay cannot be read (a `**kwargs` the module does not show, a value
-    computed at run time).
+    computed at run time); nothing reads the moving averages, however slowly they
+    converge: the batch norm always trains in a graph nothing evaluates, or each build
+    owns its variables (see BN001's "Stays silent when").
     """
 
     code = "BN005"
@@ -91,7 +94,9 @@ class SlowMovingAverage(Rule):
 
     def check(self, facts: ModuleFacts, options: Options) -> Iterator[Finding]:
         momentum = getattr(options, tfapi.BN_MOMENTUM_ATTRIBUTE, None)
-        sites = [site for site in facts.batch_norm_sites if _updates(facts, site)]
+        # Moving averages nothing reads (always training and never evaluated, or private
+        # to each build) may converge as slowly as they like: the model says which.
+        sites = [site for site in facts.batch_norm_sites if _updates(facts, site) and not statistics_unread(facts, site)]
         if not sites:
             return
         tree = _Tree(facts)

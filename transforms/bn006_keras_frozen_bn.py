@@ -72,8 +72,9 @@ class KerasFrozenBatchNorm(Rule):
     the layer (or the model whose layers the loop freezes) is called with a literal
     `training=False`; the loop leaves batch norm out (`if not isinstance(layer,
     BatchNormalization): layer.trainable = False`) or picks layers by something else
-    (`if 'conv' in layer.name:`); the model has no batch norm (VGG16); `trainable` is set
-    to `True`.
+    (`if 'conv' in layer.name:`); the model has no batch norm (VGG16, VGG19: a known
+    `keras.applications` model without it, even when the module builds batch norm of its
+    own elsewhere); `trainable` is set to `True`.
     """
 
     code = "BN006"
@@ -161,6 +162,9 @@ class KerasFrozenBatchNorm(Rule):
             model_call = value if isinstance(value, ast.Call) else None
         if model is None:
             return None
+        if guard != "selects" and model_call is not None and _is_application(facts, model_call, scope) and \
+                not _application_with_batch_norm(facts, model_call, scope):
+            return None  # a keras.applications model without batch norm (VGG16/19): other layers do not count
         has_batch_norm = guard == "selects" or (
             model_call is not None and _application_with_batch_norm(facts, model_call, scope)) or any(
             site.spec is not None and site.spec.is_class for site in facts.batch_norm_sites)
@@ -174,6 +178,10 @@ class KerasFrozenBatchNorm(Rule):
         message = f"`{facts.source(node)}` {which}: " + _CONSEQUENCE.format(what="model")
         related = (Related(span(facts, loop), "the loop over the model's layers"),)
         return Finding(self.code, message, span(facts, node), "warning", None, related)
+
+
+def _is_application(facts: ModuleFacts, call: ast.Call, scope: Scope) -> bool:
+    return (facts.qualname(call.func, scope) or "").startswith(tfapi.KERAS_APPLICATIONS_PREFIX)
 
 
 def _application_with_batch_norm(facts: ModuleFacts, call: ast.Call, scope: Scope) -> bool:

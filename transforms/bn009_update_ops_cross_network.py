@@ -8,6 +8,7 @@ from typing import Iterator, Optional
 from migrate_bn.facts import ModuleFacts, TrainOp
 from migrate_bn.findings import Finding, Related
 from migrate_bn.flags import moving_statistics_unread
+from migrate_bn.model.feeds import same_data_in_both_steps
 from migrate_bn.rules import Options, Rule, span
 
 class UpdateOpsCrossNetwork(Rule):
@@ -45,8 +46,12 @@ class UpdateOpsCrossNetwork(Rule):
     the step's `var_list` names no scope it can read (no `var_list`, or one computed in a
     way the module does not show); no other train op in the module trains another
     network; the step reads the collection with `scope=`; no batch norm is built under
-    the other network's scope (a critic without batch norm); every batch norm always runs
-    in training mode (see BN001), so no moving statistics are ever read; or the step is built by a
+    the other network's scope (a critic without batch norm); nothing reads any batch
+    norm's moving statistics (always in training mode and never evaluated, or private to
+    each build: see BN001); every `sess.run` of this step and of the other network's
+    step feeds each placeholder the other network's batch norm reads with the same
+    expression (`{real: batch, noise: batch_noise}` in both): its updates in this step
+    then see the batches its own step feeds it, and only come more often; or the step is built by a
     builder such as `slim.learning.create_train_op`.
     """
 
@@ -72,6 +77,9 @@ class UpdateOpsCrossNetwork(Rule):
                        and not _belongs(facts.scope_names_of(site), own)]
             if not foreign:
                 continue
+            owners = [step for step, other in steps if step is not op and other & others]
+            if same_data_in_both_steps(facts, op, owners, others):
+                continue  # the other network's updates see the batches its own step feeds it
             names = ", ".join(sorted(own))
             first = foreign[0]
             message = (f"`{facts.source(op.node)}` trains only '{names}' variables but depends on every "

@@ -1,10 +1,18 @@
 """The whole-program model (design.md sections 7 and 8): what rules and upgrade ask about
-the graphs a project builds. Today: structure queries over one module's facts
-(`structure`: loop and branch frames) and slim `arg_scope` values (`arg_scopes`); which
-code never runs in the program (`liveness`); which graph a call builds in
-(`graph_identity`); which values one batch norm feeds (`dataflow`); whether a run can only
-compute the training pipeline's batches (`inputs`); the updates a `tf.cond` selects but
-that are built outside it (`cond_updates`); train-op builders whose update wiring is
-switched off (`update_wiring`); and two project-wide questions: the names a project gives
-TensorFlow in a module of its own (`aliases`) and what the whole project does with Keras
-batch norm (`keras_project`)."""
+the graphs a project builds, one question per module:
+
+- `structure`: the loop and branch frame a node is built in;
+- `liveness`: code that never runs in the program;
+- `graph_identity`: which graph a call builds in;
+- `dataflow`: which values one batch norm feeds;
+- `inputs`: whether a run can only compute the training pipeline's batches;
+- `runs`: which runs evaluate a batch norm;
+- `statistics`: who reads its moving statistics, with the project around the module in
+  `project_graphs`;
+- `feeds`: what a train step feeds;
+- `cond_updates`: updates a `tf.cond` selects but that are built outside it;
+- `update_wiring`: train-op builders whose update wiring is switched off;
+- `aliases`: the names a project gives TensorFlow in a module of its own;
+- `keras_project`: what the whole project does with Keras batch norm;
+- `views`: the project's modules parsed once, shared by analysis and import summaries.
+"""

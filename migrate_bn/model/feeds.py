@@ -1,0 +1,135 @@
+"""What a train step feeds, and what the update ops it would depend on need.
+
+A batch norm's update ops are computed from its input: running them needs every
+placeholder that input is built from. Wrapping a train op in update ops whose batch norm
+reads a placeholder that the train step's `sess.run` does not feed (a GAN's
+discriminator on real images in the generator's step, a probe tower on other data)
+makes every run of the step fail with "You must feed a value for placeholder tensor".
+`unfed_placeholders` names such placeholders, so that BN001 never calls that wrap safe.
+
+Only what the module shows is used: names bound to `tf.placeholder(...)` (a
+`placeholder_with_default` needs no feed), the names an input is computed from through
+assignments, the arguments of the calls that build the batch norm, and the literal
+`feed_dict`s of the runs that fetch the train op. When a run's feed is not a literal
+dict, nothing is claimed.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    from ..facts import ModuleFacts, TrainOp
+
+_PLACEHOLDER = "placeholder"
+
+
+def _placeholders(facts: "ModuleFacts") -> set[str]:
+    """Names (and `self.` attributes) bound to a `tf.placeholder(...)` that must be fed."""
+    from ..facts import _bound_names
+
+    found: set[str] = set()
+    for node in facts.assignment_nodes:
+        value = node.value
+        if isinstance(value, ast.Call):
+            scope = facts.assignment_scopes.get(id(node), facts.module)
+            name = (facts.qualname(value.func, scope) or "").rsplit(".", 1)[-1]
+            if name == _PLACEHOLDER:
+                found |= _bound_names(node)
+    return found
+
+
+def _names(node: ast.AST) -> set[str]:
+    names = set()
+    for child in ast.walk(node):
+        if isinstance(child, ast.Name):
+            names.add(child.id)
+        elif isinstance(child, ast.Attribute) and isinstance(child.value, ast.Name) and child.value.id == "self":
+            names.add(f"self.{child.attr}")
+    return names
+
+
+def _sources(facts: "ModuleFacts", names: set[str], depth: int = 0) -> set[str]:
+    """These names and every name their assignments are computed from, transitively."""
+    from ..facts import _bound_names
+
+    found = set(names)
+    changed = True
+    rounds = 0
+    while changed and rounds < 20:
+        changed, rounds = False, rounds + 1
+        for node in facts.assignment_nodes:
+            if _bound_names(node) & found:
+                more = _names(node.value) - found
+                if more:
+                    found |= more
+                    changed = True
+    return found
+
+
+def _inputs_needed(facts: "ModuleFacts", scope: Optional[str]) -> set[str]:
+    """The names the batch norm behind the (scoped) update ops is built from: the inputs
+    of the direct sites and the arguments of the calls that build batch norm."""
+    names: set[str] = set()
+    for site in facts.update_feeding_sites():
+        if scope is not None and not facts.built_under(site, {scope}):
+            continue
+        if site.scope.kind == "function":
+            for call in facts.callers(site.scope):
+                if scope is None or facts.built_under(call, {scope}) or facts.built_under(site, {scope}):
+                    names |= _names(call.node)
+        else:
+            names |= _names(site.node)
+    for call in facts.local_calls:
+        if facts.call_feeds_update_ops(call) and (scope is None or facts.built_under(call, {scope})):
+            names |= _names(call.node)
+    return _sources(facts, names)
+
+
+def _runs_of(facts: "ModuleFacts", op: "TrainOp"):
+    from ..facts import _bound_names, _mentions
+
+    bound = _bound_names(op.stmt)
+    return [run for run in facts.session_runs if run.fetches is not None and bound and _mentions(run.fetches, bound)]
+
+
+def unfed_placeholders(facts: "ModuleFacts", op: "TrainOp", scope: Optional[str] = None) -> list[str]:
+    """Placeholders the update ops (of `scope`, or all) need that a run of this train op
+    does not feed; empty when every run feeds them or nothing can be told."""
+    runs = _runs_of(facts, op)
+    if not runs or any(not isinstance(run.feed, ast.Dict) for run in runs):
+        return []
+    needed = _inputs_needed(facts, scope) & _placeholders(facts)
+    missing: set[str] = set()
+    for run in runs:
+        fed = set().union(*(_names(key) for key in run.feed.keys if key is not None))  # type: ignore[union-attr]
+        missing |= needed - fed
+    return sorted(missing)
+
+
+def same_data_in_both_steps(facts: "ModuleFacts", op: "TrainOp", others: list["TrainOp"], scopes: set[str]) -> bool:
+    """Do the other networks' update ops (built under `scopes`) compute, in this step,
+    from exactly the data their own steps feed them? Every run of this step and of the
+    other networks' steps feeds each placeholder they read, with the same expression
+    (`{z: z_, x: x_}` in both): then the extra updates in this step see batches like
+    their own, and only come more often. Unknown: False."""
+    needed: set[str] = set()
+    for scope in scopes:
+        needed |= _inputs_needed(facts, scope)
+    needed &= _placeholders(facts)
+    runs = [run for step in (op, *others) for run in _runs_of(facts, step)]
+    if not needed or not runs or any(not isinstance(run.feed, ast.Dict) for run in runs) or \
+            not all(_runs_of(facts, step) for step in (op, *others)):
+        return False
+    for name in needed:
+        values = set()
+        for run in runs:
+            fed = [value for key, value in zip(run.feed.keys, run.feed.values)  # type: ignore[union-attr]
+                   if key is not None and name in _names(key)]
+            if len(fed) != 1:
+                return False
+            values.add(ast.dump(fed[0]))
+        if len(values) != 1:
+            return False
+    return True

@@ -1,0 +1,273 @@
+"""The project around a module, as the whole-program model needs it: which modules
+import it, and whether any program of the project builds batch norm in inference mode
+or exports a model.
+
+"Nothing reads these moving statistics" is a claim about every program of the project,
+so it is made only when every module has been seen: the project root is known (a
+directory with `.git`, `setup.py`, `setup.cfg` or `pyproject.toml`, or a directory the
+run was given), the project is small enough to read whole, every module with a
+batch-norm word parses, and no notebook mentions batch norm (its cells are not read
+here). Anything else is unknown, and unknown means the statistics may be read. The
+files read are recorded as the module's dependencies, so the cache forgets the answer
+when one of them changes.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+from typing import TYPE_CHECKING, Callable, Optional
+
+from .. import tfapi
+
+if TYPE_CHECKING:
+    from ..facts import ModuleFacts
+
+MAX_PROJECT_FILES = 400  # Python files walked; a larger tree is not read whole here
+MAX_BATCH_NORM_MODULES = 40  # modules with batch-norm words parsed and analysed
+_SKIPPED_DIRECTORIES = {".git", "__pycache__", ".venv", "venv", "node_modules", ".tox"}
+_IDENTIFIER = re.compile(r"^[A-Za-z_]\w*$")
+
+
+def _root_of(resolver) -> Optional[str]:
+    """The project root above the module: a marker directory, or a directory given."""
+    from ..project import MAX_PARENT_DIRECTORIES, ROOT_MARKERS
+
+    directory = os.path.dirname(resolver.path)
+    for _ in range(MAX_PARENT_DIRECTORIES):
+        if any(os.path.exists(os.path.join(directory, marker)) for marker in ROOT_MARKERS):
+            return directory
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            break
+        directory = parent
+    given = [root for root in getattr(resolver.project, "roots", ()) if
+             resolver.path.startswith(root.rstrip(os.sep) + os.sep)]
+    return min(given, key=len) if given else None
+
+
+def _project_files(root: str) -> Optional[tuple[list[str], list[str]]]:
+    """The project's Python files and notebooks, or None when there are too many."""
+    python, notebooks = [], []
+    for directory, directories, files in os.walk(root):
+        directories[:] = sorted(d for d in directories if d not in _SKIPPED_DIRECTORIES and
+                                not os.path.islink(os.path.join(directory, d)))
+        for name in sorted(files):
+            if name.endswith(".py"):
+                python.append(os.path.join(directory, name))
+            elif name.endswith(".ipynb"):
+                notebooks.append(os.path.join(directory, name))
+        if len(python) > MAX_PROJECT_FILES:
+            return None
+    return python, notebooks
+
+
+def _read(path: str) -> Optional[bytes]:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+_COMMENT_LINE = re.compile(rb"(?m)^[ \t]*#.*$")
+
+
+def _code(path: str) -> Optional[bytes]:
+    """A file's bytes without its comment lines (`#from resnet import *` imports nothing)."""
+    source = _read(path)
+    return None if source is None else _COMMENT_LINE.sub(b"", source)
+
+
+def no_importers(facts: "ModuleFacts") -> bool:
+    """Does no other module of the project import this one (so every build of its
+    functions is one this module shows)? Unknown: False."""
+    resolver = facts.resolver
+    if resolver is None:
+        return False
+    stem = os.path.splitext(os.path.basename(resolver.path))[0]
+    if stem == "__init__":
+        return False
+    if not _IDENTIFIER.match(stem):
+        return True  # `import 3dgan` is not Python: a script nothing can import by name
+    cache = _project_cache(resolver)
+    key = ("importers", resolver.path)
+    if key not in cache:
+        cache[key] = _no_importers(resolver, stem)
+    return cache[key]
+
+
+def _no_importers(resolver, stem: str) -> bool:
+    root = _root_of(resolver)
+    if root is None:
+        return False
+    listed = _project_files(root)
+    if listed is None:
+        return False
+    word = re.compile(rb"\b" + re.escape(stem.encode()) + rb"\b")
+    for path in listed[0]:
+        if path == resolver.path:
+            continue
+        source = _code(path)
+        if source is None:
+            return False
+        if word.search(source) and re.search(rb"\bimport\b", source):
+            resolver.dependencies.add(path)
+            return False  # it may import this module (by name, from a package, dynamically)
+    return True
+
+
+def never_infers(facts: "ModuleFacts") -> bool:
+    """Has every module of the project been read, with every batch norm in training mode
+    (a literal or default `True`, no flag passed otherwise, no `arg_scope` that sets
+    one) and no model exported or served by an Estimator? Unknown: False."""
+    resolver = facts.resolver
+    if resolver is None:
+        return False
+    cache = _project_cache(resolver)
+    root = _root_of(resolver)
+    if root is None:
+        return False
+    key = ("never_infers", root)
+    if key not in cache:
+        cache[key] = _never_infers(resolver, root)
+    answer, files = cache[key]
+    resolver.dependencies.update(path for path in files if path != resolver.path)
+    return answer
+
+
+def _never_infers(resolver, root: str) -> tuple[bool, tuple[str, ...]]:
+    from .. import documents, facts as facts_module
+    from ..prefilter import may_matter
+    from ..source import SourceError
+
+    listed = _project_files(root)
+    if listed is None:
+        return False, ()
+    python, notebooks = listed
+    read: list[str] = []
+    for path in notebooks:
+        source = _read(path)
+        if source is None or may_matter(source):
+            return False, ()  # a notebook may evaluate or export the model
+    for path in python:
+        source = _read(path)
+        if source is None:
+            return False, ()
+        if not may_matter(source) and not any(word in source for word in tfapi.EXPORT_WORDS):
+            continue
+        read.append(path)
+        if len(read) > MAX_BATCH_NORM_MODULES:
+            return False, ()
+        try:
+            view = documents.read(source, path)
+        except (SourceError, ValueError):
+            return False, ()  # a module we cannot read may do anything
+        module = facts_module.build(view.tree, view.text, resolver.project.resolver(path))
+        if not _module_always_trains(module, lambda name: _named_elsewhere(name, path, python)):
+            return False, tuple(read)
+    return True, tuple(read)
+
+
+def _named_elsewhere(name: str, path: str, python: list[str]) -> bool:
+    """Is a module-level function's name used anywhere in the project but its own
+    `def` (a call, an import, a reference), in a module that can run? Unknown: True."""
+    word = re.compile(rb"\b" + re.escape(name.encode()) + rb"\b")
+    own = re.compile(rb"\bdef\s+" + re.escape(name.encode()) + rb"\b")
+    for other in python:
+        source = _code(other)
+        if source is None:
+            return True
+        if len(word.findall(source)) > (len(own.findall(source)) if other == path else 0) and \
+                (other == path or _can_run(other, python)):
+            return True
+    return False
+
+
+def _can_run(path: str, python: list[str]) -> bool:
+    """Can this module's code run: it is a script (top-level code beyond imports,
+    definitions and constants), or another module names it? A library module nothing
+    imports runs nothing. Unknown: True."""
+    from .. import documents
+    from ..source import SourceError
+
+    stem = os.path.splitext(os.path.basename(path))[0]
+    if stem == "__init__" or not _IDENTIFIER.match(stem):
+        return True
+    word = re.compile(rb"\b" + re.escape(stem.encode()) + rb"\b")
+    for other in python:
+        source = _code(other)
+        if source is None or (other != path and word.search(source)):
+            return True
+    source = _read(path)
+    try:
+        tree = documents.read(source or b"", path).tree
+    except (SourceError, ValueError):
+        return True
+    return not all(_defines_only(statement) for statement in tree.body)
+
+
+def _defines_only(statement: ast.stmt) -> bool:
+    """A top-level statement that runs nothing: an import, a definition, a docstring, a
+    constant (an assignment that calls something is a script's code)."""
+    if isinstance(statement, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return True
+    if isinstance(statement, ast.Expr):
+        return isinstance(statement.value, ast.Constant)
+    if isinstance(statement, (ast.Assign, ast.AnnAssign)):
+        return statement.value is not None and not any(isinstance(node, ast.Call) for node in ast.walk(statement.value))
+    return False
+
+
+def _module_always_trains(module: "ModuleFacts", used: Callable[[str], bool]) -> bool:
+    """Does every batch norm this module builds run in training mode, and does it export
+    nothing? A module-level function nothing in the project names (`used`) is dead code
+    and builds nothing."""
+    from ..flags import in_model_fn
+
+    for call, scope in module.calls:
+        name = (module.qualname(call.func, scope) or "").rsplit(".", 1)[-1] or \
+            (call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", ""))
+        if name in tfapi.MODEL_EXPORTS:
+            return False
+        if name == "arg_scope":
+            for keyword in call.keywords:
+                if keyword.arg is None or (keyword.arg in tfapi.TRAINING_KEYWORDS and not _is_true(keyword.value)):
+                    return False
+            if call.args and not isinstance(call.args[0], (ast.List, ast.Tuple)):
+                return False  # a stored or computed scope may set the flag
+    for site in module.batch_norm_sites:
+        scope = site.scope
+        if scope.kind == "function" and scope.parent is module.module and not module.callers(scope) and \
+                not used(scope.name):
+            continue
+        if in_model_fn(site.scope):
+            return False  # an Estimator builds EVAL and PREDICT graphs from it
+        if site.how in ("class", "net", "net_arg_scope", "collection_write"):
+            return False
+        if site.spec is not None and site.spec.family == "keras":
+            return False
+        flag = site.flag
+        if flag is None:
+            if site.how == "project":
+                continue  # a call of the project's own builder without a flag: judged in its module
+            if site.spec is None or site.spec.default_training is not True:
+                return False
+            continue
+        if _is_true(flag) or module.parameter_constant(site) is True:
+            continue
+        return False
+    return True
+
+
+def _is_true(node: Optional[ast.expr]) -> bool:
+    return isinstance(node, ast.Constant) and node.value is True
+
+
+def _project_cache(resolver) -> dict:
+    project = resolver.project
+    cache = getattr(project, "model_answers", None)
+    if cache is None:
+        cache = project.model_answers = {}
+    return cache
