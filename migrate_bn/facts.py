@@ -1407,8 +1407,10 @@ class _Builder(ast.NodeVisitor):
         for node in self.facts.assignment_nodes:
             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
                 used = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
-                if used & names:
+                # `self` is bound with every `self.train_op = ...`, and used by everything.
+                if used & names - {"self"}:
                     names.update(_bound_names(node))
+        names.discard("self")
 
     def _project_producer(self, node: ast.Call, name: Optional[str]) -> Optional[BatchNormSite]:
         """A call of a function (or a class) from another module of the project that
