@@ -16,7 +16,10 @@ class TrainingFlagConstant(Rule):
     """
     ## What it finds
     A batch-norm layer whose training flag is the constant `True` (written at the call,
-    passed by every call of the model function, or set in `normalizer_params`) in a graph
+    passed by every call of the model function, set in `normalizer_params`, or an
+    attribute such as `self.is_training` that `__init__` sets to `True` before the call
+    that builds the graph: a later `self.is_training = False` in a test method changes
+    nothing in the graph already built) in a graph
     whose outputs are also computed for evaluation or prediction: a `sess.run` that does
     not run the train op, or an Estimator `model_fn`, which also builds the EVAL and
     PREDICT graphs.
@@ -64,7 +67,8 @@ class TrainingFlagConstant(Rule):
 
     ## Stays silent when
     the flag is not a known constant (a placeholder, a parameter some call passes a
-    variable, `FLAGS.x`); it is the literal `False` (a frozen layer); the graph is only
+    variable, `FLAGS.x`, an attribute set in a branch of `__init__`, by a builder method,
+    or before a public build method that callers run); it is the literal `False` (a frozen layer); the graph is only
     trained: no `sess.run` computes the model's outputs without running the train op,
     and the code is not an Estimator `model_fn` (evaluation runs in test methods do not
     count, each test builds its own graph); a separate evaluation tower with `False`

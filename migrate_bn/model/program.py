@@ -1,0 +1,296 @@
+"""The project's training programs, and which of the project's functions and classes
+they run: the whole-program question a module cannot answer alone (design.md section 7).
+
+A helper module (`layers.py`, `modules/encoder.py`, `lib/network.py`) builds batch norm
+and trains nothing; the script that trains it is elsewhere (`main.py`, a script in
+`test_scripts/`, a notebook) and reaches it through imports, often several deep
+(`main.py` -> `models.py` -> `from layers import *`). This module answers "is this
+function (or class) run by a program of the project that trains?".
+
+- **The project** is the tree around the module: the nearest directory above it with
+  `.git`, `setup.py`, `setup.cfg` or `pyproject.toml`, else the working directory when
+  the module is inside it (`migrate-bn check .` from the project's root). Files are
+  found by walking it (hidden directories, virtual environments and `site-packages`
+  skipped; at most `MAX_FILES`).
+- **Training programs** are its Python files and notebooks that build a train op (a
+  cheap byte test first, then the module facts: `.minimize`, `apply_gradients`, the
+  train-op builders).
+- **Calls** are resolved as Python would resolve them for a script run in that tree,
+  with `project.Resolver` (the script's directory, the directories above it, package
+  roots, relative imports) and, beyond it, `from module import *` of project modules.
+  A call of a module's own function, of an imported one (`models.generator(x)`,
+  `from lib.network import Discriminator`), or of a name a star import brings in, reaches
+  that function; reaching a class reaches all its methods (building an object and
+  calling any method of it). Names that cannot be resolved reach nothing: unknown
+  stays silent.
+
+Everything is computed once per run (per `project.Project`) and only when a rule asks.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import weakref
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterator, Optional
+
+from .. import documents
+from ..source import SourceError
+
+if TYPE_CHECKING:
+    from ..facts import ModuleFacts, Scope
+    from ..project import Project
+
+MAX_FILES = 5000
+_SKIPPED_DIRECTORIES = frozenset({"site-packages", "node_modules", "venv", "env", "__pycache__", "build", "dist"})
+# A train op is built here (the facts confirm it): minimize, apply_gradients, builders.
+_TRAINS = re.compile(rb"\.minimize\(|apply_gradients\(|create_train_op\(|optimize_loss\(")
+_SUFFIXES = (".py", ".ipynb")
+
+# Libraries no project shadows; a project's own `nets`, `ops` or `layers` module is
+# resolved like any other (it comes first on a script's path, as in Python).
+_LIBRARIES = ("tensorflow", "keras", "numpy", "scipy", "tf_slim", "six", "absl", "os.", "sys.")
+
+Node = tuple  # (path, top-level name): a function or class of a project module
+
+
+@dataclass
+class _Module:
+    path: str
+    facts: "ModuleFacts"
+    star_imports: list[str] = field(default_factory=list)  # the modules `from X import *` names
+
+
+class Program:
+    """The project's modules as one program: its training modules and what they reach."""
+
+    def __init__(self, project: "Project", root: str) -> None:
+        self.project = project
+        self.root = root
+        self._modules: dict[str, Optional[_Module]] = {}
+        self._reached: Optional[dict[Node, list[str]]] = None  # node -> the training module reaching it
+
+    # --- the question rules ask --------------------------------------------------
+
+    def trained_by(self, path: str, scope: "Scope") -> Optional[str]:
+        """The training module (a path) that runs the top-level function or class `scope`
+        is in, when one reaches it; None when none does or it cannot be told."""
+        name = top_level_name(scope)
+        if name is None:
+            return None
+        chain = self._reach().get((os.path.abspath(path), name))
+        return chain[0] if chain else None
+
+    def chain(self, path: str, scope: "Scope") -> list[str]:
+        """The modules from the training module to this one (for cache dependencies)."""
+        name = top_level_name(scope)
+        return list(self._reach().get((os.path.abspath(path), name), [])) if name else []
+
+    # --- building it, once ---------------------------------------------------------
+
+    def _reach(self) -> dict[Node, list[str]]:
+        if self._reached is not None:
+            return self._reached
+        reached: dict[Node, list[str]] = {}
+        for path in self._training_files():
+            module = self._module(path)
+            if module is None or not module.facts.train_ops:
+                continue
+            pending: list[tuple[Node, list[str]]] = []
+            for call, scope in module.facts.calls:
+                for target in self._callees(module, call, scope):
+                    if target[0] != path:
+                        pending.append((target, [path]))
+            while pending:
+                node, via = pending.pop()
+                if node in reached:
+                    continue
+                reached[node] = via
+                target_module = self._module(node[0])
+                if target_module is None:
+                    continue
+                for call, scope in self._calls_in(target_module, node[1]):
+                    for callee in self._callees(target_module, call, scope):
+                        if callee not in reached:
+                            pending.append((callee, via + [node[0]] if node[0] not in via else via))
+        self._reached = reached
+        return reached
+
+    def _training_files(self) -> Iterator[str]:
+        count = 0
+        for directory, subdirectories, files in os.walk(self.root):
+            subdirectories[:] = sorted(d for d in subdirectories
+                                       if not d.startswith(".") and d not in _SKIPPED_DIRECTORIES)
+            for name in sorted(files):
+                if not name.endswith(_SUFFIXES):
+                    continue
+                count += 1
+                if count > MAX_FILES:
+                    return
+                path = os.path.join(directory, name)
+                try:
+                    with open(path, "rb") as handle:
+                        if _TRAINS.search(handle.read()):
+                            yield os.path.abspath(path)
+                except OSError:
+                    continue
+
+    def _module(self, path: str) -> Optional[_Module]:
+        if path in self._modules:
+            return self._modules[path]
+        self._modules[path] = None  # an import cycle sees nothing more
+        from .. import facts as facts_module
+
+        try:
+            with open(path, "rb") as handle:
+                view = documents.read(handle.read(), path)
+        except (OSError, SourceError):
+            return None
+        module = _Module(path, facts_module.build(view.tree, view.text, self.project.resolver(path)))
+        for node in ast.walk(view.tree):
+            if isinstance(node, ast.ImportFrom) and any(alias.name == "*" for alias in node.names):
+                module.star_imports.append("." * node.level + (node.module or ""))
+        self._modules[path] = module
+        return module
+
+    def _calls_in(self, module: _Module, name: str) -> Iterator[tuple[ast.Call, "Scope"]]:
+        for call, scope in module.facts.calls:
+            if top_level_name(scope) == name:
+                yield call, scope
+
+    def _callees(self, module: _Module, call: ast.Call, scope: "Scope") -> Iterator[Node]:
+        """The project functions and classes a call may run (none when unknown)."""
+        func = call.func
+        facts = module.facts
+        if isinstance(func, ast.Name):
+            local = facts.module.functions.get(func.id) or _class_named(facts, func.id)
+            if local is not None and facts.lookup(func.id, scope) is None:
+                yield module.path, func.id
+                return
+            if func.id not in facts.imports.names:
+                yield from self._through_star_imports(module, func.id, set())
+                return
+        qualname = facts.qualname(func, scope) if isinstance(func, (ast.Name, ast.Attribute)) else None
+        if qualname is None:
+            return
+        found = self._project_object(module.path, qualname)
+        if found is not None:
+            yield found
+
+    def _project_object(self, importer: str, qualname: str) -> Optional[Node]:
+        """`models.generator` -> (models.py, "generator"), when a project module defines it
+        (or re-exports it from one that does)."""
+        if qualname.startswith(_LIBRARIES):
+            return None
+        resolver = self.project.resolver(importer)
+        parts = qualname.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            module_name = ".".join(parts[:cut])
+            if qualname.startswith(".") and not module_name.strip("."):
+                module_name = "." * (len(qualname) - len(qualname.lstrip(".")))
+            path = resolver.module_file(module_name)
+            if path is None or os.path.abspath(path) == importer:
+                continue
+            name = parts[cut]
+            return self._defined(os.path.abspath(path), name, set())
+        return None
+
+    def _defined(self, path: str, name: str, seen: set) -> Optional[Node]:
+        """Where module `path`'s name `name` is defined: itself, an import it re-exports, or
+        a star import."""
+        if (path, name) in seen:
+            return None
+        seen.add((path, name))
+        module = self._module(path)
+        if module is None:
+            return None
+        facts = module.facts
+        if name in facts.module.functions or _class_named(facts, name) is not None:
+            return path, name
+        target = facts.imports.names.get(name)
+        if target is not None:
+            return self._project_object(path, target)
+        return next(iter(self._through_star_imports(module, name, seen)), None)
+
+    def _through_star_imports(self, module: _Module, name: str, seen: set) -> Iterator[Node]:
+        resolver = self.project.resolver(module.path)
+        for imported in module.star_imports:
+            path = resolver.module_file(imported)
+            if path is None or os.path.abspath(path) == module.path:
+                continue
+            found = self._defined(os.path.abspath(path), name, seen)
+            if found is not None:
+                yield found
+                return
+
+
+def top_level_name(scope: "Scope") -> Optional[str]:
+    """The module-level function or class a scope is in."""
+    current: Optional[Scope] = scope
+    while current is not None and current.parent is not None:
+        if current.parent.kind == "module":
+            return current.name
+        current = current.parent
+    return None
+
+
+def _class_named(facts: "ModuleFacts", name: str) -> Optional["Scope"]:
+    for scope in facts.scopes:
+        if scope.kind == "class" and scope.name == name and scope.parent is facts.module:
+            return scope
+    return None
+
+
+def project_root(path: str) -> Optional[str]:
+    """The tree a module's program lives in: the nearest directory above it with a root
+    marker, else the working directory when the module is inside it."""
+    from ..project import MAX_PARENT_DIRECTORIES, ROOT_MARKERS
+
+    directory = os.path.dirname(os.path.abspath(path))
+    for _ in range(MAX_PARENT_DIRECTORIES):
+        if any(os.path.exists(os.path.join(directory, marker)) for marker in ROOT_MARKERS):
+            return directory
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            break
+        directory = parent
+    cwd = os.getcwd()
+    if os.path.abspath(path).startswith(cwd + os.sep):
+        return cwd
+    return None
+
+
+_PROGRAMS: "weakref.WeakKeyDictionary[Project, dict[str, Program]]" = weakref.WeakKeyDictionary()
+
+
+def program_of(facts: "ModuleFacts") -> Optional[tuple[Program, str]]:
+    """The whole program a module's facts belong to, and the module's path; None for a
+    module analysed alone (no project resolver: stdin, a test's source)."""
+    resolver = facts.resolver
+    if resolver is None:
+        return None
+    root = project_root(resolver.path)
+    if root is None:
+        return None
+    programs = _PROGRAMS.setdefault(resolver.project, {})
+    if root not in programs:
+        programs[root] = Program(resolver.project, root)
+    return programs[root], resolver.path
+
+
+def training_module(facts: "ModuleFacts", scope: "Scope") -> Optional[str]:
+    """The project module (its path from the project's root) that trains the function or class `scope` is in, when
+    the module itself builds no train op but another program of the project runs it.
+    The modules on the way become the module's dependencies (its cached result is
+    invalidated when one changes)."""
+    found = program_of(facts)
+    if found is None:
+        return None
+    program, path = found
+    trainer = program.trained_by(path, scope)
+    if trainer is not None:
+        facts.resolver.dependencies.update(program.chain(path, scope))
+        return os.path.relpath(trainer, program.root)
+    return None

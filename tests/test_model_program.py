@@ -1,0 +1,96 @@
+"""The whole program: which project functions and classes a training module reaches."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from migrate_bn.api import analyze
+from migrate_bn.model.program import Program, project_root
+from migrate_bn.project import Project
+
+HELPER = """import tensorflow as tf
+
+
+def conv_bn(inputs):
+    return tf.layers.batch_normalization(tf.layers.conv2d(inputs, 8, 3))
+"""
+TRAIN = """import tensorflow as tf
+{imports}
+
+images = tf.placeholder(tf.float32, [None, 8, 8, 3])
+loss = tf.reduce_mean({call})
+train_op = tf.train.AdamOptimizer(1e-3).minimize(loss)
+"""
+
+
+def _tree(root: Path, files: dict[str, str]) -> None:
+    (root / "setup.cfg").write_text("")
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
+def _codes(root: Path, name: str) -> list[str]:
+    path = root / name
+    resolver = Project().resolver(str(path))
+    return [f.code for f in analyze(path.read_bytes(), str(path), resolver=resolver).findings]
+
+
+@pytest.mark.parametrize("files", [
+    {"ops.py": HELPER, "train.py": TRAIN.format(imports="from ops import conv_bn", call="conv_bn(images)")},
+    {"ops.py": HELPER, "train.py": TRAIN.format(imports="import ops", call="ops.conv_bn(images)")},
+    {"ops.py": HELPER, "model.py": "from ops import *\n\n\ndef net(x):\n    return conv_bn(x)\n",
+     "train.py": TRAIN.format(imports="from model import net", call="net(images)")},
+    {"pkg/__init__.py": "from .ops import conv_bn\n", "pkg/ops.py": HELPER,
+     "bin/train.py": TRAIN.format(imports="from pkg import conv_bn", call="conv_bn(images)")},
+    {"ops.py": HELPER, "model.py": "import ops\n\n\nclass Net:\n    def build(self, x):\n        return ops.conv_bn(x)\n",
+     "train.py": TRAIN.format(imports="from model import Net", call="Net().build(images)")},
+], ids=["from-import", "module-attribute", "star-import", "package-re-export", "class"])
+def test_a_helper_trained_elsewhere_is_reported(tmp_path: Path, files: dict[str, str]) -> None:
+    _tree(tmp_path, files)
+    helper = next(name for name in files if name.endswith("ops.py"))
+    assert _codes(tmp_path, helper) == ["BN003"]
+
+
+@pytest.mark.parametrize("files", [
+    {"ops.py": HELPER, "export.py": "import tensorflow as tf\nfrom ops import conv_bn\n\n"
+                                    "out = conv_bn(tf.placeholder(tf.float32, [1, 8, 8, 3]))\n"},
+    {"ops.py": HELPER, "train.py": TRAIN.format(imports="import ops", call="images")},
+    {"ops.py": HELPER, "train.py": TRAIN.format(imports="from unknown_lib import conv_bn", call="conv_bn(images)")},
+], ids=["inference-only", "imported-not-called", "another-module"])
+def test_silent_when_no_trainer_reaches_it(tmp_path: Path, files: dict[str, str]) -> None:
+    _tree(tmp_path, files)
+    assert _codes(tmp_path, "ops.py") == []
+
+
+def test_a_notebook_that_trains_reaches_the_helper(tmp_path: Path) -> None:
+    cell = TRAIN.format(imports="from ops import conv_bn", call="conv_bn(images)")
+    notebook = {"cells": [{"cell_type": "code", "source": cell.splitlines(True), "metadata": {},
+                           "outputs": [], "execution_count": None}],
+                "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    _tree(tmp_path, {"ops.py": HELPER, "Train.ipynb": json.dumps(notebook)})
+    assert _codes(tmp_path, "ops.py") == ["BN003"]
+
+
+def test_alone_it_knows_no_program() -> None:
+    assert [f.code for f in analyze(HELPER.encode(), "ops.py").findings] == []
+
+
+def test_the_root_is_the_marked_directory_else_the_working_directory(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    assert project_root(str(tmp_path / "a" / "b" / "m.py")) == str(tmp_path)
+    (tmp_path / "a" / "setup.py").write_text("")
+    assert project_root(str(tmp_path / "a" / "b" / "m.py")) == str(tmp_path / "a")
+
+
+def test_the_chain_names_every_module_on_the_way(tmp_path: Path) -> None:
+    _tree(tmp_path, {"ops.py": HELPER, "model.py": "from ops import *\n\n\ndef net(x):\n    return conv_bn(x)\n",
+                     "train.py": TRAIN.format(imports="from model import net", call="net(images)")})
+    program = Program(Project(), str(tmp_path))
+    reached = program._reach()
+    assert reached[(str(tmp_path / "ops.py"), "conv_bn")] == [str(tmp_path / "train.py"), str(tmp_path / "model.py")]
