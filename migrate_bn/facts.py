@@ -666,7 +666,8 @@ class ModuleFacts:
         return found
 
     def called_function(self, call: LocalCall) -> Optional[Scope]:
-        """The module's own function or method a local call runs, if it can be told."""
+        """The module's own function or method a local call runs (a class: its `__init__`),
+        if it can be told."""
         if call.via_self:
             cls = _enclosing_class(call.scope)
             return cls.functions.get(call.name) if cls is not None else None
@@ -675,7 +676,9 @@ class ModuleFacts:
             if scope.kind != "class" and call.name in scope.functions:
                 return scope.functions[call.name]
             scope = scope.parent
-        return None
+        from .model.program import constructor_of
+
+        return constructor_of(self, call)  # `LocalNet(**kwargs)`: the class's __init__
 
     def update_feeding_sites(self) -> list[BatchNormSite]:
         """The batch-norm sites that put update ops into UPDATE_OPS when they run."""

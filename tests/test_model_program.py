@@ -94,3 +94,25 @@ def test_the_chain_names_every_module_on_the_way(tmp_path: Path) -> None:
     program = Program(Project(), str(tmp_path))
     reached = program._reach()
     assert reached[(str(tmp_path / "ops.py"), "conv_bn")] == [str(tmp_path / "train.py"), str(tmp_path / "model.py")]
+
+
+NETWORKS = """import tensorflow as tf
+
+
+def build_network(network_type, **kwargs):
+    if network_type == "local":
+        return LocalNet(**kwargs)
+    raise ValueError(network_type)
+
+
+class LocalNet:
+    def __init__(self, images):
+        self.out = tf.contrib.layers.batch_norm(tf.layers.conv2d(images, 8, 3))
+"""
+
+
+def test_a_factory_that_returns_a_project_class_builds_its_batch_norm(tmp_path: Path) -> None:
+    _tree(tmp_path, {"labelreg/__init__.py": "", "labelreg/networks.py": NETWORKS,
+                     "train.py": TRAIN.format(imports="import labelreg.networks as network",
+                                              call='network.build_network("local", images=images).out')})
+    assert _codes(tmp_path, "train.py") == ["BN001"]

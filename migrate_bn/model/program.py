@@ -40,7 +40,7 @@ from .. import documents
 from ..source import SourceError
 
 if TYPE_CHECKING:
-    from ..facts import ModuleFacts, Scope
+    from ..facts import BatchNormSite, LocalCall, ModuleFacts, Scope
     from ..project import Project
 
 MAX_FILES = 5000
@@ -293,4 +293,53 @@ def training_module(facts: "ModuleFacts", scope: "Scope") -> Optional[str]:
     if trainer is not None:
         facts.resolver.dependencies.update(program.chain(path, scope))
         return os.path.relpath(trainer, program.root)
+    return None
+
+
+def default_flag(facts: "ModuleFacts", site: "BatchNormSite") -> Optional[tuple[bool, str]]:
+    """For a call of a project function or class that builds batch norm (`CNN(x)`):
+    the literal bool its training parameters default to, when the call leaves every one
+    of them to its default; with the parameter's name for messages. None when the call
+    passes one, may pass one (`*args`, `**kwargs`), or a default is not a literal bool."""
+    producer = site.producer
+    if producer is None or not producer.flag_params or facts.resolver is None:
+        return None
+    from ..binding import api_signature, bind
+
+    bound = bind(site.node, api_signature(producer.positional))
+    if bound is None or not bound.complete or any(name in bound.arguments for name in producer.flag_params):
+        return None
+    found = program_of(facts)
+    module = found[0]._module(os.path.abspath(producer.path)) if found is not None else None
+    if module is None:
+        return None
+    function = module.facts.module.functions.get(producer.name)
+    if function is None:
+        cls = _class_named(module.facts, producer.name)
+        function = cls.functions.get("__init__") if cls is not None else None
+    if function is None:
+        return None
+    values = {function.param_defaults.get(name) for name in producer.flag_params}
+    literal = next(iter(values)) if len(values) == 1 else None
+    if not (isinstance(literal, ast.Constant) and isinstance(literal.value, bool)):
+        return None
+    return literal.value, producer.flag_params[0]
+
+
+def constructor_of(facts: "ModuleFacts", call: "LocalCall") -> Optional["Scope"]:
+    """`LocalNet(**kwargs)` where the module defines `class LocalNet` (seen from the call):
+    the class's `__init__`, which the call runs (a factory that returns such an object
+    builds what its `__init__` builds)."""
+    classes = facts.model_cache.get("classes")
+    if classes is None:
+        classes = facts.model_cache["classes"] = {
+            (id(candidate.parent), candidate.name): candidate for candidate in facts.scopes
+            if candidate.kind == "class"}
+    scope: Optional[Scope] = call.scope
+    while scope is not None:
+        if scope.kind != "class":
+            found = classes.get((id(scope), call.name))
+            if found is not None:
+                return found.functions.get("__init__")
+        scope = scope.parent
     return None
