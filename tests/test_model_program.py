@@ -116,3 +116,67 @@ def test_a_factory_that_returns_a_project_class_builds_its_batch_norm(tmp_path: 
                      "train.py": TRAIN.format(imports="import labelreg.networks as network",
                                               call='network.build_network("local", images=images).out')})
     assert _codes(tmp_path, "train.py") == ["BN001"]
+
+
+MODEL_FUNCTION = """import tensorflow as tf
+import tensorflow.contrib.slim as slim
+
+
+def cnn(inputs, is_training=True):
+    params = {"is_training": is_training, "updates_collections": None}
+    with slim.arg_scope([slim.conv2d], normalizer_fn=slim.batch_norm, normalizer_params=params):
+        return slim.conv2d(inputs, 8, 3)
+"""
+MODEL_CLASS = """import tensorflow as tf
+
+
+class Model:
+    def __init__(self, mode, images):
+        self.mode = mode
+        self.images = images
+        self._build()
+
+    def _build(self):
+        self.logits = self._bn(tf.layers.conv2d(self.images, 8, 3))
+
+    def _bn(self, net):
+        return tf.contrib.layers.batch_norm(net, updates_collections=None, is_training=(self.mode == "train"))
+"""
+EVALUATE = """import numpy as np
+import tensorflow as tf
+{imports}
+
+images = tf.placeholder(tf.float32, [None, 8, 8, 3])
+is_training = tf.placeholder(tf.bool)
+{build}
+loss = tf.reduce_mean(logits)
+train_op = tf.train.AdamOptimizer(1e-3).minimize(loss)
+with tf.Session() as sess:
+    sess.run(train_op, {{images: np.ones((2, 8, 8, 3)), is_training: True}})
+    val_loss = sess.run(loss, {{images: np.zeros((2, 8, 8, 3)), is_training: False}})
+"""
+
+
+@pytest.mark.parametrize("imports, build, expected", [
+    ("from model import cnn", "logits = cnn(images)", ["BN004"]),  # left at its default True
+    ("from model import cnn", "logits = cnn(images, True)", ["BN004"]),
+    ("from model import cnn", "logits = cnn(images, is_training)", []),  # the flag is passed
+    ("from model import cnn", "logits = cnn(images, False)", []),
+    ("from model import cnn", "logits = cnn(images)\nfrozen = cnn(images, is_training=False)", []),  # a tower
+    ("from model import cnn", "logits = cnn(images, **{})", []),  # may pass it: unknown
+    ("from model import Model", "logits = Model('train', images).logits", ["BN004"]),
+    ("from model import Model", "net = Model(mode='train', images=images)\nlogits = net.logits", ["BN004"]),
+    ("from model import Model", "net = Model('eval', images)\nlogits = net.logits", []),
+])
+def test_a_call_that_fixes_the_flag_then_evaluates(tmp_path: Path, imports: str, build: str,
+                                                   expected: list[str]) -> None:
+    model = MODEL_CLASS if "Model" in imports else MODEL_FUNCTION
+    _tree(tmp_path, {"model.py": model, "train.py": EVALUATE.format(imports=imports, build=build)})
+    assert [code for code in _codes(tmp_path, "train.py") if code == "BN004"] == expected
+
+
+def test_no_evaluation_run_no_finding(tmp_path: Path) -> None:
+    script = EVALUATE.format(imports="from model import cnn", build="logits = cnn(images)").replace(
+        "    val_loss = sess.run(loss, {images: np.zeros((2, 8, 8, 3)), is_training: False})\n", "")
+    _tree(tmp_path, {"model.py": MODEL_FUNCTION, "train.py": script})
+    assert "BN004" not in _codes(tmp_path, "train.py")

@@ -9,6 +9,7 @@ from migrate_bn.facts import BatchNormSite, ModuleFacts, Scope
 from migrate_bn.findings import Finding, Fix, Related, ReplaceNode
 from migrate_bn.flags import (ConstantOrigin, NewFlag, constant_flag, flag_in_scope, in_model_fn, inherits_normalizer,
                               new_training_flag)
+from migrate_bn.model.flag_calls import constant_flag_calls
 from migrate_bn.rules import Options, Rule, node_range, span
 
 
@@ -30,6 +31,13 @@ class TrainingFlagConstant(Rule):
     examples share its batch, a single example cannot be predicted reliably, and the
     moving averages that training keeps are never used. Train and eval accuracy drift
     apart on the same data.
+
+    Across modules: a script that calls the project's model function or builds its model
+    class with the flag fixed to `True` (`y = cnn_model.CNN(x)` leaving
+    `is_training=True` at its default, `Model(mode='train')` whose `__init__` stores the
+    mode before building batch norm with `is_training=(self.mode == 'train')`) and then
+    runs what it built on validation or test data is reported at that call (no
+    automatic fix: pass the flag, or build an evaluation model).
 
     The correct pattern of a training tower with `True` and a separate evaluation tower
     with `False` (sharing weights through `reuse`) is not reported.
@@ -68,9 +76,13 @@ class TrainingFlagConstant(Rule):
     ## Stays silent when
     the flag is not a known constant (a placeholder, a parameter some call passes a
     variable, `FLAGS.x`, an attribute set in a branch of `__init__`, by a builder method,
-    or before a public build method that callers run); it is the literal `False` (a frozen layer); the graph is only
-    trained: no `sess.run` computes the model's outputs without running the train op,
-    and the code is not an Estimator `model_fn` (evaluation runs in test methods do not
+    or before a public build method that callers run; for a call into another module: a
+    flag it passes, `*args` / `**kwargs` that may pass one, or another call of the same
+    model with `False` in the script); it is the literal `False` (a frozen layer); the
+    graph is only trained: no `sess.run` computes the model's outputs without running
+    the train op (across modules: none on validation or test data, as its statement
+    says: `val_acc = sess.run(...)`, `feed_dict=eval_dict`), and the code is not an
+    Estimator `model_fn` (evaluation runs in test methods do not
     count, each test builds its own graph); a separate evaluation tower with `False`
     shares the layers' variables (the same `name`/`scope`, the same slim net, or built
     with `reuse`); the layer is a Keras layer (see BN006 and BN008); or it gets batch norm
@@ -114,6 +126,20 @@ class TrainingFlagConstant(Rule):
             related += [Related(span(facts, run.node), "an evaluation run") for run in evaluations[:3]]
             yield Finding(self.code, message, span(facts, site.node), "error",
                           _fix(facts, origin, literals, plans), tuple(related))
+        yield from self._constant_calls(facts)
+
+    def _constant_calls(self, facts: ModuleFacts) -> Iterator[Finding]:
+        """Calls of the project's model function or class that fix its flag to True
+        (passed or left at the default) in a module that then evaluates what they built."""
+        for call in constant_flag_calls(facts):
+            how = f"passes `{call.value}`" if call.passed else f"leaves it at its default `{call.value}`"
+            run = call.evaluations[0]
+            message = (f"{call.callee} sets its batch norm's training flag from `{call.parameter}` and this "
+                       f"call {how}, so it always runs in training mode, but `{facts.source(run.node, 50)}` ({facts.line_name(run.node.lineno)}) "
+                       "evaluates what it built: evaluation normalizes each batch with its own statistics, so "
+                       "predictions depend on their batch mates and the moving averages are never used")
+            related = tuple(Related(span(facts, run.node), "an evaluation run") for run in call.evaluations[:3])
+            yield Finding(self.code, message, span(facts, call.node), "error", None, related)
 
 
 def _fix(facts: ModuleFacts, origin: ConstantOrigin, literals: list, plans: dict) -> Optional[Fix]:

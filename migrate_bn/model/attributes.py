@@ -48,6 +48,16 @@ def build_time_value(facts: "ModuleFacts", site: "BatchNormSite") -> Optional[Bu
     attribute = self_attribute(site.flag)
     if attribute is None:
         return None
+    value = build_time_assignment(facts, site, attribute)
+    if not (isinstance(value, ast.Constant) and isinstance(value.value, bool)):
+        return None
+    return BuildTimeValue(value.value, value, attribute)
+
+
+def build_time_assignment(facts: "ModuleFacts", site: "BatchNormSite", attribute: str) -> Optional[ast.expr]:
+    """What `__init__` last assigned to `self.<attribute>` before the call that builds
+    the site (a literal, a parameter's name, ...), when the site is built from `__init__`
+    alone and nothing else in the build assigns the attribute; None when unknown."""
     method = _method_of(site.scope)
     if method is None:
         return None
@@ -60,10 +70,7 @@ def build_time_value(facts: "ModuleFacts", site: "BatchNormSite") -> Optional[Bu
         return None
     if any(scope is not init and _assigns(scope.node, attribute) for scope in builders):
         return None  # a builder changes it while building: the value depends on the order
-    value = _value_before_build(init.node, attribute, {scope.name for scope in builders if scope is not init})
-    if value is None:
-        return None
-    return BuildTimeValue(value.value, value, attribute)
+    return _value_before_build(init.node, attribute, {scope.name for scope in builders if scope is not init})
 
 
 def _method_of(scope: "Scope") -> Optional["Scope"]:
@@ -131,19 +138,17 @@ def _assigns(function: ast.AST, attribute: str) -> bool:
     return False
 
 
-def _value_before_build(init: ast.AST, attribute: str, builders: set[str]) -> Optional[ast.Constant]:
-    """The literal bool `__init__` last assigns to `self.<attribute>` before the first
-    statement that calls a builder; None when it is not a literal, is assigned inside a
-    compound statement before the build, or no build call is found."""
-    value: Optional[ast.Constant] = None
+def _value_before_build(init: ast.AST, attribute: str, builders: set[str]) -> Optional[ast.expr]:
+    """The expression `__init__` last assigns to `self.<attribute>` before the first
+    statement that calls a builder; None when it is assigned inside a compound
+    statement or with other targets before the build, or no build call is found."""
+    value: Optional[ast.expr] = None
     for statement in init.body:  # type: ignore[attr-defined]
         if _calls_builder(statement, builders):
             return value
         if isinstance(statement, ast.Assign) and any(self_attribute(target) == attribute
                                                      for target in statement.targets):
-            if len(statement.targets) != 1 or not (isinstance(statement.value, ast.Constant)
-                                                   and isinstance(statement.value.value, bool)):
-                value = None
+            if len(statement.targets) != 1:
                 return None
             value = statement.value
         elif _assigns(statement, attribute):
