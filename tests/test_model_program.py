@@ -93,7 +93,8 @@ def test_the_chain_names_every_module_on_the_way(tmp_path: Path) -> None:
                      "train.py": TRAIN.format(imports="from model import net", call="net(images)")})
     program = Program(Project(), str(tmp_path))
     reached = program._reach()
-    assert reached[(str(tmp_path / "ops.py"), "conv_bn")] == [str(tmp_path / "train.py"), str(tmp_path / "model.py")]
+    assert reached[(str(tmp_path / "ops.py"), "conv_bn")] == [
+        (str(tmp_path / "train.py"), [str(tmp_path / "train.py"), str(tmp_path / "model.py")])]
 
 
 NETWORKS = """import tensorflow as tf

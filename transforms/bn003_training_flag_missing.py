@@ -10,7 +10,7 @@ from migrate_bn.facts import UNKNOWN, BatchNormSite, ModuleFacts
 from migrate_bn.findings import AddDictEntry, AddKeyword, Finding, Fix, Related
 from migrate_bn.flags import (Flag, NewFlag, NoNewFlag, called_under_arg_scope, constant_flag, flag_in_scope,
                               graph_is_evaluated, inherits_normalizer, new_training_flag)
-from migrate_bn.model.program import training_module
+from migrate_bn.model.program import evaluating_module, training_module
 from migrate_bn.rules import Options, Rule, span
 
 
@@ -101,12 +101,17 @@ class TrainingFlagMissing(Rule):
             api = _api_of(site)
             if api is None or api.family == "keras":
                 continue
-            if api.family == "contrib" and site.scope.kind == "function" and (
-                    called_under_arg_scope(facts, site.scope) or
-                    (facts.called_only_from_outside(site.scope) and not _sibling_passes_flag(facts, site))):
-                # A caller's arg_scope (here, or in a module that imports this one) may set
-                # it; unless another batch norm in the same function is given the flag.
-                continue
+            evaluator = None
+            if api.family == "contrib" and site.scope.kind == "function":
+                if called_under_arg_scope(facts, site.scope):
+                    continue  # a caller's arg_scope may set it
+                if facts.called_only_from_outside(site.scope) and not _sibling_passes_flag(facts, site):
+                    # A caller's arg_scope in a module that imports this one may set it;
+                    # unless another batch norm in the same function is given the flag, or
+                    # the project's programs that run it open no arg_scope and one evaluates.
+                    evaluator = evaluating_module(facts, site.scope)
+                    if evaluator is None:
+                        continue
             flag = flag_in_scope(facts, site.scope, site.node.lineno)
             if api.default_training is False:
                 trainer = None
@@ -119,10 +124,12 @@ class TrainingFlagMissing(Rule):
                 if trainer is not None:
                     consequence += f", while `{trainer}` trains it"
             else:
-                if not graph_is_evaluated(facts, site) and flag is None:
+                if not graph_is_evaluated(facts, site) and flag is None and evaluator is None:
                     continue
                 consequence = ("always normalizes with batch statistics (`is_training=True` is the "
                                "default), so evaluation results depend on the other examples in the batch")
+                if evaluator is not None:
+                    consequence += f" (`{evaluator}` evaluates it)"
             missing.append((site, api, flag, consequence))
         new_flags = _new_flags(facts, [site for site, _, flag, _ in missing if flag is None])
         for site, api, flag, consequence in missing:

@@ -5,16 +5,17 @@ A helper module (`layers.py`, `modules/encoder.py`, `lib/network.py`) builds bat
 and trains nothing; the script that trains it is elsewhere (`main.py`, a script in
 `test_scripts/`, a notebook) and reaches it through imports, often several deep
 (`main.py` -> `models.py` -> `from layers import *`). This module answers "is this
-function (or class) run by a program of the project that trains?".
+function (or class) run by a program of the project that trains? that evaluates?".
 
 - **The project** is the tree around the module: the nearest directory above it with
   `.git`, `setup.py`, `setup.cfg` or `pyproject.toml`, else the working directory when
   the module is inside it (`migrate-bn check .` from the project's root). Files are
   found by walking it (hidden directories, virtual environments and `site-packages`
   skipped; at most `MAX_FILES`).
-- **Training programs** are its Python files and notebooks that build a train op (a
-  cheap byte test first, then the module facts: `.minimize`, `apply_gradients`, the
-  train-op builders).
+- **Entry programs** are its Python files and notebooks that build a train op or run
+  a session (a cheap byte test first, then the module facts): a program *trains* what
+  it reaches when it builds a train op, and *evaluates* it when it runs model outputs
+  without the train op (an inference or test script, a validation run).
 - **Calls** are resolved as Python would resolve them for a script run in that tree,
   with `project.Resolver` (the script's directory, the directories above it, package
   roots, relative imports) and, beyond it, `from module import *` of project modules.
@@ -34,7 +35,7 @@ import os
 import re
 import weakref
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterator, Optional
+from typing import TYPE_CHECKING, Callable, Iterator, Optional
 
 from .. import documents
 from ..source import SourceError
@@ -45,8 +46,9 @@ if TYPE_CHECKING:
 
 MAX_FILES = 5000
 _SKIPPED_DIRECTORIES = frozenset({"site-packages", "node_modules", "venv", "env", "__pycache__", "build", "dist"})
-# A train op is built here (the facts confirm it): minimize, apply_gradients, builders.
-_TRAINS = re.compile(rb"\.minimize\(|apply_gradients\(|create_train_op\(|optimize_loss\(")
+# A train op is built or a session run here (the facts confirm it): minimize,
+# apply_gradients, the train-op builders, `sess.run(`.
+_ENTRY = re.compile(rb"\.minimize\(|apply_gradients\(|create_train_op\(|optimize_loss\(|\.run\(")
 _SUFFIXES = (".py", ".ipynb")
 
 # Libraries no project shadows; a project's own `nets`, `ops` or `layers` module is
@@ -70,34 +72,54 @@ class Program:
         self.project = project
         self.root = root
         self._modules: dict[str, Optional[_Module]] = {}
-        self._reached: Optional[dict[Node, list[str]]] = None  # node -> the training module reaching it
+        # node -> (entry module, the modules on the way) for every entry that reaches it
+        self._reached: Optional[dict[Node, list[tuple[str, list[str]]]]] = None
 
-    # --- the question rules ask --------------------------------------------------
+    # --- the questions rules ask -------------------------------------------------
 
-    def trained_by(self, path: str, scope: "Scope") -> Optional[str]:
-        """The training module (a path) that runs the top-level function or class `scope`
-        is in, when one reaches it; None when none does or it cannot be told."""
+    def trained_by(self, path: str, scope: "Scope") -> Optional[list[str]]:
+        """The chain of modules (the training module first) by which a program that
+        trains runs the top-level function or class `scope` is in; None when none does."""
+        for entry, chain in self._entries_reaching(path, scope):
+            module = self._module(entry)
+            if module is not None and module.facts.train_ops:
+                return chain
+        return None
+
+    def evaluated_by(self, path: str, scope: "Scope") -> Optional[list[str]]:
+        """The chain of modules by which a program that evaluates (a `sess.run` of model
+        outputs without the train op: an inference, test or validation run) runs
+        `scope`'s function or class; None when none does, or when a module on the way
+        of any program mentions `arg_scope` (which may set the flag: unknown)."""
+        entries = self._entries_reaching(path, scope)
+        for _, chain in entries:
+            if any(self._mentions_arg_scope(module) for module in chain):
+                return None
+        for entry, chain in entries:
+            module = self._module(entry)
+            if module is not None and module.facts.evaluation_runs():
+                return chain
+        return None
+
+    def _entries_reaching(self, path: str, scope: "Scope") -> list[tuple[str, list[str]]]:
         name = top_level_name(scope)
-        if name is None:
-            return None
-        chain = self._reach().get((os.path.abspath(path), name))
-        return chain[0] if chain else None
+        return self._reach().get((os.path.abspath(path), name), []) if name else []
 
-    def chain(self, path: str, scope: "Scope") -> list[str]:
-        """The modules from the training module to this one (for cache dependencies)."""
-        name = top_level_name(scope)
-        return list(self._reach().get((os.path.abspath(path), name), [])) if name else []
+    def _mentions_arg_scope(self, path: str) -> bool:
+        module = self._module(path)
+        return module is None or "arg_scope" in module.facts.text
 
     # --- building it, once ---------------------------------------------------------
 
-    def _reach(self) -> dict[Node, list[str]]:
+    def _reach(self) -> dict[Node, list[tuple[str, list[str]]]]:
         if self._reached is not None:
             return self._reached
-        reached: dict[Node, list[str]] = {}
-        for path in self._training_files():
+        reached: dict[Node, list[tuple[str, list[str]]]] = {}
+        for path in self._entry_files():
             module = self._module(path)
-            if module is None or not module.facts.train_ops:
+            if module is None or not (module.facts.train_ops or module.facts.session_runs):
                 continue
+            seen: set = set()
             pending: list[tuple[Node, list[str]]] = []
             for call, scope in module.facts.calls:
                 for target in self._callees(module, call, scope):
@@ -105,20 +127,23 @@ class Program:
                         pending.append((target, [path]))
             while pending:
                 node, via = pending.pop()
-                if node in reached:
+                if node in seen:
                     continue
-                reached[node] = via
+                seen.add(node)
+                reached.setdefault(node, []).append((path, via))
                 target_module = self._module(node[0])
                 if target_module is None:
                     continue
                 for call, scope in self._calls_in(target_module, node[1]):
                     for callee in self._callees(target_module, call, scope):
-                        if callee not in reached:
+                        if callee not in seen:
                             pending.append((callee, via + [node[0]] if node[0] not in via else via))
         self._reached = reached
         return reached
 
-    def _training_files(self) -> Iterator[str]:
+    def _entry_files(self) -> Iterator[str]:
+        """The project's files that train or run a session (a byte test; the facts
+        decide)."""
         count = 0
         for directory, subdirectories, files in os.walk(self.root):
             subdirectories[:] = sorted(d for d in subdirectories
@@ -132,7 +157,7 @@ class Program:
                 path = os.path.join(directory, name)
                 try:
                     with open(path, "rb") as handle:
-                        if _TRAINS.search(handle.read()):
+                        if _ENTRY.search(handle.read()):
                             yield os.path.abspath(path)
                 except OSError:
                     continue
@@ -166,7 +191,8 @@ class Program:
         facts = module.facts
         if isinstance(func, ast.Name):
             local = facts.module.functions.get(func.id) or _class_named(facts, func.id)
-            if local is not None and facts.lookup(func.id, scope) is None:
+            # The module's own def or class, unless a local name shadows it.
+            if local is not None and facts.lookup(func.id, scope) is facts.lookup(func.id, facts.module):
                 yield module.path, func.id
                 return
             if func.id not in facts.imports.names:
@@ -281,19 +307,30 @@ def program_of(facts: "ModuleFacts") -> Optional[tuple[Program, str]]:
 
 
 def training_module(facts: "ModuleFacts", scope: "Scope") -> Optional[str]:
-    """The project module (its path from the project's root) that trains the function or class `scope` is in, when
-    the module itself builds no train op but another program of the project runs it.
-    The modules on the way become the module's dependencies (its cached result is
-    invalidated when one changes)."""
+    """The project module (its path from the project's root) that trains the function or
+    class `scope` is in, when the module itself builds no train op but another program
+    of the project runs it. The modules on the way become the module's dependencies (its
+    cached result is invalidated when one changes)."""
+    return _entry(facts, scope, Program.trained_by)
+
+
+def evaluating_module(facts: "ModuleFacts", scope: "Scope") -> Optional[str]:
+    """The project module (its path from the project's root) that evaluates the function
+    or class `scope` is in (runs what it builds without training it), when no module on
+    the way of any program reaching it mentions `arg_scope`."""
+    return _entry(facts, scope, Program.evaluated_by)
+
+
+def _entry(facts: "ModuleFacts", scope: "Scope", question: Callable) -> Optional[str]:
     found = program_of(facts)
     if found is None:
         return None
     program, path = found
-    trainer = program.trained_by(path, scope)
-    if trainer is not None:
-        facts.resolver.dependencies.update(program.chain(path, scope))
-        return os.path.relpath(trainer, program.root)
-    return None
+    chain = question(program, path, scope)
+    if not chain:
+        return None
+    facts.resolver.dependencies.update(chain)
+    return os.path.relpath(chain[0], program.root)
 
 
 def default_flag(facts: "ModuleFacts", site: "BatchNormSite") -> Optional[tuple[bool, str]]:
