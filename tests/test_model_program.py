@@ -181,3 +181,38 @@ def test_no_evaluation_run_no_finding(tmp_path: Path) -> None:
         "    val_loss = sess.run(loss, {images: np.zeros((2, 8, 8, 3)), is_training: False})\n", "")
     _tree(tmp_path, {"model.py": MODEL_FUNCTION, "train.py": script})
     assert "BN004" not in _codes(tmp_path, "train.py")
+
+
+CONTRIB_HELPER = """import tensorflow as tf
+
+
+def conv_bn(inputs):
+    return tf.contrib.layers.batch_norm(tf.layers.conv2d(inputs, 8, 3))
+"""
+PREDICT = """import numpy as np
+import tensorflow as tf
+{imports}
+
+images = tf.placeholder(tf.float32, [None, 8, 8, 3])
+{build}
+with tf.Session() as sess:
+    tf.train.Saver().restore(sess, "model.ckpt")
+    print(sess.run(prediction, {{images: np.zeros((1, 8, 8, 3))}}))
+"""
+
+
+@pytest.mark.parametrize("files, expected", [
+    ({"ops.py": CONTRIB_HELPER,
+      "predict.py": PREDICT.format(imports="from ops import conv_bn", build="prediction = conv_bn(images)")},
+     ["BN003"]),
+    ({"ops.py": CONTRIB_HELPER,  # a scope on the way may set the flag: unknown
+      "model.py": "import tensorflow as tf\nfrom ops import conv_bn\n\n\ndef net(x):\n"
+                  "    with tf.contrib.framework.arg_scope([tf.contrib.layers.batch_norm], is_training=False):\n"
+                  "        return conv_bn(x)\n",
+      "predict.py": PREDICT.format(imports="from model import net", build="prediction = net(images)")}, []),
+    ({"ops.py": CONTRIB_HELPER,  # trained only: batch statistics are what training wants
+      "train.py": TRAIN.format(imports="from ops import conv_bn", call="conv_bn(images)")}, []),
+], ids=["inference-script", "arg-scope-on-the-way", "trained-only"])
+def test_contrib_batch_norm_evaluated_by_another_program(tmp_path: Path, files: dict, expected: list) -> None:
+    _tree(tmp_path, files)
+    assert [code for code in _codes(tmp_path, "ops.py") if code == "BN003"] == expected
