@@ -1413,7 +1413,12 @@ class _Builder(ast.NodeVisitor):
                 # `self` is bound with every `self.train_op = ...`, and used by everything.
                 if used & names - {"self"}:
                     names.update(_bound_names(node))
-        names.discard("self")
+        from .model.program import gan_style
+
+        # Not in a GAN, as before: its `self.` fetches stay training runs, since the rules
+        # cannot tell sampling with batch statistics (by design) from an evaluation yet.
+        if not gan_style(self.facts):
+            names.discard("self")
 
     def _project_producer(self, node: ast.Call, name: Optional[str]) -> Optional[BatchNormSite]:
         """A call of a function (or a class) from another module of the project that

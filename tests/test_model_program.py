@@ -216,3 +216,23 @@ with tf.Session() as sess:
 def test_contrib_batch_norm_evaluated_by_another_program(tmp_path: Path, files: dict, expected: list) -> None:
     _tree(tmp_path, files)
     assert [code for code in _codes(tmp_path, "ops.py") if code == "BN003"] == expected
+
+
+GAN_TRAIN = """import tensorflow as tf
+from ops import conv_bn
+
+z = tf.placeholder(tf.float32, [None, 8, 8, 3])
+with tf.variable_scope("generator"):
+    fake = conv_bn(z)
+with tf.variable_scope("discriminator"):
+    score = tf.reduce_mean(tf.layers.dense(tf.layers.flatten(fake), 1))
+g_step = tf.train.AdamOptimizer(1e-3).minimize(-score, var_list=tf.trainable_variables("generator"))
+d_step = tf.train.AdamOptimizer(1e-3).minimize(score, var_list=tf.trainable_variables("discriminator"))
+"""
+
+
+def test_a_gan_sampled_by_another_program_is_unknown(tmp_path: Path) -> None:
+    """GANs sample with batch statistics by design (issue 14's false-alarm idiom 3)."""
+    _tree(tmp_path, {"ops.py": CONTRIB_HELPER, "train.py": GAN_TRAIN,
+                     "sample.py": PREDICT.format(imports="from ops import conv_bn", build="prediction = conv_bn(images)")})
+    assert "BN003" not in _codes(tmp_path, "ops.py")

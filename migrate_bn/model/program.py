@@ -90,11 +90,19 @@ class Program:
         """The chain of modules by which a program that evaluates (a `sess.run` of model
         outputs without the train op: an inference, test or validation run) runs
         `scope`'s function or class; None when none does, or when a module on the way
-        of any program mentions `arg_scope` (which may set the flag: unknown)."""
+        of any program mentions `arg_scope` (which may set the flag: unknown) or one of
+        them trains a GAN (several train ops with their own `var_list`: sampling with
+        batch statistics is by design)."""
         entries = self._entries_reaching(path, scope)
-        for _, chain in entries:
+        for entry, chain in entries:
             if any(self._mentions_arg_scope(module) for module in chain):
                 return None
+            module = self._module(entry)
+            if module is None or gan_style(module.facts):
+                return None  # a GAN samples with batch statistics by design: unknown
+        own = self._module(os.path.abspath(path))
+        if own is None or gan_style(own.facts):
+            return None
         for entry, chain in entries:
             module = self._module(entry)
             if module is not None and module.facts.evaluation_runs():
@@ -380,3 +388,14 @@ def constructor_of(facts: "ModuleFacts", call: "LocalCall") -> Optional["Scope"]
                 return found.functions.get("__init__")
         scope = scope.parent
     return None
+
+
+def gan_style(facts: "ModuleFacts") -> bool:
+    """Does the module train a GAN: several train ops, each with its own `var_list`, in a
+    module that names a discriminator or a critic (a detector's two training stages
+    have var lists too)?"""
+    return sum(1 for op in facts.train_ops if facts.var_list_of(op) is not None) >= 2 and \
+        bool(_GAN_WORDS.search(facts.text))
+
+
+_GAN_WORDS = re.compile(r"discriminator|critic", re.IGNORECASE)
