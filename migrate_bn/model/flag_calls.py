@@ -57,6 +57,8 @@ class ConstantCall:
 def constant_flag_calls(facts: "ModuleFacts") -> list[ConstantCall]:
     """Calls in this module of project functions or classes whose batch norm is then
     always in training mode, followed by runs that evaluate what the call built."""
+    if not facts.session_runs:
+        return []  # nothing here evaluates: no need to look into other modules
     found = program_of(facts)
     if found is None:
         return []
@@ -102,6 +104,8 @@ def _flag_parameter(program: Program, target: tuple) -> Optional[tuple]:
     """The parameter of the project function or class `target` that becomes its batch
     norm's training flag, how, its call signature and where it is defined."""
     path, name = target
+    if not program.may_build_batch_norm(path):
+        return None
     module = program._module(path)
     if module is None:
         return None

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterator, Optional
 
 from .. import documents
+from ..prefilter import may_matter
 from ..source import SourceError
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ class Program:
         self.project = project
         self.root = root
         self._modules: dict[str, Optional[_Module]] = {}
+        self._batch_norm_words: dict[str, bool] = {}
         # node -> (entry module, the modules on the way) for every entry that reaches it
         self._reached: Optional[dict[Node, list[tuple[str, list[str]]]]] = None
 
@@ -169,6 +171,18 @@ class Program:
                             yield os.path.abspath(path)
                 except OSError:
                     continue
+
+    def may_build_batch_norm(self, path: str) -> bool:
+        """A batch-norm word in the module's bytes (the prefilter), before parsing it."""
+        found = self._batch_norm_words.get(path)
+        if found is None:
+            try:
+                with open(path, "rb") as handle:
+                    found = may_matter(handle.read())
+            except OSError:
+                found = False
+            self._batch_norm_words[path] = found
+        return found
 
     def _module(self, path: str) -> Optional[_Module]:
         if path in self._modules:
