@@ -236,3 +236,26 @@ def test_a_gan_sampled_by_another_program_is_unknown(tmp_path: Path) -> None:
     _tree(tmp_path, {"ops.py": CONTRIB_HELPER, "train.py": GAN_TRAIN,
                      "sample.py": PREDICT.format(imports="from ops import conv_bn", build="prediction = conv_bn(images)")})
     assert "BN003" not in _codes(tmp_path, "ops.py")
+
+
+def test_a_cached_helper_is_checked_again_when_its_trainer_changes(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from migrate_bn.cache import Cache, configuration_key
+    from migrate_bn.rules import Options, select_rules
+    from migrate_bn.runner import Job, run
+
+    monkeypatch.chdir(tmp_path)
+    _tree(tmp_path, {"ops.py": HELPER, "train.py": TRAIN.format(imports="from ops import conv_bn",
+                                                                call="conv_bn(images)")})
+
+    def helper_codes() -> list[str]:
+        cache = Cache(str(tmp_path / "cache"), configuration_key("all"))
+        job = Job(select_rules(), Options(), project=Project())
+        found = [f.code for result, _ in run(["."], job, cache) if result.path.endswith("ops.py")
+                 for f in result.findings]
+        cache.close()
+        return found
+
+    assert helper_codes() == ["BN003"]
+    (tmp_path / "train.py").write_text(TRAIN.format(imports="", call="images"))
+    assert helper_codes() == []

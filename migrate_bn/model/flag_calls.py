@@ -70,6 +70,8 @@ def constant_flag_calls(facts: "ModuleFacts") -> list[ConstantCall]:
         for target in program._callees(module, call, scope):
             if target[0] == path:
                 continue
+            if program.may_build_batch_norm(target[0]):
+                facts.resolver.dependencies.add(target[0])  # its change invalidates this result
             flag = _flag_parameter(program, target)
             if flag is None:
                 continue

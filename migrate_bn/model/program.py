@@ -46,7 +46,6 @@ if TYPE_CHECKING:
     from ..project import Project
 
 MAX_FILES = 5000
-_SKIPPED_DIRECTORIES = frozenset({"site-packages", "node_modules", "venv", "env", "__pycache__", "build", "dist"})
 # A train op is built or a session run here (the facts confirm it): minimize,
 # apply_gradients, the train-op builders, `sess.run(`.
 _ENTRY = re.compile(rb"\.minimize\(|apply_gradients\(|create_train_op\(|optimize_loss\(|\.run\(")
@@ -154,10 +153,12 @@ class Program:
     def _entry_files(self) -> Iterator[str]:
         """The project's files that train or run a session (a byte test; the facts
         decide)."""
+        from ..runner import SKIPPED_DIRECTORIES  # the directories a run never searches
+
         count = 0
         for directory, subdirectories, files in os.walk(self.root):
             subdirectories[:] = sorted(d for d in subdirectories
-                                       if not d.startswith(".") and d not in _SKIPPED_DIRECTORIES)
+                                       if not d.startswith(".") and d not in SKIPPED_DIRECTORIES)
             for name in sorted(files):
                 if not name.endswith(_SUFFIXES):
                     continue
