@@ -125,14 +125,6 @@ class ConstantOrigin:
 def constant_flag(facts: ModuleFacts, site: BatchNormSite) -> Optional[ConstantOrigin]:
     """The constant a site's flag always has, and the literal(s) that set it."""
     flag = site.flag
-    if flag is None and site.how == "project":
-        from .model.program import default_flag
-
-        left = default_flag(facts, site)
-        if left is not None:
-            value, parameter = left
-            return ConstantOrigin(value, (), f"the call leaves `{parameter}` of `{site.producer.name}()` at its "
-                                             f"default `{value}`")
     if flag is None or flag is UNKNOWN:
         return None
     if isinstance(flag, ast.Constant) and isinstance(flag.value, bool):

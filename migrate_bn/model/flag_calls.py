@@ -24,7 +24,7 @@ import ast
 import os
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterator, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from ..binding import bind, def_signature
 from .attributes import build_time_assignment, self_attribute

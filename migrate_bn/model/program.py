@@ -42,7 +42,7 @@ from ..prefilter import may_matter
 from ..source import SourceError
 
 if TYPE_CHECKING:
-    from ..facts import BatchNormSite, LocalCall, ModuleFacts, Scope
+    from ..facts import LocalCall, ModuleFacts, Scope
     from ..project import Project
 
 MAX_FILES = 5000
@@ -354,36 +354,6 @@ def _entry(facts: "ModuleFacts", scope: "Scope", question: Callable) -> Optional
         return None
     facts.resolver.dependencies.update(chain)
     return os.path.relpath(chain[0], program.root)
-
-
-def default_flag(facts: "ModuleFacts", site: "BatchNormSite") -> Optional[tuple[bool, str]]:
-    """For a call of a project function or class that builds batch norm (`CNN(x)`):
-    the literal bool its training parameters default to, when the call leaves every one
-    of them to its default; with the parameter's name for messages. None when the call
-    passes one, may pass one (`*args`, `**kwargs`), or a default is not a literal bool."""
-    producer = site.producer
-    if producer is None or not producer.flag_params or facts.resolver is None:
-        return None
-    from ..binding import api_signature, bind
-
-    bound = bind(site.node, api_signature(producer.positional))
-    if bound is None or not bound.complete or any(name in bound.arguments for name in producer.flag_params):
-        return None
-    found = program_of(facts)
-    module = found[0]._module(os.path.abspath(producer.path)) if found is not None else None
-    if module is None:
-        return None
-    function = module.facts.module.functions.get(producer.name)
-    if function is None:
-        cls = _class_named(module.facts, producer.name)
-        function = cls.functions.get("__init__") if cls is not None else None
-    if function is None:
-        return None
-    values = {function.param_defaults.get(name) for name in producer.flag_params}
-    literal = next(iter(values)) if len(values) == 1 else None
-    if not (isinstance(literal, ast.Constant) and isinstance(literal.value, bool)):
-        return None
-    return literal.value, producer.flag_params[0]
 
 
 def constructor_of(facts: "ModuleFacts", call: "LocalCall") -> Optional["Scope"]:
