@@ -259,3 +259,11 @@ def test_a_cached_helper_is_checked_again_when_its_trainer_changes(tmp_path: Pat
     assert helper_codes() == ["BN003"]
     (tmp_path / "train.py").write_text(TRAIN.format(imports="", call="images"))
     assert helper_codes() == []
+
+
+def test_a_project_site_passed_true_is_reported_once(tmp_path: Path) -> None:
+    model = "import tensorflow as tf\n\n\ndef net(x, is_training):\n" \
+            "    return tf.layers.batch_normalization(x, training=is_training)\n"
+    script = EVALUATE.format(imports="from model import net", build="logits = net(images, True)")
+    _tree(tmp_path, {"model.py": model, "train.py": script})
+    assert _codes(tmp_path, "train.py").count("BN004") == 1

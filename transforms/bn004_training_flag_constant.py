@@ -126,12 +126,15 @@ class TrainingFlagConstant(Rule):
             related += [Related(span(facts, run.node), "an evaluation run") for run in evaluations[:3]]
             yield Finding(self.code, message, span(facts, site.node), "error",
                           _fix(facts, origin, literals, plans), tuple(related))
-        yield from self._constant_calls(facts)
+        yield from self._constant_calls(facts, {id(site.node) for site, *_ in reported})
 
-    def _constant_calls(self, facts: ModuleFacts) -> Iterator[Finding]:
+    def _constant_calls(self, facts: ModuleFacts, reported: set[int]) -> Iterator[Finding]:
         """Calls of the project's model function or class that fix its flag to True
-        (passed or left at the default) in a module that then evaluates what they built."""
+        (passed or left at the default) in a module that then evaluates what they built;
+        not those already reported as a project batch-norm site above."""
         for call in constant_flag_calls(facts):
+            if id(call.node) in reported:
+                continue
             how = f"passes `{call.value}`" if call.passed else f"leaves it at its default `{call.value}`"
             run = call.evaluations[0]
             message = (f"{call.callee} sets its batch norm's training flag from `{call.parameter}` and this "
