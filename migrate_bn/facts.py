@@ -661,7 +661,8 @@ class ModuleFacts:
         return found
 
     def called_function(self, call: LocalCall) -> Optional[Scope]:
-        """The module's own function or method a local call runs, if it can be told."""
+        """The module's own function or method a local call runs (a class: its `__init__`),
+        if it can be told."""
         if call.via_self:
             cls = _enclosing_class(call.scope)
             return cls.functions.get(call.name) if cls is not None else None
@@ -670,7 +671,9 @@ class ModuleFacts:
             if scope.kind != "class" and call.name in scope.functions:
                 return scope.functions[call.name]
             scope = scope.parent
-        return None
+        from .model.program import constructor_of
+
+        return constructor_of(self, call)  # `LocalNet(**kwargs)`: the class's __init__
 
     def update_feeding_sites(self) -> list[BatchNormSite]:
         """The batch-norm sites that put update ops into UPDATE_OPS when they run."""
@@ -1402,8 +1405,15 @@ class _Builder(NodeVisitor):
         for node in self.facts.assignment_nodes:
             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
                 used = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
-                if used & names:
+                # `self` is bound with every `self.train_op = ...`, and used by everything.
+                if used & names - {"self"}:
                     names.update(_bound_names(node))
+        from .model.program import gan_style
+
+        # Not in a GAN, as before: its `self.` fetches stay training runs, since the rules
+        # cannot tell sampling with batch statistics (by design) from an evaluation yet.
+        if not gan_style(self.facts):
+            names.discard("self")
 
     def _project_producer(self, node: ast.Call, name: Optional[str]) -> Optional[BatchNormSite]:
         """A call of a function (or a class) from another module of the project that

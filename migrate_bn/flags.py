@@ -146,6 +146,14 @@ def constant_flag(facts: ModuleFacts, site: BatchNormSite) -> Optional[ConstantO
             bound = facts.lookup(flag.id, site.scope)
             if isinstance(bound, ast.Constant) and constant is not None:
                 return ConstantOrigin(constant, (), f"`{flag.id}` is the constant `{constant}`")
+    if isinstance(flag, ast.Attribute):
+        from .model.attributes import build_time_value
+
+        frozen = build_time_value(facts, site)
+        if frozen is not None:
+            return ConstantOrigin(frozen.value, (), f"`self.{frozen.attribute}` is `{frozen.value}` when "
+                                  f"`__init__` builds the graph (line {frozen.assignment.lineno}); a later "
+                                  "assignment does not change the graph already built")
     return None
 
 

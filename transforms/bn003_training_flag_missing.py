@@ -11,6 +11,7 @@ from migrate_bn.findings import AddDictEntry, AddKeyword, Finding, Fix, Related
 from migrate_bn.flags import (Flag, NewFlag, NoNewFlag, called_under_arg_scope, constant_flag, flag_in_scope,
                               graph_is_evaluated, inherits_normalizer, new_training_flag)
 from migrate_bn.model.keras_project import keras_phase_unset
+from migrate_bn.model.program import evaluating_module, training_module
 from migrate_bn.rules import Options, Rule, span
 
 
@@ -21,7 +22,9 @@ class TrainingFlagMissing(Rule):
 
     - `tf.layers.batch_normalization` / `tf.layers.BatchNormalization` (also as a
       `normalizer_fn`) without `training=`, in a module that trains or where a training
-      flag is at hand;
+      flag is at hand, or in a helper that a training program of the project runs (a
+      script or notebook that builds a train op and reaches the helper's function or
+      class through imports: `main.py` -> `models.py` -> `from layers import *`);
     - `tf.contrib.layers.batch_norm` / `slim.batch_norm` (directly, as a `normalizer_fn`,
       or in a slim net such as `inception_v3`) without `is_training` (nor an `arg_scope`
       or `normalizer_params` that sets it), in a graph that is also evaluated or where a
@@ -88,8 +91,9 @@ class TrainingFlagMissing(Rule):
 
     ## Stays silent when
     the flag is given at the call, by an enclosing `arg_scope` or in `normalizer_params`;
-    a `tf.layers` batch norm is in a module that builds no train op and has no training
-    flag at hand (inference-only code: `False` is what it wants); a contrib/slim batch
+    a `tf.layers` batch norm is in a module that builds no train op, has no training
+    flag at hand and is reached from no training program of the project (inference-only
+    code: `False` is what it wants; a module checked alone, from stdin, knows no program); a contrib/slim batch
     norm is in a graph that is never evaluated and has no flag at hand (training-only
     code: `True` is what it wants; runs in the training loop that compute losses,
     summaries or samples on training data are monitoring, not evaluation, and a run
@@ -122,23 +126,35 @@ class TrainingFlagMissing(Rule):
                 continue
             if api is None:
                 continue
-            if api.family == "contrib" and site.scope.kind == "function" and (
-                    called_under_arg_scope(facts, site.scope) or
-                    (facts.called_only_from_outside(site.scope) and not _sibling_passes_flag(facts, site))):
-                # A caller's arg_scope (here, or in a module that imports this one) may set
-                # it; unless another batch norm in the same function is given the flag.
-                continue
+            evaluator = None
+            if api.family == "contrib" and site.scope.kind == "function":
+                if called_under_arg_scope(facts, site.scope):
+                    continue  # a caller's arg_scope may set it
+                if facts.called_only_from_outside(site.scope) and not _sibling_passes_flag(facts, site):
+                    # A caller's arg_scope in a module that imports this one may set it;
+                    # unless another batch norm in the same function is given the flag, or
+                    # the project's programs that run it open no arg_scope and one evaluates.
+                    evaluator = evaluating_module(facts, site.scope)
+                    if evaluator is None:
+                        continue
             flag = flag_in_scope(facts, site.scope, site.node.lineno)
             if api.default_training is False:
+                trainer = None
                 if not facts.train_ops and flag is None:
-                    continue  # an inference-only module: False is what it wants
+                    trainer = training_module(facts, site.scope)
+                    if trainer is None:
+                        continue  # an inference-only module: False is what it wants
                 consequence = ("runs in inference mode (`training=False` is the default): it normalizes "
                                "with the moving statistics and never updates them")
+                if trainer is not None:
+                    consequence += f", while `{trainer}` trains it"
             else:
-                if not graph_is_evaluated(facts, site) and flag is None:
+                if not graph_is_evaluated(facts, site) and flag is None and evaluator is None:
                     continue
                 consequence = ("always normalizes with batch statistics (`is_training=True` is the "
                                "default), so evaluation results depend on the other examples in the batch")
+                if evaluator is not None:
+                    consequence += f" (`{evaluator}` evaluates it)"
             missing.append((site, api, flag, consequence))
         new_flags = _new_flags(facts, [site for site, _, flag, _ in missing if flag is None])
         for site, api, flag, consequence in missing:

@@ -11,6 +11,7 @@ from migrate_bn.model.dataflow import may_evaluate
 from migrate_bn.model.inputs import on_training_batches
 from migrate_bn.flags import (ConstantOrigin, NewFlag, constant_flag, flag_in_scope, in_model_fn, inherits_normalizer,
                               new_training_flag)
+from migrate_bn.model.flag_calls import constant_flag_calls
 from migrate_bn.model.runs import evaluation_runs
 from migrate_bn.rules import Options, Rule, node_range, span
 
@@ -19,7 +20,10 @@ class TrainingFlagConstant(Rule):
     """
     ## What it finds
     A batch-norm layer whose training flag is the constant `True` (written at the call,
-    passed by every call of the model function, or set in `normalizer_params`) in a graph
+    passed by every call of the model function, set in `normalizer_params`, or an
+    attribute such as `self.is_training` that `__init__` sets to `True` before the call
+    that builds the graph: a later `self.is_training = False` in a test method changes
+    nothing in the graph already built) in a graph
     whose outputs are also computed for evaluation or prediction: a `sess.run` that does
     not run the train op, or an Estimator `model_fn`, which also builds the EVAL and
     PREDICT graphs.
@@ -30,6 +34,13 @@ class TrainingFlagConstant(Rule):
     examples share its batch, a single example cannot be predicted reliably, and the
     moving averages that training keeps are never used. Train and eval accuracy drift
     apart on the same data.
+
+    Across modules: a script that calls the project's model function or builds its model
+    class with the flag fixed to `True` (`y = cnn_model.CNN(x)` leaving
+    `is_training=True` at its default, `Model(mode='train')` whose `__init__` stores the
+    mode before building batch norm with `is_training=(self.mode == 'train')`) and then
+    runs what it built on validation or test data is reported at that call (no
+    automatic fix: pass the flag, or build an evaluation model).
 
     The correct pattern of a training tower with `True` and a separate evaluation tower
     with `False` (sharing weights through `reuse`) is not reported.
@@ -71,18 +82,24 @@ class TrainingFlagConstant(Rule):
     own literal is reported on its own); the only such runs compute the network on the
     training batches (a script that reads its batches from a queue or dataset, feeds
     nothing, has no placeholder or switchable iterator, and builds its one batch-norm
-    network once: a logged training accuracy is not an evaluation); the flag is not a known constant (a placeholder, a parameter some call passes a
-    variable, `FLAGS.x`); it is the literal `False` (a frozen layer); the graph is only
-    trained: no `sess.run` computes the model's outputs without running the train op,
-    and the code is not an Estimator `model_fn` (evaluation runs in test methods do not
-    count, each test builds its own graph); the only such runs are training-time
-    monitoring: inside the loop that runs the train op, feeding the training data (losses,
-    summaries, accuracy of the training batch, GAN samples from noise), not held-out data
-    (`x_val`, `mnist.test.images`, an input pipeline switched to a validation set) and
-    not a training flag fed `False`; the runs that evaluate fetch nothing built from this
-    batch norm (a GAN's sampler run fetches the generator, not the discriminator: a run
-    is attributed to a batch norm only when the model can show its fetches are computed
-    from it); a separate evaluation tower with `False`
+    network once: a logged training accuracy is not an evaluation); the flag is not a
+    known constant (a placeholder, a parameter some call passes a variable, `FLAGS.x`,
+    an attribute set in a branch of `__init__`, by a builder method, or before a public
+    build method that callers run; for a call into another module: a flag it passes,
+    `*args` / `**kwargs` that may pass one, or another call of the same model with
+    `False` in the script); it is the literal `False` (a frozen layer); the graph is only
+    trained: no `sess.run` computes the model's outputs without running the train op
+    (across modules: none on validation or test data, as its statement says:
+    `val_acc = sess.run(...)`, `feed_dict=eval_dict`), and the code is not an Estimator
+    `model_fn` (evaluation runs in test methods do not count, each test builds its own
+    graph); the only such runs are training-time monitoring: inside the loop that runs
+    the train op, feeding the training data (losses, summaries, accuracy of the training
+    batch, GAN samples from noise), not held-out data (`x_val`, `mnist.test.images`, an
+    input pipeline switched to a validation set) and not a training flag fed `False`;
+    the runs that evaluate fetch nothing built from this batch norm (a GAN's sampler run
+    fetches the generator, not the discriminator: a run is attributed to a batch norm
+    only when the model can show its fetches are computed from it); a separate
+    evaluation tower with `False`
     shares the layers' variables (the same `name`/`scope`, the same slim net, or built
     with `reuse`); the layer is a Keras layer (see BN006 and BN008); or it gets batch norm
     from an enclosing `arg_scope(normalizer_fn=...)`, which is reported at the scope.
@@ -129,6 +146,23 @@ class TrainingFlagConstant(Rule):
             related += [Related(span(facts, run.node), "an evaluation run") for run in evaluations[:3]]
             yield Finding(self.code, message, span(facts, site.node), "error",
                           _fix(facts, origin, literals, plans), tuple(related))
+        yield from self._constant_calls(facts, {id(site.node) for site, *_ in reported})
+
+    def _constant_calls(self, facts: ModuleFacts, reported: set[int]) -> Iterator[Finding]:
+        """Calls of the project's model function or class that fix its flag to True
+        (passed or left at the default) in a module that then evaluates what they built;
+        not those already reported as a project batch-norm site above."""
+        for call in constant_flag_calls(facts):
+            if id(call.node) in reported:
+                continue
+            how = f"passes `{call.value}`" if call.passed else f"leaves it at its default `{call.value}`"
+            run = call.evaluations[0]
+            message = (f"{call.callee} sets its batch norm's training flag from `{call.parameter}` and this "
+                       f"call {how}, so it always runs in training mode, but `{facts.source(run.node, 50)}` ({facts.line_name(run.node.lineno)}) "
+                       "evaluates what it built: evaluation normalizes each batch with its own statistics, so "
+                       "predictions depend on their batch mates and the moving averages are never used")
+            related = tuple(Related(span(facts, run.node), "an evaluation run") for run in call.evaluations[:3])
+            yield Finding(self.code, message, span(facts, call.node), "error", None, related)
 
 
 def _fix(facts: ModuleFacts, origin: ConstantOrigin, literals: list, plans: dict) -> Optional[Fix]:

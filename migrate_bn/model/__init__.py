@@ -14,5 +14,9 @@ the graphs a project builds, one question per module:
 - `update_wiring`: train-op builders whose update wiring is switched off;
 - `aliases`: the names a project gives TensorFlow in a module of its own;
 - `keras_project`: what the whole project does with Keras batch norm;
-- `views`: the project's modules parsed once, shared by analysis and import summaries.
+- `views`: the project's modules parsed once, shared by analysis and import summaries;
+- `program`: the project as one program: its entry programs and what they reach
+  through imports;
+- `attributes`: attribute values at graph-build time;
+- `flag_calls`: training flags carried by calls between modules.
 """

@@ -1,0 +1,386 @@
+"""The project's training programs, and which of the project's functions and classes
+they run: the whole-program question a module cannot answer alone (design.md section 7).
+
+A helper module (`layers.py`, `modules/encoder.py`, `lib/network.py`) builds batch norm
+and trains nothing; the script that trains it is elsewhere (`main.py`, a script in
+`test_scripts/`, a notebook) and reaches it through imports, often several deep
+(`main.py` -> `models.py` -> `from layers import *`). This module answers "is this
+function (or class) run by a program of the project that trains? that evaluates?".
+
+- **The project** is the tree around the module: the nearest directory above it with
+  `.git`, `setup.py`, `setup.cfg` or `pyproject.toml`, else the working directory when
+  the module is inside it (`migrate-bn check .` from the project's root). Files are
+  found by walking it (hidden directories, virtual environments and `site-packages`
+  skipped; at most `MAX_FILES`).
+- **Entry programs** are its Python files and notebooks that build a train op or run
+  a session (a cheap byte test first, then the module facts): a program *trains* what
+  it reaches when it builds a train op, and *evaluates* it when it runs model outputs
+  without the train op (an inference or test script, a validation run).
+- **Calls** are resolved as Python would resolve them for a script run in that tree,
+  with `project.Resolver` (the script's directory, the directories above it, package
+  roots, relative imports) and, beyond it, `from module import *` of project modules.
+  A call of a module's own function, of an imported one (`models.generator(x)`,
+  `from lib.network import Discriminator`), or of a name a star import brings in, reaches
+  that function; reaching a class reaches all its methods (building an object and
+  calling any method of it). Names that cannot be resolved reach nothing: unknown
+  stays silent.
+
+Everything is computed once per run (per `project.Project`) and only when a rule asks.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import weakref
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Iterator, Optional
+
+from .. import documents
+from ..prefilter import may_matter
+from ..source import SourceError
+
+if TYPE_CHECKING:
+    from ..facts import LocalCall, ModuleFacts, Scope
+    from ..project import Project
+
+MAX_FILES = 5000
+# A train op is built or a session run here (the facts confirm it): minimize,
+# apply_gradients, the train-op builders, `sess.run(`.
+_ENTRY = re.compile(rb"\.minimize\(|apply_gradients\(|create_train_op\(|optimize_loss\(|\.run\(")
+_SUFFIXES = (".py", ".ipynb")
+
+# Libraries no project shadows; a project's own `nets`, `ops` or `layers` module is
+# resolved like any other (it comes first on a script's path, as in Python).
+_LIBRARIES = ("tensorflow", "keras", "numpy", "scipy", "tf_slim", "six", "absl", "os.", "sys.")
+
+Node = tuple  # (path, top-level name): a function or class of a project module
+
+
+@dataclass
+class _Module:
+    path: str
+    facts: "ModuleFacts"
+    star_imports: list[str] = field(default_factory=list)  # the modules `from X import *` names
+
+
+class Program:
+    """The project's modules as one program: its training modules and what they reach."""
+
+    def __init__(self, project: "Project", root: str) -> None:
+        self.project = project
+        self.root = root
+        self._modules: dict[str, Optional[_Module]] = {}
+        self._batch_norm_words: dict[str, bool] = {}
+        # node -> (entry module, the modules on the way) for every entry that reaches it
+        self._reached: Optional[dict[Node, list[tuple[str, list[str]]]]] = None
+
+    # --- the questions rules ask -------------------------------------------------
+
+    def trained_by(self, path: str, scope: "Scope") -> Optional[list[str]]:
+        """The chain of modules (the training module first) by which a program that
+        trains runs the top-level function or class `scope` is in; None when none does."""
+        for entry, chain in self._entries_reaching(path, scope):
+            module = self._module(entry)
+            if module is not None and module.facts.train_ops:
+                return chain
+        return None
+
+    def evaluated_by(self, path: str, scope: "Scope") -> Optional[list[str]]:
+        """The chain of modules by which a program that evaluates (a `sess.run` of model
+        outputs without the train op: an inference, test or validation run) runs
+        `scope`'s function or class; None when none does, or when a module on the way
+        of any program mentions `arg_scope` (which may set the flag: unknown) or one of
+        them trains a GAN (several train ops with their own `var_list`: sampling with
+        batch statistics is by design)."""
+        entries = self._entries_reaching(path, scope)
+        for entry, chain in entries:
+            if any(self._mentions_arg_scope(module) for module in chain):
+                return None
+            module = self._module(entry)
+            if module is None or gan_style(module.facts):
+                return None  # a GAN samples with batch statistics by design: unknown
+        own = self._module(os.path.abspath(path))
+        if own is None or gan_style(own.facts):
+            return None
+        for entry, chain in entries:
+            module = self._module(entry)
+            if module is not None and module.facts.evaluation_runs():
+                return chain
+        return None
+
+    def _entries_reaching(self, path: str, scope: "Scope") -> list[tuple[str, list[str]]]:
+        name = top_level_name(scope)
+        return self._reach().get((os.path.abspath(path), name), []) if name else []
+
+    def _mentions_arg_scope(self, path: str) -> bool:
+        module = self._module(path)
+        return module is None or "arg_scope" in module.facts.text
+
+    # --- building it, once ---------------------------------------------------------
+
+    def _reach(self) -> dict[Node, list[tuple[str, list[str]]]]:
+        if self._reached is not None:
+            return self._reached
+        reached: dict[Node, list[tuple[str, list[str]]]] = {}
+        for path in self._entry_files():
+            module = self._module(path)
+            if module is None or not (module.facts.train_ops or module.facts.session_runs):
+                continue
+            seen: set = set()
+            pending: list[tuple[Node, list[str]]] = []
+            for call, scope in module.facts.calls:
+                for target in self._callees(module, call, scope):
+                    if target[0] != path:
+                        pending.append((target, [path]))
+            while pending:
+                node, via = pending.pop()
+                if node in seen:
+                    continue
+                seen.add(node)
+                reached.setdefault(node, []).append((path, via))
+                target_module = self._module(node[0])
+                if target_module is None:
+                    continue
+                for call, scope in self._calls_in(target_module, node[1]):
+                    for callee in self._callees(target_module, call, scope):
+                        if callee not in seen:
+                            pending.append((callee, via + [node[0]] if node[0] not in via else via))
+        self._reached = reached
+        return reached
+
+    def _entry_files(self) -> Iterator[str]:
+        """The project's files that train or run a session (a byte test; the facts
+        decide)."""
+        from ..runner import SKIPPED_DIRECTORIES  # the directories a run never searches
+
+        count = 0
+        for directory, subdirectories, files in os.walk(self.root):
+            subdirectories[:] = sorted(d for d in subdirectories
+                                       if not d.startswith(".") and d not in SKIPPED_DIRECTORIES)
+            for name in sorted(files):
+                if not name.endswith(_SUFFIXES):
+                    continue
+                count += 1
+                if count > MAX_FILES:
+                    return
+                path = os.path.join(directory, name)
+                try:
+                    with open(path, "rb") as handle:
+                        if _ENTRY.search(handle.read()):
+                            yield os.path.abspath(path)
+                except OSError:
+                    continue
+
+    def may_build_batch_norm(self, path: str) -> bool:
+        """A batch-norm word in the module's bytes (the prefilter), before parsing it."""
+        found = self._batch_norm_words.get(path)
+        if found is None:
+            try:
+                with open(path, "rb") as handle:
+                    found = may_matter(handle.read())
+            except OSError:
+                found = False
+            self._batch_norm_words[path] = found
+        return found
+
+    def _module(self, path: str) -> Optional[_Module]:
+        if path in self._modules:
+            return self._modules[path]
+        self._modules[path] = None  # an import cycle sees nothing more
+        from .. import facts as facts_module
+
+        try:
+            with open(path, "rb") as handle:
+                view = documents.read(handle.read(), path)
+        except (OSError, SourceError):
+            return None
+        module = _Module(path, facts_module.build(view.tree, view.text, self.project.resolver(path)))
+        for node in ast.walk(view.tree):
+            if isinstance(node, ast.ImportFrom) and any(alias.name == "*" for alias in node.names):
+                module.star_imports.append("." * node.level + (node.module or ""))
+        self._modules[path] = module
+        return module
+
+    def _calls_in(self, module: _Module, name: str) -> Iterator[tuple[ast.Call, "Scope"]]:
+        for call, scope in module.facts.calls:
+            if top_level_name(scope) == name:
+                yield call, scope
+
+    def _callees(self, module: _Module, call: ast.Call, scope: "Scope") -> Iterator[Node]:
+        """The project functions and classes a call may run (none when unknown)."""
+        func = call.func
+        facts = module.facts
+        if isinstance(func, ast.Name):
+            local = facts.module.functions.get(func.id) or _class_named(facts, func.id)
+            # The module's own def or class, unless a local name shadows it.
+            if local is not None and facts.lookup(func.id, scope) is facts.lookup(func.id, facts.module):
+                yield module.path, func.id
+                return
+            if func.id not in facts.imports.names:
+                yield from self._through_star_imports(module, func.id, set())
+                return
+        qualname = facts.qualname(func, scope) if isinstance(func, (ast.Name, ast.Attribute)) else None
+        if qualname is None:
+            return
+        found = self._project_object(module.path, qualname)
+        if found is not None:
+            yield found
+
+    def _project_object(self, importer: str, qualname: str) -> Optional[Node]:
+        """`models.generator` -> (models.py, "generator"), when a project module defines it
+        (or re-exports it from one that does)."""
+        if qualname.startswith(_LIBRARIES):
+            return None
+        resolver = self.project.resolver(importer)
+        parts = qualname.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            module_name = ".".join(parts[:cut])
+            if qualname.startswith(".") and not module_name.strip("."):
+                module_name = "." * (len(qualname) - len(qualname.lstrip(".")))
+            path = resolver.module_file(module_name)
+            if path is None or os.path.abspath(path) == importer:
+                continue
+            name = parts[cut]
+            return self._defined(os.path.abspath(path), name, set())
+        return None
+
+    def _defined(self, path: str, name: str, seen: set) -> Optional[Node]:
+        """Where module `path`'s name `name` is defined: itself, an import it re-exports, or
+        a star import."""
+        if (path, name) in seen:
+            return None
+        seen.add((path, name))
+        module = self._module(path)
+        if module is None:
+            return None
+        facts = module.facts
+        if name in facts.module.functions or _class_named(facts, name) is not None:
+            return path, name
+        target = facts.imports.names.get(name)
+        if target is not None:
+            return self._project_object(path, target)
+        return next(iter(self._through_star_imports(module, name, seen)), None)
+
+    def _through_star_imports(self, module: _Module, name: str, seen: set) -> Iterator[Node]:
+        resolver = self.project.resolver(module.path)
+        for imported in module.star_imports:
+            path = resolver.module_file(imported)
+            if path is None or os.path.abspath(path) == module.path:
+                continue
+            found = self._defined(os.path.abspath(path), name, seen)
+            if found is not None:
+                yield found
+                return
+
+
+def top_level_name(scope: "Scope") -> Optional[str]:
+    """The module-level function or class a scope is in."""
+    current: Optional[Scope] = scope
+    while current is not None and current.parent is not None:
+        if current.parent.kind == "module":
+            return current.name
+        current = current.parent
+    return None
+
+
+def _class_named(facts: "ModuleFacts", name: str) -> Optional["Scope"]:
+    for scope in facts.scopes:
+        if scope.kind == "class" and scope.name == name and scope.parent is facts.module:
+            return scope
+    return None
+
+
+def project_root(path: str) -> Optional[str]:
+    """The tree a module's program lives in: the nearest directory above it with a root
+    marker, else the working directory when the module is inside it."""
+    from ..project import MAX_PARENT_DIRECTORIES, ROOT_MARKERS
+
+    directory = os.path.dirname(os.path.abspath(path))
+    for _ in range(MAX_PARENT_DIRECTORIES):
+        if any(os.path.exists(os.path.join(directory, marker)) for marker in ROOT_MARKERS):
+            return directory
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            break
+        directory = parent
+    cwd = os.getcwd()
+    if os.path.abspath(path).startswith(cwd + os.sep):
+        return cwd
+    return None
+
+
+_PROGRAMS: "weakref.WeakKeyDictionary[Project, dict[str, Program]]" = weakref.WeakKeyDictionary()
+
+
+def program_of(facts: "ModuleFacts") -> Optional[tuple[Program, str]]:
+    """The whole program a module's facts belong to, and the module's path; None for a
+    module analysed alone (no project resolver: stdin, a test's source)."""
+    resolver = facts.resolver
+    if resolver is None:
+        return None
+    root = project_root(resolver.path)
+    if root is None:
+        return None
+    programs = _PROGRAMS.setdefault(resolver.project, {})
+    if root not in programs:
+        programs[root] = Program(resolver.project, root)
+    return programs[root], resolver.path
+
+
+def training_module(facts: "ModuleFacts", scope: "Scope") -> Optional[str]:
+    """The project module (its path from the project's root) that trains the function or
+    class `scope` is in, when the module itself builds no train op but another program
+    of the project runs it. The modules on the way become the module's dependencies (its
+    cached result is invalidated when one changes)."""
+    return _entry(facts, scope, Program.trained_by)
+
+
+def evaluating_module(facts: "ModuleFacts", scope: "Scope") -> Optional[str]:
+    """The project module (its path from the project's root) that evaluates the function
+    or class `scope` is in (runs what it builds without training it), when no module on
+    the way of any program reaching it mentions `arg_scope`."""
+    return _entry(facts, scope, Program.evaluated_by)
+
+
+def _entry(facts: "ModuleFacts", scope: "Scope", question: Callable) -> Optional[str]:
+    found = program_of(facts)
+    if found is None:
+        return None
+    program, path = found
+    chain = question(program, path, scope)
+    if not chain:
+        return None
+    facts.resolver.dependencies.update(chain)
+    return os.path.relpath(chain[0], program.root)
+
+
+def constructor_of(facts: "ModuleFacts", call: "LocalCall") -> Optional["Scope"]:
+    """`LocalNet(**kwargs)` where the module defines `class LocalNet` (seen from the call):
+    the class's `__init__`, which the call runs (a factory that returns such an object
+    builds what its `__init__` builds)."""
+    classes = facts.model_cache.get("classes")
+    if classes is None:
+        classes = facts.model_cache["classes"] = {
+            (id(candidate.parent), candidate.name): candidate for candidate in facts.scopes
+            if candidate.kind == "class"}
+    scope: Optional[Scope] = call.scope
+    while scope is not None:
+        if scope.kind != "class":
+            found = classes.get((id(scope), call.name))
+            if found is not None:
+                return found.functions.get("__init__")
+        scope = scope.parent
+    return None
+
+
+def gan_style(facts: "ModuleFacts") -> bool:
+    """Does the module train a GAN: several train ops, each with its own `var_list`, in a
+    module that names a discriminator or a critic (a detector's two training stages
+    have var lists too)?"""
+    return sum(1 for op in facts.train_ops if facts.var_list_of(op) is not None) >= 2 and \
+        bool(_GAN_WORDS.search(facts.text))
+
+
+_GAN_WORDS = re.compile(r"discriminator|critic", re.IGNORECASE)
