@@ -258,6 +258,9 @@ MODEL_EXPORTS = frozenset({
     "simple_save", "SavedModelBuilder", "export_savedmodel", "export_saved_model", "freeze_graph",
     "convert_variables_to_constants", "TFLiteConverter", "from_session",
 })
+# Calls that load a checkpoint's values into a graph (`saver.restore`, ...).
+CHECKPOINT_RESTORES = frozenset({"restore", "import_meta_graph", "init_from_checkpoint", "load_weights"})
+RESTORE_WORDS = tuple(name.encode() for name in sorted(CHECKPOINT_RESTORES))
 # Words of those calls in raw bytes: a module holding one is read even without batch norm.
 EXPORT_WORDS = (b"saved_model", b"export_savedmodel", b"freeze_graph", b"convert_variables_to_constants",
                 b"TFLiteConverter", b"simple_save")

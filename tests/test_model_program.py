@@ -116,6 +116,15 @@ def test_a_factory_that_returns_a_project_class_builds_its_batch_norm(tmp_path: 
     _tree(tmp_path, {"labelreg/__init__.py": "", "labelreg/networks.py": NETWORKS,
                      "train.py": TRAIN.format(imports="import labelreg.networks as network",
                                               call='network.build_network("local", images=images).out')})
+    # Trained and never evaluated: contrib's default True, nothing reads the statistics.
+    assert _codes(tmp_path, "train.py") == []
+    # An inference program restores the checkpoint (with the default True: BN003's bug,
+    # whose fix reads the moving statistics the train op never updates).
+    (tmp_path / "infer.py").write_text(
+        "import tensorflow as tf\nimport labelreg.networks as network\n\n"
+        "images = tf.placeholder(tf.float32, [None, 8, 8, 3])\n"
+        "out = network.build_network('local', images=images).out\n"
+        "with tf.Session() as sess:\n    tf.train.Saver().restore(sess, 'model.ckpt')\n    print(sess.run(out))\n")
     assert _codes(tmp_path, "train.py") == ["BN001"]
 
 

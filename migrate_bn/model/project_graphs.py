@@ -155,7 +155,7 @@ def _never_infers(resolver, root: str) -> tuple[bool, tuple[str, ...]]:
         source = _read(path)
         if source is None:
             return False, ()
-        if not may_matter(source) and not any(word in source for word in tfapi.EXPORT_WORDS):
+        if not may_matter(source) and not any(word in source for word in tfapi.EXPORT_WORDS + tfapi.RESTORE_WORDS):
             continue
         read.append(path)
         if len(read) > MAX_BATCH_NORM_MODULES:
@@ -230,6 +230,11 @@ def _module_always_trains(module: "ModuleFacts", used: Callable[[str], bool]) ->
         name = (module.qualname(call.func, scope) or "").rsplit(".", 1)[-1] or \
             (call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", ""))
         if name in tfapi.MODEL_EXPORTS:
+            return False
+        if name in tfapi.CHECKPOINT_RESTORES and not module.train_ops:
+            # A program that restores a checkpoint and trains nothing evaluates or predicts:
+            # a batch norm it runs in training mode is BN003/BN004's bug, whose fix reads
+            # the moving statistics (label-reg's inference script).
             return False
         if name == "arg_scope":
             for keyword in call.keywords:

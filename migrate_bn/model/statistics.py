@@ -27,13 +27,13 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING, Optional
 
+from .. import tfapi
 from . import project_graphs
 from .runs import evaluation_runs
 
 if TYPE_CHECKING:
     from ..facts import BatchNormSite, ModuleFacts
 
-_RESTORE_CALLS = frozenset({"restore", "import_meta_graph", "init_from_checkpoint", "load_weights"})
 
 
 def graph_is_evaluated(facts: "ModuleFacts", site: "BatchNormSite") -> bool:
@@ -162,7 +162,7 @@ def _reuses_variables(root: ast.AST) -> bool:
 
 
 def _restores(facts: "ModuleFacts") -> bool:
-    return any(_called_name(call) in _RESTORE_CALLS for call, _ in facts.calls)
+    return any(_called_name(call) in tfapi.CHECKPOINT_RESTORES for call, _ in facts.calls)
 
 
 def _builds_with_constants(facts: "ModuleFacts", site: "BatchNormSite") -> Optional[set[bool]]:
