@@ -129,15 +129,20 @@ def never_infers(facts: "ModuleFacts") -> bool:
     root = _root_of(resolver)
     if root is None:
         return False
-    key = ("never_infers", root)
+    # A GAN's sampler restores its checkpoint and draws with batch statistics by design;
+    # elsewhere a program that restores and trains nothing is an evaluation.
+    from .program import gan_style
+
+    restores_evaluate = not gan_style(facts)
+    key = ("never_infers", root, restores_evaluate)
     if key not in cache:
-        cache[key] = _never_infers(resolver, root)
+        cache[key] = _never_infers(resolver, root, restores_evaluate)
     answer, files = cache[key]
     resolver.dependencies.update(path for path in files if path != resolver.path)
     return answer
 
 
-def _never_infers(resolver, root: str) -> tuple[bool, tuple[str, ...]]:
+def _never_infers(resolver, root: str, restores_evaluate: bool) -> tuple[bool, tuple[str, ...]]:
     from .. import documents, facts as facts_module
     from ..prefilter import may_matter
     from ..source import SourceError
@@ -155,7 +160,8 @@ def _never_infers(resolver, root: str) -> tuple[bool, tuple[str, ...]]:
         source = _read(path)
         if source is None:
             return False, ()
-        if not may_matter(source) and not any(word in source for word in tfapi.EXPORT_WORDS + tfapi.RESTORE_WORDS):
+        words = tfapi.EXPORT_WORDS + (tfapi.RESTORE_WORDS if restores_evaluate else ())
+        if not may_matter(source) and not any(word in source for word in words):
             continue
         read.append(path)
         if len(read) > MAX_BATCH_NORM_MODULES:
@@ -165,7 +171,7 @@ def _never_infers(resolver, root: str) -> tuple[bool, tuple[str, ...]]:
         except (SourceError, ValueError):
             return False, ()  # a module we cannot read may do anything
         module = facts_module.build(view.tree, view.text, resolver.project.resolver(path))
-        if not _module_always_trains(module, lambda name: _named_elsewhere(name, path, python)):
+        if not _module_always_trains(module, lambda name: _named_elsewhere(name, path, python), restores_evaluate):
             return False, tuple(read)
     return True, tuple(read)
 
@@ -220,7 +226,7 @@ def _defines_only(statement: ast.stmt) -> bool:
     return False
 
 
-def _module_always_trains(module: "ModuleFacts", used: Callable[[str], bool]) -> bool:
+def _module_always_trains(module: "ModuleFacts", used: Callable[[str], bool], restores_evaluate: bool) -> bool:
     """Does every batch norm this module builds run in training mode, and does it export
     nothing? A module-level function nothing in the project names (`used`) is dead code
     and builds nothing."""
@@ -231,7 +237,7 @@ def _module_always_trains(module: "ModuleFacts", used: Callable[[str], bool]) ->
             (call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", ""))
         if name in tfapi.MODEL_EXPORTS:
             return False
-        if name in tfapi.CHECKPOINT_RESTORES and not module.train_ops:
+        if restores_evaluate and name in tfapi.CHECKPOINT_RESTORES and not module.train_ops:
             # A program that restores a checkpoint and trains nothing evaluates or predicts:
             # a batch norm it runs in training mode is BN003/BN004's bug, whose fix reads
             # the moving statistics (label-reg's inference script).
