@@ -477,7 +477,37 @@ class ModuleFacts:
             return entries
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict":
             return {kw.arg: kw.value for kw in node.keywords if kw.arg}
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            return self._returned_dict(node, node.func.id, scope)
         return None
+
+    def _returned_dict(self, call: ast.Call, name: str, scope: Scope) -> Optional[dict[str, ast.expr]]:
+        """`normalizer_params=bn_params(is_training)`: the module's own function whose one
+        `return` is a dict literal gives its entries, a parameter replaced by the call's
+        argument (or default) and any other name UNKNOWN (it is the function's, not the
+        caller's)."""
+        current: Optional[Scope] = scope
+        while current is not None and not (current.kind != "class" and name in current.functions):
+            current = current.parent
+        if current is None:
+            return None
+        function = current.functions[name].node
+        returns = [node for node in ast.walk(function) if isinstance(node, ast.Return)]
+        if len(returns) != 1 or not isinstance(returns[0].value, ast.Dict):
+            return None
+        bindings = _call_bindings(function, call)
+        entries: dict[str, ast.expr] = {}
+        for key, value in zip(returns[0].value.keys, returns[0].value.values):
+            if key is None:
+                return None  # a `**splat` inside: entries it cannot see
+            if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                if isinstance(value, ast.Constant):
+                    entries[key.value] = value
+                elif isinstance(value, ast.Name) and value.id in bindings:
+                    entries[key.value] = bindings[value.id]
+                else:
+                    entries[key.value] = UNKNOWN
+        return entries
 
     def call_argument(self, call: ast.Call, keyword: str, position: Optional[int], scope: Scope) -> Optional[ast.expr]:
         """An argument by keyword or position, looking into `**params` dicts it can see;
@@ -1552,7 +1582,11 @@ class _Builder(NodeVisitor):
         params_node = _keyword(node, tfapi.NORMALIZER_PARAMS_KW)
         if params_node is None and name:
             params_node = self._arg_scope_value(name, tfapi.NORMALIZER_PARAMS_KW)
-        params = {**partial_settings, **(facts.dict_entries(params_node, scope) or {})}
+        entries = facts.dict_entries(params_node, scope)
+        params = {**partial_settings, **(entries or {})}
+        # normalizer_params it cannot read (a parameter, a helper with two returns) may
+        # send the updates anywhere, `updates_collections=None` included: unknown.
+        unread_params = params_node is not None and entries is None
         batch_norm_names = [n for n, a in tfapi.BATCH_NORM_APIS.items() if a.family == api.family and not a.is_class]
 
         def setting(keyword: str) -> Optional[ast.expr]:
@@ -1566,6 +1600,8 @@ class _Builder(NodeVisitor):
 
         flag = setting(api.training_kw)
         updates = facts.updates_mode(setting(api.updates_kw), scope) if api.updates_kw else api.updates
+        if unread_params and api.updates_kw and api.updates_kw not in params:
+            updates = "unknown"
         trains = facts.flag_value(flag, scope, api.default_training)
         layer = (name or dotted(node.func) or "layer").rsplit(".", 1)[-1]
         return BatchNormSite(node, f"{layer}(normalizer_fn=batch_norm)", "normalizer_fn",
