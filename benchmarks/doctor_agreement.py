@@ -92,23 +92,6 @@ MODELS = [
         "why": "model() builds slim batch norm on a flag placeholder and slim's create_train_op",
     },
     {
-        "repo": "soloice/mnist-bn", "control_flow_v2": True,
-        "module": "mnist_bn", "call": "model", "missing": ["tensorflow.examples.tutorials.mnist.input_data"],
-        "train_op": {"repository": "model()['train_step']"},
-        "why": "the same under control flow v2 and resource variables (TensorFlow 2's defaults)",
-    },
-    {
-        "repo": "ikhlestov/vision_networks", "control_flow_v2": True,
-        "module": "models.dense_net", "call": "DenseNet",
-        "kwargs": {"data_provider": {"stub": {"data_shape": [32, 32, 3], "n_classes": 10}}, "growth_rate": 12,
-                   "depth": 40, "total_blocks": 3, "keep_prob": 1.0, "num_inter_threads": 1,
-                   "num_intra_threads": 1, "weight_decay": 1e-4, "nesterov_momentum": 0.9,
-                   "model_type": "DenseNet", "dataset": "C10", "should_save_logs": False,
-                   "should_save_model": False, "renew_logs": False},
-        "train_op": {"repository": "DenseNet.train_step"}, "session": "sess",
-        "why": "the same under control flow v2 and resource variables: updates in place inside `If` branches",
-    },
-    {
         "repo": "zrl4836/tensorflow_octConv",
         "module": "oct_Resnet_unit", "call": "Residual_Unit_norm",
         "args": [{"placeholder": [8, 16, 16, 64]}, 64, 32, 64, "unit1"],
@@ -116,6 +99,13 @@ MODELS = [
         "why": "model definitions only: we train one residual unit with a plain minimize",
     },
 ]
+# The same builds under control flow v2 and resource variables (TensorFlow 2's defaults):
+# updates then live inside `If` bodies of the graph's function library.
+CONTROL_FLOW_V2 = {"soloice/mnist-bn": "the same under control flow v2 and resource variables (TensorFlow 2's defaults)",
+                   "ikhlestov/vision_networks": "the same under control flow v2 and resource variables: updates in "
+                                                "place inside `If` branches"}
+MODELS += [{**model, "control_flow_v2": True, "why": CONTROL_FLOW_V2[model["repo"]]}
+           for model in list(MODELS) if model["repo"] in CONTROL_FLOW_V2]
 
 DRIVER = r'''
 import importlib, importlib.util, json, os, sys, types

@@ -90,7 +90,7 @@ class Project:
         the module's bytes, or None to read them if they are needed (an unreadable
         module has no word and imports nothing)."""
         if path not in self._holds_words:
-            source = _read(path) if source is None else source
+            source = read_bytes(path) if source is None else source
             self._holds_words[path] = source is not None and may_matter(source)
         if self._holds_words[path]:
             return True
@@ -99,7 +99,7 @@ class Project:
         self._in_scan.add(path)
         try:
             if path not in self._imported_files:
-                source = _read(path) if source is None else source
+                source = read_bytes(path) if source is None else source
                 self._imported_files[path] = self._files_imported_by(path, source or b"")
             return any(self._could_build_batch_norm(found, None, depth + 1) for found in self._imported_files[path])
         finally:
@@ -170,7 +170,22 @@ def _producer(name, path, node, kind, scope, module_facts, is_training_name) -> 
     return Producer(name, path, node.lineno, kind, positional, flags)
 
 
-def _read(path: str) -> Optional[bytes]:
+def marker_root(path: str) -> Optional[str]:
+    """The nearest directory above `path` (within MAX_PARENT_DIRECTORIES) holding a root
+    marker (.git, setup.py, setup.cfg, pyproject.toml); None when there is none."""
+    directory = os.path.dirname(os.path.abspath(path))
+    for _ in range(MAX_PARENT_DIRECTORIES):
+        if any(os.path.exists(os.path.join(directory, marker)) for marker in ROOT_MARKERS):
+            return directory
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            break
+        directory = parent
+    return None
+
+
+def read_bytes(path: str) -> Optional[bytes]:
+    """A file's bytes; None when it cannot be read."""
     try:
         with open(path, "rb") as handle:
             return handle.read()

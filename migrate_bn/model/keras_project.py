@@ -34,7 +34,6 @@ import weakref
 from dataclasses import dataclass
 from typing import Optional
 
-from ..project import MAX_PARENT_DIRECTORIES, ROOT_MARKERS
 
 # Directories that are never the project's own code.
 _SKIPPED_DIRECTORIES = frozenset({".git", ".hg", ".svn", "__pycache__", "node_modules", "site-packages",
@@ -217,15 +216,12 @@ def package_directory(path: str) -> Optional[str]:
 def project_root(path: str) -> str:
     """The directory the project lives in: the nearest one above `path` with a root
     marker (.git, setup.py, ...); else the directory above the outermost package."""
+    from ..project import marker_root
+
+    root = marker_root(path)
+    if root is not None:
+        return root
     directory = os.path.dirname(os.path.abspath(path))
-    current = directory
-    for _ in range(MAX_PARENT_DIRECTORIES):
-        if any(os.path.exists(os.path.join(current, marker)) for marker in ROOT_MARKERS):
-            return current
-        parent = os.path.dirname(current)
-        if parent == current:
-            break
-        current = parent
     while os.path.isfile(os.path.join(directory, "__init__.py")) and os.path.dirname(directory) != directory:
         directory = os.path.dirname(directory)
     return directory

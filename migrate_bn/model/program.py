@@ -295,16 +295,11 @@ def _class_named(facts: "ModuleFacts", name: str) -> Optional["Scope"]:
 def project_root(path: str) -> Optional[str]:
     """The tree a module's program lives in: the nearest directory above it with a root
     marker, else the working directory when the module is inside it."""
-    from ..project import MAX_PARENT_DIRECTORIES, ROOT_MARKERS
+    from ..project import marker_root
 
-    directory = os.path.dirname(os.path.abspath(path))
-    for _ in range(MAX_PARENT_DIRECTORIES):
-        if any(os.path.exists(os.path.join(directory, marker)) for marker in ROOT_MARKERS):
-            return directory
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            break
-        directory = parent
+    root = marker_root(path)
+    if root is not None:
+        return root
     cwd = os.getcwd()
     if os.path.abspath(path).startswith(cwd + os.sep):
         return cwd

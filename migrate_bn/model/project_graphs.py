@@ -20,6 +20,7 @@ import re
 from typing import TYPE_CHECKING, Callable, Optional
 
 from .. import tfapi
+from ..project import read_bytes
 
 if TYPE_CHECKING:
     from ..facts import ModuleFacts
@@ -32,16 +33,11 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_]\w*$")
 
 def _root_of(resolver) -> Optional[str]:
     """The project root above the module: a marker directory, or a directory given."""
-    from ..project import MAX_PARENT_DIRECTORIES, ROOT_MARKERS
+    from ..project import marker_root
 
-    directory = os.path.dirname(resolver.path)
-    for _ in range(MAX_PARENT_DIRECTORIES):
-        if any(os.path.exists(os.path.join(directory, marker)) for marker in ROOT_MARKERS):
-            return directory
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            break
-        directory = parent
+    root = marker_root(resolver.path)
+    if root is not None:
+        return root
     given = [root for root in getattr(resolver.project, "roots", ()) if
              resolver.path.startswith(root.rstrip(os.sep) + os.sep)]
     return min(given, key=len) if given else None
@@ -63,20 +59,12 @@ def _project_files(root: str) -> Optional[tuple[list[str], list[str]]]:
     return python, notebooks
 
 
-def _read(path: str) -> Optional[bytes]:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except OSError:
-        return None
-
-
 _COMMENT_LINE = re.compile(rb"(?m)^[ \t]*#.*$")
 
 
 def _code(path: str) -> Optional[bytes]:
     """A file's bytes without its comment lines (`#from resnet import *` imports nothing)."""
-    source = _read(path)
+    source = read_bytes(path)
     return None if source is None else _COMMENT_LINE.sub(b"", source)
 
 
@@ -153,11 +141,11 @@ def _never_infers(resolver, root: str, restores_evaluate: bool) -> tuple[bool, t
     python, notebooks = listed
     read: list[str] = []
     for path in notebooks:
-        source = _read(path)
+        source = read_bytes(path)
         if source is None or may_matter(source):
             return False, ()  # a notebook may evaluate or export the model
     for path in python:
-        source = _read(path)
+        source = read_bytes(path)
         if source is None:
             return False, ()
         words = tfapi.EXPORT_WORDS + (tfapi.RESTORE_WORDS if restores_evaluate else ())
@@ -206,7 +194,7 @@ def _can_run(path: str, python: list[str]) -> bool:
         source = _code(other)
         if source is None or (other != path and word.search(source)):
             return True
-    source = _read(path)
+    source = read_bytes(path)
     try:
         tree = documents.read(source or b"", path).tree
     except (SourceError, ValueError):
