@@ -45,7 +45,9 @@ def site_outputs(facts: "ModuleFacts", site: "BatchNormSite") -> Optional[set[st
     return cache[id(site)]
 
 
-def _outputs(facts: "ModuleFacts", site: "BatchNormSite") -> Optional[set[str]]:
+def seed_names(facts: "ModuleFacts", site: "BatchNormSite") -> set[str]:
+    """What the site's statement binds and what the calls of the functions that
+    (transitively) build it bind: where the flow from one batch norm starts."""
     from ..facts import _bound_names
 
     names = set(_bound_names(site.stmt))
@@ -54,6 +56,11 @@ def _outputs(facts: "ModuleFacts", site: "BatchNormSite") -> Optional[set[str]]:
         target = facts.called_function(call)
         if target is not None and id(target) in builders:
             names |= _bound_names(call.stmt)
+    return names
+
+
+def _outputs(facts: "ModuleFacts", site: "BatchNormSite") -> Optional[set[str]]:
+    names = seed_names(facts, site)
     if not names:
         return None
     return propagate(facts, names, _MAX_ROUNDS)

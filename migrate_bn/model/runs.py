@@ -118,18 +118,14 @@ def outputs_of(facts: "ModuleFacts", site: "BatchNormSite") -> set[str]:
     if cached is not None:
         return cached
     from ..facts import _bound_names
+    from .dataflow import seed_names
 
-    names: set[str] = set(_bound_names(site.stmt))
+    names = seed_names(facts, site)
     if isinstance(site.stmt, (ast.With, ast.AsyncWith)):
         # An arg_scope site: every layer built in its block gets the batch norm.
         for node in ast.walk(site.stmt):
             if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
                 names |= _bound_names(node)
-    builders = facts._with_callers({id(site.scope)}) if site.scope.kind == "function" else set()
-    for call in facts.local_calls:
-        target = facts.called_function(call)
-        if target is not None and id(target) in builders:
-            names |= _bound_names(call.stmt)
     names = facts.computed_from(names, rounds=3)
     facts.model_cache[key] = names
     return names
