@@ -32,6 +32,7 @@ from .source import SourceError, parse, split_lines
 SYNTAX_FIXERS = ("print", "exec", "except", "repr", "ne", "numliterals", "long", "unicode", "raise",
                  "tuple_params")
 TAB_SIZE = 8  # Python 2 moved a tab to the next multiple of eight columns
+NO_PATH = "<python2>"  # fissix's name for a text that is not read from a file
 
 
 @functools.lru_cache(maxsize=None)
@@ -41,18 +42,19 @@ def _tool(fixers: tuple[str, ...]):
     return RefactoringTool([f"fissix.fixes.fix_{name}" for name in fixers])
 
 
-def to_python3(text: str, fixers: tuple[str, ...] = SYNTAX_FIXERS) -> Optional[str]:
+def to_python3(text: str, fixers: tuple[str, ...] = SYNTAX_FIXERS, path: str = NO_PATH) -> Optional[str]:
     """`text` with `fixers` applied, or None when fissix cannot parse it as Python 2.
 
     fissix reads lines ending in LF, and wants a final one: the text is given to it that
-    way, and when the fixers keep the line count, each line gets its own ending back."""
+    way, and when the fixers keep the line count, each line gets its own ending back.
+    `path` is the file's: the `import` fixer looks beside it for the modules it imports."""
     from fissix.pgen2.parse import ParseError
     from fissix.pgen2.tokenize import TokenError
 
     lines = split_lines(text)
     plain = "".join(line.rstrip("\r\n") + "\n" for line in lines)
     try:
-        converted = str(_tool(fixers).refactor_string(plain, "<python2>"))
+        converted = str(_tool(fixers).refactor_string(plain, path))
     except (ParseError, TokenError, IndentationError, SyntaxError, RecursionError):
         return None
     if plain == text:
@@ -64,17 +66,25 @@ def to_python3(text: str, fixers: tuple[str, ...] = SYNTAX_FIXERS) -> Optional[s
                    for new, line in zip(converted_lines, lines))
 
 
-def as_python3_program(text: str) -> Optional[tuple[str, list[int]]]:
+def as_python3_program(text: str, path: str = NO_PATH) -> Optional[tuple[str, list[int]]]:
     """Python 2 `text` as a Python 3 program, the way `2to3` converts it (every fixer
     2to3 runs by default, `print`, `dict.iteritems`, `xrange`, renamed modules, ...),
     with indentation that mixes tabs and spaces expanded as Python 2 read it; and the
     lines whose `/` Python 2 computed as floor division of two integers and Python 3
     does not (2to3 leaves them: the types are not in the source). None when `text` is
-    not Python 2 or the result does not parse."""
+    not Python 2 or the result does not parse.
+
+    `path` is where the file is: an implicit relative import (`import helpers` in a
+    package that has a `helpers.py`) becomes explicit only when the module is really
+    beside the file. Without a path the imports are left as they are, since the `import`
+    fixer would look in the working directory instead and make `from .helpers import`
+    of a module that is not in the file's package, which Python 3 cannot import."""
     from fissix.refactor import get_fixers_from_package
 
-    converted = to_python3(text, tuple(name.rsplit(".fix_", 1)[1]
-                                       for name in sorted(get_fixers_from_package("fissix.fixes"))))
+    fixers = tuple(name.rsplit(".fix_", 1)[1] for name in sorted(get_fixers_from_package("fissix.fixes")))
+    if path == NO_PATH:
+        fixers = tuple(name for name in fixers if name != "import")
+    converted = to_python3(text, fixers, path)
     if converted is None:
         return None
     try:

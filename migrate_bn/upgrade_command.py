@@ -50,7 +50,7 @@ def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_pa
                     continue
             python2_notes: list[tuple[int, str]] = []
             if view.kind == documents.PYTHON2:
-                text, python2_notes = _as_python3(view)
+                text, python2_notes = _as_python3(view, path)
             else:
                 text = view.text
             result = upgrade_source(text, keras, stock_bn) if has_training_code else Upgrade()
@@ -179,10 +179,10 @@ def _python2_view(source: bytes, path: str) -> Optional[documents.View]:
     return view if view.kind == documents.PYTHON2 else None
 
 
-def _as_python3(view: documents.View) -> tuple[str, list[tuple[int, str]]]:
+def _as_python3(view: documents.View, path: str) -> tuple[str, list[tuple[int, str]]]:
     """A Python 2 file as the Python 3 program 2to3 makes of it, with a note for what
     2to3 cannot see; TF2 needs Python 3, so this is the first step of the upgrade."""
-    converted = python2.as_python3_program(view.original)
+    converted = python2.as_python3_program(view.original, os.path.abspath(path))
     if converted is None:
         raise SourceError("cannot convert this Python 2 file to Python 3 (2to3's fixers do not give a program "
                           "that parses)")

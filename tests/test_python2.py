@@ -104,3 +104,22 @@ def test_write_back_moves_a_python2_line_as_it_was() -> None:
     lines = view.text.splitlines(keepends=True)
     moved = "".join([lines[0], lines[2], lines[1], lines[3]]).encode()
     assert view.write_back(moved) == b"import tensorflow as tf\nprint 'moved', `x`\nx = 1\ny = 2\n"
+
+
+def test_implicit_relative_imports_become_explicit_only_for_modules_beside_the_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The project root is a package with `helpers.py`; `nets/` is a package without one.
+    # Run from the root, 2to3's import fixer, looking in the working directory, would make
+    # `from .helpers import` in nets/model.py, which Python 3 cannot import.
+    monkeypatch.chdir(tmp_path)
+    for name in ("__init__.py", "helpers.py", "nets/__init__.py", "nets/layers.py"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text("")
+    model = tmp_path / "nets" / "model.py"
+    model.write_text("from helpers import leaky\nfrom layers import conv\nprint 'built'\n")
+    converted, _ = python2.as_python3_program(model.read_text(), str(model))
+    assert converted == "from helpers import leaky\nfrom .layers import conv\nprint('built')\n"
+    assert python2.as_python3_program(model.read_text())[0] == (
+        "from helpers import leaky\nfrom layers import conv\nprint('built')\n")
+    result = invoke("upgrade", "--dry-run", "nets/model.py")
+    assert "+from .layers import conv" in result.stdout and "from .helpers" not in result.stdout
