@@ -17,11 +17,14 @@ nothing is written (`documents.WriteBackRefused`).
 from __future__ import annotations
 
 import difflib
+import enum
 import functools
 import io
+import os
+import re
 import tokenize
 from collections import defaultdict, deque
-from typing import Optional
+from typing import Optional, Sequence
 
 from .documents import PYTHON2, Location, View, WriteBackRefused
 from .source import SourceError, parse, split_lines
@@ -96,6 +99,32 @@ def as_python3_program(text: str, path: str = NO_PATH) -> Optional[tuple[str, li
         except SourceError:
             return None
     return converted, _floor_division_lines(tree)
+
+
+class ImportPlace(enum.Enum):
+    """How a module is imported, which decides what its `import x` of a sibling means."""
+
+    PACKAGE_MODULE = "imported as a module of its package"
+    SCRIPT_IN_PACKAGE = "a script inside a package"
+    TOP_LEVEL = "imported from its own directory"
+
+
+def import_place(path: str, text: str, roots: Sequence[str]) -> ImportPlace:
+    """Whether `path` is imported as a module of a package, where Python 2 read `import
+    x` as the sibling `x` first and Python 3 needs `from . import x`: its directory is a
+    package (has `__init__.py`) strictly inside one of the directories the run was given
+    (`roots`, absolute), and it is not a script (no `__main__` guard). A package at the
+    root of the run is most often a checkout with a stray `__init__.py` whose scripts run
+    from there, where an explicit relative import fails ("no known parent package")."""
+    directory = os.path.dirname(os.path.abspath(path))
+    nested = os.path.exists(os.path.join(directory, "__init__.py")) and any(
+        directory != root and directory.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+    if not nested:
+        return ImportPlace.TOP_LEVEL
+    return ImportPlace.SCRIPT_IN_PACKAGE if _MAIN_GUARD.search(text) else ImportPlace.PACKAGE_MODULE
+
+
+_MAIN_GUARD = re.compile(r"""^if\s+__name__\s*==\s*['"]__main__['"]""", re.MULTILINE)
 
 
 def _floor_division_lines(tree) -> list[int]:

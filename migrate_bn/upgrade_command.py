@@ -30,6 +30,9 @@ def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_pa
         out: TextIO, err: TextIO, color: bool = False, stock_bn: bool = False) -> int:
     upgraded: list[tuple[str, Upgrade]] = []
     skipped = errors = 0
+    # Where the project's programs run from: the directories the run was given, or the
+    # working directory for files named. A package inside one is imported as a package.
+    roots = [os.path.abspath(path if os.path.isdir(path) else ".") for path in paths]
     for path in runner.discover(paths):
         shown = runner.shown_path(path)
         source, problem = runner.read_file(path)
@@ -50,7 +53,7 @@ def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_pa
                     continue
             python2_notes: list[tuple[int, str]] = []
             if view.kind == documents.PYTHON2:
-                text, python2_notes = _as_python3(view, path)
+                text, python2_notes = _as_python3(view, path, roots)
             else:
                 text = view.text
             result = upgrade_source(text, keras, stock_bn) if has_training_code else Upgrade()
@@ -179,16 +182,24 @@ def _python2_view(source: bytes, path: str) -> Optional[documents.View]:
     return view if view.kind == documents.PYTHON2 else None
 
 
-def _as_python3(view: documents.View, path: str) -> tuple[str, list[tuple[int, str]]]:
+def _as_python3(view: documents.View, path: str, roots: Sequence[str]) -> tuple[str, list[tuple[int, str]]]:
     """A Python 2 file as the Python 3 program 2to3 makes of it, with a note for what
     2to3 cannot see; TF2 needs Python 3, so this is the first step of the upgrade."""
-    converted = python2.as_python3_program(view.original, os.path.abspath(path))
+    place = python2.import_place(path, view.original, roots)
+    in_package = place is python2.ImportPlace.PACKAGE_MODULE
+    converted = python2.as_python3_program(view.original, os.path.abspath(path) if in_package else python2.NO_PATH)
     if converted is None:
         raise SourceError("cannot convert this Python 2 file to Python 3 (2to3's fixers do not give a program "
                           "that parses)")
     text, divisions = converted
     notes = [(1, "converted from Python 2 to Python 3 with 2to3's fixers (fissix); line numbers below are "
                  "those of the Python 3 program")]
+    if place is python2.ImportPlace.SCRIPT_IN_PACKAGE:
+        relative = python2.as_python3_program(view.original, os.path.abspath(path))
+        if relative is not None and relative[0] != text:
+            notes.append((1, "its imports of modules beside it are left absolute, as a script run from its "
+                             "directory needs them; imported as a module of its package, Python 3 needs "
+                             "`from . import` for them"))
     notes += [(line, "`/` floors two integers in Python 2 and not in Python 3, and 2to3 leaves it: "
                      "write `//` where both operands are integers") for line in divisions]
     return text, notes

@@ -121,5 +121,15 @@ def test_implicit_relative_imports_become_explicit_only_for_modules_beside_the_f
     assert converted == "from helpers import leaky\nfrom .layers import conv\nprint('built')\n"
     assert python2.as_python3_program(model.read_text())[0] == (
         "from helpers import leaky\nfrom layers import conv\nprint('built')\n")
-    result = invoke("upgrade", "--dry-run", "nets/model.py")
-    assert "+from .layers import conv" in result.stdout and "from .helpers" not in result.stdout
+    for arguments in (["."], ["nets/model.py"]):
+        result = invoke("upgrade", "--dry-run", *arguments)
+        assert "+from .layers import conv" in result.stdout and "from .helpers" not in result.stdout
+    # A script of the package, and a module of the package the run starts in, are run
+    # from their directory, where `from .layers import` fails: imports stay as they are.
+    (tmp_path / "nets" / "train.py").write_text("from layers import conv\nif __name__ == '__main__':\n    print 1\n")
+    result = invoke("upgrade", "--dry-run", ".")
+    assert "+from .layers import conv" in result.stdout and "train.py" in result.stdout
+    assert "train.py:1: note: its imports of modules beside it are left absolute" in result.stderr
+    monkeypatch.chdir(tmp_path / "nets")
+    result = invoke("upgrade", "--dry-run", ".")
+    assert "model.py" in result.stdout and "train.py" in result.stdout and "from ." not in result.stdout
