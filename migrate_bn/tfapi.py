@@ -293,6 +293,8 @@ PREFILTER_WORDS = (
     "inception", "resnet", "mobilenet", "nasnet", "arg_scope", "training_scope",
     # A train op whose batch norm is built in another module of the project.
     "minimize", "apply_gradients",
+    # Batch norm written by hand from the batch's moments (BN011, BN012).
+    "nn.moments",
 )
 
 # What the fixes write, with {tf} standing for the module's own alias of TensorFlow.
