@@ -42,11 +42,18 @@ def unapplied_averages(facts: "ModuleFacts") -> list[UnappliedAverage]:
     return cached
 
 
+_AVERAGE_CLASS_NAMES = frozenset(name.rsplit(".", 1)[-1] for name in tfapi.MOVING_AVERAGE_CLASSES)
+_MOMENTS_NAMES = frozenset(name.rsplit(".", 1)[-1] for name in tfapi.MOMENTS)
+
+
+def _short_name(func: ast.expr) -> Optional[str]:
+    return getattr(func, "attr", None) or getattr(func, "id", None)
+
+
 def _find(facts: "ModuleFacts") -> Iterator[UnappliedAverage]:
     for call, scope in facts.calls:
-        if not (isinstance(call.func, (ast.Attribute, ast.Name)) and
-                (getattr(call.func, "attr", None) or getattr(call.func, "id", None)) == "ExponentialMovingAverage"):
-            continue
+        if _short_name(call.func) not in _AVERAGE_CLASS_NAMES:
+            continue  # most calls: skip resolving their names
         if facts.qualname(call.func, scope) not in tfapi.MOVING_AVERAGE_CLASSES:
             continue
         statement = (facts.enclosing_statements.get(id(call)) or (None,))[-1]
@@ -102,7 +109,7 @@ def _moments_in(facts: "ModuleFacts", node: ast.AST) -> Optional[ast.Call]:
     """The first tf.nn.moments call in a function or class: the batch norm the average
     was meant for."""
     for call, scope in facts.calls:
-        if getattr(call.func, "attr", None) != "moments" and getattr(call.func, "id", None) != "moments":
+        if _short_name(call.func) not in _MOMENTS_NAMES:
             continue
         if node.lineno <= call.lineno <= (node.end_lineno or node.lineno) and \
                 facts.qualname(call.func, scope) in tfapi.MOMENTS:
