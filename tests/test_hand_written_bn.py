@@ -82,6 +82,12 @@ def test_a_python_if_on_a_bool_placeholder() -> None:
     assert _codes(PYTHON_IF.replace("    if training:", "    if not training:")) == [("BN012", 9)]
     with_default = PYTHON_IF.replace("tf.placeholder(tf.bool)", "tf.placeholder_with_default(False, shape=())")
     assert _codes(with_default) == [("BN012", 9)]
+    expression = PYTHON_IF.replace("""    if training:
+        mean, var = tf.nn.moments(z, axes=[0])
+    else:
+        mean, var = ewma.average(running_mean), ewma.average(running_var)""",
+                                   """    mean, var = tf.nn.moments(z, axes=[0]) if training else (running_mean, running_var)""")
+    assert _codes(expression) == [("BN012", 9)]
 
 
 def test_a_python_bool_of_the_same_name_is_silent() -> None:

@@ -41,12 +41,23 @@ def tensor_branches(facts: "ModuleFacts") -> list[TensorBranch]:
     return cached
 
 
+_PLACEHOLDER_NAMES = frozenset(name.rsplit(".", 1)[-1] for name in (tfapi.PLACEHOLDER, tfapi.PLACEHOLDER_WITH_DEFAULT))
+
+
 def _find(facts: "ModuleFacts") -> Iterator[TensorBranch]:
+    if not any(getattr(call.func, "attr", None) in _PLACEHOLDER_NAMES or
+               getattr(call.func, "id", None) in _PLACEHOLDER_NAMES for call, _ in facts.calls):
+        return  # most modules: no placeholder, no tree walk
+    tested: dict[tuple[str, int], list[_Branching]] = {}
+    for node in ast.walk(facts.tree):
+        if isinstance(node, (ast.If, ast.While, ast.IfExp)):
+            name = _tested_name(node.test)
+            if name is not None:
+                tested.setdefault((name.id, name.lineno), []).append(node)
     seen: set[int] = set()
     for scope, name, line, statement in facts.name_loads:
-        for branching in _branchings(statement):
-            tested = _tested_name(branching.test)
-            if tested is None or tested.id != name or tested.lineno != line or id(branching) in seen:
+        for branching in tested.get((name, line), ()):
+            if id(branching) in seen or not _within(branching, statement):
                 continue
             placeholder = _bool_placeholder(facts, scope, name, line)
             if placeholder is None:
@@ -58,13 +69,13 @@ def _find(facts: "ModuleFacts") -> Iterator[TensorBranch]:
             yield TensorBranch(branching, name, placeholder, normalization)
 
 
-def _branchings(statement: ast.stmt) -> Iterator[_Branching]:
-    if isinstance(statement, (ast.If, ast.While)):
-        yield statement
-        return
-    for node in ast.walk(statement):
-        if isinstance(node, ast.IfExp):
-            yield node
+def _within(branching: _Branching, statement: ast.stmt) -> bool:
+    """Is the branching the statement whose test was read, or an expression inside it
+    (so the name was read in the scope the load names)?"""
+    if branching is statement:
+        return True
+    return isinstance(branching, ast.IfExp) and \
+        statement.lineno <= branching.lineno <= (statement.end_lineno or statement.lineno)
 
 
 def _tested_name(test: ast.expr) -> Optional[ast.Name]:
