@@ -293,6 +293,8 @@ PREFILTER_WORDS = (
     "inception", "resnet", "mobilenet", "nasnet", "arg_scope", "training_scope",
     # A train op whose batch norm is built in another module of the project.
     "minimize", "apply_gradients",
+    # Batch norm written by hand from the batch's moments (BN011, BN012).
+    "nn.moments",
 )
 
 # What the fixes write, with {tf} standing for the module's own alias of TensorFlow.
@@ -552,6 +554,34 @@ MOVING_AVERAGE_UPDATES = frozenset({
 })
 MOVING_AVERAGE_CLASSES = frozenset({"tensorflow.train.ExponentialMovingAverage"})
 MOVING_AVERAGE_APPLY = "apply"
+
+# --- hand-written batch norm on tf.nn (BN011-BN013) -------------------------------------
+# The batch's statistics: `mean, variance = tf.nn.moments(x, axes)`.
+MOMENTS = frozenset({"tensorflow.nn.moments"})
+# Ops that normalize a tensor with statistics they are given: (position, keyword) of
+# the tensor, its mean and its variance (TF1's signatures; the old op's TF2 keywords too).
+NORMALIZE_WITH_STATISTICS = {
+    "tensorflow.nn.batch_normalization": ((0, "x"), (1, "mean"), (2, "variance")),
+    "tensorflow.nn.batch_norm_with_global_normalization": ((0, "t"), (1, "m"), (2, "v")),
+}
+# BN013: statistics that make the op an identity: mean within this of 0, mean and
+# variance (+ epsilon) within this factor of 1.
+IDENTITY_TOLERANCE = 0.01
+# BN013: ops that compute a layer's output from its input with weights, so the input's
+# statistics say nothing of the output's (reshapes, pools and activations are left out:
+# they keep the channels or are not followed).
+WEIGHTED_LAYER_OPS = frozenset({
+    "tensorflow.nn.conv1d", "tensorflow.nn.conv2d", "tensorflow.nn.conv3d", "tensorflow.nn.conv2d_transpose",
+    "tensorflow.nn.conv3d_transpose", "tensorflow.nn.depthwise_conv2d", "tensorflow.nn.separable_conv2d",
+    "tensorflow.nn.atrous_conv2d", "tensorflow.matmul", "tensorflow.nn.xw_plus_b",
+    "tensorflow.layers.conv2d", "tensorflow.layers.dense", "tensorflow.contrib.layers.conv2d",
+    "tensorflow.contrib.layers.fully_connected", "tensorflow.contrib.slim.conv2d",
+    "tensorflow.contrib.slim.fully_connected",
+})
+# BN011: what uses an ExponentialMovingAverage: its update op and what reads its shadows.
+MOVING_AVERAGE_USES = frozenset({"apply", "average", "average_name", "variables_to_restore"})
+# BN012: a graph-time tensor a Python `if` cannot test: a bool placeholder.
+BOOL_DTYPES = frozenset({"tensorflow.bool"})
 
 # --- TF1 training script -> native TF2 program (`migrate-bn upgrade`) -------------------
 # Canonical names (compat.v1 folded onto `tensorflow.`).

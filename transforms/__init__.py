@@ -10,12 +10,17 @@ from .bn007_learning_phase import LearningPhase
 from .bn008_keras_bn_in_session import KerasBatchNormInSession
 from .bn009_update_ops_cross_network import UpdateOpsCrossNetwork
 from .bn010_update_outside_cond import UpdateOutsideCond
+from .bn011_moving_average_never_applied import MovingAverageNeverApplied
+from .bn012_python_branch_on_tensor import PythonBranchOnTensorFlag
+from .bn013_statistics_not_of_input import StatisticsNotOfInput
 from .bn900_unused_suppression import UnusedSuppression
 
 RULES = [MissingUpdateOps, UpdateOpsCollectedEarly, TrainingFlagMissing, TrainingFlagConstant,
          SlowMovingAverage, KerasFrozenBatchNorm, LearningPhase,
-         KerasBatchNormInSession, UpdateOpsCrossNetwork, UpdateOutsideCond, UnusedSuppression]
+         KerasBatchNormInSession, UpdateOpsCrossNetwork, UpdateOutsideCond, MovingAverageNeverApplied,
+         PythonBranchOnTensorFlag, StatisticsNotOfInput, UnusedSuppression]
 
 __all__ = ["RULES", "MissingUpdateOps", "UpdateOpsCollectedEarly", "TrainingFlagMissing", "TrainingFlagConstant",
            "SlowMovingAverage", "KerasFrozenBatchNorm", "LearningPhase",
-           "KerasBatchNormInSession", "UpdateOpsCrossNetwork", "UpdateOutsideCond", "UnusedSuppression"]
+           "KerasBatchNormInSession", "UpdateOpsCrossNetwork", "UpdateOutsideCond", "MovingAverageNeverApplied",
+           "PythonBranchOnTensorFlag", "StatisticsNotOfInput", "UnusedSuppression"]
