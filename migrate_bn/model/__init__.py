@@ -19,5 +19,6 @@ the graphs a project builds, one question per module:
   through imports;
 - `attributes`: attribute values at graph-build time;
 - `flag_calls`: training flags carried by calls between modules;
-- `fed_flags`: flag placeholders fed a value always True by runs that evaluate.
+- `fed_flags`: flag placeholders fed a value always True by runs that evaluate;
+- `dict_callables`: the project functions an Estimator `model_fn` calls through `params`.
 """
