@@ -57,6 +57,14 @@ def test_a_validation_run_that_feeds_false_or_a_variable_is_silent(fed: str) -> 
     assert _findings(SCRIPT.replace("FED", fed)) == []
 
 
+def test_a_gan_sampler_fed_true_is_by_design() -> None:
+    gan = SCRIPT.replace("FED", "True").replace(
+        "    train_op = tf.train.AdamOptimizer(1e-3).minimize(loss)\n",
+        "    train_op = tf.train.AdamOptimizer(1e-3).minimize(loss, var_list=tf.trainable_variables('generator'))\n"
+        "    d_train_op = tf.train.AdamOptimizer(1e-3).minimize(-loss, var_list=tf.trainable_variables('discriminator'))\n")
+    assert "discriminator" in gan and _findings(gan) == []
+
+
 BASE = """import tensorflow as tf
 
 

@@ -21,7 +21,7 @@ the flag, or through a method's parameter). A fed value is True when it is the l
 or an attribute of the same object that its `__init__` (or a base class's, called as
 `Base.__init__(self, ...)` / `super().__init__(...)`) assigns once, from a literal or a
 parameter bound to one by the calls that built the object. Anything else is unknown,
-and silent.
+and silent; so is a GAN (its samplers draw with batch statistics by design).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Optional
 
 from ..binding import bind, def_signature
 from .attributes import self_attribute
-from .program import Program, _class_named, _Module, program_of
+from .program import Program, _class_named, _Module, gan_style, program_of
 
 if TYPE_CHECKING:
     from ..facts import ModuleFacts, Scope, SessionRun
@@ -69,6 +69,8 @@ class _Built:
 
 def fed_true_flags(facts: "ModuleFacts") -> list[FedTrue]:
     """The module's runs that evaluate while feeding a batch norm's flag `True`."""
+    if not facts.session_runs or gan_style(facts):
+        return []  # a GAN samples with batch statistics by design
     found = []
     for run in facts.session_runs:
         feed = run.feed
