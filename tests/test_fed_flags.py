@@ -57,6 +57,13 @@ def test_a_validation_run_that_feeds_false_or_a_variable_is_silent(fed: str) -> 
     assert _findings(SCRIPT.replace("FED", fed)) == []
 
 
+def test_true_fed_with_the_training_data_after_training_is_silent() -> None:
+    source = SCRIPT.replace("FED", "True").replace(
+        "    val_acc = sess.run(accuracy, feed_dict={x: x_val, y: y_val, is_training: True})",
+        "    print(sess.run(accuracy, feed_dict={x: x_train, y: y_train, is_training: True}))")
+    assert _findings(source) == []
+
+
 def test_a_gan_sampler_fed_true_is_by_design() -> None:
     gan = SCRIPT.replace("FED", "True").replace(
         "    train_op = tf.train.AdamOptimizer(1e-3).minimize(loss)\n",

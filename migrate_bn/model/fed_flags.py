@@ -5,7 +5,9 @@ placeholder, as it should be, but what a validation or test run feeds it is alwa
 Two shapes from real code:
 
 - `sess.run(accuracy, {x: x_val, is_training: True})`: the literal, in the module that
-  builds the batch norm on the placeholder `is_training`;
+  builds the batch norm on the placeholder `is_training`, in a run that shows it
+  evaluates (held-out data fed, or a fetch or result named for it: the same `True` fed
+  with the training data after training is a deliberate training-mode run);
 - a test script that builds the project's model object with `is_training=True` (here
   through a factory function, `r = select_net(..., is_training=True)`) and feeds
   `{r.bn_is_training: r.is_training}`, where the model class stores the constructor's
@@ -99,6 +101,8 @@ def _local_flag(facts: "ModuleFacts", run: "SessionRun", key: ast.Name, value: a
     binding = facts.lookup(key.id, run.scope)
     if not isinstance(binding, ast.Call) or _is_bool_placeholder(facts, binding, run.scope) is None:
         return None
+    if not _on_held_out_data(facts, run):
+        return None  # `True` fed on the training data: a deliberate training-mode run
     for site in facts.batch_norm_sites:
         if isinstance(site.flag, ast.Name) and facts.lookup(site.flag.id, site.scope) is binding and \
                 any(other is run for other in evaluation_runs(facts, site)):
@@ -106,12 +110,23 @@ def _local_flag(facts: "ModuleFacts", run: "SessionRun", key: ast.Name, value: a
     return None
 
 
+def _on_held_out_data(facts: "ModuleFacts", run: "SessionRun") -> bool:
+    """Does the run show it evaluates: held-out data fed (`x_val`, a name bound to a
+    validation batch), or fetched or kept under such a name (`val_acc = sess.run(...)`)?"""
+    from .runs import _bound_to_held_out, _feed_values, held_out
+
+    if any(held_out(value) or _bound_to_held_out(facts, value, run) for value in _feed_values(run)):
+        return True
+    targets = run.stmt.targets if isinstance(run.stmt, ast.Assign) else []
+    return held_out(run.fetches) or any(held_out(target) for target in targets)
+
+
 def _object_flag(facts: "ModuleFacts", run: "SessionRun", key: ast.Attribute,
                  value: ast.expr) -> Optional[FedTrue]:
     """`{model.flag: model.is_training}` where `model` was built by a project call whose
     classes build batch norm on the placeholder `self.flag`, and `model.is_training` is
     always True."""
-    from .flag_calls import _evaluations
+    from .flag_calls import _evaluations, _star_imports
 
     obj = key.value.id  # type: ignore[attr-defined]
     if not (_is_true(value) or (isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name)
@@ -147,11 +162,6 @@ def _object_flag(facts: "ModuleFacts", run: "SessionRun", key: ast.Attribute,
 
 def _is_true(node: Optional[ast.expr]) -> bool:
     return isinstance(node, ast.Constant) and node.value is True
-
-
-def _star_imports(tree: ast.Module) -> list[str]:
-    return ["." * node.level + (node.module or "") for node in ast.walk(tree)
-            if isinstance(node, ast.ImportFrom) and any(alias.name == "*" for alias in node.names)]
 
 
 def _assigned_in(facts: "ModuleFacts", attribute: str) -> bool:
