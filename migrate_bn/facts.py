@@ -1449,9 +1449,15 @@ class _Builder(NodeVisitor):
         """A call of a function (or a class) from another module of the project that
         builds batch norm: `build_model(images, is_training=True)` in train.py."""
         resolver = self.facts.resolver
-        if resolver is None or name is None:
+        if resolver is None:
             return None
-        producer = resolver.producer(name)
+        if name is None:
+            # `params['generator_fn'](z, ...)` in an Estimator model_fn: what the program stores there.
+            from .model.dict_callables import dict_callable_producer
+
+            producer = dict_callable_producer(self.facts, node, self.scope)
+        else:
+            producer = resolver.producer(name)
         if producer is None:
             return None
         bound = bind(node, api_signature(producer.positional))

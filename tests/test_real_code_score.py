@@ -64,6 +64,12 @@ def test_scores_recall_and_precision_per_code_site(mirror, tmp_path, capsys):
              "accept_lines": [train_op["line"]], "evidence": "e"},
             {"id": "wrong-class", "path": "train.py", "line": train_op["line"], "class": "BN003", "evidence": "e"},
             {"id": "no-rule", "path": "train.py", "line": 3, "class": "OTHER:x", "evidence": "e"},
+            # One defect with two fixes: labelled at one, reported by another rule at the other.
+            {"id": "found-at-accepted-site", "path": "model.py", "line": 7, "class": "BN002", "evidence": "e",
+             "accept_sites": [{"path": "train.py", "line": train_op["line"], "class": "BN001", "reason": "r"}]},
+            {"id": "accepted-site-of-another-class", "path": "model.py", "line": 7, "class": "BN002",
+             "evidence": "e", "accept_sites": [{"path": "train.py", "line": train_op["line"], "class": "BN004",
+                                                "reason": "r"}]},
         ],
         "alarms": [
             {"path": "train.py", "line": train_op["line"], "code": "BN001", "verdict": "true", "reason": "r"},
@@ -72,10 +78,10 @@ def test_scores_recall_and_precision_per_code_site(mirror, tmp_path, capsys):
     })
     assert score.main(["--labels", str(labels), "--mirror", str(root), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert (result["bugs"], result["found"]) == (3, 1)
+    assert (result["bugs"], result["found"]) == (5, 2)
     assert (result["true"], result["judged"]) == (1, 1)
     repo = result["repos"][0]
-    assert repo["missed"] == ["wrong-class", "no-rule"]
+    assert repo["missed"] == ["wrong-class", "no-rule", "accepted-site-of-another-class"]
     assert [a["line"] for a in repo["unjudged"]] == [slow["line"]]
     assert [a["path"] for a in repo["gone"]] == ["gone.py"]
     # The unjudged alarm makes --strict fail, and --alarms prints it as an entry to judge.

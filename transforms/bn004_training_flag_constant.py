@@ -8,6 +8,7 @@ from typing import Iterator, Optional
 from migrate_bn.facts import BatchNormSite, ModuleFacts, Scope
 from migrate_bn.findings import Finding, Fix, Related, ReplaceNode
 from migrate_bn.model.dataflow import may_evaluate
+from migrate_bn.model.fed_flags import fed_true_flags
 from migrate_bn.model.inputs import on_training_batches
 from migrate_bn.flags import (ConstantOrigin, NewFlag, constant_flag, flag_in_scope, in_model_fn, inherits_normalizer,
                               new_training_flag)
@@ -41,6 +42,14 @@ class TrainingFlagConstant(Rule):
     mode before building batch norm with `is_training=(self.mode == 'train')`) and then
     runs what it built on validation or test data is reported at that call (no
     automatic fix: pass the flag, or build an evaluation model).
+
+    A flag placeholder fed `True` by a run that evaluates is the same bug: the literal
+    (`sess.run(accuracy, {x: x_val, is_training: True})`), or an attribute of the model
+    object that stays `True` (a test script builds the model with `is_training=True`,
+    through a factory function, and feeds `{model.bn_is_training: model.is_training}`,
+    where the class stores the constructor's `is_training` on `self` and gives its batch
+    norm the bool placeholder `self.bn_is_training`). It is reported at the fed value (no
+    automatic fix: feed `False`, or build the evaluation model with `is_training=False`).
 
     The correct pattern of a training tower with `True` and a separate evaluation tower
     with `False` (sharing weights through `reuse`) is not reported.
@@ -85,7 +94,10 @@ class TrainingFlagConstant(Rule):
     network once: a logged training accuracy is not an evaluation); the flag is not a
     known constant (a placeholder, a parameter some call passes a variable, `FLAGS.x`,
     an attribute set in a branch of `__init__`, by a builder method, or before a public
-    build method that callers run; for a call into another module: a flag it passes,
+    build method that callers run; a fed attribute the script assigns itself, as a
+    training script does when it sets `model.is_training = False` before validating, or
+    one whose object comes from a factory that may return a class the model cannot
+    follow; for a call into another module: a flag it passes,
     `*args` / `**kwargs` that may pass one, or another call of the same model with
     `False` in the script); it is the literal `False` (a frozen layer); the graph is only
     trained: no `sess.run` computes the model's outputs without running the train op
@@ -147,6 +159,7 @@ class TrainingFlagConstant(Rule):
             yield Finding(self.code, message, span(facts, site.node), "error",
                           _fix(facts, origin, literals, plans), tuple(related))
         yield from self._constant_calls(facts, {id(site.node) for site, *_ in reported})
+        yield from self._fed_true(facts)
 
     def _constant_calls(self, facts: ModuleFacts, reported: set[int]) -> Iterator[Finding]:
         """Calls of the project's model function or class that fix its flag to True
@@ -163,6 +176,19 @@ class TrainingFlagConstant(Rule):
                        "predictions depend on their batch mates and the moving averages are never used")
             related = tuple(Related(span(facts, run.node), "an evaluation run") for run in call.evaluations[:3])
             yield Finding(self.code, message, span(facts, call.node), "error", None, related)
+
+
+    def _fed_true(self, facts: ModuleFacts) -> Iterator[Finding]:
+        """Runs that evaluate while feeding the batch norm's flag placeholder a value
+        that is always True (the literal, or an attribute the model's constructor set
+        from a `True` its builders passed)."""
+        for fed in fed_true_flags(facts):
+            message = (f"`{facts.source(fed.run.node, 50)}` ({facts.line_name(fed.run.node.lineno)}) evaluates, but "
+                       f"feeds the batch norm's training flag `{facts.source(fed.key, 40)}` {fed.how}: evaluation "
+                       "normalizes each batch with its own statistics, so predictions depend on their batch mates "
+                       "and the moving averages are never used")
+            related = (Related(span(facts, fed.run.node), "the evaluation run"),)
+            yield Finding(self.code, message, span(facts, fed.value), "error", None, related)
 
 
 def _fix(facts: ModuleFacts, origin: ConstantOrigin, literals: list, plans: dict) -> Optional[Fix]:

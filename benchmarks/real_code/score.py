@@ -7,8 +7,8 @@ repository (a git directory under the mirror, `/work/.mirror/<owner>+<name>/`),
 runs the checkout's migrate-bn over it, and prints per repository and overall:
 
 - recall: labelled bugs found / labelled bugs; a bug is found when an alarm of its
-  class is on its path at `line` or one of `accept_lines` (`OTHER:*` bugs, which no
-  rule covers, count as missed);
+  class is on its path at `line` or one of `accept_lines`, or at one of its
+  `accept_sites` (`OTHER:*` bugs, which no rule covers, count as missed);
 - precision per distinct code site: true alarms / judged alarms, an alarm being one
   (path, line, code); alarms not judged in the label file are UNJUDGED (exit 1 with
   `--strict`); judged alarms no longer raised are listed as gone;
@@ -158,10 +158,14 @@ def site(path: str, line, code: str, cell=None) -> tuple[str, str, str]:
 
 def bug_sites(bug: dict) -> set[tuple[str, str, str]]:
     """Where an alarm finds a labelled bug; a notebook bug labelled with its `cell` and
-    `cell_line` is found there too (its `line` is the .ipynb file's)."""
+    `cell_line` is found there too (its `line` is the .ipynb file's). `accept_sites`
+    name the other lines a fix of the same defect would change, with their own path and
+    class (and `cell`): a defect with two fixes, each of which a rule reports."""
     sites = {site(bug["path"], line, bug["class"]) for line in {bug["line"], *bug.get("accept_lines", [])}}
     if "cell" in bug and "cell_line" in bug:
         sites.add(site(bug["path"], bug["cell_line"], bug["class"], bug["cell"]))
+    sites |= {site(other["path"], other["line"], other["class"], other.get("cell"))
+              for other in bug.get("accept_sites", [])}
     return sites
 
 

@@ -18,5 +18,7 @@ the graphs a project builds, one question per module:
 - `program`: the project as one program: its entry programs and what they reach
   through imports;
 - `attributes`: attribute values at graph-build time;
-- `flag_calls`: training flags carried by calls between modules.
+- `flag_calls`: training flags carried by calls between modules;
+- `fed_flags`: flag placeholders fed a value always True by runs that evaluate;
+- `dict_callables`: the project functions an Estimator `model_fn` calls through `params`.
 """
