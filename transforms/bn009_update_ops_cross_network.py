@@ -51,7 +51,9 @@ class UpdateOpsCrossNetwork(Rule):
     each build: see BN001); every `sess.run` of this step and of the other network's
     step feeds each placeholder the other network's batch norm reads with the same
     expression (`{real: batch, noise: batch_noise}` in both): its updates in this step
-    then see the batches its own step feeds it, and only come more often; or the step is built by a
+    then see the batches its own step feeds it, and only come more often (so too when
+    every run of both steps feeds one and the same dict; train ops a helper returns are
+    followed to the names the runs fetch, `net.d_opt` for `self.d_opt`); or the step is built by a
     builder such as `slim.learning.create_train_op`.
     """
 
