@@ -266,6 +266,26 @@ EXPORT_WORDS = (b"saved_model", b"export_savedmodel", b"freeze_graph", b"convert
                 b"TFLiteConverter", b"simple_save")
 
 
+# --- batch sizes (model/batch_size.py) -----------------------------------------------
+# Calls that form batches, with the position of their batch size when it is not passed
+# as `batch_size=`: the queue batchers of `tf.train` (after the tensors) and the
+# `tf.data.Dataset` methods (first).
+QUEUE_BATCHERS = frozenset({"batch", "shuffle_batch", "batch_join", "shuffle_batch_join",
+                            "maybe_batch", "maybe_shuffle_batch", "maybe_batch_join", "maybe_shuffle_batch_join"})
+QUEUE_BATCHER_MODULE = "tensorflow.train"
+QUEUE_BATCH_SIZE_POSITION = 1
+DATASET_BATCHERS = frozenset({"batch", "padded_batch"})
+DATASET_BATCH_SIZE_POSITION = 0
+BATCH_SIZE_KW = "batch_size"
+# Inputs whose first dimension is the batch: `tf.placeholder(dtype, shape)`.
+PLACEHOLDERS = frozenset({"placeholder", "placeholder_with_default"})
+PLACEHOLDER_SHAPE_POSITION = {"placeholder": 1, "placeholder_with_default": 1}
+# Inputs whose batch cannot be told from the call (Keras `Input`, a feedable batch).
+UNKNOWN_BATCH_INPUTS = frozenset({"Input", "InputLayer", "from_generator", "unbatch", "rebatch"})
+# Calls that join examples along an axis (`axis=` or this position; the default axis).
+EXAMPLE_JOINS: dict[str, tuple[int, Optional[int]]] = {"concat": (1, None), "stack": (1, 0)}
+
+
 # --- the update-ops collection --------------------------------------------------------
 
 UPDATE_OPS_KEY = "UPDATE_OPS"

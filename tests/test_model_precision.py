@@ -1,6 +1,7 @@
 """Issue 14's deliberate designs and idioms that were false alarms on real code, each
 with its nearest buggy twin, which must still be found: train ops and placeholders
-returned by helpers (BN009, model/returns.py and model/feeds.py)."""
+returned by helpers (BN009, model/returns.py and model/feeds.py); batch norm kept in
+training mode at test on batches of one example (BN004 and BN001, model/batch_size.py)."""
 
 from __future__ import annotations
 
@@ -98,3 +99,81 @@ def test_bn009_stays_when_the_noise_is_drawn_again_between_the_steps() -> None:
         "            sess.run(net.g_opt,",
         "            batch_z = np.random.uniform(-1, 1, size=(8, 2))\n            sess.run(net.g_opt,")
     assert codes(twin) == ["BN009", "BN009"]
+
+
+# pix2pix's design in a few lines: batch norm always in training mode, batches of one
+# example (the command line's default), a test mode that restores and predicts.
+ONE_EXAMPLE = """\
+import argparse
+import numpy as np
+import tensorflow as tf
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--mode", required=True, choices=["train", "test"])
+parser.add_argument("--batch_size", type=int, default=1, help="examples in a batch")
+a = parser.parse_args()
+
+def norm(x):
+    return tf.layers.batch_normalization(x, training=True)
+
+def network(x):
+    with tf.variable_scope("net"):
+        return tf.layers.dense(norm(tf.layers.dense(x, 8)), 1)
+
+example, target = tf.random_normal([4]), tf.random_normal([1])
+inputs, targets = tf.train.batch([example, target], batch_size=a.batch_size)
+outputs = network(inputs)
+loss = tf.reduce_mean(tf.square(outputs - targets))
+train_op = tf.train.AdamOptimizer().minimize(loss)
+saver = tf.train.Saver()
+with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    tf.train.start_queue_runners(sess)
+    if a.mode == "test":
+        saver.restore(sess, "model.ckpt")
+        test_inputs = np.load("test.npy")
+        print(sess.run(outputs, {inputs: test_inputs}))
+    else:
+        for step in range(100):
+            sess.run(train_op)
+        saver.save(sess, "model.ckpt")
+"""
+
+
+def all_codes(source: str) -> list[str]:
+    return sorted(finding.code for finding in analyze(source.encode(), "one.py",
+                                                      rules=select_rules(["BN001", "BN004"])).findings)
+
+
+def test_batches_of_one_example_are_instance_norm_by_design() -> None:
+    from migrate_bn.model import batch_size
+
+    assert all_codes(ONE_EXAMPLE) == []
+    flags = ONE_EXAMPLE.replace('parser.add_argument("--batch_size", type=int, default=1, help="examples in a batch")',
+                                'tf.app.flags.DEFINE_integer("batch_size", 1, "examples in a batch")').replace(
+        "a.batch_size", "FLAGS.batch_size").replace("a = parser.parse_args()", "FLAGS = tf.app.flags.FLAGS").replace(
+        "a.mode", "FLAGS.mode")
+    assert all_codes(flags) == []
+    literal = ONE_EXAMPLE.replace("batch_size=a.batch_size", "batch_size=1")
+    assert all_codes(literal) == []
+    served = ONE_EXAMPLE.replace('example, target = tf.random_normal([4]), tf.random_normal([1])',
+                                 'example = tf.placeholder(tf.float32, [1, 4])[0]\ntarget = tf.random_normal([1])')
+    assert all_codes(served) == []
+    from migrate_bn import facts as facts_module
+    import ast
+    assert batch_size.one_example_batches(facts_module.build(ast.parse(ONE_EXAMPLE), ONE_EXAMPLE))
+
+
+def test_larger_or_unknown_batches_keep_both_findings() -> None:
+    twins = [
+        ONE_EXAMPLE.replace("default=1,", "default=4,"),  # the program's own batch size is 4
+        ONE_EXAMPLE.replace("batch_size=a.batch_size", "batch_size=a.batch_size * 2"),
+        ONE_EXAMPLE + "a.batch_size = 16\n",  # the program sets it itself
+        ONE_EXAMPLE.replace("outputs = network(inputs)",  # two examples joined into one batch
+                            "outputs = network(tf.concat([inputs, inputs], 0))"),
+        ONE_EXAMPLE.replace("outputs = network(inputs)",
+                            "images = tf.placeholder(tf.float32, [None, 4])\noutputs = network(inputs + images)"),
+        ONE_EXAMPLE.replace("batch_size=a.batch_size", "batch_size=a.eval_batch_size"),  # no such option
+    ]
+    for twin in twins:
+        assert all_codes(twin) == ["BN001", "BN004"], twin

@@ -7,6 +7,7 @@ from typing import Iterator, Optional
 
 from migrate_bn.facts import BatchNormSite, ModuleFacts, Scope
 from migrate_bn.findings import Finding, Fix, Related, ReplaceNode
+from migrate_bn.model.batch_size import one_example_batches
 from migrate_bn.model.dataflow import may_evaluate
 from migrate_bn.model.inputs import on_training_batches
 from migrate_bn.flags import (ConstantOrigin, NewFlag, constant_flag, flag_in_scope, in_model_fn, inherits_normalizer,
@@ -102,7 +103,12 @@ class TrainingFlagConstant(Rule):
     evaluation tower with `False`
     shares the layers' variables (the same `name`/`scope`, the same slim net, or built
     with `reuse`); the layer is a Keras layer (see BN006 and BN008); or it gets batch norm
-    from an enclosing `arg_scope(normalizer_fn=...)`, which is reported at the scope.
+    from an enclosing `arg_scope(normalizer_fn=...)`, which is reported at the scope;
+    or every batch the program forms holds one example (its batchers and placeholders
+    all have batch size 1: a literal, a constant, or its command-line option's default;
+    nothing joins examples along axis 0): training-mode batch norm is then instance
+    normalization in training and at test alike, the design of pix2pix, and the moving
+    averages would normalize with statistics the network never trained with.
     """
 
     code = "BN004"
@@ -120,6 +126,8 @@ class TrainingFlagConstant(Rule):
                 continue
             (candidates if origin.value else frozen).append((site, origin))
         reported = []
+        if candidates and one_example_batches(facts):
+            candidates = []  # batch statistics of one example: instance norm by design
         for site, origin in candidates:
             # Runs that compute a value of this site's network, not of another network
             # (a validation tower built by a second call) that the module also evaluates,

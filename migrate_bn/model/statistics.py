@@ -6,7 +6,8 @@ Nothing does when every build of the batch norm runs in training mode and no pro
 the project evaluates, restores for inference or exports it. Two shapes are
 established here, each conservatively (unknown means read):
 
-1. *Always training, never evaluated*: the flag is a literal `True`, a parameter every
+1. *Always training, never evaluated* (or evaluated on batches of one example only,
+   `model.batch_size`: instance normalization by design): the flag is a literal `True`, a parameter every
    call in the module passes `True`, or contrib/slim's default `True` (no flag, no
    `arg_scope` that could set one), and no run evaluates it (`model.runs`). Beyond a
    literal, the project must agree: no other module imports this one, and for
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Optional
 
 from .. import tfapi
 from . import project_graphs
+from .batch_size import one_example_batches
 from .runs import evaluation_runs
 
 if TYPE_CHECKING:
@@ -192,7 +194,9 @@ def statistics_unread(facts: "ModuleFacts", site: "BatchNormSite") -> bool:
 
 def _unread(facts: "ModuleFacts", site: "BatchNormSite") -> bool:
     if always_training(facts, site):
-        return not _graph_may_be_evaluated(facts, site)
+        # Evaluated in training mode on batches of one example: instance normalization
+        # by design, which no fix would switch to the moving statistics.
+        return not _graph_may_be_evaluated(facts, site) or one_example_batches(facts)
     if private_per_build(facts, site):
         values = _builds_with_constants(facts, site)
         if values is None:
