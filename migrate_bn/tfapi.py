@@ -261,6 +261,14 @@ MODEL_EXPORTS = frozenset({
 # Calls that load a checkpoint's values into a graph (`saver.restore`, ...).
 CHECKPOINT_RESTORES = frozenset({"restore", "import_meta_graph", "init_from_checkpoint", "load_weights"})
 RESTORE_WORDS = tuple(name.encode() for name in sorted(CHECKPOINT_RESTORES))
+# Calls that write a graph's variables where another program can read them: a saver and
+# its `save`, Keras and object checkpoints, and the loops that save on their own.
+CHECKPOINT_WRITERS = frozenset({
+    "Saver", "save", "save_weights", "Checkpoint", "CheckpointManager", "CheckpointSaverHook",
+    "MonitoredTrainingSession", "Supervisor", "Estimator", "train_and_evaluate", "export_meta_graph",
+    "write_graph",
+})
+CHECKPOINT_WRITING_LOOPS = ("learning.train",)  # slim.learning.train saves every few minutes
 # Words of those calls in raw bytes: a module holding one is read even without batch norm.
 EXPORT_WORDS = (b"saved_model", b"export_savedmodel", b"freeze_graph", b"convert_variables_to_constants",
                 b"TFLiteConverter", b"simple_save")

@@ -1,13 +1,17 @@
 """Issue 14's deliberate designs and idioms that were false alarms on real code, each
 with its nearest buggy twin, which must still be found: train ops and placeholders
 returned by helpers (BN009, model/returns.py and model/feeds.py); batch norm kept in
-training mode at test on batches of one example (BN004 and BN001, model/batch_size.py)."""
+training mode at test on batches of one example (BN004 and BN001, model/batch_size.py);
+batch norm always in training mode in a program that writes no checkpoint (BN001,
+model/persistence.py)."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from migrate_bn.api import analyze
+from migrate_bn.project import Project
 from migrate_bn.rules import select_rules
 
 # A GAN written as notebooks write it: the placeholders and both train ops come from
@@ -177,3 +181,77 @@ def test_larger_or_unknown_batches_keep_both_findings() -> None:
     ]
     for twin in twins:
         assert all_codes(twin) == ["BN001", "BN004"], twin
+
+
+# A GAN notebook: the generator's first slim batch norm takes no flag (always training),
+# the others take a placeholder flag and update in place; samples drawn with the flag
+# False; nothing saved.
+SAMPLING_GAN = """\
+import numpy as np
+import tensorflow as tf
+slim = tf.contrib.slim
+
+
+def generator(z, is_training):
+    with tf.variable_scope('G'):
+        h = slim.batch_norm(slim.fully_connected(z, 8, activation_fn=None), decay=0.9)
+        params = {'is_training': is_training, 'updates_collections': None}
+        return slim.fully_connected(h, 4, normalizer_fn=slim.batch_norm, normalizer_params=params)
+
+
+def discriminator(x, reuse=False):
+    with tf.variable_scope('D', reuse=reuse):
+        return slim.fully_connected(slim.fully_connected(x, 8), 1, activation_fn=None)
+
+
+real = tf.placeholder(tf.float32, [None, 4])
+z = tf.placeholder(tf.float32, [None, 2])
+is_training = tf.placeholder(tf.bool)
+fake = generator(z, is_training)
+d_real, d_fake = discriminator(real), discriminator(fake, reuse=True)
+d_loss = tf.reduce_mean(d_fake - d_real)
+g_loss = -tf.reduce_mean(d_fake)
+t_vars = tf.trainable_variables()
+g_optim = tf.train.AdamOptimizer().minimize(g_loss, var_list=[v for v in t_vars if 'G/' in v.name])
+d_optim = tf.train.AdamOptimizer().minimize(d_loss, var_list=[v for v in t_vars if 'D/' in v.name])
+
+
+sess = tf.Session()
+sess.run(tf.global_variables_initializer())
+for step in range(100):
+    batch, noise = np.zeros((8, 4)), np.random.uniform(-1, 1, (8, 2))
+    sess.run([d_optim, g_optim], {real: batch, z: noise, is_training: True})
+samples = sess.run(fake, {z: np.random.uniform(-1, 1, (8, 2)), is_training: False})
+"""
+
+
+def project_codes(root: Path, name: str, source: str, rules: list[str]) -> list[str]:
+    (root / "setup.cfg").write_text("")
+    path = root / name
+    path.write_text(source)
+    project = Project(roots=(str(root),))
+    result = analyze(path.read_bytes(), str(path), rules=select_rules(rules), resolver=project.resolver(str(path)))
+    return sorted(finding.code for finding in result.findings)
+
+
+def test_training_only_statistics_that_never_leave_the_process_are_unread(tmp_path: Path) -> None:
+    assert project_codes(tmp_path, "gan.ipynb", notebook(SAMPLING_GAN), ["BN001"]) == []
+    assert project_codes(tmp_path, "gan.py", SAMPLING_GAN, ["BN001"]) == []
+
+
+def test_a_saved_checkpoint_or_a_flag_keeps_bn001(tmp_path: Path) -> None:
+    saved = SAMPLING_GAN + "tf.train.Saver().save(sess, 'gan.ckpt')\n"
+    assert project_codes(tmp_path, "gan.ipynb", notebook(saved), ["BN001"]) == ["BN001", "BN001"]
+    flagged = SAMPLING_GAN.replace("decay=0.9)", "decay=0.9, is_training=is_training)")
+    assert project_codes(tmp_path, "gan.ipynb", notebook(flagged), ["BN001"]) == ["BN001", "BN001"]
+    (tmp_path / "sample.py").write_text("from gan import fake\n")  # another program builds it
+    assert project_codes(tmp_path, "gan.py", SAMPLING_GAN, ["BN001"]) == ["BN001", "BN001"]
+
+
+def test_a_literal_true_evaluated_on_test_data_is_still_bn004(tmp_path: Path) -> None:
+    """BN001 is about the statistics nothing reads here; the constant flag at evaluation
+    stays BN004's finding, whose fix would read them."""
+    evaluated = ONE_EXAMPLE.replace("default=1,", "default=4,").replace(
+        "saver = tf.train.Saver()", "saver = None").replace('saver.restore(sess, "model.ckpt")', "pass").replace(
+        'saver.save(sess, "model.ckpt")', "pass")
+    assert project_codes(tmp_path, "one.py", evaluated, ["BN001", "BN004"]) == ["BN004"]

@@ -3,7 +3,7 @@
 A missing update dependency (BN001), another network's updates in a step (BN009) or a
 slow decay (BN005) matter only when something normalizes with the moving statistics.
 Nothing does when every build of the batch norm runs in training mode and no program of
-the project evaluates, restores for inference or exports it. Two shapes are
+the project evaluates, restores for inference or exports it. Three shapes are
 established here, each conservatively (unknown means read):
 
 1. *Always training, never evaluated* (or evaluated on batches of one example only,
@@ -15,7 +15,11 @@ established here, each conservatively (unknown means read):
    module of the project has been read and none builds batch norm in inference mode or
    exports a model (`model.project_graphs`). A run of the graph that evaluates counts
    even when its fetches cannot be tied to this batch norm.
-2. *Private per build*: the batch norm is built inside a `variable_scope` with a literal
+2. *Private to the process*: every build the module shows trains (a literal, a
+   constant parameter or contrib's default, as above), no other module imports it, and
+   it writes no checkpoint and exports nothing (`model.persistence`): no other program
+   can load the statistics, and no build in this one reads them, evaluated or not.
+3. *Private per build*: the batch norm is built inside a `variable_scope` with a literal
    name re-entered without reuse (no `reuse=`, no `reuse_variables()`, no reuse around
    the calls), so each build owns its variables (or the second build fails): a
    `phase_train=False` sampler never reads what training would update. Every build must
@@ -31,6 +35,7 @@ from typing import TYPE_CHECKING, Optional
 from .. import tfapi
 from . import project_graphs
 from .batch_size import one_example_batches
+from .persistence import writes_nothing
 from .runs import evaluation_runs
 
 if TYPE_CHECKING:
@@ -115,6 +120,19 @@ def always_training(facts: "ModuleFacts", site: "BatchNormSite") -> bool:
     return False
 
 
+def _trains_in_every_build_here(facts: "ModuleFacts", site: "BatchNormSite") -> bool:
+    """Does every build of this batch norm that the module shows run in training mode: a
+    literal `True`, a parameter every call passes `True`, or contrib's default with no
+    flag and no `arg_scope` that could set one?"""
+    from ..flags import always_training as literal_true
+
+    if literal_true(facts, site):
+        return True
+    if site.producer is not None or site.how not in ("call", "normalizer_fn", "apply"):
+        return False
+    return _constant_flag(facts, site) is True or _default_training(facts, site)
+
+
 def private_per_build(facts: "ModuleFacts", site: "BatchNormSite") -> bool:
     """Does each build of this batch norm get variables of its own: built in a
     `variable_scope('name')` without reuse, in a function nothing calls with reuse?"""
@@ -193,6 +211,9 @@ def statistics_unread(facts: "ModuleFacts", site: "BatchNormSite") -> bool:
 
 
 def _unread(facts: "ModuleFacts", site: "BatchNormSite") -> bool:
+    if _trains_in_every_build_here(facts, site) and writes_nothing(facts) and project_graphs.no_importers(facts):
+        # Every build is in training mode and the statistics never leave the process.
+        return True
     if always_training(facts, site):
         # Evaluated in training mode on batches of one example: instance normalization
         # by design, which no fix would switch to the moving statistics.
