@@ -9,6 +9,7 @@ from migrate_bn.facts import ModuleFacts, TrainOp
 from migrate_bn.findings import Finding, Related
 from migrate_bn.flags import moving_statistics_unread
 from migrate_bn.model.feeds import same_data_in_both_steps
+from migrate_bn.model.gan_steps import belongs
 from migrate_bn.rules import Options, Rule, span
 
 class UpdateOpsCrossNetwork(Rule):
@@ -75,8 +76,8 @@ class UpdateOpsCrossNetwork(Rule):
             unscoped = _unscoped_read(facts, op)
             if unscoped is None:
                 continue
-            foreign = [site for site in sites if _belongs(facts.scope_names_of(site), others)
-                       and not _belongs(facts.scope_names_of(site), own)]
+            foreign = [site for site in sites if belongs(facts.scope_names_of(site), others)
+                       and not belongs(facts.scope_names_of(site), own)]
             if not foreign:
                 continue
             owners = [step for step, other in steps if step is not op and other & others]
@@ -91,10 +92,6 @@ class UpdateOpsCrossNetwork(Rule):
             related = (Related(span(facts, unscoped), "the unscoped read"),) + tuple(
                 Related(span(facts, site.node), "batch norm of another network") for site in foreign)
             yield Finding(self.code, message, span(facts, op.node), "warning", None, related)
-
-
-def _belongs(names: set[str], own: set[str]) -> bool:
-    return any(fragment in name for name in names for fragment in own)
 
 
 def _unscoped_read(facts: ModuleFacts, op: TrainOp) -> Optional[ast.Call]:

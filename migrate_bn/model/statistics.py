@@ -15,8 +15,9 @@ established here, each conservatively (unknown means read):
    module of the project has been read and none builds batch norm in inference mode or
    exports a model (`model.project_graphs`). A run of the graph that evaluates counts
    even when its fetches cannot be tied to this batch norm.
-2. *Private to the process*: every build the module shows trains (a literal, a
-   constant parameter or contrib's default, as above), no other module imports it, and
+2. *Private to the process*: the batch norm offers no switch (a literal `True`, or
+   contrib's default with no flag or `arg_scope`; not a parameter callers leave at
+   `True`, which a fix would pass the program's flag to), no other module imports it, and
    it writes no checkpoint and exports nothing (`model.persistence`): no other program
    can load the statistics, and no build in this one reads them, evaluated or not.
 3. *Private per build*: the batch norm is built inside a `variable_scope` with a literal
@@ -120,17 +121,14 @@ def always_training(facts: "ModuleFacts", site: "BatchNormSite") -> bool:
     return False
 
 
-def _trains_in_every_build_here(facts: "ModuleFacts", site: "BatchNormSite") -> bool:
-    """Does every build of this batch norm that the module shows run in training mode: a
-    literal `True`, a parameter every call passes `True`, or contrib's default with no
-    flag and no `arg_scope` that could set one?"""
+def _offers_no_switch(facts: "ModuleFacts", site: "BatchNormSite") -> bool:
+    """Is this batch norm written to train whenever it runs: a literal `True`, or
+    contrib's default with no flag and no `arg_scope` that could set one? A parameter
+    that callers leave at `True` is a switch (a notebook that feeds its flag `False` to
+    evaluate and forgot to pass it to the builder reads the statistics once fixed)."""
     from ..flags import always_training as literal_true
 
-    if literal_true(facts, site):
-        return True
-    if site.producer is not None or site.how not in ("call", "normalizer_fn", "apply"):
-        return False
-    return _constant_flag(facts, site) is True or _default_training(facts, site)
+    return literal_true(facts, site) or _default_training(facts, site)
 
 
 def private_per_build(facts: "ModuleFacts", site: "BatchNormSite") -> bool:
@@ -211,7 +209,7 @@ def statistics_unread(facts: "ModuleFacts", site: "BatchNormSite") -> bool:
 
 
 def _unread(facts: "ModuleFacts", site: "BatchNormSite") -> bool:
-    if _trains_in_every_build_here(facts, site) and writes_nothing(facts) and project_graphs.no_importers(facts):
+    if _offers_no_switch(facts, site) and writes_nothing(facts) and project_graphs.no_importers(facts):
         # Every build is in training mode and the statistics never leave the process.
         return True
     if always_training(facts, site):
