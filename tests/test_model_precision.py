@@ -4,7 +4,8 @@ returned by helpers (BN009, model/returns.py and model/feeds.py); batch norm kep
 training mode at test on batches of one example (BN004 and BN001, model/batch_size.py);
 batch norm always in training mode in a program that writes no checkpoint (BN001,
 model/persistence.py); a GAN step whose network has no batch norm (BN001,
-model/gan_steps.py)."""
+model/gan_steps.py); a project whose README says it keeps batch norm in training mode at
+test (BN004, model/project_docs.py)."""
 
 from __future__ import annotations
 
@@ -282,3 +283,65 @@ def test_the_step_of_a_network_without_batch_norm_is_not_blamed(tmp_path: Path) 
     findings = analyze(twin.encode(), "gan.py", rules=select_rules(["BN001"])).findings
     assert sorted(twin.splitlines()[finding.span.line - 1].split("=")[0].strip() for finding in findings) == \
         ["d_optim", "g_optim"]
+
+
+SEGMENTER = """\
+import tensorflow as tf
+slim = tf.contrib.slim
+
+
+def segmenter(images, is_training=True):
+    net = slim.conv2d(images, 8, [3, 3], activation_fn=None)
+    net = slim.batch_norm(net, is_training=is_training)
+    return slim.conv2d(net, 2, [1, 1], activation_fn=None)
+"""
+EVALUATE = """\
+import numpy as np
+import tensorflow as tf
+from segmenter import segmenter
+
+slim = tf.contrib.slim
+images = tf.placeholder(tf.float32, [None, 16, 16, 3])
+with slim.arg_scope([slim.conv2d], padding="SAME"):
+    logits = segmenter(images, is_training=True)
+predictions = tf.argmax(logits, -1)
+saver = tf.train.Saver()
+with tf.Session() as sess:
+    saver.restore(sess, "model.ckpt")
+    test_images = np.load("test.npy")
+    print(sess.run(predictions, {images: test_images}))
+"""
+KEPT = ("# Segmenter\n\nNotes:\n\n1. Batch normalization and spatial dropout are still retained during "
+        "testing for good performance.\n")
+
+
+def segmenter_codes(root: Path, readme: str) -> list[str]:
+    (root / "setup.cfg").write_text("")
+    (root / "segmenter.py").write_text(SEGMENTER)
+    if readme:
+        (root / "README.md").write_text(readme)
+    return project_codes(root, "evaluate.py", EVALUATE, ["BN004"])
+
+
+def test_a_documented_training_mode_at_test_is_a_design(tmp_path: Path) -> None:
+    assert segmenter_codes(tmp_path, KEPT) == []
+
+
+def test_without_the_sentence_the_constant_flag_stays_bn004(tmp_path: Path) -> None:
+    for readme in ("", "# Segmenter\n\nBatch normalization uses its moving averages during testing.\n",
+                   "# Segmenter\n\nBatch norm is not kept in training mode at test time.\n",
+                   "# Segmenter\n\nWe keep batch norm.\n\nTesting is done on the validation set.\n"):
+        root = tmp_path / str(len(readme))
+        root.mkdir()
+        assert segmenter_codes(root, readme) == ["BN004"], readme
+
+
+def test_the_sentence_reader() -> None:
+    from migrate_bn.model.project_docs import says_training_mode_at_test
+
+    assert says_training_mode_at_test("Batch normalization and 2D Spatial Dropout are still retained during "
+                                      "testing for good performance.")
+    assert says_training_mode_at_test("BN layers are kept in training mode at inference, as in the paper.")
+    assert not says_training_mode_at_test("Set is_training to False at test time so batch norm uses the moving mean.")
+    assert not says_training_mode_at_test("Batch norm doesn't keep batch statistics at test time.")
+    assert not says_training_mode_at_test("Batch norm is used. Still, testing is slow.")

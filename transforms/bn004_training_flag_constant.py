@@ -10,6 +10,7 @@ from migrate_bn.findings import Finding, Fix, Related, ReplaceNode
 from migrate_bn.model.batch_size import one_example_batches
 from migrate_bn.model.dataflow import may_evaluate
 from migrate_bn.model.inputs import on_training_batches
+from migrate_bn.model.project_docs import training_mode_at_test
 from migrate_bn.flags import (ConstantOrigin, NewFlag, constant_flag, flag_in_scope, in_model_fn, inherits_normalizer,
                               new_training_flag)
 from migrate_bn.model.flag_calls import constant_flag_calls
@@ -108,7 +109,12 @@ class TrainingFlagConstant(Rule):
     all have batch size 1: a literal, a constant, or its command-line option's default;
     nothing joins examples along axis 0): training-mode batch norm is then instance
     normalization in training and at test alike, the design of pix2pix, and the moving
-    averages would normalize with statistics the network never trained with.
+    averages would normalize with statistics the network never trained with; or the
+    project says it keeps batch norm in training mode at test on purpose: one sentence
+    of its README (at the project root) or of the module's comments that names batch
+    norm, test time and keeping the training behaviour (`retained`, `kept`, `still`,
+    `training mode`), and nothing the other way (`not`, `moving`, ...), as ENet's
+    README does.
     """
 
     code = "BN004"
@@ -126,8 +132,11 @@ class TrainingFlagConstant(Rule):
                 continue
             (candidates if origin.value else frozen).append((site, origin))
         reported = []
-        if candidates and one_example_batches(facts):
-            candidates = []  # batch statistics of one example: instance norm by design
+        designed = one_example_batches(facts) or training_mode_at_test(facts)
+        if designed:
+            # Batch statistics of one example (instance norm), or a project that says it
+            # keeps batch norm in training mode at test: a design, not a bug.
+            candidates = []
         for site, origin in candidates:
             # Runs that compute a value of this site's network, not of another network
             # (a validation tower built by a second call) that the module also evaluates,
@@ -154,7 +163,8 @@ class TrainingFlagConstant(Rule):
             related += [Related(span(facts, run.node), "an evaluation run") for run in evaluations[:3]]
             yield Finding(self.code, message, span(facts, site.node), "error",
                           _fix(facts, origin, literals, plans), tuple(related))
-        yield from self._constant_calls(facts, {id(site.node) for site, *_ in reported})
+        if not designed:
+            yield from self._constant_calls(facts, {id(site.node) for site, *_ in reported})
 
     def _constant_calls(self, facts: ModuleFacts, reported: set[int]) -> Iterator[Finding]:
         """Calls of the project's model function or class that fix its flag to True
