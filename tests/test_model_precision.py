@@ -251,13 +251,13 @@ def test_a_saved_checkpoint_or_a_flag_keeps_bn001(tmp_path: Path) -> None:
     assert project_codes(tmp_path, "gan.py", SAMPLING_GAN, ["BN001"]) == ["BN001"]
 
 
-def test_a_literal_true_evaluated_on_test_data_is_still_bn004(tmp_path: Path) -> None:
-    """BN001 is about the statistics nothing reads here; the constant flag at evaluation
-    stays BN004's finding, whose fix would read them."""
+def test_a_literal_true_evaluated_on_test_data_keeps_both(tmp_path: Path) -> None:
+    """Outside a GAN, an evaluation with the constant flag is BN004's finding, whose fix
+    reads the statistics the train op never updates: BN001 stays too."""
     evaluated = ONE_EXAMPLE.replace("default=1,", "default=4,").replace(
         "saver = tf.train.Saver()", "saver = None").replace('saver.restore(sess, "model.ckpt")', "pass").replace(
         'saver.save(sess, "model.ckpt")', "pass")
-    assert project_codes(tmp_path, "one.py", evaluated, ["BN001", "BN004"]) == ["BN004"]
+    assert project_codes(tmp_path, "one.py", evaluated, ["BN001", "BN004"]) == ["BN001", "BN004"]
 
 
 def test_a_flag_parameter_left_at_true_is_a_switch_the_fix_would_use(tmp_path: Path) -> None:

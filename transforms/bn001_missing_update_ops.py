@@ -100,9 +100,10 @@ class MissingUpdateOps(Rule):
     in a module no other module imports; or contrib/slim's default `True` with no flag
     or `arg_scope` that could set one, in a project whose every module has been read and
     none builds batch norm in inference mode, exports a model or is a notebook with batch
-    norm), or always runs in training mode in a program that keeps its variables to
-    itself (no other module imports it, and it saves no checkpoint and exports no model:
-    a notebook that trains a GAN and draws samples), or runs in training mode on
+    norm), or always runs in training mode (a literal `True`, or contrib's default with
+    no flag) in a program that keeps its variables to itself (no other module imports
+    it, and it saves no checkpoint and exports no model) and evaluates it only as a GAN
+    samples (a notebook that trains a GAN and draws samples), or runs in training mode on
     batches of one example only (instance normalization by design, see BN004), or is built in a named `variable_scope` re-entered without reuse, so that each
     build owns its variables and a `False` sampler never shares the trained ones (every
     build passes a constant flag, and nothing in the module restores a checkpoint into a

@@ -132,10 +132,7 @@ class TrainingFlagConstant(Rule):
                 continue
             (candidates if origin.value else frozen).append((site, origin))
         reported = []
-        designed = one_example_batches(facts) or training_mode_at_test(facts)
-        if designed:
-            # Batch statistics of one example (instance norm), or a project that says it
-            # keeps batch norm in training mode at test: a design, not a bug.
+        if candidates and _designed(facts):
             candidates = []
         for site, origin in candidates:
             # Runs that compute a value of this site's network, not of another network
@@ -163,15 +160,14 @@ class TrainingFlagConstant(Rule):
             related += [Related(span(facts, run.node), "an evaluation run") for run in evaluations[:3]]
             yield Finding(self.code, message, span(facts, site.node), "error",
                           _fix(facts, origin, literals, plans), tuple(related))
-        if not designed:
-            yield from self._constant_calls(facts, {id(site.node) for site, *_ in reported})
+        yield from self._constant_calls(facts, {id(site.node) for site, *_ in reported})
 
     def _constant_calls(self, facts: ModuleFacts, reported: set[int]) -> Iterator[Finding]:
         """Calls of the project's model function or class that fix its flag to True
         (passed or left at the default) in a module that then evaluates what they built;
         not those already reported as a project batch-norm site above."""
         for call in constant_flag_calls(facts):
-            if id(call.node) in reported:
+            if id(call.node) in reported or _designed(facts):
                 continue
             how = f"passes `{call.value}`" if call.passed else f"leaves it at its default `{call.value}`"
             run = call.evaluations[0]
@@ -181,6 +177,12 @@ class TrainingFlagConstant(Rule):
                        "predictions depend on their batch mates and the moving averages are never used")
             related = tuple(Related(span(facts, run.node), "an evaluation run") for run in call.evaluations[:3])
             yield Finding(self.code, message, span(facts, call.node), "error", None, related)
+
+
+def _designed(facts: ModuleFacts) -> bool:
+    """Batch statistics of one example (instance norm), or a project that says it keeps
+    batch norm in training mode at test: a design, not a bug."""
+    return one_example_batches(facts) or training_mode_at_test(facts)
 
 
 def _fix(facts: ModuleFacts, origin: ConstantOrigin, literals: list, plans: dict) -> Optional[Fix]:

@@ -17,9 +17,11 @@ established here, each conservatively (unknown means read):
    even when its fetches cannot be tied to this batch norm.
 2. *Private to the process*: the batch norm offers no switch (a literal `True`, or
    contrib's default with no flag or `arg_scope`; not a parameter callers leave at
-   `True`, which a fix would pass the program's flag to), no other module imports it, and
-   it writes no checkpoint and exports nothing (`model.persistence`): no other program
-   can load the statistics, and no build in this one reads them, evaluated or not.
+   `True`, which a fix would pass the program's flag to), no other module imports it,
+   it writes no checkpoint and exports nothing (`model.persistence`), and nothing
+   evaluates it but a GAN's sampler (which draws with batch statistics by design; an
+   evaluation elsewhere is BN003's or BN004's finding, whose fix reads them): no other
+   program can load the statistics, and no build in this one reads them.
 3. *Private per build*: the batch norm is built inside a `variable_scope` with a literal
    name re-entered without reuse (no `reuse=`, no `reuse_variables()`, no reuse around
    the calls), so each build owns its variables (or the second build fails): a
@@ -37,6 +39,7 @@ from .. import tfapi
 from . import project_graphs
 from .batch_size import one_example_batches
 from .persistence import writes_nothing
+from .program import gan_style
 from .runs import evaluation_runs
 
 if TYPE_CHECKING:
@@ -209,8 +212,11 @@ def statistics_unread(facts: "ModuleFacts", site: "BatchNormSite") -> bool:
 
 
 def _unread(facts: "ModuleFacts", site: "BatchNormSite") -> bool:
-    if _offers_no_switch(facts, site) and writes_nothing(facts) and project_graphs.no_importers(facts):
+    if _offers_no_switch(facts, site) and writes_nothing(facts) and project_graphs.no_importers(facts) and \
+            (gan_style(facts) or not _graph_may_be_evaluated(facts, site)):
         # Every build is in training mode and the statistics never leave the process.
+        # An evaluation outside a GAN is BN003's or BN004's finding, whose fix reads them;
+        # a GAN's sampler draws with batch statistics by design.
         return True
     if always_training(facts, site):
         # Evaluated in training mode on batches of one example: instance normalization
