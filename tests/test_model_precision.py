@@ -345,3 +345,4 @@ def test_the_sentence_reader() -> None:
     assert not says_training_mode_at_test("Set is_training to False at test time so batch norm uses the moving mean.")
     assert not says_training_mode_at_test("Batch norm doesn't keep batch statistics at test time.")
     assert not says_training_mode_at_test("Batch norm is used. Still, testing is slow.")
+    assert not says_training_mode_at_test("We still need to test the batch norm layer.")

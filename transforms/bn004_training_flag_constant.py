@@ -112,7 +112,7 @@ class TrainingFlagConstant(Rule):
     averages would normalize with statistics the network never trained with; or the
     project says it keeps batch norm in training mode at test on purpose: one sentence
     of its README (at the project root) or of the module's comments that names batch
-    norm, test time and keeping the training behaviour (`retained`, `kept`, `still`,
+    norm, test time and keeping the training behaviour (`retained`, `kept`,
     `training mode`), and nothing the other way (`not`, `moving`, ...), as ENet's
     README does.
     """

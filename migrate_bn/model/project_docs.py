@@ -10,8 +10,9 @@ root) and the module's own comments for one sentence that says it:
 - it names batch norm (`batch norm`, `batch normalization`, `batchnorm`, `BN`),
 - it names test time (`test`, `testing`, `inference`, `evaluation`, `prediction`,
   `validation`),
-- it says the layer keeps training behaviour (`retain`, `keep`, `kept`, `still`,
-  `training mode`, `batch statistics`),
+- it says the layer keeps training behaviour (`retain`, `keep`, `kept`,
+  `training mode`, `batch statistics`; not a bare `still`: "we still need to test
+  batch norm" says nothing),
 - and it says nothing the other way (`not`, `never`, `no longer`, `instead`, `false`,
   `moving`, `population`, `n't`).
 
@@ -33,7 +34,7 @@ _README = re.compile(r"^readme(\.(md|rst|txt|markdown))?$", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n|\n\s*[-*#\d]")
 _BATCH_NORM = re.compile(r"\bbatch[\s_-]?norm(ali[sz]ation)?\b|\bBN\b", re.IGNORECASE)
 _TEST_TIME = re.compile(r"\b(test(ing)?|inference|evaluat\w*|predict\w*|validat\w*)\b", re.IGNORECASE)
-_KEPT = re.compile(r"\b(retain\w*|keep\w*|kept|still|training[\s-]mode|batch statistics)\b", re.IGNORECASE)
+_KEPT = re.compile(r"\b(retain\w*|keep\w*|kept|training[\s-]mode|batch statistics)\b", re.IGNORECASE)
 _OTHER_WAY = re.compile(r"\b(not|never|no longer|instead|false|moving|population)\b|n't", re.IGNORECASE)
 _COMMENT = re.compile(r"#(.*)$", re.MULTILINE)
 _MAX_README_BYTES = 200_000
