@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Iterator, Optional, Union
 
 from migrate_bn import tfapi
-from migrate_bn.binding import argument
 from migrate_bn.facts import UNKNOWN, BatchNormSite, ModuleFacts, Scope, all_bindings, param_default
 from migrate_bn.findings import AddDictEntry, AddKeyword, Edit, Finding, Fix, Related, ReplaceNode
 from migrate_bn.names import dotted
