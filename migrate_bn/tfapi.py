@@ -261,9 +261,37 @@ MODEL_EXPORTS = frozenset({
 # Calls that load a checkpoint's values into a graph (`saver.restore`, ...).
 CHECKPOINT_RESTORES = frozenset({"restore", "import_meta_graph", "init_from_checkpoint", "load_weights"})
 RESTORE_WORDS = tuple(name.encode() for name in sorted(CHECKPOINT_RESTORES))
+# Calls that write a graph's variables where another program can read them: a saver and
+# its `save`, Keras and object checkpoints, and the loops that save on their own.
+CHECKPOINT_WRITERS = frozenset({
+    "Saver", "save", "save_weights", "Checkpoint", "CheckpointManager", "CheckpointSaverHook",
+    "MonitoredTrainingSession", "Supervisor", "Estimator", "train_and_evaluate", "export_meta_graph",
+    "write_graph",
+})
+CHECKPOINT_WRITING_LOOPS = ("learning.train",)  # slim.learning.train saves every few minutes
 # Words of those calls in raw bytes: a module holding one is read even without batch norm.
 EXPORT_WORDS = (b"saved_model", b"export_savedmodel", b"freeze_graph", b"convert_variables_to_constants",
                 b"TFLiteConverter", b"simple_save")
+
+
+# --- batch sizes (model/batch_size.py) -----------------------------------------------
+# Calls that form batches, with the position of their batch size when it is not passed
+# as `batch_size=`: the queue batchers of `tf.train` (after the tensors) and the
+# `tf.data.Dataset` methods (first).
+QUEUE_BATCHERS = frozenset({"batch", "shuffle_batch", "batch_join", "shuffle_batch_join",
+                            "maybe_batch", "maybe_shuffle_batch", "maybe_batch_join", "maybe_shuffle_batch_join"})
+QUEUE_BATCHER_MODULE = "tensorflow.train"
+QUEUE_BATCH_SIZE_POSITION = 1
+DATASET_BATCHERS = frozenset({"batch", "padded_batch"})
+DATASET_BATCH_SIZE_POSITION = 0
+BATCH_SIZE_KW = "batch_size"
+# Inputs whose first dimension is the batch: `tf.placeholder(dtype, shape)`.
+PLACEHOLDERS = frozenset({"placeholder", "placeholder_with_default"})
+PLACEHOLDER_SHAPE_POSITION = {"placeholder": 1, "placeholder_with_default": 1}
+# Inputs whose batch cannot be told from the call (Keras `Input`, a feedable batch).
+UNKNOWN_BATCH_INPUTS = frozenset({"Input", "InputLayer", "from_generator", "unbatch", "rebatch"})
+# Calls that join examples along an axis (`axis=` or this position; the default axis).
+EXAMPLE_JOINS: dict[str, tuple[int, Optional[int]]] = {"concat": (1, None), "stack": (1, 0)}
 
 
 # --- the update-ops collection --------------------------------------------------------

@@ -11,6 +11,7 @@ from migrate_bn.facts import ModuleFacts, TrainOp
 from migrate_bn.flags import moving_statistics_unread
 from migrate_bn.findings import Finding, Fix, Related, ReplaceNode, Span, WrapInWith
 from migrate_bn.model.feeds import unfed_placeholders
+from migrate_bn.model.gan_steps import trains_none_of
 from migrate_bn.model.graph_identity import may_share_graph
 from migrate_bn.model.liveness import never_runs
 from migrate_bn.model.structure import frame_reason, framed_update_sites
@@ -99,7 +100,11 @@ class MissingUpdateOps(Rule):
     in a module no other module imports; or contrib/slim's default `True` with no flag
     or `arg_scope` that could set one, in a project whose every module has been read and
     none builds batch norm in inference mode, exports a model or is a notebook with batch
-    norm), or is built in a named `variable_scope` re-entered without reuse, so that each
+    norm), or always runs in training mode (a literal `True`, or contrib's default with
+    no flag) in a program that keeps its variables to itself (no other module imports
+    it, and it saves no checkpoint and exports no model) and evaluates it only as a GAN
+    samples (a notebook that trains a GAN and draws samples), or runs in training mode on
+    batches of one example only (instance normalization by design, see BN004), or is built in a named `variable_scope` re-entered without reuse, so that each
     build owns its variables and a `False` sampler never shares the trained ones (every
     build passes a constant flag, and nothing in the module restores a checkpoint into a
     `False` build). Runs inside the training loop that compute losses, summaries or
@@ -107,7 +112,9 @@ class MissingUpdateOps(Rule):
     counts as evaluating a batch norm only when its fetches are built from it (a GAN's
     sampler run does not evaluate the discriminator); where the graph is evaluated, BN004
     reports a literal `True`, and once its fix makes the flag switchable this rule
-    applies; another train op in the module
+    applies; the train op is one network's step of a GAN (`var_list` picking a scope)
+    whose network builds none of the batch norm, each of which another step trains (the
+    generator's updates belong to the generator's step, reported on its own); another train op in the module
     already runs the whole collection (an if/else on a batch-norm switch, a GAN whose
     critic has no batch norm) or the scopes the batch norm is built under; the batch norm
     is written by hand with `tf.nn.batch_normalization` and its own assigns; the batch
@@ -168,8 +175,8 @@ class MissingUpdateOps(Rule):
             # Batch norm built in a graph of its own (a model class's `tf.Graph()`) is
             # not in this train op's graph.
             op_sites = [site for site in sites if may_share_graph(facts, site.node, site.scope, op.node, op.scope)]
-            if not op_sites:
-                continue
+            if not op_sites or trains_none_of(facts, op, op_sites, live):
+                continue  # a GAN step whose network has no batch norm: the other step's updates
             related = tuple(
                 Related(span(facts, site.node), f"batch norm whose updates go to UPDATE_OPS: {site.api}")
                 for site in op_sites

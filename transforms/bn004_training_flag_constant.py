@@ -7,9 +7,11 @@ from typing import Iterator, Optional
 
 from migrate_bn.facts import BatchNormSite, ModuleFacts, Scope
 from migrate_bn.findings import Finding, Fix, Related, ReplaceNode
+from migrate_bn.model.batch_size import one_example_batches
 from migrate_bn.model.dataflow import may_evaluate
 from migrate_bn.model.fed_flags import fed_true_flags
 from migrate_bn.model.inputs import on_training_batches
+from migrate_bn.model.project_docs import training_mode_at_test
 from migrate_bn.flags import (ConstantOrigin, NewFlag, constant_flag, flag_in_scope, in_model_fn, inherits_normalizer,
                               new_training_flag)
 from migrate_bn.model.flag_calls import constant_flag_calls
@@ -114,7 +116,17 @@ class TrainingFlagConstant(Rule):
     evaluation tower with `False`
     shares the layers' variables (the same `name`/`scope`, the same slim net, or built
     with `reuse`); the layer is a Keras layer (see BN006 and BN008); or it gets batch norm
-    from an enclosing `arg_scope(normalizer_fn=...)`, which is reported at the scope.
+    from an enclosing `arg_scope(normalizer_fn=...)`, which is reported at the scope;
+    or every batch the program forms holds one example (its batchers and placeholders
+    all have batch size 1: a literal, a constant, or its command-line option's default;
+    nothing joins examples along axis 0): training-mode batch norm is then instance
+    normalization in training and at test alike, the design of pix2pix, and the moving
+    averages would normalize with statistics the network never trained with; or the
+    project says it keeps batch norm in training mode at test on purpose: one sentence
+    of its README (at the project root) or of the module's comments that names batch
+    norm, test time and keeping the training behaviour (`retained`, `kept`,
+    `training mode`), and nothing the other way (`not`, `moving`, ...), as ENet's
+    README does.
     """
 
     code = "BN004"
@@ -132,6 +144,8 @@ class TrainingFlagConstant(Rule):
                 continue
             (candidates if origin.value else frozen).append((site, origin))
         reported = []
+        if candidates and _designed(facts):
+            candidates = []
         for site, origin in candidates:
             # Runs that compute a value of this site's network, not of another network
             # (a validation tower built by a second call) that the module also evaluates,
@@ -166,7 +180,7 @@ class TrainingFlagConstant(Rule):
         (passed or left at the default) in a module that then evaluates what they built;
         not those already reported as a project batch-norm site above."""
         for call in constant_flag_calls(facts):
-            if id(call.node) in reported:
+            if id(call.node) in reported or _designed(facts):
                 continue
             how = f"passes `{call.value}`" if call.passed else f"leaves it at its default `{call.value}`"
             run = call.evaluations[0]
@@ -177,11 +191,12 @@ class TrainingFlagConstant(Rule):
             related = tuple(Related(span(facts, run.node), "an evaluation run") for run in call.evaluations[:3])
             yield Finding(self.code, message, span(facts, call.node), "error", None, related)
 
-
     def _fed_true(self, facts: ModuleFacts) -> Iterator[Finding]:
         """Runs that evaluate while feeding the batch norm's flag placeholder a value
         that is always True (the literal, or an attribute the model's constructor set
         from a `True` its builders passed)."""
+        if _designed(facts):
+            return
         for fed in fed_true_flags(facts):
             message = (f"`{facts.source(fed.run.node, 50)}` ({facts.line_name(fed.run.node.lineno)}) evaluates, but "
                        f"feeds the batch norm's training flag `{facts.source(fed.key, 40)}` {fed.how}: evaluation "
@@ -189,6 +204,12 @@ class TrainingFlagConstant(Rule):
                        "and the moving averages are never used")
             related = (Related(span(facts, fed.run.node), "the evaluation run"),)
             yield Finding(self.code, message, span(facts, fed.value), "error", None, related)
+
+
+def _designed(facts: ModuleFacts) -> bool:
+    """Batch statistics of one example (instance norm), or a project that says it keeps
+    batch norm in training mode at test: a design, not a bug."""
+    return one_example_batches(facts) or training_mode_at_test(facts)
 
 
 def _fix(facts: ModuleFacts, origin: ConstantOrigin, literals: list, plans: dict) -> Optional[Fix]:

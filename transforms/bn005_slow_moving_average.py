@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from typing import Iterator, Optional, Union
 
 from migrate_bn import tfapi
-from migrate_bn.binding import argument
 from migrate_bn.facts import UNKNOWN, BatchNormSite, ModuleFacts, Scope, all_bindings, param_default
 from migrate_bn.findings import AddDictEntry, AddKeyword, Edit, Finding, Fix, Related, ReplaceNode
 from migrate_bn.names import dotted
 from migrate_bn.flags import called_under_arg_scope
+from migrate_bn.model.options import option_default as _flag_default
 from migrate_bn.model.statistics import statistics_unread
 from migrate_bn.rules import Options, Rule, node_range, span
 
@@ -394,31 +394,6 @@ def _number(facts: ModuleFacts, node: Optional[ast.expr], scope: Scope, depth: i
     return None
 
 
-
-
-def _flag_default(facts: ModuleFacts, node: ast.Attribute) -> Optional[ast.expr]:
-    """The default of `FLAGS.max_steps` (tf.app.flags / absl) or `args.max_steps`
-    (argparse), when the module defines that flag."""
-    if not (isinstance(node.value, ast.Name) and node.value.id not in ("self", "cls")):
-        return None
-    name = node.attr
-    for call in _calls(facts):
-        func = call.func
-        qualified = facts.qualname(func, facts.module) or ""
-        if qualified in tfapi.FLAG_DEFINERS or (
-                isinstance(func, ast.Attribute) and func.attr.startswith(tfapi.FLAG_DEFINE_PREFIX)
-                and func.attr[len(tfapi.FLAG_DEFINE_PREFIX):] in tfapi.FLAG_DEFINE_NUMERIC):
-            flag = argument(call, tfapi.FLAG_NAME_KW, 0)
-            if isinstance(flag, ast.Constant) and flag.value == name:
-                return argument(call, tfapi.FLAG_DEFAULT_KW, 1)
-        elif isinstance(func, ast.Attribute) and func.attr == tfapi.ARGPARSE_ADD_ARGUMENT:
-            dest = _keyword(call, tfapi.ARGPARSE_DEST_KW)
-            options = [a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
-            names = {dest.value} if isinstance(dest, ast.Constant) else {
-                option.lstrip("-").replace("-", "_") for option in options if option.startswith("--")}
-            if name in names:
-                return _keyword(call, tfapi.FLAG_DEFAULT_KW)
-    return None
 
 
 def _calls(facts: ModuleFacts) -> list[ast.Call]:

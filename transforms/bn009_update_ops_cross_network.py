@@ -9,6 +9,7 @@ from migrate_bn.facts import ModuleFacts, TrainOp
 from migrate_bn.findings import Finding, Related
 from migrate_bn.flags import moving_statistics_unread
 from migrate_bn.model.feeds import same_data_in_both_steps
+from migrate_bn.model.gan_steps import belongs
 from migrate_bn.rules import Options, Rule, span
 
 class UpdateOpsCrossNetwork(Rule):
@@ -51,7 +52,9 @@ class UpdateOpsCrossNetwork(Rule):
     each build: see BN001); every `sess.run` of this step and of the other network's
     step feeds each placeholder the other network's batch norm reads with the same
     expression (`{real: batch, noise: batch_noise}` in both): its updates in this step
-    then see the batches its own step feeds it, and only come more often; or the step is built by a
+    then see the batches its own step feeds it, and only come more often (so too when
+    every run of both steps feeds one and the same dict; train ops a helper returns are
+    followed to the names the runs fetch, `net.d_opt` for `self.d_opt`); or the step is built by a
     builder such as `slim.learning.create_train_op`.
     """
 
@@ -73,8 +76,8 @@ class UpdateOpsCrossNetwork(Rule):
             unscoped = _unscoped_read(facts, op)
             if unscoped is None:
                 continue
-            foreign = [site for site in sites if _belongs(facts.scope_names_of(site), others)
-                       and not _belongs(facts.scope_names_of(site), own)]
+            foreign = [site for site in sites if belongs(facts.scope_names_of(site), others)
+                       and not belongs(facts.scope_names_of(site), own)]
             if not foreign:
                 continue
             owners = [step for step, other in steps if step is not op and other & others]
@@ -89,10 +92,6 @@ class UpdateOpsCrossNetwork(Rule):
             related = (Related(span(facts, unscoped), "the unscoped read"),) + tuple(
                 Related(span(facts, site.node), "batch norm of another network") for site in foreign)
             yield Finding(self.code, message, span(facts, op.node), "warning", None, related)
-
-
-def _belongs(names: set[str], own: set[str]) -> bool:
-    return any(fragment in name for name in names for fragment in own)
 
 
 def _unscoped_read(facts: ModuleFacts, op: TrainOp) -> Optional[ast.Call]:

@@ -20,5 +20,11 @@ the graphs a project builds, one question per module:
 - `attributes`: attribute values at graph-build time;
 - `flag_calls`: training flags carried by calls between modules;
 - `fed_flags`: flag placeholders fed a value always True by runs that evaluate;
-- `dict_callables`: the project functions an Estimator `model_fn` calls through `params`.
+- `dict_callables`: the project functions an Estimator `model_fn` calls through `params`;
+- `returns`: the names a function's callers bind its returned values to;
+- `batch_size`: whether every batch holds one example (instance norm by design);
+- `options`: command-line option defaults;
+- `persistence`: whether a program writes its variables anywhere another can read;
+- `gan_steps`: which network a GAN step trains, and whose batch norm it is;
+- `project_docs`: what the project's own words say about its batch norm.
 """

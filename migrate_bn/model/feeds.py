@@ -88,10 +88,26 @@ def _inputs_needed(facts: "ModuleFacts", scope: Optional[str]) -> set[str]:
 
 
 def _runs_of(facts: "ModuleFacts", op: "TrainOp"):
-    from ..facts import _bound_names, _mentions
+    """The runs that fetch this train op: by the name its statement binds, or by the
+    names the callers of its function bind it to when the function returns it
+    (`self.d_opt, self.g_opt = model_opt(...)`, run as `net.d_opt`)."""
+    from ..facts import _bound_names
+    from .returns import bound_by_callers
 
     bound = _bound_names(op.stmt)
-    return [run for run in facts.session_runs if run.fetches is not None and bound and _mentions(run.fetches, bound)]
+    bound |= bound_by_callers(facts, op.scope, bound)
+    return [run for run in facts.session_runs if run.fetches is not None and bound and _fetches(run.fetches, bound)]
+
+
+def _fetches(node: ast.AST, names: set[str]) -> bool:
+    """Does a fetch use one of these names, or a `self.` attribute of them through
+    another object (`net.d_opt` for `self.d_opt`: the model object the run was given)?"""
+    from ..facts import _mentions
+
+    if _mentions(node, names):
+        return True
+    return any(isinstance(child, ast.Attribute) and isinstance(child.value, ast.Name) and
+               f"self.{child.attr}" in names for child in ast.walk(node))
 
 
 def unfed_placeholders(facts: "ModuleFacts", op: "TrainOp", scope: Optional[str] = None) -> list[str]:
@@ -112,15 +128,24 @@ def same_data_in_both_steps(facts: "ModuleFacts", op: "TrainOp", others: list["T
     """Do the other networks' update ops (built under `scopes`) compute, in this step,
     from exactly the data their own steps feed them? Every run of this step and of the
     other networks' steps feeds each placeholder they read, with the same expression
-    (`{z: z_, x: x_}` in both): then the extra updates in this step see batches like
-    their own, and only come more often. Unknown: False."""
+    (`{z: z_, x: x_}` in both), or every run feeds one and the same dict: then the
+    extra updates in this step see batches like their own, and only come more often.
+    Train ops returned by a helper are followed to the names the runs fetch
+    (`model/returns.py`). Unknown: False."""
     needed: set[str] = set()
     for scope in scopes:
         needed |= _inputs_needed(facts, scope)
     needed &= _placeholders(facts)
     runs = [run for step in (op, *others) for run in _runs_of(facts, step)]
-    if not needed or not runs or any(not isinstance(run.feed, ast.Dict) for run in runs) or \
+    if not runs or any(not isinstance(run.feed, ast.Dict) for run in runs) or \
             not all(_runs_of(facts, step) for step in (op, *others)):
+        return False
+    if _one_feed(facts, runs):
+        # Every run feeds one and the same dict, whose values nothing rebinds between
+        # the runs: whatever the placeholders are (built and returned by a helper, fed
+        # through the model object), the steps see the same data.
+        return True
+    if not needed:
         return False
     for name in needed:
         values = set()
@@ -133,3 +158,20 @@ def same_data_in_both_steps(facts: "ModuleFacts", op: "TrainOp", others: list["T
         if len(values) != 1:
             return False
     return True
+
+
+def _one_feed(facts: "ModuleFacts", runs: list) -> bool:
+    """Does every run feed the same keys with the same expressions, in one function,
+    with nothing rebinding those expressions' names between the first and last run?"""
+    from ..facts import _bound_names
+
+    feeds = {frozenset((ast.dump(key), ast.dump(value)) for key, value in zip(run.feed.keys, run.feed.values)
+                       if key is not None) for run in runs}
+    if len(feeds) != 1 or not next(iter(feeds)) or len({id(run.scope) for run in runs}) != 1:
+        return False
+    if any(key is None for run in runs for key in run.feed.keys):
+        return False  # `**other`: unknown
+    used = set().union(*(_names(value) for run in runs for value in run.feed.values))
+    first = min(run.node.lineno for run in runs)
+    last = max(run.node.lineno for run in runs)
+    return not any(first < node.lineno < last and _bound_names(node) & used for node in facts.assignment_nodes)

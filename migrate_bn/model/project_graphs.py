@@ -74,11 +74,11 @@ def no_importers(facts: "ModuleFacts") -> bool:
     resolver = facts.resolver
     if resolver is None:
         return False
-    stem = os.path.splitext(os.path.basename(resolver.path))[0]
+    stem, extension = os.path.splitext(os.path.basename(resolver.path))
     if stem == "__init__":
         return False
-    if not _IDENTIFIER.match(stem):
-        return True  # `import 3dgan` is not Python: a script nothing can import by name
+    if not _IDENTIFIER.match(stem) or extension == ".ipynb":
+        return True  # `import 3dgan` is not Python, nor is importing a notebook: nothing can
     cache = _project_cache(resolver)
     key = ("importers", resolver.path)
     if key not in cache:

@@ -3,10 +3,11 @@
 A missing update dependency (BN001), another network's updates in a step (BN009) or a
 slow decay (BN005) matter only when something normalizes with the moving statistics.
 Nothing does when every build of the batch norm runs in training mode and no program of
-the project evaluates, restores for inference or exports it. Two shapes are
+the project evaluates, restores for inference or exports it. Three shapes are
 established here, each conservatively (unknown means read):
 
-1. *Always training, never evaluated*: the flag is a literal `True`, a parameter every
+1. *Always training, never evaluated* (or evaluated on batches of one example only,
+   `model.batch_size`: instance normalization by design): the flag is a literal `True`, a parameter every
    call in the module passes `True`, or contrib/slim's default `True` (no flag, no
    `arg_scope` that could set one), and no run evaluates it (`model.runs`). Beyond a
    literal, the project must agree: no other module imports this one, and for
@@ -14,7 +15,14 @@ established here, each conservatively (unknown means read):
    module of the project has been read and none builds batch norm in inference mode or
    exports a model (`model.project_graphs`). A run of the graph that evaluates counts
    even when its fetches cannot be tied to this batch norm.
-2. *Private per build*: the batch norm is built inside a `variable_scope` with a literal
+2. *Private to the process*: the batch norm offers no switch (a literal `True`, or
+   contrib's default with no flag or `arg_scope`; not a parameter callers leave at
+   `True`, which a fix would pass the program's flag to), no other module imports it,
+   it writes no checkpoint and exports nothing (`model.persistence`), and nothing
+   evaluates it but a GAN's sampler (which draws with batch statistics by design; an
+   evaluation elsewhere is BN003's or BN004's finding, whose fix reads them): no other
+   program can load the statistics, and no build in this one reads them.
+3. *Private per build*: the batch norm is built inside a `variable_scope` with a literal
    name re-entered without reuse (no `reuse=`, no `reuse_variables()`, no reuse around
    the calls), so each build owns its variables (or the second build fails): a
    `phase_train=False` sampler never reads what training would update. Every build must
@@ -29,6 +37,9 @@ from typing import TYPE_CHECKING, Optional
 
 from .. import tfapi
 from . import project_graphs
+from .batch_size import one_example_batches
+from .persistence import writes_nothing
+from .program import gan_style
 from .runs import evaluation_runs
 
 if TYPE_CHECKING:
@@ -113,6 +124,16 @@ def always_training(facts: "ModuleFacts", site: "BatchNormSite") -> bool:
     return False
 
 
+def _offers_no_switch(facts: "ModuleFacts", site: "BatchNormSite") -> bool:
+    """Is this batch norm written to train whenever it runs: a literal `True`, or
+    contrib's default with no flag and no `arg_scope` that could set one? A parameter
+    that callers leave at `True` is a switch (a notebook that feeds its flag `False` to
+    evaluate and forgot to pass it to the builder reads the statistics once fixed)."""
+    from ..flags import always_training as literal_true
+
+    return literal_true(facts, site) or _default_training(facts, site)
+
+
 def private_per_build(facts: "ModuleFacts", site: "BatchNormSite") -> bool:
     """Does each build of this batch norm get variables of its own: built in a
     `variable_scope('name')` without reuse, in a function nothing calls with reuse?"""
@@ -191,8 +212,16 @@ def statistics_unread(facts: "ModuleFacts", site: "BatchNormSite") -> bool:
 
 
 def _unread(facts: "ModuleFacts", site: "BatchNormSite") -> bool:
+    if _offers_no_switch(facts, site) and writes_nothing(facts) and project_graphs.no_importers(facts) and \
+            (gan_style(facts) or not _graph_may_be_evaluated(facts, site)):
+        # Every build is in training mode and the statistics never leave the process.
+        # An evaluation outside a GAN is BN003's or BN004's finding, whose fix reads them;
+        # a GAN's sampler draws with batch statistics by design.
+        return True
     if always_training(facts, site):
-        return not _graph_may_be_evaluated(facts, site)
+        # Evaluated in training mode on batches of one example: instance normalization
+        # by design, which no fix would switch to the moving statistics.
+        return not _graph_may_be_evaluated(facts, site) or one_example_batches(facts)
     if private_per_build(facts, site):
         values = _builds_with_constants(facts, site)
         if values is None:
