@@ -557,6 +557,9 @@ class _Converter:
                 self.notes.append((call.lineno, tfapi.SLIM_FUSED_2D_NOTE))
         self.notes.extend((call.lineno, note) for note in converted.notes
                           if "now explicit" not in note and "reuse" not in note)
+        renorm = arguments.get("renorm")
+        if renorm is not None and not (isinstance(renorm, ast.Constant) and renorm.value in (None, False)):
+            self.notes.append((call.lineno, tfapi.KERAS3_RENORM_NOTE))
         flag = arguments.get(site.spec.training_kw)  # type: ignore[union-attr]
         training = flag if flag is not None else ast.Constant(site.spec.default_training)  # type: ignore
         activation = None

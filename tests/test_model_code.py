@@ -253,6 +253,7 @@ def test_batch_renormalization_is_keras_3s_own_layer() -> None:
     assert "tf.keras.layers.BatchNormalization(momentum=0.999, scale=False, renorm=True, " \
            "renorm_momentum=0.8)" in result.text
     assert "FusedBatchNormalization" not in result.text  # TF1 never fused renorm
+    assert sum("needs Keras 3.14 or later" in note for _, note in result.notes) == 2
 
 
 def test_stock_keras_layers_are_reported_per_layer_with_what_differs() -> None:
