@@ -153,7 +153,9 @@ def _built_layer(tf: Any, keras_class: str, values: dict) -> Any:
         layer.build((None, None, None, kernel.shape[2]))
     elif keras_class == "BatchNormalization":
         channels = values["moving_mean"].shape[0]
-        arguments = {"center": "beta" in values, "scale": "gamma" in values, "renorm": "moving_stddev" in values}
+        arguments = {"center": "beta" in values, "scale": "gamma" in values}
+        if "moving_stddev" in values:  # only then: Keras 3 before 3.14 takes no `renorm` at all
+            arguments["renorm"] = True
         if set(exact_bn.DEBIAS_WEIGHTS) & set(values):
             # The class `upgrade` wrote into the converted module (our own text), for its two weights.
             namespace = {"tf": tf}
