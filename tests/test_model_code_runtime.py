@@ -11,7 +11,8 @@ The converted model runs under the newest TensorFlow with Keras 3 and neither tf
 nor tf-slim (tests/runtime/model_tf2.py): the initial checkpoint converted by the code
 behind `ckpt-convert` and read with `assert_consumed()` (every value used, every weight
 filled), then the same computation. Inference outputs, the training-mode outputs of every
-step and every variable at the end (moving means and variances included) agree to 1e-5
+step and every variable at the end (moving means and variances included, and renorm's and a
+zero-debiased mean's own variables, by `checkpoints.layer_weight`) agree to 1e-5
 relative (1e-5 absolute for outputs after training began); what the converter did not map is listed, and is only the optimizer's slots.
 """
 
