@@ -15,8 +15,9 @@ TensorFlow is needed only here. The checkpoint is read as data; no code is run.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Optional
 
+from . import exact_bn
 from .model_code import SCOPE_ATTRIBUTE_PREFIX
 from .upgrade import NAME_MAP_FORMAT
 
@@ -75,9 +76,29 @@ def convert(old: str, new: str, name_map: dict) -> list[str]:
     return lines
 
 
-# The last part of a TF1 layer variable's name -> the Keras weight it is (slim's names too).
+# The last part of a TF1 layer variable's name -> the Keras weight it is (slim's names too;
+# batch renormalization's three, which Keras 3 names as TF1 did).
 LAYER_WEIGHTS = {"kernel": "kernel", "bias": "bias", "weights": "kernel", "biases": "bias", "gamma": "gamma",
-                 "beta": "beta", "moving_mean": "moving_mean", "moving_variance": "moving_variance"}
+                 "beta": "beta", "moving_mean": "moving_mean", "moving_variance": "moving_variance",
+                 "moving_stddev": "moving_stddev", "renorm_mean": "renorm_mean", "renorm_stddev": "renorm_stddev"}
+
+
+def layer_weight(name: str) -> Optional[tuple[str, str]]:
+    """The layer scope and Keras weight a TF1 variable is, or None. A zero-debiased moving
+    mean's two variables are `<scope>/<scope>/moving_mean/{biased,local_step}` (TF1 opened
+    the variable's full name as a scope inside the layer's): the exact layer's
+    `moving_mean_biased` and `moving_mean_local_step` (exact_bn.py)."""
+    for weight, suffix in exact_bn.DEBIAS_WEIGHTS.items():
+        if name.endswith("/" + suffix):
+            doubled = name[:-len(suffix) - 1]
+            half = len(doubled) // 2
+            if len(doubled) % 2 == 1 and doubled[half] == "/" and doubled[:half] == doubled[half + 1:]:
+                return doubled[:half], weight
+            return None
+    if "/" not in name:
+        return None
+    scope, leaf = name.rsplit("/", 1)
+    return (scope, LAYER_WEIGHTS[leaf]) if leaf in LAYER_WEIGHTS else None
 
 
 def _kind(name: str) -> str:
@@ -98,11 +119,9 @@ def _scoped_model(tf: Any, reader: Any, available: dict, prefix: str) -> tuple[A
     code holds (model_code.py), so its `checkpoint.read` finds every layer by name."""
     scopes: dict[str, dict[str, str]] = {}
     for name in available:
-        if not name.startswith(prefix) or "/" not in name:
-            continue
-        scope, leaf = name[len(prefix):].rsplit("/", 1)
-        if leaf in LAYER_WEIGHTS:
-            scopes.setdefault(scope, {})[LAYER_WEIGHTS[leaf]] = name
+        found = layer_weight(name)
+        if found is not None and found[0].startswith(prefix):
+            scopes.setdefault(found[0][len(prefix):], {})[found[1]] = name
     model = tf.Module()
     used: set[str] = set()
     for scope, weights in sorted(scopes.items()):
@@ -134,7 +153,16 @@ def _built_layer(tf: Any, keras_class: str, values: dict) -> Any:
         layer.build((None, None, None, kernel.shape[2]))
     elif keras_class == "BatchNormalization":
         channels = values["moving_mean"].shape[0]
-        layer = layers.BatchNormalization(center="beta" in values, scale="gamma" in values)
+        arguments = {"center": "beta" in values, "scale": "gamma" in values}
+        if "moving_stddev" in values:  # only then: Keras 3 before 3.14 takes no `renorm` at all
+            arguments["renorm"] = True
+        if set(exact_bn.DEBIAS_WEIGHTS) & set(values):
+            # The class `upgrade` wrote into the converted module (our own text), for its two weights.
+            namespace = {"tf": tf}
+            exec(exact_bn.class_source(exact_bn.CLASS_NAME, "tf", zero_debias=True), namespace)
+            layer = namespace[exact_bn.CLASS_NAME](fused_ranks=(), zero_debias_moving_mean=True, **arguments)
+        else:
+            layer = layers.BatchNormalization(**arguments)
         layer.build((None, channels))
     else:
         raise ConversionError(f"no conversion for a {keras_class} layer")

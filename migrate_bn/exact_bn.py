@@ -9,6 +9,16 @@ and then adds the missing part of the update, `variance * (1 - momentum) / (n - 
 inputs of the ranks TF1 fused. With `--stock-keras-bn` the stock layer is kept instead
 and each such layer is reported with the difference.
 
+contrib/slim's `zero_debias_moving_mean=True` (TF1's `assign_moving_average(...,
+zero_debias=True)` on the moving mean) has no Keras counterpart: the class written for a
+module that needs it also keeps TF1's two extra variables, the average of the batch
+means started at 0 (`moving_mean_biased`, TF1's `moving_mean/biased`) and the number of
+updates (`moving_mean_local_step`, TF1's `moving_mean/local_step`), and sets the moving
+mean to their quotient by 1 - decay**steps, as TF1 did; inference reads the moving mean
+as it did. Batch renormalization needs nothing of ours: TF1 never fused it, and Keras 3's
+`renorm` (3.14 and later) computes TF1's r/d correction and keeps TF1's variables
+(`moving_stddev`, `renorm_mean`, `renorm_stddev`).
+
 Which ranks TF1 fused is API knowledge: a table here, read by the recogniser.
 """
 
@@ -28,30 +38,70 @@ CLASS_NAME = "FusedBatchNormalization"
 
 _CLASS = '''\
 class {name}({tf}.keras.layers.BatchNormalization):
-    """BatchNormalization as TF1's fused kernel trained it (written by `migrate-bn upgrade`).
+    \"\"\"BatchNormalization as TF1{title} trained it (written by `migrate-bn upgrade`).
 
     On input of a rank in `fused_ranks` the moving variance accumulates the batch
     variance times n/(n-1) (n: values per channel in the batch), as TF1's fused kernel
-    did; Keras accumulates the batch variance itself. Outputs are Keras's own.
-    """
+    did; Keras accumulates the batch variance itself.{debias_doc} Outputs are Keras's own.
+    \"\"\"
 
-    def __init__(self, fused_ranks=(4, 5), **kwargs):
+    def __init__(self, fused_ranks=(4, 5){debias_parameter}, **kwargs):
         super().__init__(**kwargs)
-        self.fused_ranks = tuple(fused_ranks)
-
+        self.fused_ranks = tuple(fused_ranks){debias_init}
+{debias_build}
     def call(self, inputs, training=None, mask=None):
         outputs = super().call(inputs, training=training, mask=mask)
         rank = len(inputs.shape)
+{update}
+        return outputs
+
+    def get_config(self):
+        return {{**super().get_config(), "fused_ranks": list(self.fused_ranks){debias_config}}}
+'''
+
+# The update of the class without zero-debiasing (its text is what modules converted
+# before zero-debiasing was supported hold: a second run must leave them as they are).
+_FUSED_UPDATE = '''\
         if training and self.trainable and not self.renorm and rank in self.fused_ranks:
             axes = [axis for axis in range(rank) if axis != self.axis % rank]
             _, variance = {tf}.nn.moments({tf}.cast(inputs, {tf}.float32), axes)
             n = {tf}.cast({tf}.size(inputs) // {tf}.size(variance), {tf}.float32)
-            self.moving_variance.assign_add(variance * (1.0 - self.momentum) / (n - 1.0))
-        return outputs
+            self.moving_variance.assign_add(variance * (1.0 - self.momentum) / (n - 1.0))'''
 
-    def get_config(self):
-        return {{**super().get_config(), "fused_ranks": list(self.fused_ranks)}}
+# With zero-debiasing (TF 2.12's moving_averages._zero_debias): `biased -= (biased - mean)
+# * (1 - decay)`, `local_step += 1`, `moving_mean = biased / (1 - decay ** local_step)`,
+# with 1 - decay a float32 as TF1 made it.
+_DEBIAS_UPDATE = '''\
+        fused = not self.renorm and rank in self.fused_ranks
+        if training and self.trainable and (fused or self.zero_debias_moving_mean):
+            axes = [axis for axis in range(rank) if axis != self.axis % rank]
+            mean, variance = {tf}.nn.moments({tf}.cast(inputs, {tf}.float32), axes)
+            if fused:
+                n = {tf}.cast({tf}.size(inputs) // {tf}.size(variance), {tf}.float32)
+                self.moving_variance.assign_add(variance * (1.0 - self.momentum) / (n - 1.0))
+            if self.zero_debias_moving_mean:
+                decay = {tf}.constant(1.0 - self.momentum, {tf}.float32)
+                biased = {tf}.convert_to_tensor(self.moving_mean_biased)
+                self.moving_mean_biased.assign(biased - (biased - mean) * decay)
+                self.moving_mean_local_step.assign_add(1.0)
+                bias_factor = 1.0 - {tf}.pow(1.0 - decay, {tf}.convert_to_tensor(self.moving_mean_local_step))
+                self.moving_mean.assign({tf}.convert_to_tensor(self.moving_mean_biased) / bias_factor)'''
+
+_DEBIAS_BUILD = '''
+    def build(self, input_shape):
+        super().build(input_shape)
+        if self.zero_debias_moving_mean:  # TF1's moving_mean/biased and moving_mean/local_step
+            self.moving_mean_biased = self.add_weight(
+                shape=self.moving_mean.shape, name="moving_mean_biased", initializer="zeros",
+                trainable=False, autocast=False)
+            self.moving_mean_local_step = self.add_weight(
+                shape=(), name="moving_mean_local_step", initializer="zeros", trainable=False, autocast=False)
 '''
+
+# The weights the class adds for zero-debiasing -> the last two parts of TF1's names
+# (TF1 made them `<scope>/<scope>/moving_mean/{biased,local_step}`).
+DEBIAS_WEIGHTS = {"moving_mean_biased": "moving_mean/biased", "moving_mean_local_step": "moving_mean/local_step"}
+ZERO_DEBIAS = "zero_debias_moving_mean"
 
 
 def fused_ranks(family: str, arguments: dict[str, ast.expr]) -> Optional[tuple[int, ...]]:
@@ -70,13 +120,25 @@ def fused_ranks(family: str, arguments: dict[str, ast.expr]) -> Optional[tuple[i
     return FUSED_RANKS.get(family)
 
 
-def class_source(name: str, tf: str) -> str:
-    """The subclass's definition, with TensorFlow imported as `tf`."""
-    return _CLASS.format(name=name, tf=tf)
+def class_source(name: str, tf: str, zero_debias: bool = False) -> str:
+    """The subclass's definition, with TensorFlow imported as `tf`; with `zero_debias`, it
+    also takes `zero_debias_moving_mean=True` (only then, so the class stays small)."""
+    if not zero_debias:
+        return _CLASS.format(name=name, tf=tf, title="'s fused kernel", debias_doc="", debias_parameter="",
+                             debias_init="", debias_build="", update=_FUSED_UPDATE.format(tf=tf), debias_config="")
+    return _CLASS.format(
+        name=name, tf=tf, title="", debias_parameter=", zero_debias_moving_mean=False",
+        debias_doc=("\n    With `zero_debias_moving_mean` the moving mean is TF1's zero-debiased average:\n"
+                    "    `moving_mean_biased` averages the batch means from 0, and the moving mean is it\n"
+                    "    divided by 1 - momentum**`moving_mean_local_step`."),
+        debias_init="\n        self.zero_debias_moving_mean = zero_debias_moving_mean",
+        debias_build=_DEBIAS_BUILD, update=_DEBIAS_UPDATE.format(tf=tf),
+        debias_config=',\n                "zero_debias_moving_mean": self.zero_debias_moving_mean')
 
 
-def constructor(name: str, ranks: tuple[int, ...], stock_constructor: str, stock_class: str) -> str:
+def constructor(name: str, ranks: tuple[int, ...], stock_constructor: str, stock_class: str,
+                zero_debias: bool = False) -> str:
     """`stock_constructor` (`tf.keras.layers.BatchNormalization(...)`) as the subclass's."""
     arguments = stock_constructor[len(stock_class) + 1:-1]
-    ranks_text = f"fused_ranks={ranks!r}"
+    ranks_text = f"fused_ranks={ranks!r}" + (f", {ZERO_DEBIAS}=True" if zero_debias else "")
     return f"{name}({ranks_text}{', ' + arguments if arguments else ''})"

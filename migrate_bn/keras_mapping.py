@@ -49,8 +49,10 @@ def keras_initializer(facts: ModuleFacts, node: ast.expr, notes: list[str]) -> s
     return text
 
 
-def batch_norm_to_keras(facts: ModuleFacts, site: BatchNormSite, training: Optional[str] = None) -> KerasBatchNorm:
-    """The Keras equivalent of a tf.layers or contrib/slim batch-norm call."""
+def batch_norm_to_keras(facts: ModuleFacts, site: BatchNormSite, training: Optional[str] = None,
+                        handled: frozenset = frozenset()) -> KerasBatchNorm:
+    """The Keras equivalent of a tf.layers or contrib/slim batch-norm call; `handled`: the
+    arguments without a Keras counterpart (`tfapi.BN_MANUAL`) that the caller converts itself."""
     spec = site.spec
     if spec is None or site.how != "call" or spec.family not in ("tf.layers", "contrib"):
         return KerasBatchNorm("", "", manual=f"{site.api}: only direct batch-norm calls are converted")
@@ -64,7 +66,7 @@ def batch_norm_to_keras(facts: ModuleFacts, site: BatchNormSite, training: Optio
         return facts.segment(arguments[name]) or ""
 
     for name, reason in tfapi.BN_MANUAL.items():
-        value = arguments.get(name)
+        value = None if name in handled else arguments.get(name)
         if value is not None and not (isinstance(value, ast.Constant) and value.value in (None, False)):
             return KerasBatchNorm("", "", manual=f"`{name}`: {reason}")
     notes: list[str] = []

@@ -92,6 +92,7 @@ class ConvertedModel:
     text: str
     notes: list[tuple[int, str]] = field(default_factory=list)
     uses_exact_bn: bool = False
+    uses_zero_debias: bool = False  # the exact class must take zero_debias_moving_mean
 
 
 def model_functions(facts: ModuleFacts) -> list[ast.FunctionDef]:
@@ -154,6 +155,7 @@ class _Converter:
         self.base_name = base_name
         self.notes: list[tuple[int, str]] = []
         self.uses_exact_bn = False
+        self.uses_zero_debias = False
         arguments = function.args
         if arguments.vararg or arguments.kwarg or arguments.kwonlyargs or arguments.posonlyargs:
             raise NotConvertible(function, "a model function with *args, **kwargs or keyword-only parameters")
@@ -291,8 +293,10 @@ class _Converter:
             lines.append(text.rstrip("\n"))
             self.notes.extend(converter.notes)
             self.uses_exact_bn |= converter.uses_exact_bn
+            self.uses_zero_debias |= converter.uses_zero_debias
             todo.extend(called)
-        return ConvertedModel(self.function, name, "\n".join(lines) + "\n", self.notes, self.uses_exact_bn)
+        return ConvertedModel(self.function, name, "\n".join(lines) + "\n", self.notes, self.uses_exact_bn,
+                              self.uses_zero_debias)
 
     def _block(self, body: list[ast.stmt], prefix: list[Union[str, ast.expr]],
                top: bool = False) -> tuple[list[ast.stmt], list[ast.stmt]]:
@@ -519,11 +523,15 @@ class _Converter:
         family = site.spec.family  # type: ignore[union-attr]
         positions = tfapi.SLIM_BN_POSITIONS if family == "contrib" else tfapi.TF_LAYERS_BN_POSITIONS
         arguments = binding.named_arguments(call, positions) or {}
-        for argument, reason in tfapi.MODEL_CODE_BN_REFUSED.items():
-            value = arguments.get(argument)
-            if value is not None and not (isinstance(value, ast.Constant) and value.value in (None, False)):
-                raise NotConvertible(call, f"`{argument}`: {reason}")
-        converted = batch_norm_to_keras(self.facts, site)
+        zero_debias = arguments.get(exact_bn.ZERO_DEBIAS)
+        if zero_debias is not None and not (isinstance(zero_debias, ast.Constant) and
+                                            zero_debias.value in (None, True, False)):
+            raise NotConvertible(call, f"a `{exact_bn.ZERO_DEBIAS}` that is not a literal")
+        debiased = zero_debias is not None and zero_debias.value is True  # type: ignore[attr-defined]
+        if debiased and self.stock_bn:
+            raise NotConvertible(call, f"`{exact_bn.ZERO_DEBIAS}`: "
+                                       f"{tfapi.MODEL_CODE_STOCK_BN_REFUSED[exact_bn.ZERO_DEBIAS]}")
+        converted = batch_norm_to_keras(self.facts, site, handled=frozenset({exact_bn.ZERO_DEBIAS}))
         if converted.manual:
             raise NotConvertible(call, converted.manual)
         if any("kept as written" in note for note in converted.notes):
@@ -538,14 +546,20 @@ class _Converter:
             ranks = exact_bn.fused_ranks(family, arguments)
         except ValueError as error:
             raise NotConvertible(call, str(error)) from None
-        if ranks is not None and not self.stock_bn:
+        if (ranks is not None or debiased) and not self.stock_bn:
             self.uses_exact_bn = True
-            constructor = exact_bn.constructor(self.exact_name, ranks, constructor,
-                                               tfapi.KERAS_BATCH_NORM.replace("tf.", f"{self.tf}.", 1))
-        elif ranks is not None:
+            self.uses_zero_debias |= debiased
+            constructor = exact_bn.constructor(self.exact_name, ranks or (), constructor,
+                                               tfapi.KERAS_BATCH_NORM.replace("tf.", f"{self.tf}.", 1), debiased)
+        elif ranks is not None:  # the per-layer report of what stock Keras computes otherwise
             self.notes.append((call.lineno, tfapi.KERAS3_FUSED_NOTE))
+            if 2 in ranks:
+                self.notes.append((call.lineno, tfapi.SLIM_FUSED_2D_NOTE))
         self.notes.extend((call.lineno, note) for note in converted.notes
                           if "now explicit" not in note and "reuse" not in note)
+        renorm = arguments.get("renorm")
+        if renorm is not None and not (isinstance(renorm, ast.Constant) and renorm.value in (None, False)):
+            self.notes.append((call.lineno, tfapi.KERAS3_RENORM_NOTE))
         flag = arguments.get(site.spec.training_kw)  # type: ignore[union-attr]
         training = flag if flag is not None else ast.Constant(site.spec.default_training)  # type: ignore
         activation = None
@@ -763,6 +777,11 @@ class ModuleConversion:
     exact_name: Optional[str]  # the exact batch-norm subclass's name, when a layer needs it
     tf: str
     notes: list[tuple[int, str]] = field(default_factory=list)
+    zero_debias: bool = False  # a layer of the subclass debiases its moving mean
+
+    def exact_class_source(self) -> str:
+        assert self.exact_name is not None
+        return exact_bn.class_source(self.exact_name, self.tf, self.zero_debias)
 
 
 def convert_module(facts: ModuleFacts, stock_bn: bool = False) -> Optional[ModuleConversion]:
@@ -816,7 +835,7 @@ def _convert_functions(facts: ModuleFacts, stock_bn: bool) -> Optional[ModuleCon
     edits: list[tuple[ast.stmt, Optional[str]]] = [(model.function, model.text) for model in models]
     edits.extend((function, None) for function in helper_functions)  # now methods of the models
     return ModuleConversion(edits, models, base_name, exact_name if any(m.uses_exact_bn for m in models) else None,
-                            tf, notes)
+                            tf, notes, any(m.uses_zero_debias for m in models))
 
 
 def offered_module(facts: ModuleFacts, stock_bn: bool = False) -> Optional[tuple[str, ModuleConversion]]:
@@ -839,7 +858,7 @@ def offered_module(facts: ModuleFacts, stock_bn: bool = False) -> Optional[tuple
             return None
     support = [base_class_source(conversion.base_name, conversion.tf)]
     if conversion.exact_name is not None:
-        support.insert(0, exact_bn.class_source(conversion.exact_name, conversion.tf))
+        support.insert(0, conversion.exact_class_source())
     text = '"""Keras 3 models converted from TF1 model code by `migrate-bn upgrade`."""\n' \
         f"import tensorflow as {conversion.tf}\n\n\n" + "\n\n".join(support + [m.text for m in conversion.models])
     ast.parse(text)  # a bug here must never reach a file

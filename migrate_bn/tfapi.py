@@ -713,11 +713,15 @@ KERAS3_FUSED_NOTE = ("Keras 3 has no fused kernel: on 4-D input the moving varia
 # slim fuses 2-D input as well (reshaped to 4-D), which no Keras does.
 SLIM_FUSED_2D_NOTE = ("slim fused 2-D input too: there TF1's moving variance accumulated n/(n-1) times the batch "
                       "variance and Keras accumulates the batch variance, for n the batch size (docs/tf2-mapping.md)")
-# Model code (model_code.py): batch-norm arguments whose conversion is not proven, refused
-# with the reason (the layer's statistics and checkpoint layout would not be TF1's).
-MODEL_CODE_BN_REFUSED = {
-    "renorm": "batch renormalization: TF1 keeps renorm_mean/renorm_stddev (and a moving_stddev) that Keras 3's "
-              "renorm names and updates otherwise; not converted",
+# Batch renormalization is Keras 3's own layer, which has had it since 3.14 only.
+KERAS3_RENORM_NOTE = ("batch renormalization is Keras 3's own `renorm` (TF1's computation and variables), which "
+                      "needs Keras 3.14 or later")
+# Model code (model_code.py) with `--stock-keras-bn`: what stock Keras layers cannot compute,
+# refused with the reason (the default, exact layer converts it: exact_bn.py).
+MODEL_CODE_STOCK_BN_REFUSED = {
+    "zero_debias_moving_mean": "stock Keras layers do not debias the moving mean (TF1 kept it as moving_mean/biased "
+                               "over 1 - decay**local_step); the exact layer, the default without --stock-keras-bn, "
+                               "does",
 }
 
 

@@ -130,7 +130,7 @@ def _model_code(facts: facts_module.ModuleFacts, text: str, stock_bn: bool) -> U
     new_text = "".join(pieces)
     support = [model_code.base_class_source(conversion.base_name, conversion.tf)]
     if conversion.exact_name is not None:
-        support.insert(0, exact_bn.class_source(conversion.exact_name, conversion.tf))
+        support.insert(0, conversion.exact_class_source())
     try:
         new_text = _with_class(new_text, "\n\n".join(support))
     except NotConvertible as error:

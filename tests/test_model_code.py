@@ -71,9 +71,8 @@ def test_layers_are_built_once_in_init_and_applied_in_call() -> None:
     ("x = tf.layers.dense(x, x.shape[-1])\nreturn x", "computed from a tensor"),
     ("x = tf.layers.batch_normalization(x, training=is_training, fused=fast)\nreturn x", "which kernel"),
     ("x = tf.layers.dense(x, 2)\ntf.summary.histogram('x', x)\nreturn x", "does not follow"),
-    ("x = tf.contrib.layers.batch_norm(x, is_training=is_training, zero_debias_moving_mean=True)\nreturn x",
-     "Keras does not debias the moving mean"),
-    ("x = tf.contrib.layers.batch_norm(x, is_training=is_training, renorm=True)\nreturn x", "renormalization"),
+    ("x = tf.contrib.layers.batch_norm(x, is_training=is_training, zero_debias_moving_mean=debias)\nreturn x",
+     "a `zero_debias_moving_mean` that is not a literal"),
     ("with tf.contrib.slim.arg_scope([tf.contrib.slim.conv2d], padding='VALID'):\n"
      "    x = tf.contrib.slim.conv2d(x, 2, 3)\nreturn tf.layers.batch_normalization(x, training=is_training)",
      "a `with` other than"),
@@ -219,3 +218,65 @@ def test_a_training_function_calling_the_model_is_not_model_code_and_the_model_i
 def test_a_model_reading_names_of_its_module_is_not_offered() -> None:
     text = OFFERED.replace("tf.layers.dense(x, width)", "tf.layers.dense(x, WIDTH)")
     assert upgrade_source("WIDTH = 3\n" + text).offer is None
+
+
+def test_a_zero_debiased_moving_mean_gets_the_exact_layer_with_tf1s_two_variables() -> None:
+    body = """\
+        x = tf.contrib.layers.batch_norm(x, is_training=is_training, zero_debias_moving_mean=True)
+        return tf.contrib.layers.batch_norm(x, is_training=is_training, zero_debias_moving_mean=True, fused=False)
+        """
+    result = upgraded(body)
+    assert "FusedBatchNormalization(fused_ranks=(2, 4), zero_debias_moving_mean=True, momentum=0.999, " \
+           "scale=False)" in result.text
+    # fused=False: TF1's unfused path, biased variance, still debiased.
+    assert "FusedBatchNormalization(fused_ranks=(), zero_debias_moving_mean=True, momentum=0.999, " \
+           "scale=False)" in result.text
+    assert "self.moving_mean_biased = self.add_weight(" in result.text
+    assert "self.moving_mean_local_step = self.add_weight(" in result.text
+    # Modules without it keep the class as it was (and as modules converted before hold it).
+    plain = upgraded("return tf.contrib.layers.batch_norm(x, is_training=is_training)").text
+    assert "FusedBatchNormalization(fused_ranks=(2, 4), momentum=0.999, scale=False)" in plain
+    assert "zero_debias" not in plain and "def build(" not in plain
+    # Stock Keras cannot debias: refused with the reason, the module left as it was.
+    stock = upgrade_source(MODEL.format(body=textwrap.indent(textwrap.dedent(body), "    ")), stock_bn=True)
+    assert stock.text is None and "stock Keras layers do not debias the moving mean" in stock.skipped[1]
+
+
+def test_batch_renormalization_is_keras_3s_own_layer() -> None:
+    result = upgraded("""\
+        x = tf.layers.batch_normalization(x, training=is_training, renorm=True, renorm_momentum=0.9,
+                                          renorm_clipping={"rmax": 2.0})
+        return tf.contrib.layers.batch_norm(x, is_training=is_training, renorm=True, renorm_decay=0.8)
+        """)
+    assert "tf.keras.layers.BatchNormalization(renorm=True, renorm_clipping={'rmax': 2.0}, " \
+           "renorm_momentum=0.9)" in result.text
+    assert "tf.keras.layers.BatchNormalization(momentum=0.999, scale=False, renorm=True, " \
+           "renorm_momentum=0.8)" in result.text
+    assert "FusedBatchNormalization" not in result.text  # TF1 never fused renorm
+    assert sum("needs Keras 3.14 or later" in note for _, note in result.notes) == 2
+
+
+def test_stock_keras_layers_are_reported_per_layer_with_what_differs() -> None:
+    text = MODEL.format(body=textwrap.indent(textwrap.dedent("""\
+        x = tf.layers.batch_normalization(x, training=is_training)
+        x = tf.layers.batch_normalization(x, training=is_training, fused=False)
+        return tf.contrib.layers.batch_norm(x, is_training=is_training)
+        """), "    "))
+    result = upgrade_source(text, stock_bn=True)
+    assert "FusedBatchNormalization" not in result.text
+    notes = {}
+    for line, note in result.notes:
+        notes.setdefault(line, []).append(note)
+    assert any("Keras 3 has no fused kernel" in note for note in notes[5])
+    assert not any("fused" in note for note in notes.get(6, []))  # TF1 did not fuse it: nothing differs
+    assert any("slim fused 2-D input too" in note for note in notes[7])
+
+
+def test_checkpoint_names_of_the_converted_batch_norm_weights() -> None:
+    from migrate_bn.checkpoints import layer_weight
+
+    assert layer_weight("net/bn/moving_mean") == ("net/bn", "moving_mean")
+    assert layer_weight("net/bn/renorm_stddev") == ("net/bn", "renorm_stddev")
+    assert layer_weight("net/bn/net/bn/moving_mean/biased") == ("net/bn", "moving_mean_biased")
+    assert layer_weight("BatchNorm/BatchNorm/moving_mean/local_step") == ("BatchNorm", "moving_mean_local_step")
+    assert layer_weight("a/moving_mean/biased") is None and layer_weight("global_step") is None
