@@ -11,11 +11,17 @@ the old graph and cannot be used after it, so leaving them out loses nothing.
 
 Each part keeps the program's own line numbers, so findings and fixes need no mapping.
 A program without a top-level reset is one part, at the cost of a substring search.
+
+A function defined before a reset and called after it (a notebook defines its model in
+one cell, resets in the next and builds and trains it there) builds its batch norm in
+the later graph: findings inside such a carried definition belong to that part too
+(`Part.used_lines`), not only to the part the definition is written in.
 """
 
 from __future__ import annotations
 
 import ast
+from dataclasses import dataclass
 from typing import Optional
 
 from . import tfapi
@@ -25,9 +31,26 @@ _DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDe
 _MARKER = "reset_default_graph"
 
 
-def parts(tree: ast.Module, text: str) -> Optional[list[tuple[ast.Module, int, int]]]:
-    """(module, first line, last line) for each graph of a program that resets the
-    default graph at its top level; None for a program of one graph."""
+@dataclass(frozen=True)
+class Part:
+    """One graph of the program: its module (carried definitions, then its own
+    statements), the lines of its own statements, and the line ranges of the carried
+    definitions its own statements use, directly or through one another."""
+
+    module: ast.Module
+    first: int
+    last: int
+    used_lines: tuple[tuple[int, int], ...] = ()
+
+    def holds(self, line: int) -> bool:
+        """Is a finding at `line` this graph's: in its own statements, or in a carried
+        definition it uses?"""
+        return self.first <= line <= self.last or any(start <= line <= end for start, end in self.used_lines)
+
+
+def parts(tree: ast.Module, text: str) -> Optional[list[Part]]:
+    """Each graph of a program that resets the default graph at its top level; None
+    for a program of one graph."""
     if _MARKER not in text:
         return None
     imports = ImportTable()
@@ -48,8 +71,27 @@ def parts(tree: ast.Module, text: str) -> Optional[list[tuple[ast.Module, int, i
         module = ast.Module(body=kept + tree.body[start:end], type_ignores=[])
         first = tree.body[start].lineno if start else 1
         last = tree.body[end].lineno - 1 if end < len(tree.body) else len(text.splitlines()) + 1
-        found.append((module, first, last))
+        found.append(Part(module, first, last, _used(kept, tree.body[start:end])))
     return found
+
+
+def _used(carried: list[ast.stmt], own: list[ast.stmt]) -> tuple[tuple[int, int], ...]:
+    """The line ranges of the carried function and class definitions that the part's
+    own statements mention by name, directly or through other carried definitions."""
+    definitions = {statement.name: statement for statement in carried
+                   if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    if not definitions:
+        return ()
+    pending = [node for statement in own for node in ast.walk(statement)]
+    used: dict[str, ast.stmt] = {}
+    while pending:
+        node = pending.pop()
+        name = node.id if isinstance(node, ast.Name) else None
+        if name in definitions and name not in used:
+            used[name] = definitions[name]
+            pending.extend(ast.walk(definitions[name]))
+    return tuple(sorted(((d.decorator_list[0].lineno if d.decorator_list else d.lineno),  # type: ignore[attr-defined]
+                         d.end_lineno or d.lineno) for d in used.values()))
 
 
 def _resets(statement: ast.stmt, imports: ImportTable, resetters: set[str]) -> bool:
