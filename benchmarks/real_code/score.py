@@ -158,10 +158,12 @@ def site(path: str, line, code: str, cell=None) -> tuple[str, str, str]:
 
 def bug_sites(bug: dict) -> set[tuple[str, str, str]]:
     """Where an alarm finds a labelled bug; a notebook bug labelled with its `cell` and
-    `cell_line` is found there too (its `line` is the .ipynb file's)."""
+    `cell_line` is found there too (its `line` is the .ipynb file's), and at the
+    `[cell, line]` pairs of its `accept_cells` (the notebook form of `accept_lines`)."""
     sites = {site(bug["path"], line, bug["class"]) for line in {bug["line"], *bug.get("accept_lines", [])}}
     if "cell" in bug and "cell_line" in bug:
         sites.add(site(bug["path"], bug["cell_line"], bug["class"], bug["cell"]))
+    sites.update(site(bug["path"], line, bug["class"], cell) for cell, line in bug.get("accept_cells", []))
     return sites
 
 
