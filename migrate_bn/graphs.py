@@ -15,7 +15,9 @@ A program without a top-level reset is one part, at the cost of a substring sear
 A function defined before a reset and called after it (a notebook defines its model in
 one cell, resets in the next and builds and trains it there) builds its batch norm in
 the later graph: findings inside such a carried definition belong to that part too
-(`Part.used_lines`), not only to the part the definition is written in.
+(`Part.used_lines`), not only to the part the definition is written in. A definition
+that several graphs use gets no fix (`shared_lines`): a fix that passes one graph's
+placeholder into it would hand the next graph a tensor of the old one.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ class Part:
     first: int
     last: int
     used_lines: tuple[tuple[int, int], ...] = ()
+    # The ranges of every definition this graph uses, its own included (for shared_lines).
+    all_used_lines: tuple[tuple[int, int], ...] = ()
 
     def holds(self, line: int) -> bool:
         """Is a finding at `line` this graph's: in its own statements, or in a carried
@@ -71,18 +75,32 @@ def parts(tree: ast.Module, text: str) -> Optional[list[Part]]:
         module = ast.Module(body=kept + tree.body[start:end], type_ignores=[])
         first = tree.body[start].lineno if start else 1
         last = tree.body[end].lineno - 1 if end < len(tree.body) else len(text.splitlines()) + 1
-        found.append(Part(module, first, last, _used(kept, tree.body[start:end])))
+        own = tree.body[start:end]
+        used = _used(kept + own, [statement for statement in own if not isinstance(statement, _FUNCTIONS)])
+        carried = {id(statement) for statement in kept}
+        found.append(Part(module, first, last, _ranges(d for d in used if id(d) in carried), _ranges(used)))
     return found
 
 
-def _used(carried: list[ast.stmt], own: list[ast.stmt]) -> tuple[tuple[int, int], ...]:
-    """The line ranges of the carried function and class definitions that the part's
-    own statements mention by name, directly or through other carried definitions."""
-    definitions = {statement.name: statement for statement in carried
-                   if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+def shared_lines(graphs: list[Part]) -> tuple[tuple[int, int], ...]:
+    """The line ranges of the definitions that more than one graph uses."""
+    counts: dict[tuple[int, int], int] = {}
+    for graph in graphs:
+        for lines in graph.all_used_lines:
+            counts[lines] = counts.get(lines, 0) + 1
+    return tuple(lines for lines, count in counts.items() if count > 1)
+
+
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _used(statements: list[ast.stmt], roots: list[ast.stmt]) -> list[ast.stmt]:
+    """The function and class definitions among `statements` that the `roots` mention
+    by name, directly or through one another."""
+    definitions = {statement.name: statement for statement in statements if isinstance(statement, _FUNCTIONS)}
     if not definitions:
-        return ()
-    pending = [node for statement in own for node in ast.walk(statement)]
+        return []
+    pending = [node for statement in roots for node in ast.walk(statement)]
     used: dict[str, ast.stmt] = {}
     while pending:
         node = pending.pop()
@@ -90,8 +108,13 @@ def _used(carried: list[ast.stmt], own: list[ast.stmt]) -> tuple[tuple[int, int]
         if name in definitions and name not in used:
             used[name] = definitions[name]
             pending.extend(ast.walk(definitions[name]))
-    return tuple(sorted(((d.decorator_list[0].lineno if d.decorator_list else d.lineno),  # type: ignore[attr-defined]
-                         d.end_lineno or d.lineno) for d in used.values()))
+    return list(used.values())
+
+
+def _ranges(definitions) -> tuple[tuple[int, int], ...]:
+    """First and last line of each definition, decorators included."""
+    return tuple(sorted(((d.decorator_list[0].lineno if d.decorator_list else d.lineno),
+                         d.end_lineno or d.lineno) for d in definitions))
 
 
 def _resets(statement: ast.stmt, imports: ImportTable, resetters: set[str]) -> bool:
