@@ -7,7 +7,7 @@ reads no file, writes no file, and never imports or runs the code it reads.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional, Sequence
 
 
@@ -60,11 +60,20 @@ def check_source(text: str, rules: Sequence[Rule], options: Options, resolver: O
         findings = [finding for rule in rules for finding in rule.check(module_facts, options)]
     else:  # one graph after another: each on its own, each finding from the graph it is in
         findings = []
-        for module, first, last in graphs_of_program:
-            part = facts_module.build(module, text, resolver)
+        seen = set()
+        shared = graphs.shared_lines(graphs_of_program)
+        for graph in graphs_of_program:
+            part = facts_module.build(graph.module, text, resolver)
             part.line_name = module_facts.line_name
-            findings += [finding for rule in rules for finding in rule.check(part, options)
-                         if first <= finding.span.line <= last]
+            for finding in (finding for rule in rules for finding in rule.check(part, options)):
+                # A definition used by several graphs is reported once, from the first.
+                key = (finding.code, finding.span.line, finding.span.column)
+                if graph.holds(finding.span.line) and key not in seen:
+                    seen.add(key)
+                    if finding.fix is not None and any(a <= finding.span.line <= b for a, b in shared):
+                        finding = replace(finding, fix=None, alternatives=(), message=finding.message +
+                                          "; no automatic fix: several graphs (after resets) use this definition")
+                    findings.append(finding)
     comments = suppressions.find(text)
     if comments:
         findings = suppressions.apply(findings, comments, suppressions.statement_lines(tree))

@@ -139,6 +139,12 @@ def constant_flag(facts: ModuleFacts, site: BatchNormSite) -> Optional[ConstantO
                     return ConstantOrigin(value, (), f"every call of `{site.scope.name}()` passes `{value}`"
                                           f" for `{flag.id}`")
                 literals.append(argument)
+            defaults = [literal is site.scope.param_defaults.get(flag.id) for literal in literals]
+            if any(defaults):
+                # `generate(x)` under `def generate(x, is_training=True)`: say so, the call is what to change.
+                how = f"leaves `{flag.id}` at its default `{value}`" if all(defaults) else \
+                    f"passes a literal `{value}` for `{flag.id}` or leaves it at its default"
+                return ConstantOrigin(value, tuple(literals), f"every call of `{site.scope.name}()` {how}")
             return ConstantOrigin(value, tuple(literals),
                                   f"every call of `{site.scope.name}()` passes a literal `{value}` for `{flag.id}`")
         if flag.id not in _params_around(site.scope):

@@ -11,11 +11,19 @@ the old graph and cannot be used after it, so leaving them out loses nothing.
 
 Each part keeps the program's own line numbers, so findings and fixes need no mapping.
 A program without a top-level reset is one part, at the cost of a substring search.
+
+A function defined before a reset and called after it (a notebook defines its model in
+one cell, resets in the next and builds and trains it there) builds its batch norm in
+the later graph: findings inside such a carried definition belong to that part too
+(`Part.used_lines`), not only to the part the definition is written in. A definition
+that several graphs use gets no fix (`shared_lines`): a fix that passes one graph's
+placeholder into it would hand the next graph a tensor of the old one.
 """
 
 from __future__ import annotations
 
 import ast
+from dataclasses import dataclass
 from typing import Optional
 
 from . import tfapi
@@ -25,9 +33,28 @@ _DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDe
 _MARKER = "reset_default_graph"
 
 
-def parts(tree: ast.Module, text: str) -> Optional[list[tuple[ast.Module, int, int]]]:
-    """(module, first line, last line) for each graph of a program that resets the
-    default graph at its top level; None for a program of one graph."""
+@dataclass(frozen=True)
+class Part:
+    """One graph of the program: its module (carried definitions, then its own
+    statements), the lines of its own statements, and the line ranges of the carried
+    definitions its own statements use, directly or through one another."""
+
+    module: ast.Module
+    first: int
+    last: int
+    used_lines: tuple[tuple[int, int], ...] = ()
+    # The ranges of every definition this graph uses, its own included (for shared_lines).
+    all_used_lines: tuple[tuple[int, int], ...] = ()
+
+    def holds(self, line: int) -> bool:
+        """Is a finding at `line` this graph's: in its own statements, or in a carried
+        definition it uses?"""
+        return self.first <= line <= self.last or any(start <= line <= end for start, end in self.used_lines)
+
+
+def parts(tree: ast.Module, text: str) -> Optional[list[Part]]:
+    """Each graph of a program that resets the default graph at its top level; None
+    for a program of one graph."""
     if _MARKER not in text:
         return None
     imports = ImportTable()
@@ -48,8 +75,46 @@ def parts(tree: ast.Module, text: str) -> Optional[list[tuple[ast.Module, int, i
         module = ast.Module(body=kept + tree.body[start:end], type_ignores=[])
         first = tree.body[start].lineno if start else 1
         last = tree.body[end].lineno - 1 if end < len(tree.body) else len(text.splitlines()) + 1
-        found.append((module, first, last))
+        own = tree.body[start:end]
+        used = _used(kept + own, [statement for statement in own if not isinstance(statement, _FUNCTIONS)])
+        carried = {id(statement) for statement in kept}
+        found.append(Part(module, first, last, _ranges(d for d in used if id(d) in carried), _ranges(used)))
     return found
+
+
+def shared_lines(graphs: list[Part]) -> tuple[tuple[int, int], ...]:
+    """The line ranges of the definitions that more than one graph uses."""
+    counts: dict[tuple[int, int], int] = {}
+    for graph in graphs:
+        for lines in graph.all_used_lines:
+            counts[lines] = counts.get(lines, 0) + 1
+    return tuple(lines for lines, count in counts.items() if count > 1)
+
+
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _used(statements: list[ast.stmt], roots: list[ast.stmt]) -> list[ast.stmt]:
+    """The function and class definitions among `statements` that the `roots` mention
+    by name, directly or through one another."""
+    definitions = {statement.name: statement for statement in statements if isinstance(statement, _FUNCTIONS)}
+    if not definitions:
+        return []
+    pending = [node for statement in roots for node in ast.walk(statement)]
+    used: dict[str, ast.stmt] = {}
+    while pending:
+        node = pending.pop()
+        name = node.id if isinstance(node, ast.Name) else None
+        if name in definitions and name not in used:
+            used[name] = definitions[name]
+            pending.extend(ast.walk(definitions[name]))
+    return list(used.values())
+
+
+def _ranges(definitions) -> tuple[tuple[int, int], ...]:
+    """First and last line of each definition, decorators included."""
+    return tuple(sorted(((d.decorator_list[0].lineno if d.decorator_list else d.lineno),
+                         d.end_lineno or d.lineno) for d in definitions))
 
 
 def _resets(statement: ast.stmt, imports: ImportTable, resetters: set[str]) -> bool:

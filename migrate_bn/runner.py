@@ -31,8 +31,13 @@ SUFFIXES = (*PYTHON_SUFFIXES, ".ipynb")
 SKIPPED_DIRECTORIES = frozenset({
     ".git", ".hg", ".svn", ".tox", ".nox", ".venv", "venv", "env", "__pycache__",
     "build", "dist", "node_modules", "site-packages", ".eggs", ".mypy_cache",
-    ".pytest_cache", ".ruff_cache", ".ipynb_checkpoints",
+    ".pytest_cache", ".ruff_cache",
 })
+# Jupyter's autosave copies (`.ipynb_checkpoints/NAME-checkpoint.ipynb`): a copy of a
+# notebook beside it is skipped, but one whose notebook is not there (deleted, or never
+# committed) is the only copy of that code and is read like the notebook itself.
+AUTOSAVE_DIRECTORY = ".ipynb_checkpoints"
+AUTOSAVE_SUFFIX = "-checkpoint"
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,7 @@ def _search(paths: Iterable[str], settings: Optional[Settings],
                                         and not excluded(os.path.join(root, d)))
                 for name in files:
                     candidate = os.path.join(root, name)
-                    if not name.endswith(suffixes) or excluded(candidate):
+                    if not name.endswith(suffixes) or excluded(candidate) or _autosave_of_present(root, name):
                         continue
                     if os.path.islink(candidate):
                         if not os.path.exists(candidate):
@@ -102,6 +107,17 @@ def _search(paths: Iterable[str], settings: Optional[Settings],
     for path in found:
         problems.pop(path, None)
     return sorted(found), problems
+
+
+def _autosave_of_present(directory: str, name: str) -> bool:
+    """Is this file in Jupyter's autosave directory one to skip: a copy of a file that
+    is present beside the directory, or anything else than an autosave copy?"""
+    if os.path.basename(directory) != AUTOSAVE_DIRECTORY:
+        return False
+    stem, suffix = os.path.splitext(name)
+    if not stem.endswith(AUTOSAVE_SUFFIX):
+        return True
+    return os.path.exists(os.path.join(os.path.dirname(directory), stem[:-len(AUTOSAVE_SUFFIX)] + suffix))
 
 
 def process_file(path: str, job: Job, resolver: Optional[Resolver] = None) -> tuple[Result, Optional[bytes]]:

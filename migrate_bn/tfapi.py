@@ -151,6 +151,9 @@ BATCH_NORM_NETS = frozenset({
     "mobilenet_v2", "mobilenet_v2_140", "mobilenet_v2_035", "mobilenet",
     "build_nasnet_large", "build_nasnet_mobile", "build_nasnet_cifar",
     "build_pnasnet_large", "build_pnasnet_mobile",
+    # DenseNet for slim (github.com/pudae/tensorflow-densenet, `nets/densenet.py`), the
+    # copy people download beside their code to fine-tune its ImageNet checkpoints.
+    "densenet121", "densenet161", "densenet169",
 })
 # Their arg-scope factories: the batch norm in a slim net comes from here.
 BATCH_NORM_ARG_SCOPES = frozenset({
@@ -159,13 +162,14 @@ BATCH_NORM_ARG_SCOPES = frozenset({
     "resnet_arg_scope", "resnet_utils.resnet_arg_scope", "mobilenet_v1_arg_scope",
     "training_scope", "nasnet_large_arg_scope", "nasnet_mobile_arg_scope",
     "nasnet_cifar_arg_scope", "pnasnet_large_arg_scope", "pnasnet_mobile_arg_scope",
+    "densenet_arg_scope",
 })
 # Module names the slim nets live in, wherever the user got them from
 # (tensorflow.contrib.slim.nets, tf_slim.nets, models/research/slim's `nets`, a copy).
 NET_MODULES = frozenset({
     "inception", "inception_v1", "inception_v2", "inception_v3", "inception_v4",
     "inception_resnet_v2", "resnet_v1", "resnet_v2", "resnet_utils", "mobilenet_v1",
-    "mobilenet_v2", "mobilenet", "nasnet", "pnasnet", "nets", "mobilenet.mobilenet_v2",
+    "mobilenet_v2", "mobilenet", "nasnet", "pnasnet", "nets", "mobilenet.mobilenet_v2", "densenet",
 })
 # A net arg-scope factory's keyword -> the batch_norm setting it makes.
 # The keywords a training flag is passed by (batch norm, dropout, nets).
@@ -318,7 +322,7 @@ KERAS_UPDATE_ATTRIBUTES = frozenset({"updates", "get_updates_for"})
 # above contains one of them, which tests/test_tfapi.py checks.
 PREFILTER_WORDS = (
     "batch_norm", "BatchNorm", "normalizer_fn", "UPDATE_OPS", "update_ops",
-    "inception", "resnet", "mobilenet", "nasnet", "arg_scope", "training_scope",
+    "inception", "resnet", "mobilenet", "nasnet", "densenet", "arg_scope", "training_scope",
     # A train op whose batch norm is built in another module of the project.
     "minimize", "apply_gradients",
     # Batch norm written by hand from the batch's moments (BN011, BN012).

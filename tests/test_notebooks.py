@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from migrate_bn import notebooks
+from migrate_bn import notebooks, runner
 from migrate_bn.api import analyze
 from migrate_bn.cli import main
 from migrate_bn.documents import WriteBackRefused
@@ -226,6 +226,17 @@ def test_directories_are_searched_for_notebooks_unless_turned_off(project: Path)
     assert invoke("check", "--no-cache", "notebooks/model.ipynb").exit_code == 1
 
 
+def test_an_autosave_copy_is_read_only_when_its_notebook_is_gone(project: Path) -> None:
+    autosaves = project / "notebooks" / ".ipynb_checkpoints"
+    (autosaves / "lost-checkpoint.ipynb").write_bytes(jupyter_bytes(CROSS_CELL))  # no notebooks/lost.ipynb
+    (autosaves / "notes.ipynb").write_bytes(jupyter_bytes(CROSS_CELL))  # not an autosave copy: skipped
+    found = runner.discover(["."])
+    assert found == ["notebooks/.ipynb_checkpoints/lost-checkpoint.ipynb", "notebooks/model.ipynb"]
+    result = invoke("check", "--no-cache", ".")
+    assert "notebooks/.ipynb_checkpoints/lost-checkpoint.ipynb:cell 5:2:12: BN001" in result.stdout
+    assert "model-checkpoint" not in result.stdout
+
+
 def test_machine_formats_give_the_cell(project: Path) -> None:
     (record,) = json.loads(invoke("check", "--no-cache", "--output-format", "json", ".").stdout)
     assert (record["path"], record["cell"], record["line"], record["column"]) == ("notebooks/model.ipynb", 5, 2, 12)
@@ -314,6 +325,27 @@ def test_a_reset_graph_starts_another_program() -> None:
     # The same in a script, with TensorFlow's own reset.
     script = "".join("".join(c["source"]) for c in unwired["cells"]).replace("reset_graph()\nx", "tf.reset_default_graph()\nx")
     assert [f.span.line for f in analyze(script.encode(), "sections.py").findings] == [script.count("\n")]
+
+
+# The model defined in one cell, built and trained after a reset in each of two others.
+DEFINED_BEFORE_RESETS = notebook(
+    cell("import tensorflow as tf\n"),
+    cell("def model(x):\n    h = tf.layers.batch_normalization(tf.layers.dense(x, 8))\n    return tf.layers.dense(h, 1)\n"),
+    *[cell("tf.reset_default_graph()\nx = tf.placeholder(tf.float32, [None, 4])\n"
+           "train_op = tf.train.AdamOptimizer(0.1).minimize(tf.reduce_mean(model(x)))\n") for _ in range(2)],
+)
+
+
+def test_a_definition_used_after_a_reset_is_judged_in_that_graph_once() -> None:
+    # The batch norm is built by the graphs after the resets, not by the cell defining it.
+    findings = analyze(jupyter_bytes(DEFINED_BEFORE_RESETS), "model.ipynb").findings
+    assert [(f.code, f.span.cell, f.span.line) for f in findings] == [("BN003", 2, 2)]
+    # A graph that does not use the definition says nothing about it.
+    unused = json.loads(jupyter_bytes(DEFINED_BEFORE_RESETS))
+    for index in (2, 3):
+        unused["cells"][index]["source"] = [line.replace("model(x)", "tf.layers.dense(x, 1)")
+                                            for line in unused["cells"][index]["source"]]
+    assert analyze(jupyter_bytes(unused), "model.ipynb").findings == []
 
 
 def test_a_python2_notebook_is_read_and_fixed_as_python2() -> None:

@@ -142,3 +142,10 @@ def test_counts_python2_files_and_notebooks(tmp_path):
     score.unreadable_files(tmp_path, result)
     assert (result.py2_files, result.py2_bn_files, result.other_unparsable) == (1, 1, 1)
     assert (result.notebooks, result.bn_notebooks) == (2, 1)
+
+
+def test_a_notebook_bug_is_found_at_its_cell_line_and_its_accepted_cells():
+    bug = {"id": "b", "path": "./nb.ipynb", "line": 371, "cell": 21, "cell_line": 7, "class": "BN004",
+           "accept_cells": [[20, 16], [20, 19]]}
+    assert score.bug_sites(bug) == {("nb.ipynb", "371", "BN004"), ("nb.ipynb", "21:7", "BN004"),
+                                    ("nb.ipynb", "20:16", "BN004"), ("nb.ipynb", "20:19", "BN004")}

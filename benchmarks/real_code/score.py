@@ -158,12 +158,14 @@ def site(path: str, line, code: str, cell=None) -> tuple[str, str, str]:
 
 def bug_sites(bug: dict) -> set[tuple[str, str, str]]:
     """Where an alarm finds a labelled bug; a notebook bug labelled with its `cell` and
-    `cell_line` is found there too (its `line` is the .ipynb file's). `accept_sites`
-    name the other lines a fix of the same defect would change, with their own path and
-    class (and `cell`): a defect with two fixes, each of which a rule reports."""
+    `cell_line` is found there too (its `line` is the .ipynb file's), and at the
+    `[cell, line]` pairs of its `accept_cells` (the notebook form of `accept_lines`).
+    `accept_sites` name the other lines a fix of the same defect would change, with their
+    own path and class (and `cell`): a defect with two fixes, each of which a rule reports."""
     sites = {site(bug["path"], line, bug["class"]) for line in {bug["line"], *bug.get("accept_lines", [])}}
     if "cell" in bug and "cell_line" in bug:
         sites.add(site(bug["path"], bug["cell_line"], bug["class"], bug["cell"]))
+    sites.update(site(bug["path"], line, bug["class"], cell) for cell, line in bug.get("accept_cells", []))
     sites |= {site(other["path"], other["line"], other["class"], other.get("cell"))
               for other in bug.get("accept_sites", [])}
     return sites
