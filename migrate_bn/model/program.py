@@ -34,11 +34,12 @@ import ast
 import os
 import re
 import weakref
+from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterator, Optional
 
-from .. import documents
 from ..prefilter import may_matter
+from ..project import read_bytes
 from ..source import SourceError
 
 if TYPE_CHECKING:
@@ -50,6 +51,8 @@ MAX_FILES = 5000
 # apply_gradients, the train-op builders, `sess.run(`.
 _ENTRY = re.compile(rb"\.minimize\(|apply_gradients\(|create_train_op\(|optimize_loss\(|\.run\(")
 _SUFFIXES = (".py", ".ipynb")
+_STAR_IMPORT = re.compile(rb"import[\s\\]*\*")
+_IDENTIFIER = re.compile(rb"[A-Za-z_]\w*")
 
 # Libraries no project shadows; a project's own `nets`, `ops` or `layers` module is
 # resolved like any other (it comes first on a script's path, as in Python).
@@ -65,6 +68,20 @@ class _Module:
     star_imports: list[str] = field(default_factory=list)  # the modules `from X import *` names
 
 
+@dataclass(frozen=True)
+class _Names:
+    """Where a module's names come from, read from its syntax alone (no facts built):
+    the functions and classes it defines at module level (in `if`, `try` and `with`
+    blocks too, as the facts' module scope holds them), the names its imports bind (the
+    facts' import table, project aliases resolved) and the modules it star-imports.
+    Enough to follow a name through re-exports, which most modules on the way are
+    asked for and nothing else."""
+
+    defined: frozenset[str]
+    imports: dict[str, str]
+    star_imports: tuple[str, ...]
+
+
 class Program:
     """The project's modules as one program: its training modules and what they reach."""
 
@@ -72,6 +89,9 @@ class Program:
         self.project = project
         self.root = root
         self._modules: dict[str, Optional[_Module]] = {}
+        self._names: dict[str, Optional[_Names]] = {}
+        # The identifiers of an ASCII module without a star import (None: any other).
+        self._words: dict[str, Optional[frozenset[bytes]]] = {}
         self._batch_norm_words: dict[str, bool] = {}
         # node -> (entry module, the modules on the way) for every entry that reaches it
         self._reached: Optional[dict[Node, list[tuple[str, list[str]]]]] = None
@@ -193,15 +213,52 @@ class Program:
 
         try:
             with open(path, "rb") as handle:
-                view = documents.read(handle.read(), path)
+                view = self.project.views.read(path, handle.read())
         except (OSError, SourceError):
             return None
-        module = _Module(path, facts_module.build(view.tree, view.text, self.project.resolver(path)))
-        for node in ast.walk(view.tree):
-            if isinstance(node, ast.ImportFrom) and any(alias.name == "*" for alias in node.names):
-                module.star_imports.append("." * node.level + (node.module or ""))
+        module = _Module(path, facts_module.build(view.tree, view.text, self.project.resolver(path)),
+                         star_imports(view.tree))
         self._modules[path] = module
         return module
+
+    def _names_of(self, path: str) -> Optional[_Names]:
+        """The module's `_Names`, from its facts when they are built, else from its parse
+        (shared with the analysis and the import summaries: `project.views`)."""
+        if path in self._names:
+            return self._names[path]
+        module = self._modules.get(path)
+        if module is not None:
+            facts = module.facts
+            names: Optional[_Names] = _Names(
+                frozenset(facts.module.functions) | {s.name for s in facts.scopes
+                                                     if s.kind == "class" and s.parent is facts.module},
+                facts.imports.names, tuple(module.star_imports))
+        else:
+            names = None
+            try:
+                with open(path, "rb") as handle:
+                    view = self.project.views.read(path, handle.read())
+            except (OSError, SourceError):
+                view = None
+            if view is not None:
+                names = _Names(frozenset(top_level_definitions(view.tree)),
+                               import_names(view.tree, self.project.resolver(path)), tuple(star_imports(view.tree)))
+        self._names[path] = names
+        return names
+
+    def _may_bind(self, path: str, name: str) -> bool:
+        """Can module `path` bind `name` at all (define it, import it, or star-import
+        it)? No when its bytes are ASCII and hold neither the name nor a star import: a
+        test on the bytes that spares the parse of most modules a call's name is looked
+        up in."""
+        if path in self._names or path in self._modules:
+            return True
+        if path not in self._words:
+            source = read_bytes(path)
+            self._words[path] = frozenset(_IDENTIFIER.findall(source)) if source is not None \
+                and source.isascii() and not _STAR_IMPORT.search(source) else None
+        words = self._words[path]
+        return words is None or name.encode("ascii", "replace") in words
 
     def _calls_in(self, module: _Module, name: str) -> Iterator[tuple[ast.Call, "Scope"]]:
         for call, scope in module.facts.calls:
@@ -219,7 +276,7 @@ class Program:
                 yield module.path, func.id
                 return
             if func.id not in facts.imports.names:
-                yield from self._through_star_imports(module, func.id, set())
+                yield from self._through_star_imports(module.path, module.star_imports, func.id, set())
                 return
         qualname = facts.qualname(func, scope) if isinstance(func, (ast.Name, ast.Attribute)) else None
         if qualname is None:
@@ -252,27 +309,78 @@ class Program:
         if (path, name) in seen:
             return None
         seen.add((path, name))
-        module = self._module(path)
-        if module is None:
+        if not self._may_bind(path, name):
             return None
-        facts = module.facts
-        if name in facts.module.functions or _class_named(facts, name) is not None:
+        names = self._names_of(path)
+        if names is None:
+            return None
+        if name in names.defined:
             return path, name
-        target = facts.imports.names.get(name)
+        target = names.imports.get(name)
         if target is not None:
             return self._project_object(path, target)
-        return next(iter(self._through_star_imports(module, name, seen)), None)
+        return next(iter(self._through_star_imports(path, names.star_imports, name, seen)), None)
 
-    def _through_star_imports(self, module: _Module, name: str, seen: set) -> Iterator[Node]:
-        resolver = self.project.resolver(module.path)
-        for imported in module.star_imports:
+    def _through_star_imports(self, importer: str, modules, name: str, seen: set) -> Iterator[Node]:
+        resolver = self.project.resolver(importer)
+        for imported in modules:
             path = resolver.module_file(imported)
-            if path is None or os.path.abspath(path) == module.path:
+            if path is None or os.path.abspath(path) == importer:
                 continue
             found = self._defined(os.path.abspath(path), name, seen)
             if found is not None:
                 yield found
                 return
+
+
+def star_imports(tree: ast.Module) -> list[str]:
+    """The modules `from X import *` names, anywhere in the module, in the order
+    `ast.walk` meets them (breadth first: the order decides which one a name is
+    followed into). Only statements can hold an import, and only statements, handlers
+    and match cases hold statements: the walk visits those alone."""
+    found = []
+    pending: deque = deque([tree])
+    while pending:
+        node = pending.popleft()
+        if isinstance(node, ast.ImportFrom) and any(alias.name == "*" for alias in node.names):
+            found.append("." * node.level + (node.module or ""))
+        pending.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, _HOLDS_STATEMENTS))
+    return found
+
+
+_HOLDS_STATEMENTS = (ast.stmt, ast.excepthandler, ast.match_case)
+
+
+def top_level_definitions(tree: ast.Module) -> Iterator[str]:
+    """The functions and classes a module defines in its own scope: at its top level or
+    in the blocks of its top-level statements, not inside a def or class."""
+    pending = list(tree.body)
+    while pending:
+        statement = pending.pop()
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            yield statement.name
+            continue
+        for child in ast.iter_child_nodes(statement):
+            if isinstance(child, ast.stmt):
+                pending.append(child)
+            elif isinstance(child, (ast.excepthandler, ast.match_case)):
+                pending.extend(child.body)
+
+
+def import_names(tree: ast.Module, resolver) -> dict[str, str]:
+    """The names the module's imports bind, wherever they are, as `facts.build` binds
+    them (project aliases of TensorFlow resolved)."""
+    from ..facts import _blocks
+    from ..names import ImportTable
+    from .aliases import resolve_project_aliases
+
+    table = ImportTable()
+    for block in _blocks(tree):
+        for statement in block:
+            if isinstance(statement, (ast.Import, ast.ImportFrom)):
+                table.add(statement)
+    resolve_project_aliases(table, resolver)
+    return table.names
 
 
 def top_level_name(scope: "Scope") -> Optional[str]:
