@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterator, Optional
 
 from ..prefilter import may_matter
-from ..project import read_bytes
+from ..project import Resolver, read_bytes
 from ..source import SourceError
 
 if TYPE_CHECKING:
@@ -90,6 +90,8 @@ class Program:
         self.root = root
         self._modules: dict[str, Optional[_Module]] = {}
         self._names: dict[str, Optional[_Names]] = {}
+        # Modules the reach reads: facts without the project's batch-norm producers.
+        self._calls: dict[str, Optional[_Module]] = {}
         # The identifiers of an ASCII module without a star import (None: any other).
         self._words: dict[str, Optional[frozenset[bytes]]] = {}
         self._batch_norm_words: dict[str, bool] = {}
@@ -102,7 +104,7 @@ class Program:
         """The chain of modules (the training module first) by which a program that
         trains runs the top-level function or class `scope` is in; None when none does."""
         for entry, chain in self._entries_reaching(path, scope):
-            module = self._module(entry)
+            module = self._calls_of(entry)
             if module is not None and module.facts.train_ops:
                 return chain
         return None
@@ -135,7 +137,7 @@ class Program:
         return self._reach().get((os.path.abspath(path), name), []) if name else []
 
     def _mentions_arg_scope(self, path: str) -> bool:
-        module = self._module(path)
+        module = self._calls_of(path)
         return module is None or "arg_scope" in module.facts.text
 
     # --- building it, once ---------------------------------------------------------
@@ -145,7 +147,7 @@ class Program:
             return self._reached
         reached: dict[Node, list[tuple[str, list[str]]]] = {}
         for path in self._entry_files():
-            module = self._module(path)
+            module = self._calls_of(path)
             if module is None or not (module.facts.train_ops or module.facts.session_runs):
                 continue
             seen: set = set()
@@ -160,7 +162,7 @@ class Program:
                     continue
                 seen.add(node)
                 reached.setdefault(node, []).append((path, via))
-                target_module = self._module(node[0])
+                target_module = self._calls_of(node[0])
                 if target_module is None:
                     continue
                 for call, scope in self._calls_in(target_module, node[1]):
@@ -221,12 +223,35 @@ class Program:
         self._modules[path] = module
         return module
 
+    def _calls_of(self, path: str) -> Optional[_Module]:
+        """The module's facts as far as the reach reads them: its calls and what their
+        names resolve to, its train ops and session runs, its text. Built without asking
+        which imported functions build batch norm (`_CallsOnly`), which would summarize
+        every project module it imports; its full facts when they are built already."""
+        module = self._modules.get(path)
+        if module is not None:
+            return module
+        if path in self._calls:
+            return self._calls[path]
+        self._calls[path] = None  # an import cycle sees nothing more
+        from .. import facts as facts_module
+
+        try:
+            with open(path, "rb") as handle:
+                view = self.project.views.read(path, handle.read())
+        except (OSError, SourceError):
+            return None
+        module = _Module(path, facts_module.build(view.tree, view.text, _CallsOnly(self.project, path)),
+                         star_imports(view.tree))
+        self._calls[path] = module
+        return module
+
     def _names_of(self, path: str) -> Optional[_Names]:
         """The module's `_Names`, from its facts when they are built, else from its parse
         (shared with the analysis and the import summaries: `project.views`)."""
         if path in self._names:
             return self._names[path]
-        module = self._modules.get(path)
+        module = self._modules.get(path) or self._calls.get(path)
         if module is not None:
             facts = module.facts
             names: Optional[_Names] = _Names(
@@ -251,7 +276,7 @@ class Program:
         it)? No when its bytes are ASCII and hold neither the name nor a star import: a
         test on the bytes that spares the parse of most modules a call's name is looked
         up in."""
-        if path in self._names or path in self._modules:
+        if path in self._names or path in self._modules or path in self._calls:
             return True
         if path not in self._words:
             source = read_bytes(path)
@@ -331,6 +356,20 @@ class Program:
             if found is not None:
                 yield found
                 return
+
+
+class _CallsOnly(Resolver):
+    """A module's resolver for the reach: modules and TensorFlow aliases resolved as
+    for its analysis, but no imported function or class is a batch-norm producer. The
+    facts' calls, names, train ops and session runs do not depend on producers (only
+    their batch-norm sites do), and asking would summarize every project module the
+    module imports."""
+
+    def __init__(self, project: "Project", path: str) -> None:
+        super().__init__(project, os.path.abspath(path))
+
+    def producer(self, qualname: str) -> None:
+        return None
 
 
 def star_imports(tree: ast.Module) -> list[str]:
