@@ -72,7 +72,10 @@ def constant_flag_calls(facts: "ModuleFacts") -> list[ConstantCall]:
                 continue
             if program.may_build_batch_norm(target[0]):
                 facts.resolver.dependencies.add(target[0])  # its change invalidates this result
-            flag = _flag_parameter(program, target)
+            key = ("flag_parameter", target)
+            if key not in program.answers:
+                program.answers[key] = _flag_parameter(program, target)
+            flag = program.answers[key]
             if flag is None:
                 continue
             parameter, transform, signature, where = flag

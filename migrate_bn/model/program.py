@@ -95,6 +95,9 @@ class Program:
         # The identifiers of an ASCII module without a star import (None: any other).
         self._words: dict[str, Optional[frozenset[bytes]]] = {}
         self._batch_norm_words: dict[str, bool] = {}
+        # What the model's questions worked out about one module of the program, by
+        # (question, its arguments): asked again for every call of it.
+        self.answers: dict[tuple, object] = {}
         # node -> (entry module, the modules on the way) for every entry that reaches it
         self._reached: Optional[dict[Node, list[tuple[str, list[str]]]]] = None
 
@@ -433,10 +436,15 @@ def top_level_name(scope: "Scope") -> Optional[str]:
 
 
 def _class_named(facts: "ModuleFacts", name: str) -> Optional["Scope"]:
-    for scope in facts.scopes:
-        if scope.kind == "class" and scope.name == name and scope.parent is facts.module:
-            return scope
-    return None
+    """The module-level class `name` (the first, as a scan of the scopes finds it).
+    Asked for every call of a module BN004 looks into: the table is built once."""
+    classes = facts.model_cache.get("program.classes")
+    if classes is None:
+        classes = facts.model_cache["program.classes"] = {}
+        for scope in facts.scopes:
+            if scope.kind == "class" and scope.parent is facts.module:
+                classes.setdefault(scope.name, scope)
+    return classes.get(name)
 
 
 def project_root(path: str) -> Optional[str]:
