@@ -25,7 +25,10 @@ function (or class) run by a program of the project that trains? that evaluates?
   calling any method of it). Names that cannot be resolved reach nothing: unknown
   stays silent.
 
-Everything is computed once per run (per `project.Project`) and only when a rule asks.
+Everything is computed once per run (per `project.Project`) and only when a rule asks,
+and as little of each module as the question needs: its names (`_Names`, from its syntax
+alone) to follow a re-export, its calls (`_calls_of`, facts without the project's
+batch-norm producers) for the reach, its full facts only for what reads more.
 """
 
 from __future__ import annotations
