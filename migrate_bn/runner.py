@@ -12,6 +12,7 @@ from typing import Iterable, Iterator, Optional, Sequence
 import pathspec
 
 from .api import Result, analyze, fixable
+from .collection import batch_thresholds, use_batch_thresholds
 from .cache import Cache, content_hash
 from .config import Settings
 from .fsio import Refused, read_source, write_atomically
@@ -299,7 +300,8 @@ def _work(paths: list[str], job: Job) -> Iterator[tuple[Result, Optional[bytes],
     """Analyse files, in order: in worker processes when there are enough of them."""
     if job.jobs <= 1 or len(paths) < MIN_FILES_PER_WORKER * 2:
         local = _Worker(job)
-        yield from (local.process(path) for path in paths)
+        with batch_thresholds():
+            yield from (local.process(path) for path in paths)
         return
     context = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
     chunk = max(1, min(MAX_CHUNK, len(paths) // (job.jobs * 4)))
@@ -328,6 +330,7 @@ _WORKER: Optional[_Worker] = None
 
 def _start_worker(job: Job) -> None:
     global _WORKER
+    use_batch_thresholds()
     _WORKER = _Worker(job)
 
 

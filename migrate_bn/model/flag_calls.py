@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 from ..binding import bind, def_signature
 from .attributes import build_time_assignment, self_attribute
-from .program import Program, _class_named, _Module, program_of, top_level_name
+from .program import Program, _class_named, _Module, program_of, star_imports, top_level_name
 
 if TYPE_CHECKING:
     from ..facts import ModuleFacts, Scope, SessionRun
@@ -63,7 +63,7 @@ def constant_flag_calls(facts: "ModuleFacts") -> list[ConstantCall]:
     if found is None:
         return []
     program, path = found
-    module = _Module(path, facts, _star_imports(facts.tree))
+    module = _Module(path, facts, star_imports(facts.tree))
     calls = []
     values: dict[tuple, set] = {}
     for call, scope in facts.calls:
@@ -72,7 +72,10 @@ def constant_flag_calls(facts: "ModuleFacts") -> list[ConstantCall]:
                 continue
             if program.may_build_batch_norm(target[0]):
                 facts.resolver.dependencies.add(target[0])  # its change invalidates this result
-            flag = _flag_parameter(program, target)
+            key = ("flag_parameter", target)
+            if key not in program.answers:
+                program.answers[key] = _flag_parameter(program, target)
+            flag = program.answers[key]
             if flag is None:
                 continue
             parameter, transform, signature, where = flag
@@ -95,11 +98,6 @@ def constant_flag_calls(facts: "ModuleFacts") -> list[ConstantCall]:
             results.append(ConstantCall(call, f"`{target[1]}()` ({where})", parameter, literal, passed,
                                         tuple(evaluations)))
     return results
-
-
-def _star_imports(tree: ast.Module) -> list[str]:
-    return ["." * node.level + (node.module or "") for node in ast.walk(tree)
-            if isinstance(node, ast.ImportFrom) and any(alias.name == "*" for alias in node.names)]
 
 
 def _flag_parameter(program: Program, target: tuple) -> Optional[tuple]:

@@ -25,7 +25,10 @@ function (or class) run by a program of the project that trains? that evaluates?
   calling any method of it). Names that cannot be resolved reach nothing: unknown
   stays silent.
 
-Everything is computed once per run (per `project.Project`) and only when a rule asks.
+Everything is computed once per run (per `project.Project`) and only when a rule asks,
+and as little of each module as the question needs: its names (`_Names`, from its syntax
+alone) to follow a re-export, its calls (`_calls_of`, facts without the project's
+batch-norm producers) for the reach, its full facts only for what reads more.
 """
 
 from __future__ import annotations
@@ -34,11 +37,12 @@ import ast
 import os
 import re
 import weakref
+from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterator, Optional
 
-from .. import documents
 from ..prefilter import may_matter
+from ..project import Resolver, read_bytes
 from ..source import SourceError
 
 if TYPE_CHECKING:
@@ -50,6 +54,8 @@ MAX_FILES = 5000
 # apply_gradients, the train-op builders, `sess.run(`.
 _ENTRY = re.compile(rb"\.minimize\(|apply_gradients\(|create_train_op\(|optimize_loss\(|\.run\(")
 _SUFFIXES = (".py", ".ipynb")
+_STAR_IMPORT = re.compile(rb"import[\s\\]*\*")
+_IDENTIFIER = re.compile(rb"[A-Za-z_]\w*")
 
 # Libraries no project shadows; a project's own `nets`, `ops` or `layers` module is
 # resolved like any other (it comes first on a script's path, as in Python).
@@ -65,6 +71,20 @@ class _Module:
     star_imports: list[str] = field(default_factory=list)  # the modules `from X import *` names
 
 
+@dataclass(frozen=True)
+class _Names:
+    """Where a module's names come from, read from its syntax alone (no facts built):
+    the functions and classes it defines at module level (in `if`, `try` and `with`
+    blocks too, as the facts' module scope holds them), the names its imports bind (the
+    facts' import table, project aliases resolved) and the modules it star-imports.
+    Enough to follow a name through re-exports, which most modules on the way are
+    asked for and nothing else."""
+
+    defined: frozenset[str]
+    imports: dict[str, str]
+    star_imports: tuple[str, ...]
+
+
 class Program:
     """The project's modules as one program: its training modules and what they reach."""
 
@@ -72,7 +92,15 @@ class Program:
         self.project = project
         self.root = root
         self._modules: dict[str, Optional[_Module]] = {}
+        self._names: dict[str, Optional[_Names]] = {}
+        # Modules the reach reads: facts without the project's batch-norm producers.
+        self._calls: dict[str, Optional[_Module]] = {}
+        # The identifiers of an ASCII module without a star import (None: any other).
+        self._words: dict[str, Optional[frozenset[bytes]]] = {}
         self._batch_norm_words: dict[str, bool] = {}
+        # What the model's questions worked out about one module of the program, by
+        # (question, its arguments): asked again for every call of it.
+        self.answers: dict[tuple, object] = {}
         # node -> (entry module, the modules on the way) for every entry that reaches it
         self._reached: Optional[dict[Node, list[tuple[str, list[str]]]]] = None
 
@@ -82,7 +110,7 @@ class Program:
         """The chain of modules (the training module first) by which a program that
         trains runs the top-level function or class `scope` is in; None when none does."""
         for entry, chain in self._entries_reaching(path, scope):
-            module = self._module(entry)
+            module = self._calls_of(entry)
             if module is not None and module.facts.train_ops:
                 return chain
         return None
@@ -115,7 +143,7 @@ class Program:
         return self._reach().get((os.path.abspath(path), name), []) if name else []
 
     def _mentions_arg_scope(self, path: str) -> bool:
-        module = self._module(path)
+        module = self._calls_of(path)
         return module is None or "arg_scope" in module.facts.text
 
     # --- building it, once ---------------------------------------------------------
@@ -125,7 +153,7 @@ class Program:
             return self._reached
         reached: dict[Node, list[tuple[str, list[str]]]] = {}
         for path in self._entry_files():
-            module = self._module(path)
+            module = self._calls_of(path)
             if module is None or not (module.facts.train_ops or module.facts.session_runs):
                 continue
             seen: set = set()
@@ -140,7 +168,7 @@ class Program:
                     continue
                 seen.add(node)
                 reached.setdefault(node, []).append((path, via))
-                target_module = self._module(node[0])
+                target_module = self._calls_of(node[0])
                 if target_module is None:
                     continue
                 for call, scope in self._calls_in(target_module, node[1]):
@@ -193,15 +221,75 @@ class Program:
 
         try:
             with open(path, "rb") as handle:
-                view = documents.read(handle.read(), path)
+                view = self.project.views.read(path, handle.read())
         except (OSError, SourceError):
             return None
-        module = _Module(path, facts_module.build(view.tree, view.text, self.project.resolver(path)))
-        for node in ast.walk(view.tree):
-            if isinstance(node, ast.ImportFrom) and any(alias.name == "*" for alias in node.names):
-                module.star_imports.append("." * node.level + (node.module or ""))
+        module = _Module(path, facts_module.build(view.tree, view.text, self.project.resolver(path)),
+                         star_imports(view.tree))
         self._modules[path] = module
         return module
+
+    def _calls_of(self, path: str) -> Optional[_Module]:
+        """The module's facts as far as the reach reads them: its calls and what their
+        names resolve to, its train ops and session runs, its text. Built without asking
+        which imported functions build batch norm (`_CallsOnly`), which would summarize
+        every project module it imports; its full facts when they are built already."""
+        module = self._modules.get(path)
+        if module is not None:
+            return module
+        if path in self._calls:
+            return self._calls[path]
+        self._calls[path] = None  # an import cycle sees nothing more
+        from .. import facts as facts_module
+
+        try:
+            with open(path, "rb") as handle:
+                view = self.project.views.read(path, handle.read())
+        except (OSError, SourceError):
+            return None
+        module = _Module(path, facts_module.build(view.tree, view.text, _CallsOnly(self.project, path)),
+                         star_imports(view.tree))
+        self._calls[path] = module
+        return module
+
+    def _names_of(self, path: str) -> Optional[_Names]:
+        """The module's `_Names`, from its facts when they are built, else from its parse
+        (shared with the analysis and the import summaries: `project.views`)."""
+        if path in self._names:
+            return self._names[path]
+        module = self._modules.get(path) or self._calls.get(path)
+        if module is not None:
+            facts = module.facts
+            names: Optional[_Names] = _Names(
+                frozenset(facts.module.functions) | {s.name for s in facts.scopes
+                                                     if s.kind == "class" and s.parent is facts.module},
+                facts.imports.names, tuple(module.star_imports))
+        else:
+            names = None
+            try:
+                with open(path, "rb") as handle:
+                    view = self.project.views.read(path, handle.read())
+            except (OSError, SourceError):
+                view = None
+            if view is not None:
+                names = _Names(frozenset(top_level_definitions(view.tree)),
+                               import_names(view.tree, self.project.resolver(path)), tuple(star_imports(view.tree)))
+        self._names[path] = names
+        return names
+
+    def _may_bind(self, path: str, name: str) -> bool:
+        """Can module `path` bind `name` at all (define it, import it, or star-import
+        it)? No when its bytes are ASCII and hold neither the name nor a star import: a
+        test on the bytes that spares the parse of most modules a call's name is looked
+        up in."""
+        if path in self._names or path in self._modules or path in self._calls:
+            return True
+        if path not in self._words:
+            source = read_bytes(path)
+            self._words[path] = frozenset(_IDENTIFIER.findall(source)) if source is not None \
+                and source.isascii() and not _STAR_IMPORT.search(source) else None
+        words = self._words[path]
+        return words is None or name.encode("ascii", "replace") in words
 
     def _calls_in(self, module: _Module, name: str) -> Iterator[tuple[ast.Call, "Scope"]]:
         for call, scope in module.facts.calls:
@@ -219,7 +307,7 @@ class Program:
                 yield module.path, func.id
                 return
             if func.id not in facts.imports.names:
-                yield from self._through_star_imports(module, func.id, set())
+                yield from self._through_star_imports(module.path, module.star_imports, func.id, set())
                 return
         qualname = facts.qualname(func, scope) if isinstance(func, (ast.Name, ast.Attribute)) else None
         if qualname is None:
@@ -252,27 +340,92 @@ class Program:
         if (path, name) in seen:
             return None
         seen.add((path, name))
-        module = self._module(path)
-        if module is None:
+        if not self._may_bind(path, name):
             return None
-        facts = module.facts
-        if name in facts.module.functions or _class_named(facts, name) is not None:
+        names = self._names_of(path)
+        if names is None:
+            return None
+        if name in names.defined:
             return path, name
-        target = facts.imports.names.get(name)
+        target = names.imports.get(name)
         if target is not None:
             return self._project_object(path, target)
-        return next(iter(self._through_star_imports(module, name, seen)), None)
+        return next(iter(self._through_star_imports(path, names.star_imports, name, seen)), None)
 
-    def _through_star_imports(self, module: _Module, name: str, seen: set) -> Iterator[Node]:
-        resolver = self.project.resolver(module.path)
-        for imported in module.star_imports:
+    def _through_star_imports(self, importer: str, modules, name: str, seen: set) -> Iterator[Node]:
+        resolver = self.project.resolver(importer)
+        for imported in modules:
             path = resolver.module_file(imported)
-            if path is None or os.path.abspath(path) == module.path:
+            if path is None or os.path.abspath(path) == importer:
                 continue
             found = self._defined(os.path.abspath(path), name, seen)
             if found is not None:
                 yield found
                 return
+
+
+class _CallsOnly(Resolver):
+    """A module's resolver for the reach: modules and TensorFlow aliases resolved as
+    for its analysis, but no imported function or class is a batch-norm producer. The
+    facts' calls, names, train ops and session runs do not depend on producers (only
+    their batch-norm sites do), and asking would summarize every project module the
+    module imports."""
+
+    def __init__(self, project: "Project", path: str) -> None:
+        super().__init__(project, os.path.abspath(path))
+
+    def producer(self, qualname: str) -> None:
+        return None
+
+
+def star_imports(tree: ast.Module) -> list[str]:
+    """The modules `from X import *` names, anywhere in the module, in the order
+    `ast.walk` meets them (breadth first: the order decides which one a name is
+    followed into). Only statements can hold an import, and only statements, handlers
+    and match cases hold statements: the walk visits those alone."""
+    found = []
+    pending: deque = deque([tree])
+    while pending:
+        node = pending.popleft()
+        if isinstance(node, ast.ImportFrom) and any(alias.name == "*" for alias in node.names):
+            found.append("." * node.level + (node.module or ""))
+        pending.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, _HOLDS_STATEMENTS))
+    return found
+
+
+_HOLDS_STATEMENTS = (ast.stmt, ast.excepthandler, ast.match_case)
+
+
+def top_level_definitions(tree: ast.Module) -> Iterator[str]:
+    """The functions and classes a module defines in its own scope: at its top level or
+    in the blocks of its top-level statements, not inside a def or class."""
+    pending = list(tree.body)
+    while pending:
+        statement = pending.pop()
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            yield statement.name
+            continue
+        for child in ast.iter_child_nodes(statement):
+            if isinstance(child, ast.stmt):
+                pending.append(child)
+            elif isinstance(child, (ast.excepthandler, ast.match_case)):
+                pending.extend(child.body)
+
+
+def import_names(tree: ast.Module, resolver) -> dict[str, str]:
+    """The names the module's imports bind, wherever they are, as `facts.build` binds
+    them (project aliases of TensorFlow resolved)."""
+    from ..facts import _blocks
+    from ..names import ImportTable
+    from .aliases import resolve_project_aliases
+
+    table = ImportTable()
+    for block in _blocks(tree):
+        for statement in block:
+            if isinstance(statement, (ast.Import, ast.ImportFrom)):
+                table.add(statement)
+    resolve_project_aliases(table, resolver)
+    return table.names
 
 
 def top_level_name(scope: "Scope") -> Optional[str]:
@@ -286,10 +439,15 @@ def top_level_name(scope: "Scope") -> Optional[str]:
 
 
 def _class_named(facts: "ModuleFacts", name: str) -> Optional["Scope"]:
-    for scope in facts.scopes:
-        if scope.kind == "class" and scope.name == name and scope.parent is facts.module:
-            return scope
-    return None
+    """The module-level class `name` (the first, as a scan of the scopes finds it).
+    Asked for every call of a module BN004 looks into: the table is built once."""
+    classes = facts.model_cache.get("program.classes")
+    if classes is None:
+        classes = facts.model_cache["program.classes"] = {}
+        for scope in facts.scopes:
+            if scope.kind == "class" and scope.parent is facts.module:
+                classes.setdefault(scope.name, scope)
+    return classes.get(name)
 
 
 def project_root(path: str) -> Optional[str]:

@@ -1,0 +1,36 @@
+"""A batch run collects garbage with its own thresholds, and gives the process back
+the ones it had."""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+
+from migrate_bn import collection
+from migrate_bn.rules import Options, select_rules
+from migrate_bn.runner import Job, run
+
+SCRIPT = "import tensorflow as tf\n\nx = tf.layers.batch_normalization(tf.zeros([1, 2]), training=True)\n"
+
+
+def test_a_serial_run_collects_with_the_batch_thresholds_and_restores_the_old(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text(SCRIPT)
+    (tmp_path / "b.py").write_text(SCRIPT)
+    before = gc.get_threshold()
+    during = []
+    results = run([str(tmp_path)], Job(select_rules(), Options(), jobs=1))
+    for _ in results:
+        during.append(gc.get_threshold())
+    assert during[0] == collection.BATCH_THRESHOLDS
+    assert gc.get_threshold() == before
+
+
+def test_batch_thresholds_are_restored_after_an_error() -> None:
+    before = gc.get_threshold()
+    try:
+        with collection.batch_thresholds():
+            assert gc.get_threshold() == collection.BATCH_THRESHOLDS
+            raise KeyError
+    except KeyError:
+        pass
+    assert gc.get_threshold() == before
