@@ -25,6 +25,7 @@ class NetSpec:
     logits: str  # the scope (under the net's) of the last layer, whose biases give num_classes
     build_size: int  # an input size the net accepts, to build its weights
     default_scope: str = ""  # the net's variable scope when the call names none ("": the net's name)
+    aux_logits: str = ""  # the scope of an optional auxiliary head's logits, which a checkpoint may lack
 
 
 _RESNET = dict(positions=("inputs", "num_classes", "is_training", "global_pool", "output_stride", "reuse", "scope"),
@@ -52,7 +53,7 @@ _INCEPTION_V3 = dict(positions=("inputs", "num_classes", "is_training", "dropout
                      arg_scope="inception_v3_arg_scope",
                      arg_scope_keywords=frozenset({"weight_decay", "batch_norm_decay", "batch_norm_epsilon"}),
                      # 299: the auxiliary head's conv is 5x5 (`Conv2d_2a_5x5`) only from that size on.
-                     logits="Logits/Conv2d_1c_1x1", build_size=299)
+                     logits="Logits/Conv2d_1c_1x1", build_size=299, aux_logits="AuxLogits/Conv2d_2b_1x1")
 
 NETS = {
     **{name: NetSpec("resnet_v1", **_RESNET) for name in ("resnet_v1_50", "resnet_v1_101", "resnet_v1_152")},

@@ -61,6 +61,16 @@ fresh(inputs[:1], training=False)
 fresh.load_weights(os.path.join(out, "model.weights.h5"))
 record["weights_file/logits"] = fresh(inputs, training=False)[0].numpy()
 
+if net_name == "inception_v3":
+    # A checkpoint of the net built without its auxiliary head (create_aux_logits=False)
+    # converts to a model without it: a slim-named checkpoint of all but that head.
+    plain = {name: variable.value for name, variable in model.slim_variables().items() if "/AuxLogits/" not in name}
+    tf.compat.v1.train.Saver(var_list=plain).save(None, os.path.join(out, "no_aux", "model.ckpt"))
+    lines = convert.convert_checkpoint(os.path.join(out, "no_aux", "model.ckpt"),
+                                       os.path.join(out, "no_aux.weights.h5"), net_name)
+    record["no_aux/lines"] = np.array("\n".join(lines))
+    record["no_aux/variables"] = np.array(len(plain))
+
 # What the conversion refuses: a model with other logits (a shape), one without logits (a
 # variable of the net's scope left unused).
 for kind, arguments in (("shape", {"num_classes": num_classes + 1}), ("unused", {"num_classes": None})):
