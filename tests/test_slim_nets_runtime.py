@@ -63,6 +63,11 @@ MOVING_VARIANCE = 1e-5
 # on the Keras side can remove it short of TF 2.12's kernel itself.
 MOVING_MEAN = 1e-4
 TRAINING_OUTPUTS = 1e-4
+# Inception V1 (22 layers, 49 values per channel at its deepest) keeps those last bits
+# small: measured moving means 3.4e-6, training logits 5.0e-6, so it is held to 1e-5.
+# For scale, TF 2.12 against itself with oneDNN's kernels instead of Eigen's, on
+# resnet_v1_50: moving means 6.9e-5, training logits 9.4e-5, inference 3.0e-6.
+WITHIN_1E5 = ("inception_v1",)
 # Both TensorFlows run Eigen's CPU kernels: their oneDNN builds pick other convolution
 # algorithms (inference 3.2e-6 apart instead of 0, training logits 8e-5), which is no part
 # of what the conversion computes.
@@ -131,7 +136,7 @@ def test_training_steps_outputs_and_moving_statistics(runs) -> None:
     assert {key for key in tf1.files if key.startswith("training/")} == \
         {key for key in tf2.files if key.startswith("training/")}
     outputs = max(relative(tf1[f"train/{step}"], tf2[f"train/{step}"]) for step in range(5))
-    assert outputs <= TRAINING_OUTPUTS, outputs
+    assert outputs <= (1e-5 if net in WITHIN_1E5 else TRAINING_OUTPUTS), outputs
     statistics = [key for key in tf1.files if key.endswith(("/moving_mean", "/moving_variance"))]
     means = [key for key in statistics if key.endswith("/moving_mean")]
     if net != "vgg_16":  # VGG has no batch norm
@@ -139,7 +144,7 @@ def test_training_steps_outputs_and_moving_statistics(runs) -> None:
         first = means[0][:-len("moving_mean")]
         assert all(np.array_equal(tf1[first + name], tf2[first + name]) for name in ("moving_mean", "moving_variance"))
         worst = max(relative(tf1[key], tf2[key]) for key in means)
-        assert worst <= MOVING_MEAN, worst
+        assert worst <= (1e-5 if net in WITHIN_1E5 else MOVING_MEAN), worst
         worst = max(relative(tf1[key], tf2[key]) for key in statistics if key not in means)
         assert worst <= MOVING_VARIANCE, worst
         assert all(np.max(np.abs(tf1[key])) > 0 for key in means)  # they moved
