@@ -18,8 +18,9 @@ class FusedBatchNorm(keras.layers.BatchNormalization):
     """Batch norm as TF1's fused kernel computed it (slim and `tf.layers` on 4-D input).
 
     On the TensorFlow backend with 4-D input the layer runs that very kernel
-    (`fused_batch_norm` below): outputs, batch moments and gradients are TF1's to the
-    bit. Elsewhere it computes the same in Keras ops, to float32 rounding: normalised with
+    (`fused_batch_norm` below): the batch moments are TF1's to the bit, the outputs to the
+    last bit of the TensorFlow build's kernel, the gradient is the kernel's own. Elsewhere
+    it computes the same in Keras ops, to float32 rounding: normalised with
     the batch's biased variance, the moving variance accumulating the n/(n-1)-corrected
     one as the fused kernel did (stock Keras 3 accumulates the biased variance, so its
     inference outputs would drift from TF1's by up to 1/(n-1)).
