@@ -44,7 +44,7 @@ def test_model_code_becomes_a_keras_model_built_once() -> None:
             return logits, end_points['predictions']
     """)
     assert sorted(result.files) == sorted(f"slim_nets_keras/{name}" for name in (
-        "__init__.py", "inception_v1.py", "layers.py", "resnet_utils.py", "resnet_v1.py", "resnet_v2.py", "vgg.py"))
+        "__init__.py", "inception_v1.py", "inception_v3.py", "layers.py", "resnet_utils.py", "resnet_v1.py", "resnet_v2.py", "vgg.py"))
     # A second run has nothing left to do.
     again = upgrade_source(result.text)
     assert again.text is None and again.skipped is None
@@ -64,13 +64,18 @@ def test_every_net_of_the_table_and_its_spellings() -> None:
             net, points = vgg.vgg_16(images, 5, dropout_keep_prob=0.8)
         with slim.arg_scope(resnet_v2.resnet_utils.resnet_arg_scope()):
             features, _ = resnet_v2.resnet_v2_50(images, is_training=False, global_pool=False)
+        from tf_slim.nets import inception_v3
+        with slim.arg_scope(inception_v3.inception_v3_arg_scope(batch_norm_decay=0.99)):
+            logits, _ = inception_v3.inception_v3(images, 5, flag, create_aux_logits=False)
     """)
     found = calls(text)
-    assert [type(call) for call in found] == [NetCall, NetCall]
+    assert [type(call) for call in found] == [NetCall, NetCall, NetCall]
     assert [call.constructor.format(family="m") for call in found] == [
-        "m.vgg_16(num_classes=5, dropout_keep_prob=0.8)", "m.resnet_v2_50(global_pool=False)"]
+        "m.vgg_16(num_classes=5, dropout_keep_prob=0.8)", "m.resnet_v2_50(global_pool=False)",
+        "m.inception_v3(num_classes=5, create_aux_logits=False, batch_norm_decay=0.99)"]
     # slim's nets train their batch norm unless told otherwise: the flag is written.
-    assert [call.arguments for call in found] == ["images, training=True", "images, training=False"]
+    assert [call.arguments for call in found] == ["images, training=True", "images, training=False",
+                                                  "images, training=flag"]
     assert found[0].notes and "is_training" in found[0].notes[0]
 
 
@@ -88,6 +93,9 @@ def test_what_does_not_convert_is_refused_with_its_kind() -> None:
                    "    net = resnet_v1.resnet_v1_50(images, 10, reuse=True)\n").kind == "reuse"
     assert refusal("def f(n):\n    with slim.arg_scope(resnet_v1.resnet_arg_scope()):\n"
                    "        return resnet_v1.resnet_v1_50(images, n)\n").kind == "not-constant"
+    assert refusal("with slim.arg_scope(inception_v3.inception_v3_arg_scope(use_fused_batchnorm=False)):\n"
+                   "    net = inception_v3.inception_v3(images, 10)\n",
+                   imports="import tf_slim as slim\nfrom tf_slim.nets import inception_v3\n").kind == "arg-scope"
     assert refusal("with slim.arg_scope(resnet_v1.resnet_arg_scope(use_batch_norm=False)):\n"
                    "    net = resnet_v1.resnet_v1_50(images, 10)\n").kind == "arg-scope"
     assert refusal("with slim.arg_scope(resnet_v1.resnet_arg_scope()):\n    net = resnet_v1.resnet_v1_50(images, 10)\n",
@@ -105,14 +113,19 @@ def test_other_tf1_code_leaves_the_module_and_offers_the_net() -> None:
 
 
 def test_the_emitted_package_needs_only_keras() -> None:
+    """Keras 3 only, except TensorFlow's fused batch-norm kernel, imported where it is
+    called and only on the TensorFlow backend (layers.fused_batch_norm)."""
     files = package_files()
     for path, data in files.items():
         tree = ast.parse(data)
+        kernel = [node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef) and node.name == "fused_batch_norm"]
+        inside = {id(node) for function in kernel for node in ast.walk(function)}
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom):
                 assert node.level == 1 or node.module in ("__future__", "dataclasses", "keras"), (path, node.module)
             elif isinstance(node, ast.Import):
-                assert all(alias.name in ("math", "keras") for alias in node.names), path
+                allowed = ("math", "keras", "tensorflow") if id(node) in inside else ("math", "keras")
+                assert all(alias.name in allowed for alias in node.names), path
 
 
 def test_upgrade_writes_the_nets_beside_and_never_overwrites(tmp_path: Path) -> None:

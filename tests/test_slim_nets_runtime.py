@@ -12,8 +12,10 @@ neither tf_keras nor tf-slim installed), loaded by the code behind `ckpt-convert
 Checked: every Keras weight filled and every model variable used, the rest listed by kind;
 inference logits and every end point within 1e-5 of the tensor's largest value; the
 weights file `ckpt-convert --slim-net` writes predicts the same; after five training-mode
-steps every moving variance within 1e-5 (relative to its largest value), every moving
-mean and each step's outputs within 1e-4 (see MOVING_MEAN for why not 1e-5).
+steps the first batch norm's moving mean and variance equal to the bit (the same kernel
+and the same update as TF1's), every moving variance within 1e-5, every moving mean and
+each step's outputs within 1e-4 (see MOVING_MEAN for why not 1e-5). Relative error is
+per tensor: max|tf1 - keras| / max|tf1|.
 """
 
 from __future__ import annotations
@@ -35,10 +37,11 @@ RUNTIME = ROOT / "tests" / "runtime"
 
 # net: (input size, batch, num_classes). 64x64 keeps the ResNets quick; VGG's fc6 is a 7x7
 # VALID convolution over pool5 and Inception V1's logits a 7x7 VALID average pool over
-# Mixed_5c, so both need 224x224 (with spatial_squeeze, slim's default). Dropout is random,
-# so VGG and Inception run with keep-probability 1 (slim_net_tf1.py).
+# Mixed_5c, so both need 224x224 (with spatial_squeeze, slim's default); Inception V3's
+# auxiliary head has the published layout (`Conv2d_2a_5x5`) only from 299x299 on. Dropout
+# is random, so VGG and Inception run with keep-probability 1 (slim_net_tf1.py).
 NETS = {"resnet_v1_50": (64, 2, 10), "resnet_v2_50": (64, 2, 10), "vgg_16": (224, 1, 10),
-        "inception_v1": (224, 2, 10)}
+        "inception_v1": (224, 2, 10), "inception_v3": (299, 2, 10)}
 # The five steps run plain SGD with learning rate 0: the weights stay, so the steps compare
 # the training-mode forward pass and how batch norm accumulates its moving statistics
 # (TF1's fused kernel: the n/(n-1)-corrected variance). With any learning rate the runs
@@ -48,14 +51,23 @@ NETS = {"resnet_v1_50": (64, 2, 10), "resnet_v2_50": (64, 2, 10), "vgg_16": (224
 LEARNING_RATE = 0.0
 INFERENCE = 1e-5
 MOVING_VARIANCE = 1e-5
-# The batch mean is a float32 sum of n values (2048 per channel in conv1) in another order
-# than the fused kernel's: where a channel's mean is small against its values that is
-# already 1.7e-5 of the largest mean in the first layer, and training mode (normalising by
-# the batch's statistics at every layer, 8 values per channel in block4) carries such
-# rounding on along the depth. Measured on resnet_v1_50: moving means 3.9e-5, each step's
-# logits 3.6e-5, moving variances 6.2e-6, inference 0.
+# The Keras nets run TF1's own fused kernel (FusedBatchNormV3) and TF1's update, so the
+# first batch norm, whose input both sides compute alike, ends equal to the bit. The two
+# TensorFlow builds' kernels do not round alike, though: on the same input, the same batch
+# mean and variance, TF 2.21's kernel normalises about a third of the channels one float32
+# ulp away from TF 2.12's (its rsqrt), and convolutions differ likewise. Training mode
+# normalises every layer by its batch's statistics (8 values per channel in resnet_v1_50's
+# block4, 2 in Inception V3's auxiliary head), which amplifies such last-bit differences
+# along the depth: measured, moving means 4.0e-5 (resnet_v1_50) and 2.3e-5 (inception_v3,
+# deepest layers; 1e-7 in the second layer), each step's logits 3.6e-5 and 2.7e-5. Nothing
+# on the Keras side can remove it short of TF 2.12's kernel itself.
 MOVING_MEAN = 1e-4
 TRAINING_OUTPUTS = 1e-4
+# Inception V1 (22 layers, 49 values per channel at its deepest) keeps those last bits
+# small: measured moving means 3.4e-6, training logits 5.0e-6, so it is held to 1e-5.
+# For scale, TF 2.12 against itself with oneDNN's kernels instead of Eigen's, on
+# resnet_v1_50: moving means 6.9e-5, training logits 9.4e-5, inference 3.0e-6.
+WITHIN_1E5 = ("inception_v1",)
 # Both TensorFlows run Eigen's CPU kernels: their oneDNN builds pick other convolution
 # algorithms (inference 3.2e-6 apart instead of 0, training logits 8e-5), which is no part
 # of what the conversion computes.
@@ -94,13 +106,18 @@ def test_checkpoint_fully_used_and_every_weight_filled(runs) -> None:
     assert lines[0] == f"{model_variables} variables -> Keras weights (every weight filled)"
     trainable = model_variables - 2 * sum(1 for line in tf2.files if line.endswith("/moving_mean"))
     assert lines[1] == "1 global step, not converted: global_step"
-    assert lines[2].startswith(f"{trainable} optimizer slots, not converted")
+    # The loss is the logits': Inception V3's auxiliary head gets no gradient, so no slots.
+    auxiliary = sum(1 for key in tf2.files if "/AuxLogits/" in key and key.startswith("final/")
+                    and not key.endswith(("/moving_mean", "/moving_variance")))
+    assert lines[2].startswith(f"{trainable - auxiliary} optimizer slots, not converted")
     assert lines[3].startswith(f"{trainable} EMA shadows, not converted")
     assert len(lines) == 4
     # Never a partial load: other logits, or no logits at all, are refused with the reason.
     assert "SlimCheckpointError" in str(tf2["refused/shape"]) and "shape" in str(tf2["refused/shape"])
     if net.startswith("resnet"):
         assert "which the Keras model has no weight for" in str(tf2["refused/unused"])
+    if net == "inception_v3":  # a checkpoint without the auxiliary head: a model without it
+        assert str(tf2["no_aux/lines"]).startswith(f"{int(tf2['no_aux/variables'])} variables -> Keras weights")
 
 
 def test_inference_outputs_and_end_points(runs) -> None:
@@ -119,12 +136,15 @@ def test_training_steps_outputs_and_moving_statistics(runs) -> None:
     assert {key for key in tf1.files if key.startswith("training/")} == \
         {key for key in tf2.files if key.startswith("training/")}
     outputs = max(relative(tf1[f"train/{step}"], tf2[f"train/{step}"]) for step in range(5))
-    assert outputs <= TRAINING_OUTPUTS, outputs
+    assert outputs <= (1e-5 if net in WITHIN_1E5 else TRAINING_OUTPUTS), outputs
     statistics = [key for key in tf1.files if key.endswith(("/moving_mean", "/moving_variance"))]
     means = [key for key in statistics if key.endswith("/moving_mean")]
     if net != "vgg_16":  # VGG has no batch norm
+        # The first batch norm (variables in creation order): TF1's kernel and update, exactly.
+        first = means[0][:-len("moving_mean")]
+        assert all(np.array_equal(tf1[first + name], tf2[first + name]) for name in ("moving_mean", "moving_variance"))
         worst = max(relative(tf1[key], tf2[key]) for key in means)
-        assert worst <= MOVING_MEAN, worst
+        assert worst <= (1e-5 if net in WITHIN_1E5 else MOVING_MEAN), worst
         worst = max(relative(tf1[key], tf2[key]) for key in statistics if key not in means)
         assert worst <= MOVING_VARIANCE, worst
         assert all(np.max(np.abs(tf1[key])) > 0 for key in means)  # they moved

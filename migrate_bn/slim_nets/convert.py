@@ -101,7 +101,10 @@ def convert_checkpoint(old: str, new: str, net: str, scope: Optional[str] = None
         raise SlimCheckpointError(f"cannot read {old} as a TensorFlow checkpoint: {error}") from None
     biases = shapes.get(f"{scope}/{spec.logits}/biases")
     family = importlib.import_module(f"{__package__}.keras.{spec.family}")
-    model = getattr(family, net)(num_classes=biases[0] if biases else None, scope=scope)
+    heads = {}
+    if spec.aux_logits:  # built as the checkpoint was: with its auxiliary head or without
+        heads["create_aux_logits"] = f"{scope}/{spec.aux_logits}/biases" in shapes
+    model = getattr(family, net)(num_classes=biases[0] if biases else None, scope=scope, **heads)
     model(np.zeros((1, spec.build_size, spec.build_size, 3), np.float32), training=False)
     loaded = load(model, old, scope)
     model.save_weights(new)

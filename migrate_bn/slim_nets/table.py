@@ -25,6 +25,7 @@ class NetSpec:
     logits: str  # the scope (under the net's) of the last layer, whose biases give num_classes
     build_size: int  # an input size the net accepts, to build its weights
     default_scope: str = ""  # the net's variable scope when the call names none ("": the net's name)
+    aux_logits: str = ""  # the scope of an optional auxiliary head's logits, which a checkpoint may lack
 
 
 _RESNET = dict(positions=("inputs", "num_classes", "is_training", "global_pool", "output_stride", "reuse", "scope"),
@@ -44,11 +45,22 @@ _INCEPTION_V1 = dict(positions=("inputs", "num_classes", "is_training", "dropout
                      arg_scope="inception_v1_arg_scope", arg_scope_keywords=frozenset({"weight_decay", "use_batch_norm"}),
                      logits="Logits/Conv2d_0c_1x1", build_size=224)
 
+_INCEPTION_V3 = dict(positions=("inputs", "num_classes", "is_training", "dropout_keep_prob", "min_depth",
+                                "depth_multiplier", "prediction_fn", "spatial_squeeze", "reuse", "create_aux_logits",
+                                "scope"),
+                     constructor=frozenset({"num_classes", "dropout_keep_prob", "min_depth", "depth_multiplier",
+                                            "spatial_squeeze", "create_aux_logits", "scope"}),
+                     arg_scope="inception_v3_arg_scope",
+                     arg_scope_keywords=frozenset({"weight_decay", "batch_norm_decay", "batch_norm_epsilon"}),
+                     # 299: the auxiliary head's conv is 5x5 (`Conv2d_2a_5x5`) only from that size on.
+                     logits="Logits/Conv2d_1c_1x1", build_size=299, aux_logits="AuxLogits/Conv2d_2b_1x1")
+
 NETS = {
     **{name: NetSpec("resnet_v1", **_RESNET) for name in ("resnet_v1_50", "resnet_v1_101", "resnet_v1_152")},
     **{name: NetSpec("resnet_v2", **_RESNET) for name in ("resnet_v2_50", "resnet_v2_101", "resnet_v2_152")},
     **{name: NetSpec("vgg", **_VGG) for name in ("vgg_a", "vgg_16", "vgg_19")},
     "inception_v1": NetSpec("inception_v1", **_INCEPTION_V1, default_scope="InceptionV1"),
+    "inception_v3": NetSpec("inception_v3", **_INCEPTION_V3, default_scope="InceptionV3"),
 }
 # Modules an arg-scope factory may be reached through (resnet_v1.resnet_utils.resnet_arg_scope).
 ARG_SCOPE_MODULES = ("resnet_utils",)

@@ -34,7 +34,8 @@ FAMILY = {"resnet_v1_50": "resnet_v1", "resnet_v2_50": "resnet_v2", "vgg_16": "v
           "inception_v1": "inception_v1", "inception_v3": "inception_v3"}
 STEPS = 5
 # As slim_net_tf1.py built them: without dropout, which is random.
-ARGUMENTS = {"vgg_16": {"dropout_keep_prob": 1.0}, "inception_v1": {"dropout_keep_prob": 1.0}}
+ARGUMENTS = {"vgg_16": {"dropout_keep_prob": 1.0}, "inception_v1": {"dropout_keep_prob": 1.0},
+             "inception_v3": {"dropout_keep_prob": 1.0}}
 
 net_name, num_classes, tf1_out, out = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 family = importlib.import_module("migrate_bn.slim_nets.keras." + FAMILY[net_name])
@@ -59,6 +60,16 @@ fresh = getattr(family, net_name)(num_classes=num_classes, **ARGUMENTS.get(net_n
 fresh(inputs[:1], training=False)
 fresh.load_weights(os.path.join(out, "model.weights.h5"))
 record["weights_file/logits"] = fresh(inputs, training=False)[0].numpy()
+
+if net_name == "inception_v3":
+    # A checkpoint of the net built without its auxiliary head (create_aux_logits=False)
+    # converts to a model without it: a slim-named checkpoint of all but that head.
+    plain = {name: variable.value for name, variable in model.slim_variables().items() if "/AuxLogits/" not in name}
+    tf.compat.v1.train.Saver(var_list=plain).save(None, os.path.join(out, "no_aux", "model.ckpt"))
+    lines = convert.convert_checkpoint(os.path.join(out, "no_aux", "model.ckpt"),
+                                       os.path.join(out, "no_aux.weights.h5"), net_name)
+    record["no_aux/lines"] = np.array("\n".join(lines))
+    record["no_aux/variables"] = np.array(len(plain))
 
 # What the conversion refuses: a model with other logits (a shape), one without logits (a
 # variable of the net's scope left unused).

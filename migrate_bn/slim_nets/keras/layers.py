@@ -17,21 +17,39 @@ from keras import ops
 class FusedBatchNorm(keras.layers.BatchNormalization):
     """Batch norm as TF1's fused kernel computed it (slim and `tf.layers` on 4-D input).
 
-    The output is normalised with the batch's biased variance, as Keras does, but the
-    moving variance accumulates the n/(n-1)-corrected one, as the fused kernel did; stock
-    Keras 3 accumulates the biased variance, so its inference outputs would drift from
-    TF1's by up to 1/(n-1).
+    On the TensorFlow backend with 4-D input the layer runs that very kernel
+    (`fused_batch_norm` below): the batch moments are TF1's to the bit, the outputs to the
+    last bit of the TensorFlow build's kernel, the gradient is the kernel's own. Elsewhere
+    it computes the same in Keras ops, to float32 rounding: normalised with
+    the batch's biased variance, the moving variance accumulating the n/(n-1)-corrected
+    one as the fused kernel did (stock Keras 3 accumulates the biased variance, so its
+    inference outputs would drift from TF1's by up to 1/(n-1)).
     """
 
     def call(self, inputs, training=None, mask=None):
         channels = self.axis % len(inputs.shape)  # Keras keeps axis=-1 as given
+        training = bool(training and self.trainable)
+        if len(inputs.shape) == 4 and channels in (1, 3) and keras.backend.backend() == "tensorflow":
+            outputs, mean, variance = fused_batch_norm(
+                inputs, self.gamma, self.beta, self.moving_mean, self.moving_variance, self.epsilon, training,
+                channels_last=channels == 3)
+        else:
+            outputs, mean, variance = self._portable(inputs, channels, training)
+        if training:
+            # TF1 updated `moving -= (moving - value) * (1 - decay)` (assign_moving_average),
+            # with `1 - decay` computed in float32 from the float32 decay: 0.9997 gives
+            # 0.00029999018, 3.3e-5 from float32(0.0003), and every update carries that.
+            complement = 1.0 - ops.cast(self.momentum, self.moving_mean.dtype)
+            self.moving_mean.assign(self.moving_mean - (self.moving_mean - mean) * complement)
+            self.moving_variance.assign(self.moving_variance - (self.moving_variance - variance) * complement)
+        return outputs
+
+    def _portable(self, inputs, channels: int, training: bool):
+        """The kernel's arithmetic in Keras ops (any backend): outputs, and in training the
+        batch mean and corrected variance."""
         axes = [axis for axis in range(len(inputs.shape)) if axis != channels]
-        if training and self.trainable:
+        if training:
             mean, variance, count = _fused_moments(inputs, channels, axes)
-            corrected = variance * (count / (count - 1.0))
-            # TF1 updated `moving -= (moving - value) * (1 - decay)`.
-            self.moving_mean.assign(self.moving_mean - (self.moving_mean - mean) * (1.0 - self.momentum))
-            self.moving_variance.assign(self.moving_variance - (self.moving_variance - corrected) * (1.0 - self.momentum))
         else:
             mean, variance = self.moving_mean, self.moving_variance
         # The fused kernel centres first, (x - mean) * (gamma / sqrt(var + eps)) + beta; Keras's
@@ -45,22 +63,33 @@ class FusedBatchNorm(keras.layers.BatchNormalization):
         outputs = (inputs - ops.reshape(mean, broadcast)) * ops.reshape(factor, broadcast)
         if self.beta is not None:
             outputs = outputs + ops.reshape(self.beta, broadcast)
-        return outputs
+        if training:
+            variance = variance * (count / (count - 1.0))
+        return outputs, mean, variance
 
 
-def _fused_moments(inputs, channels: int, axes: list):
-    """The batch's mean and biased variance per channel, summed as the fused CPU kernel
-    sums them (over a [values, channels] view, then scaled by 1/n), and n: the same
-    float32 rounding, which a fifty-layer net in training mode would otherwise amplify."""
-    shape = ops.shape(inputs)
-    count = ops.cast(math.prod(shape[axis] for axis in axes), inputs.dtype)
-    if channels == len(inputs.shape) - 1:
-        rows = ops.reshape(inputs, (-1, shape[channels]))
-        mean = ops.sum(rows, axis=0) * (1.0 / count)
-        variance = ops.sum(ops.square(rows - mean), axis=0) * (1.0 / count)
-    else:
-        mean, variance = ops.moments(inputs, axes=axes)
-    return mean, variance, count
+def fused_batch_norm(inputs, gamma, beta, moving_mean, moving_variance, epsilon: float, training: bool,
+                     channels_last: bool = True):
+    """TF1's fused batch-norm kernel (`FusedBatchNormV3`, what slim and `tf.layers` ran on
+    4-D input), called from Keras 3 on the TensorFlow backend: `(outputs, mean, variance)`,
+    in training the batch mean and the n/(n-1)-corrected batch variance the kernel hands to
+    the moving averages, else the moving statistics given. The same kernel sums the batch
+    moments in the same order, so a deep net in training mode reproduces TF1 exactly where
+    any other summation would differ by float32 rounding that the depth amplifies; its
+    gradient is TF1's too (FusedBatchNormGradV3). `gamma`/`beta` None: slim's
+    `scale=False`/`center=False` (ones / zeros). Needs TensorFlow as Keras's backend."""
+    import tensorflow as tf  # only on that backend: the kernel is TensorFlow's
+
+    channels = inputs.shape[-1 if channels_last else 1]
+    scale = gamma if gamma is not None else tf.ones((channels,), inputs.dtype)
+    offset = beta if beta is not None else tf.zeros((channels,), inputs.dtype)
+    empty = tf.constant([], inputs.dtype)
+    outputs, mean, variance, _, _, _ = tf.raw_ops.FusedBatchNormV3(
+        x=inputs, scale=scale, offset=offset,
+        mean=empty if training else moving_mean, variance=empty if training else moving_variance,
+        epsilon=epsilon, exponential_avg_factor=1.0, data_format="NHWC" if channels_last else "NCHW",
+        is_training=training)
+    return outputs, mean, variance
 
 
 def slim_batch_norm(scope: str, decay: float, epsilon: float, scale: bool, center: bool = True) -> FusedBatchNorm:
