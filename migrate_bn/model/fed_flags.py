@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Optional
 
 from ..binding import bind, def_signature
 from .attributes import self_attribute
-from .program import Program, _class_named, _Module, gan_style, program_of
+from .program import Program, _class_named, _Module, gan_style, program_of, star_imports
 
 if TYPE_CHECKING:
     from ..facts import ModuleFacts, Scope, SessionRun
@@ -126,7 +126,7 @@ def _object_flag(facts: "ModuleFacts", run: "SessionRun", key: ast.Attribute,
     """`{model.flag: model.is_training}` where `model` was built by a project call whose
     classes build batch norm on the placeholder `self.flag`, and `model.is_training` is
     always True."""
-    from .flag_calls import _evaluations, _star_imports
+    from .flag_calls import _evaluations
 
     obj = key.value.id  # type: ignore[attr-defined]
     if not (_is_true(value) or (isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name)
@@ -139,7 +139,7 @@ def _object_flag(facts: "ModuleFacts", run: "SessionRun", key: ast.Attribute,
     if found is None:
         return None
     program, path = found
-    module = _Module(path, facts, _star_imports(facts.tree))
+    module = _Module(path, facts, star_imports(facts.tree))
     built = _built(program, module, call, run.scope, {}, 0)
     if not built or not all(_flag_attribute(program, one, key.attr) for one in built):
         return None
