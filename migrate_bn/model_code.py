@@ -26,7 +26,7 @@ from typing import Optional, Union
 
 from . import binding, exact_bn, tfapi
 from .facts import BatchNormSite, ModuleFacts
-from .keras_mapping import batch_norm_to_keras, is_none_literal, keras_initializer
+from .keras_mapping import batch_norm_to_keras, is_initializer_call, is_none_literal, keras_initializer
 from .names import resolve
 from .script import NotConvertible, fresh_name
 
@@ -92,6 +92,8 @@ class ConvertedModel:
     text: str
     notes: list[tuple[int, str]] = field(default_factory=list)
     uses_exact_bn: bool = False
+    flag: Optional[str] = None  # the function's training-flag parameter (the equivalence check passes it)
+    mode: bool = False  # the flag is an Estimator mode compared with TRAIN
 
 
 def model_functions(facts: ModuleFacts) -> list[ast.FunctionDef]:
@@ -292,7 +294,8 @@ class _Converter:
             self.notes.extend(converter.notes)
             self.uses_exact_bn |= converter.uses_exact_bn
             todo.extend(called)
-        return ConvertedModel(self.function, name, "\n".join(lines) + "\n", self.notes, self.uses_exact_bn)
+        return ConvertedModel(self.function, name, "\n".join(lines) + "\n", self.notes, self.uses_exact_bn,
+                              self.flag, self.mode is not None and self.flag == self.mode)
 
     def _block(self, body: list[ast.stmt], prefix: list[Union[str, ast.expr]],
                top: bool = False) -> tuple[list[ast.stmt], list[ast.stmt]]:
@@ -468,6 +471,8 @@ class _Converter:
 
     def _plain_call(self, call: ast.Call) -> None:
         """A call in the model's computation that builds no layer: TensorFlow's own ops only."""
+        if is_initializer_call(self.facts, call):
+            return  # a layer's initializer, converted with its layer (or refused there, or by _tf2_names)
         name = resolve(call.func, self.facts.imports) or ""
         if not name.startswith("tensorflow."):
             if isinstance(call.func, ast.Attribute) or (isinstance(call.func, ast.Name) and

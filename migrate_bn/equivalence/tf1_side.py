@@ -1,15 +1,16 @@
-"""Run a TF1 model function: its checkpoint, outputs and statistics before and after training.
+"""Run a TF1 model function: its checkpoint, outputs and variables before and after training.
 
-Usage: python tests/runtime/model_tf1.py MODULE.py CASE.json OUTDIR
+Usage: python tf1_side.py MODULE.py CASE.json OUTDIR
 
-CASE.json: {"function": name, "kwargs": {...}, "input_shape": [...], "seed": int}. The
-function is called on a float placeholder with a `placeholder_with_default(False)`
-training flag (a tensor, as TF1 programs fed it), under tensorflow-cpu 2.12.1 with v2
-behaviour off. Written to OUTDIR: initial/ckpt (every variable after initialisation),
-final/ckpt (after 5 SGD steps on the mean square of the output, run with the
-update ops) and results.json: the inference output before training, the training-mode
-output of each step, the inference output after.
-Test infrastructure only: nothing in the migrate_bn package may import this.
+CASE.json: {"function": name, "flag": its training-flag parameter or null, "kwargs": {...},
+"input_shape": [...], "seed": int}. The function is called on a float placeholder with a
+`placeholder_with_default(False)` training flag (a tensor, as TF1 programs fed it),
+under tensorflow-cpu 2.12.1 with v2 behaviour off. Written to OUTDIR: initial/ckpt
+(every variable after initialisation), final/ckpt (after 5 SGD steps on the mean square of
+the output, run with the update ops) and results.json: the inference output before
+training, the training-mode output of each step, the inference output after, and every
+variable at the end by name. A function returning a tuple is compared on its first value.
+Runs the user's TF1 code: only ever started by the check the user runs, never by analysis.
 """
 import importlib.util
 import json
@@ -25,6 +26,7 @@ tf.disable_v2_behavior()
 module_path, case_path, out = sys.argv[1:4]
 with open(case_path) as handle:
     case = json.load(handle)
+sys.path.insert(0, os.path.dirname(os.path.abspath(module_path)))  # the module's own imports
 spec = importlib.util.spec_from_file_location("tf1_model", module_path)
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
@@ -36,7 +38,10 @@ batches = [rng.normal(1.0, 2.0, size=shape).astype(np.float32) for _ in range(ST
 tf.set_random_seed(case.get("seed", 0))
 inputs = tf.placeholder(tf.float32, [None] + shape[1:])
 training = tf.placeholder_with_default(False, [])
-outputs = getattr(module, case["function"])(inputs, training, **case.get("kwargs", {}))
+flag = {case["flag"]: training} if case.get("flag") else {}
+outputs = getattr(module, case["function"])(inputs, **flag, **case.get("kwargs", {}))
+if isinstance(outputs, (tuple, list)):
+    outputs = outputs[0]
 loss = tf.reduce_mean(tf.square(outputs))
 with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
     train_op = tf.train.GradientDescentOptimizer(LEARNING_RATE).minimize(loss)
@@ -50,6 +55,8 @@ with tf.Session() as sess:
         results["steps"].append(sess.run([outputs, train_op], {inputs: batches[step], training: True})[0].tolist())
     results["after"] = sess.run(outputs, {inputs: batches[-1]}).tolist()
     saver.save(sess, os.path.join(out, "final", "ckpt"), write_meta_graph=False)
+    results["variables"] = {variable.op.name: value.tolist() for variable, value in
+                            zip(tf.global_variables(), sess.run(tf.global_variables()))}
 results["batches"] = [batch.tolist() for batch in batches]
 with open(os.path.join(out, "results.json"), "w") as handle:
     json.dump(results, handle)

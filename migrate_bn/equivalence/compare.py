@@ -1,0 +1,67 @@
+"""The TF1 side's results against the Keras side's (numpy only): what differs, as typed values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..checkpoints import LAYER_WEIGHTS  # TF1 variable leaf -> the Keras weight that holds it
+RTOL = 1e-5
+# Outputs before training and the moving statistics: absolute 1e-6. Outputs after training
+# began, and kernels: 1e-5, for entries near 0 that carry float sums taken in another order
+# (measured 1.5e-6 on the fixtures, 3e-5 relative on tiny kernel entries).
+ATOL_EXACT, ATOL_TRAINED = 1e-6, 1e-5
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One compared quantity that differs: `what` names it (`before`, `step 2`, a variable)."""
+
+    what: str
+    detail: str
+
+    def render(self) -> str:
+        return f"{self.what}: {self.detail}"
+
+
+def _close(what: str, actual, expected, atol: float) -> list[Mismatch]:
+    actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
+    if actual.shape != expected.shape:
+        return [Mismatch(what, f"shape {actual.shape} against TF1's {expected.shape}")]
+    excess = np.abs(actual - expected) - (atol + RTOL * np.abs(expected))
+    if np.all(excess <= 0):
+        return []
+    worst = np.unravel_index(np.argmax(excess), excess.shape)
+    return [Mismatch(what, f"{actual[worst]!r} against TF1's {expected[worst]!r} "
+                           f"(at {tuple(int(i) for i in worst)}; {int(np.sum(excess > 0))} entries differ)")]
+
+
+def compare(tf1: dict, keras: dict) -> list[Mismatch]:
+    """Inference outputs before training, the training-mode outputs of every step, the
+    inference outputs after, and every Keras weight (moving statistics included) against
+    the TF1 variable it came from; every Keras weight must be a TF1 variable, and nothing
+    but optimizer slots may be left unconverted."""
+    mismatches = _close("inference outputs before training", keras["before"], tf1["before"], ATOL_EXACT)
+    if len(keras["steps"]) != len(tf1["steps"]):
+        mismatches.append(Mismatch("steps", f"{len(keras['steps'])} against TF1's {len(tf1['steps'])}"))
+    for step, (ours, theirs) in enumerate(zip(keras["steps"], tf1["steps"])):
+        mismatches += _close(f"training-mode outputs of step {step + 1}", ours, theirs, ATOL_TRAINED)
+    mismatches += _close("inference outputs after training", keras["after"], tf1["after"], ATOL_TRAINED)
+    compared = 0
+    for name, value in sorted(tf1["variables"].items()):
+        scope, leaf = name.rsplit("/", 1) if "/" in name else ("", name)
+        if leaf not in LAYER_WEIGHTS:
+            continue
+        weight = f"{scope}/{LAYER_WEIGHTS[leaf]}"
+        if weight not in keras["weights"]:
+            mismatches.append(Mismatch(name, "no Keras weight holds it"))
+            continue
+        compared += 1
+        mismatches += _close(name, keras["weights"][weight], value,
+                             ATOL_EXACT if leaf.startswith("moving") else ATOL_TRAINED)
+    if compared != len(keras["weights"]):
+        mismatches.append(Mismatch("weights", f"{len(keras['weights']) - compared} Keras weights are no TF1 variable"))
+    mismatches += [Mismatch("checkpoint", line) for line in keras.get("lines", [])
+                   if line.startswith("not converted:") and "optimizer slot" not in line]
+    return mismatches
