@@ -338,13 +338,17 @@ class _Converter:
                     call.append(statement)
             elif isinstance(statement, ast.Pass):
                 continue
+            elif _is_print(statement):
+                if any(_layer_kind(self.facts, node) for node in ast.walk(statement)):
+                    raise NotConvertible(statement, "a layer built inside a `print`")
+                call.append(self._tf2_names(copy.deepcopy(statement)))  # type: ignore[arg-type]
             else:
                 raise NotConvertible(statement, "a statement a model function conversion does not follow")
         return init, call
 
     def _scope(self, statement: ast.With, prefix: list) -> list:
-        if len(statement.items) != 1 or statement.items[0].optional_vars is not None or \
-                not isinstance(statement.items[0].context_expr, ast.Call):
+        if len(statement.items) != 1 or not isinstance(statement.items[0].context_expr, ast.Call) or \
+                not _unused_target(statement.items[0].optional_vars, self.function):
             raise NotConvertible(statement, "a `with` other than `variable_scope(...)` or `name_scope(...)`")
         entered = statement.items[0].context_expr
         name = resolve(entered.func, self.facts.imports)
@@ -485,6 +489,9 @@ class _Converter:
         suffix = name[len("tensorflow."):]
         if suffix not in tfapi.TF2_SAME and suffix not in tfapi.TF2_RENAMED:
             raise NotConvertible(call, f"`{self.facts.segment(call.func)}` has no checked TF2 equivalent")
+        if len(call.args) > tfapi.TF2_SAME_POSITIONAL.get(suffix, len(call.args)):
+            raise NotConvertible(call, f"`{self.facts.segment(call.func)}` with arguments by position that TF2 "
+                                       "takes in another order")
 
     def _layer(self, call: ast.Call, kind: str, prefix: list) -> _LayerCall:
         if kind == "layer":
@@ -683,6 +690,21 @@ class _Converter:
 
 _BUILTINS = frozenset({"range", "len", "int", "float", "str", "min", "max", "list", "tuple", "dict",
                        "enumerate", "zip", "abs", "round", "sum", "sorted", "reversed", "print", "isinstance"})
+
+
+def _unused_target(target: Optional[ast.expr], function: ast.FunctionDef) -> bool:
+    """No `as` target, or a name the function never reads (`with variable_scope(...) as scope:`)."""
+    if target is None:
+        return True
+    return isinstance(target, ast.Name) and not any(
+        isinstance(node, ast.Name) and node.id == target.id and not isinstance(node.ctx, ast.Store)
+        for node in ast.walk(function))
+
+
+def _is_print(statement: ast.stmt) -> bool:
+    """`print(...)` as a statement: it builds nothing (in Keras it prints when `call` is traced)."""
+    return isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call) and \
+        isinstance(statement.value.func, ast.Name) and statement.value.func.id == "print"
 
 
 def _mentions(node: ast.AST, names: set[str]) -> bool:

@@ -31,19 +31,23 @@ class Outcome:
         return self.error is None and not self.mismatches
 
 
-def _run(python: str, *arguments: str, timeout: int) -> Optional[str]:
-    """None when the script ran; else the end of its error output."""
+def _run(python: str, *arguments: str, timeout: int, path: Optional[Path] = None) -> Optional[str]:
+    """None when the script ran; else the end of its error output. `path` goes first on
+    PYTHONPATH (the directory of the user's module: its own imports)."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    if path is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(path), env.get("PYTHONPATH")]))
     try:
-        done = subprocess.run([python, *arguments], capture_output=True, text=True, timeout=timeout,
-                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+        done = subprocess.run([python, *arguments], capture_output=True, text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
         return f"timed out after {timeout} s"
     return None if done.returncode == 0 else (done.stderr.strip() or done.stdout.strip())[-3000:]
 
 
 def run_case(tf1_module: Path, converted: Path, case: dict, tf1_python: str, tf2_python: str, work: Path,
-             timeout: int = 900) -> Outcome:
-    """Run `case` (see tf1_side.py) on the TF1 module and its converted Keras model, in `work`."""
+             timeout: int = 900, imports: Optional[Path] = None) -> Outcome:
+    """Run `case` (see tf1_side.py) on the TF1 module and its converted Keras model, in `work`;
+    `imports`: where the TF1 module's own imports are found (the converted module's directory)."""
     if case.get("mode_flag"):
         return Outcome(case, error="the training flag is an Estimator mode, which TF1 compares as a Python value: "
                                    "this check feeds a tensor flag only")
@@ -59,7 +63,7 @@ def run_case(tf1_module: Path, converted: Path, case: dict, tf1_python: str, tf2
     names.write_text(json.dumps({"format": NAME_MAP_FORMAT, "layers": [],
                                  "models": [{"object": "model", "class": case["class"], "tf1_scope": ""}]}))
     error = _run(tf1_python, str(HERE / "tf1_side.py"), str(tf1_module), str(case_path), str(tf1_out),
-                 timeout=timeout)
+                 timeout=timeout, path=imports)
     if error is not None:
         return Outcome(case, error=f"the TF1 model did not run: {error}")
     error = _run(tf2_python, str(HERE / "tf2_side.py"), str(converted), str(case_path), str(names), str(tf1_out),
@@ -85,7 +89,7 @@ def main(check_file: str, converted: str, tf1_source: str, cases: list[dict], ar
         tf1_module.write_text(tf1_source)
         for index, case in enumerate(cases):
             outcome = run_case(tf1_module, beside / converted, case, options.tf1_python, options.tf2_python,
-                               Path(scratch) / str(index))
+                               Path(scratch) / str(index), imports=beside)
             title = f"{case['function']} -> {case['class']}"
             if outcome.passed:
                 print(f"{title}: equivalent (inference, 5 training steps, weights and moving statistics)")

@@ -1,10 +1,9 @@
-"""The TF1 side's results against the Keras side's (numpy only): what differs, as typed values."""
+"""The TF1 side's results against the Keras side's: what differs, as typed values. Plain
+Python over the nested lists the sides write (the python running the check needs no numpy)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import numpy as np
 
 from ..checkpoints import LAYER_WEIGHTS  # TF1 variable leaf -> the Keras weight that holds it
 RTOL = 1e-5
@@ -25,16 +24,27 @@ class Mismatch:
         return f"{self.what}: {self.detail}"
 
 
+def _flat(value, shape: tuple = ()) -> tuple[tuple, list[float]]:
+    """A nested list's shape and its entries in order."""
+    if not isinstance(value, list):
+        return shape, [float(value)]
+    if not value:
+        return shape + (0,), []
+    parts = [_flat(item) for item in value]
+    return shape + (len(value),) + parts[0][0], [entry for _, entries in parts for entry in entries]
+
+
 def _close(what: str, actual, expected, atol: float) -> list[Mismatch]:
-    actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
-    if actual.shape != expected.shape:
-        return [Mismatch(what, f"shape {actual.shape} against TF1's {expected.shape}")]
-    excess = np.abs(actual - expected) - (atol + RTOL * np.abs(expected))
-    if np.all(excess <= 0):
+    (actual_shape, ours), (expected_shape, theirs) = _flat(actual), _flat(expected)
+    if actual_shape != expected_shape:
+        return [Mismatch(what, f"shape {actual_shape} against TF1's {expected_shape}")]
+    excess = [abs(a - e) - (atol + RTOL * abs(e)) for a, e in zip(ours, theirs)]
+    differing = [index for index, value in enumerate(excess) if not value <= 0]  # NaN differs too
+    if not differing:
         return []
-    worst = np.unravel_index(np.argmax(excess), excess.shape)
-    return [Mismatch(what, f"{actual[worst]!r} against TF1's {expected[worst]!r} "
-                           f"(at {tuple(int(i) for i in worst)}; {int(np.sum(excess > 0))} entries differ)")]
+    worst = max(differing, key=lambda index: excess[index] if excess[index] == excess[index] else float("inf"))
+    return [Mismatch(what, f"{ours[worst]!r} against TF1's {theirs[worst]!r} (entry {worst} of {len(ours)}; "
+                           f"{len(differing)} entries differ)")]
 
 
 def compare(tf1: dict, keras: dict) -> list[Mismatch]:
