@@ -46,6 +46,7 @@ class Upgrade:
     # The converted (or offered) models' equivalence cases (equivalence.generate), from
     # which `upgrade_command` writes `<module>_equivalence.py` beside the module.
     equivalence: list = field(default_factory=list)
+    equivalence_source: Optional[str] = None  # the TF1 code the check runs (None: the module)
 
 
 def upgrade_source(text: str, keras: int = 3, stock_bn: bool = False) -> Upgrade:
@@ -96,8 +97,10 @@ def _refused(facts: facts_module.ModuleFacts, error: NotConvertible, stock_bn: b
     """The module left as it was, with the reason; its model functions offered on their own."""
     offered = model_code.offered_module(facts, stock_bn)
     offer = (offered[0], model_name_map(offered[1])) if offered is not None else None
-    return Upgrade(skipped=(error.line, error.reason), offer=offer,
-                   equivalence=equivalence.cases(offered[1]) if offered is not None else [])
+    if offered is None:
+        return Upgrade(skipped=(error.line, error.reason))
+    return Upgrade(skipped=(error.line, error.reason), offer=offer, equivalence=equivalence.cases(offered[1]),
+                   equivalence_source=equivalence.model_source(facts.text, offered[1]))
 
 
 def _model_code(facts: facts_module.ModuleFacts, text: str, stock_bn: bool) -> Upgrade:

@@ -184,8 +184,8 @@ def _check(path: str, shown: str, converted: str, tf1_text: str, result: Upgrade
     if os.path.exists(target):
         err.write(f"{shown}: note: equivalence check not written: {shown_target} exists\n")
         return True
-    text = equivalence.check_source(os.path.basename(path), os.path.basename(converted), tf1_text,
-                                    result.equivalence)
+    text = equivalence.check_source(os.path.basename(path), os.path.basename(converted),
+                                    result.equivalence_source or tf1_text, result.equivalence)
     if not dry_run:
         try:
             write_new(target, text.encode())

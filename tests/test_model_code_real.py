@@ -112,9 +112,11 @@ def head(x, classes, training):
     assert result.skipped is None, result.skipped
     assert result.equivalence == [
         {"function": "model", "class": "Model", "flag": "is_training", "mode_flag": False, "kwargs": {},
-         "input_shape": [generate.BATCH, 3, 16, 16], "seed": 0},
+         "input_shape": [generate.BATCH, 3, 16, 16], "seed": 0,
+         "learning_rate": generate.LEARNING_RATE},
         {"function": "head", "class": "Head", "flag": "training", "mode_flag": False, "kwargs": {"classes": None},
-         "input_shape": [generate.BATCH, 8], "seed": 0}]
+         "input_shape": [generate.BATCH, 8], "seed": 0,
+         "learning_rate": generate.LEARNING_RATE}]
     text = generate.check_source("model.py", "model.py", "TF1 = 'text'\n", result.equivalence)
     tree = ast.parse(text)
     values = {node.targets[0].id: ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)}
@@ -134,3 +136,31 @@ def test_upgrade_writes_the_check_beside_the_module_and_never_over_a_file(tmp_pa
     Path("model.py").write_text(source)
     again = CliRunner().invoke(main, ["upgrade", "model.py"])
     assert "model_equivalence.py exists" in again.stderr and Path("model_equivalence.py").read_text() == check
+
+
+SCRIPT = HEADER + '''import numpy as np
+
+
+def model(x, is_training, width=4):
+    return tf.layers.batch_normalization(tf.layers.dense(x, width), training=is_training)
+
+
+inputs = tf.placeholder(tf.float32, [None, 4])
+flag = tf.placeholder_with_default(False, ())
+loss = tf.reduce_mean(model(inputs, flag))
+with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+    first = tf.train.AdamOptimizer(0.1).minimize(loss)
+    second = tf.train.AdamOptimizer(0.2).minimize(loss)
+with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    sess.run([first, second], {inputs: np.ones((1, 4)), flag: True})
+'''
+
+
+def test_the_check_of_an_offered_model_runs_the_model_functions_not_the_training_script() -> None:
+    result = upgrade_source(SCRIPT)
+    assert result.offer is not None and result.equivalence[0]["class"] == "Model"
+    assert result.equivalence_source == (
+        "import tensorflow.compat.v1 as tf\n\n"
+        "def model(x, is_training, width=4):\n"
+        "    return tf.layers.batch_normalization(tf.layers.dense(x, width), training=is_training)\n")

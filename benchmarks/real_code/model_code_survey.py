@@ -19,6 +19,7 @@ import argparse
 import ast
 import collections
 import io
+import json
 import posixpath
 import subprocess
 import tarfile
@@ -83,6 +84,9 @@ def main(mirrors: Path, check: Optional[argparse.Namespace] = None) -> None:
         print(f"  {count:4d} {reason}")
 
 
+CASE_EDITS = json.loads((Path(__file__).parent / "model_code_cases.json").read_text())
+
+
 def run_checks(mirror: Path, path: str, options: argparse.Namespace) -> collections.Counter:
     """Upgrade the module in an exported copy of its directory and run its generated check."""
     counts: collections.Counter = collections.Counter()
@@ -98,8 +102,11 @@ def run_checks(mirror: Path, path: str, options: argparse.Namespace) -> collecti
     upgrade_command.run([str(module)], 3, False, False, None, io.StringIO(), io.StringIO())
     converted = module if module.read_text() != tf1_text else Path(upgrade_command.offer_path(str(module)))
     tf1 = target / (module.stem + "_tf1.py")
-    tf1.write_text(tf1_text)
-    for index, case in enumerate(upgrade_source(tf1_text).equivalence):
+    result = upgrade_source(tf1_text)
+    tf1.write_text(result.equivalence_source or tf1_text)
+    for index, case in enumerate(result.equivalence):
+        # What a user fills in or corrects in the generated CASES (labels of ours, by model).
+        case = {**case, **CASE_EDITS.get(f"{mirror.name}/{path}:{case['function']}", {})}
         counts["checked models"] += 1
         outcome = run_case(tf1, converted, case, options.tf1_python, options.tf2_python,
                            target / f"{module.stem}_check{index}", imports=target)

@@ -12,6 +12,10 @@ if TYPE_CHECKING:
     from ..model_code import ModuleConversion
 
 BATCH = 4  # rows per batch: enough for batch statistics (and TF1's n/(n-1))
+# SGD's on the mean square of the outputs: small, since the loss is no model's own and a
+# larger step can make outputs grow by orders of magnitude in 5 steps, where float rounding
+# in another order is no longer within 1e-5 (a DCGAN discriminator of real code at 0.05).
+LEARNING_RATE = 0.001
 # The first layer the model applies -> an input shape it accepts (a guess the user may edit).
 _SHAPES = {"conv1d": [BATCH, 16, 3], "conv2d": [BATCH, 16, 16, 3], "conv3d": [BATCH, 8, 8, 8, 3],
            "conv2d_transpose": [BATCH, 4, 4, 8], "separable_conv2d": [BATCH, 16, 16, 3]}
@@ -69,8 +73,27 @@ def cases(conversion: "ModuleConversion") -> list[dict]:
         shape = _input_shape(model.function, functions) or _FLAT
         found.append({"function": model.function.name, "class": model.class_name,
                       "flag": None if model.mode else model.flag, "mode_flag": model.mode,
-                      "kwargs": kwargs, "input_shape": list(shape), "seed": 0})
+                      "kwargs": kwargs, "input_shape": list(shape), "seed": 0, "learning_rate": LEARNING_RATE})
     return found
+
+
+def model_source(text: str, conversion: "ModuleConversion") -> str:
+    """The module's model functions with the imports they use, as TF1 code: what the check
+    runs of a training script whose models were offered on their own (running the whole
+    script would train it). `offered_module` made sure they read no other module name."""
+    tree = ast.parse(text)
+    functions = [statement for statement, _ in conversion.edits if isinstance(statement, ast.FunctionDef)]
+    used = {node.id for function in functions for node in ast.walk(function) if isinstance(node, ast.Name)}
+    kept = [statement for statement in tree.body if isinstance(statement, (ast.Import, ast.ImportFrom)) and
+            statement.col_offset == 0 and
+            any((alias.asname or alias.name.split(".")[0]) in used for alias in statement.names)]
+    kept = [statement for statement in kept if not (isinstance(statement, ast.ImportFrom) and
+                                                    statement.module == "__future__")]
+    segments = [ast.get_source_segment(text, statement) or "" for statement in kept]
+    wanted = {function.name for function in functions}
+    segments += [ast.get_source_segment(text, statement) or "" for statement in tree.body
+                 if isinstance(statement, ast.FunctionDef) and statement.name in wanted]
+    return "\n\n".join(segments) + "\n"
 
 
 def check_source(module_name: str, converted_name: str, tf1_source: str, found: list[dict]) -> str:

@@ -3,7 +3,7 @@
 Usage: python tf1_side.py MODULE.py CASE.json OUTDIR
 
 CASE.json: {"function": name, "flag": its training-flag parameter or null, "kwargs": {...},
-"input_shape": [...], "seed": int}. The function is called on a float placeholder with a
+"input_shape": [...], "seed": int, "learning_rate": SGD's, default 0.05}. The function is called on a float placeholder with a
 `placeholder_with_default(False)` training flag (a tensor, as TF1 programs fed it),
 under tensorflow-cpu 2.12.1 with v2 behaviour off. Written to OUTDIR: initial/ckpt
 (every variable after initialisation), final/ckpt (after 5 SGD steps on the mean square of
@@ -31,7 +31,7 @@ spec = importlib.util.spec_from_file_location("tf1_model", module_path)
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
 
-STEPS, LEARNING_RATE = 5, 0.05
+STEPS, LEARNING_RATE = 5, case.get("learning_rate", 0.05)
 rng = np.random.RandomState(case.get("seed", 0))
 shape = case["input_shape"]
 batches = [rng.normal(1.0, 2.0, size=shape).astype(np.float32) for _ in range(STEPS + 1)]

@@ -29,7 +29,7 @@ with open(os.path.join(tf1_dir, "results.json")) as handle:
     batches = [np.asarray(batch, np.float32) for batch in json.load(handle)["batches"]]
 for absent in ("tf_slim", "tf_keras"):  # the converted model needs neither
     assert importlib.util.find_spec(absent) is None, f"{absent} is installed: the check needs an environment without it"
-STEPS, LEARNING_RATE = 5, 0.05
+STEPS, LEARNING_RATE = 5, case.get("learning_rate", 0.05)
 name_map = checkpoints.read_name_map(name_map_path)
 lines = checkpoints.convert(os.path.join(tf1_dir, "initial", "ckpt"), os.path.join(out, "converted", "ckpt"), name_map)
 sys.path.insert(0, os.path.dirname(os.path.abspath(module_path)))
