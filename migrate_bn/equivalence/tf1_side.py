@@ -10,12 +10,15 @@ under tensorflow-cpu 2.12.1 with v2 behaviour off. Written to OUTDIR: initial/ck
 the output, run with the update ops) and results.json: the inference output before
 training, the training-mode output of each step, the inference output after, and every
 variable at the end by name. A function returning a tuple is compared on its first value.
-Runs the user's TF1 code: only ever started by the check the user runs, never by analysis.
+Code written for `tf.contrib.layers`/`tf.contrib.slim` runs on tf-slim (contrib's code,
+taken out of TensorFlow) when it is installed. Runs the user's TF1 code: only ever started
+by the check the user runs, never by analysis.
 """
 import importlib.util
 import json
 import os
 import sys
+import types
 
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 
@@ -23,6 +26,29 @@ import numpy as np  # noqa: E402
 import tensorflow.compat.v1 as tf  # noqa: E402
 
 tf.disable_v2_behavior()
+
+
+def contrib_from_tf_slim() -> None:
+    """`tf.contrib.layers`/`tf.contrib.slim` as tf-slim, when it is installed: TensorFlow 2.12
+    has no contrib, and tf-slim is contrib's layers and slim code taken out of it."""
+    try:
+        import tf_slim
+    except ImportError:
+        return
+    import tensorflow
+    contrib = types.ModuleType("tensorflow.contrib")
+    contrib.slim = tf_slim
+    contrib.layers = types.ModuleType("tensorflow.contrib.layers")
+    contrib.layers.__dict__.update({name: getattr(tf_slim, name) for name in dir(tf_slim) if not name.startswith("_")})
+    for owner in (tensorflow, tf):
+        if not hasattr(owner, "contrib"):
+            owner.contrib = contrib
+    sys.modules.setdefault("tensorflow.contrib", contrib)
+    sys.modules.setdefault("tensorflow.contrib.slim", tf_slim)
+    sys.modules.setdefault("tensorflow.contrib.layers", contrib.layers)
+
+
+contrib_from_tf_slim()
 module_path, case_path, out = sys.argv[1:4]
 with open(case_path) as handle:
     case = json.load(handle)
