@@ -22,7 +22,6 @@ import io
 import json
 import posixpath
 import subprocess
-import tarfile
 from pathlib import Path
 from typing import Optional
 
@@ -33,9 +32,9 @@ from migrate_bn.source import SourceError, parse
 from migrate_bn.upgrade import upgrade_source
 
 
-def python_files(git: Path):
-    listing = subprocess.run(["git", "--git-dir", str(git), "ls-tree", "-r", "HEAD"], capture_output=True,
-                             text=True, timeout=120).stdout
+def python_files(git: Path, under: str = ""):
+    listing = subprocess.run(["git", "--git-dir", str(git), "ls-tree", "-r", "HEAD"] + ([under + "/"] if under else []),
+                             capture_output=True, text=True, timeout=120).stdout
     for line in listing.splitlines():
         info, _, path = line.partition("\t")
         mode, kind, sha = info.split()
@@ -48,6 +47,8 @@ def main(mirrors: Path, check: Optional[argparse.Namespace] = None) -> None:
     counts: collections.Counter = collections.Counter()
     reasons: collections.Counter = collections.Counter()
     for mirror in sorted(mirrors.iterdir()):
+        if check is not None and check.repos and mirror.name not in check.repos.split(","):
+            continue
         for path, data in python_files(mirror / "repo"):
             if len(data) > 500_000 or not may_matter(data):
                 continue
@@ -93,10 +94,9 @@ def run_checks(mirror: Path, path: str, options: argparse.Namespace) -> collecti
     directory = posixpath.dirname(path)
     target = Path(options.check) / mirror.name / directory
     target.mkdir(parents=True, exist_ok=True)
-    archive = subprocess.run(["git", "--git-dir", str(mirror / "repo"), "archive", "HEAD", directory or "."],
-                             capture_output=True, timeout=300).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(Path(options.check) / mirror.name, filter="data")
+    for other, data in python_files(mirror / "repo", directory):  # the module and its neighbours
+        if posixpath.dirname(other) == directory:
+            (target / posixpath.basename(other)).write_bytes(data)
     module = target / posixpath.basename(path)
     tf1_text = module.read_text()
     upgrade_command.run([str(module)], 3, False, False, None, io.StringIO(), io.StringIO())
@@ -126,5 +126,6 @@ if __name__ == "__main__":
     parser.add_argument("--check", metavar="SCRATCH")
     parser.add_argument("--tf1-python")
     parser.add_argument("--tf2-python")
+    parser.add_argument("--repos", help="with --check: only these mirrors (owner+name, comma-separated)")
     arguments = parser.parse_args()
     main(Path(arguments.mirrors), arguments if arguments.check else None)
