@@ -10,7 +10,8 @@ under tensorflow-cpu 2.12.1 with v2 behaviour off. Written to OUTDIR: initial/ck
 the output, run with the update ops) and results.json: the inference output before
 training, the training-mode output of each step, the inference output after, and every
 variable at the end by name. A function returning a tuple is compared on its first value.
-Code written for `tf.contrib.layers`/`tf.contrib.slim` runs on tf-slim (contrib's code,
+Code written for TF 1.x (`import tensorflow as tf`) gets `tensorflow.compat.v1`, its API in
+2.12; code written for `tf.contrib.layers`/`tf.contrib.slim` runs on tf-slim (contrib's code,
 taken out of TensorFlow) when it is installed. Runs the user's TF1 code: only ever started
 by the check the user runs, never by analysis.
 """
@@ -49,6 +50,8 @@ def contrib_from_tf_slim() -> None:
 
 
 contrib_from_tf_slim()
+# Code written for TF 1.x imports `tensorflow` itself: its API is 2.12's `compat.v1`.
+sys.modules["tensorflow"] = tf
 module_path, case_path, out = sys.argv[1:4]
 with open(case_path) as handle:
     case = json.load(handle)
