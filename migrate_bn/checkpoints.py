@@ -147,6 +147,10 @@ def _built_layer(tf: Any, keras_class: str, values: dict) -> Any:
         kernel = values["kernel"]
         layer = layers.Dense(kernel.shape[-1], use_bias="bias" in values)
         layer.build((None, kernel.shape[0]))
+    elif keras_class == "Conv2D" and "bias" in values and values["bias"].shape[0] != values["kernel"].shape[3]:
+        kernel = values["kernel"]  # a transposed convolution's: (height, width, outputs, inputs)
+        layer = layers.Conv2DTranspose(kernel.shape[2], kernel.shape[:2])
+        layer.build((None, None, None, kernel.shape[3]))
     elif keras_class == "Conv2D":
         kernel = values["kernel"]
         layer = layers.Conv2D(kernel.shape[3], kernel.shape[:2], use_bias="bias" in values)

@@ -37,7 +37,78 @@ class KerasOptimizer:
     manual: Optional[str] = None
 
 
+@dataclass(frozen=True)
+class KerasInitializer:
+    """A TF1 initializer and the Keras 3 initializer that draws from the same distribution
+    (bn_semantics.md: Keras's defaults differ, e.g. RandomNormal's stddev 0.05 against
+    TF1's 1.0, so TF1's are written out)."""
+
+    keras_class: str  # in tf.keras.initializers
+    positions: tuple[str, ...]  # TF1's positional order
+    renamed: dict[str, str]  # TF1 argument -> Keras keyword (arguments not here: see `literals`)
+    defaults: dict[str, str]  # Keras keyword -> TF1's default, written out
+    # TF1 arguments that must be literals: TF1 value -> the Keras text of its keyword in
+    # `renamed` (None: the value is only accepted; a value not listed is refused).
+    literals: dict[str, dict[object, Optional[str]]] = field(default_factory=dict)
+    tf1_defaults: dict[str, object] = field(default_factory=dict)  # of the `literals` arguments
+
+
+_NORMAL = ("mean", "stddev", "seed", "dtype")
+_SEED = {"seed": "seed"}
+_VARIANCE_MODES = {"fan_in": "'fan_in'", "fan_out": "'fan_out'", "fan_avg": "'fan_avg'"}
+_CONTRIB_MODES = {"FAN_IN": "'fan_in'", "FAN_OUT": "'fan_out'", "FAN_AVG": "'fan_avg'"}
+# TF1's "normal" is its truncated normal (tf.compat.v1's VarianceScaling); Keras 3 has no "normal".
+_DISTRIBUTIONS = {"normal": "'truncated_normal'", "truncated_normal": "'truncated_normal'",
+                  "untruncated_normal": "'untruncated_normal'", "uniform": "'uniform'"}
+_TRUNCATED = KerasInitializer("TruncatedNormal", _NORMAL, {"mean": "mean", "stddev": "stddev", **_SEED},
+                              {"mean": "0.0", "stddev": "1.0"})
+_RANDOM_NORMAL = KerasInitializer("RandomNormal", _NORMAL, {"mean": "mean", "stddev": "stddev", **_SEED},
+                                  {"mean": "0.0", "stddev": "1.0"})
+_RANDOM_UNIFORM = KerasInitializer("RandomUniform", ("minval", "maxval", "seed", "dtype"),
+                                   {"minval": "minval", "maxval": "maxval", **_SEED},
+                                   {"minval": "0.0", "maxval": "1.0"})  # TF1's maxval=None is 1 for floats
+_VARIANCE = KerasInitializer("VarianceScaling", ("scale", "mode", "distribution", "seed", "dtype"),
+                             {"scale": "scale", **_SEED}, {"scale": "1.0", "mode": "'fan_in'",
+                                                           "distribution": "'truncated_normal'"},
+                             {"mode": _VARIANCE_MODES, "distribution": _DISTRIBUTIONS},
+                             {"mode": "fan_in", "distribution": "truncated_normal"})
+
+
+def _fan_initializer(keras_class: str) -> KerasInitializer:
+    """tf.glorot_uniform_initializer and friends: a variance scaling Keras names alike."""
+    return KerasInitializer(keras_class, ("seed", "dtype"), dict(_SEED), {})
+
+
+# TF1 initializer (resolved name) -> its Keras 3 equivalent. contrib's variance scaling
+# (and xavier) only with uniform=True: its truncated normal has stddev sqrt(1.3 factor/n),
+# not Keras's sqrt(scale/n)/0.8796, so normal ones are refused.
+INITIALIZERS: dict[str, KerasInitializer] = {
+    **{f"tensorflow.{name}": spec for names, spec in (
+        (("truncated_normal_initializer", "initializers.truncated_normal"), _TRUNCATED),
+        (("random_normal_initializer", "initializers.random_normal"), _RANDOM_NORMAL),
+        (("random_uniform_initializer", "initializers.random_uniform"), _RANDOM_UNIFORM),
+        (("variance_scaling_initializer", "initializers.variance_scaling"), _VARIANCE),
+        (("glorot_uniform_initializer", "initializers.glorot_uniform"), _fan_initializer("GlorotUniform")),
+        (("glorot_normal_initializer", "initializers.glorot_normal"), _fan_initializer("GlorotNormal")),
+        (("initializers.he_normal",), _fan_initializer("HeNormal")),
+        (("initializers.he_uniform",), _fan_initializer("HeUniform")),
+        (("initializers.lecun_normal",), _fan_initializer("LecunNormal")),
+        (("initializers.lecun_uniform",), _fan_initializer("LecunUniform")),
+    ) for name in names},
+    **{f"tensorflow.contrib.{package}.{name}": spec for package in ("layers", "slim") for name, spec in (
+        ("xavier_initializer", KerasInitializer("GlorotUniform", ("uniform", "seed", "dtype"), dict(_SEED), {},
+                                                {"uniform": {True: None}}, {"uniform": True})),
+        ("variance_scaling_initializer", KerasInitializer(
+            "VarianceScaling", ("factor", "mode", "uniform", "seed", "dtype"), {"factor": "scale", **_SEED},
+            {"scale": "2.0", "mode": "'fan_in'", "distribution": "'uniform'"},
+            {"mode": _CONTRIB_MODES, "uniform": {True: None}}, {"mode": "FAN_IN", "uniform": False})),
+    )},
+}
+_FLOAT32 = frozenset({"tensorflow.float32", "tensorflow.dtypes.float32"})
+
+
 def keras_initializer(facts: ModuleFacts, node: ast.expr, notes: list[str]) -> str:
+    """The Keras text of a TF1 initializer; when there is none, the text as written and a note."""
     text = facts.segment(node) or ""
     if isinstance(node, ast.Call):
         name = facts.qualname(node.func, facts.module) or ""
@@ -45,8 +116,50 @@ def keras_initializer(facts: ModuleFacts, node: ast.expr, notes: list[str]) -> s
             return tfapi.INITIALIZER_NAMES[name]
         if name in tfapi.INITIALIZER_CONSTANT and len(node.args) == 1 and not node.keywords:
             return f"tf.keras.initializers.Constant({facts.segment(node.args[0])})"
+        converted = _distribution_initializer(facts, node, INITIALIZERS.get(tfapi.canonical(name)))
+        if converted is not None:
+            return converted
     notes.append(f"initializer `{text}` kept as written: check it is a Keras initializer")
     return text
+
+
+def is_initializer_call(facts: ModuleFacts, node: ast.AST) -> bool:
+    """A call of a TF1 initializer this mapping knows (converted where a layer takes it)."""
+    if not isinstance(node, ast.Call):
+        return False
+    name = facts.qualname(node.func, facts.module) or ""
+    return name in tfapi.INITIALIZER_NAMES or name in tfapi.INITIALIZER_CONSTANT or \
+        tfapi.canonical(name) in INITIALIZERS
+
+
+def _distribution_initializer(facts: ModuleFacts, call: ast.Call, spec: Optional[KerasInitializer]) -> Optional[str]:
+    if spec is None:
+        return None
+    arguments = named_arguments(call, spec.positions)
+    if arguments is None:
+        return None
+    keywords = dict(spec.defaults)
+    for argument in spec.literals:
+        value = arguments.get(argument)
+        literal = spec.tf1_defaults.get(argument) if value is None else \
+            value.value if isinstance(value, ast.Constant) else _NOT_LITERAL
+        choices = spec.literals[argument]
+        if literal is _NOT_LITERAL or literal not in choices:
+            return None
+        if choices[literal] is not None:
+            keywords[argument] = choices[literal]  # type: ignore[assignment]
+    for argument, value in arguments.items():
+        if argument == "dtype":
+            if facts.qualname(value, facts.module) not in _FLOAT32:
+                return None  # Keras initializers take the dtype from the layer's weight
+        elif argument in spec.renamed and not is_none_literal(value):
+            keywords[spec.renamed[argument]] = facts.segment(value) or ast.unparse(value)
+        elif argument not in spec.literals and not is_none_literal(value):
+            return None
+    return f"tf.keras.initializers.{spec.keras_class}({', '.join(f'{k}={v}' for k, v in keywords.items())})"
+
+
+_NOT_LITERAL = object()
 
 
 def batch_norm_to_keras(facts: ModuleFacts, site: BatchNormSite, training: Optional[str] = None,

@@ -26,7 +26,7 @@ from typing import Optional, Union
 
 from . import binding, exact_bn, tfapi
 from .facts import BatchNormSite, ModuleFacts
-from .keras_mapping import batch_norm_to_keras, is_none_literal, keras_initializer
+from .keras_mapping import batch_norm_to_keras, is_initializer_call, is_none_literal, keras_initializer
 from .names import resolve
 from .script import NotConvertible, fresh_name
 
@@ -93,6 +93,8 @@ class ConvertedModel:
     notes: list[tuple[int, str]] = field(default_factory=list)
     uses_exact_bn: bool = False
     uses_zero_debias: bool = False  # the exact class must take zero_debias_moving_mean
+    flag: Optional[str] = None  # the function's training-flag parameter (the equivalence check passes it)
+    mode: bool = False  # the flag is an Estimator mode compared with TRAIN
 
 
 def model_functions(facts: ModuleFacts) -> list[ast.FunctionDef]:
@@ -296,7 +298,8 @@ class _Converter:
             self.uses_zero_debias |= converter.uses_zero_debias
             todo.extend(called)
         return ConvertedModel(self.function, name, "\n".join(lines) + "\n", self.notes, self.uses_exact_bn,
-                              self.uses_zero_debias)
+                              uses_zero_debias=self.uses_zero_debias, flag=self.flag,
+                              mode=self.mode is not None and self.flag == self.mode)
 
     def _block(self, body: list[ast.stmt], prefix: list[Union[str, ast.expr]],
                top: bool = False) -> tuple[list[ast.stmt], list[ast.stmt]]:
@@ -339,13 +342,17 @@ class _Converter:
                     call.append(statement)
             elif isinstance(statement, ast.Pass):
                 continue
+            elif _is_print(statement):
+                if any(_layer_kind(self.facts, node) for node in ast.walk(statement)):
+                    raise NotConvertible(statement, "a layer built inside a `print`")
+                call.append(self._tf2_names(copy.deepcopy(statement)))  # type: ignore[arg-type]
             else:
                 raise NotConvertible(statement, "a statement a model function conversion does not follow")
         return init, call
 
     def _scope(self, statement: ast.With, prefix: list) -> list:
-        if len(statement.items) != 1 or statement.items[0].optional_vars is not None or \
-                not isinstance(statement.items[0].context_expr, ast.Call):
+        if len(statement.items) != 1 or not isinstance(statement.items[0].context_expr, ast.Call) or \
+                not _unused_target(statement.items[0].optional_vars, self.function):
             raise NotConvertible(statement, "a `with` other than `variable_scope(...)` or `name_scope(...)`")
         entered = statement.items[0].context_expr
         name = resolve(entered.func, self.facts.imports)
@@ -472,6 +479,8 @@ class _Converter:
 
     def _plain_call(self, call: ast.Call) -> None:
         """A call in the model's computation that builds no layer: TensorFlow's own ops only."""
+        if is_initializer_call(self.facts, call):
+            return  # a layer's initializer, converted with its layer (or refused there, or by _tf2_names)
         name = resolve(call.func, self.facts.imports) or ""
         if not name.startswith("tensorflow."):
             if isinstance(call.func, ast.Attribute) or (isinstance(call.func, ast.Name) and
@@ -484,6 +493,9 @@ class _Converter:
         suffix = name[len("tensorflow."):]
         if suffix not in tfapi.TF2_SAME and suffix not in tfapi.TF2_RENAMED:
             raise NotConvertible(call, f"`{self.facts.segment(call.func)}` has no checked TF2 equivalent")
+        if len(call.args) > tfapi.TF2_SAME_POSITIONAL.get(suffix, len(call.args)):
+            raise NotConvertible(call, f"`{self.facts.segment(call.func)}` with arguments by position that TF2 "
+                                       "takes in another order")
 
     def _layer(self, call: ast.Call, kind: str, prefix: list) -> _LayerCall:
         if kind == "layer":
@@ -692,6 +704,21 @@ class _Converter:
 
 _BUILTINS = frozenset({"range", "len", "int", "float", "str", "min", "max", "list", "tuple", "dict",
                        "enumerate", "zip", "abs", "round", "sum", "sorted", "reversed", "print", "isinstance"})
+
+
+def _unused_target(target: Optional[ast.expr], function: ast.FunctionDef) -> bool:
+    """No `as` target, or a name the function never reads (`with variable_scope(...) as scope:`)."""
+    if target is None:
+        return True
+    return isinstance(target, ast.Name) and not any(
+        isinstance(node, ast.Name) and node.id == target.id and not isinstance(node.ctx, ast.Store)
+        for node in ast.walk(function))
+
+
+def _is_print(statement: ast.stmt) -> bool:
+    """`print(...)` as a statement: it builds nothing (in Keras it prints when `call` is traced)."""
+    return isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call) and \
+        isinstance(statement.value.func, ast.Name) and statement.value.func.id == "print"
 
 
 def _mentions(node: ast.AST, names: set[str]) -> bool:

@@ -677,6 +677,12 @@ LAYERS = {
          "name", "reuse"),
         _DENSE_LIKE | {"filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate"},
         ("kernel", "bias")),
+    "tensorflow.layers.conv2d_transpose": LayerApi(
+        "Conv2DTranspose", "conv2d_transpose",
+        ("inputs", "filters", "kernel_size", "strides", "padding", "data_format", "activation", "use_bias",
+         "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer",
+         "activity_regularizer", "kernel_constraint", "bias_constraint", "trainable", "name", "reuse"),
+        _DENSE_LIKE | {"filters", "kernel_size", "strides", "padding", "data_format"}, ("kernel", "bias")),
     "tensorflow.layers.flatten": LayerApi("Flatten", "flatten", ("inputs", "name", "data_format"),
                                           frozenset({"name", "data_format"})),
     "tensorflow.layers.max_pooling2d": LayerApi("MaxPooling2D", "max_pooling2d", _POOLING,
@@ -703,8 +709,11 @@ TF2_SAME = frozenset({
     "tile", "transpose", "unstack", "zeros_like", "math.log", "math.exp", "math.sqrt", "math.square",
     "nn.relu", "nn.relu6", "nn.elu", "nn.selu", "nn.leaky_relu", "nn.sigmoid", "nn.tanh", "nn.softmax",
     "nn.log_softmax", "nn.softplus", "nn.l2_loss", "nn.bias_add",
-    "nn.sparse_softmax_cross_entropy_with_logits", "nn.sigmoid_cross_entropy_with_logits",
+    "nn.sparse_softmax_cross_entropy_with_logits", "nn.sigmoid_cross_entropy_with_logits", "pad",
 })
+# Functions of TF2_SAME whose later positional parameters TF2 reordered: the most positional
+# arguments that still mean the same (tf.pad: TF1's 4th is `name`, TF2's `constant_values`).
+TF2_SAME_POSITIONAL = {"pad": 3}
 # TF1 spelling -> TF2 spelling of the same computation (after `tf.`).
 TF2_RENAMED = {
     "nn.softmax_cross_entropy_with_logits_v2": "nn.softmax_cross_entropy_with_logits",

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional, Union
 
 from . import exact_bn, facts as facts_module, model_code
+from .equivalence import generate as equivalence
 from .api import check_source
 from .rules import Options, select_rules
 from .slim_nets.upgrade import nets_upgrade, upgrade_nets
@@ -42,6 +43,10 @@ class Upgrade:
     # Files to put beside the module ({path relative to its directory: bytes}): the Keras
     # version of the tf-slim nets it calls.
     files: dict = field(default_factory=dict)
+    # The converted (or offered) models' equivalence cases (equivalence.generate), from
+    # which `upgrade_command` writes `<module>_equivalence.py` beside the module.
+    equivalence: list = field(default_factory=list)
+    equivalence_source: Optional[str] = None  # the TF1 code the check runs (None: the module)
 
 
 def upgrade_source(text: str, keras: int = 3, stock_bn: bool = False) -> Upgrade:
@@ -92,7 +97,10 @@ def _refused(facts: facts_module.ModuleFacts, error: NotConvertible, stock_bn: b
     """The module left as it was, with the reason; its model functions offered on their own."""
     offered = model_code.offered_module(facts, stock_bn)
     offer = (offered[0], model_name_map(offered[1])) if offered is not None else None
-    return Upgrade(skipped=(error.line, error.reason), offer=offer)
+    if offered is None:
+        return Upgrade(skipped=(error.line, error.reason))
+    return Upgrade(skipped=(error.line, error.reason), offer=offer, equivalence=equivalence.cases(offered[1]),
+                   equivalence_source=equivalence.model_source(facts.text, offered[1]))
 
 
 def _model_code(facts: facts_module.ModuleFacts, text: str, stock_bn: bool) -> Upgrade:
@@ -138,7 +146,8 @@ def _model_code(facts: facts_module.ModuleFacts, text: str, stock_bn: bool) -> U
     ast.parse(new_text)  # a bug here must never reach a file
     if "\r\n" in text:
         new_text = new_text.replace("\r\n", "\n").replace("\n", "\r\n")
-    return Upgrade(new_text, sorted(set(conversion.notes)), None, model_name_map(conversion))
+    return Upgrade(new_text, sorted(set(conversion.notes)), None, model_name_map(conversion),
+                   equivalence=equivalence.cases(conversion))
 
 
 def model_name_map(conversion: "model_code.ModuleConversion") -> dict:

@@ -20,6 +20,7 @@ from .fsio import Refused, write_atomically, write_new
 from .output import unified_diff
 from . import documents, python2
 from .source import SourceError, encoding_of
+from .equivalence import generate as equivalence
 from .slim_nets import emit as slim_emit
 from .upgrade import Upgrade, upgrade_source
 
@@ -76,6 +77,8 @@ def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_pa
             skipped += 1
             if result.offer is not None and not _offer(path, shown, result.offer, dry_run, diff, out, err, color):
                 errors += 1
+            elif result.offer is not None and not _check(path, shown, offer_path(path), text, result, dry_run, err):
+                errors += 1
             continue
         if result.text is None:
             continue
@@ -113,6 +116,8 @@ def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_pa
                 errors += 1
                 continue
         upgraded.append((shown, result))
+        if view.kind == documents.PYTHON3 and not _check(path, shown, path, text, result, dry_run, err):
+            errors += 1
         for line, note in result.notes:
             err.write(f"{shown}:{_place(view, line)}: note: {note}\n")
         if result.offer is not None and not _offer(path, shown, result.offer, dry_run, diff, out, err, color):
@@ -169,6 +174,29 @@ def _offer(path: str, shown: str, offer: tuple[str, dict], dry_run: bool, diff: 
     verb = "would be" if dry_run else "are"
     err.write(f"{shown}: note: its model functions {verb} in {shown_target} as Keras 3 models, on their own "
               "(the code around them stays TF1)\n")
+    return True
+
+
+def _check(path: str, shown: str, converted: str, tf1_text: str, result: Upgrade, dry_run: bool,
+           err: TextIO) -> bool:
+    """Write the converted models' equivalence check beside the module (never over an
+    existing file); False when it could not be written."""
+    if not result.equivalence:
+        return True
+    target, shown_target = equivalence.check_path(path), equivalence.check_path(shown)
+    if os.path.exists(target):
+        err.write(f"{shown}: note: equivalence check not written: {shown_target} exists\n")
+        return True
+    text = equivalence.check_source(os.path.basename(path), os.path.basename(converted),
+                                    result.equivalence_source or tf1_text, result.equivalence)
+    if not dry_run:
+        try:
+            write_new(target, text.encode())
+        except OSError as error:
+            err.write(f"{shown_target}: not written: {error}\n")
+            return False
+    err.write(f"{shown}: note: {'would write' if dry_run else 'wrote'} {shown_target}: it checks the Keras models "
+              "against the TF1 ones (`python " + os.path.basename(target) + " --help`)\n")
     return True
 
 

@@ -1,28 +1,40 @@
 """How much real TF1 model code `migrate-bn upgrade` converts (issue 15).
 
 Usage: python benchmarks/real_code/model_code_survey.py [MIRRORS]   (default /work/.mirror)
+       python benchmarks/real_code/model_code_survey.py MIRRORS --check SCRATCH \
+           --tf1-python PYTHON_WITH_TF_2_12 --tf2-python PYTHON_WITH_NEWEST_TF
 
 Reads every Python file at HEAD of each mirrored repository (`<mirror>/<owner>+<name>/repo`,
 bare git, read as data: nothing is run), keeps the modules with a model function
 (model_code.model_functions) that builds batch norm, and counts what `upgrade` makes of
 each: converted as model code, models offered on their own, or refused, with the reasons.
 Prints the counts; nothing is written.
+
+With --check, each converted module's directory is exported into SCRATCH (never into this
+repository), `migrate-bn upgrade` runs there, and the equivalence check it writes runs on
+every model with the generated cases as they are (a model with an argument to fill in is
+counted apart): this runs the projects' model code, in SCRATCH only.
 """
+import argparse
 import ast
 import collections
+import io
+import json
+import posixpath
 import subprocess
-import sys
 from pathlib import Path
+from typing import Optional
 
-from migrate_bn import facts as facts_module, model_code
+from migrate_bn import facts as facts_module, model_code, upgrade_command
+from migrate_bn.equivalence.check import run_case
 from migrate_bn.prefilter import may_matter
 from migrate_bn.source import SourceError, parse
 from migrate_bn.upgrade import upgrade_source
 
 
-def python_files(git: Path):
-    listing = subprocess.run(["git", "--git-dir", str(git), "ls-tree", "-r", "HEAD"], capture_output=True,
-                             text=True, timeout=120).stdout
+def python_files(git: Path, under: str = ""):
+    listing = subprocess.run(["git", "--git-dir", str(git), "ls-tree", "-r", "HEAD"] + ([under + "/"] if under else []),
+                             capture_output=True, text=True, timeout=120).stdout
     for line in listing.splitlines():
         info, _, path = line.partition("\t")
         mode, kind, sha = info.split()
@@ -31,11 +43,13 @@ def python_files(git: Path):
                                        capture_output=True, timeout=120).stdout
 
 
-def main(mirrors: Path) -> None:
+def main(mirrors: Path, check: Optional[argparse.Namespace] = None) -> None:
     counts: collections.Counter = collections.Counter()
     reasons: collections.Counter = collections.Counter()
     for mirror in sorted(mirrors.iterdir()):
-        for _, data in python_files(mirror / "repo"):
+        if check is not None and check.repos and mirror.name not in check.repos.split(","):
+            continue
+        for path, data in python_files(mirror / "repo"):
             if len(data) > 500_000 or not may_matter(data):
                 continue
             try:
@@ -59,12 +73,59 @@ def main(mirrors: Path) -> None:
                 counts["converted model functions"] += len(functions)
             elif result.skipped is not None:
                 reasons[result.skipped[1][:90]] += 1
-    for key in ("modules", "model functions", "converted modules", "offered modules", "converted model functions"):
+            if check is not None and result.equivalence:
+                counts.update(run_checks(mirror, path, check))
+    keys = ["modules", "model functions", "converted modules", "offered modules", "converted model functions"]
+    if check is not None:
+        keys += ["checked models", "equivalent", "not equivalent", "did not run", "arguments to fill in"]
+    for key in keys:
         print(f"{key}: {counts[key]}")
     print("refused, by reason:")
     for reason, count in reasons.most_common(20):
         print(f"  {count:4d} {reason}")
 
 
+CASE_EDITS = json.loads((Path(__file__).parent / "model_code_cases.json").read_text())
+
+
+def run_checks(mirror: Path, path: str, options: argparse.Namespace) -> collections.Counter:
+    """Upgrade the module in an exported copy of its directory and run its generated check."""
+    counts: collections.Counter = collections.Counter()
+    directory = posixpath.dirname(path)
+    target = Path(options.check) / mirror.name / directory
+    target.mkdir(parents=True, exist_ok=True)
+    for other, data in python_files(mirror / "repo", directory):  # the module and its neighbours
+        if posixpath.dirname(other) == directory:
+            (target / posixpath.basename(other)).write_bytes(data)
+    module = target / posixpath.basename(path)
+    tf1_text = module.read_text()
+    upgrade_command.run([str(module)], 3, False, False, None, io.StringIO(), io.StringIO())
+    converted = module if module.read_text() != tf1_text else Path(upgrade_command.offer_path(str(module)))
+    tf1 = target / (module.stem + "_tf1.py")
+    result = upgrade_source(tf1_text)
+    tf1.write_text(result.equivalence_source or tf1_text)
+    for index, case in enumerate(result.equivalence):
+        # What a user fills in or corrects in the generated CASES (labels of ours, by model).
+        case = {**case, **CASE_EDITS.get(f"{mirror.name}/{path}:{case['function']}", {})}
+        counts["checked models"] += 1
+        outcome = run_case(tf1, converted, case, options.tf1_python, options.tf2_python,
+                           target / f"{module.stem}_check{index}", imports=target)
+        verdict = "equivalent" if outcome.passed else "arguments to fill in" if (outcome.error or "").startswith(
+            "fill in") else "did not run" if outcome.error else "not equivalent"
+        counts[verdict] += 1
+        detail = outcome.error.strip().splitlines()[-1] if outcome.error else \
+            "; ".join(m.render() for m in outcome.mismatches[:3])
+        print(f"{mirror.name}/{path}: {case['function']}: {verdict}" + (f": {detail[:300]}" if detail else ""),
+              flush=True)
+    return counts
+
+
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("/work/.mirror"))
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("mirrors", nargs="?", default="/work/.mirror")
+    parser.add_argument("--check", metavar="SCRATCH")
+    parser.add_argument("--tf1-python")
+    parser.add_argument("--tf2-python")
+    parser.add_argument("--repos", help="with --check: only these mirrors (owner+name, comma-separated)")
+    arguments = parser.parse_args()
+    main(Path(arguments.mirrors), arguments if arguments.check else None)

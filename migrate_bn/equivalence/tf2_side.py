@@ -1,13 +1,13 @@
 """Run the Keras model `upgrade` made of a TF1 model function, from the TF1 checkpoint.
 
-Usage: python tests/runtime/model_tf2.py MODULE.py CASE.json NAME_MAP.json TF1_DIR OUTDIR
+Usage: python tf2_side.py MODULE.py CASE.json NAME_MAP.json TF1_DIR OUTDIR
 
 Converts TF1_DIR/initial/ckpt with `migrate_bn.checkpoints` (the code behind
-`migrate-bn ckpt-convert`) and reads it into the model with `assert_consumed()` (every
-value used, every weight filled); then computes what tests/runtime/model_tf1.py computed
-(same batches, loss and optimizer: plain SGD) and writes OUTDIR/results.json, with every weight at the end by TF1 name
-and the checkpoint converter's lines.
-Test infrastructure only: nothing in the migrate_bn package may import this.
+`migrate-bn ckpt-convert`) and reads it into the model (CASE.json's "class", built with
+its "kwargs") with `assert_consumed()` (every value used, every weight filled); then
+computes what tf1_side.py computed (same batches, loss and optimizer: plain SGD) and
+writes OUTDIR/results.json, with every weight at the end by TF1 name and the checkpoint
+converter's lines.
 """
 import importlib.util
 import json
@@ -15,7 +15,7 @@ import os
 import sys
 
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -28,17 +28,22 @@ with open(case_path) as handle:
 with open(os.path.join(tf1_dir, "results.json")) as handle:
     batches = [np.asarray(batch, np.float32) for batch in json.load(handle)["batches"]]
 for absent in ("tf_slim", "tf_keras"):  # the converted model needs neither
-    assert importlib.util.find_spec(absent) is None, absent
-STEPS, LEARNING_RATE = 5, 0.05
-lines = checkpoints.convert(os.path.join(tf1_dir, "initial", "ckpt"), os.path.join(out, "converted", "ckpt"),
-                            checkpoints.read_name_map(name_map_path))
+    assert importlib.util.find_spec(absent) is None, f"{absent} is installed: the check needs an environment without it"
+STEPS, LEARNING_RATE = 5, case.get("learning_rate", 0.05)
+name_map = checkpoints.read_name_map(name_map_path)
+lines = checkpoints.convert(os.path.join(tf1_dir, "initial", "ckpt"), os.path.join(out, "converted", "ckpt"), name_map)
+sys.path.insert(0, os.path.dirname(os.path.abspath(module_path)))
 spec = importlib.util.spec_from_file_location("tf2_model", module_path)
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
-name_map = checkpoints.read_name_map(name_map_path)
-model_class = next(entry["class"] for entry in name_map["models"])
-model = getattr(module, model_class)(**case.get("kwargs", {}))
-model(batches[-1], training=False)  # builds every layer: nothing changes in inference mode
+model = getattr(module, case["class"])(**case.get("kwargs", {}))
+
+
+def first(outputs):
+    return outputs[0] if isinstance(outputs, (tuple, list)) else outputs
+
+
+first(model(batches[-1], training=False))  # builds every layer: nothing changes in inference mode
 tf.train.Checkpoint(model=model).read(os.path.join(out, "converted", "ckpt")).assert_consumed()
 optimizer = tf.keras.optimizers.SGD(learning_rate=LEARNING_RATE)
 
@@ -46,17 +51,17 @@ optimizer = tf.keras.optimizers.SGD(learning_rate=LEARNING_RATE)
 @tf.function
 def train_step(batch):
     with tf.GradientTape() as tape:
-        outputs = model(batch, training=True)
+        outputs = first(model(batch, training=True))
         loss = tf.reduce_mean(tf.square(outputs))
     variables = model.trainable_variables
     optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
     return outputs
 
 
-results = {"before": model(batches[-1], training=False).numpy().tolist(), "steps": [], "lines": lines}
+results = {"before": first(model(batches[-1], training=False)).numpy().tolist(), "steps": [], "lines": lines}
 for step in range(STEPS):
     results["steps"].append(train_step(batches[step]).numpy().tolist())
-results["after"] = model(batches[-1], training=False).numpy().tolist()
+results["after"] = first(model(batches[-1], training=False)).numpy().tolist()
 results["weights"] = {f"{attribute[len('tf1/'):]}/{weight.path.rsplit('/', 1)[-1]}": weight.numpy().tolist()
                       for attribute, layer in vars(model).items()
                       if attribute.startswith("tf1/") and isinstance(layer, tf.keras.layers.Layer)
