@@ -214,6 +214,8 @@ class _Converter:
                 flags.add(self.mode)
             elif isinstance(value, ast.Name) and value.id in self.parameters:
                 flags.add(value.id)
+            elif isinstance(value, ast.Constant) and value.value is True and site.updates == "collection":
+                self.notes.append((site.node.lineno, tfapi.ALWAYS_TRAINING_NOTE))
             elif value is not None and not (isinstance(value, ast.Constant) and isinstance(value.value, bool)):
                 raise NotConvertible(site.node, "a training flag other than a parameter of the model function "
                                                 "or a literal")

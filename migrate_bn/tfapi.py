@@ -729,6 +729,13 @@ SLIM_FUSED_2D_NOTE = ("slim fused 2-D input too: there TF1's moving variance acc
 # Batch renormalization is Keras 3's own layer, which has had it since 3.14 only.
 KERAS3_RENORM_NOTE = ("batch renormalization is Keras 3's own `renorm` (TF1's computation and variables), which "
                       "needs Keras 3.14 or later")
+# Model code: batch norm whose flag is a literal True and whose updates went to UPDATE_OPS.
+# TF1 updated its moving statistics only in runs that included the update ops (the train
+# op); a Keras layer called with training=True updates them at every call.
+ALWAYS_TRAINING_NOTE = ("batch norm with a literal training=True: TF1 updated its moving statistics only in runs "
+                        "that included the update ops (the train step); the Keras layer updates them at every call "
+                        "of the model (sampling and evaluation included): call the model where TF1 ran the train "
+                        "step, or check whether anything reads these moving statistics")
 # Model code (model_code.py) with `--stock-keras-bn`: what stock Keras layers cannot compute,
 # refused with the reason (the default, exact layer converts it: exact_bn.py).
 MODEL_CODE_STOCK_BN_REFUSED = {

@@ -280,3 +280,14 @@ def test_checkpoint_names_of_the_converted_batch_norm_weights() -> None:
     assert layer_weight("net/bn/net/bn/moving_mean/biased") == ("net/bn", "moving_mean_biased")
     assert layer_weight("BatchNorm/BatchNorm/moving_mean/local_step") == ("BatchNorm", "moving_mean_local_step")
     assert layer_weight("a/moving_mean/biased") is None and layer_weight("global_step") is None
+
+
+def test_a_literal_true_flag_is_noted_where_keras_updates_at_every_call() -> None:
+    # TF1 updated the moving statistics only in runs with the update ops; Keras at every
+    # call: the difference is said, at the batch norm. In-place updates (TF1 updated at
+    # every run too) and a flag parameter get no such note.
+    result = upgraded("    h = tf.layers.batch_normalization(x, training=True)\n    return h\n")
+    assert result.text is not None
+    assert [line for line, note in result.notes if "literal training=True" in note] == [5]
+    quiet = upgraded("    h = tf.layers.batch_normalization(x, training=is_training)\n    return h\n")
+    assert not any("literal training=True" in note for _, note in quiet.notes)
