@@ -165,15 +165,23 @@ def _offer(path: str, shown: str, offer: tuple[str, dict], dry_run: bool, diff: 
         return True
     if dry_run or diff:
         out.write(unified_diff(shown_target, b"", text.encode(), color))
+    if not _write_new(target, shown_target, text, dry_run, err):
+        return False
+    verb = "would be" if dry_run else "are"
+    err.write(f"{shown}: note: its model functions {verb} in {shown_target} as Keras 3 models, on their own "
+              "(the code around them stays TF1)\n")
+    return True
+
+
+def _write_new(target: str, shown_target: str, text: str, dry_run: bool, err: TextIO) -> bool:
+    """Write a new file beside the module (never over an existing one), unless this is a
+    dry run; False, with the reason said, when it could not be written."""
     if not dry_run:
         try:
             write_new(target, text.encode())
         except OSError as error:
             err.write(f"{shown_target}: not written: {error}\n")
             return False
-    verb = "would be" if dry_run else "are"
-    err.write(f"{shown}: note: its model functions {verb} in {shown_target} as Keras 3 models, on their own "
-              "(the code around them stays TF1)\n")
     return True
 
 
@@ -189,12 +197,8 @@ def _check(path: str, shown: str, converted: str, tf1_text: str, result: Upgrade
         return True
     text = equivalence.check_source(os.path.basename(path), os.path.basename(converted),
                                     result.equivalence_source or tf1_text, result.equivalence)
-    if not dry_run:
-        try:
-            write_new(target, text.encode())
-        except OSError as error:
-            err.write(f"{shown_target}: not written: {error}\n")
-            return False
+    if not _write_new(target, shown_target, text, dry_run, err):
+        return False
     err.write(f"{shown}: note: {'would write' if dry_run else 'wrote'} {shown_target}: it checks the Keras models "
               "against the TF1 ones (`python " + os.path.basename(target) + " --help`)\n")
     return True

@@ -217,6 +217,12 @@ class Program:
         if path in self._modules:
             return self._modules[path]
         self._modules[path] = None  # an import cycle sees nothing more
+        module = self._built(path, self.project.resolver(path))
+        self._modules[path] = module
+        return module
+
+    def _built(self, path: str, resolver) -> Optional[_Module]:
+        """The module's facts, its names resolved by `resolver`; None when it cannot be read."""
         from .. import facts as facts_module
 
         try:
@@ -224,10 +230,7 @@ class Program:
                 view = self.project.views.read(path, handle.read())
         except (OSError, SourceError):
             return None
-        module = _Module(path, facts_module.build(view.tree, view.text, self.project.resolver(path)),
-                         star_imports(view.tree))
-        self._modules[path] = module
-        return module
+        return _Module(path, facts_module.build(view.tree, view.text, resolver), star_imports(view.tree))
 
     def _calls_of(self, path: str) -> Optional[_Module]:
         """The module's facts as far as the reach reads them: its calls and what their
@@ -240,15 +243,7 @@ class Program:
         if path in self._calls:
             return self._calls[path]
         self._calls[path] = None  # an import cycle sees nothing more
-        from .. import facts as facts_module
-
-        try:
-            with open(path, "rb") as handle:
-                view = self.project.views.read(path, handle.read())
-        except (OSError, SourceError):
-            return None
-        module = _Module(path, facts_module.build(view.tree, view.text, _CallsOnly(self.project, path)),
-                         star_imports(view.tree))
+        module = self._built(path, _CallsOnly(self.project, path))
         self._calls[path] = module
         return module
 
