@@ -24,6 +24,7 @@ import os
 import re
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -81,14 +82,34 @@ def run(python: str, *arguments: str) -> str:
     return done.stdout
 
 
-@pytest.fixture(scope="module", params=sorted(NETS))
-def runs(request, tmp_path_factory, tf2_python: str):
-    net = request.param
+def run_net(net: str, tf1: Path, tf2: Path, tf2_python: str) -> str:
+    """The TF1 net, then its Keras model from TF1's checkpoint; what the TF1 side printed."""
     size, batch, classes = NETS[net]
-    tf1, tf2 = tmp_path_factory.mktemp(net + "-tf1"), tmp_path_factory.mktemp(net + "-tf2")
     printed = run(sys.executable, str(RUNTIME / "slim_net_tf1.py"), net, str(size), str(batch), str(classes),
                   str(LEARNING_RATE), str(tf1))
     run(tf2_python, str(RUNTIME / "slim_net_tf2.py"), net, str(classes), str(tf1), str(tf2))
+    return printed
+
+
+@pytest.fixture(scope="module")
+def started(tmp_path_factory, tf2_python: str):
+    """Every net's two runs, two nets at a time: much of each run is single-threaded
+    Python (importing TensorFlow, building the graph or the Keras model), which the other
+    net's run overlaps on a two-core machine."""
+    pool = ThreadPoolExecutor(max_workers=2)
+    futures = {}
+    for net in sorted(NETS, key=lambda name: -NETS[name][0]):  # the largest inputs first
+        tf1, tf2 = tmp_path_factory.mktemp(net + "-tf1"), tmp_path_factory.mktemp(net + "-tf2")
+        futures[net] = (pool.submit(run_net, net, tf1, tf2, tf2_python), tf1, tf2)
+    yield futures
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+@pytest.fixture(scope="module", params=sorted(NETS))
+def runs(request, started):
+    net = request.param
+    future, tf1, tf2 = started[net]
+    printed = future.result()
     model_variables = int(re.search(r"(\d+) model variables", printed).group(1))
     return (net, np.load(tf1 / "tf1.npz"), np.load(tf2 / "tf2.npz"), (tf2 / "loaded.txt").read_text(),
             model_variables, tf2)
