@@ -46,6 +46,7 @@ class BuiltFacts:
         self._analysed = frozenset(program)  # the run's files (absolute): the ones analysed
         self._kept: dict[str, _Built] = {}
         self._current: Optional[tuple[str, _Built]] = None
+        self._done: set[str] = set()  # the modules analysed so far
         self.cuts = 0  # import-cycle placeholders handed out so far (`cut`)
 
     def cut(self) -> None:
@@ -65,6 +66,10 @@ class BuiltFacts:
             self._kept[path] = _Built(source, view, module_facts)
         return module_facts
 
+    def analysed_later(self, path: str, source: bytes) -> bool:
+        """Will the run analyse module `path` (read from `source`) after this?"""
+        return path in self._analysed and path not in self._done and may_matter(source)
+
     def view(self, path: str, source: bytes) -> Optional["View"]:
         """The view facts kept for `path` were built from, when read from `source`."""
         kept = self._found(path, source)
@@ -76,6 +81,7 @@ class BuiltFacts:
         answers they hold), else a new build; offered to the program's questions about
         the module while it is analysed."""
         path = os.path.abspath(resolver.path)
+        self._done.add(path)
         kept = self._kept.get(path)
         if kept is not None and kept.view is view:
             del self._kept[path]

@@ -253,7 +253,12 @@ class Program:
                 self.project.built.cut()
             return self._calls[path]
         self._calls[path] = None  # an import cycle sees nothing more
-        module = self._built(path, _CallsOnly(self.project, path))
+        source = read_bytes(path)
+        if source is not None and self.project.built.analysed_later(path, source):
+            # Its full facts cost more, but its analysis takes them (`project.built`).
+            module = self._module(path)
+        else:
+            module = self._built(path, _CallsOnly(self.project, path))
         self._calls[path] = module
         return module
 
