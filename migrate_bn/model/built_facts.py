@@ -104,8 +104,3 @@ class BuiltFacts:
         if kept is None and self._current is not None and self._current[0] == path:
             kept = self._current[1]
         return kept if kept is not None and kept.source == source else None
-
-    def forget(self) -> None:
-        """Drop everything kept (the project's files changed)."""
-        self._kept.clear()
-        self._current = None
