@@ -87,7 +87,8 @@ def check_view(view: documents.View, rules: Sequence[Rule], options: Options,
                resolver: Optional[Resolver] = None) -> list[Finding]:
     """The findings in a file's view, at the view's positions; messages name other lines
     as the file shows them (a notebook's cell and line)."""
-    module_facts = facts_module.build(view.tree, view.text, resolver)
+    module_facts = resolver.analysis_facts(view) if resolver is not None else \
+        facts_module.build(view.tree, view.text, resolver)
     module_facts.line_name = view.line_name
     return check_source(view.text, rules, options, resolver, module_facts=module_facts)
 

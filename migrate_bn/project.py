@@ -20,6 +20,7 @@ from . import facts as facts_module
 from .binding import def_signature, positional_parameters
 from .prefilter import may_matter
 from . import documents
+from .model.built_facts import BuiltFacts
 from .model.views import Views
 from .source import SourceError
 
@@ -65,6 +66,8 @@ class Project:
         self._imported_files: dict[str, list[str]] = {}
         # Parsed modules: one summarized here is often analysed too, or the other way round.
         self.views = Views()
+        # Full facts built for an importer or the program, kept for the module's analysis.
+        self.built = BuiltFacts(self.program)
 
     def resolver(self, path: str) -> "Resolver":
         return Resolver(self, os.path.abspath(path))
@@ -75,6 +78,7 @@ class Project:
         if path in self._summaries:
             return self._summaries[path]
         if path in self._in_progress:
+            self.built.cut()
             return {}  # an import cycle: what is known so far is all there is
         self._in_progress.add(path)
         try:
@@ -128,13 +132,12 @@ class Project:
             if not self._could_build_batch_norm(path, source, 0):
                 return {}
             # A Python 2 module is read through its Python 3 view, as `analyze` reads it.
-            view = self.views.read(path, source)
-            text, tree = view.text, view.tree
+            view = self.built.view(path, source) or self.views.read(path, source)
         except (OSError, SourceError):
             return {}
-        resolver = self.resolver(path)
+        module_facts = self.built.build(path, source, view, self.resolver(path))
+        resolver = module_facts.resolver
         self._dependencies[path] = resolver.dependencies
-        module_facts = facts_module.build(tree, text, resolver)
         from .flags import is_training_name
 
         producers: dict[str, Producer] = {}
@@ -219,7 +222,12 @@ class Resolver:
     def read(self, source: bytes) -> "documents.View":
         """The view of this module's `source` (documents.read), shared with the project's
         summaries of it."""
-        return self.project.views.read(self.path, source)
+        return self.project.built.view(self.path, source) or self.project.views.read(self.path, source)
+
+    def analysis_facts(self, view: "documents.View") -> "facts_module.ModuleFacts":
+        """The facts of this module's `view` for its analysis, built once with those the
+        project built of it for its importers or its program (`BuiltFacts`)."""
+        return self.project.built.analysis_facts(view, self)
 
     def producer(self, qualname: str) -> Optional[Producer]:
         if qualname.startswith(FOREIGN_PREFIXES) or "." not in qualname.lstrip("."):

@@ -422,8 +422,9 @@ def test_crash_inside_migrate_bn_is_reported_with_where_it_happened(
     result = invoke("check", "src")
     assert result.exit_code == 2
     # The innermost frame of migrate-bn's own code, not of the library or test around it.
-    assert "src/train.py: internal error: ValueError: boom (at migrate_bn/api.py:" in result.stderr
-    assert "in check_view)" in result.stderr
+    # (the analysis builds its facts through the project's resolver, which shares them)
+    assert "src/train.py: internal error: ValueError: boom (at migrate_bn/project.py:" in result.stderr
+    assert "in analysis_facts)" in result.stderr
 
 
 def test_change_of_encoding_by_a_fix_is_refused(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:

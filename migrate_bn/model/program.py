@@ -215,22 +215,30 @@ class Program:
 
     def _module(self, path: str) -> Optional[_Module]:
         if path in self._modules:
+            if self._modules[path] is None:
+                self.project.built.cut()
             return self._modules[path]
         self._modules[path] = None  # an import cycle sees nothing more
-        module = self._built(path, self.project.resolver(path))
+        module = self._built(path, self.project.resolver(path), shared=True)
         self._modules[path] = module
         return module
 
-    def _built(self, path: str, resolver) -> Optional[_Module]:
-        """The module's facts, its names resolved by `resolver`; None when it cannot be read."""
+    def _built(self, path: str, resolver, shared: bool = False) -> Optional[_Module]:
+        """The module's facts, its names resolved by `resolver`; None when it cannot be
+        read. `shared`: `resolver` is the project's, and the facts are built once with
+        the module's summary and analysis (`project.built`)."""
         from .. import facts as facts_module
 
+        built = self.project.built
         try:
             with open(path, "rb") as handle:
-                view = self.project.views.read(path, handle.read())
+                source = handle.read()
+            view = (built.view(path, source) if shared else None) or self.project.views.read(path, source)
         except (OSError, SourceError):
             return None
-        return _Module(path, facts_module.build(view.tree, view.text, resolver), star_imports(view.tree))
+        module_facts = built.build(path, source, view, resolver) if shared else \
+            facts_module.build(view.tree, view.text, resolver)
+        return _Module(path, module_facts, star_imports(view.tree))
 
     def _calls_of(self, path: str) -> Optional[_Module]:
         """The module's facts as far as the reach reads them: its calls and what their
@@ -241,9 +249,16 @@ class Program:
         if module is not None:
             return module
         if path in self._calls:
+            if self._calls[path] is None:
+                self.project.built.cut()
             return self._calls[path]
         self._calls[path] = None  # an import cycle sees nothing more
-        module = self._built(path, _CallsOnly(self.project, path))
+        source = read_bytes(path)
+        if source is not None and self.project.built.analysed_later(path, source):
+            # Its full facts cost more, but its analysis takes them (`project.built`).
+            module = self._module(path)
+        else:
+            module = self._built(path, _CallsOnly(self.project, path))
         self._calls[path] = module
         return module
 

@@ -1,0 +1,106 @@
+"""One build of a module's full facts for its importers, the program and its own analysis.
+
+A module of the run that builds batch norm is often summarized for its importers
+(`project.Project.summary`) or read by the program (`program.Program._module`) before
+the runner comes to analyse it, and each built the same facts again: the same parse,
+the same resolver (`project.Resolver` of the same path, in the same `Project`). Those
+facts are kept here until the module's analysis takes them, along with the view they
+were built from, so that the analysis neither parses nor builds again. The facts of the
+module being analysed are offered back the other way, to the program's questions about
+it.
+
+Facts are shared only when building them gave the answers a later build gives: every
+answer a build reads is kept for the run (summaries, the program's modules, the model's
+answers), except the placeholder a question meets in an import cycle (`cut`), which is
+replaced by the full answer once it is known. A build that met one is not shared.
+
+Memory: only modules the run will analyse are kept, each until its analysis; the
+module being analysed is the only one offered back.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Optional
+
+from .. import facts as facts_module
+from ..prefilter import may_matter
+
+if TYPE_CHECKING:
+    from ..documents import View
+    from ..facts import ModuleFacts
+
+
+@dataclass
+class _Built:
+    source: bytes
+    view: "View"
+    facts: "ModuleFacts"
+
+
+class BuiltFacts:
+    """Full facts by module path, built once for whoever asks first."""
+
+    def __init__(self, program: tuple[str, ...] = ()) -> None:
+        self._analysed = frozenset(program)  # the run's files (absolute): the ones analysed
+        self._kept: dict[str, _Built] = {}
+        self._current: Optional[tuple[str, _Built]] = None
+        self._done: set[str] = set()  # the modules analysed so far
+        self.cuts = 0  # import-cycle placeholders handed out so far (`cut`)
+
+    def cut(self) -> None:
+        """A question met a module whose answer is still being worked out (an import
+        cycle) and was given a placeholder: what was built meanwhile is not shared."""
+        self.cuts += 1
+
+    def build(self, path: str, source: bytes, view: "View", resolver: Any) -> "ModuleFacts":
+        """The facts of module `path` (`view`, read from `source`) as `resolver` (the
+        project's resolver of `path`) resolves them; kept for the module's analysis."""
+        kept = self._found(path, source)
+        if kept is not None:
+            return kept.facts
+        cuts = self.cuts
+        module_facts = facts_module.build(view.tree, view.text, resolver)
+        if self.cuts == cuts and path in self._analysed and may_matter(source):
+            self._kept[path] = _Built(source, view, module_facts)
+        return module_facts
+
+    def analysed_later(self, path: str, source: bytes) -> bool:
+        """Will the run analyse module `path` (read from `source`) after this?"""
+        return path in self._analysed and path not in self._done and may_matter(source)
+
+    def view(self, path: str, source: bytes) -> Optional["View"]:
+        """The view facts kept for `path` were built from, when read from `source`."""
+        kept = self._found(path, source)
+        return kept.view if kept is not None else None
+
+    def analysis_facts(self, view: "View", resolver: Any) -> "ModuleFacts":
+        """The facts for the analysis of `view` (the module of `resolver`): those kept for
+        it, now answering through `resolver` (which takes on the dependencies of the
+        answers they hold), else a new build; offered to the program's questions about
+        the module while it is analysed."""
+        path = os.path.abspath(resolver.path)
+        self._done.add(path)
+        kept = self._kept.get(path)
+        if kept is not None and kept.view is view:
+            del self._kept[path]
+            module_facts = kept.facts
+            resolver.dependencies.update(module_facts.resolver.dependencies)
+            module_facts.resolver = resolver
+        else:
+            cuts = self.cuts
+            module_facts = facts_module.build(view.tree, view.text, resolver)
+            source = getattr(view, "source", None)
+            if self.cuts != cuts or source is None:
+                self._current = None
+                return module_facts
+            kept = _Built(source, view, module_facts)
+        self._current = (path, kept)
+        return module_facts
+
+    def _found(self, path: str, source: bytes) -> Optional[_Built]:
+        kept = self._kept.get(path)
+        if kept is None and self._current is not None and self._current[0] == path:
+            kept = self._current[1]
+        return kept if kept is not None and kept.source == source else None
