@@ -183,6 +183,7 @@ def project_picture(facts) -> KerasPicture:
     root = project_root(resolver.path)
     trees = _TREES.setdefault(resolver.project, {})
     if root not in trees:
+        resolver.project.watch(root)  # the language server's refresh sees its files change
         trees[root] = _read_tree(root)
     files = trees[root]
     if len(files) > _MAX_FILES:
