@@ -28,7 +28,7 @@ from migrate_bn.api import analyze  # noqa: E402
 from migrate_bn.findings import Finding, Span  # noqa: E402
 from migrate_bn.lsp import encode, ignore_edits, span_range, split_lines, text_edits  # noqa: E402
 from migrate_bn.output import rule_docs_url  # noqa: E402
-from test_programs import BUGGY, FIXED  # noqa: E402  # conftest.py makes it importable
+from test_programs import BUGGY, FIXED, IMPORTER, MODELS, MODELS_PLAIN, rewrite  # noqa: E402  # conftest.py makes it importable
 
 # The servers live for the module; so must the event loop the tests run on.
 in_module_loop = pytest.mark.asyncio(loop_scope="module")
@@ -300,6 +300,64 @@ async def test_batch_norm_built_in_another_module_of_the_project(vscode: Languag
     open_document(vscode, uri, text)
     (diagnostic,) = await published(vscode, uri, 1)
     assert diagnostic.code == "BN001"
+
+
+# --- the model kept across saves (model/refresh.py) -----------------------------------------
+
+
+def _save(client: LanguageClient, uri: str) -> None:
+    client.text_document_did_save(types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+
+
+async def _codes_after(client: LanguageClient, uri: str, count: int, timeout: float = 30.0) -> list:
+    """The codes of the diagnostics published for `uri` once more than `count` were published."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while len(client.published.get(uri, [])) <= count:  # type: ignore[attr-defined]
+        assert asyncio.get_running_loop().time() < deadline, f"no new diagnostics for {uri}"
+        await asyncio.sleep(0.02)
+    return [d.code for d in client.published[uri][-1].diagnostics]  # type: ignore[attr-defined]
+
+
+@in_module_loop
+async def test_saving_an_imported_module_updates_the_importers_diagnostics(vscode: LanguageClient,
+                                                                           workspace: Path):
+    workspace = workspace / "saved"
+    workspace.mkdir()
+    (workspace / "setup.cfg").write_text("[metadata]\nname = demo\n")
+    models = write(workspace, "models.py", MODELS)
+    train = write(workspace, "train.py", IMPORTER)
+    open_document(vscode, train, IMPORTER)
+    assert [d.code for d in await published(vscode, train, 1)] == ["BN001"]
+    # The user edits models.py so that it builds no batch norm, and saves it.
+    open_document(vscode, models, MODELS)
+    await published(vscode, models, 1)
+    rewrite(workspace / "models.py", MODELS_PLAIN)
+    seen = len(vscode.published[train])  # type: ignore[attr-defined]
+    _save(vscode, models)
+    assert await _codes_after(vscode, train, seen) == []
+    # And back: the kept model answers from the disk again, not from what it kept.
+    rewrite(workspace / "models.py", MODELS)
+    seen = len(vscode.published[train])  # type: ignore[attr-defined]
+    _save(vscode, models)
+    assert await _codes_after(vscode, train, seen) == ["BN001"]
+
+
+@in_module_loop
+async def test_an_unsaved_buffer_wins_over_the_disk(vscode: LanguageClient, workspace: Path):
+    workspace = workspace / "buffer"
+    workspace.mkdir()
+    (workspace / "setup.cfg").write_text("[metadata]\nname = demo\n")
+    write(workspace, "helpers.py", MODELS.replace("build", "make"))
+    text = IMPORTER.replace("build", "make").replace("from models", "from helpers")
+    uri = write(workspace, "eval_train.py", text.replace("train_op = tf", "with tf.control_dependencies("
+                                                          "tf.get_collection(tf.GraphKeys.UPDATE_OPS)):\n"
+                                                          "    train_op = tf"))
+    open_document(vscode, uri, text)  # the buffer lacks the dependency the file on disk has
+    assert [d.code for d in await published(vscode, uri, 1)] == ["BN001"]
+    rewrite(workspace / "helpers.py", MODELS.replace("build", "make") + "\n")
+    seen = len(vscode.published[uri])  # type: ignore[attr-defined]
+    _save(vscode, write(workspace, "unrelated.py", "x = 1\n"))
+    assert await _codes_after(vscode, uri, seen) == ["BN001"]
 
 
 # --- code actions --------------------------------------------------------------------------

@@ -3,12 +3,12 @@ files changed on disk touch, and nothing when nothing changed."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from migrate_bn.api import analyze
 from migrate_bn.model.program import _PROGRAMS
 from migrate_bn.project import Project
+from test_programs import IMPORTER, MODELS, MODELS_PLAIN, rewrite  # conftest.py makes it importable
 
 HELPER = """import tensorflow as tf
 
@@ -35,41 +35,10 @@ from ops import conv_bn
 
 out = conv_bn(tf.placeholder(tf.float32, [1, 8, 8, 3]))
 """
-# The importer builds batch norm through `build`, and trains without the update ops.
-MODELS = """import tensorflow as tf
-
-
-def build(x, is_training):
-    return tf.layers.batch_normalization(x, training=is_training)
-"""
-MODELS_PLAIN = """import tensorflow as tf
-
-
-def build(x, is_training):
-    return tf.layers.dense(x, 4)
-"""
-IMPORTER = """import tensorflow as tf
-from models import build
-
-x = tf.placeholder(tf.float32, [None, 4])
-is_training = tf.placeholder(tf.bool)
-loss = tf.reduce_mean(build(x, is_training))
-train_op = tf.train.AdamOptimizer(0.1).minimize(loss)
-"""
-
-
 def _tree(root: Path, files: dict[str, str]) -> None:
     (root / "setup.cfg").write_text("")
     for name, text in files.items():
-        _write(root / name, text)
-
-
-def _write(path: Path, text: str) -> None:
-    """Write and move the file's time on: a change within the clock's step is still a change."""
-    before = path.stat().st_mtime_ns if path.exists() else 0
-    path.write_text(text)
-    if before:
-        os.utime(path, ns=(before + 10**9, before + 10**9))
+        rewrite(root / name, text)
 
 
 def _codes(project: Project, path: Path, source: bytes = None) -> list[str]:
@@ -82,7 +51,7 @@ def test_a_changed_imported_module_changes_the_importers_findings(tmp_path: Path
     project = Project(watch=True)
     train = tmp_path / "train.py"
     assert _codes(project, train) == ["BN001"]
-    _write(tmp_path / "models.py", MODELS_PLAIN)
+    rewrite(tmp_path / "models.py", MODELS_PLAIN)
     # Without a refresh the kept summary still answers (what the language server did
     # wrong if it kept the model without refreshing it) ...
     assert _codes(project, train) == ["BN001"]
@@ -90,7 +59,7 @@ def test_a_changed_imported_module_changes_the_importers_findings(tmp_path: Path
     assert str(tmp_path / "models.py") in changes.changed
     # ... after it, the module is read again.
     assert _codes(project, train) == []
-    _write(tmp_path / "models.py", MODELS)
+    rewrite(tmp_path / "models.py", MODELS)
     project.refresh()
     assert _codes(project, train) == ["BN001"]
 
@@ -100,11 +69,11 @@ def test_a_changed_training_program_changes_a_helpers_findings(tmp_path: Path) -
     project = Project(watch=True)
     ops = tmp_path / "ops.py"
     assert _codes(project, ops) == ["BN003"]
-    _write(tmp_path / "train.py", EXPORT)  # trains nothing any more
+    rewrite(tmp_path / "train.py", EXPORT)  # trains nothing any more
     project.refresh()
     assert _codes(project, ops) == []
     (tmp_path / "train.py").unlink()
-    _write(tmp_path / "bin_train.py", TRAIN)  # a new file trains it
+    rewrite(tmp_path / "bin_train.py", TRAIN)  # a new file trains it
     changes = project.refresh()
     assert str(tmp_path / "bin_train.py") in changes.added
     assert str(tmp_path / "train.py") in changes.removed
@@ -139,7 +108,7 @@ def test_a_change_drops_only_the_modules_that_depend_on_it(tmp_path: Path) -> No
     train, models = str(tmp_path / "train.py"), str(tmp_path / "models.py")
     kept = program._calls[train]
     assert models in project._summaries
-    _write(tmp_path / "models.py", MODELS_PLAIN)
+    rewrite(tmp_path / "models.py", MODELS_PLAIN)
     changes = project.refresh()
     assert changes.changed == {models}
     assert models not in project._summaries
@@ -156,7 +125,7 @@ def test_the_buffer_wins_over_the_disk_for_its_own_file(tmp_path: Path) -> None:
     train = tmp_path / "train.py"
     assert _codes(project, train) == []
     assert _codes(project, train, IMPORTER.encode()) == ["BN001"]  # the unsaved buffer
-    _write(tmp_path / "models.py", MODELS + "\n")
+    rewrite(tmp_path / "models.py", MODELS + "\n")
     project.refresh()
     assert _codes(project, train, IMPORTER.encode()) == ["BN001"]
     assert _codes(project, train) == []
