@@ -136,3 +136,15 @@ def test_a_project_not_watching_has_nothing_to_refresh(tmp_path: Path) -> None:
     project = Project()
     assert _codes(project, tmp_path / "train.py") == ["BN001"]
     assert project.stamps is None and not project.refresh().stale
+
+
+def test_the_keras_picture_reads_again_only_the_files_that_changed(tmp_path: Path) -> None:
+    from migrate_bn.model.keras_project import read_files
+
+    _tree(tmp_path, {"models.py": MODELS, "train.py": IMPORTER})
+    paths = [str(tmp_path / "models.py"), str(tmp_path / "train.py")]
+    known = read_files(paths)
+    rewrite(tmp_path / "models.py", "import tensorflow as tf\nbn = tf.keras.layers.BatchNormalization()\n")
+    fresh = read_files(paths, known, frozenset({paths[0]}))
+    assert fresh[1][1] is known[1][1]
+    assert fresh[0][1].keras_batch_norm and not known[0][1].keras_batch_norm

@@ -122,7 +122,7 @@ def refresh(project: "Project") -> Changes:
         seeds.update(os.path.dirname(path) for path in added | changed)
         seeds.update(_lookups_changed(project))
     stale = _with_dependents(project, seeds)
-    _drop(project, stale, changed)
+    _drop(project, stale, changed, added, removed)
     return Changes(changed, added, removed, frozenset(stale))
 
 
@@ -166,7 +166,8 @@ def _with_dependents(project: "Project", seeds: set[str]) -> set[str]:
     return stale
 
 
-def _drop(project: "Project", stale: set[str], changed: frozenset[str]) -> None:
+def _drop(project: "Project", stale: set[str], changed: frozenset[str], added: frozenset[str],
+          removed: frozenset[str]) -> None:
     from . import aliases, keras_project
 
     for cache in (project._summaries, project._dependencies, project._imported_files):
@@ -187,10 +188,14 @@ def _drop(project: "Project", stale: set[str], changed: frozenset[str]) -> None:
         program._reached = None
     project.model_answers.clear()
     aliases._ANSWERS.pop(project, None)
+    # The Keras picture's per-file facts depend on each file's text alone: read again
+    # the files that changed; a tree whose files came or went is read again whole.
     trees = keras_project._TREES.get(project)
-    if trees is not None:
-        for root in [root for root in trees if any(path.startswith(root + os.sep) for path in stale)]:
+    for root, files in list((trees or {}).items()):
+        if any(path.startswith(root + os.sep) for path in added | removed):
             del trees[root]
+        elif any(path in changed for path, _ in files):
+            trees[root] = keras_project.read_files([path for path, _ in files], files, changed)
 
 
 def _programs(project: "Project") -> list:
