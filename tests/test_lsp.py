@@ -136,6 +136,14 @@ def write(workspace: Path, name: str, text: str) -> str:
     return from_fs_path(str(path))
 
 
+def project_directory(workspace: Path, name: str) -> Path:
+    """A directory of the workspace that is a project root of its own (setup.cfg)."""
+    project = workspace / name
+    project.mkdir()
+    (project / "setup.cfg").write_text("[metadata]\nname = demo\n")
+    return project
+
+
 def open_document(client: LanguageClient, uri: str, text: str, version: int = 1) -> None:
     client.text_document_did_open(types.DidOpenTextDocumentParams(
         text_document=types.TextDocumentItem(uri=uri, language_id="python", version=version, text=text)))
@@ -287,17 +295,10 @@ async def test_project_configuration_is_read(vscode: LanguageClient, workspace: 
 
 @in_module_loop
 async def test_batch_norm_built_in_another_module_of_the_project(vscode: LanguageClient, workspace: Path):
-    project = workspace / "crossfile"
-    project.mkdir()
-    (project / "setup.cfg").write_text("[metadata]\nname = demo\n")
-    (project / "models.py").write_text(
-        "import tensorflow as tf\n\n\ndef build(x, is_training):\n"
-        "    return tf.layers.batch_normalization(x, training=is_training)\n")
-    text = ("import tensorflow as tf\nfrom models import build\n\nx = tf.placeholder(tf.float32, [None, 4])\n"
-            "is_training = tf.placeholder(tf.bool)\nloss = tf.reduce_mean(build(x, is_training))\n"
-            "train_op = tf.train.AdamOptimizer(0.1).minimize(loss)\n")
-    uri = write(project, "train.py", text)
-    open_document(vscode, uri, text)
+    project = project_directory(workspace, "crossfile")
+    write(project, "models.py", MODELS)
+    uri = write(project, "train.py", IMPORTER)
+    open_document(vscode, uri, IMPORTER)
     (diagnostic,) = await published(vscode, uri, 1)
     assert diagnostic.code == "BN001"
 
@@ -321,9 +322,7 @@ async def _codes_after(client: LanguageClient, uri: str, count: int, timeout: fl
 @in_module_loop
 async def test_saving_an_imported_module_updates_the_importers_diagnostics(vscode: LanguageClient,
                                                                            workspace: Path):
-    workspace = workspace / "saved"
-    workspace.mkdir()
-    (workspace / "setup.cfg").write_text("[metadata]\nname = demo\n")
+    workspace = project_directory(workspace, "saved")
     models = write(workspace, "models.py", MODELS)
     train = write(workspace, "train.py", IMPORTER)
     open_document(vscode, train, IMPORTER)
@@ -344,9 +343,7 @@ async def test_saving_an_imported_module_updates_the_importers_diagnostics(vscod
 
 @in_module_loop
 async def test_an_unsaved_buffer_wins_over_the_disk(vscode: LanguageClient, workspace: Path):
-    workspace = workspace / "buffer"
-    workspace.mkdir()
-    (workspace / "setup.cfg").write_text("[metadata]\nname = demo\n")
+    workspace = project_directory(workspace, "buffer")
     write(workspace, "helpers.py", MODELS.replace("build", "make"))
     text = IMPORTER.replace("build", "make").replace("from models", "from helpers")
     uri = write(workspace, "eval_train.py", text.replace("train_op = tf", "with tf.control_dependencies("
