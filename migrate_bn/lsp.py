@@ -134,6 +134,8 @@ class Analysis:
     lines: list[str] = field(default_factory=list)
     # For the client, sent from the event loop (analyses run on a worker thread).
     messages: list[types.ShowMessageParams] = field(default_factory=list)
+    # The project files its findings rest on: a save that changes one analyses it again.
+    dependencies: frozenset[str] = frozenset()
 
     @property
     def findings(self) -> list[Finding]:
@@ -154,7 +156,9 @@ class MigrateBnServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("migrate-bn", __version__)
         self.debounce = DEBOUNCE_SECONDS
-        self.project = Project()
+        # Kept across edits and saves: a save drops only what the files changed on disk
+        # touch (Project.refresh); a configuration change starts it afresh.
+        self.project = Project(watch=True)
         self.analyses: dict[str, Analysis] = {}
         self.states: dict[str, _DocumentState] = {}
         self.reported_config_errors: set[str] = set()
@@ -223,6 +227,8 @@ class MigrateBnServer(LanguageServer):
             view = self.read(uri, source, path or uri) if may_matter(source) else None
             analysis.result = analyze(source, path or uri, rules=analysis.rules, options=Options(), fix=fix,
                                       resolver=resolver, view=view)
+            if resolver is not None:
+                analysis.dependencies = frozenset(resolver.all_dependencies())
         except Exception as error:  # a bug in migrate-bn: say so, keep serving
             logger.exception("analysis failed for %s", uri)
             analysis.result = Result(path=path or uri, internal_error=f"{type(error).__name__}: {error}")
@@ -294,6 +300,18 @@ class MigrateBnServer(LanguageServer):
             if analysis.parsed or analysis.result is None or analysis.result.internal_error:
                 self.analyses[uri] = analysis
                 self.publish(analysis)
+
+    async def saved(self, uri: str) -> None:
+        """A document was saved: drop what the files changed on disk since they were
+        read make stale (in turn with the analyses, on their worker, so that none sees
+        the project half refreshed), then analyse the saved document again and every
+        open one whose findings rest on a file that changed."""
+        loop = asyncio.get_running_loop()
+        changes = await loop.run_in_executor(self.analysis_pool, self.project.refresh)
+        self.schedule(uri, 0)
+        for other, analysis in list(self.analyses.items()):
+            if other != uri and (changes.added or changes.removed or not changes.stale.isdisjoint(analysis.dependencies)):
+                self.schedule(other, 0)
 
     def forget(self, uri: str) -> None:
         state = self.states.pop(uri, None)
@@ -508,10 +526,8 @@ def create_server() -> MigrateBnServer:
         ls.schedule(params.text_document.uri, ls.debounce)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
-    def did_save(ls: MigrateBnServer, params: types.DidSaveTextDocumentParams) -> None:
-        # Other modules (and the configuration) may have changed on disk: read them anew.
-        ls.project = Project()
-        ls.schedule(params.text_document.uri, 0)
+    async def did_save(ls: MigrateBnServer, params: types.DidSaveTextDocumentParams) -> None:
+        await ls.saved(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: MigrateBnServer, params: types.DidCloseTextDocumentParams) -> None:
@@ -519,7 +535,7 @@ def create_server() -> MigrateBnServer:
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     def did_change_configuration(ls: MigrateBnServer, params: types.DidChangeConfigurationParams) -> None:
-        ls.project = Project()
+        ls.project = Project(watch=True)  # a full reset: the settings may change what is read
         ls.reported_config_errors.clear()
         for uri in list(ls.workspace.text_documents):
             ls.schedule(uri, 0)

@@ -21,6 +21,7 @@ from .binding import def_signature, positional_parameters
 from .prefilter import may_matter
 from . import documents
 from .model.built_facts import BuiltFacts
+from .model.refresh import Changes, Stamps, refresh
 from .model.views import Views
 from .source import SourceError
 
@@ -45,7 +46,7 @@ class Producer:
 class Project:
     """Summaries of the project's modules, shared by every file of one run."""
 
-    def __init__(self, program: Sequence[str] = (), roots: Sequence[str] = ()) -> None:
+    def __init__(self, program: Sequence[str] = (), roots: Sequence[str] = (), watch: bool = False) -> None:
         # The files of the run: the whole program, for what no import answers (is a
         # function called anywhere?). Empty when unknown (standard input, an editor).
         self.program: tuple[str, ...] = tuple(os.path.abspath(path) for path in program)
@@ -68,6 +69,25 @@ class Project:
         self.views = Views()
         # Full facts built for an importer or the program, kept for the module's analysis.
         self.built = BuiltFacts(self.program)
+        # With `watch` (the language server): the stamps of the files read, so that
+        # `refresh` drops only what the files changed since depend on (model/refresh.py).
+        self.stamps: Optional[Stamps] = Stamps() if watch else None
+
+    def read(self, path: str) -> Optional[bytes]:
+        """A project file's bytes (None when unreadable), stamped first when watching."""
+        if self.stamps is not None:
+            self.stamps.note(path)
+        return read_bytes(path)
+
+    def watch(self, root: Optional[str]) -> None:
+        """The model is about to walk `root`: stamp its files first, when watching."""
+        if self.stamps is not None and root:
+            self.stamps.watch(root)
+
+    def refresh(self) -> Changes:
+        """Drop what depends on the files changed on disk since they were read; keep the
+        rest (a project made with `watch=True`; otherwise nothing is known to drop)."""
+        return refresh(self)
 
     def resolver(self, path: str) -> "Resolver":
         return Resolver(self, os.path.abspath(path))
@@ -94,7 +114,7 @@ class Project:
         the module's bytes, or None to read them if they are needed (an unreadable
         module has no word and imports nothing)."""
         if path not in self._holds_words:
-            source = read_bytes(path) if source is None else source
+            source = self.read(path) if source is None else source
             self._holds_words[path] = source is not None and may_matter(source)
         if self._holds_words[path]:
             return True
@@ -103,7 +123,7 @@ class Project:
         self._in_scan.add(path)
         try:
             if path not in self._imported_files:
-                source = read_bytes(path) if source is None else source
+                source = self.read(path) if source is None else source
                 self._imported_files[path] = self._files_imported_by(path, source or b"")
             return any(self._could_build_batch_norm(found, None, depth + 1) for found in self._imported_files[path])
         finally:
@@ -125,8 +145,9 @@ class Project:
 
     def _summarize(self, path: str) -> dict[str, Producer]:
         try:
-            with open(path, "rb") as handle:
-                source = handle.read()
+            source = self.read(path)
+            if source is None:
+                return {}
             # Parsing every imported module costs as much as the analysis: skip those that
             # cannot build batch norm, neither themselves nor through their own imports.
             if not self._could_build_batch_norm(path, source, 0):

@@ -39,3 +39,35 @@ WIRED = ("with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS
 
 def upgradable_script(train: str = WIRED, evaluation: str = "print(sess.run(prediction, {x: data}))") -> str:
     return "data = target = None\n" + SCRIPT.format(train=train, evaluation=evaluation)
+
+
+# Two modules of one project: `models.build` builds batch norm, and the importer trains
+# it without the update ops (BN001 in the importer); MODELS_PLAIN builds none.
+MODELS = """\
+import tensorflow as tf
+
+
+def build(x, is_training):
+    return tf.layers.batch_normalization(x, training=is_training)
+"""
+MODELS_PLAIN = MODELS.replace("tf.layers.batch_normalization(x, training=is_training)", "tf.layers.dense(x, 4)")
+IMPORTER = """\
+import tensorflow as tf
+from models import build
+
+x = tf.placeholder(tf.float32, [None, 4])
+is_training = tf.placeholder(tf.bool)
+loss = tf.reduce_mean(build(x, is_training))
+train_op = tf.train.AdamOptimizer(0.1).minimize(loss)
+"""
+
+
+def rewrite(path, text: str) -> None:
+    """Write a file as an editor saves it, moving its time on by a second: a change
+    within the file system clock's step is still a change (pathlib.Path `path`)."""
+    import os
+
+    before = path.stat().st_mtime_ns if path.exists() else 0
+    path.write_text(text)
+    if before:
+        os.utime(path, ns=(before + 10**9, before + 10**9))

@@ -28,7 +28,7 @@ from migrate_bn.api import analyze  # noqa: E402
 from migrate_bn.findings import Finding, Span  # noqa: E402
 from migrate_bn.lsp import encode, ignore_edits, span_range, split_lines, text_edits  # noqa: E402
 from migrate_bn.output import rule_docs_url  # noqa: E402
-from test_programs import BUGGY, FIXED  # noqa: E402  # conftest.py makes it importable
+from test_programs import BUGGY, FIXED, IMPORTER, MODELS, MODELS_PLAIN, rewrite  # noqa: E402  # conftest.py makes it importable
 
 # The servers live for the module; so must the event loop the tests run on.
 in_module_loop = pytest.mark.asyncio(loop_scope="module")
@@ -134,6 +134,14 @@ def write(workspace: Path, name: str, text: str) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8", newline="")
     return from_fs_path(str(path))
+
+
+def project_directory(workspace: Path, name: str) -> Path:
+    """A directory of the workspace that is a project root of its own (setup.cfg)."""
+    project = workspace / name
+    project.mkdir()
+    (project / "setup.cfg").write_text("[metadata]\nname = demo\n")
+    return project
 
 
 def open_document(client: LanguageClient, uri: str, text: str, version: int = 1) -> None:
@@ -287,19 +295,66 @@ async def test_project_configuration_is_read(vscode: LanguageClient, workspace: 
 
 @in_module_loop
 async def test_batch_norm_built_in_another_module_of_the_project(vscode: LanguageClient, workspace: Path):
-    project = workspace / "crossfile"
-    project.mkdir()
-    (project / "setup.cfg").write_text("[metadata]\nname = demo\n")
-    (project / "models.py").write_text(
-        "import tensorflow as tf\n\n\ndef build(x, is_training):\n"
-        "    return tf.layers.batch_normalization(x, training=is_training)\n")
-    text = ("import tensorflow as tf\nfrom models import build\n\nx = tf.placeholder(tf.float32, [None, 4])\n"
-            "is_training = tf.placeholder(tf.bool)\nloss = tf.reduce_mean(build(x, is_training))\n"
-            "train_op = tf.train.AdamOptimizer(0.1).minimize(loss)\n")
-    uri = write(project, "train.py", text)
-    open_document(vscode, uri, text)
+    project = project_directory(workspace, "crossfile")
+    write(project, "models.py", MODELS)
+    uri = write(project, "train.py", IMPORTER)
+    open_document(vscode, uri, IMPORTER)
     (diagnostic,) = await published(vscode, uri, 1)
     assert diagnostic.code == "BN001"
+
+
+# --- the model kept across saves (model/refresh.py) -----------------------------------------
+
+
+def _save(client: LanguageClient, uri: str) -> None:
+    client.text_document_did_save(types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+
+
+async def _codes_after(client: LanguageClient, uri: str, count: int, timeout: float = 30.0) -> list:
+    """The codes of the diagnostics published for `uri` once more than `count` were published."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while len(client.published.get(uri, [])) <= count:  # type: ignore[attr-defined]
+        assert asyncio.get_running_loop().time() < deadline, f"no new diagnostics for {uri}"
+        await asyncio.sleep(0.02)
+    return [d.code for d in client.published[uri][-1].diagnostics]  # type: ignore[attr-defined]
+
+
+@in_module_loop
+async def test_saving_an_imported_module_updates_the_importers_diagnostics(vscode: LanguageClient,
+                                                                           workspace: Path):
+    workspace = project_directory(workspace, "saved")
+    models = write(workspace, "models.py", MODELS)
+    train = write(workspace, "train.py", IMPORTER)
+    open_document(vscode, train, IMPORTER)
+    assert [d.code for d in await published(vscode, train, 1)] == ["BN001"]
+    # The user edits models.py so that it builds no batch norm, and saves it.
+    open_document(vscode, models, MODELS)
+    await published(vscode, models, 1)
+    rewrite(workspace / "models.py", MODELS_PLAIN)
+    seen = len(vscode.published[train])  # type: ignore[attr-defined]
+    _save(vscode, models)
+    assert await _codes_after(vscode, train, seen) == []
+    # And back: the kept model answers from the disk again, not from what it kept.
+    rewrite(workspace / "models.py", MODELS)
+    seen = len(vscode.published[train])  # type: ignore[attr-defined]
+    _save(vscode, models)
+    assert await _codes_after(vscode, train, seen) == ["BN001"]
+
+
+@in_module_loop
+async def test_an_unsaved_buffer_wins_over_the_disk(vscode: LanguageClient, workspace: Path):
+    workspace = project_directory(workspace, "buffer")
+    write(workspace, "helpers.py", MODELS.replace("build", "make"))
+    text = IMPORTER.replace("build", "make").replace("from models", "from helpers")
+    uri = write(workspace, "eval_train.py", text.replace("train_op = tf", "with tf.control_dependencies("
+                                                          "tf.get_collection(tf.GraphKeys.UPDATE_OPS)):\n"
+                                                          "    train_op = tf"))
+    open_document(vscode, uri, text)  # the buffer lacks the dependency the file on disk has
+    assert [d.code for d in await published(vscode, uri, 1)] == ["BN001"]
+    rewrite(workspace / "helpers.py", MODELS.replace("build", "make") + "\n")
+    seen = len(vscode.published[uri])  # type: ignore[attr-defined]
+    _save(vscode, write(workspace, "unrelated.py", "x = 1\n"))
+    assert await _codes_after(vscode, uri, seen) == ["BN001"]
 
 
 # --- code actions --------------------------------------------------------------------------

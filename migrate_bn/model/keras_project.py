@@ -183,6 +183,7 @@ def project_picture(facts) -> KerasPicture:
     root = project_root(resolver.path)
     trees = _TREES.setdefault(resolver.project, {})
     if root not in trees:
+        resolver.project.watch(root)  # the language server's refresh sees its files change
         trees[root] = _read_tree(root)
     files = trees[root]
     if len(files) > _MAX_FILES:
@@ -235,7 +236,20 @@ def _read_tree(root: str) -> list[tuple[str, Optional[FileFacts]]]:
         paths.extend(os.path.join(directory, name) for name in sorted(files) if name.endswith(_READ_SUFFIXES))
         if len(paths) > _MAX_FILES:
             return [(path, None) for path in paths]
-    return [(path, None if text is None else read_text(text)) for path, text in zip(paths, map(_read, paths))]
+    return read_files(paths)
+
+
+def read_files(paths: list[str], known: Optional[list[tuple[str, Optional[FileFacts]]]] = None,
+               changed: frozenset[str] = frozenset()) -> list[tuple[str, Optional[FileFacts]]]:
+    """Each file with its facts (None: unreadable), those of `known` (an earlier read of
+    the files) kept for the files not in `changed` (the language server's refresh)."""
+    reuse = dict(known or ())
+    return [(path, reuse[path] if path in reuse and path not in changed else _facts_of(path)) for path in paths]
+
+
+def _facts_of(path: str) -> Optional[FileFacts]:
+    text = _read(path)
+    return None if text is None else read_text(text)
 
 
 def _read(path: str) -> Optional[str]:

@@ -103,6 +103,9 @@ class Program:
         self.answers: dict[tuple, object] = {}
         # node -> (entry module, the modules on the way) for every entry that reaches it
         self._reached: Optional[dict[Node, list[tuple[str, list[str]]]]] = None
+        # The project files each module's facts or names resolved through (model/refresh.py).
+        self._depends: dict[str, list[set[str]]] = {}
+        project.watch(root)  # stamped before any of its files is read
 
     # --- the questions rules ask -------------------------------------------------
 
@@ -230,12 +233,15 @@ class Program:
         from .. import facts as facts_module
 
         built = self.project.built
+        source = self.project.read(path)
         try:
-            with open(path, "rb") as handle:
-                source = handle.read()
-            view = (built.view(path, source) if shared else None) or self.project.views.read(path, source)
-        except (OSError, SourceError):
+            view = None if source is None else \
+                (built.view(path, source) if shared else None) or self.project.views.read(path, source)
+        except SourceError:
+            view = None
+        if view is None:
             return None
+        self._depends.setdefault(path, []).append(resolver.dependencies)  # filled as the facts resolve
         module_facts = built.build(path, source, view, resolver) if shared else \
             facts_module.build(view.tree, view.text, resolver)
         return _Module(path, module_facts, star_imports(view.tree))
@@ -276,14 +282,16 @@ class Program:
                 facts.imports.names, tuple(module.star_imports))
         else:
             names = None
+            source = self.project.read(path)
             try:
-                with open(path, "rb") as handle:
-                    view = self.project.views.read(path, handle.read())
-            except (OSError, SourceError):
+                view = self.project.views.read(path, source) if source is not None else None
+            except SourceError:
                 view = None
             if view is not None:
+                resolver = self.project.resolver(path)
                 names = _Names(frozenset(top_level_definitions(view.tree)),
-                               import_names(view.tree, self.project.resolver(path)), tuple(star_imports(view.tree)))
+                               import_names(view.tree, resolver), tuple(star_imports(view.tree)))
+                self._depends.setdefault(path, []).append(resolver.dependencies)
         self._names[path] = names
         return names
 

@@ -269,4 +269,6 @@ def _project_cache(resolver) -> dict:
     cache = getattr(project, "model_answers", None)
     if cache is None:
         cache = project.model_answers = {}
+    if getattr(project, "stamps", None) is not None:
+        project.watch(_root_of(resolver))  # the answers read its files: the refresh must see them
     return cache

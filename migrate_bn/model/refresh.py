@@ -1,0 +1,204 @@
+"""Keeping a project's model across saves: which files changed on disk since they were
+read, and dropping only what depends on them (the language server, docs/editors.md).
+
+A `Project` made with `watch=True` records a stamp (mtime_ns, size) of every file it
+reads, and of every Python file and notebook under each project root its model walks
+(taken when the root is first used, before its files are read, so that a change made
+between that walk and a read is still seen). `refresh(project)` stats them again and:
+
+- drops the per-module entries of the files that changed (summaries, import scans,
+  parsed views, the programs' facts, names and calls) and of the modules whose recorded
+  dependencies reach one of them (a summary that re-exports a changed module's
+  producer, facts whose names resolve through it);
+- when files were added or removed, the module lookups that now answer differently,
+  and the modules of the directories that asked them;
+- when anything at all changed, the derived whole-program answers (the reach, the
+  programs' and the project's answers, the TensorFlow aliases), rebuilt on demand from
+  the per-module caches that stayed warm.
+
+Stamps are taken before a read: a file that changes after its stamp and before its
+read is seen as changed at the next refresh (its entries are dropped once too many,
+never kept stale).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterable, Optional
+
+if TYPE_CHECKING:
+    from ..project import Project
+
+Stamp = Optional[tuple[int, int]]  # (mtime_ns, size); None: the file is gone
+_SUFFIXES = (".py", ".ipynb")
+MAX_FILES = 20000  # a tree larger than this is watched through the files read alone
+
+
+def stamp(path: str) -> Stamp:
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return status.st_mtime_ns, status.st_size
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What a refresh found: the files that changed, were added or were removed, and
+    every path whose cached entries were dropped (those files and their dependents)."""
+
+    changed: frozenset[str]
+    added: frozenset[str]
+    removed: frozenset[str]
+    stale: frozenset[str]
+
+
+class Stamps:
+    """The stamps of the files a project's model read, and the roots it walks."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, Stamp] = {}
+        self.roots: set[str] = set()
+
+    def note(self, path: str) -> None:
+        """Before reading `path`: remember its stamp (the first one since the last refresh)."""
+        path = os.path.abspath(path)
+        if path not in self.files:
+            self.files[path] = stamp(path)
+
+    def watch(self, root: str) -> None:
+        """Before the model walks `root`: stamp every source file under it."""
+        root = os.path.abspath(root)
+        if root in self.roots:
+            return
+        self.roots.add(root)
+        for path, found in _tree(root):
+            self.files.setdefault(path, found)
+
+    def current(self) -> dict[str, Stamp]:
+        """The stamps now, of the files stamped and of the files now under the roots."""
+        now: dict[str, Stamp] = {}
+        for root in self.roots:
+            now.update(_tree(root))
+        for path in self.files:
+            if path not in now:
+                now[path] = stamp(path)
+        return now
+
+
+def _tree(root: str) -> Iterable[tuple[str, Stamp]]:
+    from ..runner import SKIPPED_DIRECTORIES  # the directories a run never searches
+
+    count = 0
+    for directory, subdirectories, files in os.walk(root):
+        subdirectories[:] = sorted(d for d in subdirectories
+                                   if not d.startswith(".") and d not in SKIPPED_DIRECTORIES)
+        for name in files:
+            if name.endswith(_SUFFIXES):
+                count += 1
+                if count > MAX_FILES:
+                    return
+                path = os.path.join(directory, name)
+                yield path, stamp(path)
+
+
+def refresh(project: "Project") -> Changes:
+    """Drop what the files changed on disk since they were read make stale (see above)."""
+    stamps = project.stamps
+    if stamps is None:
+        return Changes(frozenset(), frozenset(), frozenset(), frozenset())
+    now = stamps.current()
+    changed = frozenset(path for path, old in stamps.files.items() if now.get(path) != old)
+    added = frozenset(path for path, new in now.items() if path not in stamps.files and new is not None)
+    removed = frozenset(path for path in changed if now.get(path) is None)
+    stamps.files = {path: found for path, found in now.items() if found is not None}
+    if not (changed or added):
+        return Changes(changed, added, removed, frozenset())
+    seeds = set(changed)
+    if added or removed:
+        # A file came or went: a directory listing changed (Resolver.mentioned_elsewhere
+        # depends on directories), and module lookups may now answer differently.
+        seeds.update(os.path.dirname(path) for path in added | changed)
+        seeds.update(_lookups_changed(project))
+    stale = _with_dependents(project, seeds)
+    _drop(project, stale, changed, added, removed)
+    return Changes(changed, added, removed, frozenset(stale))
+
+
+def _lookups_changed(project: "Project") -> set[str]:
+    """Look every cached module lookup up again; the modules of the directories whose
+    lookups now answer differently (they imported by that name) become stale."""
+    from ..project import Resolver
+
+    stale: set[str] = set()
+    lookups = project._module_files
+    for (directory, module), found in list(lookups.items()):
+        fresh = Resolver(project, os.path.join(directory, "__lookup__.py"))._find_module_file(module)
+        if fresh != found:
+            del lookups[(directory, module)]
+            stale.add(directory)
+    if not stale:
+        return stale
+    known = set(project._summaries) | set(project._imported_files)
+    for program in _programs(project):
+        known.update(program._modules, program._calls, program._names)
+    return {path for path in known if os.path.dirname(path) in stale} | stale
+
+
+def _with_dependents(project: "Project", seeds: set[str]) -> set[str]:
+    """`seeds` and every module whose recorded dependencies reach one of them."""
+    depends: dict[str, set[str]] = {}
+    for path, found in project._dependencies.items():
+        depends.setdefault(path, set()).update(found)
+    for program in _programs(project):
+        for path, sets in program._depends.items():
+            for found in sets:
+                depends.setdefault(path, set()).update(found)
+    stale = set(seeds)
+    grew = True
+    while grew:
+        grew = False
+        for path, found in depends.items():
+            if path not in stale and not found.isdisjoint(stale):
+                stale.add(path)
+                grew = True
+    return stale
+
+
+def _drop(project: "Project", stale: set[str], changed: frozenset[str], added: frozenset[str],
+          removed: frozenset[str]) -> None:
+    from . import aliases, keras_project
+
+    for cache in (project._summaries, project._dependencies, project._imported_files):
+        for path in stale & set(cache):
+            del cache[path]
+    for path in changed:
+        project._holds_words.pop(path, None)
+        project.views.forget(path)
+    for program in _programs(project):
+        for cache in (program._modules, program._calls, program._names, program._depends):
+            for path in stale & set(cache):
+                del cache[path]
+        for path in changed:
+            program._words.pop(path, None)
+            program._batch_norm_words.pop(path, None)
+        # Derived from many modules: rebuilt on demand from the caches that stayed warm.
+        program.answers.clear()
+        program._reached = None
+    project.model_answers.clear()
+    aliases._ANSWERS.pop(project, None)
+    # The Keras picture's per-file facts depend on each file's text alone: read again
+    # the files that changed; a tree whose files came or went is read again whole.
+    trees = keras_project._TREES.get(project)
+    for root, files in list((trees or {}).items()):
+        if any(path.startswith(root + os.sep) for path in added | removed):
+            del trees[root]
+        elif any(path in changed for path, _ in files):
+            trees[root] = keras_project.read_files([path for path, _ in files], files, changed)
+
+
+def _programs(project: "Project") -> list:
+    from .program import _PROGRAMS
+
+    return list(_PROGRAMS.get(project, {}).values())
