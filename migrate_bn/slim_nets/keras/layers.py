@@ -68,6 +68,21 @@ class FusedBatchNorm(keras.layers.BatchNormalization):
         return outputs, mean, variance
 
 
+def _fused_moments(inputs, channels: int, axes: list):
+    """The batch's mean and biased variance per channel, summed as the fused CPU kernel
+    sums them (over a [values, channels] view, then scaled by 1/n), and n: the same
+    float32 rounding, which a fifty-layer net in training mode would otherwise amplify."""
+    shape = ops.shape(inputs)
+    count = ops.cast(math.prod(shape[axis] for axis in axes), inputs.dtype)
+    if channels == len(inputs.shape) - 1:
+        rows = ops.reshape(inputs, (-1, shape[channels]))
+        mean = ops.sum(rows, axis=0) * (1.0 / count)
+        variance = ops.sum(ops.square(rows - mean), axis=0) * (1.0 / count)
+    else:
+        mean, variance = ops.moments(inputs, axes=axes)
+    return mean, variance, count
+
+
 def fused_batch_norm(inputs, gamma, beta, moving_mean, moving_variance, epsilon: float, training: bool,
                      channels_last: bool = True):
     """TF1's fused batch-norm kernel (`FusedBatchNormV3`, what slim and `tf.layers` ran on
