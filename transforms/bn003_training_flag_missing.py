@@ -73,6 +73,11 @@ class TrainingFlagMissing(Rule):
     `normalizer_params` dict. Passing the flag the program already feeds for training
     and evaluation is what the code meant.
 
+    No fix when the flag is already passed by position to another parameter
+    (`tf.layers.batch_normalization(net, is_training)` binds it to `axis`): keeping that
+    argument and adding `training=` would leave the layer normalizing along the flag; which
+    argument the author meant is for them to say.
+
     Without a flag in scope the fix is unsafe (`--unsafe-fixes`), because it changes the
     program's structure, as BN004's does: it creates
     `is_training = tf.placeholder_with_default(False, shape=(), name="is_training")` just
@@ -230,6 +235,10 @@ def _fix(facts: ModuleFacts, site: BatchNormSite, api: tfapi.BatchNormApi, flag:
         return Fix(safe, message, (AddDictEntry(where.line, where.column - 1, where.end_line, where.end_column - 1,
                                                 f"{quote}{api.training_kw}{quote}", flag.code),))
     keyword = tfapi.NET_TRAINING_KW if site.how == "net" else api.training_kw
+    if any(facts.segment(argument) == flag.code for argument in site.node.args[1:]):
+        # The flag is already passed, by position, to another parameter (`axis`): adding
+        # the keyword would leave that in place. Which one the author meant is by hand.
+        return None
     where = span(facts, site.node)
     return Fix(safe, f"Pass {flag.origin}: `{keyword}={flag.code}`",
                (AddKeyword(where.line, where.column - 1, where.end_line, where.end_column - 1, keyword, flag.code),))
