@@ -195,9 +195,10 @@ class TrainingFlagConstant(Rule):
         """Runs that evaluate while feeding the batch norm's flag placeholder a value
         that is always True (the literal, or an attribute the model's constructor set
         from a `True` its builders passed)."""
-        if _designed(facts):
+        found = fed_true_flags(facts)
+        if not found or _designed(facts):  # the design question walks the whole module: last
             return
-        for fed in fed_true_flags(facts):
+        for fed in found:
             message = (f"`{facts.source(fed.run.node, 50)}` ({facts.line_name(fed.run.node.lineno)}) evaluates, but "
                        f"feeds the batch norm's training flag `{facts.source(fed.key, 40)}` {fed.how}: evaluation "
                        "normalizes each batch with its own statistics, so predictions depend on their batch mates "
