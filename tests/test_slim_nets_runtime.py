@@ -207,3 +207,35 @@ def test_the_upgraded_module_predicts_what_slim_did(runs, tmp_path, tf2_python: 
     run(tf2_python, str(tmp_path / "run.py"), str(project), str(recorded), str(tf2_out / "model.weights.h5"),
         str(tmp_path / "logits.npy"))
     assert relative(tf1["inference/logits"], np.load(tmp_path / "logits.npy")) <= INFERENCE
+
+
+PORTABLE = '''
+import sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from migrate_bn.slim_nets.keras.layers import FusedBatchNorm
+
+inputs = np.random.RandomState(0).normal(3.0, 2.0, size=(2, 5, 5, 4)).astype(np.float32)
+layer = FusedBatchNorm(axis=-1, momentum=0.9, epsilon=1e-3)
+layer.build(inputs.shape)
+kernel = layer.call(inputs, training=True)
+after_kernel = [layer.moving_mean.numpy(), layer.moving_variance.numpy()]
+layer.moving_mean.assign(np.zeros(4, np.float32))
+layer.moving_variance.assign(np.ones(4, np.float32))
+outputs, mean, variance = layer._portable(inputs, 3, True)
+print(float(np.max(np.abs(np.asarray(outputs) - np.asarray(kernel)))),
+      float(np.max(np.abs(np.asarray(mean) - inputs.mean(axis=(0, 1, 2))))),
+      float(np.max(np.abs(np.asarray(variance) - inputs.var(axis=(0, 1, 2), ddof=1)))))
+'''
+
+
+def test_the_portable_path_computes_what_the_kernel_does(tmp_path, tf2_python: str) -> None:
+    """Off the TensorFlow backend (or off 4-D input) the layer computes the kernel's
+    arithmetic in Keras ops: the batch moments, n/(n-1)-corrected variance, outputs."""
+    script = tmp_path / "portable.py"
+    script.write_text(PORTABLE)
+    done = subprocess.run([tf2_python, str(script), str(ROOT)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    outputs, mean, variance = (float(value) for value in done.stdout.split())
+    assert outputs < 1e-5 and mean < 1e-5 and variance < 1e-4
