@@ -23,7 +23,7 @@ import ast
 import os
 from typing import TYPE_CHECKING, Iterator, Optional
 
-from .program import MAX_FILES, _Module, program_of
+from .program import MAX_FILES, _Module, program_of, project_files
 
 if TYPE_CHECKING:
     from ..facts import ModuleFacts, Scope
@@ -92,25 +92,14 @@ def _producer(program, path: str, name: str, key: str) -> tuple[Optional["Produc
 
 def _files_mentioning(root: str, words: tuple[bytes, ...]) -> Iterator[str]:
     """The project's Python files whose bytes hold every word."""
-    from ..runner import SKIPPED_DIRECTORIES
-
-    count = 0
-    for directory, subdirectories, files in os.walk(root):
-        subdirectories[:] = sorted(d for d in subdirectories if not d.startswith(".") and d not in SKIPPED_DIRECTORIES)
-        for file_name in sorted(files):
-            if not file_name.endswith(".py"):
-                continue
-            count += 1
-            if count > MAX_FILES:
-                return
-            file_path = os.path.join(directory, file_name)
-            try:
-                with open(file_path, "rb") as handle:
-                    source = handle.read()
-            except OSError:
-                continue
-            if all(word in source for word in words):
-                yield os.path.abspath(file_path)
+    for file_path in project_files(root, (".py",), MAX_FILES):
+        try:
+            with open(file_path, "rb") as handle:
+                source = handle.read()
+        except OSError:
+            continue
+        if all(word in source for word in words):
+            yield os.path.abspath(file_path)
 
 
 def _stored_values(program, module: _Module, path: str, name: str,

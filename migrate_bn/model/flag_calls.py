@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 from ..binding import bind, def_signature
 from .attributes import build_time_assignment, self_attribute
 from .program import Program, _class_named, _Module, program_of, star_imports, top_level_name
+from .structure import scope_within
 
 if TYPE_CHECKING:
     from ..facts import ModuleFacts, Scope, SessionRun
@@ -143,13 +144,13 @@ def _parameter_flag(facts: "ModuleFacts", function: "Scope", depth: int) -> Opti
     function of the module it hands the parameter to)."""
     parameters = set(function.param_defaults)
     for site in facts.batch_norm_sites:
-        if _inside(site.scope, function) and isinstance(site.flag, ast.Name) and site.flag.id in parameters \
+        if scope_within(site.scope, function) and isinstance(site.flag, ast.Name) and site.flag.id in parameters \
                 and facts.lookup(site.flag.id, site.scope) is not None:
             return site.flag.id
     if depth >= _MAX_DEPTH:
         return None
     for call in facts.local_calls:
-        if not _inside(call.scope, function):
+        if not scope_within(call.scope, function):
             continue
         callee = facts.called_function(call)
         if callee is None or callee is function:
@@ -161,14 +162,6 @@ def _parameter_flag(facts: "ModuleFacts", function: "Scope", depth: int) -> Opti
         if isinstance(passed, ast.Name) and passed.id in parameters:
             return passed.id
     return None
-
-
-def _inside(scope: Optional["Scope"], function: "Scope") -> bool:
-    while scope is not None:
-        if scope is function:
-            return True
-        scope = scope.parent
-    return False
 
 
 def _attribute_flag(flag: Optional[ast.expr]) -> tuple[Optional[str], Transform]:

@@ -184,25 +184,13 @@ class Program:
     def _entry_files(self) -> Iterator[str]:
         """The project's files that train or run a session (a byte test; the facts
         decide)."""
-        from ..runner import SKIPPED_DIRECTORIES  # the directories a run never searches
-
-        count = 0
-        for directory, subdirectories, files in os.walk(self.root):
-            subdirectories[:] = sorted(d for d in subdirectories
-                                       if not d.startswith(".") and d not in SKIPPED_DIRECTORIES)
-            for name in sorted(files):
-                if not name.endswith(_SUFFIXES):
-                    continue
-                count += 1
-                if count > MAX_FILES:
-                    return
-                path = os.path.join(directory, name)
-                try:
-                    with open(path, "rb") as handle:
-                        if _ENTRY.search(handle.read()):
-                            yield os.path.abspath(path)
-                except OSError:
-                    continue
+        for path in project_files(self.root, _SUFFIXES, MAX_FILES):
+            try:
+                with open(path, "rb") as handle:
+                    if _ENTRY.search(handle.read()):
+                        yield os.path.abspath(path)
+            except OSError:
+                continue
 
     def may_build_batch_norm(self, path: str) -> bool:
         """A batch-norm word in the module's bytes (the prefilter), before parsing it."""
@@ -394,6 +382,23 @@ class _CallsOnly(Resolver):
 
     def producer(self, qualname: str) -> None:
         return None
+
+
+def project_files(root: str, suffixes: tuple[str, ...], limit: int) -> Iterator[str]:
+    """The files under `root` whose names end in `suffixes`, in sorted order, searched as
+    a run searches (no hidden or skipped directories); none after the first `limit`."""
+    from ..runner import SKIPPED_DIRECTORIES  # the directories a run never searches
+
+    count = 0
+    for directory, subdirectories, files in os.walk(root):
+        subdirectories[:] = sorted(d for d in subdirectories if not d.startswith(".") and d not in SKIPPED_DIRECTORIES)
+        for name in sorted(files):
+            if not name.endswith(suffixes):
+                continue
+            count += 1
+            if count > limit:
+                return
+            yield os.path.join(directory, name)
 
 
 def star_imports(tree: ast.Module) -> list[str]:

@@ -88,19 +88,10 @@ class Stamps:
 
 
 def _tree(root: str) -> Iterable[tuple[str, Stamp]]:
-    from ..runner import SKIPPED_DIRECTORIES  # the directories a run never searches
+    from .program import project_files
 
-    count = 0
-    for directory, subdirectories, files in os.walk(root):
-        subdirectories[:] = sorted(d for d in subdirectories
-                                   if not d.startswith(".") and d not in SKIPPED_DIRECTORIES)
-        for name in files:
-            if name.endswith(_SUFFIXES):
-                count += 1
-                if count > MAX_FILES:
-                    return
-                path = os.path.join(directory, name)
-                yield path, stamp(path)
+    for path in project_files(root, _SUFFIXES, MAX_FILES):
+        yield path, stamp(path)
 
 
 def refresh(project: "Project") -> Changes:

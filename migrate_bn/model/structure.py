@@ -163,3 +163,12 @@ def _callees(facts: "ModuleFacts", local: "LocalCall", depth: int = 0) -> Iterat
             method = cls.functions.get(value.attr)
             if method is not None:
                 yield method
+
+
+def scope_within(scope: Optional["Scope"], outer: "Scope") -> bool:
+    """Whether `scope` is `outer` or nested in it (a def or class inside it)."""
+    while scope is not None:
+        if scope is outer:
+            return True
+        scope = scope.parent
+    return False

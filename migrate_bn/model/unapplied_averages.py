@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator, Optional
 
 from .. import tfapi
+from .structure import scope_within
 
 if TYPE_CHECKING:
     from ..facts import ModuleFacts, Scope
@@ -71,7 +72,7 @@ def _find(facts: "ModuleFacts") -> Iterator[UnappliedAverage]:
 
 
 def _unused_name(facts: "ModuleFacts", call: ast.Call, scope: "Scope", name: str) -> Optional[UnappliedAverage]:
-    if any(load_scope is scope or _inside(load_scope, scope) for load_scope, loaded, _, _ in facts.name_loads
+    if any(scope_within(load_scope, scope) for load_scope, loaded, _, _ in facts.name_loads
            if loaded == name):
         return None
     if scope.kind == "module":
@@ -95,14 +96,6 @@ def _unused_attribute(facts: "ModuleFacts", call: ast.Call, scope: "Scope", attr
         return None
     moments = _moments_in(facts, cls.node)
     return UnappliedAverage(call, f"self.{attribute}", moments) if moments is not None else None
-
-
-def _inside(scope: Optional["Scope"], outer: "Scope") -> bool:
-    while scope is not None:
-        if scope is outer:
-            return True
-        scope = scope.parent
-    return False
 
 
 def _moments_in(facts: "ModuleFacts", node: ast.AST) -> Optional[ast.Call]:
