@@ -24,9 +24,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
-from . import binding, exact_bn, tfapi
+from . import binding, exact_bn, model_code_decorators, model_code_statements, tfapi
 from .facts import BatchNormSite, ModuleFacts
 from .keras_mapping import batch_norm_to_keras, is_initializer_call, is_none_literal, keras_initializer
+from .model_code_statements import mentions_tensor
 from .names import resolve
 from .script import NotConvertible, fresh_name
 
@@ -348,6 +349,8 @@ class _Converter:
                 if any(_layer_kind(self.facts, node) for node in ast.walk(statement)):
                     raise NotConvertible(statement, "a layer built inside a `print`")
                 call.append(self._tf2_names(copy.deepcopy(statement)))  # type: ignore[arg-type]
+            elif model_code_statements.follow(self, statement, init, call):
+                continue  # del, assert, raise, a string, set_shape: kept where they act as in TF1
             else:
                 raise NotConvertible(statement, "a statement a model function conversion does not follow")
         return init, call
@@ -368,13 +371,13 @@ class _Converter:
         return prefix + [entered.args[0], "/"]
 
     def _configuration_only(self, node: ast.expr, what: str) -> None:
-        if _mentions(node, self.tensors) or any(_layer_kind(self.facts, n) for n in ast.walk(node)):
+        if mentions_tensor(self, node) or any(_layer_kind(self.facts, n) for n in ast.walk(node)):
             raise NotConvertible(node, what)
 
     def _assignment(self, statement: ast.Assign, prefix: list, init: list, call: list) -> None:
         targets = [n.id for t in statement.targets for n in ast.walk(t) if isinstance(n, ast.Name)]
         flags = ({self.flag} if self.flag is not None else set()) | self.flag_aliases
-        is_tensor = _mentions(statement.value, self.tensors) or \
+        is_tensor = mentions_tensor(self, statement.value) or \
             any(_layer_kind(self.facts, n) for n in ast.walk(statement.value)) or _mentions(statement.value, flags)
         if is_tensor:
             value = self._tensor_expression(statement.value, prefix, init)
@@ -850,8 +853,7 @@ def _convert_functions(facts: ModuleFacts, stock_bn: bool) -> Optional[ModuleCon
               and node.func.id != function.name}
     models = []
     for function in functions:
-        if function.decorator_list:
-            raise NotConvertible(function, "a decorated model function")
+        model_code_decorators.check(facts, function)
         if function.name in called:
             continue  # a helper: methods of the models that call it
         converter = _Converter(facts, function, tf, taken, stock_bn, exact_name, base_name, helpers)

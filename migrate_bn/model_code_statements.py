@@ -1,0 +1,184 @@
+"""Statements of a model function that build nothing, followed into the Keras model.
+
+Real model functions carry statements besides their layers: `del` of parameters kept for
+a shared signature, `assert`s and `raise`s on their configuration, strings used as
+comments, and `set_shape` on a tensor. None of them builds a layer, so the conversion
+(migrate_bn/model_code.py) keeps each where it acts the same in Keras:
+
+- on the configuration only (no tensor, no training flag): in `__init__` and in `call`,
+  under the same loops and branches, as the configuration assignments are. A `raise` or
+  a failing `assert` then stops the Keras model where TF1 stopped building it (at
+  construction, before any layer), and a `del` frees the same name in both.
+- on a tensor: `del` and `<tensor>.set_shape(...)` (static shapes, in `call` only). An
+  `assert` or `raise` computed from a tensor is refused: in TF1 graph mode a tensor has
+  no truth value, while Keras traces `call` with AutoGraph, which turns such an `assert`
+  into a runtime check, so the two would not stop on the same inputs.
+
+A string expression statement (a comment in quotes, or a docstring placed after other
+statements) is dropped, as comments are.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+from typing import TYPE_CHECKING, Optional
+
+from .script import NotConvertible
+
+if TYPE_CHECKING:  # the converter is model_code._Converter (model_code imports this module)
+    from .model_code import _Converter
+
+# Methods that add to a local list or dict (`layers.append(net)`, `end_points.update(...)`).
+CONTAINER_METHODS = frozenset({"append", "extend", "insert", "update"})
+# Tensor methods a statement may call: they set what TF1 knew of the tensor statically.
+TENSOR_STATEMENT_METHODS = frozenset({"set_shape"})
+
+
+def follow(converter: "_Converter", statement: ast.stmt, init: list[ast.stmt], call: list[ast.stmt]) -> bool:
+    """Add `statement` to the `__init__` (`init`) and `call` bodies where it acts as in
+    TF1; False when it is not one of these statements (the caller refuses it). Raises
+    NotConvertible for one of them that cannot be kept faithfully."""
+    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) and \
+            isinstance(statement.value.value, str):
+        return True  # a string as a comment
+    tensors = _tensor_names(converter)
+    if isinstance(statement, ast.Delete):
+        if not all(isinstance(target, ast.Name) for target in statement.targets):
+            return False
+        names = {target.id for target in statement.targets}  # type: ignore[attr-defined]
+        on_tensors = names & tensors
+        if on_tensors and on_tensors != names:
+            raise NotConvertible(statement, "a `del` of tensors and configuration together")
+        if not on_tensors:
+            init.append(copy.deepcopy(statement))
+        call.append(copy.deepcopy(statement))
+        return True
+    if isinstance(statement, (ast.Assert, ast.Raise)):
+        if _builds_or_reads(converter, statement, tensors):
+            raise NotConvertible(statement, f"`{type(statement).__name__.lower()}` on a tensor (TF1 decides it once "
+                                            "at graph build, Keras checks it at every call)")
+        kept = converter._tf2_names(copy.deepcopy(statement))
+        init.append(kept)  # type: ignore[arg-type]
+        call.append(copy.deepcopy(kept))  # type: ignore[arg-type]
+        return True
+    container = _container_mutation(statement)
+    if container is not None:
+        if any(_layer_kind_in(converter, argument) for argument in _arguments(statement)):
+            return False  # a layer built in the call: the conversion cannot place it
+        if container in tensors or any(_builds_or_reads(converter, argument, tensors)
+                                       for argument in _arguments(statement)):
+            mirrored = _length_mirror(converter, container, statement)
+            if mirrored is not None:
+                init.append(mirrored)
+                _counted(converter).add(container)
+            else:
+                _counted(converter).discard(container)
+            converter.tensors.add(container)  # a list or dict of tensors (end points): `call`'s
+            call.append(converter._tf2_names(copy.deepcopy(statement)))  # type: ignore[arg-type]
+        else:
+            kept = converter._tf2_names(copy.deepcopy(statement))
+            init.append(kept)  # type: ignore[arg-type]
+            call.append(copy.deepcopy(kept))  # type: ignore[arg-type]
+        return True
+    if _is_tensor_method_statement(statement, tensors):
+        value = statement.value  # type: ignore[attr-defined]
+        arguments = list(value.args) + [keyword.value for keyword in value.keywords]
+        if any(_builds_or_reads(converter, argument, tensors) for argument in arguments):
+            raise NotConvertible(statement, f"`{value.func.attr}` given a value computed from a tensor")
+        call.append(converter._tf2_names(copy.deepcopy(statement)))  # type: ignore[arg-type]
+        return True
+    return False
+
+
+def _tensor_names(converter: "_Converter") -> set[str]:
+    """The names `call` alone has: tensors, and the training flag under its names."""
+    flags = {converter.flag} if converter.flag is not None else set()
+    if converter.mode is not None:
+        flags.add(converter.mode)
+    return set(converter.tensors) | flags | set(converter.flag_aliases)
+
+
+def _builds_or_reads(converter: "_Converter", node: ast.AST, tensors: set[str]) -> bool:
+    from .model_code import _layer_kind
+
+    return any(isinstance(inner, ast.Name) and inner.id in tensors for inner in ast.walk(node)) or \
+        any(_layer_kind(converter.facts, inner) for inner in ast.walk(node))
+
+
+def mentions_tensor(converter: "_Converter", node: ast.AST) -> bool:
+    """Does `node` read a tensor? `len(layers)` of a list of tensors whose length
+    `__init__` keeps (`_length_mirror`) does not: it is configuration."""
+    counted = _counted(converter)
+    skipped = {id(inner.args[0]) for inner in ast.walk(node) if isinstance(inner, ast.Call) and
+               isinstance(inner.func, ast.Name) and inner.func.id == "len" and len(inner.args) == 1 and
+               isinstance(inner.args[0], ast.Name) and inner.args[0].id in counted}
+    return any(isinstance(inner, ast.Name) and inner.id in converter.tensors and id(inner) not in skipped
+               for inner in ast.walk(node))
+
+
+def _counted(converter: "_Converter") -> set[str]:
+    """The lists of tensors whose length `__init__` keeps, for this conversion."""
+    return converter.__dict__.setdefault("counted_lists", set())
+
+
+def _length_mirror(converter: "_Converter", container: str, statement: ast.stmt) -> Optional[ast.stmt]:
+    """For `layers.append(net)`: `layers.append(None)`, which keeps in `__init__` the
+    length TF1 code reads as configuration (`variable_scope("encoder_%d" % len(layers))`).
+    Only for a list the function creates empty once (`layers = []`, never rebound) and
+    grows one item at a time; None otherwise."""
+    value = statement.value  # type: ignore[attr-defined]
+    if value.func.attr not in ("append", "insert") or value.keywords or \
+            (container in converter.tensors and container not in _counted(converter)):
+        return None
+    stores = [node for node in ast.walk(converter.function) if isinstance(node, ast.Name) and
+              node.id == container and not isinstance(node.ctx, ast.Load)]
+    created = [node for node in ast.walk(converter.function) if isinstance(node, ast.Assign) and
+               len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and
+               node.targets[0].id == container and _empty_list(node.value)]
+    if len(stores) != 1 or len(created) != 1 or container in converter.parameters:
+        return None
+    arguments = value.args
+    if value.func.attr == "insert" and (len(arguments) != 2 or mentions_tensor(converter, arguments[0])):
+        return None
+    mirrored = copy.deepcopy(statement)
+    mirrored.value.args[-1] = ast.Constant(None)  # type: ignore[attr-defined]
+    return mirrored
+
+
+def _empty_list(node: ast.expr) -> bool:
+    return (isinstance(node, ast.List) and not node.elts) or \
+        (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "list" and
+         not node.args and not node.keywords)
+
+
+def _container_mutation(statement: ast.stmt) -> Optional[str]:
+    """The local list or dict a statement such as `layers.append(net)` or
+    `end_points.update({...})` adds to."""
+    if not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call)):
+        return None
+    function = statement.value.func
+    if isinstance(function, ast.Attribute) and function.attr in CONTAINER_METHODS and \
+            isinstance(function.value, ast.Name):
+        return function.value.id
+    return None
+
+
+def _arguments(statement: ast.stmt) -> list[ast.expr]:
+    value = statement.value  # type: ignore[attr-defined]
+    return list(value.args) + [keyword.value for keyword in value.keywords]
+
+
+def _layer_kind_in(converter: "_Converter", node: ast.AST) -> bool:
+    from .model_code import _layer_kind
+
+    return any(_layer_kind(converter.facts, inner) for inner in ast.walk(node))
+
+
+def _is_tensor_method_statement(statement: ast.stmt, tensors: set[str]) -> bool:
+    """`net.set_shape(...)` as a statement, on a tensor of the function."""
+    if not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call)):
+        return False
+    function = statement.value.func
+    return isinstance(function, ast.Attribute) and function.attr in TENSOR_STATEMENT_METHODS and \
+        isinstance(function.value, ast.Name) and function.value.id in tensors
