@@ -205,7 +205,7 @@ class _Converter:
         """The parameter every batch norm's training argument names (at most one); the
         batch norms of the function are those it calls and those slim layers normalize with."""
         flags = set()
-        inside = {id(node) for node in ast.walk(self.function)}
+        inside = model_code_statements.own_nodes(self.function)  # not its nested functions'
         for site in self.facts.batch_norm_sites:
             if id(site.node) not in inside or site.how not in ("call", "normalizer_fn"):
                 continue
@@ -319,7 +319,7 @@ class _Converter:
                 init.extend(inner_init)
                 call.extend(inner_call)
             elif isinstance(statement, ast.For):
-                self._configuration_only(statement.iter, "a loop over a tensor")
+                self._configuration_only(statement.iter, model_code_statements.loop_refusal(self, statement))
                 if statement.orelse:
                     raise NotConvertible(statement, "a `for` loop with `else`")
                 inner_init, inner_call = self._block(statement.body, prefix)
@@ -848,6 +848,7 @@ def _convert_functions(facts: ModuleFacts, stock_bn: bool) -> Optional[ModuleCon
     base_name = fresh_name(SCOPED_BASE, taken)
     exact_name = fresh_name(exact_bn.CLASS_NAME, taken)
     helpers = {function.name: function for function in functions}
+    helpers.update(model_code_statements.nested_helpers(facts, functions, helpers))
     called = {node.func.id for function in functions for node in ast.walk(function)
               if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in helpers
               and node.func.id != function.name}

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Optional
 from .script import NotConvertible
 
 if TYPE_CHECKING:  # the converter is model_code._Converter (model_code imports this module)
+    from .facts import ModuleFacts
     from .model_code import _Converter
 
 # Methods that add to a local list or dict (`layers.append(net)`, `end_points.update(...)`).
@@ -42,6 +43,9 @@ def follow(converter: "_Converter", statement: ast.stmt, init: list[ast.stmt], c
     if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) and \
             isinstance(statement.value.value, str):
         return True  # a string as a comment
+    if isinstance(statement, ast.FunctionDef):
+        _nested_function(converter, statement, init, call)
+        return True
     tensors = _tensor_names(converter)
     if isinstance(statement, ast.Delete):
         if not all(isinstance(target, ast.Name) for target in statement.targets):
@@ -104,6 +108,82 @@ def _builds_or_reads(converter: "_Converter", node: ast.AST, tensors: set[str]) 
 
     return any(isinstance(inner, ast.Name) and inner.id in tensors for inner in ast.walk(node)) or \
         any(_layer_kind(converter.facts, inner) for inner in ast.walk(node))
+
+
+def nested_helpers(facts: "ModuleFacts", functions: list[ast.FunctionDef],
+                   helpers: dict[str, ast.FunctionDef]) -> dict[str, ast.FunctionDef]:
+    """The functions defined inside model functions that build layers: helpers like the
+    module's own (`build_<name>`/`apply_<name>` methods of the models that call them),
+    known before any model is converted so that a flag passed to them is the caller's
+    flag. Only those that read their own names and the module's (no closure) and are
+    named as no other model function: the others are refused where the conversion of
+    their function reaches them (`_nested_function`)."""
+    from .model_code import _layer_kind
+
+    found: dict[str, ast.FunctionDef] = {}
+    for function in functions:
+        for node in ast.walk(function):
+            if node is function or not isinstance(node, ast.FunctionDef) or \
+                    not any(_layer_kind(facts, inner) for inner in ast.walk(node)):
+                continue
+            if node.decorator_list or _closure(function, node) or node.name in helpers or node.name in found:
+                continue
+            found[node.name] = node
+    return found
+
+
+def own_nodes(function: ast.FunctionDef) -> set[int]:
+    """The ids of the nodes of `function`, without those of the functions defined in it
+    (their batch norms take their own flag parameters; the flag the function passes to a
+    helper among them is found through the call)."""
+    nested = {id(node) for inner in ast.walk(function) if inner is not function and
+              isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef)) for node in ast.walk(inner)}
+    return {id(node) for node in ast.walk(function)} - nested
+
+
+def _nested_function(converter: "_Converter", function: ast.FunctionDef, init: list[ast.stmt],
+                     call: list[ast.stmt]) -> None:
+    """A function defined in the model function. One that builds layers is a helper
+    (`nested_helpers`): its statement goes. One that does not is tensor code, kept as
+    written in `call` (and in `__init__`, where configuration code may call it). Either
+    must read only its own names and the module's: a closure, moved out or kept, would
+    not see its function's names as TF1 saw them."""
+    if converter.helpers.get(function.name) is function:
+        return
+    if function.decorator_list:
+        raise NotConvertible(function, "a decorated function inside a model function")
+    closed = _closure(converter.function, function)
+    if closed:
+        raise NotConvertible(function, f"a function inside a model function that reads its names "
+                                       f"({', '.join(closed)})")
+    if function.name in converter.helpers or function.name in converter.plain_functions:
+        raise NotConvertible(function, f"a function inside a model function named as one of the module "
+                                       f"(`{function.name}`)")
+    converter.plain_functions.add(function.name)
+    kept = converter._tf2_names(copy.deepcopy(function))
+    init.append(kept)  # type: ignore[arg-type]
+    call.append(copy.deepcopy(kept))  # type: ignore[arg-type]
+
+
+def _closure(enclosing: ast.FunctionDef, function: ast.FunctionDef) -> list[str]:
+    """The names of `enclosing` that `function`, defined in it, reads."""
+    own = {argument.arg for argument in function.args.args + function.args.kwonlyargs} | \
+        {node.id for node in ast.walk(function) if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load)}
+    around = {argument.arg for argument in enclosing.args.args} | \
+        {node.id for node in ast.walk(enclosing) if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load)}
+    return sorted({node.id for node in ast.walk(function) if isinstance(node, ast.Name) and
+                   isinstance(node.ctx, ast.Load) and node.id not in own and node.id in around})
+
+
+def loop_refusal(converter: "_Converter", loop: ast.For) -> str:
+    """Why a loop over a tensor is refused. Over the function's input itself, that input
+    was a list of tensors (TF1 graph tensors cannot be iterated): each item builds layers
+    of its own, whose number the Keras model, building its layers before it sees its
+    inputs, cannot know."""
+    if isinstance(loop.iter, ast.Name) and loop.iter.id == converter.inputs:
+        return (f"a loop over a tensor or a list of input tensors (`{converter.inputs}`): the layers built per "
+                "item are as many as the inputs, which the Keras model builds before it sees them")
+    return "a loop over a tensor"
 
 
 def mentions_tensor(converter: "_Converter", node: ast.AST) -> bool:

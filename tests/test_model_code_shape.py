@@ -189,3 +189,51 @@ def test_an_arg_scope_giving_only_end_point_collections_changes_nothing_the_func
     unit = next(node for node in facts.tree.body if getattr(node, "name", "") == "unit")
     with pytest.raises(NotConvertible, match=r"arguments \(scope\)"):
         check(facts, unit)
+
+
+def test_a_loop_over_the_inputs_is_refused_with_why() -> None:
+    result = upgraded("""\
+        outputs = []
+        for item in x:
+            outputs.append(tf.layers.batch_normalization(item, training=is_training))
+        return outputs
+        """)
+    assert result.text is None and "a list of input tensors (`x`)" in result.skipped[1]
+
+
+NESTED = '''\
+import tensorflow.compat.v1 as tf
+
+
+def model(x, is_training, width=4):
+    def block(inputs, filters, training):
+        net = tf.layers.dense(inputs, filters)
+        return tf.layers.batch_normalization(net, training=training)
+
+    def double(t):
+        return t * 2.0
+
+    x = block(x, width, is_training)
+    with tf.variable_scope("second"):
+        x = block(x, width, is_training)
+    return double(x)
+'''
+
+
+def test_functions_defined_in_a_model_function_become_helpers_or_stay_tensor_code() -> None:
+    result = upgrade_source(NESTED)
+    assert result.skipped is None, result.skipped
+    init, call = parts(result.text)
+    assert "def __init__(self, width=4, **kwargs):" in init  # the flag passed to `block` is the model's
+    assert "self.build_block(scopes, 'second/', filters=width)" in init
+    assert "x = self.apply_block(scopes, 'second/', inputs=x, filters=width, training=is_training)" in call
+    assert "def double(t):" in call and "return double(x)" in call
+    assert "def block(" not in result.text
+
+
+def test_a_function_defined_in_a_model_function_that_reads_its_names_is_refused() -> None:
+    result = upgrade_source(NESTED.replace("return t * 2.0", "return t * width"))
+    assert result.text is None and "reads its names (width)" in result.skipped[1]
+    result = upgrade_source(NESTED.replace("net = tf.layers.dense(inputs, filters)",
+                                           "net = tf.layers.dense(inputs, width)"))
+    assert result.text is None and "reads its names (width)" in result.skipped[1]
