@@ -467,8 +467,9 @@ class _Converter:
         init.append(ast.Expr(ast.Call(ast.Attribute(ast.Name("self"), f"build_{helper.name}"),
                                       [ast.Name(_COUNTS), scope], build_keywords)))
         positions = {name: index for index, name in enumerate(parameters)}
-        applied_keywords = [ast.keyword(parameter, _replace(copy.deepcopy(self._copied_argument(copied, original,
-                                                                                                  value)), replaced))
+        # Replaced before copying: `replaced` knows the copied call's own nodes (a layer call in an argument).
+        applied_keywords = [ast.keyword(parameter, copy.deepcopy(_replace(self._copied_argument(copied, original,
+                                                                                                  value), replaced)))
                             for parameter, value in sorted(bound.items(), key=lambda item: positions[item[0]])]
         if helper.name not in self.called:
             self.called.append(helper.name)

@@ -70,6 +70,10 @@ def follow(converter: "_Converter", statement: ast.stmt, init: list[ast.stmt], c
     if container is not None:
         if any(_layer_kind_in(converter, argument) for argument in _arguments(statement)):
             return False  # a layer built in the call: the conversion cannot place it
+        if not _local(converter.function, container):
+            # A parameter's or the module's list: TF1 added to it once, at graph build;
+            # `call` would add again at every call (and `__init__` to the same settings).
+            raise NotConvertible(statement, f"`{container}` grows a list or dict the model function did not create")
         if container in tensors or any(_builds_or_reads(converter, argument, tensors)
                                        for argument in _arguments(statement)):
             mirrored = _length_mirror(converter, container, statement)
@@ -118,18 +122,28 @@ def nested_helpers(facts: "ModuleFacts", functions: list[ast.FunctionDef],
     flag. Only those that read their own names and the module's (no closure) and are
     named as no other model function: the others are refused where the conversion of
     their function reaches them (`_nested_function`)."""
+    found: dict[str, ast.FunctionDef] = {}
+    candidates = [(function, node) for function in functions for node in ast.walk(function)
+                  if node is not function and isinstance(node, ast.FunctionDef)]
+    changed = True
+    while changed:  # a function that calls a helper builds layers too
+        changed = False
+        for function, node in candidates:
+            if node.name in found or not _builds(facts, node, {**helpers, **found}):
+                continue
+            if node.decorator_list or node.name in helpers or _closure(function, node, {**helpers, **found}):
+                continue  # refused where the conversion reaches it
+            found[node.name] = node
+            changed = True
+    return found
+
+
+def _builds(facts: "ModuleFacts", function: ast.FunctionDef, helpers: dict[str, ast.FunctionDef]) -> bool:
+    """Does `function` build layers, itself or through a helper it calls?"""
     from .model_code import _layer_kind
 
-    found: dict[str, ast.FunctionDef] = {}
-    for function in functions:
-        for node in ast.walk(function):
-            if node is function or not isinstance(node, ast.FunctionDef) or \
-                    not any(_layer_kind(facts, inner) for inner in ast.walk(node)):
-                continue
-            if node.decorator_list or _closure(function, node) or node.name in helpers or node.name in found:
-                continue
-            found[node.name] = node
-    return found
+    return any(_layer_kind(facts, node) or (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and
+                                            node.func.id in helpers) for node in ast.walk(function))
 
 
 def own_nodes(function: ast.FunctionDef) -> set[int]:
@@ -152,12 +166,15 @@ def _nested_function(converter: "_Converter", function: ast.FunctionDef, init: l
         return
     if function.decorator_list:
         raise NotConvertible(function, "a decorated function inside a model function")
-    closed = _closure(converter.function, function)
+    closed = _closure(converter.function, function, converter.helpers)
     if closed:
         raise NotConvertible(function, f"a function inside a model function that reads its names "
                                        f"({', '.join(closed)})")
     if function.name in converter.helpers or function.name in converter.plain_functions:
         raise NotConvertible(function, f"a function inside a model function named as one of the module "
+                                       f"(`{function.name}`)")
+    if _builds(converter.facts, function, converter.helpers):  # not a helper: only another's name can say why
+        raise NotConvertible(function, f"a function inside a model function named as another model function "
                                        f"(`{function.name}`)")
     converter.plain_functions.add(function.name)
     kept = converter._tf2_names(copy.deepcopy(function))
@@ -165,14 +182,26 @@ def _nested_function(converter: "_Converter", function: ast.FunctionDef, init: l
     call.append(copy.deepcopy(kept))  # type: ignore[arg-type]
 
 
-def _closure(enclosing: ast.FunctionDef, function: ast.FunctionDef) -> list[str]:
-    """The names of `enclosing` that `function`, defined in it, reads."""
+def _closure(enclosing: ast.FunctionDef, function: ast.FunctionDef,
+             helpers: Optional[dict[str, ast.FunctionDef]] = None) -> list[str]:
+    """The names of `enclosing` that `function`, defined in it, reads: its parameters and
+    locals, the functions, classes and imports defined in it (but the helpers among its
+    functions, which become methods), and any `nonlocal` or `global` name (state shared
+    with TF1's one build, which a Keras `call` would share with every call)."""
+    helpers = helpers or {}
+    shared = {name for node in ast.walk(function) if isinstance(node, (ast.Nonlocal, ast.Global))
+              for name in node.names}
     own = {argument.arg for argument in function.args.args + function.args.kwonlyargs} | \
         {node.id for node in ast.walk(function) if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load)}
     around = {argument.arg for argument in enclosing.args.args} | \
-        {node.id for node in ast.walk(enclosing) if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load)}
-    return sorted({node.id for node in ast.walk(function) if isinstance(node, ast.Name) and
-                   isinstance(node.ctx, ast.Load) and node.id not in own and node.id in around})
+        {node.id for node in ast.walk(enclosing) if isinstance(node, ast.Name) and
+         not isinstance(node.ctx, ast.Load)} | \
+        {node.name for node in ast.walk(enclosing) if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and
+         node is not enclosing and node is not function and helpers.get(node.name) is not node} | \
+        {(alias.asname or alias.name).split(".")[0] for node in ast.walk(enclosing)
+         if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
+    return sorted(shared | {node.id for node in ast.walk(function) if isinstance(node, ast.Name) and
+                            isinstance(node.ctx, ast.Load) and node.id not in own - shared and node.id in around})
 
 
 def loop_refusal(converter: "_Converter", loop: ast.For) -> str:
@@ -242,6 +271,13 @@ def _container_mutation(statement: ast.stmt) -> Optional[str]:
             isinstance(function.value, ast.Name):
         return function.value.id
     return None
+
+
+def _local(function: ast.FunctionDef, name: str) -> bool:
+    """Is `name` a local the function binds itself (not a parameter, not the module's)?"""
+    return name not in {argument.arg for argument in function.args.args} and any(
+        isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store)
+        for node in ast.walk(function))
 
 
 def _arguments(statement: ast.stmt) -> list[ast.expr]:

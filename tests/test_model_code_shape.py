@@ -236,3 +236,45 @@ def test_a_function_defined_in_a_model_function_that_reads_its_names_is_refused(
     result = upgrade_source(NESTED.replace("net = tf.layers.dense(inputs, filters)",
                                            "net = tf.layers.dense(inputs, width)"))
     assert result.text is None and "reads its names (width)" in result.skipped[1]
+
+
+def test_growing_a_list_the_function_did_not_create_is_refused() -> None:
+    text = MODEL.replace("unused=None", "collected=None").format(body=textwrap.indent(textwrap.dedent("""\
+        x = tf.layers.batch_normalization(x, training=is_training)
+        collected.append(x)
+        return x
+        """), "    "))
+    result = upgrade_source(text)
+    assert result.text is None and "`collected` grows a list or dict the model function did not create" in \
+        result.skipped[1]
+
+
+def test_a_nested_function_sharing_state_with_nonlocal_is_a_closure() -> None:
+    result = upgrade_source(NESTED.replace("    def double(t):\n        return t * 2.0",
+                                           "    count = 0\n\n    def double(t):\n        nonlocal count\n"
+                                           "        count += 1\n        return t * 2.0"))
+    assert result.text is None and "reads its names (count)" in result.skipped[1]
+
+
+def test_a_nested_function_calling_a_helper_of_the_module_is_a_helper_too() -> None:
+    text = NESTED.replace("def model(x, is_training, width=4):\n    def block(inputs, filters, training):\n"
+                          "        net = tf.layers.dense(inputs, filters)\n"
+                          "        return tf.layers.batch_normalization(net, training=training)\n",
+                          "def bn(inputs, training):\n    return tf.layers.batch_normalization(inputs, training=training)\n"
+                          "\n\ndef model(x, is_training, width=4):\n    def block(inputs, filters, training):\n"
+                          "        net = tf.layers.dense(inputs, filters)\n        return bn(net, training)\n")
+    result = upgrade_source(text)
+    assert result.skipped is None, result.skipped
+    assert "def build_block(" in result.text and "def apply_bn(" in result.text and "def bn(" not in result.text
+
+
+def test_a_layer_built_in_a_helpers_argument_is_applied_before_the_helper() -> None:
+    result = upgrade_source(NESTED.replace("        net = tf.layers.dense(inputs, filters)\n"
+                                           "        return tf.layers.batch_normalization(net, training=training)",
+                                           "        return tf.layers.batch_normalization(inputs, training=training)")
+                            .replace("x = block(x, width, is_training)\n    with",
+                                     "x = block(tf.layers.dense(x, width), width, is_training)\n    with"))
+    assert result.skipped is None, result.skipped
+    init, call = parts(result.text)
+    assert init.index("'dense'), tf.keras.layers.Dense(units=width))") < init.index("self.build_block(scopes, ''")
+    assert "self.apply_block(scopes, '', inputs=self.scoped(x, self.unique_scope(scopes, '', 'dense'))" in call
