@@ -62,9 +62,7 @@ def follow(converter: "_Converter", statement: ast.stmt, init: list[ast.stmt], c
         if _builds_or_reads(converter, statement, tensors):
             raise NotConvertible(statement, f"`{type(statement).__name__.lower()}` on a tensor (TF1 decides it once "
                                             "at graph build, Keras checks it at every call)")
-        kept = converter._tf2_names(copy.deepcopy(statement))
-        init.append(kept)  # type: ignore[arg-type]
-        call.append(copy.deepcopy(kept))  # type: ignore[arg-type]
+        _in_both(converter, statement, init, call)
         return True
     container = _container_mutation(statement)
     if container is not None:
@@ -85,9 +83,7 @@ def follow(converter: "_Converter", statement: ast.stmt, init: list[ast.stmt], c
             converter.tensors.add(container)  # a list or dict of tensors (end points): `call`'s
             call.append(converter._tf2_names(copy.deepcopy(statement)))  # type: ignore[arg-type]
         else:
-            kept = converter._tf2_names(copy.deepcopy(statement))
-            init.append(kept)  # type: ignore[arg-type]
-            call.append(copy.deepcopy(kept))  # type: ignore[arg-type]
+            _in_both(converter, statement, init, call)
         return True
     if _is_tensor_method_statement(statement, tensors):
         value = statement.value  # type: ignore[attr-defined]
@@ -97,6 +93,13 @@ def follow(converter: "_Converter", statement: ast.stmt, init: list[ast.stmt], c
         call.append(converter._tf2_names(copy.deepcopy(statement)))  # type: ignore[arg-type]
         return True
     return False
+
+
+def _in_both(converter: "_Converter", statement: ast.stmt, init: list[ast.stmt], call: list[ast.stmt]) -> None:
+    """Configuration code: in `__init__` and in `call`, its `tf.` names as TF2 spells them."""
+    kept = converter._tf2_names(copy.deepcopy(statement))
+    init.append(kept)  # type: ignore[arg-type]
+    call.append(copy.deepcopy(kept))  # type: ignore[arg-type]
 
 
 def _tensor_names(converter: "_Converter") -> set[str]:
@@ -177,9 +180,7 @@ def _nested_function(converter: "_Converter", function: ast.FunctionDef, init: l
         raise NotConvertible(function, f"a function inside a model function named as another model function "
                                        f"(`{function.name}`)")
     converter.plain_functions.add(function.name)
-    kept = converter._tf2_names(copy.deepcopy(function))
-    init.append(kept)  # type: ignore[arg-type]
-    call.append(copy.deepcopy(kept))  # type: ignore[arg-type]
+    _in_both(converter, function, init, call)
 
 
 def _closure(enclosing: ast.FunctionDef, function: ast.FunctionDef,
