@@ -35,8 +35,11 @@ def check(facts: ModuleFacts, function: ast.FunctionDef) -> None:
         if scope is not None:
             given = ", ".join(sorted(keyword.arg or "**" for keyword in scope.keywords
                                      if keyword.arg not in tfapi.ARG_SCOPE_OBSERVING_KEYWORDS))
-            raise NotConvertible(scope, f"an `arg_scope` gives the model function `{function.name}` arguments "
-                                        f"({given}) its calls do not pass")
+            if isinstance(scope.args[0], (ast.List, ast.Tuple)):
+                raise NotConvertible(scope, f"an `arg_scope` gives the model function `{function.name}` arguments "
+                                            f"({given}) its calls do not pass")
+            raise NotConvertible(scope, f"an `arg_scope` whose op list the conversion cannot read gives arguments "
+                                        f"({given}), maybe to the model function `{function.name}`")
 
 
 def first_line(statement: ast.stmt) -> int:
@@ -47,14 +50,17 @@ def first_line(statement: ast.stmt) -> int:
 
 def _naming_arg_scope(facts: ModuleFacts, name: str) -> Optional[ast.Call]:
     """The first `arg_scope([..., name, ...], k=v)` of the module that gives `name` an
-    argument which may change what it computes."""
+    argument which may change what it computes, or that gives arguments to an op list
+    the conversion cannot read (it may name `name`)."""
     for node in ast.walk(facts.tree):
-        if not (isinstance(node, ast.Call) and _is_arg_scope(facts, node) and node.args and
-                isinstance(node.args[0], (ast.List, ast.Tuple))):
+        if not (isinstance(node, ast.Call) and _is_arg_scope(facts, node) and node.args):
             continue
-        if not any(_names(element, name) for element in node.args[0].elts):
-            continue
-        if any(keyword.arg not in tfapi.ARG_SCOPE_OBSERVING_KEYWORDS for keyword in node.keywords):
+        gives = any(keyword.arg not in tfapi.ARG_SCOPE_OBSERVING_KEYWORDS for keyword in node.keywords)
+        if not isinstance(node.args[0], (ast.List, ast.Tuple)):
+            if gives:  # an op list the conversion cannot read (`arg_scope(ops, k=v)`) may name it
+                return node
+            continue  # a saved scope (`arg_scope(sc)`): what it sets is in its own arg_scope call
+        if gives and any(_names(element, name) for element in node.args[0].elts):
             return node
     return None
 

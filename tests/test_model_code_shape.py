@@ -278,3 +278,12 @@ def test_a_layer_built_in_a_helpers_argument_is_applied_before_the_helper() -> N
     init, call = parts(result.text)
     assert init.index("'dense'), tf.keras.layers.Dense(units=width))") < init.index("self.build_block(scopes, ''")
     assert "self.apply_block(scopes, '', inputs=self.scoped(x, self.unique_scope(scopes, '', 'dense'))" in call
+
+
+def test_an_arg_scope_whose_op_list_cannot_be_read_may_name_the_function() -> None:
+    text = slim_module(body="ops = [unit]\nwith slim.arg_scope(ops, is_training=True):\n"
+                            "    return unit(images, is_training)")
+    facts = facts_of(text)
+    unit = next(node for node in facts.tree.body if getattr(node, "name", "") == "unit")
+    with pytest.raises(NotConvertible, match=r"arguments \(is_training\)"):
+        check(facts, unit)
