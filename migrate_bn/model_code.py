@@ -372,7 +372,7 @@ class _Converter:
 
     def _configuration_only(self, node: ast.expr, what: str) -> None:
         if mentions_tensor(self, node) or any(_layer_kind(self.facts, n) for n in ast.walk(node)):
-            raise NotConvertible(node, what)
+            raise NotConvertible(node, model_code_statements.static_shape_reason(self, node, what))
 
     def _assignment(self, statement: ast.Assign, prefix: list, init: list, call: list) -> None:
         targets = [n.id for t in statement.targets for n in ast.walk(t) if isinstance(n, ast.Name)]

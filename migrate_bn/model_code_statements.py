@@ -205,6 +205,45 @@ def _closure(enclosing: ast.FunctionDef, function: ast.FunctionDef,
                             isinstance(node.ctx, ast.Load) and node.id not in own - shared and node.id in around})
 
 
+def static_shape_reason(converter: "_Converter", node: ast.AST, what: str) -> str:
+    """`what`, said more exactly when the configuration value reads its tensors only
+    through their static shape (`x.shape[-1]`, `x.get_shape()`, or a function of the
+    module that returns one, such as `_int_shape(x)[3]`): a Python int in TF1, which the
+    Keras model, building its layers in `__init__`, cannot know before its input."""
+    from .model_code import _layer_kind
+
+    if any(_layer_kind(converter.facts, inner) for inner in ast.walk(node)):
+        return what
+    shape_reads = set()
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Attribute) and inner.attr in ("shape", "get_shape"):
+            shape_reads.add(id(inner.value))
+        elif isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) and \
+                _returns_static_shape(converter.facts, inner.func.id):
+            shape_reads.update(id(argument) for argument in inner.args)
+    tensors = _tensor_names(converter)
+    read = [inner for inner in ast.walk(node) if isinstance(inner, ast.Name) and inner.id in tensors]
+    if read and all(id(inner) in shape_reads for inner in read):
+        return (f"{what}: a Python int read from a tensor's static shape, which the Keras model cannot know "
+                "in `__init__`, before it sees its input")
+    return what
+
+
+def _returns_static_shape(facts: "ModuleFacts", name: str) -> bool:
+    """A one-statement function of the module returning its parameter's static shape
+    (`return layer.get_shape().as_list()`)."""
+    function = facts.function_defs.get(name)
+    if not isinstance(function, ast.FunctionDef) or len(function.args.args) != 1:
+        return False
+    body = [statement for statement in function.body
+            if not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant))]
+    if len(body) != 1 or not isinstance(body[0], ast.Return) or body[0].value is None:
+        return False
+    parameter = function.args.args[0].arg
+    return any(isinstance(inner, ast.Attribute) and inner.attr in ("shape", "get_shape") and
+               isinstance(inner.value, ast.Name) and inner.value.id == parameter for inner in ast.walk(body[0].value))
+
+
 def loop_refusal(converter: "_Converter", loop: ast.For) -> str:
     """Why a loop over a tensor is refused. Over the function's input itself, that input
     was a list of tensors (TF1 graph tensors cannot be iterated): each item builds layers

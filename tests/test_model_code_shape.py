@@ -287,3 +287,15 @@ def test_an_arg_scope_whose_op_list_cannot_be_read_may_name_the_function() -> No
     unit = next(node for node in facts.tree.body if getattr(node, "name", "") == "unit")
     with pytest.raises(NotConvertible, match=r"arguments \(is_training\)"):
         check(facts, unit)
+
+
+def test_a_layer_argument_read_from_a_static_shape_is_refused_saying_so() -> None:
+    text = MODEL.format(body=textwrap.indent(textwrap.dedent("""\
+        x = tf.layers.batch_normalization(x, training=is_training)
+        return tf.layers.dense(x, _int_shape(x)[-1] * 2)
+        """), "    ")) + "\n\ndef _int_shape(tensor):\n    return tensor.get_shape().as_list()\n"
+    result = upgrade_source(text)
+    assert result.text is None and "a Python int read from a tensor's static shape" in result.skipped[1]
+    result = upgraded("x = tf.layers.batch_normalization(x, training=is_training)\n"
+                      "return tf.layers.dense(x, tf.shape(x)[-1])")
+    assert result.text is None and "static shape" not in result.skipped[1]  # tf.shape is a tensor
