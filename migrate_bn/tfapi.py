@@ -787,3 +787,16 @@ for _name in list(SLIM_LAYERS):  # slim's own spellings of the same functions
     SLIM_LAYERS[_name.replace("contrib.layers.", "contrib.slim.")] = SLIM_LAYERS[_name]
 # slim's data_format values -> Keras's.
 SLIM_DATA_FORMATS = {"NHWC": "'channels_last'", "NCHW": "'channels_first'"}
+
+
+# --- decorated model functions (migrate_bn/model_code_decorators.py) -----------------------
+
+# The decorator that lets `arg_scope` give a function defaults (canonical spellings). It
+# changes nothing else: a function no arg_scope names computes what it computes undecorated.
+ADD_ARG_SCOPE_DECORATORS = frozenset({
+    "tensorflow.contrib.framework.add_arg_scope",
+    "tensorflow.contrib.slim.add_arg_scope",
+})
+# Arguments an arg_scope may give an add_arg_scope model function without changing what
+# it computes: slim's end-point collections (what `collect_named_outputs` records).
+ARG_SCOPE_OBSERVING_KEYWORDS = frozenset({"outputs_collections"})
