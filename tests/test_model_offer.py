@@ -4,13 +4,18 @@ migrate_bn/model_offer.py). On a training script of our own: a batch-norm bug of
 training code (BN001) no longer stops the offer, one model function that cannot be
 converted no longer takes the others with it, and the module's constants and plain helper
 functions the models read come with them (in the offered module and in the TF1 code the
-equivalence check runs)."""
+equivalence check runs). The last test runs the generated check on the offered model
+(TF1 under TF 2.12 against Keras 3 under the newest TF, as tests/test_model_code_runtime.py)."""
 
 from __future__ import annotations
 
 import ast
+import sys
+from pathlib import Path
 
+import runtime_oracle as oracle  # tests/conftest.py
 from migrate_bn import facts as facts_module, model_code
+from migrate_bn.equivalence.check import run_case
 from migrate_bn.source import parse
 from migrate_bn.upgrade import upgrade_source
 
@@ -128,3 +133,35 @@ def test_names_that_cannot_come_along_are_not_carried() -> None:
         text = SCRIPT.replace("return tf.maximum(SLOPE * x, x)", helper)
         facts = facts_module.build(parse(text), text)
         assert model_code.offered_module(facts) is None, helper
+
+
+@oracle.needs_tf
+def test_the_offered_model_computes_what_its_tf1_function_computed(tmp_path: Path, tf2_python: str) -> None:
+    result = upgrade_source(SCRIPT)
+    (tmp_path / "train_keras3.py").write_text(result.offer[0])
+    (tmp_path / "train_tf1.py").write_text(result.equivalence_source)
+    [case] = result.equivalence
+    assert case["function"] == "encoder" and case["input_shape"] == [4, 8]
+    outcome = run_case(tmp_path / "train_tf1.py", tmp_path / "train_keras3.py", {**case, "learning_rate": 0.05},
+                       sys.executable, tf2_python, tmp_path / "work")
+    assert outcome.error is None, outcome.error
+    assert outcome.mismatches == []
+
+
+def test_the_survey_counts_each_model_function_with_its_own_reason() -> None:
+    import importlib.util
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "real_code" / "model_code_survey.py"
+    spec = importlib.util.spec_from_file_location("model_code_survey", path)
+    survey = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(survey)
+    facts = facts_module.build(parse(SCRIPT), SCRIPT)
+    functions = model_code.model_functions(facts)
+    refused = survey.function_refusals(upgrade_source(SCRIPT), functions)
+    assert sorted(refused) == ["both", "configured", "phased"]  # `encoder` is offered: counted converted
+    assert refused["phased"][1].startswith("a training flag other than a parameter")
+    # A module left with nothing offered: every function with its own reason where it has one.
+    text = SCRIPT.replace("WIDTH = 6", "WIDTH = len('abcdef')")
+    facts = facts_module.build(parse(text), text)
+    refused = survey.function_refusals(upgrade_source(text), model_code.model_functions(facts))
+    assert sorted(refused) == ["both", "configured", "encoder", "phased"]
+    assert refused["encoder"][1].startswith("reads `WIDTH`")  # through HIDDEN = WIDTH * 2
