@@ -24,7 +24,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
-from . import binding, exact_bn, model_code_decorators, model_code_statements, tfapi
+from . import binding, exact_bn, model_code_decorators, model_code_statements, model_offer, tfapi
 from .facts import BatchNormSite, ModuleFacts
 from .keras_mapping import batch_norm_to_keras, is_initializer_call, is_none_literal, keras_initializer
 from .model_code_statements import mentions_tensor
@@ -811,6 +811,10 @@ class ModuleConversion:
     tf: str
     notes: list[tuple[int, str]] = field(default_factory=list)
     zero_debias: bool = False  # a layer of the subclass debiases its moving mean
+    # Offered on their own (model_offer): the module-level definitions the models read,
+    # copied with them, and the model functions left out, with their reasons.
+    carried: list[ast.stmt] = field(default_factory=list)
+    refused: list = field(default_factory=list)
 
     def exact_class_source(self) -> str:
         assert self.exact_name is not None
@@ -836,8 +840,9 @@ def convert_module(facts: ModuleFacts, stock_bn: bool = False) -> Optional[Modul
     return conversion
 
 
-def _convert_functions(facts: ModuleFacts, stock_bn: bool) -> Optional[ModuleConversion]:
-    functions = model_functions(facts)
+def _convert_functions(facts: ModuleFacts, stock_bn: bool,
+                       functions: Optional[list[ast.FunctionDef]] = None) -> Optional[ModuleConversion]:
+    functions = model_functions(facts) if functions is None else functions
     if not functions:
         return None
     tensorflow = [alias for alias, module in facts.imports.names.items() if module in tfapi.TENSORFLOW_MODULES]
@@ -871,29 +876,35 @@ def _convert_functions(facts: ModuleFacts, stock_bn: bool) -> Optional[ModuleCon
                             tf, notes, any(m.uses_zero_debias for m in models))
 
 
-def offered_module(facts: ModuleFacts, stock_bn: bool = False) -> Optional[tuple[str, ModuleConversion]]:
+def function_offer(facts: ModuleFacts, stock_bn: bool = False,
+                   bugs: tuple[tuple[int, str], ...] = ()) -> Optional[model_offer.FunctionOffer]:
+    """Each model function of the module offered or left out with its reason (model_offer);
+    None when the module has none."""
+    functions = model_functions(facts)
+    if not functions:
+        return None
+    return model_offer.offer(facts, functions, lambda alive: _convert_functions(facts, stock_bn, alive), bugs)
+
+
+def offered_module(facts: ModuleFacts, stock_bn: bool = False,
+                   bugs: tuple[tuple[int, str], ...] = ()) -> Optional[tuple[str, ModuleConversion]]:
     """The module's model functions as Keras models in a module of their own, for when the
-    code around them cannot be converted: None when there are none, when one cannot be
-    converted, or when one reads a name of its module (which the new module lacks)."""
-    try:
-        conversion = _convert_functions(facts, stock_bn)
-    except NotConvertible:
+    code around them cannot be converted: None when none can be offered. A function that
+    cannot be converted, or reads a module name that cannot come along, is left out with
+    the functions calling it (model_offer), and so is one holding one of the `bugs` (line,
+    reason); the others are offered, with the module-level definitions they read copied."""
+    found = function_offer(facts, stock_bn, bugs)
+    conversion = found.conversion if found is not None else None
+    if found is None or conversion is None:
         return None
-    if conversion is None:
-        return None
-    functions = [statement for statement, _ in conversion.edits if isinstance(statement, ast.FunctionDef)]
-    known = set(dir(builtins)) | {conversion.tf} | {function.name for function in functions}
-    for function in functions:
-        local = {a.arg for a in function.args.args} | \
-            {n.id for n in ast.walk(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-        if any(isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id not in local | known
-               for n in ast.walk(function)):
-            return None
+    assert isinstance(conversion, ModuleConversion)
+    conversion.carried, conversion.refused = found.carried, found.refused
     support = [base_class_source(conversion.base_name, conversion.tf)]
     if conversion.exact_name is not None:
         support.insert(0, conversion.exact_class_source())
     text = '"""Keras 3 models converted from TF1 model code by `migrate-bn upgrade`."""\n' \
-        f"import tensorflow as {conversion.tf}\n\n\n" + "\n\n".join(support + [m.text for m in conversion.models])
+        f"import tensorflow as {conversion.tf}\n\n\n" + model_offer.carried_source(facts, found.carried) + \
+        "\n\n".join(support + [m.text for m in conversion.models])
     ast.parse(text)  # a bug here must never reach a file
     return text, conversion
 

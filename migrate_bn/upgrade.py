@@ -47,6 +47,9 @@ class Upgrade:
     # which `upgrade_command` writes `<module>_equivalence.py` beside the module.
     equivalence: list = field(default_factory=list)
     equivalence_source: Optional[str] = None  # the TF1 code the check runs (None: the module)
+    # When the module is left as it was: its model functions not converted, each with its
+    # first reason (model_offer.RefusedFunction), offered or not.
+    refused_functions: list = field(default_factory=list)
 
 
 def upgrade_source(text: str, keras: int = 3, stock_bn: bool = False) -> Upgrade:
@@ -62,7 +65,7 @@ def upgrade_source(text: str, keras: int = 3, stock_bn: bool = False) -> Upgrade
     if script is None and refusal is None and nets is None:
         return _model_code(facts, text, stock_bn)
     # A bug outranks what the conversion cannot follow: it is the first thing to fix.
-    bug = _bug_first(text, facts)
+    bug = _bug_first(text, facts, stock_bn)
     if bug is not None:
         return bug
     if script is None and refusal is None:
@@ -82,25 +85,34 @@ def upgrade_source(text: str, keras: int = 3, stock_bn: bool = False) -> Upgrade
     return Upgrade(new_text, sorted(set(script.notes)), None, name_map(script))
 
 
-def _bug_first(text: str, facts: facts_module.ModuleFacts) -> Optional[Upgrade]:
+def _bug_first(text: str, facts: facts_module.ModuleFacts, stock_bn: bool = False) -> Optional[Upgrade]:
     """The module left as it was when a rule finds a batch-norm bug in it: converting the
-    bug would hide it, converting its fix would change what the program computes."""
+    bug would hide it, converting its fix would change what the program computes. The
+    model functions are still offered on their own when every bug lies outside them (the
+    training code's: BN001's update ops never run), since the models compute what TF1's did."""
     blocking = check_source(text, select_rules(ignore=sorted(NOT_BLOCKING)), Options(), module_facts=facts)
     if not blocking:
         return None
     first = blocking[0]
-    return Upgrade(skipped=(first.span.line, f"{first.code} must be fixed first (`migrate-bn fix`): "
-                                             f"{first.message}"))
+    bugs = tuple((finding.span.line, f"{finding.code} must be fixed first (`migrate-bn fix`): {finding.message}")
+                 for finding in blocking)
+    reason = NotConvertible(None, bugs[0][1])
+    reason.line = bugs[0][0]
+    return _refused(facts, reason, stock_bn, bugs)
 
 
-def _refused(facts: facts_module.ModuleFacts, error: NotConvertible, stock_bn: bool) -> Upgrade:
-    """The module left as it was, with the reason; its model functions offered on their own."""
-    offered = model_code.offered_module(facts, stock_bn)
+def _refused(facts: facts_module.ModuleFacts, error: NotConvertible, stock_bn: bool,
+             bugs: tuple[tuple[int, str], ...] = ()) -> Upgrade:
+    """The module left as it was, with the reason; its model functions offered on their own
+    (but not one holding one of the `bugs`, nor a function calling it)."""
+    offered = model_code.offered_module(facts, stock_bn, bugs)
     offer = (offered[0], model_name_map(offered[1])) if offered is not None else None
     if offered is None:
-        return Upgrade(skipped=(error.line, error.reason))
+        found = model_code.function_offer(facts, stock_bn, bugs)
+        return Upgrade(skipped=(error.line, error.reason), refused_functions=found.refused if found else [])
     return Upgrade(skipped=(error.line, error.reason), offer=offer, equivalence=equivalence.cases(offered[1]),
-                   equivalence_source=equivalence.model_source(facts.text, offered[1]))
+                   equivalence_source=equivalence.model_source(facts.text, offered[1]),
+                   refused_functions=offered[1].refused)
 
 
 def _model_code(facts: facts_module.ModuleFacts, text: str, stock_bn: bool) -> Upgrade:
@@ -111,7 +123,7 @@ def _model_code(facts: facts_module.ModuleFacts, text: str, stock_bn: bool) -> U
         return _refused(facts, error, stock_bn)
     if conversion is None:
         return Upgrade()
-    bug = _bug_first(text, facts)
+    bug = _bug_first(text, facts, stock_bn)
     if bug is not None:
         return bug
     lines = split_lines(text)

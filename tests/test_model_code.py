@@ -215,9 +215,10 @@ def test_a_training_function_calling_the_model_is_not_model_code_and_the_model_i
     assert "class Model(ScopedModel):" in offered and "training_step" not in offered
 
 
-def test_a_model_reading_names_of_its_module_is_not_offered() -> None:
+def test_a_model_reading_names_of_its_module_is_offered_only_when_they_can_come_along() -> None:
     text = OFFERED.replace("tf.layers.dense(x, width)", "tf.layers.dense(x, WIDTH)")
-    assert upgrade_source("WIDTH = 3\n" + text).offer is None
+    assert "WIDTH = 3\n" in upgrade_source("WIDTH = 3\n" + text).offer[0]  # a constant comes along
+    assert upgrade_source("import sys\nWIDTH = int(sys.argv[1])\n" + text).offer is None
 
 
 def test_a_zero_debiased_moving_mean_gets_the_exact_layer_with_tf1s_two_variables() -> None:

@@ -8,7 +8,17 @@ Reads every Python file at HEAD of each mirrored repository (`<mirror>/<owner>+<
 bare git, read as data: nothing is run), keeps the modules with a model function
 (model_code.model_functions) that builds batch norm, and counts what `upgrade` makes of
 each: converted as model code, models offered on their own, or refused, with the reasons.
-Prints the counts; nothing is written.
+Nothing is written. It prints:
+
+  - the counts: modules, model functions (with batch norm), modules converted in place,
+    modules whose models are offered on their own (`<file>_keras3.py`), and model
+    functions converted (in place or offered: a module's functions are offered one by
+    one, so a module can count some and refuse others);
+  - `refused model functions, by reason`: each refused model function's first reason
+    (the first 90 characters), most frequent first;
+  - `refused model functions, by module`: per module with a refused model function, the
+    module's own reason (`module:` with its line) and each refused function's first
+    reason (`function (line): reason`), so one module's several reasons show.
 
 With --check, each converted module's directory is exported into SCRATCH (never into this
 repository), `migrate-bn upgrade` runs there, and the equivalence check it writes runs on
@@ -46,6 +56,7 @@ def python_files(git: Path, under: str = ""):
 def main(mirrors: Path, check: Optional[argparse.Namespace] = None) -> None:
     counts: collections.Counter = collections.Counter()
     reasons: collections.Counter = collections.Counter()
+    modules: list[str] = []  # per module with refused model functions: their reasons
     for mirror in sorted(mirrors.iterdir()):
         if check is not None and check.repos and mirror.name not in check.repos.split(","):
             continue
@@ -65,14 +76,18 @@ def main(mirrors: Path, check: Optional[argparse.Namespace] = None) -> None:
             counts["modules"] += 1
             counts["model functions"] += len(functions)
             result = upgrade_source(text)
+            refused = function_refusals(result, functions)
             if result.text is not None and (result.name_map or {}).get("models"):
                 counts["converted modules"] += 1
-                counts["converted model functions"] += len(functions)
             elif result.offer is not None:
                 counts["offered modules"] += 1
-                counts["converted model functions"] += len(functions)
-            elif result.skipped is not None:
-                reasons[result.skipped[1][:90]] += 1
+            counts["converted model functions"] += len(functions) - len(refused)
+            for line, reason in refused.values():
+                reasons[reason[:90]] += 1
+            if refused:
+                where = f" ({result.skipped[0]}: {result.skipped[1][:90]})" if result.skipped else ""
+                modules.append(f"  {mirror.name}/{path}{where}")
+                modules.extend(f"    {name} ({line}): {reason[:120]}" for name, (line, reason) in refused.items())
             if check is not None and result.equivalence:
                 counts.update(run_checks(mirror, path, check))
     keys = ["modules", "model functions", "converted modules", "offered modules", "converted model functions"]
@@ -80,9 +95,24 @@ def main(mirrors: Path, check: Optional[argparse.Namespace] = None) -> None:
         keys += ["checked models", "equivalent", "not equivalent", "did not run", "arguments to fill in"]
     for key in keys:
         print(f"{key}: {counts[key]}")
-    print("refused, by reason:")
-    for reason, count in reasons.most_common(20):
+    print("refused model functions, by reason:")
+    for reason, count in reasons.most_common(30):
         print(f"  {count:4d} {reason}")
+    print("refused model functions, by module:")
+    print("\n".join(modules))
+
+
+def function_refusals(result, functions: list) -> dict:
+    """{name: (line, first reason)} of the model functions (with batch norm) `upgrade` did
+    not convert: none when the module was converted; those `upgrade` left out of the offer
+    (each with its own reason); else every one with the module's reason."""
+    if result.text is not None and (result.name_map or {}).get("models"):
+        return {}
+    own = {function.name: (function.line, function.reason) for function in result.refused_functions}
+    if result.offer is not None:
+        return {f.name: own[f.name] for f in functions if f.name in own}
+    fallback = result.skipped or (functions[0].lineno, "nothing converted")
+    return {f.name: own.get(f.name, fallback) for f in functions}
 
 
 CASE_EDITS = json.loads((Path(__file__).parent / "model_code_cases.json").read_text())

@@ -80,10 +80,11 @@ def cases(conversion: "ModuleConversion") -> list[dict]:
 def model_source(text: str, conversion: "ModuleConversion") -> str:
     """The module's model functions with the imports they use, as TF1 code: what the check
     runs of a training script whose models were offered on their own (running the whole
-    script would train it). `offered_module` made sure they read no other module name."""
+    script would train it), with the module-level definitions carried with them (model_offer)."""
     tree = ast.parse(text)
     functions = [statement for statement, _ in conversion.edits if isinstance(statement, ast.FunctionDef)]
-    used = {node.id for function in functions for node in ast.walk(function) if isinstance(node, ast.Name)}
+    used = {node.id for function in functions + conversion.carried for node in ast.walk(function)
+            if isinstance(node, ast.Name)}
     kept = [statement for statement in tree.body if isinstance(statement, (ast.Import, ast.ImportFrom)) and
             statement.col_offset == 0 and
             any((alias.asname or alias.name.split(".")[0]) in used for alias in statement.names)]
@@ -91,8 +92,10 @@ def model_source(text: str, conversion: "ModuleConversion") -> str:
                                                     statement.module == "__future__")]
     segments = [ast.get_source_segment(text, statement) or "" for statement in kept]
     wanted = {function.name for function in functions}
+    carried = {statement.lineno for statement in conversion.carried}  # constants and plain helpers they read
     segments += [ast.get_source_segment(text, statement) or "" for statement in tree.body
-                 if isinstance(statement, ast.FunctionDef) and statement.name in wanted]
+                 if (isinstance(statement, ast.FunctionDef) and statement.name in wanted) or
+                 statement.lineno in carried]
     return "\n\n".join(segments) + "\n"
 
 
