@@ -177,6 +177,56 @@ class SlimConv2D(keras.layers.Layer):
         return pairs
 
 
+class SlimSeparableConv2D(keras.layers.Layer):
+    """`slim.separable_conv2d`: a depthwise convolution (`depth_multiplier` channels per
+    input channel, weights `depthwise_weights`), then a 1x1 pointwise one to `filters`
+    channels (`pointwise_weights`), then batch norm (no bias) or a bias, then the
+    activation. `filters=None` is slim's `num_outputs=None`: the depthwise convolution
+    alone, its bias over its `depth_multiplier * channels` outputs.
+
+    With `filters` it is Keras's `SeparableConv2D`, which on the TensorFlow backend runs
+    `tf.nn.separable_conv2d` as slim's layer did (the depthwise convolution strided, the
+    pointwise VALID); without, `DepthwiseConv2D` (`tf.nn.depthwise_conv2d`, as slim).
+    """
+
+    def __init__(self, scope: str, filters, kernel_size, depth_multiplier: int = 1, stride: int = 1,
+                 rate: int = 1, padding: str = "SAME", activation="relu", batch_norm: dict | None = None,
+                 weight_decay: float = 0.0, weights_initializer=None, **kwargs):
+        super().__init__(name=_keras_name(scope), **kwargs)
+        self.scope = scope
+        common = dict(kernel_size=kernel_size, strides=stride, dilation_rate=rate, padding=padding.lower(),
+                      depth_multiplier=depth_multiplier, use_bias=batch_norm is None, bias_initializer="zeros",
+                      name=_keras_name(scope) + ".conv")
+        initializer = weights_initializer or keras.initializers.GlorotUniform()
+        if filters is None:
+            self.conv = keras.layers.DepthwiseConv2D(depthwise_initializer=initializer,
+                                                     depthwise_regularizer=l2(weight_decay), **common)
+        else:
+            self.conv = keras.layers.SeparableConv2D(filters, depthwise_initializer=initializer,
+                                                     pointwise_initializer=initializer,
+                                                     depthwise_regularizer=l2(weight_decay),
+                                                     pointwise_regularizer=l2(weight_decay), **common)
+        self.norm = slim_batch_norm(scope + "/BatchNorm", **batch_norm) if batch_norm is not None else None
+        self.activation = keras.activations.get(activation) if activation else None
+
+    def call(self, inputs, training=None):
+        outputs = self.conv(inputs)
+        if self.norm is not None:
+            outputs = self.norm(outputs, training=training)
+        if self.activation is not None:
+            outputs = self.activation(outputs)
+        return outputs
+
+    def slim_variables(self) -> list:
+        """(slim variable name, Keras variable) for the convolutions' weights."""
+        pairs = [(self.scope + "/depthwise_weights", self.conv.depthwise_kernel)]
+        if isinstance(self.conv, keras.layers.SeparableConv2D):
+            pairs.append((self.scope + "/pointwise_weights", self.conv.pointwise_kernel))
+        if self.conv.use_bias:
+            pairs.append((self.scope + "/biases", self.conv.bias))
+        return pairs
+
+
 def batch_norm_variables(layer: FusedBatchNorm) -> list:
     pairs = []
     if layer.center:
@@ -195,7 +245,7 @@ class SlimNet(keras.Model):
     def slim_variables(self) -> dict:
         found: dict = {}
         for layer in self._flatten_layers(include_self=False, recursive=True):
-            if isinstance(layer, SlimConv2D):
+            if isinstance(layer, (SlimConv2D, SlimSeparableConv2D)):
                 found.update(layer.slim_variables())
             elif isinstance(layer, FusedBatchNorm):
                 found.update(batch_norm_variables(layer))
