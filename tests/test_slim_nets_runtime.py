@@ -248,3 +248,55 @@ def test_the_portable_path_computes_what_the_kernel_does(tmp_path, tf2_python: s
     assert done.returncode == 0, done.stderr[-2000:]
     outputs, mean, variance = (float(value) for value in done.stdout.split())
     assert outputs < 1e-5 and mean < 1e-5 and variance < 1e-4
+
+
+SEPARABLE_TF1 = '''
+import sys
+import numpy as np
+import tensorflow.compat.v1 as tf
+import tf_slim as slim
+tf.disable_eager_execution()
+inputs = np.random.RandomState(0).normal(size=(2, 9, 9, 3)).astype(np.float32)
+images = tf.constant(inputs)
+init = tf.truncated_normal_initializer(stddev=0.5)
+biases = tf.random_uniform_initializer(-1.0, 1.0)
+# With num_outputs: depthwise then pointwise; None: the depthwise convolution alone.
+both = slim.separable_conv2d(images, 5, [3, 3], depth_multiplier=2, stride=2, weights_initializer=init,
+                             biases_initializer=biases, scope="both")
+alone = slim.separable_conv2d(images, None, [3, 3], depth_multiplier=3, weights_initializer=init,
+                              biases_initializer=biases, scope="alone")
+with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    found = sess.run({v.op.name: v for v in tf.global_variables()})
+    found["out/both"], found["out/alone"] = sess.run([both, alone])
+np.savez(sys.argv[1], inputs=inputs, **found)
+'''
+
+SEPARABLE_TF2 = '''
+import sys
+import numpy as np
+sys.path.insert(0, sys.argv[2])
+from migrate_bn.slim_nets.keras.layers import SlimSeparableConv2D
+recorded = np.load(sys.argv[1])
+inputs = recorded["inputs"]
+for scope, filters, multiplier, stride in (("both", 5, 2, 2), ("alone", None, 3, 1)):
+    layer = SlimSeparableConv2D(scope, filters, 3, depth_multiplier=multiplier, stride=stride)
+    layer(inputs)
+    names = [name for name, _ in layer.slim_variables()]
+    assert sorted(names) == sorted(key for key in recorded.files if key.startswith(scope + "/")), names
+    for name, variable in layer.slim_variables():
+        variable.assign(recorded[name])
+    print(scope, float(np.max(np.abs(np.asarray(layer(inputs)) - recorded["out/" + scope]))))
+'''
+
+
+def test_slim_separable_conv2d_computes_what_slim_did(tmp_path, tf2_python: str) -> None:
+    """slim's separable_conv2d (Inception V2's first layer), with num_outputs and without:
+    the Keras layer has slim's variables by name and, on them, slim's outputs."""
+    (tmp_path / "tf1.py").write_text(SEPARABLE_TF1)
+    (tmp_path / "tf2.py").write_text(SEPARABLE_TF2)
+    recorded = tmp_path / "separable.npz"
+    run(sys.executable, str(tmp_path / "tf1.py"), str(recorded))
+    printed = run(tf2_python, str(tmp_path / "tf2.py"), str(recorded), str(ROOT))
+    differences = dict(line.split() for line in printed.splitlines())
+    assert set(differences) == {"both", "alone"} and all(float(value) <= 1e-6 for value in differences.values())

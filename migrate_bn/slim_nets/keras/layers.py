@@ -219,9 +219,11 @@ class SlimSeparableConv2D(keras.layers.Layer):
 
     def slim_variables(self) -> list:
         """(slim variable name, Keras variable) for the convolutions' weights."""
-        pairs = [(self.scope + "/depthwise_weights", self.conv.depthwise_kernel)]
         if isinstance(self.conv, keras.layers.SeparableConv2D):
-            pairs.append((self.scope + "/pointwise_weights", self.conv.pointwise_kernel))
+            pairs = [(self.scope + "/depthwise_weights", self.conv.depthwise_kernel),
+                     (self.scope + "/pointwise_weights", self.conv.pointwise_kernel)]
+        else:  # Keras's DepthwiseConv2D calls its depthwise weights `kernel`
+            pairs = [(self.scope + "/depthwise_weights", self.conv.kernel)]
         if self.conv.use_bias:
             pairs.append((self.scope + "/biases", self.conv.bias))
         return pairs
