@@ -18,7 +18,7 @@ import keras
 from keras import ops
 
 from .inception_v3 import Mixed
-from .layers import SlimConv2D, SlimNet, SlimSeparableConv2D, slim_weights_initializer
+from .layers import SlimConv2D, SlimNet, SlimSeparableConv2D, inception_depth, slim_weights_initializer
 
 # Modules as inception_v3.Mixed reads them: branches of ("conv", scope, depth, kernel[,
 # stride, padding]) and ("max"/"avg", scope, size, stride, padding) steps.
@@ -68,14 +68,9 @@ class InceptionV2(SlimNet):
     def __init__(self, num_classes=1000, dropout_keep_prob=0.8, min_depth=16, depth_multiplier=1.0,
                  spatial_squeeze=True, scope="InceptionV2", weight_decay=0.00004, **kwargs):
         super().__init__(name=scope.replace("/", "."), **kwargs)
-        if depth_multiplier <= 0:
-            raise ValueError("depth_multiplier is not greater than zero.")
+        depth = inception_depth(depth_multiplier, min_depth)
         self.scope = scope
         self.spatial_squeeze = spatial_squeeze
-
-        def depth(filters: int) -> int:
-            return max(int(filters * depth_multiplier), min_depth)
-
         conv = {"activation": "relu", "weight_decay": weight_decay, "weights_initializer": slim_weights_initializer(),
                 "batch_norm": {"decay": 0.9997, "epsilon": 0.001, "scale": False}}
         # inception_v2_base: the depthwise stage may not have more channels than the
@@ -95,20 +90,11 @@ class InceptionV2(SlimNet):
                                  weight_decay=weight_decay, weights_initializer=slim_weights_initializer())
 
     def call(self, inputs, training=None):
-        end_points = {}
-        net = inputs
-        for name, layer in self.stem:
-            net = end_points[name] = layer(net) if isinstance(layer, keras.layers.MaxPooling2D) else layer(
-                net, training=training)
+        net, end_points = self.run_stem(inputs, training)
         # slim's 7x7 average pool, shrunk to the feature map of a smaller input.
         kernel = tuple(min(size, 7) for size in net.shape[1:3])
         net = self.dropout(ops.average_pool(net, kernel, strides=1, padding="valid"), training=training)
-        logits = self.logits(net, training=training)
-        if self.spatial_squeeze:
-            logits = ops.squeeze(logits, axis=(1, 2))
-        end_points["Logits"] = logits
-        end_points["Predictions"] = ops.softmax(logits, axis=-1)
-        return logits, end_points
+        return self.classify(net, end_points, training)
 
 
 def inception_v2(num_classes=1000, dropout_keep_prob=0.8, min_depth=16, depth_multiplier=1.0, spatial_squeeze=True,

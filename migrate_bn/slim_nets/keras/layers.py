@@ -177,7 +177,7 @@ class SlimConv2D(keras.layers.Layer):
         return pairs
 
 
-class SlimSeparableConv2D(keras.layers.Layer):
+class SlimSeparableConv2D(SlimConv2D):
     """`slim.separable_conv2d`: a depthwise convolution (`depth_multiplier` channels per
     input channel, weights `depthwise_weights`), then a 1x1 pointwise one to `filters`
     channels (`pointwise_weights`), then batch norm (no bias) or a bias, then the
@@ -186,14 +186,16 @@ class SlimSeparableConv2D(keras.layers.Layer):
 
     With `filters` it is Keras's `SeparableConv2D`, which on the TensorFlow backend runs
     `tf.nn.separable_conv2d` as slim's layer did (the depthwise convolution strided, the
-    pointwise VALID); without, `DepthwiseConv2D` (`tf.nn.depthwise_conv2d`, as slim).
+    pointwise VALID); without, `DepthwiseConv2D` (`tf.nn.depthwise_conv2d`, as slim). The
+    rest (batch norm, activation, the net's listing of its weights) is SlimConv2D's.
     """
 
     def __init__(self, scope: str, filters, kernel_size, depth_multiplier: int = 1, stride: int = 1,
                  rate: int = 1, padding: str = "SAME", activation="relu", batch_norm: dict | None = None,
                  weight_decay: float = 0.0, weights_initializer=None, **kwargs):
-        super().__init__(name=_keras_name(scope), **kwargs)
+        keras.layers.Layer.__init__(self, name=_keras_name(scope), **kwargs)  # its own convolution
         self.scope = scope
+        self.explicit_padding = False
         common = dict(kernel_size=kernel_size, strides=stride, dilation_rate=rate, padding=padding.lower(),
                       depth_multiplier=depth_multiplier, use_bias=batch_norm is None, bias_initializer="zeros",
                       name=_keras_name(scope) + ".conv")
@@ -208,14 +210,6 @@ class SlimSeparableConv2D(keras.layers.Layer):
                                                      pointwise_regularizer=l2(weight_decay), **common)
         self.norm = slim_batch_norm(scope + "/BatchNorm", **batch_norm) if batch_norm is not None else None
         self.activation = keras.activations.get(activation) if activation else None
-
-    def call(self, inputs, training=None):
-        outputs = self.conv(inputs)
-        if self.norm is not None:
-            outputs = self.norm(outputs, training=training)
-        if self.activation is not None:
-            outputs = self.activation(outputs)
-        return outputs
 
     def slim_variables(self) -> list:
         """(slim variable name, Keras variable) for the convolutions' weights."""
@@ -247,8 +241,39 @@ class SlimNet(keras.Model):
     def slim_variables(self) -> dict:
         found: dict = {}
         for layer in self._flatten_layers(include_self=False, recursive=True):
-            if isinstance(layer, (SlimConv2D, SlimSeparableConv2D)):
+            if isinstance(layer, SlimConv2D):
                 found.update(layer.slim_variables())
             elif isinstance(layer, FusedBatchNorm):
                 found.update(batch_norm_variables(layer))
         return found
+
+    def run_stem(self, inputs, training) -> tuple:
+        """`self.stem`'s (end point, layer) pairs applied in order: `(net, end_points)`;
+        slim's layers take the training flag, Keras's max pooling does not."""
+        end_points = {}
+        net = inputs
+        for name, layer in self.stem:
+            net = end_points[name] = layer(net) if isinstance(layer, keras.layers.MaxPooling2D) else layer(
+                net, training=training)
+        return net, end_points
+
+    def classify(self, net, end_points: dict, training) -> tuple:
+        """slim's Inception head after its pool and dropout: the 1x1 logits conv (squeezed
+        to (batch, classes) with spatial_squeeze), `Logits` and `Predictions`."""
+        logits = self.logits(net, training=training)
+        if self.spatial_squeeze:
+            logits = ops.squeeze(logits, axis=(1, 2))
+        end_points["Logits"] = logits
+        end_points["Predictions"] = ops.softmax(logits, axis=-1)
+        return logits, end_points
+
+
+def inception_depth(depth_multiplier: float, min_depth: int):
+    """slim's Inception `depth`: a layer's channels scaled by `depth_multiplier`, at least
+    `min_depth`."""
+    if depth_multiplier <= 0:
+        raise ValueError("depth_multiplier is not greater than zero.")
+
+    def depth(filters: int) -> int:
+        return max(int(filters * depth_multiplier), min_depth)
+    return depth
