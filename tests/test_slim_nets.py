@@ -45,7 +45,7 @@ def test_model_code_becomes_a_keras_model_built_once() -> None:
             return logits, end_points['predictions']
     """)
     assert sorted(result.files) == sorted(f"slim_nets_keras/{name}" for name in (
-        "__init__.py", "inception_v1.py", "inception_v3.py", "layers.py", "resnet_utils.py", "resnet_v1.py", "resnet_v2.py", "vgg.py"))
+        "__init__.py", "inception_v1.py", "inception_v2.py", "inception_v3.py", "layers.py", "resnet_utils.py", "resnet_v1.py", "resnet_v2.py", "vgg.py"))
     # A second run has nothing left to do.
     again = upgrade_source(result.text)
     assert again.text is None and again.skipped is None
@@ -68,15 +68,19 @@ def test_every_net_of_the_table_and_its_spellings() -> None:
         from tf_slim.nets import inception_v3
         with slim.arg_scope(inception_v3.inception_v3_arg_scope(batch_norm_decay=0.99)):
             logits, _ = inception_v3.inception_v3(images, 5, flag, create_aux_logits=False)
+        from tf_slim.nets import inception_v2
+        with slim.arg_scope(inception_v2.inception_v2_arg_scope(weight_decay=1e-5)):
+            logits, _ = inception_v2.inception_v2(images, 5, flag, 0.8, 8, 0.5)
     """)
     found = calls(text)
-    assert [type(call) for call in found] == [NetCall, NetCall, NetCall]
+    assert [type(call) for call in found] == [NetCall, NetCall, NetCall, NetCall]
     assert [call.constructor.format(family="m") for call in found] == [
         "m.vgg_16(num_classes=5, dropout_keep_prob=0.8)", "m.resnet_v2_50(global_pool=False)",
-        "m.inception_v3(num_classes=5, create_aux_logits=False, batch_norm_decay=0.99)"]
+        "m.inception_v3(num_classes=5, create_aux_logits=False, batch_norm_decay=0.99)",
+        "m.inception_v2(num_classes=5, dropout_keep_prob=0.8, min_depth=8, depth_multiplier=0.5, weight_decay=1e-5)"]
     # slim's nets train their batch norm unless told otherwise: the flag is written.
     assert [call.arguments for call in found] == ["images, training=True", "images, training=False",
-                                                  "images, training=flag"]
+                                                  "images, training=flag", "images, training=flag"]
     assert found[0].notes and "is_training" in found[0].notes[0]
 
 
@@ -97,6 +101,9 @@ def test_what_does_not_convert_is_refused_with_its_kind() -> None:
     assert refusal("with slim.arg_scope(inception_v3.inception_v3_arg_scope(use_fused_batchnorm=False)):\n"
                    "    net = inception_v3.inception_v3(images, 10)\n",
                    imports="import tf_slim as slim\nfrom tf_slim.nets import inception_v3\n").kind == "arg-scope"
+    assert refusal("with slim.arg_scope(inception_v2.inception_v2_arg_scope(batch_norm_var_collection='bn')):\n"
+                   "    net = inception_v2.inception_v2(images, 10)\n",
+                   imports="import tf_slim as slim\nfrom tf_slim.nets import inception_v2\n").kind == "arg-scope"
     assert refusal("with slim.arg_scope(resnet_v1.resnet_arg_scope(use_batch_norm=False)):\n"
                    "    net = resnet_v1.resnet_v1_50(images, 10)\n").kind == "arg-scope"
     assert refusal("with slim.arg_scope(resnet_v1.resnet_arg_scope()):\n    net = resnet_v1.resnet_v1_50(images, 10)\n",

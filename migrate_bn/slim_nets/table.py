@@ -45,6 +45,13 @@ _INCEPTION_V1 = dict(positions=("inputs", "num_classes", "is_training", "dropout
                      arg_scope="inception_v1_arg_scope", arg_scope_keywords=frozenset({"weight_decay", "use_batch_norm"}),
                      logits="Logits/Conv2d_0c_1x1", build_size=224)
 
+_INCEPTION_V2 = dict(positions=("inputs", "num_classes", "is_training", "dropout_keep_prob", "min_depth",
+                                "depth_multiplier", "prediction_fn", "spatial_squeeze", "reuse", "scope"),
+                     constructor=frozenset({"num_classes", "dropout_keep_prob", "min_depth", "depth_multiplier",
+                                            "spatial_squeeze", "scope"}),
+                     arg_scope="inception_v2_arg_scope", arg_scope_keywords=frozenset({"weight_decay"}),
+                     logits="Logits/Conv2d_1c_1x1", build_size=224)
+
 _INCEPTION_V3 = dict(positions=("inputs", "num_classes", "is_training", "dropout_keep_prob", "min_depth",
                                 "depth_multiplier", "prediction_fn", "spatial_squeeze", "reuse", "create_aux_logits",
                                 "scope"),
@@ -60,6 +67,7 @@ NETS = {
     **{name: NetSpec("resnet_v2", **_RESNET) for name in ("resnet_v2_50", "resnet_v2_101", "resnet_v2_152")},
     **{name: NetSpec("vgg", **_VGG) for name in ("vgg_a", "vgg_16", "vgg_19")},
     "inception_v1": NetSpec("inception_v1", **_INCEPTION_V1, default_scope="InceptionV1"),
+    "inception_v2": NetSpec("inception_v2", **_INCEPTION_V2, default_scope="InceptionV2"),
     "inception_v3": NetSpec("inception_v3", **_INCEPTION_V3, default_scope="InceptionV3"),
 }
 # Modules an arg-scope factory may be reached through (resnet_v1.resnet_utils.resnet_arg_scope).

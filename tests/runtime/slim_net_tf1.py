@@ -19,7 +19,7 @@ os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 import numpy as np  # noqa: E402
 import tensorflow.compat.v1 as tf  # noqa: E402
 import tf_slim as slim  # noqa: E402
-from tf_slim.nets import inception_v1, inception_v3, resnet_v1, resnet_v2, vgg  # noqa: E402
+from tf_slim.nets import inception_v1, inception_v2, inception_v3, resnet_v1, resnet_v2, vgg  # noqa: E402
 
 # The net's function and its arg scope, as the slim docs use them.
 NETS = {
@@ -28,6 +28,7 @@ NETS = {
     # keep-probability 1: dropout is random, so training steps can only be compared without it
     "vgg_16": (vgg.vgg_16, vgg.vgg_arg_scope, {"dropout_keep_prob": 1.0}),
     "inception_v1": (inception_v1.inception_v1, inception_v1.inception_v1_arg_scope, {"dropout_keep_prob": 1.0}),
+    "inception_v2": (inception_v2.inception_v2, inception_v2.inception_v2_arg_scope, {"dropout_keep_prob": 1.0}),
     "inception_v3": (inception_v3.inception_v3, inception_v3.inception_v3_arg_scope, {"dropout_keep_prob": 1.0}),
 }
 STEPS = 5

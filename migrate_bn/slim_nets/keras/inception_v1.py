@@ -91,18 +91,8 @@ class InceptionV1(SlimNet):
                                  weight_decay=weight_decay, weights_initializer=slim_weights_initializer())
 
     def call(self, inputs, training=None):
-        end_points = {}
-        net = inputs
-        for name, layer in self.stem:
-            net = end_points[name] = layer(net, training=training) if not isinstance(
-                layer, keras.layers.MaxPooling2D) else layer(net)
-        net = self.dropout(self.pool(net), training=training)
-        logits = self.logits(net, training=training)
-        if self.spatial_squeeze:
-            logits = ops.squeeze(logits, axis=(1, 2))
-        end_points["Logits"] = logits
-        end_points["Predictions"] = ops.softmax(logits, axis=-1)
-        return logits, end_points
+        net, end_points = self.run_stem(inputs, training)
+        return self.classify(self.dropout(self.pool(net), training=training), end_points, training)
 
 
 def inception_v1(num_classes=1000, dropout_keep_prob=0.8, spatial_squeeze=True, scope="InceptionV1",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from .layers import SlimConv2D, SlimNet, slim_weights_initializer
+from .layers import SlimConv2D, SlimNet, inception_depth, slim_weights_initializer
 
 # A branch is a sequence of steps: ("conv", scope, depth, kernel[, stride, padding]),
 # ("max"/"avg", scope, size, stride, padding) or ("split", [conv, conv]) for two convs of
@@ -166,14 +166,9 @@ class InceptionV3(SlimNet):
                  spatial_squeeze=True, create_aux_logits=True, scope="InceptionV3", weight_decay=0.00004,
                  batch_norm_decay=0.9997, batch_norm_epsilon=0.001, **kwargs):
         super().__init__(name=scope.replace("/", "."), **kwargs)
-        if depth_multiplier <= 0:
-            raise ValueError("depth_multiplier is not greater than zero.")
+        depth = inception_depth(depth_multiplier, min_depth)
         self.scope = scope
         self.spatial_squeeze = spatial_squeeze
-
-        def depth(filters: int) -> int:
-            return max(int(filters * depth_multiplier), min_depth)
-
         conv = {"activation": "relu", "weight_decay": weight_decay, "weights_initializer": slim_weights_initializer(),
                 "batch_norm": {"decay": batch_norm_decay, "epsilon": batch_norm_epsilon, "scale": False}}
         self.stem = []
@@ -193,11 +188,7 @@ class InceptionV3(SlimNet):
                        if num_classes else None)
 
     def call(self, inputs, training=None):
-        end_points = {}
-        net = inputs
-        for name, layer in self.stem:
-            net = end_points[name] = layer(net, training=training) if not isinstance(
-                layer, keras.layers.MaxPooling2D) else layer(net)
+        net, end_points = self.run_stem(inputs, training)
         if self.aux is not None:
             aux = self.aux(end_points["Mixed_6e"], training=training)
             end_points["AuxLogits"] = ops.squeeze(aux, axis=(1, 2)) if self.spatial_squeeze else aux
@@ -207,12 +198,7 @@ class InceptionV3(SlimNet):
         net = end_points["PreLogits"] = self.dropout(net, training=training)
         if self.logits is None:
             return net, end_points
-        logits = self.logits(net, training=training)
-        if self.spatial_squeeze:
-            logits = ops.squeeze(logits, axis=(1, 2))
-        end_points["Logits"] = logits
-        end_points["Predictions"] = ops.softmax(logits, axis=-1)
-        return logits, end_points
+        return self.classify(net, end_points, training)
 
 
 def inception_v3(num_classes=1000, dropout_keep_prob=0.8, min_depth=16, depth_multiplier=1.0, spatial_squeeze=True,

@@ -177,6 +177,52 @@ class SlimConv2D(keras.layers.Layer):
         return pairs
 
 
+class SlimSeparableConv2D(SlimConv2D):
+    """`slim.separable_conv2d`: a depthwise convolution (`depth_multiplier` channels per
+    input channel, weights `depthwise_weights`), then a 1x1 pointwise one to `filters`
+    channels (`pointwise_weights`), then batch norm (no bias) or a bias, then the
+    activation. `filters=None` is slim's `num_outputs=None`: the depthwise convolution
+    alone, its bias over its `depth_multiplier * channels` outputs.
+
+    With `filters` it is Keras's `SeparableConv2D`, which on the TensorFlow backend runs
+    `tf.nn.separable_conv2d` as slim's layer did (the depthwise convolution strided, the
+    pointwise VALID); without, `DepthwiseConv2D` (`tf.nn.depthwise_conv2d`, as slim). The
+    rest (batch norm, activation, the net's listing of its weights) is SlimConv2D's.
+    """
+
+    def __init__(self, scope: str, filters, kernel_size, depth_multiplier: int = 1, stride: int = 1,
+                 rate: int = 1, padding: str = "SAME", activation="relu", batch_norm: dict | None = None,
+                 weight_decay: float = 0.0, weights_initializer=None, **kwargs):
+        keras.layers.Layer.__init__(self, name=_keras_name(scope), **kwargs)  # its own convolution
+        self.scope = scope
+        self.explicit_padding = False
+        common = dict(kernel_size=kernel_size, strides=stride, dilation_rate=rate, padding=padding.lower(),
+                      depth_multiplier=depth_multiplier, use_bias=batch_norm is None, bias_initializer="zeros",
+                      name=_keras_name(scope) + ".conv")
+        initializer = weights_initializer or keras.initializers.GlorotUniform()
+        if filters is None:
+            self.conv = keras.layers.DepthwiseConv2D(depthwise_initializer=initializer,
+                                                     depthwise_regularizer=l2(weight_decay), **common)
+        else:
+            self.conv = keras.layers.SeparableConv2D(filters, depthwise_initializer=initializer,
+                                                     pointwise_initializer=initializer,
+                                                     depthwise_regularizer=l2(weight_decay),
+                                                     pointwise_regularizer=l2(weight_decay), **common)
+        self.norm = slim_batch_norm(scope + "/BatchNorm", **batch_norm) if batch_norm is not None else None
+        self.activation = keras.activations.get(activation) if activation else None
+
+    def slim_variables(self) -> list:
+        """(slim variable name, Keras variable) for the convolutions' weights."""
+        if isinstance(self.conv, keras.layers.SeparableConv2D):
+            pairs = [(self.scope + "/depthwise_weights", self.conv.depthwise_kernel),
+                     (self.scope + "/pointwise_weights", self.conv.pointwise_kernel)]
+        else:  # Keras's DepthwiseConv2D calls its depthwise weights `kernel`
+            pairs = [(self.scope + "/depthwise_weights", self.conv.kernel)]
+        if self.conv.use_bias:
+            pairs.append((self.scope + "/biases", self.conv.bias))
+        return pairs
+
+
 def batch_norm_variables(layer: FusedBatchNorm) -> list:
     pairs = []
     if layer.center:
@@ -200,3 +246,34 @@ class SlimNet(keras.Model):
             elif isinstance(layer, FusedBatchNorm):
                 found.update(batch_norm_variables(layer))
         return found
+
+    def run_stem(self, inputs, training) -> tuple:
+        """`self.stem`'s (end point, layer) pairs applied in order: `(net, end_points)`;
+        slim's layers take the training flag, Keras's max pooling does not."""
+        end_points = {}
+        net = inputs
+        for name, layer in self.stem:
+            net = end_points[name] = layer(net) if isinstance(layer, keras.layers.MaxPooling2D) else layer(
+                net, training=training)
+        return net, end_points
+
+    def classify(self, net, end_points: dict, training) -> tuple:
+        """slim's Inception head after its pool and dropout: the 1x1 logits conv (squeezed
+        to (batch, classes) with spatial_squeeze), `Logits` and `Predictions`."""
+        logits = self.logits(net, training=training)
+        if self.spatial_squeeze:
+            logits = ops.squeeze(logits, axis=(1, 2))
+        end_points["Logits"] = logits
+        end_points["Predictions"] = ops.softmax(logits, axis=-1)
+        return logits, end_points
+
+
+def inception_depth(depth_multiplier: float, min_depth: int):
+    """slim's Inception `depth`: a layer's channels scaled by `depth_multiplier`, at least
+    `min_depth`."""
+    if depth_multiplier <= 0:
+        raise ValueError("depth_multiplier is not greater than zero.")
+
+    def depth(filters: int) -> int:
+        return max(int(filters * depth_multiplier), min_depth)
+    return depth
