@@ -66,3 +66,18 @@ def test_a_tf_alias_bound_in_a_project_module_is_tensorflow() -> None:
     found = analyze(trainer.read_bytes(), str(trainer), resolver=resolver).findings
     assert [f.code for f in found] == ["BN008"]
     assert any(path.endswith("version.py") for path in resolver.dependencies)
+
+
+def test_the_word_guards_never_change_an_answer(monkeypatch) -> None:
+    """`_Words` skips a regular expression in a text without its words: every match holds
+    one, so the file facts are those of the bare expressions, on the project's fixtures
+    and on one line of each alternative."""
+    from migrate_bn.model import keras_project
+
+    texts = [path.read_text(errors="replace") for path in sorted(PROJECTS.parent.rglob("*.py"))]
+    texts += ["y = resnet_v1_50(x)", "import slim.batch_norm", "tf.add_to_collection(tf.GraphKeys.UPDATE_OPS, u)",
+              "K.function([x], [y])", "class Net(tf.keras.layers.Layer):\n    pass\nfrom keras import x",
+              "keras.applications.x", "sess = tf.Session()\nopt.minimize(loss)", "a.updates", "training=flag"]
+    guarded = [read_text(text) for text in texts]
+    monkeypatch.setattr(keras_project._Words, "search", lambda self, text: self.pattern.search(text))
+    assert guarded == [read_text(text) for text in texts]

@@ -192,6 +192,25 @@ def test_no_evaluation_run_no_finding(tmp_path: Path) -> None:
     assert "BN004" not in _codes(tmp_path, "train.py")
 
 
+def test_a_module_that_only_trains_looks_into_no_callee(tmp_path: Path) -> None:
+    """BN004 needs a run that evaluates: without one, the modules a script calls are not
+    read for their flag parameters (resolving every call built their facts)."""
+    import ast
+
+    from migrate_bn import facts as facts_module
+    from migrate_bn.model.flag_calls import constant_flag_calls
+    from migrate_bn.model.program import program_of
+
+    script = EVALUATE.format(imports="from model import cnn", build="logits = cnn(images)").replace(
+        "    val_loss = sess.run(loss, {images: np.zeros((2, 8, 8, 3)), is_training: False})\n", "")
+    _tree(tmp_path, {"model.py": MODEL_FUNCTION, "train.py": script})
+    path = tmp_path / "train.py"
+    facts = facts_module.build(ast.parse(script), script, Project().resolver(str(path)))
+    assert facts.session_runs and constant_flag_calls(facts) == []
+    program, _ = program_of(facts)
+    assert not any(key[0] == "flag_parameter" for key in program.answers)
+
+
 CONTRIB_HELPER = """import tensorflow as tf
 
 

@@ -60,6 +60,8 @@ def constant_flag_calls(facts: "ModuleFacts") -> list[ConstantCall]:
     always in training mode, followed by runs that evaluate what the call built."""
     if not facts.session_runs:
         return []  # nothing here evaluates: no need to look into other modules
+    if not any(_evaluating(facts, run) for run in facts.session_runs):
+        return []  # no run here evaluates: `_evaluations` finds none for any call
     found = program_of(facts)
     if found is None:
         return []
@@ -184,7 +186,7 @@ def _attribute_flag(flag: Optional[ast.expr]) -> tuple[Optional[str], Transform]
 def _evaluations(facts: "ModuleFacts", call: ast.Call, scope: "Scope") -> list["SessionRun"]:
     """Runs of this module that compute what the call built without training it, on
     validation or test data."""
-    from ..facts import _bound_names, _is_setup_fetch, _mentions
+    from ..facts import _bound_names, _mentions
 
     statement = next((s for s in facts.enclosing_statements.get(id(call), ())[-1:]), None)
     if not isinstance(statement, ast.Assign) or not any(node is call for node in ast.walk(statement.value)):
@@ -194,13 +196,16 @@ def _evaluations(facts: "ModuleFacts", call: ast.Call, scope: "Scope") -> list["
         for node in facts.assignment_nodes:
             if _mentions(node.value, names):
                 names |= _bound_names(node)
-    runs = []
-    for run in facts.session_runs:
-        if run.fetches is None or facts.runs_train_op(run) or _is_setup_fetch(run.fetches):
-            continue
-        if not _mentions(run.fetches, names):
-            continue
-        text = facts.segment(run.stmt) or ""
-        if _EVALUATION_WORDS.search(text):
-            runs.append(run)
-    return runs
+    return [run for run in facts.session_runs if _evaluating(facts, run) and _mentions(run.fetches, names)]
+
+
+def _evaluating(facts: "ModuleFacts", run: "SessionRun") -> bool:
+    """Does the run compute something without training it, on validation or test data
+    (its statement says so)? Asked of every run of a module before any other module is
+    looked into: most modules with a `sess.run` only train, and resolving their calls
+    into the project built the facts of the modules they call."""
+    from ..facts import _is_setup_fetch
+
+    if run.fetches is None or facts.runs_train_op(run) or _is_setup_fetch(run.fetches):
+        return False
+    return bool(_EVALUATION_WORDS.search(facts.segment(run.stmt) or ""))
