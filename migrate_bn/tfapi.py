@@ -787,3 +787,34 @@ for _name in list(SLIM_LAYERS):  # slim's own spellings of the same functions
     SLIM_LAYERS[_name.replace("contrib.layers.", "contrib.slim.")] = SLIM_LAYERS[_name]
 # slim's data_format values -> Keras's.
 SLIM_DATA_FORMATS = {"NHWC": "'channels_last'", "NCHW": "'channels_first'"}
+
+# --- Model code: variables the model function creates itself (model_code_variables.py) ---
+GET_VARIABLE = "tensorflow.get_variable"
+GET_VARIABLE_POSITIONS = ("name", "shape", "dtype", "initializer", "regularizer", "trainable", "collections",
+                          "caching_device", "partitioner", "validate_shape", "use_resource", "custom_getter",
+                          "constraint", "synchronization", "aggregation")
+# get_variable's arguments a converted weight takes; the others must be absent or None
+# (validate_shape may be its default, True).
+GET_VARIABLE_CONVERTED = frozenset({"name", "shape", "dtype", "initializer", "trainable"})
+# TF1's initializer for a float get_variable given none (variable_scope's default): Keras's
+# GlorotUniform draws from the same uniform (limit sqrt(6 / (fan_in + fan_out)), fans alike).
+GET_VARIABLE_DEFAULT_INITIALIZER = "GlorotUniform()"
+# Raw ops that TF2 computes as TF1 did, with TF1 keywords TF2 renamed (after `tf.`) and the
+# most positional arguments that mean the same in both (conv2d's 5th is TF1's use_cudnn_on_gpu,
+# TF2's data_format; the transposed convolutions' 7th TF1's name, TF2's dilations).
+TF2_RAW_OPS = {
+    "nn.conv2d": (4, {"filter": "filters"}),
+    "nn.conv3d": (7, {"filter": "filters"}),
+    "nn.conv2d_transpose": (6, {"value": "input", "filter": "filters"}),
+    "nn.conv3d_transpose": (6, {"value": "input", "filter": "filters"}),
+    "nn.max_pool": (6, {"value": "input"}),
+}
+# The operand of a raw op that is its weight (TF1's keyword, position): a weight passed in
+# as an argument of the model function is not the Keras model's own.
+RAW_OP_WEIGHTS = {"nn.conv2d": ("filter", 1), "nn.conv3d": ("filter", 1), "nn.conv2d_transpose": ("filter", 1),
+                  "nn.conv3d_transpose": ("filter", 1), "nn.bias_add": ("bias", 1)}
+# The TF1 variable leaves of a layer's weights, by the layer kind model_code recognises
+# (batch norm: every variable TF1's batch norms make).
+BATCH_NORM_LEAVES = frozenset({"gamma", "beta", "moving_mean", "moving_variance", "moving_stddev",
+                               "renorm_mean", "renorm_stddev"})
+SLIM_WEIGHT_LEAVES = frozenset({"weights", "biases"})
