@@ -718,6 +718,7 @@ TF2_SAME_POSITIONAL = {"pad": 3}
 TF2_RENAMED = {
     "nn.softmax_cross_entropy_with_logits_v2": "nn.softmax_cross_entropy_with_logits",
     "log": "math.log",
+    "rsqrt": "math.rsqrt",
 }
 # TF1-only keywords of functions otherwise in TF2_SAME.
 TF1_ONLY_KEYWORDS = frozenset({"keep_dims", "dimension", "reduction_indices", "axis_name"})
@@ -808,6 +809,8 @@ TF2_RAW_OPS = {
     "nn.conv2d_transpose": (6, {"value": "input", "filter": "filters"}),
     "nn.conv3d_transpose": (6, {"value": "input", "filter": "filters"}),
     "nn.max_pool": (6, {"value": "input"}),
+    # TF1's moments(x, axes, shift, name, keep_dims, keepdims); TF2's (x, axes, shift, keepdims, name).
+    "nn.moments": (3, {"keep_dims": "keepdims"}),
 }
 # The operand of a raw op that is its weight (TF1's keyword, position): a weight passed in
 # as an argument of the model function is not the Keras model's own.
