@@ -416,8 +416,8 @@ class _Converter:
             kind = _layer_kind(self.facts, original)
             if kind is None:
                 if isinstance(copied, ast.Call):
-                    self._plain_call(original)
                     model_code_variables.plain_call(self, original, copied)
+                    self._plain_call(original)
                 continue
             layer = self._slim_layer(original, prefix) if kind == "slim" else self._layer(original, kind, prefix)
             if layer.normalizer is not None:
