@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 import copy
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional
 
 from . import binding, tfapi
@@ -87,17 +88,49 @@ def _body(function: ast.FunctionDef) -> list[ast.stmt]:
     return body
 
 
-def factory_variable(facts: ModuleFacts, function: ast.FunctionDef) -> Optional[ast.Call]:
-    """The `tf.get_variable` call of a variable factory: a function whose body only returns
-    it (`return tf.get_variable(...)`, or `v = tf.get_variable(...)` then `return v`)."""
+@dataclass
+class _Factory:
+    """What a variable factory does: `with variable_scope(scope):` (or none), parameters given
+    a default when None (`if p is None: p = default`), and `return tf.get_variable(...)`."""
+
+    call: ast.Call
+    scope: Optional[ast.expr] = None
+    defaults: list = field(default_factory=list)  # (parameter, its value when None)
+
+
+def factory_variable(facts: ModuleFacts, function: ast.FunctionDef) -> Optional[_Factory]:
+    """The factory's parts, when it has only those (`v = tf.get_variable(...)` then `return v`
+    counts as returning it); None when it does more."""
     body = _body(function)
+    scope = None
+    parameters = {a.arg for a in function.args.args}
+    if body and isinstance(body[0], ast.With):
+        with_ = body[0]
+        if len(with_.items) != 1 or with_.items[0].optional_vars is not None or \
+                not isinstance(with_.items[0].context_expr, ast.Call) or \
+                resolve(with_.items[0].context_expr.func, facts.imports) != tfapi.VARIABLE_SCOPE or \
+                len(with_.items[0].context_expr.args) != 1 or with_.items[0].context_expr.keywords:
+            return None
+        scope = with_.items[0].context_expr.args[0]
+        body = with_.body + body[1:]
+    defaults = []
+    while body and isinstance(body[0], ast.If):
+        test, inner = body[0].test, body[0].body
+        if body[0].orelse or len(inner) != 1 or not isinstance(inner[0], ast.Assign) or \
+                not (isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and
+                     test.left.id in parameters and len(test.ops) == 1 and isinstance(test.ops[0], ast.Is) and
+                     is_none_literal(test.comparators[0])) or \
+                [ast.unparse(t) for t in inner[0].targets] != [test.left.id]:
+            return None
+        defaults.append((test.left.id, inner[0].value))
+        body = body[1:]
     if len(body) == 1 and isinstance(body[0], ast.Return) and _is_get_variable(facts, body[0].value):
-        return body[0].value  # type: ignore[return-value]
+        return _Factory(body[0].value, scope, defaults)  # type: ignore[arg-type]
     if len(body) == 2 and isinstance(body[0], ast.Assign) and len(body[0].targets) == 1 and \
             isinstance(body[0].targets[0], ast.Name) and _is_get_variable(facts, body[0].value) and \
             isinstance(body[1], ast.Return) and isinstance(body[1].value, ast.Name) and \
             body[1].value.id == body[0].targets[0].id:
-        return body[0].value  # type: ignore[return-value]
+        return _Factory(body[0].value, scope, defaults)  # type: ignore[arg-type]
     return None
 
 
@@ -132,21 +165,24 @@ def creates_variables(facts: ModuleFacts, function: ast.FunctionDef, made: dict[
                                                   and node.func.id in made) for node in ast.walk(function))
 
 
-def variable_call(converter: "_Converter", value: ast.expr) -> Optional[ast.Call]:
-    """The `tf.get_variable` call an assigned value makes: itself, or a factory's with the
-    factory's parameters replaced by what the call passes (or their defaults)."""
+def variable_call(converter: "_Converter", value: ast.expr) -> Optional[tuple[ast.Call, list]]:
+    """The `tf.get_variable` call an assigned value makes, and the variable scope a factory
+    opens around it: the call itself, or a factory's with the factory's parameters replaced
+    by what the call passes (or their defaults; a default for None as `d if p is None else p`
+    where the value passed may be None)."""
     facts = converter.facts
     if _is_get_variable(facts, value):
-        return value  # type: ignore[return-value]
+        return value, []  # type: ignore[return-value]
     if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Name)):
         return None
     factory = factories(facts).get(value.func.id)
     if factory is None:
         return None
-    inner = factory_variable(facts, factory)
-    if inner is None:
+    parts = factory_variable(facts, factory)
+    if parts is None:
         raise NotConvertible(value, f"`{factory.name}` creates a variable with more than `return tf.get_variable(...)`"
-                                    ": a factory the conversion does not follow")
+                                    " (in a variable_scope, after defaults for None): a factory the conversion does "
+                                    "not follow")
     arguments = factory.args
     if arguments.vararg or arguments.kwarg or arguments.kwonlyargs or arguments.posonlyargs:
         raise NotConvertible(value, f"a variable factory (`{factory.name}`) with *args, **kwargs or keyword-only "
@@ -160,25 +196,40 @@ def variable_call(converter: "_Converter", value: ast.expr) -> Optional[ast.Call
     missing = [name for name, given in values.items() if given is None]
     if missing:
         raise NotConvertible(value, f"`{factory.name}` called without its `{missing[0]}`")
+    inside = [parts.call] + ([parts.scope] if parts.scope is not None else []) + [d for _, d in parts.defaults]
     if any(isinstance(node, ast.Name) and node.id not in values and node.id not in facts.imports.names
-           for node in ast.walk(inner)):
+           for part in inside for node in ast.walk(part)):
         raise NotConvertible(value, f"the variable factory `{factory.name}` reads names other than its parameters")
 
-    class Substitute(ast.NodeTransformer):
-        def visit_Name(self, name: ast.Name) -> ast.AST:
-            return values.get(name.id, name)
+    def substitute(node: ast.expr) -> ast.expr:
+        class Substitute(ast.NodeTransformer):
+            def visit_Name(self, name: ast.Name) -> ast.AST:
+                return values.get(name.id, name)
 
-    return Substitute().visit(copy.deepcopy(inner))
+        return Substitute().visit(copy.deepcopy(node))
+
+    for parameter, default in parts.defaults:  # in order: a default may read an earlier parameter
+        given = values[parameter]
+        if is_none_literal(given):
+            values[parameter] = substitute(default)
+        elif not isinstance(given, (ast.Constant, ast.List, ast.Tuple, ast.Call, ast.BinOp)):
+            values[parameter] = ast.IfExp(ast.Compare(given, [ast.Is()], [ast.Constant(None)]),
+                                          substitute(default), given)
+    scope = [substitute(parts.scope), "/"] if parts.scope is not None else []
+    return substitute(parts.call), scope  # type: ignore[return-value]
 
 
 # --- the conversion of one assignment ---------------------------------------------------------
 
-def convert_assignment(converter: "_Converter", statement: ast.Assign, variable: ast.Call, prefix: list,
+def convert_assignment(converter: "_Converter", statement: ast.Assign, found: tuple[ast.Call, list], prefix: list,
                        init: list, call: list) -> None:
     """`w = tf.get_variable(name, shape, ...)`: the holder added in `__init__` under the
     variable's TF1 name, and `w = ScopedVariable.of(self, name, shape)` in `call`."""
     from .model_code import _concatenation
     facts = converter.facts
+    variable, scope = found
+    if scope:
+        converter._configuration_only(scope[0], "a variable scope named by a tensor")
     if len(statement.targets) != 1 or not isinstance(statement.targets[0], ast.Name):
         raise NotConvertible(statement, "a variable assigned to something other than one name")
     arguments = binding.named_arguments(variable, tfapi.GET_VARIABLE_POSITIONS)
@@ -218,7 +269,7 @@ def convert_assignment(converter: "_Converter", statement: ast.Assign, variable:
     holder = class_name(facts)
     constructor = f"{holder}({name.value!r}, {keras}" + \
         (", trainable=False" if isinstance(trainable, ast.Constant) and trainable.value is False else "") + ")"
-    key = _concatenation(prefix + [name.value])
+    key = _concatenation(prefix + scope + [name.value])
     added = ast.parse(f"self.add_scoped(KEY, {constructor})").body[0]
     added.value.args[0] = key  # type: ignore[attr-defined]
     init.append(added)

@@ -811,6 +811,7 @@ TF2_RAW_OPS = {
     "nn.max_pool": (6, {"value": "input"}),
     # TF1's moments(x, axes, shift, name, keep_dims, keepdims); TF2's (x, axes, shift, keepdims, name).
     "nn.moments": (3, {"keep_dims": "keepdims"}),
+    "nn.max_pool3d": (6, {}),
 }
 # The operand of a raw op that is its weight (TF1's keyword, position): a weight passed in
 # as an argument of the model function is not the Keras model's own.

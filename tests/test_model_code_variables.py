@@ -114,3 +114,27 @@ def test_the_comparison_reads_the_models_own_variables_by_tf1_name() -> None:
     assert compare(tf1, keras) == []
     assert compare(tf1, {**keras, "variables": {"conv/w": [1.0, 2.5]}})[0].what == "conv/w"
     assert compare(tf1, {**keras, "variables": {"conv/w": [1.0, 2.0], "conv/v": [0.0]}})[0].what == "conv/v"
+
+
+def test_a_factorys_variable_scope_and_defaults_for_none_are_followed() -> None:
+    text = CONV.format(extra="").replace(
+        'w = tf.get_variable("w", [3, 3, x.get_shape()[-1], channels],\n'
+        '                            initializer=tf.truncated_normal_initializer(stddev=0.1))',
+        'w = _kernel(x.get_shape()[-1], channels, size)').replace(
+        'def conv_bn(x, channels, is_training, name="conv"):',
+        'def conv_bn(x, channels, is_training, size=None, name="conv"):') + '''
+
+def _kernel(inputs, outputs, size=None, init=None, name="W"):
+    with tf.variable_scope(name):
+        if size is None:
+            size = [3, 3]
+        if init is None:
+            init = tf.random_uniform_initializer(-0.1, 0.1)
+        return tf.get_variable(name, shape=size + [inputs, outputs], initializer=init)
+'''
+    result = _converted(text)
+    # TF1 named it W/W inside the caller's scope; `size` may be None when the model is called.
+    assert "self.add_scoped(name + '/W/W', ScopedVariable('W', " \
+           "tf.keras.initializers.RandomUniform(minval=-0.1, maxval=0.1)))" in result.text
+    assert "w = ScopedVariable.of(self, name + '/W/W', ([3, 3] if size is None else size) + " \
+           "[x.get_shape()[-1], channels])" in result.text
