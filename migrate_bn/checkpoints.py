@@ -19,6 +19,7 @@ from typing import Any, Optional
 
 from . import exact_bn
 from .model_code import SCOPE_ATTRIBUTE_PREFIX
+from .model_code_variables import matches
 from .upgrade import NAME_MAP_FORMAT
 
 
@@ -118,13 +119,13 @@ def _scoped_model(tf: Any, reader: Any, available: dict, prefix: str,
     """A trackable holding, as attribute `tf1/<scope>`, a Keras layer built and filled from the
     TF1 variables `<prefix><scope>/<weight>`: what a model `upgrade` converted from model
     code holds (model_code.py), so its `checkpoint.read` finds every layer by name. The
-    model's own variables (`variables`: the last parts of their names) are held as
+    model's own variables (`variables`: the last parts of their names, or their starts and `*`) are held as
     `tf1/<name>`, each in a layer of its own (model_code_variables.py)."""
     scopes: dict[str, dict[str, str]] = {}
     model = tf.Module()
     used: set[str] = set()
     for name in sorted(available):
-        if name.startswith(prefix) and name.rsplit("/", 1)[-1] in variables:
+        if name.startswith(prefix) and any(matches(name.rsplit("/", 1)[-1], entry) for entry in variables):
             value = reader.get_tensor(name)
             holder = tf.keras.layers.Layer()
             holder.variable = holder.add_weight(shape=value.shape, dtype=str(value.dtype), initializer="zeros")

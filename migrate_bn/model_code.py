@@ -305,9 +305,10 @@ class _Converter:
             self.uses_zero_debias |= converter.uses_zero_debias
             self.variable_leaves |= converter.variable_leaves
             todo.extend(called)
-        shared = self.variable_leaves & model_code_variables.layer_leaves(self.facts, self.function, self.helpers)
+        shared = model_code_variables.clash(self.variable_leaves,
+                                            model_code_variables.layer_leaves(self.facts, self.function, self.helpers))
         if shared:
-            raise NotConvertible(self.function, f"a variable named `{sorted(shared)[0]}` as a layer of the model "
+            raise NotConvertible(self.function, f"a variable named `{shared}` as a layer of the model "
                                                 "names its weights: ckpt-convert could not tell them apart")
         return ConvertedModel(self.function, name, "\n".join(lines) + "\n", self.notes, self.uses_exact_bn,
                               uses_zero_debias=self.uses_zero_debias, flag=self.flag,

@@ -244,9 +244,12 @@ def convert_assignment(converter: "_Converter", statement: ast.Assign, found: tu
                                        "does not" if argument == "regularizer" else ", which has no Keras "
                                                                                       "equivalent here"))
     name, shape = arguments.get("name"), arguments.get("shape")
-    if not (isinstance(name, ast.Constant) and isinstance(name.value, str)):
-        raise NotConvertible(statement, "a `tf.get_variable` name that is not a literal string (ckpt-convert "
-                                        "finds the model's own variables by name)")
+    leaf = _leaf(name)
+    if leaf is None:
+        raise NotConvertible(statement, "a `tf.get_variable` name that is not a literal string, or one followed "
+                                        "by configuration (ckpt-convert finds the model's own variables by name)")
+    converter._configuration_only(name, "a variable named by a tensor")  # type: ignore[arg-type]
+    name_text = ast.unparse(converter._tf2_names(copy.deepcopy(name)))  # type: ignore[arg-type]
     if shape is None or is_none_literal(shape):
         raise NotConvertible(statement, "`tf.get_variable` without a shape (its initial value's)")
     dtype = arguments.get("dtype")
@@ -267,9 +270,9 @@ def convert_assignment(converter: "_Converter", statement: ast.Assign, found: tu
             raise NotConvertible(initializer, f"initializer `{ast.unparse(initializer)}` has no checked Keras "
                                               "equivalent")
     holder = class_name(facts)
-    constructor = f"{holder}({name.value!r}, {keras}" + \
+    constructor = f"{holder}({name_text}, {keras}" + \
         (", trainable=False" if isinstance(trainable, ast.Constant) and trainable.value is False else "") + ")"
-    key = _concatenation(prefix + scope + [name.value])
+    key = _concatenation(prefix + scope + [copy.deepcopy(name)])
     added = ast.parse(f"self.add_scoped(KEY, {constructor})").body[0]
     added.value.args[0] = key  # type: ignore[attr-defined]
     init.append(added)
@@ -280,7 +283,30 @@ def convert_assignment(converter: "_Converter", statement: ast.Assign, found: tu
     fetched.args[1], fetched.args[2] = copy.deepcopy(key), shape_text  # type: ignore[attr-defined]
     call.append(ast.Assign(statement.targets, fetched, None))
     converter.tensors.add(statement.targets[0].id)
-    converter.variable_leaves.add(name.value)
+    converter.variable_leaves.add(leaf)
+
+
+def _leaf(name: Optional[ast.expr]) -> Optional[str]:
+    """The name map's entry for a variable name: the literal, or its literal start and `*`
+    when configuration follows (`"alpha" + name`: every `alpha...` of the model is its own)."""
+    if isinstance(name, ast.Constant) and isinstance(name.value, str):
+        return name.value
+    if isinstance(name, ast.BinOp) and isinstance(name.op, ast.Add):
+        start = _leaf(name.left)
+        if start:
+            return start.rstrip("*") + "*"
+    return None
+
+
+def matches(leaf: str, entry: str) -> bool:
+    """Whether a TF1 variable's last name part is the name map's `entry` (`_leaf`)."""
+    return leaf.startswith(entry[:-1]) if entry.endswith("*") else leaf == entry
+
+
+def clash(entries: set[str], layer_leaves: set[str]) -> Optional[str]:
+    """A variable name that a layer of the same model also gives its weights (ckpt-convert
+    could not tell them apart), or None."""
+    return next((leaf for leaf in sorted(layer_leaves) if any(matches(leaf, entry) for entry in entries)), None)
 
 
 # --- raw ops ------------------------------------------------------------------------------

@@ -72,7 +72,7 @@ def test_what_cannot_be_faithful_is_refused_with_the_reason() -> None:
     }
     for extra, reason in cases.items():
         assert reason in upgrade_source(CONV.format(extra=extra)).skipped[1], extra
-    named = CONV.format(extra="").replace('tf.get_variable("w"', 'tf.get_variable("w" + name')
+    named = CONV.format(extra="").replace('tf.get_variable("w"', 'tf.get_variable(name + "w"')
     assert "name that is not a literal string" in upgrade_source(named).skipped[1]
     # A variable named as a layer of the same model names its weights: ckpt-convert could not tell them apart.
     clash = CONV.format(extra="").replace('tf.get_variable("w"', 'tf.get_variable("gamma"')
@@ -138,3 +138,11 @@ def _kernel(inputs, outputs, size=None, init=None, name="W"):
            "tf.keras.initializers.RandomUniform(minval=-0.1, maxval=0.1)))" in result.text
     assert "w = ScopedVariable.of(self, name + '/W/W', ([3, 3] if size is None else size) + " \
            "[x.get_shape()[-1], channels])" in result.text
+
+
+def test_a_name_that_starts_literal_is_listed_by_its_start() -> None:
+    result = _converted(CONV.format(extra="").replace('tf.get_variable("w"', 'tf.get_variable("w_" + name'))
+    assert "self.add_scoped(name + '/' + ('w_' + name), ScopedVariable('w_' + name, " in result.text
+    assert result.name_map["models"][0]["variables"] == ["w_*"]
+    clash = CONV.format(extra="").replace('tf.get_variable("w"', 'tf.get_variable("gam" + name')
+    assert "`gamma` as a layer of the model" in upgrade_source(clash).skipped[1]
