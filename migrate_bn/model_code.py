@@ -861,7 +861,9 @@ def convert_module(facts: ModuleFacts, stock_bn: bool = False) -> Optional[Modul
     return conversion
 
 
-def _convert_functions(facts: ModuleFacts, stock_bn: bool) -> Optional[ModuleConversion]:
+def _convert_functions(facts: ModuleFacts, stock_bn: bool, lenient: bool = False) -> Optional[ModuleConversion]:
+    """`lenient`: a function that only creates variables (no layer, no other model function)
+    and that cannot be converted is left out rather than refusing the module (the offer)."""
     functions = model_functions(facts)
     if not functions:
         return None
@@ -884,7 +886,11 @@ def _convert_functions(facts: ModuleFacts, stock_bn: bool) -> Optional[ModuleCon
         if function.name in called:
             continue  # a helper: methods of the models that call it
         converter = _Converter(facts, function, tf, taken, stock_bn, exact_name, base_name, helpers)
-        models.append(converter.convert())
+        try:
+            models.append(converter.convert())
+        except NotConvertible:
+            if not (lenient and model_code_variables.builds_no_layer(facts, function, helpers)):
+                raise
     helper_functions = [function for function in functions if function.name in called]
     notes = [note for model in models for note in model.notes]
     notes.append((models[0].function.lineno, "the model is a Keras model now: build it once "
@@ -906,7 +912,7 @@ def offered_module(facts: ModuleFacts, stock_bn: bool = False) -> Optional[tuple
     code around them cannot be converted: None when there are none, when one cannot be
     converted, or when one reads a name of its module (which the new module lacks)."""
     try:
-        conversion = _convert_functions(facts, stock_bn)
+        conversion = _convert_functions(facts, stock_bn, lenient=True)
     except NotConvertible:
         return None
     if conversion is None:

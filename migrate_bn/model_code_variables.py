@@ -165,6 +165,14 @@ def creates_variables(facts: ModuleFacts, function: ast.FunctionDef, made: dict[
                                                   and node.func.id in made) for node in ast.walk(function))
 
 
+def builds_no_layer(facts: ModuleFacts, function: ast.FunctionDef, helpers: dict) -> bool:
+    """A model function only because it creates variables: no layer of its own, no call of
+    another model function."""
+    return not _layers_inside(facts, function) and not any(
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in helpers and
+        node.func.id != function.name for node in ast.walk(function))
+
+
 def variable_call(converter: "_Converter", value: ast.expr) -> Optional[tuple[ast.Call, list]]:
     """The `tf.get_variable` call an assigned value makes, and the variable scope a factory
     opens around it: the call itself, or a factory's with the factory's parameters replaced

@@ -146,3 +146,23 @@ def test_a_name_that_starts_literal_is_listed_by_its_start() -> None:
     assert result.name_map["models"][0]["variables"] == ["w_*"]
     clash = CONV.format(extra="").replace('tf.get_variable("w"', 'tf.get_variable("gam" + name')
     assert "`gamma` as a layer of the model" in upgrade_source(clash).skipped[1]
+
+
+def test_a_function_that_only_creates_variables_and_cannot_convert_is_left_out_of_the_offer() -> None:
+    text = CONV.format(extra="") + '''
+
+def linear(x, units, name="linear"):
+    with tf.variable_scope(name):
+        w = tf.get_variable("w", [x.get_shape()[-1], units])
+        try:
+            y = tf.matmul(x, w)
+        except ValueError:
+            y = x
+        return y
+'''
+    result = upgrade_source(text)
+    assert result.text is None and result.skipped is not None  # in place, the module is refused
+    assert "class ConvBn(" in result.offer[0] and "linear" not in result.offer[0]
+    converted = upgrade_source(text.replace("try:\n            y = tf.matmul(x, w)\n        except ValueError:\n"
+                                            "            y = x\n", "y = tf.matmul(x, w)\n"))
+    assert "class Linear(ScopedModel):" in converted.text  # it converts when it can
