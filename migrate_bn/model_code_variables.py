@@ -54,11 +54,13 @@ class {name}({tf}.keras.layers.Layer):
 
     @staticmethod
     def of(model, scope, shape):
-        """The model's variable `scope`, built with `shape` (a list, or one size) the first time."""
+        """The model's variable `scope`, built with `shape` (sizes, or one size) the first time."""
         holder = getattr(model, "{prefix}" + scope)
         if not holder.built:
-            holder.build(tuple(int(size) for size in shape) if isinstance(shape, (list, tuple)) else
-                         (int(shape),))
+            try:
+                holder.build(tuple(int(size) for size in shape))
+            except TypeError:  # one size, as TF1 took it
+                holder.build((int(shape),))
         return holder.variable
 '''
 
