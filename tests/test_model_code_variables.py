@@ -166,3 +166,15 @@ def linear(x, units, name="linear"):
     converted = upgrade_source(text.replace("try:\n            y = tf.matmul(x, w)\n        except ValueError:\n"
                                             "            y = x\n", "y = tf.matmul(x, w)\n"))
     assert "class Linear(ScopedModel):" in converted.text  # it converts when it can
+
+
+def test_raw_ops_keep_only_what_means_the_same_in_tf2() -> None:
+    pooled = CONV.format(extra="").replace(
+        "        return tf.layers.batch_normalization(y, training=is_training)",
+        "        y = tf.nn.max_pool(value=y, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding='VALID')\n"
+        "        return tf.layers.batch_normalization(y, training=is_training)")
+    assert "tf.nn.max_pool(input=y, ksize=[1, 2, 2, 1]" in _converted(pooled).text
+    # TF1's 5th argument of conv2d is use_cudnn_on_gpu, TF2's data_format.
+    fifth = CONV.format(extra="").replace('tf.nn.conv2d(x, filter=w, strides=[1, 1, 1, 1], padding="SAME"',
+                                          'tf.nn.conv2d(x, w, [1, 1, 1, 1], "SAME", True')
+    assert "arguments by position that TF2 takes in another order" in upgrade_source(fifth).skipped[1]
