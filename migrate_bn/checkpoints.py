@@ -19,6 +19,7 @@ from typing import Any, Optional
 
 from . import exact_bn
 from .model_code import SCOPE_ATTRIBUTE_PREFIX
+from .model_code_variables import matches
 from .upgrade import NAME_MAP_FORMAT
 
 
@@ -61,7 +62,7 @@ def convert(old: str, new: str, name_map: dict) -> list[str]:
         lines.append(f"{entry['tf1_scope']} -> {entry['object']} ({entry['class']}: {', '.join(values)})")
     used = {name for entry in name_map["layers"] for name in entry["weights"].values()}
     for entry in name_map.get("models", []):
-        model, weights = _scoped_model(tf, reader, available, entry["tf1_scope"])
+        model, weights = _scoped_model(tf, reader, available, entry["tf1_scope"], entry.get("variables", ()))
         if not weights:
             raise ConversionError(f"{old} has no variable of a layer under {entry['tf1_scope'] or 'the top scope'!r} "
                                   f"(model {entry['class']}): was it written by the code that was upgraded?")
@@ -113,17 +114,28 @@ def _kind(name: str) -> str:
     return "not a weight of the converted layers"
 
 
-def _scoped_model(tf: Any, reader: Any, available: dict, prefix: str) -> tuple[Any, set[str]]:
+def _scoped_model(tf: Any, reader: Any, available: dict, prefix: str,
+                  variables: Any = ()) -> tuple[Any, set[str]]:
     """A trackable holding, as attribute `tf1/<scope>`, a Keras layer built and filled from the
     TF1 variables `<prefix><scope>/<weight>`: what a model `upgrade` converted from model
-    code holds (model_code.py), so its `checkpoint.read` finds every layer by name."""
+    code holds (model_code.py), so its `checkpoint.read` finds every layer by name. The
+    model's own variables (`variables`: the last parts of their names, or their starts and `*`) are held as
+    `tf1/<name>`, each in a layer of its own (model_code_variables.py)."""
     scopes: dict[str, dict[str, str]] = {}
-    for name in available:
+    model = tf.Module()
+    used: set[str] = set()
+    for name in sorted(available):
+        if name.startswith(prefix) and any(matches(name.rsplit("/", 1)[-1], entry) for entry in variables):
+            value = reader.get_tensor(name)
+            holder = tf.keras.layers.Layer()
+            holder.variable = holder.add_weight(shape=value.shape, dtype=str(value.dtype), initializer="zeros")
+            holder.variable.assign(value)
+            setattr(model, SCOPE_ATTRIBUTE_PREFIX + name[len(prefix):], holder)
+            used.add(name)
+            continue
         found = layer_weight(name)
         if found is not None and found[0].startswith(prefix):
             scopes.setdefault(found[0][len(prefix):], {})[found[1]] = name
-    model = tf.Module()
-    used: set[str] = set()
     for scope, weights in sorted(scopes.items()):
         if "moving_mean" in weights:
             keras_class = "BatchNormalization"

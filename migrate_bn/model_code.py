@@ -24,7 +24,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
-from . import binding, exact_bn, model_code_decorators, model_code_statements, model_offer, tfapi
+from . import binding, exact_bn, model_code_decorators, model_code_statements, model_code_variables, model_offer, tfapi
 from .facts import BatchNormSite, ModuleFacts
 from .keras_mapping import batch_norm_to_keras, is_initializer_call, is_none_literal, keras_initializer
 from .model_code_statements import mentions_tensor
@@ -96,6 +96,7 @@ class ConvertedModel:
     uses_zero_debias: bool = False  # the exact class must take zero_debias_moving_mean
     flag: Optional[str] = None  # the function's training-flag parameter (the equivalence check passes it)
     mode: bool = False  # the flag is an Estimator mode compared with TRAIN
+    variables: list[str] = field(default_factory=list)  # names of its tf.get_variable weights (ckpt-convert)
 
 
 def model_functions(facts: ModuleFacts) -> list[ast.FunctionDef]:
@@ -103,6 +104,9 @@ def model_functions(facts: ModuleFacts) -> list[ast.FunctionDef]:
     function they call."""
     functions = [node for node in facts.tree.body if isinstance(node, ast.FunctionDef)]
     found = {node.name for node in functions if any(_layer_kind(facts, call) for call in ast.walk(node))}
+    if found:  # beside layers, functions that create variables themselves (not the factories)
+        made = model_code_variables.factories(facts)
+        found |= {node.name for node in functions if model_code_variables.creates_variables(facts, node, made)}
     # Training code that calls a model (a train op, a session) is not model code itself.
     training = {id(node) for op in facts.train_ops for node in [op.node]} | \
         {id(run.node) for run in facts.session_runs}
@@ -177,6 +181,7 @@ class _Converter:
         self.settings = [p for p in self.parameters[1:] if p != self.flag]
         self.tensors = {self.inputs}
         self.layers: list[_LayerCall] = []
+        self.variable_leaves: set[str] = set()  # model_code_variables: its own variables' names
 
     # --- what the function is made of ------------------------------------------------
 
@@ -299,10 +304,17 @@ class _Converter:
             self.notes.extend(converter.notes)
             self.uses_exact_bn |= converter.uses_exact_bn
             self.uses_zero_debias |= converter.uses_zero_debias
+            self.variable_leaves |= converter.variable_leaves
             todo.extend(called)
+        shared = model_code_variables.clash(self.variable_leaves,
+                                            model_code_variables.layer_leaves(self.facts, self.function, self.helpers))
+        if shared:
+            raise NotConvertible(self.function, f"a variable named `{shared}` as a layer of the model "
+                                                "names its weights: ckpt-convert could not tell them apart")
         return ConvertedModel(self.function, name, "\n".join(lines) + "\n", self.notes, self.uses_exact_bn,
                               uses_zero_debias=self.uses_zero_debias, flag=self.flag,
-                              mode=self.mode is not None and self.flag == self.mode)
+                              mode=self.mode is not None and self.flag == self.mode,
+                              variables=sorted(self.variable_leaves))
 
     def _block(self, body: list[ast.stmt], prefix: list[Union[str, ast.expr]],
                top: bool = False) -> tuple[list[ast.stmt], list[ast.stmt]]:
@@ -375,6 +387,10 @@ class _Converter:
             raise NotConvertible(node, model_code_statements.static_shape_reason(self, node, what))
 
     def _assignment(self, statement: ast.Assign, prefix: list, init: list, call: list) -> None:
+        variable = model_code_variables.variable_call(self, statement.value)
+        if variable is not None:  # the model's own variable
+            model_code_variables.convert_assignment(self, statement, variable, prefix, init, call)
+            return
         targets = [n.id for t in statement.targets for n in ast.walk(t) if isinstance(n, ast.Name)]
         flags = ({self.flag} if self.flag is not None else set()) | self.flag_aliases
         is_tensor = mentions_tensor(self, statement.value) or \
@@ -404,6 +420,7 @@ class _Converter:
             kind = _layer_kind(self.facts, original)
             if kind is None:
                 if isinstance(copied, ast.Call):
+                    model_code_variables.plain_call(self, original, copied)
                     self._plain_call(original)
                 continue
             layer = self._slim_layer(original, prefix) if kind == "slim" else self._layer(original, kind, prefix)
@@ -435,7 +452,7 @@ class _Converter:
                 suffix = name[len("tensorflow."):] if name.startswith("tensorflow.") else None
                 if suffix in tfapi.TF2_RENAMED:
                     return ast.parse(f"{tf}.{tfapi.TF2_RENAMED[suffix]}", mode="eval").body
-                if suffix in tfapi.TF2_SAME:
+                if suffix in tfapi.TF2_SAME or model_code_variables.is_raw_op(suffix):
                     return ast.parse(f"{tf}.{suffix}", mode="eval").body
                 raise NotConvertible(attribute, f"`{ast.unparse(attribute)}` has no checked TF2 equivalent")
 
@@ -497,9 +514,11 @@ class _Converter:
             raise NotConvertible(call, f"`{self.facts.segment(call.func)}` builds part of the model where this "
                                        "conversion cannot follow")
         suffix = name[len("tensorflow."):]
-        if suffix not in tfapi.TF2_SAME and suffix not in tfapi.TF2_RENAMED:
+        if suffix not in tfapi.TF2_SAME and suffix not in tfapi.TF2_RENAMED and \
+                not model_code_variables.is_raw_op(suffix):
             raise NotConvertible(call, f"`{self.facts.segment(call.func)}` has no checked TF2 equivalent")
-        if len(call.args) > tfapi.TF2_SAME_POSITIONAL.get(suffix, len(call.args)):
+        if len(call.args) > (model_code_variables.positional_limit(suffix) or
+                             tfapi.TF2_SAME_POSITIONAL.get(suffix, len(call.args))):
             raise NotConvertible(call, f"`{self.facts.segment(call.func)}` with arguments by position that TF2 "
                                        "takes in another order")
 
@@ -815,10 +834,20 @@ class ModuleConversion:
     # copied with them, and the model functions left out, with their reasons.
     carried: list[ast.stmt] = field(default_factory=list)
     refused: list = field(default_factory=list)
+    variable_class: Optional[str] = None  # model_code_variables' holder, when a model creates variables
 
     def exact_class_source(self) -> str:
         assert self.exact_name is not None
         return exact_bn.class_source(self.exact_name, self.tf, self.zero_debias)
+
+    def support_sources(self) -> list[str]:
+        """The classes the converted models need, written into the module once."""
+        support = [base_class_source(self.base_name, self.tf)]
+        if self.exact_name is not None:
+            support.insert(0, self.exact_class_source())
+        if self.variable_class is not None:
+            support.append(model_code_variables.class_source(self.variable_class, self.tf, SCOPE_ATTRIBUTE_PREFIX))
+        return support
 
 
 def convert_module(facts: ModuleFacts, stock_bn: bool = False) -> Optional[ModuleConversion]:
@@ -842,6 +871,9 @@ def convert_module(facts: ModuleFacts, stock_bn: bool = False) -> Optional[Modul
 
 def _convert_functions(facts: ModuleFacts, stock_bn: bool,
                        functions: Optional[list[ast.FunctionDef]] = None) -> Optional[ModuleConversion]:
+    """`functions`: those to convert (all the module's model functions by default; the offer
+    passes those it keeps, model_offer, which leaves out one that cannot be converted, a
+    function that only creates variables included)."""
     functions = model_functions(facts) if functions is None else functions
     if not functions:
         return None
@@ -872,8 +904,14 @@ def _convert_functions(facts: ModuleFacts, stock_bn: bool,
                                              "`migrate-bn ckpt-convert` maps a TF1 checkpoint onto it"))
     edits: list[tuple[ast.stmt, Optional[str]]] = [(model.function, model.text) for model in models]
     edits.extend((function, None) for function in helper_functions)  # now methods of the models
+    called_factories = {node.func.id for function in functions for node in ast.walk(function)
+                        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
+    edits.extend((factory, None) for name, factory in model_code_variables.factories(facts).items()
+                 if name in called_factories)  # followed at each call
     return ModuleConversion(edits, models, base_name, exact_name if any(m.uses_exact_bn for m in models) else None,
-                            tf, notes, any(m.uses_zero_debias for m in models))
+                            tf, notes, any(m.uses_zero_debias for m in models),
+                            variable_class=model_code_variables.class_name(facts) if any(m.variables for m in models)
+                            else None)
 
 
 def function_offer(facts: ModuleFacts, stock_bn: bool = False,
@@ -899,9 +937,7 @@ def offered_module(facts: ModuleFacts, stock_bn: bool = False,
         return None
     assert isinstance(conversion, ModuleConversion)
     conversion.carried, conversion.refused = found.carried, found.refused
-    support = [base_class_source(conversion.base_name, conversion.tf)]
-    if conversion.exact_name is not None:
-        support.insert(0, conversion.exact_class_source())
+    support = conversion.support_sources()
     text = '"""Keras 3 models converted from TF1 model code by `migrate-bn upgrade`."""\n' \
         f"import tensorflow as {conversion.tf}\n\n\n" + model_offer.carried_source(facts, found.carried) + \
         "\n\n".join(support + [m.text for m in conversion.models])

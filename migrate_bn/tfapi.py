@@ -718,6 +718,7 @@ TF2_SAME_POSITIONAL = {"pad": 3}
 TF2_RENAMED = {
     "nn.softmax_cross_entropy_with_logits_v2": "nn.softmax_cross_entropy_with_logits",
     "log": "math.log",
+    "rsqrt": "math.rsqrt",
 }
 # TF1-only keywords of functions otherwise in TF2_SAME.
 TF1_ONLY_KEYWORDS = frozenset({"keep_dims", "dimension", "reduction_indices", "axis_name"})
@@ -800,3 +801,36 @@ ADD_ARG_SCOPE_DECORATORS = frozenset({
 # Arguments an arg_scope may give an add_arg_scope model function without changing what
 # it computes: slim's end-point collections (what `collect_named_outputs` records).
 ARG_SCOPE_OBSERVING_KEYWORDS = frozenset({"outputs_collections"})
+# --- Model code: variables the model function creates itself (model_code_variables.py) ---
+GET_VARIABLE = "tensorflow.get_variable"
+GET_VARIABLE_POSITIONS = ("name", "shape", "dtype", "initializer", "regularizer", "trainable", "collections",
+                          "caching_device", "partitioner", "validate_shape", "use_resource", "custom_getter",
+                          "constraint", "synchronization", "aggregation")
+# get_variable's arguments a converted weight takes; the others must be absent or None
+# (validate_shape may be its default, True).
+GET_VARIABLE_CONVERTED = frozenset({"name", "shape", "dtype", "initializer", "trainable"})
+# TF1's initializer for a float get_variable given none (variable_scope's default): Keras's
+# GlorotUniform draws from the same uniform (limit sqrt(6 / (fan_in + fan_out)), fans alike).
+GET_VARIABLE_DEFAULT_INITIALIZER = "GlorotUniform()"
+# Raw ops that TF2 computes as TF1 did, with TF1 keywords TF2 renamed (after `tf.`) and the
+# most positional arguments that mean the same in both (conv2d's 5th is TF1's use_cudnn_on_gpu,
+# TF2's data_format; the transposed convolutions' 7th TF1's name, TF2's dilations).
+TF2_RAW_OPS = {
+    "nn.conv2d": (4, {"filter": "filters"}),
+    "nn.conv3d": (7, {"filter": "filters"}),
+    "nn.conv2d_transpose": (6, {"value": "input", "filter": "filters"}),
+    "nn.conv3d_transpose": (6, {"value": "input", "filter": "filters"}),
+    "nn.max_pool": (6, {"value": "input"}),
+    # TF1's moments(x, axes, shift, name, keep_dims, keepdims); TF2's (x, axes, shift, keepdims, name).
+    "nn.moments": (3, {"keep_dims": "keepdims"}),
+    "nn.max_pool3d": (6, {}),
+}
+# The operand of a raw op that is its weight (TF1's keyword, position): a weight passed in
+# as an argument of the model function is not the Keras model's own.
+RAW_OP_WEIGHTS = {"nn.conv2d": ("filter", 1), "nn.conv3d": ("filter", 1), "nn.conv2d_transpose": ("filter", 1),
+                  "nn.conv3d_transpose": ("filter", 1), "nn.bias_add": ("bias", 1)}
+# The TF1 variable leaves of a layer's weights, by the layer kind model_code recognises
+# (batch norm: every variable TF1's batch norms make).
+BATCH_NORM_LEAVES = frozenset({"gamma", "beta", "moving_mean", "moving_variance", "moving_stddev",
+                               "renorm_mean", "renorm_stddev"})
+SLIM_WEIGHT_LEAVES = frozenset({"weights", "biases"})

@@ -149,9 +149,7 @@ def _model_code(facts: facts_module.ModuleFacts, text: str, stock_bn: bool) -> U
         at = end
     pieces.append(text[at:])
     new_text = "".join(pieces)
-    support = [model_code.base_class_source(conversion.base_name, conversion.tf)]
-    if conversion.exact_name is not None:
-        support.insert(0, conversion.exact_class_source())
+    support = conversion.support_sources()
     try:
         new_text = _with_class(new_text, "\n\n".join(support))
     except NotConvertible as error:
@@ -166,7 +164,8 @@ def _model_code(facts: facts_module.ModuleFacts, text: str, stock_bn: bool) -> U
 def model_name_map(conversion: "model_code.ModuleConversion") -> dict:
     """For ckpt-convert: each Keras model holds its layers under their TF1 scopes."""
     return {"format": NAME_MAP_FORMAT, "layers": [],
-            "models": [{"object": "model", "class": model.class_name, "tf1_scope": ""}
+            "models": [{"object": "model", "class": model.class_name, "tf1_scope": "",
+                        **({"variables": model.variables} if model.variables else {})}
                        for model in conversion.models]}
 
 

@@ -59,7 +59,13 @@ def compare(tf1: dict, keras: dict) -> list[Mismatch]:
         mismatches += _close(f"training-mode outputs of step {step + 1}", ours, theirs, ATOL_TRAINED)
     mismatches += _close("inference outputs after training", keras["after"], tf1["after"], ATOL_TRAINED)
     compared = 0
+    own = keras.get("variables", {})  # the model's tf.get_variable weights, by TF1 name
+    for name in sorted(set(own) - set(tf1["variables"])):
+        mismatches.append(Mismatch(name, "a Keras variable that is no TF1 variable"))
     for name, value in sorted(tf1["variables"].items()):
+        if name in own:
+            mismatches += _close(name, own[name], value, ATOL_TRAINED)
+            continue
         found = layer_weight(name)
         if found is None:
             continue

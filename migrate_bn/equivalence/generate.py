@@ -73,7 +73,8 @@ def cases(conversion: "ModuleConversion") -> list[dict]:
         shape = _input_shape(model.function, functions) or _FLAT
         found.append({"function": model.function.name, "class": model.class_name,
                       "flag": None if model.mode else model.flag, "mode_flag": model.mode,
-                      "kwargs": kwargs, "input_shape": list(shape), "seed": 0, "learning_rate": LEARNING_RATE})
+                      "kwargs": kwargs, "input_shape": list(shape), "seed": 0, "learning_rate": LEARNING_RATE,
+                      **({"variables": model.variables} if model.variables else {})})
     return found
 
 

@@ -3,7 +3,8 @@
 Usage: python tf1_side.py MODULE.py CASE.json OUTDIR
 
 CASE.json: {"function": name, "flag": its training-flag parameter or null, "kwargs": {...},
-"input_shape": [...], "seed": int, "learning_rate": SGD's, default 0.05}. The function is called on a float placeholder with a
+"input_shape": [...], "seed": int, "learning_rate": SGD's, default 0.05, "static_batch": the
+placeholder's batch size fixed to the input shape's, for models that need it}. The function is called on a float placeholder with a
 `placeholder_with_default(False)` training flag (a tensor, as TF1 programs fed it),
 under tensorflow-cpu 2.12.1 with v2 behaviour off. Written to OUTDIR: initial/ckpt
 (every variable after initialisation), final/ckpt (after 5 SGD steps on the mean square of
@@ -65,7 +66,9 @@ rng = np.random.RandomState(case.get("seed", 0))
 shape = case["input_shape"]
 batches = [rng.normal(1.0, 2.0, size=shape).astype(np.float32) for _ in range(STEPS + 1)]
 tf.set_random_seed(case.get("seed", 0))
-inputs = tf.placeholder(tf.float32, [None] + shape[1:])
+# The batch size left open, as TF1 programs fed batches; fixed when the model reads it as a
+# static size (`tf.reshape(x, conv.get_shape())`): "static_batch" in the case.
+inputs = tf.placeholder(tf.float32, shape if case.get("static_batch") else [None] + shape[1:])
 training = tf.placeholder_with_default(False, [])
 flag = {case["flag"]: training} if case.get("flag") else {}
 outputs = getattr(module, case["function"])(inputs, **flag, **case.get("kwargs", {}))

@@ -65,6 +65,10 @@ results["after"] = first(model(batches[-1], training=False)).numpy().tolist()
 results["weights"] = {f"{attribute[len('tf1/'):]}/{weight.path.rsplit('/', 1)[-1]}": weight.numpy().tolist()
                       for attribute, layer in vars(model).items()
                       if attribute.startswith("tf1/") and isinstance(layer, tf.keras.layers.Layer)
-                      for weight in layer.weights}
+                      and not hasattr(layer, "variable_name") for weight in layer.weights}
+# The model's own variables (tf.get_variable's, model_code_variables.py), by their TF1 names.
+results["variables"] = {attribute[len("tf1/"):]: layer.variable.numpy().tolist()
+                        for attribute, layer in vars(model).items()
+                        if attribute.startswith("tf1/") and hasattr(layer, "variable_name")}
 with open(os.path.join(out, "results.json"), "w") as handle:
     json.dump(results, handle)
