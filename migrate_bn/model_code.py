@@ -18,7 +18,6 @@ class is written from the syntax tree).
 from __future__ import annotations
 
 import ast
-import builtins
 import copy
 import dataclasses
 from dataclasses import dataclass, field
