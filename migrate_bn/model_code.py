@@ -24,7 +24,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
-from . import binding, exact_bn, tfapi
+from . import binding, exact_bn, model_code_layers, tfapi
 from .facts import BatchNormSite, ModuleFacts
 from .keras_mapping import batch_norm_to_keras, is_initializer_call, is_none_literal, keras_initializer
 from .names import resolve
@@ -95,6 +95,7 @@ class ConvertedModel:
     uses_zero_debias: bool = False  # the exact class must take zero_debias_moving_mean
     flag: Optional[str] = None  # the function's training-flag parameter (the equivalence check passes it)
     mode: bool = False  # the flag is an Estimator mode compared with TRAIN
+    dropout: bool = False  # a layer draws a random mask in training (the check runs it at rate 0)
 
 
 def model_functions(facts: ModuleFacts) -> list[ast.FunctionDef]:
@@ -158,6 +159,7 @@ class _Converter:
         self.notes: list[tuple[int, str]] = []
         self.uses_exact_bn = False
         self.uses_zero_debias = False
+        self.dropout = False
         arguments = function.args
         if arguments.vararg or arguments.kwarg or arguments.kwonlyargs or arguments.posonlyargs:
             raise NotConvertible(function, "a model function with *args, **kwargs or keyword-only parameters")
@@ -176,6 +178,7 @@ class _Converter:
         self.settings = [p for p in self.parameters[1:] if p != self.flag]
         self.tensors = {self.inputs}
         self.layers: list[_LayerCall] = []
+        self.local_initializers = model_code_layers.local_initializers(facts, function)
 
     # --- what the function is made of ------------------------------------------------
 
@@ -219,6 +222,7 @@ class _Converter:
             elif value is not None and not (isinstance(value, ast.Constant) and isinstance(value.value, bool)):
                 raise NotConvertible(site.node, "a training flag other than a parameter of the model function "
                                                 "or a literal")
+        flags |= model_code_layers.layer_flags(self.facts, self.function, self.parameters)  # dropout's
         for call in ast.walk(self.function):  # the flag a helper is passed as its own
             if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id in self.helpers
                     and self.helpers[call.func.id] is not self.function):
@@ -298,10 +302,11 @@ class _Converter:
             self.notes.extend(converter.notes)
             self.uses_exact_bn |= converter.uses_exact_bn
             self.uses_zero_debias |= converter.uses_zero_debias
+            self.dropout |= converter.dropout
             todo.extend(called)
         return ConvertedModel(self.function, name, "\n".join(lines) + "\n", self.notes, self.uses_exact_bn,
                               uses_zero_debias=self.uses_zero_debias, flag=self.flag,
-                              mode=self.mode is not None and self.flag == self.mode)
+                              mode=self.mode is not None and self.flag == self.mode, dropout=self.dropout)
 
     def _block(self, body: list[ast.stmt], prefix: list[Union[str, ast.expr]],
                top: bool = False) -> tuple[list[ast.stmt], list[ast.stmt]]:
@@ -381,7 +386,8 @@ class _Converter:
             call.append(ast.Assign(statement.targets, value, None))
             self.tensors.update(targets)
         else:
-            statement = self._tf2_names(copy.deepcopy(statement))  # type: ignore[assignment]
+            statement = self._tf2_names(model_code_layers.keras_initializers(  # type: ignore[assignment]
+                self.facts, copy.deepcopy(statement), self.tf))
             init.append(statement)
             call.append(statement)
 
@@ -507,23 +513,28 @@ class _Converter:
                 raise NotConvertible(call, "arguments given through *args/**kwargs")
             keywords = []
             for argument, value in arguments.items():
-                if argument in ("inputs", "name"):
+                if argument in ("inputs", "name", api.training):
                     continue
                 self._configuration_only(value, f"a layer argument (`{argument}`) computed from a tensor")
                 if argument in api.copied:
                     keywords.append(f"{argument}={self._tf2(value)}")
                 elif argument in api.initializers and not is_none_literal(value):
                     notes: list[str] = []
-                    converted = keras_initializer(self.facts, value, notes)
+                    converted = keras_initializer(self.facts, value, notes, self.local_initializers)
                     if notes:
                         raise NotConvertible(value, f"initializer `{self.facts.segment(value)}` has no checked "
                                                     "Keras equivalent")
                     keywords.append(f"{argument}={converted}")
                 elif argument == "reuse" or not is_none_literal(value):
                     raise NotConvertible(value, f"`{argument}` has no Keras equivalent here")
+            keywords.extend(f"{argument}={value}" for argument, value in api.defaults if argument not in arguments)
             constructor = f"{self.tf}.keras.layers.{api.keras_class}({', '.join(keywords)})"
             key = self._key(prefix, arguments.get("name"), api.base_name, call)
-            return _LayerCall(call, key, constructor, arguments["inputs"], None)
+            self.dropout |= api.training is not None
+            training = None if api.training is None else model_code_layers.layer_training(
+                arguments.get(api.training), api.default_training,
+                ({self.flag} if self.flag else set()) | self.flag_aliases, self._is_mode_test)
+            return _LayerCall(call, key, constructor, arguments["inputs"], training)
         site = next(s for s in self.facts.batch_norm_sites if s.node is call)
         constructor, training, activation, arguments = self._layer_parts(call, site)
         family = site.spec.family  # type: ignore[union-attr]
@@ -545,7 +556,8 @@ class _Converter:
         if debiased and self.stock_bn:
             raise NotConvertible(call, f"`{exact_bn.ZERO_DEBIAS}`: "
                                        f"{tfapi.MODEL_CODE_STOCK_BN_REFUSED[exact_bn.ZERO_DEBIAS]}")
-        converted = batch_norm_to_keras(self.facts, site, handled=frozenset({exact_bn.ZERO_DEBIAS}))
+        converted = batch_norm_to_keras(self.facts, site, handled=frozenset({exact_bn.ZERO_DEBIAS}),
+                                        local_initializers=self.local_initializers)
         if converted.manual:
             raise NotConvertible(call, converted.manual)
         if any("kept as written" in note for note in converted.notes):
@@ -610,7 +622,7 @@ class _Converter:
                 keywords["data_format"] = tfapi.SLIM_DATA_FORMATS[value.value]
             elif argument == "weights_initializer":
                 notes: list[str] = []
-                converted = keras_initializer(self.facts, value, notes)
+                converted = keras_initializer(self.facts, value, notes, self.local_initializers)
                 if notes:
                     raise NotConvertible(value, f"initializer `{self.facts.segment(value)}` has no checked "
                                                 "Keras equivalent")
@@ -633,7 +645,7 @@ class _Converter:
                 keywords["use_bias"] = "False"
             elif biases is not None:
                 notes = []
-                keywords["bias_initializer"] = keras_initializer(self.facts, biases, notes)
+                keywords["bias_initializer"] = keras_initializer(self.facts, biases, notes, self.local_initializers)
                 if notes:
                     raise NotConvertible(biases, "a biases_initializer with no checked Keras equivalent")
             function = arguments.get("activation_fn")

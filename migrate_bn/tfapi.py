@@ -657,6 +657,9 @@ class LayerApi:
     copied: frozenset[str]  # TF1 keywords the Keras constructor takes as written
     weights: tuple[str, ...] = ()  # variable leaves, as TF1 names them and Keras's attributes
     initializers: frozenset[str] = frozenset({"kernel_initializer", "bias_initializer"})
+    training: Optional[str] = None  # the argument that switches it between training and inference
+    default_training: bool = False  # TF1's default for that argument
+    defaults: tuple = ()  # (argument, TF1's default) written out where Keras has none or another
 
 
 _DENSE_LIKE = frozenset({"activation", "use_bias", "kernel_regularizer", "bias_regularizer",
@@ -689,6 +692,11 @@ LAYERS = {
                                                 frozenset(_POOLING[1:])),
     "tensorflow.layers.average_pooling2d": LayerApi("AveragePooling2D", "average_pooling2d",
                                                     _POOLING, frozenset(_POOLING[1:])),
+    # No variables; Keras's random mask differs from TF1's (the equivalence check runs it at rate 0).
+    "tensorflow.layers.dropout": LayerApi("Dropout", "dropout", ("inputs", "rate", "noise_shape", "seed", "training",
+                                                                 "name"),
+                                          frozenset({"rate", "noise_shape", "seed"}), initializers=frozenset(),
+                                          training="training", defaults=(("rate", "0.5"),)),
 }
 # The variable scope TF1 gives an unnamed batch norm: tf.layers' layer name, slim's scope.
 BATCH_NORM_BASE_NAMES = {"tf.layers": "batch_normalization", "contrib": "BatchNorm"}

@@ -50,12 +50,27 @@ def contrib_from_tf_slim() -> None:
 
 
 contrib_from_tf_slim()
+
+
+def dropout_at_rate_zero() -> None:
+    """CASE.json's "dropout_rate_zero": tf.layers' dropout at rate 0, as tf2_side.py runs
+    Keras's (the two runtimes' random masks cannot agree; everything else is compared)."""
+    original = tf.layers.dropout
+
+    def dropout(inputs, rate=0.5, noise_shape=None, seed=None, training=False, name=None):
+        return original(inputs, 0.0, noise_shape, seed, training, name)
+
+    tf.layers.dropout = dropout
+
+
 # Code written for TF 1.x imports `tensorflow` itself: its API is 2.12's `compat.v1`.
 sys.modules["tensorflow"] = tf
 module_path, case_path, out = sys.argv[1:4]
 with open(case_path) as handle:
     case = json.load(handle)
 sys.path.insert(0, os.path.dirname(os.path.abspath(module_path)))  # the module's own imports
+if case.get("dropout_rate_zero"):
+    dropout_at_rate_zero()
 spec = importlib.util.spec_from_file_location("tf1_model", module_path)
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
