@@ -179,6 +179,7 @@ class _Converter:
         self.tensors = {self.inputs}
         self.layers: list[_LayerCall] = []
         self.local_initializers = model_code_layers.local_initializers(facts, function)
+        self.arg_scopes: list = []  # the slim arg scopes open where the conversion is
 
     # --- what the function is made of ------------------------------------------------
 
@@ -318,8 +319,13 @@ class _Converter:
                     isinstance(statement.value, ast.Constant) and isinstance(statement.value.value, str):
                 continue  # the docstring: the class's
             if isinstance(statement, ast.With):
-                inner_prefix = self._scope(statement, prefix)
-                inner_init, inner_call = self._block(statement.body, inner_prefix)
+                opened = model_code_layers.opened_arg_scopes(self.facts, self.function, statement)
+                inner_prefix = prefix if opened else self._scope(statement, prefix)
+                self.arg_scopes.extend(opened)
+                try:
+                    inner_init, inner_call = self._block(statement.body, inner_prefix)
+                finally:
+                    del self.arg_scopes[len(self.arg_scopes) - len(opened):]
                 init.extend(inner_init)
                 call.extend(inner_call)
             elif isinstance(statement, ast.For):
@@ -536,6 +542,7 @@ class _Converter:
                 ({self.flag} if self.flag else set()) | self.flag_aliases, self._is_mode_test)
             return _LayerCall(call, key, constructor, arguments["inputs"], training)
         site = next(s for s in self.facts.batch_norm_sites if s.node is call)
+        model_code_layers.refuse_batch_norm_settings(self.arg_scopes, call)
         constructor, training, activation, arguments = self._layer_parts(call, site)
         family = site.spec.family  # type: ignore[union-attr]
         name = arguments.get("scope" if family == "contrib" else "name")
@@ -598,22 +605,26 @@ class _Converter:
         """slim's conv2d, fully_connected, pooling and flatten: the Keras layer, slim's
         defaults written out (relu, SAME padding, bias unless normalized), and its
         normalizer_fn's batch norm in the layer's scope."""
-        api = tfapi.SLIM_LAYERS[tfapi.canonical(resolve(call.func, self.facts.imports) or "")]
+        op = tfapi.canonical(resolve(call.func, self.facts.imports) or "")
+        api = tfapi.SLIM_LAYERS[op]
         arguments = binding.named_arguments(call, api.positions)
         if arguments is None or "inputs" not in arguments:
             raise NotConvertible(call, "arguments given through *args/**kwargs")
+        arguments = model_code_layers.with_arg_scopes(self.arg_scopes, op, arguments,
+                                                      ({self.flag} if self.flag else set()) | self.flag_aliases)
         keywords = dict(api.defaults)
         for argument, value in arguments.items():
             if argument in ("inputs", "scope", "outputs_collections", "activation_fn", "normalizer_fn",
-                            "normalizer_params", "biases_initializer"):
+                            "normalizer_params", "biases_initializer", api.training):
                 continue
             self._configuration_only(value, f"a layer argument (`{argument}`) computed from a tensor")
-            if argument in api.renamed:
+            if argument in dict(api.complement):  # keep_prob: Keras takes the rate dropped
+                keywords[dict(api.complement)[argument]] = model_code_layers.complement(value, self._tf2(value))
+            elif argument in api.renamed:
                 target = api.renamed[argument]
                 if target in api.lowercase:
-                    if not (isinstance(value, ast.Constant) and isinstance(value.value, str)):
-                        raise NotConvertible(value, f"a `{argument}` that is not a literal string")
-                    keywords[target] = repr(value.value.lower())
+                    keywords[target] = model_code_layers.lowercase(self.facts, self.function, argument, value,
+                                                                   self._tf2(value))
                 else:
                     keywords[target] = self._tf2(value)
             elif argument == "data_format":
@@ -639,6 +650,7 @@ class _Converter:
                 raise NotConvertible(given, "a normalizer_fn other than slim's or tf.layers' batch norm")
             biases = arguments.get("biases_initializer")
             if site is not None:
+                model_code_layers.refuse_batch_norm_settings(self.arg_scopes, call)
                 normalizer, normalizer_scope, normalizer_training = self._normalizer(call, site, arguments)
                 keywords["use_bias"] = "False"  # slim makes no bias under a normalizer
             elif biases is not None and is_none_literal(biases):
@@ -653,8 +665,14 @@ class _Converter:
                 activation = f"{self.tf}.nn.relu"  # slim's default
             elif not is_none_literal(function):
                 activation = self._tf2(function)
+        model_code_layers.refuse_biasless_transpose(call, api.keras_class, keywords.get("use_bias"))
         constructor = f"{self.tf}.keras.layers.{api.keras_class}({', '.join(f'{k}={v}' for k, v in keywords.items())})"
         key = self._key(prefix, arguments.get("scope"), api.base_name, call)
+        if api.training is not None:
+            self.dropout = True
+            normalizer_training = model_code_layers.layer_training(
+                arguments.get(api.training), api.default_training,
+                ({self.flag} if self.flag else set()) | self.flag_aliases, self._is_mode_test)
         layer = _LayerCall(call, key, constructor, arguments["inputs"], normalizer_training, activation)
         layer.normalizer, layer.normalizer_scope = normalizer, normalizer_scope
         return layer

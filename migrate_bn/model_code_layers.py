@@ -85,10 +85,99 @@ def layer_flags(facts: ModuleFacts, function: ast.FunctionDef, parameters: list[
     for call in ast.walk(function):
         if not isinstance(call, ast.Call):
             continue
-        api = tfapi.LAYERS.get(resolve(call.func, facts.imports) or "")
+        name = resolve(call.func, facts.imports) or ""
+        api = tfapi.LAYERS.get(name) or tfapi.SLIM_LAYERS.get(tfapi.canonical(name))
         if api is None or api.training is None:
             continue
         value = (binding.named_arguments(call, api.positions) or {}).get(api.training)
         if isinstance(value, ast.Name) and value.id in parameters[1:]:
             found.add(value.id)
     return found
+
+
+def lowercase(facts: ModuleFacts, function: ast.FunctionDef, argument: str, value: ast.expr, text: str) -> str:
+    """A string argument Keras spells in lower case (slim's padding 'SAME'/'VALID'): a
+    literal lowered, configuration code (the function's parameters and locals, module
+    constants) lowered when the model is built. TF1 lowered it too (case-insensitive), so
+    every value means the same. A name bound nowhere is refused (it cannot be known)."""
+    if isinstance(value, ast.Constant) and isinstance(value.value, str):
+        return repr(value.value.lower())
+    known = {a.arg for a in function.args.args} | \
+        {node.id for node in ast.walk(function) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)} | \
+        {node.id for statement in facts.tree.body if isinstance(statement, ast.Assign)
+         for target in statement.targets for node in ast.walk(target) if isinstance(node, ast.Name)} | \
+        set(facts.imports.names)
+    unknown = next((node for node in ast.walk(value) if isinstance(node, ast.Name) and node.id not in known), None)
+    if unknown is not None:
+        raise NotConvertible(value, f"a `{argument}` that is not a literal string or configuration of the model")
+    return f"{text}.lower()" if isinstance(value, (ast.Name, ast.Attribute)) else f"({text}).lower()"
+
+
+def opened_arg_scopes(facts: ModuleFacts, function: ast.FunctionDef, statement: ast.With) -> list:
+    """The arg scopes a `with slim.arg_scope(...):` inside a model function opens, as the
+    whole-program model reads them (facts' own reading of arg_scope: its op list, its
+    keywords, `**params` and `normalizer_params` dicts, a scope function of the module);
+    [] for any other `with`. Refused when they cannot be read or the `as` target is used."""
+    from .facts import _Builder  # the reading of arg_scope the facts were built with
+
+    if len(statement.items) != 1 or not isinstance(statement.items[0].context_expr, ast.Call):
+        return []
+    entered = statement.items[0].context_expr
+    scope = facts.scope_of_node.get(id(function), facts.module)
+    builder = _Builder(facts)
+    builder.scope = scope
+    if not builder._is_arg_scope(entered, facts.qualname(entered.func, scope)):
+        return []
+    target = statement.items[0].optional_vars
+    if target is not None and any(isinstance(node, ast.Name) and node.id == getattr(target, "id", None) and
+                                  isinstance(node.ctx, ast.Load) for node in ast.walk(function)):
+        raise NotConvertible(statement, "an arg_scope whose `as` target is used")
+    found = builder._arg_scopes_of(entered)
+    if found is None or any(arg_scope.opaque for arg_scope in found):
+        raise NotConvertible(statement, "an arg_scope whose settings cannot be read")
+    return found
+
+
+def with_arg_scopes(arg_scopes: list, op: str, arguments: dict, flags: set) -> dict:
+    """A slim layer call's arguments with the open arg scopes' settings for its op filled
+    in (the innermost scope wins; the call's own arguments win over any scope), as slim's
+    add_arg_scope does. A setting that names the training flag is refused unless it is a
+    batch norm's flag inside normalizer_params (a `trainable=` flag would be a Python
+    setting of the Keras model, no longer the flag)."""
+    merged: dict = {}
+    for arg_scope in arg_scopes:
+        if any(tfapi.canonical(name) == op for name in arg_scope.ops):
+            merged.update(arg_scope.kwargs)
+    for argument, value in merged.items():
+        if argument != "normalizer_params" and any(isinstance(node, ast.Name) and node.id in flags
+                                                   for node in ast.walk(value)):
+            raise NotConvertible(value, f"the training flag set as `{argument}` by an arg_scope")
+    return {**merged, **arguments}
+
+
+def scoped_ops(arg_scopes: list) -> set:
+    """The ops the open arg scopes set arguments of (canonical names)."""
+    return {tfapi.canonical(name) for arg_scope in arg_scopes if arg_scope.kwargs for name in arg_scope.ops}
+
+
+def refuse_batch_norm_settings(arg_scopes: list, call: ast.Call) -> None:
+    """A batch norm (called, or a layer's normalizer_fn) under an arg_scope that sets batch
+    norm's own arguments: the conversion reads them from the call and normalizer_params only."""
+    batch_norms = {tfapi.canonical(name) for name, api in tfapi.BATCH_NORM_APIS.items() if not api.is_class}
+    if scoped_ops(arg_scopes) & batch_norms:
+        raise NotConvertible(call, "a batch norm whose arguments an arg_scope sets")
+
+
+def complement(value: ast.expr, text: str) -> str:
+    """`1 - keep_prob` as slim computed it (the same float: slim passes `rate=1 - keep_prob`)."""
+    if isinstance(value, (ast.Constant, ast.Name, ast.Attribute)):
+        return f"1 - {text}"
+    return f"1 - ({text})"
+
+
+def refuse_biasless_transpose(call: ast.Call, keras_class: str, use_bias: Optional[str]) -> None:
+    """A transposed convolution without a bias: `ckpt-convert` tells a transposed kernel
+    from a convolution's by its bias (the kernels' shapes alike), so it could not fill it."""
+    if keras_class == "Conv2DTranspose" and use_bias is not None and use_bias != "True":
+        raise NotConvertible(call, "a transposed convolution without a bias: ckpt-convert tells its kernel "
+                                   "from a convolution's by the bias")

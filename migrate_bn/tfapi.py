@@ -764,6 +764,9 @@ class SlimLayerApi:
     lowercase: frozenset = frozenset()  # Keras keywords whose literal strings Keras spells in lower case
     weighted: bool = False  # has weights, an activation_fn (default relu) and a normalizer_fn
     defaults: tuple = ()  # (Keras keyword, value) where slim's default is not Keras's
+    training: Optional[str] = None  # the argument that switches it between training and inference
+    default_training: bool = False  # slim's default for that argument
+    complement: tuple = ()  # (slim keyword, Keras keyword taking 1 - its value): keep_prob -> rate
 
 
 _SLIM_WEIGHTED = ("normalizer_fn", "normalizer_params", "weights_initializer", "weights_regularizer",
@@ -790,6 +793,19 @@ SLIM_LAYERS = {
         defaults=(("strides", "2"),)),
     "tensorflow.contrib.layers.flatten": SlimLayerApi("Flatten", "Flatten", ("inputs", "outputs_collections",
                                                                             "scope"), {}),
+    # slim's stride defaults to 1, as Keras's strides do.
+    "tensorflow.contrib.layers.conv2d_transpose": SlimLayerApi(
+        "Conv2DTranspose", "Conv2d_transpose", ("inputs", "num_outputs", "kernel_size", "stride", "padding",
+                                                "data_format", "activation_fn") + _SLIM_WEIGHTED,
+        {"num_outputs": "filters", "kernel_size": "kernel_size", "stride": "strides", "padding": "padding",
+         "trainable": "trainable"},
+        frozenset({"padding"}), True, (("padding", "'same'"),)),
+    # No variables; is_training defaults to True (slim's), keep_prob to 0.5.
+    "tensorflow.contrib.layers.dropout": SlimLayerApi(
+        "Dropout", "Dropout", ("inputs", "keep_prob", "noise_shape", "is_training", "outputs_collections", "scope",
+                               "seed"),
+        {"noise_shape": "noise_shape", "seed": "seed"}, defaults=(("rate", "0.5"),), training="is_training",
+        default_training=True, complement=(("keep_prob", "rate"),)),
 }
 for _name in list(SLIM_LAYERS):  # slim's own spellings of the same functions
     SLIM_LAYERS[_name.replace("contrib.layers.", "contrib.slim.")] = SLIM_LAYERS[_name]
