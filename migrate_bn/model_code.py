@@ -128,6 +128,8 @@ def _layer_kind(facts: ModuleFacts, call: ast.AST) -> Optional[str]:
         return "slim"
     if any(site.node is call and site.how == "call" for site in facts.batch_norm_sites):
         return "batch_norm"
+    if model_code_layers.keras_layer_class(facts, call) is not None:
+        return "keras"
     return None
 
 
@@ -512,6 +514,12 @@ class _Converter:
                                        "takes in another order")
 
     def _layer(self, call: ast.Call, kind: str, prefix: list) -> _LayerCall:
+        if kind == "keras":  # a weightless Keras layer TF1 code built and called: kept as written
+            constructor, inputs = model_code_layers.keras_layer_parts(call)
+            for value in [*constructor.args, *(k.value for k in constructor.keywords)]:
+                self._configuration_only(value, "a Keras layer argument computed from a tensor")
+            base = "keras/" + model_code_layers.keras_layer_class(self.facts, call)  # type: ignore[operator]
+            return _LayerCall(call, self._key(prefix, None, base, call), self._tf2(constructor), inputs, None)
         if kind == "layer":
             api = tfapi.LAYERS[resolve(call.func, self.facts.imports)]  # type: ignore[index]
             arguments = binding.named_arguments(call, api.positions)

@@ -181,3 +181,26 @@ def refuse_biasless_transpose(call: ast.Call, keras_class: str, use_bias: Option
     if keras_class == "Conv2DTranspose" and use_bias is not None and use_bias != "True":
         raise NotConvertible(call, "a transposed convolution without a bias: ckpt-convert tells its kernel "
                                    "from a convolution's by the bias")
+
+
+def keras_layer_class(facts: ModuleFacts, call: ast.AST) -> Optional[str]:
+    """`tf.keras.layers.MaxPool3D(...)(x)`: the Keras class of a weightless layer TF1 code
+    built and called at once (tfapi.KERAS_WEIGHTLESS_LAYERS), else None."""
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Call)):
+        return None
+    name = resolve(call.func.func, facts.imports) or ""
+    if name.startswith(tfapi.KERAS_LAYERS_MODULE) and name[len(tfapi.KERAS_LAYERS_MODULE):] in \
+            tfapi.KERAS_WEIGHTLESS_LAYERS:
+        return name[len(tfapi.KERAS_LAYERS_MODULE):]
+    return None
+
+
+def keras_layer_parts(call: ast.Call) -> tuple[ast.Call, ast.expr]:
+    """A Keras layer call's constructor and inputs (`layer(x)` or `layer(inputs=x)`);
+    refused when the call passes anything else (`training=`, `mask=`)."""
+    inputs = call.args[0] if len(call.args) == 1 and not call.keywords else \
+        call.keywords[0].value if not call.args and len(call.keywords) == 1 and call.keywords[0].arg == "inputs" \
+        else None
+    if inputs is None:
+        raise NotConvertible(call, "a Keras layer called with more than its inputs")
+    return call.func, inputs  # type: ignore[return-value]

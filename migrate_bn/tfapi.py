@@ -811,3 +811,11 @@ for _name in list(SLIM_LAYERS):  # slim's own spellings of the same functions
     SLIM_LAYERS[_name.replace("contrib.layers.", "contrib.slim.")] = SLIM_LAYERS[_name]
 # slim's data_format values -> Keras's.
 SLIM_DATA_FORMATS = {"NHWC": "'channels_last'", "NCHW": "'channels_first'"}
+
+# Keras layers TF1 model code already called (`tf.keras.layers.MaxPool3D(...)(x)`) that hold
+# no weights and compute the same in Keras 3: kept as written, built once like the others.
+KERAS_WEIGHTLESS_LAYERS = frozenset(
+    f"{kind}{rank}D" for rank in (1, 2, 3) for kind in (
+        "MaxPool", "MaxPooling", "AveragePooling", "AvgPool", "GlobalMaxPooling", "GlobalAveragePooling",
+        "GlobalMaxPool", "GlobalAvgPool", "UpSampling", "ZeroPadding", "Cropping")) | {"Flatten"}
+KERAS_LAYERS_MODULE = "keras.layers."  # as names.resolve spells tf.keras.layers

@@ -127,3 +127,25 @@ def test_slim_conv2d_transpose_is_keras_conv2d_transpose() -> None:
         return tf.layers.batch_normalization(x, training=is_training)
         """)
     assert refused.text is None and "transposed convolution without a bias" in refused.skipped[1]
+
+
+def test_a_weightless_keras_layer_in_tf1_code_is_built_once_like_the_others() -> None:
+    result = upgraded("""\
+        x = tf.layers.batch_normalization(x, training=is_training)
+        x = tf.keras.layers.MaxPool3D(pool_size=2, padding=padding)(inputs=x)
+        return tf.keras.layers.Flatten()(x)
+        """)
+    init, call = result.text.split("def call(self, x, training=False):")
+    assert ("self.add_scoped(self.unique_scope(scopes, '', 'keras/MaxPool3D'), "
+            "tf.keras.layers.MaxPool3D(pool_size=2, padding=padding))") in init
+    assert "return self.scoped(x, self.unique_scope(scopes, '', 'keras/Flatten'))" in call
+    refused = upgraded("""\
+        x = tf.layers.batch_normalization(x, training=is_training)
+        return tf.keras.layers.Flatten()(x, training=is_training)
+        """)
+    assert refused.text is None and "a Keras layer called with more than its inputs" in refused.skipped[1]
+    weighted = upgraded("""\
+        x = tf.layers.batch_normalization(x, training=is_training)
+        return tf.keras.layers.Dense(2)(x)
+        """)
+    assert weighted.text is None  # its variables are named by Keras, not by the scopes: not followed
