@@ -499,6 +499,8 @@ class _Converter:
             return  # a layer's initializer, converted with its layer (or refused there, or by _tf2_names)
         name = resolve(call.func, self.facts.imports) or ""
         if not name.startswith("tensorflow."):
+            if isinstance(call.func, ast.Attribute):
+                model_code_layers.refuse_other_module_function(self.facts, call)
             if isinstance(call.func, ast.Attribute) or (isinstance(call.func, ast.Name) and
                                                         call.func.id in _BUILTINS):
                 return

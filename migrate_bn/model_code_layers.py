@@ -204,3 +204,18 @@ def keras_layer_parts(call: ast.Call) -> tuple[ast.Call, ast.expr]:
     if inputs is None:
         raise NotConvertible(call, "a Keras layer called with more than its inputs")
     return call.func, inputs  # type: ignore[return-value]
+
+
+def refuse_other_module_function(facts: ModuleFacts, call: ast.Call) -> None:
+    """`tpu_normalization.cross_replica_batch_normalization(...)` in a model function: a
+    function of another module (the project's own, most often) may build TF1 layers, which
+    a Keras model's `call` cannot hold, and its module may not even import under Keras 3."""
+    root = call.func
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    if not isinstance(root, ast.Name) or root.id not in facts.imports.names:
+        return  # a method of a value of the function
+    module = facts.imports.names[root.id].split(".")[0]
+    if module not in tfapi.TENSOR_CODE_MODULES and module not in ("tensorflow", "tf_slim", "keras"):
+        raise NotConvertible(call, f"`{facts.segment(call.func)}` (a function of another module) builds part "
+                                   "of the model where this conversion cannot follow")

@@ -819,3 +819,7 @@ KERAS_WEIGHTLESS_LAYERS = frozenset(
         "MaxPool", "MaxPooling", "AveragePooling", "AvgPool", "GlobalMaxPooling", "GlobalAveragePooling",
         "GlobalMaxPool", "GlobalAvgPool", "UpSampling", "ZeroPadding", "Cropping")) | {"Flatten"}
 KERAS_LAYERS_MODULE = "keras.layers."  # as names.resolve spells tf.keras.layers
+# Modules whose functions model code may call on its tensors or configuration and that run
+# the same under TF2 (anything else imported is the project's own code or another library:
+# a converted model cannot call its TF1 layers).
+TENSOR_CODE_MODULES = frozenset({"numpy", "math", "functools", "operator", "itertools"})

@@ -149,3 +149,14 @@ def test_a_weightless_keras_layer_in_tf1_code_is_built_once_like_the_others() ->
         return tf.keras.layers.Dense(2)(x)
         """)
     assert weighted.text is None  # its variables are named by Keras, not by the scopes: not followed
+
+
+def test_a_function_of_another_module_in_the_model_is_refused() -> None:
+    result = upgrade_source(MODEL.replace("import tf_slim as slim", "import tf_slim as slim\nimport my_norms")
+                            .format(body="    x = my_norms.cross_replica_batch_norm(x, training=is_training)\n"
+                                         "    return tf.layers.batch_normalization(x, training=is_training)"))
+    assert result.text is None and "a function of another module" in result.skipped[1]
+    kept = upgrade_source(MODEL.replace("import tf_slim as slim", "import numpy as np")
+                          .format(body="    x = x * np.sqrt(2.0)\n"
+                                       "    return tf.layers.batch_normalization(x, training=is_training)"))
+    assert kept.skipped is None
