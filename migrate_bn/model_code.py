@@ -24,9 +24,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
-from . import binding, exact_bn, model_code_layers, tfapi
+from . import binding, exact_bn, model_code_decorators, model_code_layers, model_code_statements, tfapi
 from .facts import BatchNormSite, ModuleFacts
 from .keras_mapping import batch_norm_to_keras, is_initializer_call, is_none_literal, keras_initializer
+from .model_code_statements import mentions_tensor
 from .names import resolve
 from .script import NotConvertible, fresh_name
 
@@ -210,7 +211,7 @@ class _Converter:
         """The parameter every batch norm's training argument names (at most one); the
         batch norms of the function are those it calls and those slim layers normalize with."""
         flags = set()
-        inside = {id(node) for node in ast.walk(self.function)}
+        inside = model_code_statements.own_nodes(self.function)  # not its nested functions'
         for site in self.facts.batch_norm_sites:
             if id(site.node) not in inside or site.how not in ("call", "normalizer_fn"):
                 continue
@@ -331,7 +332,7 @@ class _Converter:
                 init.extend(inner_init)
                 call.extend(inner_call)
             elif isinstance(statement, ast.For):
-                self._configuration_only(statement.iter, "a loop over a tensor")
+                self._configuration_only(statement.iter, model_code_statements.loop_refusal(self, statement))
                 if statement.orelse:
                     raise NotConvertible(statement, "a `for` loop with `else`")
                 inner_init, inner_call = self._block(statement.body, prefix)
@@ -361,6 +362,8 @@ class _Converter:
                 if any(_layer_kind(self.facts, node) for node in ast.walk(statement)):
                     raise NotConvertible(statement, "a layer built inside a `print`")
                 call.append(self._tf2_names(copy.deepcopy(statement)))  # type: ignore[arg-type]
+            elif model_code_statements.follow(self, statement, init, call):
+                continue  # del, assert, raise, a string, set_shape: kept where they act as in TF1
             else:
                 raise NotConvertible(statement, "a statement a model function conversion does not follow")
         return init, call
@@ -381,13 +384,13 @@ class _Converter:
         return prefix + [entered.args[0], "/"]
 
     def _configuration_only(self, node: ast.expr, what: str) -> None:
-        if _mentions(node, self.tensors) or any(_layer_kind(self.facts, n) for n in ast.walk(node)):
-            raise NotConvertible(node, what)
+        if mentions_tensor(self, node) or any(_layer_kind(self.facts, n) for n in ast.walk(node)):
+            raise NotConvertible(node, model_code_statements.static_shape_reason(self, node, what))
 
     def _assignment(self, statement: ast.Assign, prefix: list, init: list, call: list) -> None:
         targets = [n.id for t in statement.targets for n in ast.walk(t) if isinstance(n, ast.Name)]
         flags = ({self.flag} if self.flag is not None else set()) | self.flag_aliases
-        is_tensor = _mentions(statement.value, self.tensors) or \
+        is_tensor = mentions_tensor(self, statement.value) or \
             any(_layer_kind(self.facts, n) for n in ast.walk(statement.value)) or _mentions(statement.value, flags)
         if is_tensor:
             value = self._tensor_expression(statement.value, prefix, init)
@@ -478,8 +481,9 @@ class _Converter:
         init.append(ast.Expr(ast.Call(ast.Attribute(ast.Name("self"), f"build_{helper.name}"),
                                       [ast.Name(_COUNTS), scope], build_keywords)))
         positions = {name: index for index, name in enumerate(parameters)}
-        applied_keywords = [ast.keyword(parameter, _replace(copy.deepcopy(self._copied_argument(copied, original,
-                                                                                                  value)), replaced))
+        # Replaced before copying: `replaced` knows the copied call's own nodes (a layer call in an argument).
+        applied_keywords = [ast.keyword(parameter, copy.deepcopy(_replace(self._copied_argument(copied, original,
+                                                                                                  value), replaced)))
                             for parameter, value in sorted(bound.items(), key=lambda item: positions[item[0]])]
         if helper.name not in self.called:
             self.called.append(helper.name)
@@ -885,13 +889,13 @@ def _convert_functions(facts: ModuleFacts, stock_bn: bool) -> Optional[ModuleCon
     base_name = fresh_name(SCOPED_BASE, taken)
     exact_name = fresh_name(exact_bn.CLASS_NAME, taken)
     helpers = {function.name: function for function in functions}
+    helpers.update(model_code_statements.nested_helpers(facts, functions, helpers))
     called = {node.func.id for function in functions for node in ast.walk(function)
               if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in helpers
               and node.func.id != function.name}
     models = []
     for function in functions:
-        if function.decorator_list:
-            raise NotConvertible(function, "a decorated model function")
+        model_code_decorators.check(facts, function)
         if function.name in called:
             continue  # a helper: methods of the models that call it
         converter = _Converter(facts, function, tf, taken, stock_bn, exact_name, base_name, helpers)

@@ -812,6 +812,22 @@ for _name in list(SLIM_LAYERS):  # slim's own spellings of the same functions
 # slim's data_format values -> Keras's.
 SLIM_DATA_FORMATS = {"NHWC": "'channels_last'", "NCHW": "'channels_first'"}
 
+
+# --- decorated model functions (migrate_bn/model_code_decorators.py) -----------------------
+
+# The decorator that lets `arg_scope` give a function defaults (canonical spellings). It
+# changes nothing else: a function no arg_scope names computes what it computes undecorated.
+ADD_ARG_SCOPE_DECORATORS = frozenset({
+    "tensorflow.contrib.framework.add_arg_scope",
+    "tensorflow.contrib.slim.add_arg_scope",
+})
+# Arguments an arg_scope may give an add_arg_scope model function without changing what
+# it computes: slim's end-point collections (what `collect_named_outputs` records).
+ARG_SCOPE_OBSERVING_KEYWORDS = frozenset({"outputs_collections"})
+
+
+# --- layer kinds and arguments in model code (migrate_bn/model_code_layers.py) ------------
+
 # Keras layers TF1 model code already called (`tf.keras.layers.MaxPool3D(...)(x)`) that hold
 # no weights and compute the same in Keras 3: kept as written, built once like the others.
 KERAS_WEIGHTLESS_LAYERS = frozenset(

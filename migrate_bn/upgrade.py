@@ -15,7 +15,7 @@ import ast
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Union
 
-from . import exact_bn, facts as facts_module, model_code
+from . import exact_bn, facts as facts_module, model_code, model_code_decorators
 from .equivalence import generate as equivalence
 from .api import check_source
 from .rules import Options, select_rules
@@ -120,7 +120,8 @@ def _model_code(facts: facts_module.ModuleFacts, text: str, stock_bn: bool) -> U
         starts.append(starts[-1] + len(line))
     pieces, at = [], 0
     for statement, replacement in sorted(conversion.edits, key=lambda edit: edit[0].lineno):
-        start, end = starts[statement.lineno - 1], starts[statement.end_lineno]  # type: ignore[index]
+        first = model_code_decorators.first_line(statement)  # a function's decorators go with it
+        start, end = starts[first - 1], starts[statement.end_lineno]  # type: ignore[index]
         if statement.lineno in facts.shared_lines or statement.end_lineno in facts.shared_lines:
             return Upgrade(skipped=(statement.lineno, "a statement that shares its line with another"))
         pieces.append(text[at:start])

@@ -29,7 +29,9 @@ class TrainingFlagConstant(Rule):
     nothing in the graph already built) in a graph
     whose outputs are also computed for evaluation or prediction: a `sess.run` that does
     not run the train op, or an Estimator `model_fn`, which also builds the EVAL and
-    PREDICT graphs.
+    PREDICT graphs. Batch norms whose flag comes from the same place (one parameter
+    default that every call leaves, the same literal every call passes) are one finding,
+    at the first of them, with the others listed as related places: one cause, one fix.
 
     ## Why it is wrong
     With `training=True` batch norm normalizes every batch with that batch's own mean and
@@ -159,7 +161,9 @@ class TrainingFlagConstant(Rule):
             if evaluations or model_fn:
                 reported.append((site, origin, literals, model_fn, evaluations))
         plans = _placeholder_plans(facts, reported)
-        for site, origin, literals, model_fn, evaluations in reported:
+        for group in _same_origin(reported):
+            site, origin, literals, model_fn, evaluations = group[0]
+            evaluations = _union_of_runs([found[4] for found in group])
             if model_fn:
                 where = "the Estimator also builds this model_fn's EVAL and PREDICT graphs"
             else:
@@ -170,6 +174,10 @@ class TrainingFlagConstant(Rule):
                        "on their batch mates and the moving averages are never used")
             related = [Related(span(facts, node), "the constant training flag") for node in origin.nodes]
             related += [Related(span(facts, run.node), "an evaluation run") for run in evaluations[:3]]
+            if len(group) > 1:
+                message += f" (and {len(group) - 1} more batch norm{'s' if len(group) > 2 else ''} with the same flag)"
+                related += [Related(span(facts, other.node), "another batch norm with the same constant flag")
+                            for other, *_ in group[1:]]
             yield Finding(self.code, message, span(facts, site.node), "error",
                           _fix(facts, origin, literals, plans), tuple(related))
         yield from self._constant_calls(facts, {id(site.node) for site, *_ in reported})
@@ -205,6 +213,27 @@ class TrainingFlagConstant(Rule):
                        "and the moving averages are never used")
             related = (Related(span(facts, fed.run.node), "the evaluation run"),)
             yield Finding(self.code, message, span(facts, fed.value), "error", None, related)
+
+
+def _same_origin(reported: list) -> list[list]:
+    """The reported sites grouped by where their constant comes from: the batch norms of a
+    function whose flag parameter every call leaves at its default `True` have one cause
+    and one fix, so they are one finding (at the first), not one per layer."""
+    groups: dict[tuple, list] = {}
+    for found in reported:
+        site, origin = found[0], found[1]
+        key = tuple(id(node) for node in origin.nodes) or (id(site.node),)
+        groups.setdefault(key, []).append(found)
+    return list(groups.values())
+
+
+def _union_of_runs(runs_per_site: list[list]) -> list:
+    seen, runs = set(), []
+    for run in (run for runs in runs_per_site for run in runs):
+        if id(run.node) not in seen:
+            seen.add(id(run.node))
+            runs.append(run)
+    return runs
 
 
 def _designed(facts: ModuleFacts) -> bool:
