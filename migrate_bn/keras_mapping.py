@@ -107,9 +107,13 @@ INITIALIZERS: dict[str, KerasInitializer] = {
 _FLOAT32 = frozenset({"tensorflow.float32", "tensorflow.dtypes.float32"})
 
 
-def keras_initializer(facts: ModuleFacts, node: ast.expr, notes: list[str]) -> str:
-    """The Keras text of a TF1 initializer; when there is none, the text as written and a note."""
+def keras_initializer(facts: ModuleFacts, node: ast.expr, notes: list[str],
+                      local: frozenset = frozenset()) -> str:
+    """The Keras text of a TF1 initializer; when there is none, the text as written and a note.
+    `local`: names that already hold a Keras initializer (model_code_layers.local_initializers)."""
     text = facts.segment(node) or ""
+    if isinstance(node, ast.Name) and node.id in local:
+        return node.id
     if isinstance(node, ast.Call):
         name = facts.qualname(node.func, facts.module) or ""
         if name in tfapi.INITIALIZER_NAMES and not node.args and not node.keywords:
@@ -163,7 +167,7 @@ _NOT_LITERAL = object()
 
 
 def batch_norm_to_keras(facts: ModuleFacts, site: BatchNormSite, training: Optional[str] = None,
-                        handled: frozenset = frozenset()) -> KerasBatchNorm:
+                        handled: frozenset = frozenset(), local_initializers: frozenset = frozenset()) -> KerasBatchNorm:
     """The Keras equivalent of a tf.layers or contrib/slim batch-norm call; `handled`: the
     arguments without a Keras counterpart (`tfapi.BN_MANUAL`) that the caller converts itself."""
     spec = site.spec
@@ -188,7 +192,8 @@ def batch_norm_to_keras(facts: ModuleFacts, site: BatchNormSite, training: Optio
     for name, value in arguments.items():
         if name in table:
             target = table[name]
-            keywords[target] = keras_initializer(facts, value, notes) if target.endswith("_initializer") else text(name)
+            keywords[target] = keras_initializer(facts, value, notes, local_initializers) \
+                if target.endswith("_initializer") else text(name)
             if name == "axis" and isinstance(value, (ast.List, ast.Tuple)):
                 return KerasBatchNorm("", "", manual="a list-valued axis has no Keras 3 equivalent")
             if name == "trainable" and not (isinstance(value, ast.Constant) and value.value is True):

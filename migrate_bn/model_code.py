@@ -23,7 +23,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
-from . import binding, exact_bn, model_code_decorators, model_code_statements, model_code_variables, model_offer, tfapi
+from . import binding, exact_bn, model_code_decorators, model_code_layers, model_code_statements, model_code_variables, model_offer, tfapi
 from .facts import BatchNormSite, ModuleFacts
 from .keras_mapping import batch_norm_to_keras, is_initializer_call, is_none_literal, keras_initializer
 from .model_code_statements import mentions_tensor
@@ -96,6 +96,7 @@ class ConvertedModel:
     flag: Optional[str] = None  # the function's training-flag parameter (the equivalence check passes it)
     mode: bool = False  # the flag is an Estimator mode compared with TRAIN
     variables: list[str] = field(default_factory=list)  # names of its tf.get_variable weights (ckpt-convert)
+    dropout: bool = False  # a layer draws a random mask in training (the check runs it at rate 0)
 
 
 def model_functions(facts: ModuleFacts) -> list[ast.FunctionDef]:
@@ -131,6 +132,8 @@ def _layer_kind(facts: ModuleFacts, call: ast.AST) -> Optional[str]:
         return "slim"
     if any(site.node is call and site.how == "call" for site in facts.batch_norm_sites):
         return "batch_norm"
+    if model_code_layers.keras_layer_class(facts, call) is not None:
+        return "keras"
     return None
 
 
@@ -162,6 +165,7 @@ class _Converter:
         self.notes: list[tuple[int, str]] = []
         self.uses_exact_bn = False
         self.uses_zero_debias = False
+        self.dropout = False
         arguments = function.args
         if arguments.vararg or arguments.kwarg or arguments.kwonlyargs or arguments.posonlyargs:
             raise NotConvertible(function, "a model function with *args, **kwargs or keyword-only parameters")
@@ -181,6 +185,8 @@ class _Converter:
         self.tensors = {self.inputs}
         self.layers: list[_LayerCall] = []
         self.variable_leaves: set[str] = set()  # model_code_variables: its own variables' names
+        self.local_initializers = model_code_layers.local_initializers(facts, function)
+        self.arg_scopes: list = []  # the slim arg scopes open where the conversion is
 
     # --- what the function is made of ------------------------------------------------
 
@@ -224,6 +230,7 @@ class _Converter:
             elif value is not None and not (isinstance(value, ast.Constant) and isinstance(value.value, bool)):
                 raise NotConvertible(site.node, "a training flag other than a parameter of the model function "
                                                 "or a literal")
+        flags |= model_code_layers.layer_flags(self.facts, self.function, self.parameters)  # dropout's
         for call in ast.walk(self.function):  # the flag a helper is passed as its own
             if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id in self.helpers
                     and self.helpers[call.func.id] is not self.function):
@@ -304,6 +311,7 @@ class _Converter:
             self.uses_exact_bn |= converter.uses_exact_bn
             self.uses_zero_debias |= converter.uses_zero_debias
             self.variable_leaves |= converter.variable_leaves
+            self.dropout |= converter.dropout
             todo.extend(called)
         shared = model_code_variables.clash(self.variable_leaves,
                                             model_code_variables.layer_leaves(self.facts, self.function, self.helpers))
@@ -313,7 +321,7 @@ class _Converter:
         return ConvertedModel(self.function, name, "\n".join(lines) + "\n", self.notes, self.uses_exact_bn,
                               uses_zero_debias=self.uses_zero_debias, flag=self.flag,
                               mode=self.mode is not None and self.flag == self.mode,
-                              variables=sorted(self.variable_leaves))
+                              variables=sorted(self.variable_leaves), dropout=self.dropout)
 
     def _block(self, body: list[ast.stmt], prefix: list[Union[str, ast.expr]],
                top: bool = False) -> tuple[list[ast.stmt], list[ast.stmt]]:
@@ -325,8 +333,13 @@ class _Converter:
                     isinstance(statement.value, ast.Constant) and isinstance(statement.value.value, str):
                 continue  # the docstring: the class's
             if isinstance(statement, ast.With):
-                inner_prefix = self._scope(statement, prefix)
-                inner_init, inner_call = self._block(statement.body, inner_prefix)
+                opened = model_code_layers.opened_arg_scopes(self.facts, self.function, statement)
+                inner_prefix = prefix if opened else self._scope(statement, prefix)
+                self.arg_scopes.extend(opened)
+                try:
+                    inner_init, inner_call = self._block(statement.body, inner_prefix)
+                finally:
+                    del self.arg_scopes[len(self.arg_scopes) - len(opened):]
                 init.extend(inner_init)
                 call.extend(inner_call)
             elif isinstance(statement, ast.For):
@@ -399,7 +412,8 @@ class _Converter:
             call.append(ast.Assign(statement.targets, value, None))
             self.tensors.update(targets)
         else:
-            statement = self._tf2_names(copy.deepcopy(statement))  # type: ignore[assignment]
+            statement = self._tf2_names(model_code_layers.keras_initializers(  # type: ignore[assignment]
+                self.facts, copy.deepcopy(statement), self.tf))
             init.append(statement)
             call.append(statement)
 
@@ -505,6 +519,8 @@ class _Converter:
             return  # a layer's initializer, converted with its layer (or refused there, or by _tf2_names)
         name = resolve(call.func, self.facts.imports) or ""
         if not name.startswith("tensorflow."):
+            if isinstance(call.func, ast.Attribute):
+                model_code_layers.refuse_other_module_function(self.facts, call)
             if isinstance(call.func, ast.Attribute) or (isinstance(call.func, ast.Name) and
                                                         call.func.id in _BUILTINS):
                 return
@@ -522,6 +538,12 @@ class _Converter:
                                        "takes in another order")
 
     def _layer(self, call: ast.Call, kind: str, prefix: list) -> _LayerCall:
+        if kind == "keras":  # a weightless Keras layer TF1 code built and called: kept as written
+            constructor, inputs = model_code_layers.keras_layer_parts(call)
+            for value in [*constructor.args, *(k.value for k in constructor.keywords)]:
+                self._configuration_only(value, "a Keras layer argument computed from a tensor")
+            base = "keras/" + model_code_layers.keras_layer_class(self.facts, call)  # type: ignore[operator]
+            return _LayerCall(call, self._key(prefix, None, base, call), self._tf2(constructor), inputs, None)
         if kind == "layer":
             api = tfapi.LAYERS[resolve(call.func, self.facts.imports)]  # type: ignore[index]
             arguments = binding.named_arguments(call, api.positions)
@@ -529,24 +551,30 @@ class _Converter:
                 raise NotConvertible(call, "arguments given through *args/**kwargs")
             keywords = []
             for argument, value in arguments.items():
-                if argument in ("inputs", "name"):
+                if argument in ("inputs", "name", api.training):
                     continue
                 self._configuration_only(value, f"a layer argument (`{argument}`) computed from a tensor")
                 if argument in api.copied:
                     keywords.append(f"{argument}={self._tf2(value)}")
                 elif argument in api.initializers and not is_none_literal(value):
                     notes: list[str] = []
-                    converted = keras_initializer(self.facts, value, notes)
+                    converted = keras_initializer(self.facts, value, notes, self.local_initializers)
                     if notes:
                         raise NotConvertible(value, f"initializer `{self.facts.segment(value)}` has no checked "
                                                     "Keras equivalent")
                     keywords.append(f"{argument}={converted}")
                 elif argument == "reuse" or not is_none_literal(value):
                     raise NotConvertible(value, f"`{argument}` has no Keras equivalent here")
+            keywords.extend(f"{argument}={value}" for argument, value in api.defaults if argument not in arguments)
             constructor = f"{self.tf}.keras.layers.{api.keras_class}({', '.join(keywords)})"
             key = self._key(prefix, arguments.get("name"), api.base_name, call)
-            return _LayerCall(call, key, constructor, arguments["inputs"], None)
+            self.dropout |= api.training is not None
+            training = None if api.training is None else model_code_layers.layer_training(
+                arguments.get(api.training), api.default_training,
+                ({self.flag} if self.flag else set()) | self.flag_aliases, self._is_mode_test)
+            return _LayerCall(call, key, constructor, arguments["inputs"], training)
         site = next(s for s in self.facts.batch_norm_sites if s.node is call)
+        model_code_layers.refuse_batch_norm_settings(self.arg_scopes, call)
         constructor, training, activation, arguments = self._layer_parts(call, site)
         family = site.spec.family  # type: ignore[union-attr]
         name = arguments.get("scope" if family == "contrib" else "name")
@@ -567,7 +595,8 @@ class _Converter:
         if debiased and self.stock_bn:
             raise NotConvertible(call, f"`{exact_bn.ZERO_DEBIAS}`: "
                                        f"{tfapi.MODEL_CODE_STOCK_BN_REFUSED[exact_bn.ZERO_DEBIAS]}")
-        converted = batch_norm_to_keras(self.facts, site, handled=frozenset({exact_bn.ZERO_DEBIAS}))
+        converted = batch_norm_to_keras(self.facts, site, handled=frozenset({exact_bn.ZERO_DEBIAS}),
+                                        local_initializers=self.local_initializers)
         if converted.manual:
             raise NotConvertible(call, converted.manual)
         if any("kept as written" in note for note in converted.notes):
@@ -608,22 +637,26 @@ class _Converter:
         """slim's conv2d, fully_connected, pooling and flatten: the Keras layer, slim's
         defaults written out (relu, SAME padding, bias unless normalized), and its
         normalizer_fn's batch norm in the layer's scope."""
-        api = tfapi.SLIM_LAYERS[tfapi.canonical(resolve(call.func, self.facts.imports) or "")]
+        op = tfapi.canonical(resolve(call.func, self.facts.imports) or "")
+        api = tfapi.SLIM_LAYERS[op]
         arguments = binding.named_arguments(call, api.positions)
         if arguments is None or "inputs" not in arguments:
             raise NotConvertible(call, "arguments given through *args/**kwargs")
+        arguments = model_code_layers.with_arg_scopes(self.arg_scopes, op, arguments,
+                                                      ({self.flag} if self.flag else set()) | self.flag_aliases)
         keywords = dict(api.defaults)
         for argument, value in arguments.items():
             if argument in ("inputs", "scope", "outputs_collections", "activation_fn", "normalizer_fn",
-                            "normalizer_params", "biases_initializer"):
+                            "normalizer_params", "biases_initializer", api.training):
                 continue
             self._configuration_only(value, f"a layer argument (`{argument}`) computed from a tensor")
-            if argument in api.renamed:
+            if argument in dict(api.complement):  # keep_prob: Keras takes the rate dropped
+                keywords[dict(api.complement)[argument]] = model_code_layers.complement(value, self._tf2(value))
+            elif argument in api.renamed:
                 target = api.renamed[argument]
                 if target in api.lowercase:
-                    if not (isinstance(value, ast.Constant) and isinstance(value.value, str)):
-                        raise NotConvertible(value, f"a `{argument}` that is not a literal string")
-                    keywords[target] = repr(value.value.lower())
+                    keywords[target] = model_code_layers.lowercase(self.facts, self.function, argument, value,
+                                                                   self._tf2(value))
                 else:
                     keywords[target] = self._tf2(value)
             elif argument == "data_format":
@@ -632,7 +665,7 @@ class _Converter:
                 keywords["data_format"] = tfapi.SLIM_DATA_FORMATS[value.value]
             elif argument == "weights_initializer":
                 notes: list[str] = []
-                converted = keras_initializer(self.facts, value, notes)
+                converted = keras_initializer(self.facts, value, notes, self.local_initializers)
                 if notes:
                     raise NotConvertible(value, f"initializer `{self.facts.segment(value)}` has no checked "
                                                 "Keras equivalent")
@@ -649,13 +682,14 @@ class _Converter:
                 raise NotConvertible(given, "a normalizer_fn other than slim's or tf.layers' batch norm")
             biases = arguments.get("biases_initializer")
             if site is not None:
+                model_code_layers.refuse_batch_norm_settings(self.arg_scopes, call)
                 normalizer, normalizer_scope, normalizer_training = self._normalizer(call, site, arguments)
                 keywords["use_bias"] = "False"  # slim makes no bias under a normalizer
             elif biases is not None and is_none_literal(biases):
                 keywords["use_bias"] = "False"
             elif biases is not None:
                 notes = []
-                keywords["bias_initializer"] = keras_initializer(self.facts, biases, notes)
+                keywords["bias_initializer"] = keras_initializer(self.facts, biases, notes, self.local_initializers)
                 if notes:
                     raise NotConvertible(biases, "a biases_initializer with no checked Keras equivalent")
             function = arguments.get("activation_fn")
@@ -663,8 +697,14 @@ class _Converter:
                 activation = f"{self.tf}.nn.relu"  # slim's default
             elif not is_none_literal(function):
                 activation = self._tf2(function)
+        model_code_layers.refuse_biasless_transpose(call, api.keras_class, keywords.get("use_bias"))
         constructor = f"{self.tf}.keras.layers.{api.keras_class}({', '.join(f'{k}={v}' for k, v in keywords.items())})"
         key = self._key(prefix, arguments.get("scope"), api.base_name, call)
+        if api.training is not None:
+            self.dropout = True
+            normalizer_training = model_code_layers.layer_training(
+                arguments.get(api.training), api.default_training,
+                ({self.flag} if self.flag else set()) | self.flag_aliases, self._is_mode_test)
         layer = _LayerCall(call, key, constructor, arguments["inputs"], normalizer_training, activation)
         layer.normalizer, layer.normalizer_scope = normalizer, normalizer_scope
         return layer

@@ -498,6 +498,9 @@ class _Recogniser:
 
     def _layer(self, call: ast.Call, prefix: str) -> Optional[Layer]:
         name = resolve(call.func, self.facts.imports)
+        if name in tfapi.LAYERS and tfapi.LAYERS[name].training is not None:
+            # dropout: only the model-code conversion follows its training flag
+            raise NotConvertible(call, f"`{self.facts.segment(call.func)}` has no checked TF2 equivalent")
         if name in tfapi.LAYERS:
             return self._tf_layer(call, tfapi.LAYERS[name], prefix)
         site = next((s for s in self.facts.batch_norm_sites if s.node is call), None)

@@ -657,6 +657,9 @@ class LayerApi:
     copied: frozenset[str]  # TF1 keywords the Keras constructor takes as written
     weights: tuple[str, ...] = ()  # variable leaves, as TF1 names them and Keras's attributes
     initializers: frozenset[str] = frozenset({"kernel_initializer", "bias_initializer"})
+    training: Optional[str] = None  # the argument that switches it between training and inference
+    default_training: bool = False  # TF1's default for that argument
+    defaults: tuple = ()  # (argument, TF1's default) written out where Keras has none or another
 
 
 _DENSE_LIKE = frozenset({"activation", "use_bias", "kernel_regularizer", "bias_regularizer",
@@ -689,6 +692,11 @@ LAYERS = {
                                                 frozenset(_POOLING[1:])),
     "tensorflow.layers.average_pooling2d": LayerApi("AveragePooling2D", "average_pooling2d",
                                                     _POOLING, frozenset(_POOLING[1:])),
+    # No variables; Keras's random mask differs from TF1's (the equivalence check runs it at rate 0).
+    "tensorflow.layers.dropout": LayerApi("Dropout", "dropout", ("inputs", "rate", "noise_shape", "seed", "training",
+                                                                 "name"),
+                                          frozenset({"rate", "noise_shape", "seed"}), initializers=frozenset(),
+                                          training="training", defaults=(("rate", "0.5"),)),
 }
 # The variable scope TF1 gives an unnamed batch norm: tf.layers' layer name, slim's scope.
 BATCH_NORM_BASE_NAMES = {"tf.layers": "batch_normalization", "contrib": "BatchNorm"}
@@ -757,6 +765,9 @@ class SlimLayerApi:
     lowercase: frozenset = frozenset()  # Keras keywords whose literal strings Keras spells in lower case
     weighted: bool = False  # has weights, an activation_fn (default relu) and a normalizer_fn
     defaults: tuple = ()  # (Keras keyword, value) where slim's default is not Keras's
+    training: Optional[str] = None  # the argument that switches it between training and inference
+    default_training: bool = False  # slim's default for that argument
+    complement: tuple = ()  # (slim keyword, Keras keyword taking 1 - its value): keep_prob -> rate
 
 
 _SLIM_WEIGHTED = ("normalizer_fn", "normalizer_params", "weights_initializer", "weights_regularizer",
@@ -783,6 +794,19 @@ SLIM_LAYERS = {
         defaults=(("strides", "2"),)),
     "tensorflow.contrib.layers.flatten": SlimLayerApi("Flatten", "Flatten", ("inputs", "outputs_collections",
                                                                             "scope"), {}),
+    # slim's stride defaults to 1, as Keras's strides do.
+    "tensorflow.contrib.layers.conv2d_transpose": SlimLayerApi(
+        "Conv2DTranspose", "Conv2d_transpose", ("inputs", "num_outputs", "kernel_size", "stride", "padding",
+                                                "data_format", "activation_fn") + _SLIM_WEIGHTED,
+        {"num_outputs": "filters", "kernel_size": "kernel_size", "stride": "strides", "padding": "padding",
+         "trainable": "trainable"},
+        frozenset({"padding"}), True, (("padding", "'same'"),)),
+    # No variables; is_training defaults to True (slim's), keep_prob to 0.5.
+    "tensorflow.contrib.layers.dropout": SlimLayerApi(
+        "Dropout", "Dropout", ("inputs", "keep_prob", "noise_shape", "is_training", "outputs_collections", "scope",
+                               "seed"),
+        {"noise_shape": "noise_shape", "seed": "seed"}, defaults=(("rate", "0.5"),), training="is_training",
+        default_training=True, complement=(("keep_prob", "rate"),)),
 }
 for _name in list(SLIM_LAYERS):  # slim's own spellings of the same functions
     SLIM_LAYERS[_name.replace("contrib.layers.", "contrib.slim.")] = SLIM_LAYERS[_name]
@@ -834,3 +858,18 @@ RAW_OP_WEIGHTS = {"nn.conv2d": ("filter", 1), "nn.conv3d": ("filter", 1), "nn.co
 BATCH_NORM_LEAVES = frozenset({"gamma", "beta", "moving_mean", "moving_variance", "moving_stddev",
                                "renorm_mean", "renorm_stddev"})
 SLIM_WEIGHT_LEAVES = frozenset({"weights", "biases"})
+
+
+# --- layer kinds and arguments in model code (migrate_bn/model_code_layers.py) ------------
+
+# Keras layers TF1 model code already called (`tf.keras.layers.MaxPool3D(...)(x)`) that hold
+# no weights and compute the same in Keras 3: kept as written, built once like the others.
+KERAS_WEIGHTLESS_LAYERS = frozenset(
+    f"{kind}{rank}D" for rank in (1, 2, 3) for kind in (
+        "MaxPool", "MaxPooling", "AveragePooling", "AvgPool", "GlobalMaxPooling", "GlobalAveragePooling",
+        "GlobalMaxPool", "GlobalAvgPool", "UpSampling", "ZeroPadding", "Cropping")) | {"Flatten"}
+KERAS_LAYERS_MODULE = "keras.layers."  # as names.resolve spells tf.keras.layers
+# Modules whose functions model code may call on its tensors or configuration and that run
+# the same under TF2 (anything else imported is the project's own code or another library:
+# a converted model cannot call its TF1 layers).
+TENSOR_CODE_MODULES = frozenset({"numpy", "math", "functools", "operator", "itertools"})

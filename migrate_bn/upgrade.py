@@ -93,7 +93,6 @@ def _bug_first(text: str, facts: facts_module.ModuleFacts, stock_bn: bool = Fals
     blocking = check_source(text, select_rules(ignore=sorted(NOT_BLOCKING)), Options(), module_facts=facts)
     if not blocking:
         return None
-    first = blocking[0]
     bugs = tuple((finding.span.line, f"{finding.code} must be fixed first (`migrate-bn fix`): {finding.message}")
                  for finding in blocking)
     reason = NotConvertible(None, bugs[0][1])

@@ -73,13 +73,28 @@ def test_layers_are_built_once_in_init_and_applied_in_call() -> None:
     ("x = tf.layers.dense(x, 2)\ntf.summary.histogram('x', x)\nreturn x", "does not follow"),
     ("x = tf.contrib.layers.batch_norm(x, is_training=is_training, zero_debias_moving_mean=debias)\nreturn x",
      "a `zero_debias_moving_mean` that is not a literal"),
-    ("with tf.contrib.slim.arg_scope([tf.contrib.slim.conv2d], padding='VALID'):\n"
+    ("with tf.device('/cpu:0'):\n"
      "    x = tf.contrib.slim.conv2d(x, 2, 3)\nreturn tf.layers.batch_normalization(x, training=is_training)",
      "a `with` other than"),
+    ("with tf.contrib.slim.arg_scope([tf.contrib.slim.batch_norm], decay=0.9):\n"
+     "    x = tf.contrib.slim.conv2d(x, 2, 3, normalizer_fn=tf.contrib.slim.batch_norm)\nreturn x",
+     "a batch norm whose arguments an arg_scope sets"),
+    ("with tf.contrib.slim.arg_scope([tf.contrib.slim.conv2d], trainable=is_training):\n"
+     "    x = tf.contrib.slim.conv2d(x, 2, 3)\nreturn tf.layers.batch_normalization(x, training=is_training)",
+     "the training flag set as `trainable` by an arg_scope"),
+    ("with tf.contrib.slim.arg_scope(scope_from_elsewhere()):\n"
+     "    x = tf.contrib.slim.conv2d(x, 2, 3)\nreturn tf.layers.batch_normalization(x, training=is_training)",
+     "an arg_scope whose settings cannot be read"),
+    ("x = tf.layers.dense(x, 2)\nx = tf.layers.dropout(x, training=width > 2)\n"
+     "return tf.layers.batch_normalization(x, training=is_training)",
+     "a dropout training argument other than"),
+    ("gamma = tf.zeros_initializer()\ngamma = tf.contrib.layers.variance_scaling_initializer()\n"
+     "return tf.layers.batch_normalization(x, training=is_training, gamma_initializer=gamma)",
+     "no checked"),
     ("x = tf.contrib.slim.conv2d(x, 2, 3, normalizer_fn=tf.contrib.layers.layer_norm)\n"
      "return tf.layers.batch_normalization(x, training=is_training)", "a normalizer_fn other than"),
     ("x = tf.contrib.slim.conv2d(x, 2, 3, padding=mode)\nreturn tf.layers.batch_normalization(x, training=is_training)",
-     "not a literal string"),
+     "not a literal string or configuration of the model"),
 ])
 def test_what_cannot_be_converted_is_left_with_a_reason(body: str, reason: str) -> None:
     result = upgraded(body)

@@ -14,6 +14,7 @@ from typing import Optional
 
 from ..upgrade import NAME_MAP_FORMAT
 from .compare import Mismatch, compare
+from .generate import DROPOUT_RATE_ZERO
 
 HERE = Path(__file__).resolve().parent
 
@@ -93,7 +94,8 @@ def main(check_file: str, converted: str, tf1_source: str, cases: list[dict], ar
                                Path(scratch) / str(index), imports=beside)
             title = f"{case['function']} -> {case['class']}"
             if outcome.passed:
-                print(f"{title}: equivalent (inference, 5 training steps, weights and moving statistics)")
+                print(f"{title}: equivalent (inference, 5 training steps, weights and moving statistics"
+                      f"{'; dropout at rate 0 in both' if case.get(DROPOUT_RATE_ZERO) else ''})")
                 continue
             failed += 1
             print(f"{title}: NOT EQUIVALENT" if outcome.error is None else f"{title}: not checked: {outcome.error}")

@@ -22,6 +22,12 @@ _SHAPES = {"conv1d": [BATCH, 16, 3], "conv2d": [BATCH, 16, 16, 3], "conv3d": [BA
 _CHANNELS_FIRST = {"conv1d": [BATCH, 3, 16], "conv2d": [BATCH, 3, 16, 16], "conv3d": [BATCH, 3, 8, 8, 8],
                    "conv2d_transpose": [BATCH, 8, 4, 4], "separable_conv2d": [BATCH, 3, 16, 16]}
 _FLAT = [BATCH, 8]
+# A case key: dropout runs at rate 0 on both sides (TF1's and Keras's random masks cannot agree),
+# so the training-mode comparison checks everything but the masks; inference never drops.
+DROPOUT_RATE_ZERO = "dropout_rate_zero"
+DROPOUT_NOTE = ("Dropout runs at rate 0 in both runtimes during the check (their random masks cannot agree): "
+                "the training-mode comparison covers everything but dropout's masks, and the inference "
+                "comparison is unaffected (dropout is inactive there).")
 _LAYER_WORDS = frozenset(_SHAPES) | {"dense", "fully_connected", "batch_normalization", "batch_norm"}
 
 
@@ -75,6 +81,8 @@ def cases(conversion: "ModuleConversion") -> list[dict]:
                       "flag": None if model.mode else model.flag, "mode_flag": model.mode,
                       "kwargs": kwargs, "input_shape": list(shape), "seed": 0, "learning_rate": LEARNING_RATE,
                       **({"variables": model.variables} if model.variables else {})})
+        if model.dropout:
+            found[-1][DROPOUT_RATE_ZERO] = True
     return found
 
 
@@ -111,6 +119,7 @@ def check_source(module_name: str, converted_name: str, tf1_source: str, found: 
         "outputs, the training-mode outputs of 5 SGD steps, and every weight, moving mean and moving",
         "variance after them (1e-5 relative). Check the input shapes (a guess from the first layer) and fill",
         "in the arguments marked None in CASES, then:",
+        *([f"({DROPOUT_NOTE})"] if any(case.get(DROPOUT_RATE_ZERO) for case in found) else []),
         "",
         f"    python {os.path.basename(check_path(module_name))} --tf1-python PYTHON_WITH_TF_2_12 "
         "--tf2-python PYTHON_WITH_NEWEST_TF",

@@ -51,12 +51,41 @@ def contrib_from_tf_slim() -> None:
 
 
 contrib_from_tf_slim()
+
+
+def dropout_at_rate_zero() -> None:
+    """CASE.json's "dropout_rate_zero": tf.layers' and slim's dropout at rate 0, as tf2_side.py runs
+    Keras's (the two runtimes' random masks cannot agree; everything else is compared)."""
+    original = tf.layers.dropout
+
+    def dropout(inputs, rate=0.5, noise_shape=None, seed=None, training=False, name=None):
+        return original(inputs, 0.0, noise_shape, seed, training, name)
+
+    tf.layers.dropout = dropout
+    try:
+        import tf_slim
+    except ImportError:
+        return
+    original_slim = tf_slim.dropout
+
+    @tf_slim.add_arg_scope
+    def slim_dropout(inputs, keep_prob=0.5, noise_shape=None, is_training=True, outputs_collections=None,
+                     scope=None, seed=None):
+        return original_slim(inputs, 1.0, noise_shape, is_training, outputs_collections, scope, seed)
+
+    for owner in (tf_slim, tf_slim.layers, sys.modules.get("tensorflow.contrib.layers")):
+        if owner is not None:
+            owner.dropout = slim_dropout
+
+
 # Code written for TF 1.x imports `tensorflow` itself: its API is 2.12's `compat.v1`.
 sys.modules["tensorflow"] = tf
 module_path, case_path, out = sys.argv[1:4]
 with open(case_path) as handle:
     case = json.load(handle)
 sys.path.insert(0, os.path.dirname(os.path.abspath(module_path)))  # the module's own imports
+if case.get("dropout_rate_zero"):
+    dropout_at_rate_zero()
 spec = importlib.util.spec_from_file_location("tf1_model", module_path)
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)

@@ -37,6 +37,10 @@ spec = importlib.util.spec_from_file_location("tf2_model", module_path)
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
 model = getattr(module, case["class"])(**case.get("kwargs", {}))
+if case.get("dropout_rate_zero"):  # as tf1_side.py runs TF1's: the random masks cannot agree
+    for attribute, layer in vars(model).items():
+        if attribute.startswith("tf1/") and isinstance(layer, tf.keras.layers.Dropout):
+            layer.rate = 0.0
 
 
 def first(outputs):
