@@ -114,6 +114,11 @@ def _kind(name: str) -> str:
     return "not a weight of the converted layers"
 
 
+# A convolution's Keras class by the rank of its kernel (any other kernel is a Dense one's):
+# the stand-in layer that carries its TF1 values into the checkpoint only needs their shapes.
+KERNEL_RANK_CLASSES = {3: "Conv1D", 4: "Conv2D", 5: "Conv3D"}
+
+
 def _scoped_model(tf: Any, reader: Any, available: dict, prefix: str,
                   variables: Any = ()) -> tuple[Any, set[str]]:
     """A trackable holding, as attribute `tf1/<scope>`, a Keras layer built and filled from the
@@ -140,7 +145,7 @@ def _scoped_model(tf: Any, reader: Any, available: dict, prefix: str,
         if "moving_mean" in weights:
             keras_class = "BatchNormalization"
         elif "kernel" in weights:
-            keras_class = "Conv2D" if len(available[weights["kernel"]]) == 4 else "Dense"
+            keras_class = KERNEL_RANK_CLASSES.get(len(available[weights["kernel"]]), "Dense")
         else:
             continue  # a bias alone: no layer of ours
         values = {weight: reader.get_tensor(name) for weight, name in weights.items()}
@@ -167,6 +172,10 @@ def _built_layer(tf: Any, keras_class: str, values: dict) -> Any:
         kernel = values["kernel"]
         layer = layers.Conv2D(kernel.shape[3], kernel.shape[:2], use_bias="bias" in values)
         layer.build((None, None, None, kernel.shape[2]))
+    elif keras_class in ("Conv1D", "Conv3D"):
+        kernel = values["kernel"]  # (width | depth, height, width; inputs, outputs)
+        layer = getattr(layers, keras_class)(kernel.shape[-1], kernel.shape[:-2], use_bias="bias" in values)
+        layer.build((None,) * (kernel.ndim - 1) + (kernel.shape[-2],))
     elif keras_class == "BatchNormalization":
         channels = values["moving_mean"].shape[0]
         arguments = {"center": "beta" in values, "scale": "gamma" in values}

@@ -126,7 +126,7 @@ def _layer_kind(facts: ModuleFacts, call: ast.AST) -> Optional[str]:
     if not isinstance(call, ast.Call):
         return None
     name = resolve(call.func, facts.imports)
-    if name in tfapi.LAYERS:
+    if model_code_layers.layer_api(facts, call) is not None:
         return "layer"
     if name is not None and tfapi.canonical(name) in tfapi.SLIM_LAYERS:
         return "slim"
@@ -373,6 +373,8 @@ class _Converter:
                 if any(_layer_kind(self.facts, node) for node in ast.walk(statement)):
                     raise NotConvertible(statement, "a layer built inside a `print`")
                 call.append(self._tf2_names(copy.deepcopy(statement)))  # type: ignore[arg-type]
+            elif model_code_statements.augmented(self, statement, prefix, init, call):
+                continue  # `x += layer(...)` on a tensor, `depth += 1` on configuration
             elif model_code_statements.follow(self, statement, init, call):
                 continue  # del, assert, raise, a string, set_shape: kept where they act as in TF1
             else:
@@ -424,8 +426,13 @@ class _Converter:
         node = copy.deepcopy(source)
         originals = {id(copied): original for copied, original in zip(ast.walk(node), ast.walk(source))}
         replaced: dict[int, ast.expr] = {}
+        # `tf.layers.Conv2D(8, 3)(x)`: the constructor is read with the layer call, not as an op.
+        constructors = {id(n.func) for n in ast.walk(source) if isinstance(n, ast.Call) and
+                        isinstance(n.func, ast.Call) and _layer_kind(self.facts, n)}
         for copied in _post_order(node):
             original = originals[id(copied)]
+            if id(original) in constructors:
+                continue
             if isinstance(original, ast.Call) and isinstance(original.func, ast.Name) and \
                     original.func.id in self.helpers:
                 replaced[id(copied)] = self._helper_call(original, copied, prefix, init, replaced)
@@ -545,8 +552,8 @@ class _Converter:
             base = "keras/" + model_code_layers.keras_layer_class(self.facts, call)  # type: ignore[operator]
             return _LayerCall(call, self._key(prefix, None, base, call), self._tf2(constructor), inputs, None)
         if kind == "layer":
-            api = tfapi.LAYERS[resolve(call.func, self.facts.imports)]  # type: ignore[index]
-            arguments = binding.named_arguments(call, api.positions)
+            api = model_code_layers.layer_api(self.facts, call)
+            arguments = model_code_layers.layer_arguments(self.facts, call, api)  # type: ignore[arg-type]
             if arguments is None or "inputs" not in arguments:
                 raise NotConvertible(call, "arguments given through *args/**kwargs")
             keywords = []

@@ -219,3 +219,29 @@ def refuse_other_module_function(facts: ModuleFacts, call: ast.Call) -> None:
     if module not in tfapi.TENSOR_CODE_MODULES and module not in ("tensorflow", "tf_slim", "keras"):
         raise NotConvertible(call, f"`{facts.segment(call.func)}` (a function of another module) builds part "
                                    "of the model where this conversion cannot follow")
+
+
+def layer_api(facts: ModuleFacts, call: ast.AST) -> Optional[tfapi.LayerApi]:
+    """The tf.layers API of a layer call: the function (`tf.layers.conv2d(x, 8, 3)`) or its
+    class built and called at once (`tf.layers.Conv2D(8, 3)(x)`, tfapi.LAYER_CLASSES)."""
+    if not isinstance(call, ast.Call):
+        return None
+    name = resolve(call.func, facts.imports)
+    if name in tfapi.LAYERS:
+        return tfapi.LAYERS[name]
+    if isinstance(call.func, ast.Call):
+        function = tfapi.LAYER_CLASSES.get(resolve(call.func.func, facts.imports) or "")
+        return tfapi.LAYERS[function] if function is not None else None
+    return None
+
+
+def layer_arguments(facts: ModuleFacts, call: ast.Call, api: tfapi.LayerApi) -> Optional[dict]:
+    """A tf.layers call's arguments by the function's names, `inputs` included: of the
+    function call, or of the class's constructor and the call of the layer it builds
+    (refused when that call passes more than the inputs). None when they cannot be told."""
+    if resolve(call.func, facts.imports) in tfapi.LAYERS:
+        return binding.named_arguments(call, api.positions)
+    constructor, inputs = keras_layer_parts(call)
+    positions = tuple(p for p in api.positions if p not in tfapi.LAYER_CLASS_OMITTED)
+    arguments = binding.named_arguments(constructor, positions)
+    return None if arguments is None else {"inputs": inputs, **arguments}

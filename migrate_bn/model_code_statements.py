@@ -95,6 +95,26 @@ def follow(converter: "_Converter", statement: ast.stmt, init: list[ast.stmt], c
     return False
 
 
+def augmented(converter: "_Converter", statement: ast.stmt, prefix: list, init: list[ast.stmt],
+              call: list[ast.stmt]) -> bool:
+    """`h0 += conv(...)` on a tensor: followed as `h0 = h0 + conv(...)` is (a tf.Tensor has
+    no in-place operators, so TF1 computed a new tensor), kept as written in `call` with its
+    layers built in `__init__`. On configuration only (`depth += 1`): in both, as
+    configuration assignments are. False for any other (a list of tensors grown by `+=`, a
+    target other than a name): the caller refuses it."""
+    if not isinstance(statement, ast.AugAssign) or not isinstance(statement.target, ast.Name):
+        return False
+    tensors = _tensor_names(converter)
+    if statement.target.id in converter.tensors:
+        value = converter._tensor_expression(statement.value, prefix, init)
+        call.append(ast.AugAssign(ast.Name(statement.target.id, ast.Store()), statement.op, value))
+        return True
+    if statement.target.id in tensors or _builds_or_reads(converter, statement.value, tensors):
+        return False
+    _in_both(converter, statement, init, call)
+    return True
+
+
 def _in_both(converter: "_Converter", statement: ast.stmt, init: list[ast.stmt], call: list[ast.stmt]) -> None:
     """Configuration code: in `__init__` and in `call`, its `tf.` names as TF2 spells them."""
     kept = converter._tf2_names(copy.deepcopy(statement))

@@ -24,7 +24,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional
 
-from . import binding, tfapi
+from . import binding, model_code_layers, tfapi
 from .facts import ModuleFacts
 from .keras_mapping import is_none_literal, keras_initializer
 from .names import resolve
@@ -370,7 +370,7 @@ def layer_leaves(facts: ModuleFacts, function: ast.FunctionDef, helpers: dict[st
         for node in ast.walk(current):
             kind = _layer_kind(facts, node)
             if kind == "layer":
-                leaves.update(tfapi.LAYERS[resolve(node.func, facts.imports)].weights)  # type: ignore
+                leaves.update(model_code_layers.layer_api(facts, node).weights)  # type: ignore[union-attr]
             elif kind == "slim":
                 leaves.update(tfapi.SLIM_WEIGHT_LEAVES)
             elif kind == "batch_norm":

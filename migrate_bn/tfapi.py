@@ -680,6 +680,22 @@ LAYERS = {
          "name", "reuse"),
         _DENSE_LIKE | {"filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate"},
         ("kernel", "bias")),
+    "tensorflow.layers.conv1d": LayerApi(
+        "Conv1D", "conv1d",
+        ("inputs", "filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate",
+         "activation", "use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer",
+         "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint", "trainable",
+         "name", "reuse"),
+        _DENSE_LIKE | {"filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate"},
+        ("kernel", "bias")),
+    "tensorflow.layers.conv3d": LayerApi(
+        "Conv3D", "conv3d",
+        ("inputs", "filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate",
+         "activation", "use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer",
+         "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint", "trainable",
+         "name", "reuse"),
+        _DENSE_LIKE | {"filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate"},
+        ("kernel", "bias")),
     "tensorflow.layers.conv2d_transpose": LayerApi(
         "Conv2DTranspose", "conv2d_transpose",
         ("inputs", "filters", "kernel_size", "strides", "padding", "data_format", "activation", "use_bias",
@@ -698,6 +714,21 @@ LAYERS = {
                                           frozenset({"rate", "noise_shape", "seed"}), initializers=frozenset(),
                                           training="training", defaults=(("rate", "0.5"),)),
 }
+# tf.layers classes built and called at once (`tf.layers.Conv2D(8, 3)(x)`) -> the function
+# that builds the same class: the constructor takes the function's arguments, in its order,
+# without `inputs` and `reuse`, and an unnamed layer gets the same scope (`conv2d`, `conv2d_1`:
+# the class's name in snake case, which the function's base name is). Flatten and Dropout are
+# left out: their constructors take their arguments in another order.
+LAYER_CLASSES = {
+    "tensorflow.layers.Dense": "tensorflow.layers.dense",
+    "tensorflow.layers.Conv1D": "tensorflow.layers.conv1d",
+    "tensorflow.layers.Conv2D": "tensorflow.layers.conv2d",
+    "tensorflow.layers.Conv3D": "tensorflow.layers.conv3d",
+    "tensorflow.layers.Conv2DTranspose": "tensorflow.layers.conv2d_transpose",
+    "tensorflow.layers.MaxPooling2D": "tensorflow.layers.max_pooling2d",
+    "tensorflow.layers.AveragePooling2D": "tensorflow.layers.average_pooling2d",
+}
+LAYER_CLASS_OMITTED = ("inputs", "reuse")  # function parameters the constructor does not take
 # The variable scope TF1 gives an unnamed batch norm: tf.layers' layer name, slim's scope.
 BATCH_NORM_BASE_NAMES = {"tf.layers": "batch_normalization", "contrib": "BatchNorm"}
 # Which batch-norm weights exist: (weight, the argument that decides, its TF1 default).

@@ -160,3 +160,46 @@ def test_a_function_of_another_module_in_the_model_is_refused() -> None:
                           .format(body="    x = x * np.sqrt(2.0)\n"
                                        "    return tf.layers.batch_normalization(x, training=is_training)"))
     assert kept.skipped is None
+
+
+def test_a_tf_layers_class_built_and_called_is_the_keras_layer_its_function_builds() -> None:
+    result = upgraded("""\
+        x = tf.layers.Conv2D(4, 3, padding="same")(x)
+        x = tf.layers.conv2d(x, 4, 3)
+        x = tf.layers.Conv3D(filters=2, kernel_size=1, name="volume")(inputs=x)
+        return tf.layers.batch_normalization(x, training=is_training)
+        """)
+    init, call = result.text.split("def call(self, x, training=False):")
+    # The class and the function count the same scope: conv2d, conv2d_1.
+    assert init.count("self.add_scoped(self.unique_scope(scopes, '', 'conv2d'), "
+                      "tf.keras.layers.Conv2D(filters=4, kernel_size=3") == 2
+    assert "self.add_scoped('volume', tf.keras.layers.Conv3D(filters=2, kernel_size=1))" in init
+    assert "x = self.scoped(x, 'volume')" in call
+    refused = upgraded("""\
+        x = tf.layers.Dense(2)(x, training=is_training)
+        return tf.layers.batch_normalization(x, training=is_training)
+        """)
+    assert refused.text is None and "a Keras layer called with more than its inputs" in refused.skipped[1]
+    unread = upgraded("""\
+        x = tf.layers.Conv2D(4, 3, reuse=True)(x)
+        return tf.layers.batch_normalization(x, training=is_training)
+        """)
+    assert unread.text is None  # the constructor takes no `reuse`: its arguments cannot be told
+
+
+def test_an_augmented_assignment_to_a_tensor_is_followed_as_the_assignment() -> None:
+    result = upgraded("""\
+        shortcut = x
+        x = tf.layers.batch_normalization(x, training=is_training)
+        x += tf.layers.conv2d(shortcut, 3, 1)
+        return x
+        """)
+    init, call = result.text.split("def call(self, x, training=False):")
+    assert "'conv2d'), tf.keras.layers.Conv2D(filters=3, kernel_size=1))" in init
+    assert "x += self.scoped(shortcut, self.unique_scope(scopes, '', 'conv2d'))" in call
+    grown = upgraded("""\
+        outputs = []
+        outputs += [tf.layers.batch_normalization(x, training=is_training)]
+        return outputs[0]
+        """)
+    assert grown.text is None and "a statement a model function conversion does not follow" in grown.skipped[1]
