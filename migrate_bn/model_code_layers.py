@@ -244,4 +244,7 @@ def layer_arguments(facts: ModuleFacts, call: ast.Call, api: tfapi.LayerApi) -> 
     constructor, inputs = keras_layer_parts(call)
     positions = tuple(p for p in api.positions if p not in tfapi.LAYER_CLASS_OMITTED)
     arguments = binding.named_arguments(constructor, positions)
-    return None if arguments is None else {"inputs": inputs, **arguments}
+    if arguments is None:  # `reuse=`, or `*args`: the constructor's arguments cannot be told
+        raise NotConvertible(call, f"`{facts.segment(constructor.func)}` given arguments its constructor does "
+                                   "not take, or through *args/**kwargs")
+    return {"inputs": inputs, **arguments}

@@ -184,7 +184,12 @@ def test_a_tf_layers_class_built_and_called_is_the_keras_layer_its_function_buil
         x = tf.layers.Conv2D(4, 3, reuse=True)(x)
         return tf.layers.batch_normalization(x, training=is_training)
         """)
-    assert unread.text is None  # the constructor takes no `reuse`: its arguments cannot be told
+    assert unread.text is None and "`reuse` has no Keras equivalent here" in unread.skipped[1]
+    starred = upgraded("""\
+        x = tf.layers.Conv2D(*[4, 3])(x)
+        return tf.layers.batch_normalization(x, training=is_training)
+        """)
+    assert starred.text is None and "given arguments its constructor does not take" in starred.skipped[1]
 
 
 def test_an_augmented_assignment_to_a_tensor_is_followed_as_the_assignment() -> None:
