@@ -664,6 +664,12 @@ class LayerApi:
 
 _DENSE_LIKE = frozenset({"activation", "use_bias", "kernel_regularizer", "bias_regularizer",
                          "activity_regularizer", "kernel_constraint", "bias_constraint", "trainable", "name"})
+# tf.layers.conv1d/conv2d/conv3d take the same arguments in the same order.
+_CONV_POSITIONS = ("inputs", "filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate",
+                   "activation", "use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer",
+                   "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint",
+                   "trainable", "name", "reuse")
+_CONV_KEYWORDS = _DENSE_LIKE | {"filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate"}
 _POOLING = ("inputs", "pool_size", "strides", "padding", "data_format", "name")
 LAYERS = {
     "tensorflow.layers.dense": LayerApi(
@@ -674,28 +680,13 @@ LAYERS = {
         _DENSE_LIKE | {"units"}, ("kernel", "bias")),
     "tensorflow.layers.conv2d": LayerApi(
         "Conv2D", "conv2d",
-        ("inputs", "filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate",
-         "activation", "use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer",
-         "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint", "trainable",
-         "name", "reuse"),
-        _DENSE_LIKE | {"filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate"},
-        ("kernel", "bias")),
+        _CONV_POSITIONS, _CONV_KEYWORDS, ("kernel", "bias")),
     "tensorflow.layers.conv1d": LayerApi(
         "Conv1D", "conv1d",
-        ("inputs", "filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate",
-         "activation", "use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer",
-         "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint", "trainable",
-         "name", "reuse"),
-        _DENSE_LIKE | {"filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate"},
-        ("kernel", "bias")),
+        _CONV_POSITIONS, _CONV_KEYWORDS, ("kernel", "bias")),
     "tensorflow.layers.conv3d": LayerApi(
         "Conv3D", "conv3d",
-        ("inputs", "filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate",
-         "activation", "use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer",
-         "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint", "trainable",
-         "name", "reuse"),
-        _DENSE_LIKE | {"filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate"},
-        ("kernel", "bias")),
+        _CONV_POSITIONS, _CONV_KEYWORDS, ("kernel", "bias")),
     "tensorflow.layers.conv2d_transpose": LayerApi(
         "Conv2DTranspose", "conv2d_transpose",
         ("inputs", "filters", "kernel_size", "strides", "padding", "data_format", "activation", "use_bias",
