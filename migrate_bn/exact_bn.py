@@ -29,8 +29,13 @@ from typing import Optional
 
 # Input ranks on which each TF1 family took the fused kernel when `fused` was left to
 # its default (None) or True (bn_semantics.md 1.1 and 1.2): tf.layers fuses 4-D and
-# 5-D input; slim fuses 4-D and also 2-D (reshaped to [-1, 1, 1, C]), never 3-D.
+# 5-D input; slim fuses 4-D and also 2-D (reshaped to [-1, 1, 1, C]), never 3-D, and
+# 5-D only through its core-layer path (below).
 FUSED_RANKS = {"tf.layers": (4, 5), "contrib": (2, 4)}
+# (slim hands input to the tf.layers class, which fuses 4-D and 5-D, only with
+# `updates_collections` left at UPDATE_OPS and no debiasing or batch weights: 5-D input
+# is fused there and nowhere else; `_core_layer_path`.)
+
 # slim falls back to an unfused path with these (its fused kernel cannot take them).
 UNFUSED_WITH = ("renorm", "batch_weights", "adjustment", "virtual_batch_size")
 
@@ -117,7 +122,19 @@ def fused_ranks(family: str, arguments: dict[str, ast.expr]) -> Optional[tuple[i
         value = arguments.get(argument)
         if value is not None and not (isinstance(value, ast.Constant) and value.value in (None, False)):
             return None
-    return FUSED_RANKS.get(family)
+    ranks = FUSED_RANKS.get(family)
+    if family == "contrib" and _core_layer_path(arguments):
+        ranks = (2, 4, 5)
+    return ranks
+
+
+def _core_layer_path(arguments: dict[str, ast.expr]) -> bool:
+    """Does slim hand its input to the tf.layers class (bn_semantics.md 1.2, path B)?
+    `updates_collections` left out (UPDATE_OPS), no debiasing, no batch weights."""
+    debias, weights = arguments.get("zero_debias_moving_mean"), arguments.get("batch_weights")
+    return "updates_collections" not in arguments and \
+        (debias is None or (isinstance(debias, ast.Constant) and debias.value is False)) and \
+        (weights is None or (isinstance(weights, ast.Constant) and weights.value is None))
 
 
 def class_source(name: str, tf: str, zero_debias: bool = False) -> str:

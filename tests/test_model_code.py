@@ -110,7 +110,7 @@ def test_slim_layers_write_out_slims_defaults_and_their_normalizer() -> None:
         """)
     text = result.text
     assert ("self.add_normalized(self.unique_scope(scopes, '', 'Conv'), tf.keras.layers.Conv2D(padding='same', "
-            "filters=4, kernel_size=3, use_bias=False), 'BatchNorm', FusedBatchNormalization(fused_ranks=(2, 4), "
+            "filters=4, kernel_size=3, use_bias=False), 'BatchNorm', FusedBatchNormalization(fused_ranks=(2, 4, 5), "
             "momentum=0.9, scale=False))") in text
     assert ("x = tf.nn.relu(self.scoped_normalized(x, self.unique_scope(scopes, '', 'Conv'), 'BatchNorm', "
             "training=is_training))") in text
@@ -251,7 +251,7 @@ def test_a_zero_debiased_moving_mean_gets_the_exact_layer_with_tf1s_two_variable
     assert "self.moving_mean_local_step = self.add_weight(" in result.text
     # Modules without it keep the class as it was (and as modules converted before hold it).
     plain = upgraded("return tf.contrib.layers.batch_norm(x, is_training=is_training)").text
-    assert "FusedBatchNormalization(fused_ranks=(2, 4), momentum=0.999, scale=False)" in plain
+    assert "FusedBatchNormalization(fused_ranks=(2, 4, 5), momentum=0.999, scale=False)" in plain
     assert "zero_debias" not in plain and "def build(" not in plain
     # Stock Keras cannot debias: refused with the reason, the module left as it was.
     stock = upgrade_source(MODEL.format(body=textwrap.indent(textwrap.dedent(body), "    ")), stock_bn=True)

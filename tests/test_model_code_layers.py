@@ -108,7 +108,7 @@ def test_an_arg_scope_fills_in_the_slim_layers_arguments() -> None:
         """)
     init, call = result.text.split("def call(self, x, training=False):")
     assert ("self.add_normalized('conv', tf.keras.layers.Conv2D(padding='valid', filters=2, kernel_size=3, "
-            "use_bias=False), 'BatchNorm', FusedBatchNormalization(fused_ranks=(2, 4), momentum=0.9, "
+            "use_bias=False), 'BatchNorm', FusedBatchNormalization(fused_ranks=(2, 4, 5), momentum=0.9, "
             "scale=False))") in init
     assert "self.add_scoped('plain', tf.keras.layers.Conv2D(padding='same', filters=2, kernel_size=3))" in init
     assert "self.add_scoped('logits', tf.keras.layers.Dense(units=2))" in init  # outside the scope
