@@ -27,6 +27,11 @@ class KerasBatchNorm:
     activation: Optional[str] = None
     notes: list[str] = field(default_factory=list)
     manual: Optional[str] = None  # why it cannot be converted; then nothing else holds
+    # What the Keras code now says itself (a default made explicit, one layer object for a
+    # reused scope): news beside a TF1 call, none in a converted model.
+    restated: list[str] = field(default_factory=list)
+    # Initializers written as they were, having no checked Keras equivalent.
+    kept_initializers: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -108,8 +113,9 @@ _FLOAT32 = frozenset({"tensorflow.float32", "tensorflow.dtypes.float32"})
 
 
 def keras_initializer(facts: ModuleFacts, node: ast.expr, notes: list[str],
-                      local: frozenset = frozenset()) -> str:
-    """The Keras text of a TF1 initializer; when there is none, the text as written and a note.
+                      local: frozenset = frozenset(), kept: Optional[list[str]] = None) -> str:
+    """The Keras text of a TF1 initializer; when there is none, the text as written, a note,
+    and the text added to `kept`.
     `local`: names that already hold a Keras initializer (model_code_layers.local_initializers)."""
     text = facts.segment(node) or ""
     if isinstance(node, ast.Name) and node.id in local:
@@ -124,6 +130,8 @@ def keras_initializer(facts: ModuleFacts, node: ast.expr, notes: list[str],
         if converted is not None:
             return converted
     notes.append(f"initializer `{text}` kept as written: check it is a Keras initializer")
+    if kept is not None:
+        kept.append(text)
     return text
 
 
@@ -187,12 +195,14 @@ def batch_norm_to_keras(facts: ModuleFacts, site: BatchNormSite, training: Optio
         if value is not None and not (isinstance(value, ast.Constant) and value.value in (None, False)):
             return KerasBatchNorm("", "", manual=f"`{name}`: {reason}")
     notes: list[str] = []
+    restated: list[str] = []
+    kept: list[str] = []
     keywords: dict[str, str] = dict(tfapi.SLIM_BN_EXPLICIT_DEFAULTS if slim else {})
     table = tfapi.SLIM_BN_TO_KERAS if slim else tfapi.TF_LAYERS_BN_TO_KERAS
     for name, value in arguments.items():
         if name in table:
             target = table[name]
-            keywords[target] = keras_initializer(facts, value, notes, local_initializers) \
+            keywords[target] = keras_initializer(facts, value, notes, local_initializers, kept) \
                 if target.endswith("_initializer") else text(name)
             if name == "axis" and isinstance(value, (ast.List, ast.Tuple)):
                 return KerasBatchNorm("", "", manual="a list-valued axis has no Keras 3 equivalent")
@@ -201,24 +211,25 @@ def batch_norm_to_keras(facts: ModuleFacts, site: BatchNormSite, training: Optio
         elif name not in tfapi.BN_DROPPED and name not in tfapi.BN_MANUAL:
             return KerasBatchNorm("", "", manual=f"unknown argument `{name}`")
     if slim:
-        manual = _slim_specifics(facts, arguments, keywords, notes)
+        manual = _slim_specifics(facts, arguments, keywords, notes, kept)
         if manual:
             return KerasBatchNorm("", "", manual=manual)
     if "reuse" in arguments:
-        notes.append("variables shared through `reuse`: call one layer object wherever the scope was reused")
+        restated.append("variables shared through `reuse`: call one layer object wherever the scope was reused")
     flag = training or (text(spec.training_kw) if spec.training_kw in arguments else None)
     if flag is None:
         flag = "True" if spec.default_training else "False"
-        notes.append(f"the TF1 call relied on the default `{spec.training_kw}={flag}`; it is now explicit")
+        restated.append(f"the TF1 call relied on the default `{spec.training_kw}={flag}`; it is now explicit")
     activation = None
     if slim and "activation_fn" in arguments and not is_none_literal(arguments["activation_fn"]):
         function = facts.qualname(arguments["activation_fn"], site.scope) or ""
         activation = tfapi.ACTIVATION_LAYERS.get(function, f"tf.keras.layers.Activation({text('activation_fn')})")
     constructor = f"{tfapi.KERAS_BATCH_NORM}({', '.join(f'{k}={v}' for k, v in keywords.items())})"
-    return KerasBatchNorm(constructor, flag, activation, notes)
+    return KerasBatchNorm(constructor, flag, activation, notes, restated=restated, kept_initializers=kept)
 
 
-def _slim_specifics(facts: ModuleFacts, arguments: dict, keywords: dict[str, str], notes: list[str]) -> Optional[str]:
+def _slim_specifics(facts: ModuleFacts, arguments: dict, keywords: dict[str, str], notes: list[str],
+                    kept: list[str]) -> Optional[str]:
     """data_format, param_initializers/regularizers and update collections of slim."""
     data_format = arguments.get("data_format")
     if data_format is not None:
@@ -239,7 +250,8 @@ def _slim_specifics(facts: ModuleFacts, arguments: dict, keywords: dict[str, str
                 return f"`{argument}` key {key!r} has no Keras equivalent"
             if key == "gamma" and keywords.get("scale") == "False":
                 continue  # no gamma without scale: slim ignores it too
-            keywords[table[key]] = keras_initializer(facts, entry, notes) if argument == "param_initializers" \
+            keywords[table[key]] = keras_initializer(facts, entry, notes, kept=kept) \
+                if argument == "param_initializers" \
                 else facts.segment(entry) or ""
     collections = arguments.get("updates_collections")
     if collections is not None and facts.updates_mode(collections, facts.module) == "custom":

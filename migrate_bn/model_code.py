@@ -606,7 +606,7 @@ class _Converter:
                                         local_initializers=self.local_initializers)
         if converted.manual:
             raise NotConvertible(call, converted.manual)
-        if any("kept as written" in note for note in converted.notes):
+        if converted.kept_initializers:
             raise NotConvertible(call, "an initializer with no checked Keras equivalent")
         for argument, value in arguments.items():
             if argument not in ("inputs", site.spec.training_kw):  # type: ignore[union-attr]
@@ -627,8 +627,7 @@ class _Converter:
             self.notes.append((call.lineno, tfapi.KERAS3_FUSED_NOTE))
             if 2 in ranks:
                 self.notes.append((call.lineno, tfapi.SLIM_FUSED_2D_NOTE))
-        self.notes.extend((call.lineno, note) for note in converted.notes
-                          if "now explicit" not in note and "reuse" not in note)
+        self.notes.extend((call.lineno, note) for note in converted.notes)
         renorm = arguments.get("renorm")
         if renorm is not None and not (isinstance(renorm, ast.Constant) and renorm.value in (None, False)):
             self.notes.append((call.lineno, tfapi.KERAS3_RENORM_NOTE))

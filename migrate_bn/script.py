@@ -533,14 +533,13 @@ class _Recogniser:
         for argument, value in arguments.items():
             if argument in copied and not argument.endswith("_initializer"):
                 self._check_tf_names(value, [])
-        if any("kept as written" in note for note in converted.notes):
+        if converted.kept_initializers:
             raise NotConvertible(call, "an initializer with no checked Keras equivalent")
         constructor = converted.constructor.replace("tf.", f"{self.tf}.", 1)
         if self.keras == 2 and isinstance(arguments.get("fused"), ast.Constant) and \
                 arguments["fused"].value is False:
             constructor = constructor[:-1] + (", " if constructor[-2] != "(" else "") + "fused=False)"
-        self.script_.notes.extend((call.lineno, note) for note in converted.notes  # type: ignore[union-attr]
-                                  if "now explicit" not in note and "reuse" not in note)
+        self.script_.notes.extend((call.lineno, note) for note in converted.notes)  # type: ignore[union-attr]
         try:
             ranks = exact_bn.fused_ranks(family, arguments)
         except ValueError as error:
