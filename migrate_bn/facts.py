@@ -1614,6 +1614,19 @@ class _Builder(NodeVisitor):
                              updates, trains, flag, scope, statement, spec=api)
 
 
+def is_arg_scope_call(facts: "ModuleFacts", call: ast.Call, scope: Scope) -> bool:
+    """Is `call` slim's `arg_scope(...)` (or a function of that name), as the facts tell it?"""
+    return _Builder(facts)._is_arg_scope(call, facts.qualname(call.func, scope))
+
+
+def arg_scopes_opened(facts: "ModuleFacts", call: ast.Call, scope: Scope) -> Optional[list[ArgScope]]:
+    """What `with arg_scope(...):` opens in `scope`, read as the facts were built; None when
+    its settings cannot be told (see `_Builder._arg_scopes_of`)."""
+    builder = _Builder(facts)
+    builder.scope = scope
+    return builder._arg_scopes_of(call)
+
+
 def build(tree: ast.Module, text: str, resolver: Optional[Any] = None) -> ModuleFacts:
     """Collect the facts about one parsed module; `resolver` (project.Resolver) tells
     which of the project's own imported functions and classes build batch norm."""

@@ -14,7 +14,7 @@ import ast
 from typing import Optional
 
 from . import binding, tfapi
-from .facts import ModuleFacts
+from .facts import ModuleFacts, arg_scopes_opened, is_arg_scope_call
 from .keras_mapping import is_initializer_call, keras_initializer
 from .names import resolve
 from .script import NotConvertible
@@ -118,21 +118,17 @@ def opened_arg_scopes(facts: ModuleFacts, function: ast.FunctionDef, statement: 
     whole-program model reads them (facts' own reading of arg_scope: its op list, its
     keywords, `**params` and `normalizer_params` dicts, a scope function of the module);
     [] for any other `with`. Refused when they cannot be read or the `as` target is used."""
-    from .facts import _Builder  # the reading of arg_scope the facts were built with
-
     if len(statement.items) != 1 or not isinstance(statement.items[0].context_expr, ast.Call):
         return []
     entered = statement.items[0].context_expr
     scope = facts.scope_of_node.get(id(function), facts.module)
-    builder = _Builder(facts)
-    builder.scope = scope
-    if not builder._is_arg_scope(entered, facts.qualname(entered.func, scope)):
+    if not is_arg_scope_call(facts, entered, scope):
         return []
     target = statement.items[0].optional_vars
     if target is not None and any(isinstance(node, ast.Name) and node.id == getattr(target, "id", None) and
                                   isinstance(node.ctx, ast.Load) for node in ast.walk(function)):
         raise NotConvertible(statement, "an arg_scope whose `as` target is used")
-    found = builder._arg_scopes_of(entered)
+    found = arg_scopes_opened(facts, entered, scope)
     if found is None or any(arg_scope.opaque for arg_scope in found):
         raise NotConvertible(statement, "an arg_scope whose settings cannot be read")
     return found
