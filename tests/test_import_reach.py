@@ -55,7 +55,7 @@ def test_every_module_a_reach_holds_is_in_its_entry_closure(tmp_path: Path, file
     program = Program(Project(), str(tmp_path))
     reached = program._reach()
     assert any(name == "conv_bn" for _, name in reached), reached  # the tree does reach it
-    imports = ImportReach(read_bytes)
+    imports = ImportReach(read_bytes, Project().marked)
     for (path, _), entries in reached.items():
         for entry, via in entries:
             assert imports.may_lead_to(entry, path)
@@ -78,10 +78,10 @@ def test_an_entry_whose_imports_cannot_lead_there_is_not_built(tmp_path: Path) -
 
 def test_a_notebook_that_is_not_json_may_lead_anywhere(tmp_path: Path) -> None:
     _tree(tmp_path, {"ops.py": HELPER, "Broken.ipynb": "{not json"})
-    assert ImportReach(read_bytes).may_lead_to(str(tmp_path / "Broken.ipynb"), str(tmp_path / "ops.py"))
+    assert ImportReach(read_bytes, Project().marked).may_lead_to(str(tmp_path / "Broken.ipynb"), str(tmp_path / "ops.py"))
 
 
 def test_a_module_named_otherwise_than_ascii_may_always_be_named(tmp_path: Path) -> None:
     _tree(tmp_path, {"modèle.py": HELPER, "train.py": "import numpy\n"})
-    assert ImportReach(read_bytes).may_lead_to(str(tmp_path / "train.py"), str(tmp_path / "modèle.py"))
-    assert not ImportReach(read_bytes).may_lead_to(str(tmp_path / "train.py"), str(tmp_path / "setup.py"))
+    assert ImportReach(read_bytes, Project().marked).may_lead_to(str(tmp_path / "train.py"), str(tmp_path / "modèle.py"))
+    assert not ImportReach(read_bytes, Project().marked).may_lead_to(str(tmp_path / "train.py"), str(tmp_path / "setup.py"))

@@ -28,7 +28,7 @@ import re
 import unicodedata
 from typing import Callable, Optional
 
-from ..project import MAX_PARENT_DIRECTORIES, ROOT_MARKERS
+from ..project import MAX_PARENT_DIRECTORIES
 from ..source import SourceError, decode
 
 _IDENTIFIER = re.compile(rb"[A-Za-z_]\w*")
@@ -44,14 +44,15 @@ class Anywhere(Exception):
 
 class ImportReach:
     """The files each module may lead into, and each entry's closure over them, for one
-    program; `read` gives a file's bytes (None when it cannot be read)."""
+    program; `read` gives a file's bytes (None when it cannot be read), `marked` says
+    whether a directory holds a root marker (`project.Project.marked`)."""
 
-    def __init__(self, read: Callable[[str], Optional[bytes]]) -> None:
+    def __init__(self, read: Callable[[str], Optional[bytes]], marked: Callable[[str], bool]) -> None:
         self._read = read
+        self._marked = marked
         self._successors: dict[str, Optional[frozenset[str]]] = {}  # None: anywhere
         self._closures: dict[str, Optional[frozenset[str]]] = {}
         self._listings: dict[str, tuple[tuple[str, bool], ...]] = {}
-        self._markers: dict[str, bool] = {}  # does the directory hold a root marker
 
     def may_lead_to(self, entry: str, target: str) -> bool:
         """Can a call made in module `entry` lead, through any chain of imports, into a
@@ -68,7 +69,6 @@ class ImportReach:
         if files_came_or_went:
             self._successors.clear()
             self._listings.clear()
-            self._markers.clear()
         for path in changed:
             self._successors.pop(path, None)
 
@@ -103,7 +103,7 @@ class ImportReach:
         directory = os.path.dirname(path)
         for _ in range(MAX_PARENT_DIRECTORIES):  # absolute names, as `Resolver` searches
             self._explore(directory, words, found, 0)
-            if self._marked(directory):
+            if self._marked(directory):  # `Resolver` stops there too
                 break
             parent = os.path.dirname(directory)
             if parent == directory:
@@ -134,13 +134,6 @@ class ImportReach:
                     self._explore(below, words, found, depth + 1)
             elif name.endswith(".py") and _named(name[:-3], words):
                 found.add(os.path.join(directory, name))
-
-    def _marked(self, directory: str) -> bool:
-        marked = self._markers.get(directory)
-        if marked is None:
-            marked = self._markers[directory] = any(
-                os.path.exists(os.path.join(directory, marker)) for marker in ROOT_MARKERS)
-        return marked
 
     def _listing(self, directory: str) -> tuple[tuple[str, bool], ...]:
         listing = self._listings.get(directory)

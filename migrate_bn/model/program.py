@@ -108,7 +108,7 @@ class Program:
         # built only for a module its imports may lead to (`import_reach`).
         self._entries: Optional[list[str]] = None
         self._reaches: dict[str, dict[Node, list[str]]] = {}
-        self._imports = ImportReach(project.read)
+        self._imports = ImportReach(project.read, project.marked)
         # The project files each module's facts or names resolved through (model/refresh.py).
         self._depends: dict[str, list[set[str]]] = {}
         project.watch(root)  # stamped before any of its files is read
