@@ -60,6 +60,10 @@ class Project:
         self._dependencies: dict[str, set[str]] = {}
         # (importing directory, module) -> file: modules are looked up for every call.
         self._module_files: dict[tuple[str, str], Optional[str]] = {}
+        # What the lookups ask the disk, thousands of times a run (a refresh asks again):
+        # does a directory hold a root marker, is a path a file.
+        self._marked: dict[str, bool] = {}
+        self._files: dict[str, bool] = {}
         self._in_scan: set[str] = set()
         # Per file, for the import scan: does it hold a batch-norm word, and the project
         # files its import lines name. A module imported from many others is read once.
@@ -87,7 +91,23 @@ class Project:
     def refresh(self) -> Changes:
         """Drop what depends on the files changed on disk since they were read; keep the
         rest (a project made with `watch=True`; otherwise nothing is known to drop)."""
+        self._marked.clear()
+        self._files.clear()
         return refresh(self)
+
+    def marked(self, directory: str) -> bool:
+        """Does `directory` hold a root marker (ROOT_MARKERS)?"""
+        found = self._marked.get(directory)
+        if found is None:
+            found = self._marked[directory] = any(
+                os.path.exists(os.path.join(directory, marker)) for marker in ROOT_MARKERS)
+        return found
+
+    def is_file(self, path: str) -> bool:
+        found = self._files.get(path)
+        if found is None:
+            found = self._files[path] = os.path.isfile(path)
+        return found
 
     def resolver(self, path: str) -> "Resolver":
         return Resolver(self, os.path.abspath(path))
@@ -294,13 +314,13 @@ class Resolver:
             base = os.path.dirname(self.path)
             for _ in range(level - 1):
                 base = os.path.dirname(base)
-            return _find(base, parts)
+            return _find(base, parts, self.project.is_file)
         directory = os.path.dirname(self.path)
         for _ in range(MAX_PARENT_DIRECTORIES):
-            found = _find(directory, parts)
+            found = _find(directory, parts, self.project.is_file)
             if found is not None:
                 return found
-            if any(os.path.exists(os.path.join(directory, marker)) for marker in ROOT_MARKERS):
+            if self.project.marked(directory):
                 return None
             parent = os.path.dirname(directory)
             if parent == directory:
@@ -309,12 +329,12 @@ class Resolver:
         return None
 
 
-def _find(base: str, parts: list[str]) -> Optional[str]:
+def _find(base: str, parts: list[str], is_file=os.path.isfile) -> Optional[str]:
     if not parts:
         candidate = os.path.join(base, "__init__.py")
-        return candidate if os.path.isfile(candidate) else None
+        return candidate if is_file(candidate) else None
     stem = os.path.join(base, *parts)
     for candidate in (stem + ".py", os.path.join(stem, "__init__.py")):
-        if os.path.isfile(candidate):
+        if is_file(candidate):
             return candidate
     return None

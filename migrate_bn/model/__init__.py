@@ -17,6 +17,8 @@ the graphs a project builds, one question per module:
 - `views`: the project's modules parsed once, shared by analysis and import summaries;
 - `program`: the project as one program: its entry programs and what they reach
   through imports;
+- `import_reach`: which modules a module may lead into through its imports, from its
+  bytes alone (entries that cannot lead to a module are not followed for it);
 - `attributes`: attribute values at graph-build time;
 - `flag_calls`: training flags carried by calls between modules;
 - `fed_flags`: flag placeholders fed a value always True by runs that evaluate;

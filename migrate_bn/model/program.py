@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Callable, Iterator, Optional
 from ..prefilter import may_matter
 from ..project import Resolver, read_bytes
 from ..source import SourceError
+from .import_reach import ImportReach
 
 if TYPE_CHECKING:
     from ..facts import LocalCall, ModuleFacts, Scope
@@ -103,6 +104,11 @@ class Program:
         self.answers: dict[tuple, object] = {}
         # node -> (entry module, the modules on the way) for every entry that reaches it
         self._reached: Optional[dict[Node, list[tuple[str, list[str]]]]] = None
+        # The entry files, in order; each one's reach (node -> the modules on the way),
+        # built only for a module its imports may lead to (`import_reach`).
+        self._entries: Optional[list[str]] = None
+        self._reaches: dict[str, dict[Node, list[str]]] = {}
+        self._imports = ImportReach(project.read, project.marked)
         # The project files each module's facts or names resolved through (model/refresh.py).
         self._depends: dict[str, list[set[str]]] = {}
         project.watch(root)  # stamped before any of its files is read
@@ -142,8 +148,30 @@ class Program:
         return None
 
     def _entries_reaching(self, path: str, scope: "Scope") -> list[tuple[str, list[str]]]:
+        """(entry, the modules on the way) for every entry program whose reach holds the
+        top-level function or class `scope` is in, in the order of the entry files. An
+        entry whose imports cannot lead to the module is not asked (`import_reach`): its
+        reach would not hold it, and building it costs a facts build per module."""
         name = top_level_name(scope)
-        return self._reach().get((os.path.abspath(path), name), []) if name else []
+        if not name:
+            return []
+        node = (os.path.abspath(path), name)
+        if self._reached is not None:
+            return self._reached.get(node, [])
+        found = []
+        for entry in self._entry_list():
+            if self._imports.may_lead_to(entry, node[0]):
+                via = self._reach_of(entry).get(node)
+                if via is not None:
+                    found.append((entry, via))
+        return found
+
+    def forget_reach(self, changed: frozenset[str], files_came_or_went: bool) -> None:
+        """Files changed on disk (`model/refresh.py`): the reaches are worked out again."""
+        self._reached = None
+        self._entries = None
+        self._reaches.clear()
+        self._imports.forget(changed, files_came_or_went)
 
     def _mentions_arg_scope(self, path: str) -> bool:
         module = self._calls_of(path)
@@ -152,34 +180,49 @@ class Program:
     # --- building it, once ---------------------------------------------------------
 
     def _reach(self) -> dict[Node, list[tuple[str, list[str]]]]:
+        """Every entry's reach: node -> (entry, the modules on the way), entries in order."""
         if self._reached is not None:
             return self._reached
         reached: dict[Node, list[tuple[str, list[str]]]] = {}
-        for path in self._entry_files():
-            module = self._calls_of(path)
-            if module is None or not (module.facts.train_ops or module.facts.session_runs):
-                continue
-            seen: set = set()
-            pending: list[tuple[Node, list[str]]] = []
-            for call, scope in module.facts.calls:
-                for target in self._callees(module, call, scope):
-                    if target[0] != path:
-                        pending.append((target, [path]))
-            while pending:
-                node, via = pending.pop()
-                if node in seen:
-                    continue
-                seen.add(node)
-                reached.setdefault(node, []).append((path, via))
-                target_module = self._calls_of(node[0])
-                if target_module is None:
-                    continue
-                for call, scope in self._calls_in(target_module, node[1]):
-                    for callee in self._callees(target_module, call, scope):
-                        if callee not in seen:
-                            pending.append((callee, via + [node[0]] if node[0] not in via else via))
+        for entry in self._entry_list():
+            for node, via in self._reach_of(entry).items():
+                reached.setdefault(node, []).append((entry, via))
         self._reached = reached
         return reached
+
+    def _reach_of(self, path: str) -> dict[Node, list[str]]:
+        """The project functions and classes entry `path` runs (none when it neither
+        trains nor runs a session), each with the modules on the way to it."""
+        if path in self._reaches:
+            return self._reaches[path]
+        reach: dict[Node, list[str]] = {}
+        self._reaches[path] = reach
+        module = self._calls_of(path)
+        if module is None or not (module.facts.train_ops or module.facts.session_runs):
+            return reach
+        pending: list[tuple[Node, list[str]]] = []
+        for call, scope in module.facts.calls:
+            for target in self._callees(module, call, scope):
+                if target[0] != path:
+                    pending.append((target, [path]))
+        while pending:
+            node, via = pending.pop()
+            if node in reach:
+                continue
+            reach[node] = via
+            target_module = self._calls_of(node[0])
+            if target_module is None:
+                continue
+            for call, scope in self._calls_in(target_module, node[1]):
+                for callee in self._callees(target_module, call, scope):
+                    if callee not in reach:
+                        pending.append((callee, via + [node[0]] if node[0] not in via else via))
+        return reach
+
+    def _entry_list(self) -> list[str]:
+        if self._entries is None:
+            self._entries = list(self._entry_files())
+        return self._entries
 
     def _entry_files(self) -> Iterator[str]:
         """The project's files that train or run a session (a byte test; the facts

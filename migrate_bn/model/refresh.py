@@ -176,7 +176,7 @@ def _drop(project: "Project", stale: set[str], changed: frozenset[str], added: f
             program._batch_norm_words.pop(path, None)
         # Derived from many modules: rebuilt on demand from the caches that stayed warm.
         program.answers.clear()
-        program._reached = None
+        program.forget_reach(changed, bool(added or removed))
     project.model_answers.clear()
     aliases._ANSWERS.pop(project, None)
     # The Keras picture's per-file facts depend on each file's text alone: read again
