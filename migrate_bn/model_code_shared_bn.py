@@ -251,7 +251,31 @@ def refuse_reuse(converter: "_Converter", call: ast.Call) -> None:
             in_place = any(s.node is partner and s.updates == "inplace" and s.trains is not False
                            for s in facts.batch_norm_sites) or (site is not None and site.updates == "inplace")
             raise NotConvertible(call, BUILT_BEFORE_COND_INPLACE if in_place else BUILT_BEFORE_COND)
+    if site is not None and _owns_its_scope(converter, call, site):
+        return
     raise NotConvertible(call, REUSE_REFUSED)
+
+
+def _owns_its_scope(converter: "_Converter", call: ast.Call, site: "BatchNormSite") -> bool:
+    """`reuse` given as configuration (a literal, `tf.AUTO_REUSE`, a parameter of the
+    function's) to the function's only batch norm of a named scope (MAML's
+    `normalize(inp, activation, reuse, scope)`): it says whether this call creates the
+    scope's variables or takes those an earlier call of the function made. The Keras model
+    owns its one layer either way, and sharing is calling the same model object again, so
+    the model computes what each TF1 call computed. Another batch norm in the function
+    keeps the refusal (one layer could silently stand for two)."""
+    family = site.spec.family  # type: ignore[union-attr]
+    positions = tfapi.SLIM_BN_POSITIONS if family == "contrib" else tfapi.TF_LAYERS_BN_POSITIONS
+    arguments = binding.named_arguments(call, positions) or {}
+    reuse, scope = arguments.get("reuse"), arguments.get("scope" if family == "contrib" else "name")
+    configuration = isinstance(reuse, ast.Constant) and reuse.value in (True, False, None) or \
+        _reuses(converter, reuse) or (isinstance(reuse, ast.Name) and reuse.id in converter.settings)
+    if not configuration or scope is None or is_none_literal(scope):
+        return False
+    inside = own_nodes(converter.function)
+    others = [s for s in converter.facts.batch_norm_sites
+              if id(s.node) in inside and s.node is not call and s.how in ("call", "normalizer_fn")]
+    return not others
 
 
 def _partner_before_cond(converter: "_Converter", name: str) -> Optional[ast.Call]:

@@ -112,3 +112,22 @@ def test_what_is_not_one_layer_is_left_with_a_reason(body: str, reason: str) -> 
     result = upgraded(body)
     assert result.text is None and result.skipped is not None
     assert reason in result.skipped[1], result.skipped
+
+
+def test_reuse_given_as_configuration_to_the_functions_only_batch_norm_is_dropped() -> None:
+    # MAML's `normalize(inp, activation, reuse, scope)`: whether this call creates the scope's
+    # variables or shares an earlier call's; the Keras model owns its one layer either way.
+    text = '''\
+import tensorflow.compat.v1 as tf
+
+
+def normalize(inp, activation, reuse, scope):
+    return tf.contrib.layers.batch_norm(inp, activation_fn=activation, reuse=reuse, scope=scope)
+'''
+    result = upgrade_source(text)
+    assert result.skipped is None, result.skipped
+    assert "def __init__(self, activation, reuse, scope, **kwargs):" in result.text
+    assert "return activation(self.scoped(inp, scope, training=True))" in result.text
+    # With a second batch norm in the function, one layer could stand for two: refused.
+    second = text.replace("    return tf", "    inp = tf.contrib.layers.batch_norm(inp, scope='first')\n    return tf")
+    assert model_code_shared_bn.REUSE_REFUSED in upgrade_source(second).skipped[1]
