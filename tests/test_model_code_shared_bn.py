@@ -131,3 +131,28 @@ def normalize(inp, activation, reuse, scope):
     # With a second batch norm in the function, one layer could stand for two: refused.
     second = text.replace("    return tf", "    inp = tf.contrib.layers.batch_norm(inp, scope='first')\n    return tf")
     assert model_code_shared_bn.REUSE_REFUSED in upgrade_source(second).skipped[1]
+
+
+def test_a_matmul_on_a_weight_passed_in_is_refused_and_the_batch_norm_helper_offered_alone() -> None:
+    # hwalsuklee's MNIST MLP: `tf.matmul(x, weights['h1'])` on dicts of module variables the
+    # Keras model would not own; its cond-pair batch norm helper is still a model of its own.
+    text = '''\
+import tensorflow.compat.v1 as tf
+from tensorflow.contrib.layers.python.layers import batch_norm
+
+weights = {'h1': tf.Variable(tf.zeros([4, 4]))}
+
+
+def bn_layer(inputs, is_training=True, scope=None):
+    return tf.cond(is_training,
+                   lambda: batch_norm(inputs, is_training=True, decay=0.9, scope=scope),
+                   lambda: batch_norm(inputs, is_training=False, decay=0.9, scope=scope, reuse=True))
+
+
+def mlp(x, weights, is_training):
+    return bn_layer(tf.matmul(x, weights['h1']), is_training=is_training, scope='bn')
+'''
+    result = upgrade_source(text)
+    assert result.text is None and "`tf.matmul` on `weights['h1']`, a weight passed in" in result.skipped[1]
+    assert result.offer is not None and "class BnLayer(ScopedModel):" in result.offer[0]
+    assert [model["function"] for model in result.equivalence] == ["bn_layer"]
