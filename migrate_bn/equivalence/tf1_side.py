@@ -53,6 +53,11 @@ def contrib_from_tf_slim() -> None:
     contrib.framework = types.ModuleType("tensorflow.contrib.framework")
     contrib.framework.__dict__.update({name: getattr(tf_slim, name) for name in dir(tf_slim) if not name.startswith("_")})
     sys.modules.setdefault("tensorflow.contrib.framework", contrib.framework)
+    # `from tensorflow.contrib.layers.python.layers import batch_norm`: contrib's own path to its layers.
+    python = types.ModuleType("tensorflow.contrib.layers.python")
+    python.layers = contrib.layers
+    sys.modules.setdefault("tensorflow.contrib.layers.python", python)
+    sys.modules.setdefault("tensorflow.contrib.layers.python.layers", contrib.layers)
 
 
 contrib_from_tf_slim()
