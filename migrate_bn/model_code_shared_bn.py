@@ -85,7 +85,8 @@ def cond_pairs(converter: "_Converter") -> dict[int, CondPair]:
         true_fn = arguments.get("true_fn", arguments.get("fn1"))
         false_fn = arguments.get("false_fn", arguments.get("fn2"))
         calls = [_lambda_call(branch) for branch in (true_fn, false_fn)]
-        if calls[0] is None or calls[1] is None or not all(id(call) in direct for call in calls):
+        if calls[0] is None or calls[1] is None or not all(id(call) in direct for call in calls) or \
+                arguments.get("pred") is None:
             continue
         if set(arguments) - {"pred", "true_fn", "false_fn", "fn1", "fn2"} - _COND_HARMLESS:
             raise NotConvertible(node, "a `tf.cond` between two batch norms with arguments other than its "
