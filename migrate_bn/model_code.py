@@ -23,7 +23,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
-from . import binding, exact_bn, model_code_decorators, model_code_layers, model_code_statements, model_code_variables, model_offer, tfapi
+from . import binding, exact_bn, model_code_decorators, model_code_layers, model_code_shared_bn, model_code_statements, model_code_variables, model_offer, tfapi
 from .facts import BatchNormSite, ModuleFacts
 from .keras_mapping import batch_norm_to_keras, is_initializer_call, is_none_literal, keras_initializer
 from .model_code_statements import mentions_tensor
@@ -180,6 +180,9 @@ class _Converter:
         self.flag_aliases = {target.id for node in ast.walk(function) if isinstance(node, ast.Assign)
                              and self._is_mode_test(node.value) for target in node.targets
                              if isinstance(target, ast.Name)}
+        # tf.cond(flag, lambda: <training batch norm>, lambda: <inference one>): one layer each
+        self.cond_pairs = model_code_shared_bn.cond_pairs(self)
+        self.pair_members = model_code_shared_bn.member_ids(self.cond_pairs)
         self.flag = self._flag_parameter()
         self.settings = [p for p in self.parameters[1:] if p != self.flag]
         self.tensors = {self.inputs}
@@ -217,7 +220,8 @@ class _Converter:
         flags = set()
         inside = model_code_statements.own_nodes(self.function)  # not its nested functions'
         for site in self.facts.batch_norm_sites:
-            if id(site.node) not in inside or site.how not in ("call", "normalizer_fn"):
+            if id(site.node) not in inside or site.how not in ("call", "normalizer_fn") or \
+                    id(site.node) in self.pair_members:
                 continue
             value = site.flag
             if self.mode is not None and (self._is_mode_test(value) or  # type: ignore[arg-type]
@@ -231,6 +235,7 @@ class _Converter:
                 raise NotConvertible(site.node, "a training flag other than a parameter of the model function "
                                                 "or a literal")
         flags |= model_code_layers.layer_flags(self.facts, self.function, self.parameters)  # dropout's
+        flags |= {model_code_shared_bn.pair_flag(self, pair) for pair in self.cond_pairs.values()}
         for call in ast.walk(self.function):  # the flag a helper is passed as its own
             if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id in self.helpers
                     and self.helpers[call.func.id] is not self.function):
@@ -437,20 +442,29 @@ class _Converter:
                     original.func.id in self.helpers:
                 replaced[id(copied)] = self._helper_call(original, copied, prefix, init, replaced)
                 continue
-            kind = _layer_kind(self.facts, original)
+            if id(original) in self.pair_members:
+                continue  # a batch norm of a tf.cond pair: converted with its cond
+            pair = self.cond_pairs.get(id(original))
+            kind = "batch_norm" if pair is not None else _layer_kind(self.facts, original)
             if kind is None:
                 if isinstance(copied, ast.Call):
                     model_code_variables.plain_call(self, original, copied)
                     self._plain_call(original)
                 continue
-            layer = self._slim_layer(original, prefix) if kind == "slim" else self._layer(original, kind, prefix)
+            applied_call = copied
+            if pair is not None:  # the cond becomes its one layer, called with training=<predicate>
+                layer = model_code_shared_bn.pair_layer(self, pair, prefix)
+                applied_call = next(c for c in ast.walk(copied) if originals[id(c)] is pair.training_call)
+            else:
+                layer = self._slim_layer(original, prefix) if kind == "slim" else \
+                    self._layer(original, kind, prefix)
             if layer.normalizer is not None:
                 init.append(ast.parse(f"self.add_normalized({{key}}, {layer.constructor}, "
                                       f"{layer.normalizer_scope!r}, {layer.normalizer})").body[0])
             else:
                 init.append(ast.parse(f"self.add_scoped({{key}}, {layer.constructor})").body[0])
             _fill(init[-1], layer.key)
-            replaced[id(copied)] = self._applied(copied, layer, replaced)
+            replaced[id(copied)] = self._applied(applied_call, layer, replaced)
         return self._tf2_names(_replace(node, replaced))
 
     def _tf2_names(self, node: ast.AST) -> ast.AST:
@@ -581,7 +595,7 @@ class _Converter:
                 ({self.flag} if self.flag else set()) | self.flag_aliases, self._is_mode_test)
             return _LayerCall(call, key, constructor, arguments["inputs"], training)
         site = next(s for s in self.facts.batch_norm_sites if s.node is call)
-        model_code_layers.refuse_batch_norm_settings(self.arg_scopes, call)
+        call, site = model_code_shared_bn.arg_scoped_call(self, call, site)  # an arg_scope's settings merged
         constructor, training, activation, arguments = self._layer_parts(call, site)
         family = site.spec.family  # type: ignore[union-attr]
         name = arguments.get("scope" if family == "contrib" else "name")
@@ -612,7 +626,7 @@ class _Converter:
             if argument not in ("inputs", site.spec.training_kw):  # type: ignore[union-attr]
                 self._configuration_only(value, f"a batch-norm argument (`{argument}`) computed from a tensor")
         if "reuse" in arguments and not is_none_literal(arguments["reuse"]):
-            raise NotConvertible(call, "`reuse` on the batch-norm call: share it through its variable_scope")
+            model_code_shared_bn.refuse_reuse(self, call)
         constructor = converted.constructor.replace("tf.", f"{self.tf}.", 1)
         try:
             ranks = exact_bn.fused_ranks(family, arguments)

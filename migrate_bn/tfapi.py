@@ -874,7 +874,8 @@ TF2_RAW_OPS = {
 # The operand of a raw op that is its weight (TF1's keyword, position): a weight passed in
 # as an argument of the model function is not the Keras model's own.
 RAW_OP_WEIGHTS = {"nn.conv2d": ("filter", 1), "nn.conv3d": ("filter", 1), "nn.conv2d_transpose": ("filter", 1),
-                  "nn.conv3d_transpose": ("filter", 1), "nn.bias_add": ("bias", 1)}
+                  "nn.conv3d_transpose": ("filter", 1), "nn.bias_add": ("bias", 1),
+                  "matmul": ("b", 1)}
 # The TF1 variable leaves of a layer's weights, by the layer kind model_code recognises
 # (batch norm: every variable TF1's batch norms make).
 BATCH_NORM_LEAVES = frozenset({"gamma", "beta", "moving_mean", "moving_variance", "moving_stddev",

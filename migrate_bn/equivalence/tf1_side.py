@@ -48,6 +48,16 @@ def contrib_from_tf_slim() -> None:
     sys.modules.setdefault("tensorflow.contrib", contrib)
     sys.modules.setdefault("tensorflow.contrib.slim", tf_slim)
     sys.modules.setdefault("tensorflow.contrib.layers", contrib.layers)
+    # `from tensorflow.contrib.framework import arg_scope`: contrib's arg_scope is tf-slim's
+    # (one registry of add_arg_scope functions, so it sets tf-slim's batch norm's arguments).
+    contrib.framework = types.ModuleType("tensorflow.contrib.framework")
+    contrib.framework.__dict__.update({name: getattr(tf_slim, name) for name in dir(tf_slim) if not name.startswith("_")})
+    sys.modules.setdefault("tensorflow.contrib.framework", contrib.framework)
+    # `from tensorflow.contrib.layers.python.layers import batch_norm`: contrib's own path to its layers.
+    python = types.ModuleType("tensorflow.contrib.layers.python")
+    python.layers = contrib.layers
+    sys.modules.setdefault("tensorflow.contrib.layers.python", python)
+    sys.modules.setdefault("tensorflow.contrib.layers.python.layers", contrib.layers)
 
 
 contrib_from_tf_slim()
