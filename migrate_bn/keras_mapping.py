@@ -197,7 +197,7 @@ def batch_norm_to_keras(facts: ModuleFacts, site: BatchNormSite, training: Optio
             if name == "axis" and isinstance(value, (ast.List, ast.Tuple)):
                 return KerasBatchNorm("", "", manual="a list-valued axis has no Keras 3 equivalent")
             if name == "trainable" and not (isinstance(value, ast.Constant) and value.value is True):
-                notes.append("trainable=False means inference mode in Keras (BN006): check the intent")
+                notes.append(tfapi.BN_NOT_TRAINABLE_NOTE)
         elif name not in tfapi.BN_DROPPED and name not in tfapi.BN_MANUAL:
             return KerasBatchNorm("", "", manual=f"unknown argument `{name}`")
     if slim:

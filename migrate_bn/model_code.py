@@ -23,7 +23,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
-from . import binding, exact_bn, model_code_decorators, model_code_layers, model_code_statements, model_code_variables, model_offer, tfapi
+from . import binding, exact_bn, model_code_decorators, model_code_flags, model_code_layers, model_code_statements, model_code_variables, model_offer, tfapi
 from .facts import BatchNormSite, ModuleFacts
 from .keras_mapping import batch_norm_to_keras, is_initializer_call, is_none_literal, keras_initializer
 from .model_code_statements import mentions_tensor
@@ -97,6 +97,7 @@ class ConvertedModel:
     mode: bool = False  # the flag is an Estimator mode compared with TRAIN
     variables: list[str] = field(default_factory=list)  # names of its tf.get_variable weights (ckpt-convert)
     dropout: bool = False  # a layer draws a random mask in training (the check runs it at rate 0)
+    python_flag: bool = False  # TF1 needs its flag as a Python bool (`trainable=` the flag: model_code_flags)
 
 
 def model_functions(facts: ModuleFacts) -> list[ast.FunctionDef]:
@@ -166,6 +167,7 @@ class _Converter:
         self.uses_exact_bn = False
         self.uses_zero_debias = False
         self.dropout = False
+        self.python_flag = False  # `trainable=` the flag: TF1 built it with a Python bool (model_code_flags)
         arguments = function.args
         if arguments.vararg or arguments.kwarg or arguments.kwonlyargs or arguments.posonlyargs:
             raise NotConvertible(function, "a model function with *args, **kwargs or keyword-only parameters")
@@ -312,6 +314,7 @@ class _Converter:
             self.uses_zero_debias |= converter.uses_zero_debias
             self.variable_leaves |= converter.variable_leaves
             self.dropout |= converter.dropout
+            self.python_flag |= converter.python_flag
             todo.extend(called)
         shared = model_code_variables.clash(self.variable_leaves,
                                             model_code_variables.layer_leaves(self.facts, self.function, self.helpers))
@@ -321,7 +324,8 @@ class _Converter:
         return ConvertedModel(self.function, name, "\n".join(lines) + "\n", self.notes, self.uses_exact_bn,
                               uses_zero_debias=self.uses_zero_debias, flag=self.flag,
                               mode=self.mode is not None and self.flag == self.mode,
-                              variables=sorted(self.variable_leaves), dropout=self.dropout)
+                              variables=sorted(self.variable_leaves), dropout=self.dropout,
+                              python_flag=self.python_flag)
 
     def _block(self, body: list[ast.stmt], prefix: list[Union[str, ast.expr]],
                top: bool = False) -> tuple[list[ast.stmt], list[ast.stmt]]:
@@ -558,7 +562,7 @@ class _Converter:
                 raise NotConvertible(call, "arguments given through *args/**kwargs")
             keywords = []
             for argument, value in arguments.items():
-                if argument in ("inputs", "name", api.training):
+                if argument in ("inputs", "name", api.training) or self._dropped(call, argument, value):
                     continue
                 self._configuration_only(value, f"a layer argument (`{argument}`) computed from a tensor")
                 if argument in api.copied:
@@ -588,6 +592,17 @@ class _Converter:
         key = self._key(prefix, name, tfapi.BATCH_NORM_BASE_NAMES[family], call)
         return _LayerCall(call, key, constructor, arguments["inputs"], training, activation)
 
+    def _dropped(self, call: ast.Call, argument: str, value: ast.expr) -> bool:
+        """A layer argument the Keras layer computes the same without (model_code_flags):
+        `reuse=tf.AUTO_REUSE`, `trainable=` the training flag (noted once per model)."""
+        flags = ({self.flag} if self.flag else set()) | self.flag_aliases
+        if not model_code_flags.dropped(self.facts, argument, value, flags):
+            return False
+        if model_code_flags.is_flag_as_trainable(argument, value, flags) and not self.python_flag:
+            self.python_flag = True
+            self.notes.append((call.lineno, tfapi.TRAINABLE_FLAG_NOTE))
+        return True
+
     def _layer_parts(self, call: ast.Call, site: BatchNormSite) -> tuple[str, ast.expr, Optional[str], dict]:
         """A batch-norm call's Keras constructor (exact where TF1 fused), training flag,
         activation and arguments."""
@@ -611,9 +626,14 @@ class _Converter:
         for argument, value in arguments.items():
             if argument not in ("inputs", site.spec.training_kw):  # type: ignore[union-attr]
                 self._configuration_only(value, f"a batch-norm argument (`{argument}`) computed from a tensor")
-        if "reuse" in arguments and not is_none_literal(arguments["reuse"]):
+        if "reuse" in arguments and not is_none_literal(arguments["reuse"]) and \
+                not model_code_flags.is_auto_reuse(self.facts, "reuse", arguments["reuse"]):
             raise NotConvertible(call, "`reuse` on the batch-norm call: share it through its variable_scope")
         constructor = converted.constructor.replace("tf.", f"{self.tf}.", 1)
+        trainable = arguments.get(tfapi.TRAINABLE_KW)
+        flag_as_trainable = trainable is not None and self._dropped(call, tfapi.TRAINABLE_KW, trainable)
+        if flag_as_trainable:  # the layer trainable, as TF1's training build made it
+            constructor = _without_keyword(constructor, tfapi.TRAINABLE_KW)
         try:
             ranks = exact_bn.fused_ranks(family, arguments)
         except ValueError as error:
@@ -628,7 +648,8 @@ class _Converter:
             if 2 in ranks:
                 self.notes.append((call.lineno, tfapi.SLIM_FUSED_2D_NOTE))
         self.notes.extend((call.lineno, note) for note in converted.notes
-                          if "now explicit" not in note and "reuse" not in note)
+                          if "now explicit" not in note and "reuse" not in note and
+                          not (flag_as_trainable and note == tfapi.BN_NOT_TRAINABLE_NOTE))
         renorm = arguments.get("renorm")
         if renorm is not None and not (isinstance(renorm, ast.Constant) and renorm.value in (None, False)):
             self.notes.append((call.lineno, tfapi.KERAS3_RENORM_NOTE))
@@ -654,7 +675,8 @@ class _Converter:
         keywords = dict(api.defaults)
         for argument, value in arguments.items():
             if argument in ("inputs", "scope", "outputs_collections", "activation_fn", "normalizer_fn",
-                            "normalizer_params", "biases_initializer", api.training):
+                            "normalizer_params", "biases_initializer", api.training) or \
+                    self._dropped(call, argument, value):
                 continue
             self._configuration_only(value, f"a layer argument (`{argument}`) computed from a tensor")
             if argument in dict(api.complement):  # keep_prob: Keras takes the rate dropped

@@ -28,6 +28,10 @@ DROPOUT_RATE_ZERO = "dropout_rate_zero"
 DROPOUT_NOTE = ("Dropout runs at rate 0 in both runtimes during the check (their random masks cannot agree): "
                 "the training-mode comparison covers everything but dropout's masks, and the inference "
                 "comparison is unaffected (dropout is inactive there).")
+# A case key: the TF1 model needs its flag as a Python bool (`trainable=` the flag: a tensor
+# raises there), so the check builds it twice, sharing its variables: with True for the
+# training steps, then with False for inference (tf1_side.py).
+PYTHON_FLAG = "python_flag"
 _LAYER_WORDS = frozenset(_SHAPES) | {"dense", "fully_connected", "batch_normalization", "batch_norm"}
 
 
@@ -83,6 +87,8 @@ def cases(conversion: "ModuleConversion") -> list[dict]:
                       **({"variables": model.variables} if model.variables else {})})
         if model.dropout:
             found[-1][DROPOUT_RATE_ZERO] = True
+        if model.python_flag and model.flag and not model.mode:
+            found[-1][PYTHON_FLAG] = True
     return found
 
 
