@@ -5,9 +5,13 @@ case the generated check builds with a Python-bool flag. The numeric proof is th
 
 from __future__ import annotations
 
+import sys
 import textwrap
+from pathlib import Path
 
+import runtime_oracle as oracle  # tests/conftest.py
 from migrate_bn import tfapi
+from migrate_bn.equivalence.check import run_case
 from migrate_bn.equivalence.generate import PYTHON_FLAG
 from migrate_bn.upgrade import upgrade_source
 
@@ -84,3 +88,57 @@ def test_the_flag_as_a_batch_norms_trainable_is_dropped_too() -> None:
     assert "FusedBatchNormalization(fused_ranks=(2, 4, 5), momentum=0.999, scale=False))" in init
     assert [note for _, note in result.notes if "trainable" in note] == [tfapi.TRAINABLE_FLAG_NOTE]
     assert result.equivalence[0][PYTHON_FLAG] is True
+
+
+# A training script (so its model is offered on its own) that reaches arg_scope through a
+# module-level alias of contrib's, as real projects did.
+SCRIPT = '''\
+import numpy as np
+import tensorflow as tf
+import tensorflow.contrib.layers as layers
+arg_scope = tf.contrib.framework.arg_scope
+
+
+def unit(x, num, scope, training_nn, act=True):
+    with arg_scope([layers.conv2d], kernel_size=3, activation_fn=None, trainable=training_nn,
+                   reuse=tf.AUTO_REUSE, weights_initializer=tf.random_normal_initializer(stddev=0.2)):
+        x = layers.conv2d(x, num_outputs=num, scope=scope)
+        x = layers.batch_norm(x, decay=0.9, scale=True, is_training=training_nn, updates_collections=None,
+                              reuse=tf.AUTO_REUSE, scope=scope + "/BN")
+        if act:
+            x = tf.nn.relu(x)
+    return x
+
+
+images = tf.placeholder(tf.float32, [None, 8, 8, 3])
+loss = tf.reduce_mean(unit(images, 4, "unit", True))
+step = tf.train.AdamOptimizer(1e-3).minimize(loss)
+with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    sess.run(step, {images: np.zeros([2, 8, 8, 3])})
+'''
+
+
+def test_a_module_level_alias_the_tf1_function_calls_comes_into_its_check() -> None:
+    result = upgrade_source(SCRIPT)
+    assert result.offer is not None and not result.refused_functions
+    assert "arg_scope" not in result.offer[0] and "contrib" not in result.offer[0]
+    source = result.equivalence_source
+    assert "arg_scope = tf.contrib.framework.arg_scope" in source and "import tensorflow as tf" in source
+    assert "Session" not in source
+    [case] = result.equivalence
+    assert case["flag"] == "training_nn" and case[PYTHON_FLAG] is True
+
+
+@oracle.needs_tf
+def test_the_offered_model_with_its_flag_as_trainable_computes_what_tf1_computed(tmp_path: Path,
+                                                                                 tf2_python: str) -> None:
+    result = upgrade_source(SCRIPT)
+    (tmp_path / "train_keras3.py").write_text(result.offer[0])
+    (tmp_path / "train_tf1.py").write_text(result.equivalence_source)
+    [case] = result.equivalence
+    outcome = run_case(tmp_path / "train_tf1.py", tmp_path / "train_keras3.py",
+                       {**case, "kwargs": {"num": 4, "scope": "unit"}, "input_shape": [4, 8, 8, 3],
+                        "learning_rate": 0.05}, sys.executable, tf2_python, tmp_path / "work")
+    assert outcome.error is None, outcome.error
+    assert outcome.mismatches == []

@@ -100,18 +100,38 @@ def model_source(text: str, conversion: "ModuleConversion") -> str:
     functions = [statement for statement, _ in conversion.edits if isinstance(statement, ast.FunctionDef)]
     used = {node.id for function in functions + conversion.carried for node in ast.walk(function)
             if isinstance(node, ast.Name)}
+    # `arg_scope = tf.contrib.framework.arg_scope`: a module-level alias of an imported name
+    # the TF1 functions call (the Keras models need none: their arguments are resolved).
+    aliases = [statement for statement in tree.body if _import_alias(statement) in used]
+    used |= {_dotted_root(statement.value) for statement in aliases}  # type: ignore[attr-defined]
     kept = [statement for statement in tree.body if isinstance(statement, (ast.Import, ast.ImportFrom)) and
             statement.col_offset == 0 and
             any((alias.asname or alias.name.split(".")[0]) in used for alias in statement.names)]
     kept = [statement for statement in kept if not (isinstance(statement, ast.ImportFrom) and
                                                     statement.module == "__future__")]
-    segments = [ast.get_source_segment(text, statement) or "" for statement in kept]
+    segments = [ast.get_source_segment(text, statement) or "" for statement in kept + aliases]
     wanted = {function.name for function in functions}
     carried = {statement.lineno for statement in conversion.carried}  # constants and plain helpers they read
     segments += [ast.get_source_segment(text, statement) or "" for statement in tree.body
                  if (isinstance(statement, ast.FunctionDef) and statement.name in wanted) or
                  statement.lineno in carried]
     return "\n\n".join(segments) + "\n"
+
+
+def _dotted_root(node: ast.expr) -> Optional[str]:
+    """`tf` of `tf.contrib.framework.arg_scope`; None for anything but a dotted name."""
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _import_alias(statement: ast.stmt) -> Optional[str]:
+    """The name a module-level `name = module.attribute...` binds, else None."""
+    if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and \
+            isinstance(statement.targets[0], ast.Name) and isinstance(statement.value, ast.Attribute) and \
+            _dotted_root(statement.value) is not None:
+        return statement.targets[0].id
+    return None
 
 
 def check_source(module_name: str, converted_name: str, tf1_source: str, found: list[dict]) -> str:

@@ -34,6 +34,9 @@ import tensorflow.compat.v1 as tf  # noqa: E402
 tf.disable_v2_behavior()
 
 
+ARG_SCOPE_NAMES = ("arg_scope", "add_arg_scope", "arg_scoped_arguments", "has_arg_scope", "current_arg_scope")
+
+
 def contrib_from_tf_slim() -> None:
     """`tf.contrib.layers`/`tf.contrib.slim` as tf-slim, when it is installed: TensorFlow 2.12
     has no contrib, and tf-slim is contrib's layers and slim code taken out of it."""
@@ -46,12 +49,16 @@ def contrib_from_tf_slim() -> None:
     contrib.slim = tf_slim
     contrib.layers = types.ModuleType("tensorflow.contrib.layers")
     contrib.layers.__dict__.update({name: getattr(tf_slim, name) for name in dir(tf_slim) if not name.startswith("_")})
+    # contrib.framework's arg scopes are the code tf-slim took over (its other names are not).
+    contrib.framework = types.ModuleType("tensorflow.contrib.framework")
+    contrib.framework.__dict__.update({name: getattr(tf_slim, name) for name in ARG_SCOPE_NAMES})
     for owner in (tensorflow, tf):
         if not hasattr(owner, "contrib"):
             owner.contrib = contrib
     sys.modules.setdefault("tensorflow.contrib", contrib)
     sys.modules.setdefault("tensorflow.contrib.slim", tf_slim)
     sys.modules.setdefault("tensorflow.contrib.layers", contrib.layers)
+    sys.modules.setdefault("tensorflow.contrib.framework", contrib.framework)
 
 
 contrib_from_tf_slim()
