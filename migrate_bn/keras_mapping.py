@@ -120,6 +120,8 @@ def keras_initializer(facts: ModuleFacts, node: ast.expr, notes: list[str],
             return tfapi.INITIALIZER_NAMES[name]
         if name in tfapi.INITIALIZER_CONSTANT and len(node.args) == 1 and not node.keywords:
             return f"tf.keras.initializers.Constant({facts.segment(node.args[0])})"
+        if name in tfapi.INITIALIZER_CONSTANT and not node.args and [k.arg for k in node.keywords] == ["value"]:
+            return f"tf.keras.initializers.Constant({facts.segment(node.keywords[0].value)})"  # `value=0`
         converted = _distribution_initializer(facts, node, INITIALIZERS.get(tfapi.canonical(name)))
         if converted is not None:
             return converted
@@ -167,9 +169,11 @@ _NOT_LITERAL = object()
 
 
 def batch_norm_to_keras(facts: ModuleFacts, site: BatchNormSite, training: Optional[str] = None,
-                        handled: frozenset = frozenset(), local_initializers: frozenset = frozenset()) -> KerasBatchNorm:
+                        handled: frozenset = frozenset(), local_initializers: frozenset = frozenset(),
+                        scoped: Optional[dict] = None) -> KerasBatchNorm:
     """The Keras equivalent of a tf.layers or contrib/slim batch-norm call; `handled`: the
-    arguments without a Keras counterpart (`tfapi.BN_MANUAL`) that the caller converts itself."""
+    arguments without a Keras counterpart (`tfapi.BN_MANUAL`) that the caller converts itself;
+    `scoped`: the arguments open arg scopes give it (the call's own win)."""
     spec = site.spec
     if spec is None or site.how != "call" or spec.family not in ("tf.layers", "contrib"):
         return KerasBatchNorm("", "", manual=f"{site.api}: only direct batch-norm calls are converted")
@@ -178,6 +182,7 @@ def batch_norm_to_keras(facts: ModuleFacts, site: BatchNormSite, training: Optio
     arguments = named_arguments(site.node, positions)
     if arguments is None or "inputs" not in arguments:
         return KerasBatchNorm("", "", manual="arguments given through *args/**kwargs")
+    arguments = {**(scoped or {}), **arguments}
 
     def text(name: str) -> str:
         return facts.segment(arguments[name]) or ""

@@ -98,6 +98,7 @@ class ConvertedModel:
     variables: list[str] = field(default_factory=list)  # names of its tf.get_variable weights (ckpt-convert)
     dropout: bool = False  # a layer draws a random mask in training (the check runs it at rate 0)
     python_flag: bool = False  # TF1 needs its flag as a Python bool (`trainable=` the flag: model_code_flags)
+    module_flag: bool = False  # the flag is a module-level bool placeholder, not a parameter (model_code_flags)
 
 
 def model_functions(facts: ModuleFacts) -> list[ast.FunctionDef]:
@@ -168,6 +169,7 @@ class _Converter:
         self.uses_zero_debias = False
         self.dropout = False
         self.python_flag = False  # `trainable=` the flag: TF1 built it with a Python bool (model_code_flags)
+        self.module_flag = False  # the flag is a module-level bool placeholder (model_code_flags)
         arguments = function.args
         if arguments.vararg or arguments.kwarg or arguments.kwonlyargs or arguments.posonlyargs:
             raise NotConvertible(function, "a model function with *args, **kwargs or keyword-only parameters")
@@ -227,6 +229,10 @@ class _Converter:
                 flags.add(self.mode)
             elif isinstance(value, ast.Name) and value.id in self.parameters:
                 flags.add(value.id)
+            elif isinstance(value, ast.Name) and not self.helper and \
+                    model_code_flags.module_flag(self.facts, self.function, value.id):
+                flags.add(value.id)  # a module-level bool placeholder: `training` as a parameter is
+                self.module_flag = True
             elif isinstance(value, ast.Constant) and value.value is True and site.updates == "collection":
                 self.notes.append((site.node.lineno, tfapi.ALWAYS_TRAINING_NOTE))
             elif value is not None and not (isinstance(value, ast.Constant) and isinstance(value.value, bool)):
@@ -325,7 +331,7 @@ class _Converter:
                               uses_zero_debias=self.uses_zero_debias, flag=self.flag,
                               mode=self.mode is not None and self.flag == self.mode,
                               variables=sorted(self.variable_leaves), dropout=self.dropout,
-                              python_flag=self.python_flag)
+                              python_flag=self.python_flag, module_flag=self.module_flag)
 
     def _block(self, body: list[ast.stmt], prefix: list[Union[str, ast.expr]],
                top: bool = False) -> tuple[list[ast.stmt], list[ast.stmt]]:
@@ -585,8 +591,8 @@ class _Converter:
                 ({self.flag} if self.flag else set()) | self.flag_aliases, self._is_mode_test)
             return _LayerCall(call, key, constructor, arguments["inputs"], training)
         site = next(s for s in self.facts.batch_norm_sites if s.node is call)
-        model_code_layers.refuse_batch_norm_settings(self.arg_scopes, call)
-        constructor, training, activation, arguments = self._layer_parts(call, site)
+        scoped = model_code_flags.batch_norm_scope_settings(self.facts, self.arg_scopes, call)
+        constructor, training, activation, arguments = self._layer_parts(call, site, scoped)
         family = site.spec.family  # type: ignore[union-attr]
         name = arguments.get("scope" if family == "contrib" else "name")
         key = self._key(prefix, name, tfapi.BATCH_NORM_BASE_NAMES[family], call)
@@ -603,12 +609,13 @@ class _Converter:
             self.notes.append((call.lineno, tfapi.TRAINABLE_FLAG_NOTE))
         return True
 
-    def _layer_parts(self, call: ast.Call, site: BatchNormSite) -> tuple[str, ast.expr, Optional[str], dict]:
+    def _layer_parts(self, call: ast.Call, site: BatchNormSite, scoped: Optional[dict] = None
+                     ) -> tuple[str, ast.expr, Optional[str], dict]:
         """A batch-norm call's Keras constructor (exact where TF1 fused), training flag,
-        activation and arguments."""
+        activation and arguments (`scoped`: those the open arg scopes give it)."""
         family = site.spec.family  # type: ignore[union-attr]
         positions = tfapi.SLIM_BN_POSITIONS if family == "contrib" else tfapi.TF_LAYERS_BN_POSITIONS
-        arguments = binding.named_arguments(call, positions) or {}
+        arguments = {**(scoped or {}), **(binding.named_arguments(call, positions) or {})}
         zero_debias = arguments.get(exact_bn.ZERO_DEBIAS)
         if zero_debias is not None and not (isinstance(zero_debias, ast.Constant) and
                                             zero_debias.value in (None, True, False)):
@@ -618,7 +625,7 @@ class _Converter:
             raise NotConvertible(call, f"`{exact_bn.ZERO_DEBIAS}`: "
                                        f"{tfapi.MODEL_CODE_STOCK_BN_REFUSED[exact_bn.ZERO_DEBIAS]}")
         converted = batch_norm_to_keras(self.facts, site, handled=frozenset({exact_bn.ZERO_DEBIAS}),
-                                        local_initializers=self.local_initializers)
+                                        local_initializers=self.local_initializers, scoped=scoped)
         if converted.manual:
             raise NotConvertible(call, converted.manual)
         if any("kept as written" in note for note in converted.notes):

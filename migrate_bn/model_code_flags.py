@@ -15,6 +15,7 @@ Two arguments real model functions pass to every layer (often through an `arg_sc
 from __future__ import annotations
 
 import ast
+from typing import Optional
 
 from . import tfapi
 from .facts import ModuleFacts
@@ -34,3 +35,46 @@ def is_flag_as_trainable(argument: str, value: ast.expr, flags: set) -> bool:
 def dropped(facts: ModuleFacts, argument: str, value: ast.expr, flags: set) -> bool:
     """Whether a layer's argument is one the Keras layer computes the same without."""
     return is_auto_reuse(facts, argument, value) or is_flag_as_trainable(argument, value, flags)
+
+
+def module_flag(facts: ModuleFacts, function: ast.FunctionDef, name: str) -> bool:
+    """`train_phase = tf.placeholder(tf.bool)` at module level, read by the model function
+    as its batch norms' flag: TF1 fed it per run, as Keras passes `training=` per call. Only
+    a name bound once in the module (and never in the function) to a bool placeholder (or a
+    placeholder_with_default) counts: anything else could hold another value."""
+    bindings = [statement for statement in facts.tree.body
+                if any(isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store)
+                       for node in ast.walk(statement))]
+    if len(bindings) != 1 or any(isinstance(node, ast.Name) and node.id == name and not isinstance(node.ctx, ast.Load)
+                                 for node in ast.walk(function)):
+        return False
+    statement = bindings[0]
+    if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1 and
+            isinstance(statement.targets[0], ast.Name) and isinstance(statement.value, ast.Call)):
+        return False
+    api = resolve(statement.value.func, facts.imports)
+    if api == tfapi.PLACEHOLDER_WITH_DEFAULT:
+        default = statement.value.args[0] if statement.value.args else None
+        return isinstance(default, ast.Constant) and isinstance(default.value, bool)
+    dtype = statement.value.args[0] if statement.value.args else \
+        next((k.value for k in statement.value.keywords if k.arg == "dtype"), None)
+    return api == tfapi.PLACEHOLDER and dtype is not None and resolve(dtype, facts.imports) in tfapi.BOOL_DTYPES
+
+
+def module_flag_statement(tree: ast.Module, name: str) -> Optional[ast.stmt]:
+    """The module-level statement binding a module flag (the TF1 code the check runs needs it)."""
+    return next((statement for statement in tree.body if isinstance(statement, ast.Assign) and
+                 len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name) and
+                 statement.targets[0].id == name), None)
+
+
+def batch_norm_scope_settings(facts: ModuleFacts, arg_scopes: list, call: ast.Call) -> dict:
+    """The arguments the open slim arg scopes give a batch-norm call, as add_arg_scope fills
+    them in (the innermost scope wins; the call's own arguments win over any scope):
+    `arg_scope([slim.batch_norm], is_training=train_phase, decay=0.9)` around the calls."""
+    op = tfapi.canonical(resolve(call.func, facts.imports) or "")
+    merged: dict = {}
+    for arg_scope in arg_scopes:
+        if any(tfapi.canonical(name) == op for name in arg_scope.ops):
+            merged.update(arg_scope.kwargs)
+    return merged

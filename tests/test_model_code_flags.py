@@ -12,7 +12,7 @@ from pathlib import Path
 import runtime_oracle as oracle  # tests/conftest.py
 from migrate_bn import tfapi
 from migrate_bn.equivalence.check import run_case
-from migrate_bn.equivalence.generate import PYTHON_FLAG
+from migrate_bn.equivalence.generate import FLAG_PLACEHOLDER, PYTHON_FLAG
 from migrate_bn.upgrade import upgrade_source
 
 MODEL = '''\
@@ -140,5 +140,76 @@ def test_the_offered_model_with_its_flag_as_trainable_computes_what_tf1_computed
     outcome = run_case(tmp_path / "train_tf1.py", tmp_path / "train_keras3.py",
                        {**case, "kwargs": {"num": 4, "scope": "unit"}, "input_shape": [4, 8, 8, 3],
                         "learning_rate": 0.05}, sys.executable, tf2_python, tmp_path / "work")
+    assert outcome.error is None, outcome.error
+    assert outcome.mismatches == []
+
+
+# A GAN-style script whose model reads the module's bool placeholder as its flag, gives its
+# batch norms their arguments through an arg_scope, and names a variable of its own with a
+# scope ("dec/W"), as real scripts did.
+PLACEHOLDER_SCRIPT = '''\
+import numpy as np
+import tensorflow as tf
+import tensorflow.contrib.slim as slim
+
+CODE = 6
+phase = tf.placeholder(tf.bool)
+
+
+def decoder(code):
+    with slim.arg_scope([slim.batch_norm], is_training=phase, decay=0.8, epsilon=1e-4,
+                        param_initializers={"beta": tf.constant_initializer(value=0.1)}):
+        w = tf.get_variable("dec/W", [CODE, 2 * 2 * 4], initializer=tf.truncated_normal_initializer(stddev=0.3))
+        net = tf.reshape(tf.matmul(code, w), [-1, 2, 2, 4])
+        net = slim.batch_norm(net, activation_fn=tf.nn.relu, scope="dec/bn_1")
+        net = slim.conv2d_transpose(net, 3, [3, 3], stride=2, activation_fn=None, scope="dec/deconv_2")
+        net = slim.batch_norm(net, decay=0.9, scope="dec/bn_2")
+    return tf.nn.tanh(net)
+
+
+codes = tf.placeholder(tf.float32, [None, CODE])
+loss = tf.reduce_mean(decoder(codes))
+with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+    step = tf.train.AdamOptimizer(1e-3).minimize(loss)
+with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    sess.run(step, {codes: np.zeros([2, CODE]), phase: True})
+'''
+
+
+def test_a_module_placeholder_read_as_the_flag_is_the_models_training() -> None:
+    result = upgrade_source(PLACEHOLDER_SCRIPT)
+    assert result.offer is not None and not result.refused_functions
+    offered = result.offer[0]
+    init, call = offered.split("class Decoder(")[1].split("def call(self, code, training=False):")
+    assert "phase = training" in call and "phase" not in init and "placeholder" not in offered
+    # The arg_scope's settings, the call's own winning; `value=` of constant_initializer.
+    assert "'dec/bn_1', FusedBatchNormalization(fused_ranks=(2, 4, 5), momentum=0.8, scale=False, epsilon=0.0001, " \
+           "beta_initializer=tf.keras.initializers.Constant(0.1)))" in init
+    assert "momentum=0.9, scale=False, epsilon=0.0001" in init
+    # "dec/W": the weight named "W" (Keras names hold no "/"), held under the whole name.
+    assert "self.add_scoped('dec/W', ScopedVariable('W', " in init
+    [case] = result.equivalence
+    assert case["flag"] == "phase" and case[FLAG_PLACEHOLDER] is True and case["variables"] == ["W"]
+    assert "phase = tf.placeholder(tf.bool)" in result.equivalence_source
+
+
+def test_a_module_placeholder_bound_twice_is_no_flag() -> None:
+    text = PLACEHOLDER_SCRIPT.replace("phase = tf.placeholder(tf.bool)\n",
+                                      "phase = tf.placeholder(tf.bool)\nphase = tf.placeholder(tf.bool)\n")
+    result = upgrade_source(text)
+    assert [(f.name, f.reason) for f in result.refused_functions] == [
+        ("decoder", "a training flag other than a parameter of the model function or a literal")]
+
+
+@oracle.needs_tf
+def test_the_model_reading_a_module_placeholder_computes_what_tf1_computed(tmp_path: Path, tf2_python: str) -> None:
+    result = upgrade_source(PLACEHOLDER_SCRIPT)
+    (tmp_path / "gan_keras3.py").write_text(result.offer[0])
+    (tmp_path / "gan_tf1.py").write_text(result.equivalence_source)
+    [case] = result.equivalence
+    outcome = run_case(tmp_path / "gan_tf1.py", tmp_path / "gan_keras3.py",
+                       {**case, "input_shape": [4, 6], "learning_rate": 0.05}, sys.executable, tf2_python,
+                       tmp_path / "work")
     assert outcome.error is None, outcome.error
     assert outcome.mismatches == []

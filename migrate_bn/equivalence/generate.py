@@ -8,6 +8,8 @@ import ast
 import os
 from typing import TYPE_CHECKING, Iterator, Optional
 
+from .. import model_code_flags
+
 if TYPE_CHECKING:
     from ..model_code import ModuleConversion
 
@@ -32,6 +34,9 @@ DROPOUT_NOTE = ("Dropout runs at rate 0 in both runtimes during the check (their
 # raises there), so the check builds it twice, sharing its variables: with True for the
 # training steps, then with False for inference (tf1_side.py).
 PYTHON_FLAG = "python_flag"
+# A case key: the flag is a bool placeholder of the module (`train_phase = tf.placeholder(tf.bool)`),
+# which the function reads: the check feeds it rather than passing an argument (tf1_side.py).
+FLAG_PLACEHOLDER = "flag_placeholder"
 _LAYER_WORDS = frozenset(_SHAPES) | {"dense", "fully_connected", "batch_normalization", "batch_norm"}
 
 
@@ -89,6 +94,8 @@ def cases(conversion: "ModuleConversion") -> list[dict]:
             found[-1][DROPOUT_RATE_ZERO] = True
         if model.python_flag and model.flag and not model.mode:
             found[-1][PYTHON_FLAG] = True
+        if model.module_flag:
+            found[-1][FLAG_PLACEHOLDER] = True
     return found
 
 
@@ -104,6 +111,11 @@ def model_source(text: str, conversion: "ModuleConversion") -> str:
     # the TF1 functions call (the Keras models need none: their arguments are resolved).
     aliases = [statement for statement in tree.body if _import_alias(statement) in used]
     used |= {_dotted_root(statement.value) for statement in aliases}  # type: ignore[attr-defined]
+    # The module-level placeholder a model reads as its flag (the check feeds it).
+    aliases += [statement for statement in (model_code_flags.module_flag_statement(tree, model.flag)
+                                            for model in conversion.models if model.module_flag and model.flag)
+                if statement is not None and statement not in aliases]
+    used |= {node.id for statement in aliases for node in ast.walk(statement) if isinstance(node, ast.Name)}
     kept = [statement for statement in tree.body if isinstance(statement, (ast.Import, ast.ImportFrom)) and
             statement.col_offset == 0 and
             any((alias.asname or alias.name.split(".")[0]) in used for alias in statement.names)]

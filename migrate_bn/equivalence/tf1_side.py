@@ -5,7 +5,8 @@ Usage: python tf1_side.py MODULE.py CASE.json OUTDIR
 CASE.json: {"function": name, "flag": its training-flag parameter or null, "kwargs": {...},
 "input_shape": [...], "seed": int, "learning_rate": SGD's, default 0.05, "static_batch": the
 placeholder's batch size fixed to the input shape's, for models that need it, "python_flag": the
-flag given as a Python bool}. The function is called on a float placeholder with a
+flag given as a Python bool, "flag_placeholder": the flag is the module's own bool placeholder of
+that name, fed rather than passed}. The function is called on a float placeholder with a
 `placeholder_with_default(False)` training flag (a tensor, as TF1 programs fed it),
 under tensorflow-cpu 2.12.1 with v2 behaviour off; with "python_flag" (a model that passes
 its flag as `trainable=`, where TF1 raises on a tensor) it is built twice, sharing its
@@ -109,7 +110,7 @@ tf.set_random_seed(case.get("seed", 0))
 # The batch size left open, as TF1 programs fed batches; fixed when the model reads it as a
 # static size (`tf.reshape(x, conv.get_shape())`): "static_batch" in the case.
 inputs = tf.placeholder(tf.float32, shape if case.get("static_batch") else [None] + shape[1:])
-training = tf.placeholder_with_default(False, [])
+training = getattr(module, case["flag"]) if case.get("flag_placeholder") else tf.placeholder_with_default(False, [])
 
 
 def first(outputs):
@@ -117,7 +118,7 @@ def first(outputs):
 
 
 def build(flag_value):
-    flag = {case["flag"]: flag_value} if case.get("flag") else {}
+    flag = {case["flag"]: flag_value} if case.get("flag") and not case.get("flag_placeholder") else {}
     return first(getattr(module, case["function"])(inputs, **flag, **case.get("kwargs", {})))
 
 
@@ -137,10 +138,10 @@ results = {"steps": []}
 with tf.Session() as sess:
     sess.run(tf.global_variables_initializer())
     saver.save(sess, os.path.join(out, "initial", "ckpt"), write_meta_graph=False)
-    results["before"] = sess.run(inference, {inputs: batches[-1]}).tolist()
+    results["before"] = sess.run(inference, {inputs: batches[-1], training: False}).tolist()
     for step in range(STEPS):
         results["steps"].append(sess.run([outputs, train_op], {inputs: batches[step], training: True})[0].tolist())
-    results["after"] = sess.run(inference, {inputs: batches[-1]}).tolist()
+    results["after"] = sess.run(inference, {inputs: batches[-1], training: False}).tolist()
     saver.save(sess, os.path.join(out, "final", "ckpt"), write_meta_graph=False)
     results["variables"] = {variable.op.name: value.tolist() for variable, value in
                             zip(tf.global_variables(), sess.run(tf.global_variables()))}
