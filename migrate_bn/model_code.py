@@ -602,12 +602,19 @@ class _Converter:
         """A layer argument the Keras layer computes the same without (model_code_flags):
         `reuse=tf.AUTO_REUSE`, `trainable=` the training flag (noted once per model)."""
         flags = ({self.flag} if self.flag else set()) | self.flag_aliases
-        if not model_code_flags.dropped(self.facts, argument, value, flags):
+        if not model_code_flags.dropped(self.facts, self.function, argument, value, flags):
             return False
         if model_code_flags.is_flag_as_trainable(argument, value, flags) and not self.python_flag:
             self.python_flag = True
             self.notes.append((call.lineno, tfapi.TRAINABLE_FLAG_NOTE))
+        self._note_reuse_parameter(call, value)
         return True
+
+    def _note_reuse_parameter(self, call: ast.Call, value: ast.expr) -> None:
+        """Once per model: a `reuse` parameter no longer shares anything (model_code_flags)."""
+        if model_code_flags.is_reuse_parameter(self.function, "reuse", value) and \
+                not any(note == tfapi.REUSE_PARAMETER_NOTE for _, note in self.notes):
+            self.notes.append((call.lineno, tfapi.REUSE_PARAMETER_NOTE))
 
     def _layer_parts(self, call: ast.Call, site: BatchNormSite, scoped: Optional[dict] = None
                      ) -> tuple[str, ast.expr, Optional[str], dict]:
@@ -634,8 +641,10 @@ class _Converter:
             if argument not in ("inputs", site.spec.training_kw):  # type: ignore[union-attr]
                 self._configuration_only(value, f"a batch-norm argument (`{argument}`) computed from a tensor")
         if "reuse" in arguments and not is_none_literal(arguments["reuse"]) and \
-                not model_code_flags.is_auto_reuse(self.facts, "reuse", arguments["reuse"]):
+                not model_code_flags.shares_by_scope(self.facts, self.function, arguments["reuse"]):
             raise NotConvertible(call, "`reuse` on the batch-norm call: share it through its variable_scope")
+        if "reuse" in arguments:
+            self._note_reuse_parameter(call, arguments["reuse"])
         constructor = converted.constructor.replace("tf.", f"{self.tf}.", 1)
         trainable = arguments.get(tfapi.TRAINABLE_KW)
         flag_as_trainable = trainable is not None and self._dropped(call, tfapi.TRAINABLE_KW, trainable)

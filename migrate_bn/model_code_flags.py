@@ -10,7 +10,10 @@ Two arguments real model functions pass to every layer (often through an `arg_sc
 - `reuse=tf.AUTO_REUSE`: TF1 makes the scope's variables the first time and shares them
   after. The converted model builds one layer per scope (`ScopedModel.add_scoped` keeps the
   first layer of a scope built twice) and every call of the model uses the same layers: the
-  same sharing. Any other `reuse` is left to the callers' own rules.
+  same sharing. `reuse=reuse`, a parameter of the model function defaulting to None/False,
+  is what `variable_scope(name, reuse=reuse)` is (dropped alike): a caller's second build
+  sharing the first's variables is a second call of the one Keras model (noted). Any other
+  `reuse` is left to the callers' own rules.
 """
 from __future__ import annotations
 
@@ -27,14 +30,36 @@ def is_auto_reuse(facts: ModuleFacts, argument: str, value: ast.expr) -> bool:
     return argument == "reuse" and resolve(value, facts.imports) == tfapi.AUTO_REUSE
 
 
+def is_reuse_parameter(function: ast.FunctionDef, argument: str, value: ast.expr) -> bool:
+    """`reuse=reuse`: the model function's own parameter (default None or False) given to its
+    layers, as `variable_scope(name, reuse=reuse)` gives it to those inside (which the
+    conversion drops alike): TF1 shared an earlier build's variables when a caller passed
+    True; the Keras model is built once and called again for that."""
+    if argument != "reuse" or not isinstance(value, ast.Name):
+        return False
+    parameters = function.args.args
+    defaults = dict(zip([p.arg for p in parameters[len(parameters) - len(function.args.defaults):]],
+                        function.args.defaults))
+    default = defaults.get(value.id)
+    return default is not None and isinstance(default, ast.Constant) and default.value in (None, False) and \
+        not any(isinstance(node, ast.Name) and node.id == value.id and isinstance(node.ctx, ast.Store)
+                for node in ast.walk(function))
+
+
+def shares_by_scope(facts: ModuleFacts, function: ast.FunctionDef, value: ast.expr) -> bool:
+    """A layer's `reuse=` the converted model's one-layer-per-scope sharing computes."""
+    return is_auto_reuse(facts, "reuse", value) or is_reuse_parameter(function, "reuse", value)
+
+
 def is_flag_as_trainable(argument: str, value: ast.expr, flags: set) -> bool:
     """`trainable=<the training flag>`, the flag's own name (not an expression over it)."""
     return argument == tfapi.TRAINABLE_KW and isinstance(value, ast.Name) and value.id in flags
 
 
-def dropped(facts: ModuleFacts, argument: str, value: ast.expr, flags: set) -> bool:
+def dropped(facts: ModuleFacts, function: ast.FunctionDef, argument: str, value: ast.expr, flags: set) -> bool:
     """Whether a layer's argument is one the Keras layer computes the same without."""
-    return is_auto_reuse(facts, argument, value) or is_flag_as_trainable(argument, value, flags)
+    return (argument == "reuse" and shares_by_scope(facts, function, value)) or \
+        is_flag_as_trainable(argument, value, flags)
 
 
 def module_flag(facts: ModuleFacts, function: ast.FunctionDef, name: str) -> bool:

@@ -908,3 +908,7 @@ TRAINABLE_FLAG_NOTE = ("`trainable=` the training flag: TF1 needed a Python bool
                        "only ever built the model with the flag False (frozen) sets `model.trainable = False`")
 # A batch norm's `trainable` other than True (keras_mapping): Keras runs such a layer in inference mode.
 BN_NOT_TRAINABLE_NOTE = "trainable=False means inference mode in Keras (BN006): check the intent"
+# `reuse=reuse` (a parameter of the model function) on its layers (model_code_flags).
+REUSE_PARAMETER_NOTE = ("`reuse=` a parameter of the model function: TF1 shared an earlier build's variables when "
+                        "it was True; build the Keras model once and call it again there (the parameter no longer "
+                        "shares anything)")

@@ -10,9 +10,10 @@ import textwrap
 from pathlib import Path
 
 import runtime_oracle as oracle  # tests/conftest.py
-from migrate_bn import tfapi
+from migrate_bn import facts as facts_module, model_code, tfapi
 from migrate_bn.equivalence.check import run_case
 from migrate_bn.equivalence.generate import FLAG_PLACEHOLDER, PYTHON_FLAG
+from migrate_bn.source import parse
 from migrate_bn.upgrade import upgrade_source
 
 MODEL = '''\
@@ -145,8 +146,9 @@ def test_the_offered_model_with_its_flag_as_trainable_computes_what_tf1_computed
 
 
 # A GAN-style script whose model reads the module's bool placeholder as its flag, gives its
-# batch norms their arguments through an arg_scope, and names a variable of its own with a
-# scope ("dec/W"), as real scripts did.
+# batch norms their arguments through an arg_scope (`reuse=reuse` too: a second build shares
+# the first's variables), and names a variable of its own with a scope ("dec/W"), as real
+# scripts did.
 PLACEHOLDER_SCRIPT = '''\
 import numpy as np
 import tensorflow as tf
@@ -156,19 +158,20 @@ CODE = 6
 phase = tf.placeholder(tf.bool)
 
 
-def decoder(code):
-    with slim.arg_scope([slim.batch_norm], is_training=phase, decay=0.8, epsilon=1e-4,
+def decoder(code, reuse=False):
+    with slim.arg_scope([slim.batch_norm], is_training=phase, decay=0.8, epsilon=1e-4, reuse=reuse,
                         param_initializers={"beta": tf.constant_initializer(value=0.1)}):
-        w = tf.get_variable("dec/W", [CODE, 2 * 2 * 4], initializer=tf.truncated_normal_initializer(stddev=0.3))
-        net = tf.reshape(tf.matmul(code, w), [-1, 2, 2, 4])
-        net = slim.batch_norm(net, activation_fn=tf.nn.relu, scope="dec/bn_1")
-        net = slim.conv2d_transpose(net, 3, [3, 3], stride=2, activation_fn=None, scope="dec/deconv_2")
-        net = slim.batch_norm(net, decay=0.9, scope="dec/bn_2")
+        with slim.arg_scope([slim.conv2d_transpose], reuse=reuse):
+            w = tf.get_variable("dec/W", [CODE, 2 * 2 * 4], initializer=tf.truncated_normal_initializer(stddev=0.3))
+            net = tf.reshape(tf.matmul(code, w), [-1, 2, 2, 4])
+            net = slim.batch_norm(net, activation_fn=tf.nn.relu, scope="dec/bn_1")
+            net = slim.conv2d_transpose(net, 3, [3, 3], stride=2, activation_fn=None, scope="dec/deconv_2")
+            net = slim.batch_norm(net, decay=0.9, scope="dec/bn_2")
     return tf.nn.tanh(net)
 
 
 codes = tf.placeholder(tf.float32, [None, CODE])
-loss = tf.reduce_mean(decoder(codes))
+loss = tf.reduce_mean(decoder(codes)) + tf.reduce_mean(decoder(codes * 2.0, reuse=True))
 with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
     step = tf.train.AdamOptimizer(1e-3).minimize(loss)
 with tf.Session() as sess:
@@ -192,6 +195,18 @@ def test_a_module_placeholder_read_as_the_flag_is_the_models_training() -> None:
     [case] = result.equivalence
     assert case["flag"] == "phase" and case[FLAG_PLACEHOLDER] is True and case["variables"] == ["W"]
     assert "phase = tf.placeholder(tf.bool)" in result.equivalence_source
+    assert "reuse" not in init.replace("def __init__(self, reuse=False, **kwargs)", "").replace(
+        "self.settings = dict(reuse=reuse)", "")
+    facts = facts_module.build(parse(PLACEHOLDER_SCRIPT), PLACEHOLDER_SCRIPT)
+    [model] = model_code.offered_module(facts)[1].models
+    assert [note for _, note in model.notes if note == tfapi.REUSE_PARAMETER_NOTE] == [tfapi.REUSE_PARAMETER_NOTE]
+
+
+def test_reuse_given_by_a_parameter_without_a_default_is_still_refused() -> None:
+    result = upgraded("""\
+        return slim.batch_norm(x, is_training=is_training, reuse=scope, scope="bn")
+        """)
+    assert result.text is None and "`reuse` on the batch-norm call" in result.skipped[1]
 
 
 def test_a_module_placeholder_bound_twice_is_no_flag() -> None:
