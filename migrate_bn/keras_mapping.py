@@ -126,6 +126,8 @@ def keras_initializer(facts: ModuleFacts, node: ast.expr, notes: list[str],
             return tfapi.INITIALIZER_NAMES[name]
         if name in tfapi.INITIALIZER_CONSTANT and len(node.args) == 1 and not node.keywords:
             return f"tf.keras.initializers.Constant({facts.segment(node.args[0])})"
+        if name in tfapi.INITIALIZER_CONSTANT and not node.args and [k.arg for k in node.keywords] == ["value"]:
+            return f"tf.keras.initializers.Constant({facts.segment(node.keywords[0].value)})"  # `value=0`
         converted = _distribution_initializer(facts, node, INITIALIZERS.get(tfapi.canonical(name)))
         if converted is not None:
             return converted
@@ -207,7 +209,7 @@ def batch_norm_to_keras(facts: ModuleFacts, site: BatchNormSite, training: Optio
             if name == "axis" and isinstance(value, (ast.List, ast.Tuple)):
                 return KerasBatchNorm("", "", manual="a list-valued axis has no Keras 3 equivalent")
             if name == "trainable" and not (isinstance(value, ast.Constant) and value.value is True):
-                notes.append("trainable=False means inference mode in Keras (BN006): check the intent")
+                notes.append(tfapi.BN_NOT_TRAINABLE_NOTE)
         elif name not in tfapi.BN_DROPPED and name not in tfapi.BN_MANUAL:
             return KerasBatchNorm("", "", manual=f"unknown argument `{name}`")
     if slim:

@@ -23,7 +23,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
-from . import binding, exact_bn, model_code_decorators, model_code_layers, model_code_shared_bn, model_code_statements, model_code_variables, model_offer, tfapi
+from . import binding, exact_bn, model_code_decorators, model_code_flags, model_code_layers, model_code_shared_bn, model_code_statements, model_code_variables, model_offer, tfapi
 from .facts import BatchNormSite, ModuleFacts
 from .keras_mapping import batch_norm_to_keras, is_initializer_call, is_none_literal, keras_initializer
 from .model_code_statements import mentions_tensor
@@ -97,6 +97,8 @@ class ConvertedModel:
     mode: bool = False  # the flag is an Estimator mode compared with TRAIN
     variables: list[str] = field(default_factory=list)  # names of its tf.get_variable weights (ckpt-convert)
     dropout: bool = False  # a layer draws a random mask in training (the check runs it at rate 0)
+    python_flag: bool = False  # TF1 needs its flag as a Python bool (`trainable=` the flag: model_code_flags)
+    module_flag: bool = False  # the flag is a module-level bool placeholder, not a parameter (model_code_flags)
 
 
 def model_functions(facts: ModuleFacts) -> list[ast.FunctionDef]:
@@ -166,6 +168,8 @@ class _Converter:
         self.uses_exact_bn = False
         self.uses_zero_debias = False
         self.dropout = False
+        self.python_flag = False  # `trainable=` the flag: TF1 built it with a Python bool (model_code_flags)
+        self.module_flag = False  # the flag is a module-level bool placeholder (model_code_flags)
         arguments = function.args
         if arguments.vararg or arguments.kwarg or arguments.kwonlyargs or arguments.posonlyargs:
             raise NotConvertible(function, "a model function with *args, **kwargs or keyword-only parameters")
@@ -229,6 +233,10 @@ class _Converter:
                 flags.add(self.mode)
             elif isinstance(value, ast.Name) and value.id in self.parameters:
                 flags.add(value.id)
+            elif isinstance(value, ast.Name) and not self.helper and \
+                    model_code_flags.module_flag(self.facts, self.function, value.id):
+                flags.add(value.id)  # a module-level bool placeholder: `training` as a parameter is
+                self.module_flag = True
             elif isinstance(value, ast.Constant) and value.value is True and site.updates == "collection":
                 self.notes.append((site.node.lineno, tfapi.ALWAYS_TRAINING_NOTE))
             elif value is not None and not (isinstance(value, ast.Constant) and isinstance(value.value, bool)):
@@ -317,6 +325,7 @@ class _Converter:
             self.uses_zero_debias |= converter.uses_zero_debias
             self.variable_leaves |= converter.variable_leaves
             self.dropout |= converter.dropout
+            self.python_flag |= converter.python_flag
             todo.extend(called)
         shared = model_code_variables.clash(self.variable_leaves,
                                             model_code_variables.layer_leaves(self.facts, self.function, self.helpers))
@@ -326,7 +335,8 @@ class _Converter:
         return ConvertedModel(self.function, name, "\n".join(lines) + "\n", self.notes, self.uses_exact_bn,
                               uses_zero_debias=self.uses_zero_debias, flag=self.flag,
                               mode=self.mode is not None and self.flag == self.mode,
-                              variables=sorted(self.variable_leaves), dropout=self.dropout)
+                              variables=sorted(self.variable_leaves), dropout=self.dropout,
+                              python_flag=self.python_flag, module_flag=self.module_flag)
 
     def _block(self, body: list[ast.stmt], prefix: list[Union[str, ast.expr]],
                top: bool = False) -> tuple[list[ast.stmt], list[ast.stmt]]:
@@ -572,7 +582,7 @@ class _Converter:
                 raise NotConvertible(call, "arguments given through *args/**kwargs")
             keywords = []
             for argument, value in arguments.items():
-                if argument in ("inputs", "name", api.training):
+                if argument in ("inputs", "name", api.training) or self._dropped(call, argument, value):
                     continue
                 self._configuration_only(value, f"a layer argument (`{argument}`) computed from a tensor")
                 if argument in api.copied:
@@ -602,9 +612,28 @@ class _Converter:
         key = self._key(prefix, name, tfapi.BATCH_NORM_BASE_NAMES[family], call)
         return _LayerCall(call, key, constructor, arguments["inputs"], training, activation)
 
+    def _dropped(self, call: ast.Call, argument: str, value: ast.expr) -> bool:
+        """A layer argument the Keras layer computes the same without (model_code_flags):
+        `reuse=tf.AUTO_REUSE`, `trainable=` the training flag (noted once per model)."""
+        flags = ({self.flag} if self.flag else set()) | self.flag_aliases
+        if not model_code_flags.dropped(self.facts, self.function, argument, value, flags):
+            return False
+        if model_code_flags.is_flag_as_trainable(argument, value, flags) and not self.python_flag:
+            self.python_flag = True
+            self.notes.append((call.lineno, tfapi.TRAINABLE_FLAG_NOTE))
+        self._note_reuse_parameter(call, value)
+        return True
+
+    def _note_reuse_parameter(self, call: ast.Call, value: ast.expr) -> None:
+        """Once per model: a `reuse` parameter no longer shares anything (model_code_flags)."""
+        if model_code_flags.is_reuse_parameter(self.function, "reuse", value) and \
+                not any(note == tfapi.REUSE_PARAMETER_NOTE for _, note in self.notes):
+            self.notes.append((call.lineno, tfapi.REUSE_PARAMETER_NOTE))
+
     def _layer_parts(self, call: ast.Call, site: BatchNormSite) -> tuple[str, ast.expr, Optional[str], dict]:
         """A batch-norm call's Keras constructor (exact where TF1 fused), training flag,
-        activation and arguments."""
+        activation and arguments (the call as the open arg scopes make it:
+        model_code_shared_bn.arg_scoped_call)."""
         family = site.spec.family  # type: ignore[union-attr]
         positions = tfapi.SLIM_BN_POSITIONS if family == "contrib" else tfapi.TF_LAYERS_BN_POSITIONS
         arguments = binding.named_arguments(call, positions) or {}
@@ -625,9 +654,16 @@ class _Converter:
         for argument, value in arguments.items():
             if argument not in ("inputs", site.spec.training_kw):  # type: ignore[union-attr]
                 self._configuration_only(value, f"a batch-norm argument (`{argument}`) computed from a tensor")
-        if "reuse" in arguments and not is_none_literal(arguments["reuse"]):
+        if "reuse" in arguments and not is_none_literal(arguments["reuse"]) and \
+                not model_code_flags.shares_by_scope(self.facts, self.function, arguments["reuse"]):
             model_code_shared_bn.refuse_reuse(self, call)
+        if "reuse" in arguments:
+            self._note_reuse_parameter(call, arguments["reuse"])
         constructor = converted.constructor.replace("tf.", f"{self.tf}.", 1)
+        trainable = arguments.get(tfapi.TRAINABLE_KW)
+        flag_as_trainable = trainable is not None and self._dropped(call, tfapi.TRAINABLE_KW, trainable)
+        if flag_as_trainable:  # the layer trainable, as TF1's training build made it
+            constructor = _without_keyword(constructor, tfapi.TRAINABLE_KW)
         try:
             ranks = exact_bn.fused_ranks(family, arguments)
         except ValueError as error:
@@ -641,7 +677,8 @@ class _Converter:
             self.notes.append((call.lineno, tfapi.KERAS3_FUSED_NOTE))
             if 2 in ranks:
                 self.notes.append((call.lineno, tfapi.SLIM_FUSED_2D_NOTE))
-        self.notes.extend((call.lineno, note) for note in converted.notes)
+        self.notes.extend((call.lineno, note) for note in converted.notes
+                          if not (flag_as_trainable and note == tfapi.BN_NOT_TRAINABLE_NOTE))
         renorm = arguments.get("renorm")
         if renorm is not None and not (isinstance(renorm, ast.Constant) and renorm.value in (None, False)):
             self.notes.append((call.lineno, tfapi.KERAS3_RENORM_NOTE))
@@ -667,7 +704,8 @@ class _Converter:
         keywords = dict(api.defaults)
         for argument, value in arguments.items():
             if argument in ("inputs", "scope", "outputs_collections", "activation_fn", "normalizer_fn",
-                            "normalizer_params", "biases_initializer", api.training):
+                            "normalizer_params", "biases_initializer", api.training) or \
+                    self._dropped(call, argument, value):
                 continue
             self._configuration_only(value, f"a layer argument (`{argument}`) computed from a tensor")
             if argument in dict(api.complement):  # keep_prob: Keras takes the rate dropped

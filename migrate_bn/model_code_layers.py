@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 from typing import Optional
 
-from . import binding, tfapi
+from . import binding, model_code_flags, tfapi
 from .facts import ModuleFacts, arg_scopes_opened, is_arg_scope_call
 from .keras_mapping import is_initializer_call, keras_initializer
 from .names import resolve
@@ -138,15 +138,15 @@ def with_arg_scopes(arg_scopes: list, op: str, arguments: dict, flags: set) -> d
     """A slim layer call's arguments with the open arg scopes' settings for its op filled
     in (the innermost scope wins; the call's own arguments win over any scope), as slim's
     add_arg_scope does. A setting that names the training flag is refused unless it is a
-    batch norm's flag inside normalizer_params (a `trainable=` flag would be a Python
-    setting of the Keras model, no longer the flag)."""
+    batch norm's flag inside normalizer_params or `trainable=` the flag itself (dropped:
+    model_code_flags)."""
     merged: dict = {}
     for arg_scope in arg_scopes:
         if any(tfapi.canonical(name) == op for name in arg_scope.ops):
             merged.update(arg_scope.kwargs)
     for argument, value in merged.items():
-        if argument != "normalizer_params" and any(isinstance(node, ast.Name) and node.id in flags
-                                                   for node in ast.walk(value)):
+        if argument != "normalizer_params" and not model_code_flags.is_flag_as_trainable(argument, value, flags) \
+                and any(isinstance(node, ast.Name) and node.id in flags for node in ast.walk(value)):
             raise NotConvertible(value, f"the training flag set as `{argument}` by an arg_scope")
     return {**merged, **arguments}
 

@@ -31,7 +31,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
-from . import binding, tfapi
+from . import binding, model_code_flags, tfapi
 from .keras_mapping import is_none_literal
 from .model_code_layers import with_arg_scopes
 from .model_code_statements import own_nodes
@@ -141,6 +141,7 @@ def merged_arguments(converter: "_Converter", call: ast.Call, site: "BatchNormSi
     flags = ({converter.flag} if converter.flag else set()) | converter.flag_aliases
     for argument, value in merged.items():
         if argument not in arguments and argument != site.spec.training_kw and \
+                not model_code_flags.is_flag_as_trainable(argument, value, flags) and \
                 any(isinstance(node, ast.Name) and node.id in flags for node in ast.walk(value)):
             raise NotConvertible(value, f"the training flag set as `{argument}` by an arg_scope")
     return merged

@@ -252,6 +252,8 @@ def convert_assignment(converter: "_Converter", statement: ast.Assign, found: tu
                                         "by configuration (ckpt-convert finds the model's own variables by name)")
     converter._configuration_only(name, "a variable named by a tensor")  # type: ignore[arg-type]
     name_text = ast.unparse(converter._tf2_names(copy.deepcopy(name)))  # type: ignore[arg-type]
+    if isinstance(name, ast.Constant) and "/" in name.value:  # `"Generator/W"`: scope "Generator", name "W"
+        name_text = repr(leaf)  # Keras weight names hold no "/"; the model's attribute keeps the whole name
     if shape is None or is_none_literal(shape):
         raise NotConvertible(statement, "`tf.get_variable` without a shape (its initial value's)")
     dtype = arguments.get("dtype")
@@ -292,7 +294,7 @@ def _leaf(name: Optional[ast.expr]) -> Optional[str]:
     """The name map's entry for a variable name: the literal, or its literal start and `*`
     when configuration follows (`"alpha" + name`: every `alpha...` of the model is its own)."""
     if isinstance(name, ast.Constant) and isinstance(name.value, str):
-        return name.value
+        return name.value.rsplit("/", 1)[-1]  # TF1 took the parts before a "/" as scopes
     if isinstance(name, ast.BinOp) and isinstance(name.op, ast.Add):
         start = _leaf(name.left)
         if start:

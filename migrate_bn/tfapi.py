@@ -896,3 +896,20 @@ KERAS_LAYERS_MODULE = "keras.layers."  # as names.resolve spells tf.keras.layers
 # the same under TF2 (anything else imported is the project's own code or another library:
 # a converted model cannot call its TF1 layers).
 TENSOR_CODE_MODULES = frozenset({"numpy", "math", "functools", "operator", "itertools"})
+
+
+# --- the training flag as a layer's `trainable`, and AUTO_REUSE (migrate_bn/model_code_flags.py) --
+
+# `trainable=<the training flag>` on a slim or tf.layers layer (at the call or by an arg_scope):
+# TF1 raises on a tensor there (its layers test `trainable` as a Python bool), so the flag was
+# a Python bool, and the variables TF1 trained were made in a build with it True.
+TRAINABLE_FLAG_NOTE = ("`trainable=` the training flag: TF1 needed a Python bool there and made the variables "
+                       "trainable only in a build with it True; the Keras layers' weights are trainable (what "
+                       "the training build made), and `training=False` is inference as before: a program that "
+                       "only ever built the model with the flag False (frozen) sets `model.trainable = False`")
+# A batch norm's `trainable` other than True (keras_mapping): Keras runs such a layer in inference mode.
+BN_NOT_TRAINABLE_NOTE = "trainable=False means inference mode in Keras (BN006): check the intent"
+# `reuse=reuse` (a parameter of the model function) on its layers (model_code_flags).
+REUSE_PARAMETER_NOTE = ("`reuse=` a parameter of the model function: TF1 shared an earlier build's variables when "
+                        "it was True; build the Keras model once and call it again there (the parameter no longer "
+                        "shares anything)")

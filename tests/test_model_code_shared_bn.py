@@ -104,7 +104,7 @@ def pair(pred="is_training", input="x", decay="0.9", first="True", second="False
      model_code_shared_bn.BUILT_BEFORE_COND),
     ("return slim.batch_norm(x, is_training=is_training, scope='bn', reuse=width > 2)",
      model_code_shared_bn.REUSE_REFUSED),
-    ("with slim.arg_scope([slim.batch_norm], trainable=is_training):\n"
+    ("with slim.arg_scope([slim.batch_norm], trainable=not is_training):\n"
      "    return slim.batch_norm(x, is_training=is_training)",
      "the training flag set as `trainable` by an arg_scope"),
 ])

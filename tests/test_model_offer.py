@@ -50,7 +50,7 @@ def configured(x, is_training):
 
 
 def phased(x):
-    return tf.layers.batch_normalization(x, training=phase)
+    return tf.layers.batch_normalization(x, training=tf.logical_not(phase))
 
 
 def both(x, is_training):
@@ -97,8 +97,8 @@ def test_each_model_function_is_offered_or_left_out_with_its_own_reason() -> Non
     assert set(refused) == {"configured", "phased", "both"}
     assert refused["configured"][0] == line_of(SCRIPT, "8 if options.wide") and \
         refused["configured"][1].startswith("reads `options`, a name of its module that cannot come")
-    assert refused["phased"] == (line_of(SCRIPT, "training=phase)"), "a training flag other than a parameter of "
-                                                                     "the model function or a literal")
+    assert refused["phased"] == (line_of(SCRIPT, "training=tf.logical_not(phase))"),
+                                 "a training flag other than a parameter of the model function or a literal")
     # `both` builds through `phased`: without it, its layers would be missing.
     assert refused["both"][0] == line_of(SCRIPT, "return phased(") and \
         refused["both"][1].startswith(f"calls `phased`, which is not converted (line {refused['phased'][0]}: ")

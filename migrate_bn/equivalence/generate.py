@@ -8,6 +8,8 @@ import ast
 import os
 from typing import TYPE_CHECKING, Iterator, Optional
 
+from .. import model_code_flags
+
 if TYPE_CHECKING:
     from ..model_code import ModuleConversion
 
@@ -28,6 +30,13 @@ DROPOUT_RATE_ZERO = "dropout_rate_zero"
 DROPOUT_NOTE = ("Dropout runs at rate 0 in both runtimes during the check (their random masks cannot agree): "
                 "the training-mode comparison covers everything but dropout's masks, and the inference "
                 "comparison is unaffected (dropout is inactive there).")
+# A case key: the TF1 model needs its flag as a Python bool (`trainable=` the flag: a tensor
+# raises there), so the check builds it twice, sharing its variables: with True for the
+# training steps, then with False for inference (tf1_side.py).
+PYTHON_FLAG = "python_flag"
+# A case key: the flag is a bool placeholder of the module (`train_phase = tf.placeholder(tf.bool)`),
+# which the function reads: the check feeds it rather than passing an argument (tf1_side.py).
+FLAG_PLACEHOLDER = "flag_placeholder"
 _LAYER_WORDS = frozenset(_SHAPES) | {"dense", "fully_connected", "batch_normalization", "batch_norm"}
 
 
@@ -83,6 +92,10 @@ def cases(conversion: "ModuleConversion") -> list[dict]:
                       **({"variables": model.variables} if model.variables else {})})
         if model.dropout:
             found[-1][DROPOUT_RATE_ZERO] = True
+        if model.python_flag and model.flag and not model.mode:
+            found[-1][PYTHON_FLAG] = True
+        if model.module_flag:
+            found[-1][FLAG_PLACEHOLDER] = True
     return found
 
 
@@ -94,18 +107,43 @@ def model_source(text: str, conversion: "ModuleConversion") -> str:
     functions = [statement for statement, _ in conversion.edits if isinstance(statement, ast.FunctionDef)]
     used = {node.id for function in functions + conversion.carried for node in ast.walk(function)
             if isinstance(node, ast.Name)}
+    # `arg_scope = tf.contrib.framework.arg_scope`: a module-level alias of an imported name
+    # the TF1 functions call (the Keras models need none: their arguments are resolved).
+    aliases = [statement for statement in tree.body if _import_alias(statement) in used]
+    used |= {_dotted_root(statement.value) for statement in aliases}  # type: ignore[attr-defined]
+    # The module-level placeholder a model reads as its flag (the check feeds it).
+    aliases += [statement for statement in (model_code_flags.module_flag_statement(tree, model.flag)
+                                            for model in conversion.models if model.module_flag and model.flag)
+                if statement is not None and statement not in aliases]
+    used |= {node.id for statement in aliases for node in ast.walk(statement) if isinstance(node, ast.Name)}
     kept = [statement for statement in tree.body if isinstance(statement, (ast.Import, ast.ImportFrom)) and
             statement.col_offset == 0 and
             any((alias.asname or alias.name.split(".")[0]) in used for alias in statement.names)]
     kept = [statement for statement in kept if not (isinstance(statement, ast.ImportFrom) and
                                                     statement.module == "__future__")]
-    segments = [ast.get_source_segment(text, statement) or "" for statement in kept]
+    segments = [ast.get_source_segment(text, statement) or "" for statement in kept + aliases]
     wanted = {function.name for function in functions}
     carried = {statement.lineno for statement in conversion.carried}  # constants and plain helpers they read
     segments += [ast.get_source_segment(text, statement) or "" for statement in tree.body
                  if (isinstance(statement, ast.FunctionDef) and statement.name in wanted) or
                  statement.lineno in carried]
     return "\n\n".join(segments) + "\n"
+
+
+def _dotted_root(node: ast.expr) -> Optional[str]:
+    """`tf` of `tf.contrib.framework.arg_scope`; None for anything but a dotted name."""
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _import_alias(statement: ast.stmt) -> Optional[str]:
+    """The name a module-level `name = module.attribute...` binds, else None."""
+    if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and \
+            isinstance(statement.targets[0], ast.Name) and isinstance(statement.value, ast.Attribute) and \
+            _dotted_root(statement.value) is not None:
+        return statement.targets[0].id
+    return None
 
 
 def check_source(module_name: str, converted_name: str, tf1_source: str, found: list[dict]) -> str:

@@ -4,9 +4,14 @@ Usage: python tf1_side.py MODULE.py CASE.json OUTDIR
 
 CASE.json: {"function": name, "flag": its training-flag parameter or null, "kwargs": {...},
 "input_shape": [...], "seed": int, "learning_rate": SGD's, default 0.05, "static_batch": the
-placeholder's batch size fixed to the input shape's, for models that need it}. The function is called on a float placeholder with a
+placeholder's batch size fixed to the input shape's, for models that need it, "python_flag": the
+flag given as a Python bool, "flag_placeholder": the flag is the module's own bool placeholder of
+that name, fed rather than passed}. The function is called on a float placeholder with a
 `placeholder_with_default(False)` training flag (a tensor, as TF1 programs fed it),
-under tensorflow-cpu 2.12.1 with v2 behaviour off. Written to OUTDIR: initial/ckpt
+under tensorflow-cpu 2.12.1 with v2 behaviour off; with "python_flag" (a model that passes
+its flag as `trainable=`, where TF1 raises on a tensor) it is built twice, sharing its
+variables through AUTO_REUSE as such programs did: with True for the training steps, then
+with False for inference (the second build must make no variable of its own). Written to OUTDIR: initial/ckpt
 (every variable after initialisation), final/ckpt (after 5 SGD steps on the mean square of
 the output, run with the update ops) and results.json: the inference output before
 training, the training-mode output of each step, the inference output after, and every
@@ -108,11 +113,26 @@ tf.set_random_seed(case.get("seed", 0))
 # The batch size left open, as TF1 programs fed batches; fixed when the model reads it as a
 # static size (`tf.reshape(x, conv.get_shape())`): "static_batch" in the case.
 inputs = tf.placeholder(tf.float32, shape if case.get("static_batch") else [None] + shape[1:])
-training = tf.placeholder_with_default(False, [])
-flag = {case["flag"]: training} if case.get("flag") else {}
-outputs = getattr(module, case["function"])(inputs, **flag, **case.get("kwargs", {}))
-if isinstance(outputs, (tuple, list)):
-    outputs = outputs[0]
+training = getattr(module, case["flag"]) if case.get("flag_placeholder") else tf.placeholder_with_default(False, [])
+
+
+def first(outputs):
+    return outputs[0] if isinstance(outputs, (tuple, list)) else outputs
+
+
+def build(flag_value):
+    flag = {case["flag"]: flag_value} if case.get("flag") and not case.get("flag_placeholder") else {}
+    return first(getattr(module, case["function"])(inputs, **flag, **case.get("kwargs", {})))
+
+
+if case.get("python_flag"):  # two builds sharing their variables: True to train, False to infer
+    with tf.variable_scope(tf.get_variable_scope(), reuse=tf.AUTO_REUSE):
+        outputs = build(True)
+        made = len(tf.global_variables())
+        inference = build(False)
+    assert len(tf.global_variables()) == made, "the build with the flag False made variables of its own"
+else:
+    outputs = inference = build(training)
 loss = tf.reduce_mean(tf.square(outputs))
 with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
     train_op = tf.train.GradientDescentOptimizer(LEARNING_RATE).minimize(loss)
@@ -121,10 +141,10 @@ results = {"steps": []}
 with tf.Session() as sess:
     sess.run(tf.global_variables_initializer())
     saver.save(sess, os.path.join(out, "initial", "ckpt"), write_meta_graph=False)
-    results["before"] = sess.run(outputs, {inputs: batches[-1]}).tolist()
+    results["before"] = sess.run(inference, {inputs: batches[-1], training: False}).tolist()
     for step in range(STEPS):
         results["steps"].append(sess.run([outputs, train_op], {inputs: batches[step], training: True})[0].tolist())
-    results["after"] = sess.run(outputs, {inputs: batches[-1]}).tolist()
+    results["after"] = sess.run(inference, {inputs: batches[-1], training: False}).tolist()
     saver.save(sess, os.path.join(out, "final", "ckpt"), write_meta_graph=False)
     results["variables"] = {variable.op.name: value.tolist() for variable, value in
                             zip(tf.global_variables(), sess.run(tf.global_variables()))}
