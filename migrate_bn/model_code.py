@@ -23,7 +23,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
-from . import binding, exact_bn, model_code_decorators, model_code_layers, model_code_statements, model_code_variables, model_offer, tfapi
+from . import binding, exact_bn, model_code_decorators, model_code_layers, model_code_slim_scopes, model_code_statements, model_code_variables, model_offer, tfapi
 from .facts import BatchNormSite, ModuleFacts
 from .keras_mapping import batch_norm_to_keras, is_initializer_call, is_none_literal, keras_initializer
 from .model_code_statements import mentions_tensor
@@ -334,7 +334,8 @@ class _Converter:
                 continue  # the docstring: the class's
             if isinstance(statement, ast.With):
                 opened = model_code_layers.opened_arg_scopes(self.facts, self.function, statement)
-                inner_prefix = prefix if opened else self._scope(statement, prefix)
+                inner_prefix = prefix if opened else \
+                    model_code_slim_scopes.enter(self, statement, prefix, init, call) or self._scope(statement, prefix)
                 self.arg_scopes.extend(opened)
                 try:
                     inner_init, inner_call = self._block(statement.body, inner_prefix)
@@ -411,7 +412,7 @@ class _Converter:
             any(_layer_kind(self.facts, n) for n in ast.walk(statement.value)) or _mentions(statement.value, flags)
         if is_tensor:
             value = self._tensor_expression(statement.value, prefix, init)
-            call.append(ast.Assign(statement.targets, value, None))
+            call.append(ast.Assign(model_code_slim_scopes.with_scope_names(self, statement.targets), value, None))
             self.tensors.update(targets)
         else:
             statement = self._tf2_names(model_code_layers.keras_initializers(  # type: ignore[assignment]
@@ -458,6 +459,7 @@ class _Converter:
         facts, tf = self.facts, self.tf
 
         is_mode_test = self._is_mode_test
+        converter = self
 
         class Rename(ast.NodeTransformer):
             def visit_Compare(self, compare: ast.Compare) -> ast.AST:
@@ -466,6 +468,9 @@ class _Converter:
                 return self.generic_visit(compare)
 
             def visit_Attribute(self, attribute: ast.Attribute) -> ast.AST:
+                scope_name = model_code_slim_scopes.scope_attribute(converter, attribute)  # `sc.name`
+                if scope_name is not None:
+                    return scope_name
                 name = resolve(attribute, facts.imports) or ""
                 if not name.startswith(("tensorflow", "tf_slim")):
                     return self.generic_visit(attribute)

@@ -895,3 +895,11 @@ KERAS_LAYERS_MODULE = "keras.layers."  # as names.resolve spells tf.keras.layers
 # the same under TF2 (anything else imported is the project's own code or another library:
 # a converted model cannot call its TF1 layers).
 TENSOR_CODE_MODULES = frozenset({"numpy", "math", "functools", "operator", "itertools"})
+# `tf.variable_scope`'s arguments by position (TF1's order), for slim-style scopes
+# `variable_scope(scope, default_name, values, reuse=reuse) as sc` (model_code_slim_scopes).
+VARIABLE_SCOPE_POSITIONS = ("name_or_scope", "default_name", "values")
+# What model code may read of the scope object such a `with` binds (both are strings).
+VARIABLE_SCOPE_NAME_ATTRIBUTES = frozenset({"name", "original_name_scope"})
+ORIGINAL_NAME_SCOPE_NOTE = ("`original_name_scope` is the variable scope's name and '/' in the Keras model: TF1's "
+                            "name scope, the same when the model is built once outside any name_scope (a second "
+                            "build or a tower's name_scope would have given TF1 other names, such as `scope_1/`)")
