@@ -1,6 +1,7 @@
 """slim-style variable scopes in model code: `with tf.variable_scope(scope, 'bottleneck_v2',
-[inputs], reuse=reuse) as sc:`, as tf-slim's nets and the projects' copies of them open
-their scopes (the model-function conversion's helper, model_code.py).
+[inputs], reuse=reuse) as sc:` (or `variable_scope(scope) as sc` whose `sc` is read), as
+tf-slim's nets and the projects' copies of them open their scopes (the model-function
+conversion's helper, model_code.py).
 
 TF1 names such a scope `scope` when one is given, else the default name made unique in
 the enclosing scope (`bottleneck_v2`, `bottleneck_v2_1`, ...: TF 2.12's
@@ -23,7 +24,8 @@ import ast
 import copy
 from typing import TYPE_CHECKING, Optional
 
-from . import binding, tfapi
+from . import binding, model_code_statements, tfapi
+from .keras_mapping import is_none_literal
 from .names import resolve
 from .script import NotConvertible, fresh_name
 
@@ -40,8 +42,14 @@ def _arguments(converter: "_Converter", statement: ast.With) -> Optional[dict]:
     if resolve(entered.func, converter.facts.imports) != tfapi.VARIABLE_SCOPE:
         return None
     arguments = binding.named_arguments(entered, tfapi.VARIABLE_SCOPE_POSITIONS)
-    if arguments is None or "default_name" not in arguments:
+    if arguments is None:
         return None
+    target = statement.items[0].optional_vars
+    read = isinstance(target, ast.Name) and any(
+        isinstance(node, ast.Name) and node.id == target.id and isinstance(node.ctx, ast.Load)
+        for node in _own(converter.function))
+    if "default_name" not in arguments and not (read and "name_or_scope" in arguments):
+        return None  # `variable_scope(name)` whose object is not read: the plain reading
     return arguments
 
 
@@ -56,10 +64,12 @@ def enter(converter: "_Converter", statement: ast.With, prefix: list,
     other = sorted(set(arguments) - set(tfapi.VARIABLE_SCOPE_POSITIONS) - {"reuse"})
     if other:
         raise NotConvertible(statement, f"a variable_scope with `{other[0]}`, which would change its variables")
-    default = arguments["default_name"]
-    if not (isinstance(default, ast.Constant) and isinstance(default.value, str)):
+    default = arguments.get("default_name")
+    if default is not None and not (isinstance(default, ast.Constant) and isinstance(default.value, str)):
         raise NotConvertible(default, "a variable_scope whose default name is not a literal string")
     name = arguments.get("name_or_scope")
+    if default is None and (name is None or is_none_literal(name)):
+        raise NotConvertible(statement, "a variable_scope without a name or a default name")
     if name is not None:
         converter._configuration_only(name, "a variable scope named by a tensor")
         if isinstance(name, ast.Constant) and not (name.value is None or isinstance(name.value, str)):
@@ -76,10 +86,11 @@ def enter(converter: "_Converter", statement: ast.With, prefix: list,
     from .model_code import _COUNTS, _concatenation  # the conversion's own names
 
     unique = ast.Call(ast.Attribute(ast.Name("self"), "unique_scope"),
-                      [ast.Name(_COUNTS), _concatenation(prefix), ast.Constant(default.value)], [])
-    if name is None or (isinstance(name, ast.Constant) and name.value is None):
-        value: ast.expr = unique
-    elif isinstance(name, ast.Constant):
+                      [ast.Name(_COUNTS), _concatenation(prefix), ast.Constant(default.value)], []) \
+        if default is not None else None
+    if name is None or is_none_literal(name):
+        value: ast.expr = unique  # type: ignore[assignment]
+    elif isinstance(name, ast.Constant) or unique is None:  # a name, and no default to fall back on
         value = _concatenation(prefix + [name])
     else:  # configuration: the caller's name, or None for the default
         value = ast.IfExp(ast.Compare(converter._tf2_names(name), [ast.IsNot()], [ast.Constant(None)]),
@@ -95,14 +106,21 @@ def enter(converter: "_Converter", statement: ast.With, prefix: list,
 
 def _refuse_other_uses(function: ast.FunctionDef, target: str) -> None:
     """`sc.name` and `sc.original_name_scope` only: both are strings the model computes."""
-    allowed = {id(node.value) for node in ast.walk(function) if isinstance(node, ast.Attribute) and
+    allowed = {id(node.value) for node in _own(function) if isinstance(node, ast.Attribute) and
                isinstance(node.value, ast.Name) and node.value.id == target and
                node.attr in tfapi.VARIABLE_SCOPE_NAME_ATTRIBUTES}
-    for node in ast.walk(function):
+    for node in _own(function):
         if isinstance(node, ast.Name) and node.id == target and isinstance(node.ctx, ast.Load) and \
                 id(node) not in allowed:
             raise NotConvertible(node, f"`{target}`, a variable scope object, used for more than its `name` "
                                        "or `original_name_scope`")
+
+
+def _own(function: ast.FunctionDef) -> list[ast.AST]:
+    """The nodes of `function` without its nested functions' (a parameter `sc` of a helper
+    defined inside is another name)."""
+    own = model_code_statements.own_nodes(function)
+    return [node for node in ast.walk(function) if id(node) in own]
 
 
 def scope_attribute(converter: "_Converter", attribute: ast.Attribute) -> Optional[ast.expr]:

@@ -102,3 +102,14 @@ def test_other_keywords_and_computed_default_names_are_refused() -> None:
             return tf.layers.batch_normalization(x, training=is_training)
         """)
     assert "a variable scope named by a tensor" in str(tensor.skipped)
+
+
+def test_a_named_scope_whose_object_is_read() -> None:
+    result = upgraded("""\
+        with tf.variable_scope("mobile") as sc:
+            collection = sc.name + "_end_points"
+            return tf.layers.batch_normalization(x, training=is_training)
+        """)
+    assert result.skipped is None, result.skipped
+    assert "sc = 'mobile'" in result.text
+    assert "self.unique_scope(scopes, sc + '/', 'batch_normalization')" in result.text
