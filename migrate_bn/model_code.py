@@ -495,6 +495,8 @@ class _Converter:
         if bound is None:
             raise NotConvertible(original, "a model function called with *args/**kwargs")
         converter_flag = self._helper_flag(helper)
+        bound = model_code_slim_scopes.arg_scope_arguments(self, helper, original, bound, converter_flag)
+        model_code_slim_scopes.refuse_arg_scope_around_helper(self, helper, original)
         flags = ({self.flag} if self.flag else set()) | self.flag_aliases
         build_keywords = []
         for parameter, value in bound.items():
@@ -523,7 +525,7 @@ class _Converter:
         """The copy of an argument `value` of `original` inside its copy `copied`."""
         pairs = list(zip(original.args, copied.args)) + \
             [(o.value, c.value) for o, c in zip(original.keywords, copied.keywords)]
-        return next(c for o, c in pairs if o is value)
+        return next((c for o, c in pairs if o is value), value)  # `value` itself: an arg_scope gave it
 
     def _plain_call(self, call: ast.Call) -> None:
         """A call in the model's computation that builds no layer: TensorFlow's own ops only."""

@@ -146,13 +146,19 @@ def with_arg_scopes(arg_scopes: list, op: str, arguments: dict, flags: set) -> d
     setting of the Keras model, no longer the flag)."""
     merged: dict = {}
     for arg_scope in arg_scopes:
-        if any(tfapi.canonical(name) == op for name in arg_scope.ops):
+        if any(same_slim_op(tfapi.canonical(name), op) for name in arg_scope.ops):
             merged.update(arg_scope.kwargs)
     for argument, value in merged.items():
         if argument != "normalizer_params" and any(isinstance(node, ast.Name) and node.id in flags
                                                    for node in ast.walk(value)):
             raise NotConvertible(value, f"the training flag set as `{argument}` by an arg_scope")
     return {**merged, **arguments}
+
+
+def same_slim_op(first: str, second: str) -> bool:
+    """One slim function under either of its names (`conv2d` and `convolution2d`), as
+    arg_scope keys them (by the function)."""
+    return tfapi.SLIM_LAYER_ALIASES.get(first, first) == tfapi.SLIM_LAYER_ALIASES.get(second, second)
 
 
 def scoped_ops(arg_scopes: list) -> set:

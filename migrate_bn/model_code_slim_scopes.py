@@ -147,3 +147,108 @@ def with_scope_names(converter: "_Converter", targets: list[ast.expr]) -> list[a
     if not converter.__dict__.get("scope_targets"):
         return targets
     return [Replace().visit(copy.deepcopy(target)) for target in targets]
+
+
+def refuse_arg_scope_around_helper(converter: "_Converter", helper: ast.FunctionDef, call: ast.Call) -> None:
+    """A model function called under an open `arg_scope` that sets arguments of the layers
+    it builds (itself or through its own helpers): TF1 applied them inside the call, but a
+    helper's methods are written once, without the caller's arg scopes, so they would be
+    built with slim's defaults. Refused with the op (observing keywords such as
+    `outputs_collections` change nothing and pass)."""
+    from .model_code_layers import same_slim_op
+
+    setting = [arg_scope for arg_scope in converter.arg_scopes
+               if set(arg_scope.kwargs) - tfapi.ARG_SCOPE_OBSERVING_KEYWORDS]
+    # The module's own functions the arg scopes around the call name (the facts keep TF's ops).
+    named = {name for arg_scope in _enclosing_arg_scopes(converter, call)
+             if any(k.arg not in tfapi.ARG_SCOPE_OBSERVING_KEYWORDS for k in arg_scope.keywords)
+             for name in _named(arg_scope)} - {helper.name}
+    if not setting and not named:
+        return
+    seen: set[str] = set()
+    todo = [helper]
+    while todo:
+        function = todo.pop()
+        if function.name in seen:
+            continue
+        seen.add(function.name)
+        for node in ast.walk(function):
+            if not isinstance(node, ast.Call):
+                continue
+            if isinstance(node.func, ast.Name) and node.func.id in converter.helpers:
+                todo.append(converter.helpers[node.func.id])
+            if isinstance(node.func, ast.Name) and node.func.id in named:
+                raise NotConvertible(call, f"an arg_scope around the call of `{helper.name}` sets arguments "
+                                           f"of its `{node.func.id}`, which its methods are written without")
+            name = resolve(node.func, converter.facts.imports)
+            if name is None:
+                continue
+            for arg_scope in setting:
+                if any(same_slim_op(tfapi.canonical(op), tfapi.canonical(name)) for op in arg_scope.ops):
+                    raise NotConvertible(call, f"an arg_scope around the call of `{helper.name}` sets arguments "
+                                               f"of its `{converter.facts.segment(node.func)}`, which its methods "
+                                               "are written without")
+
+
+# --- arg_scope on the project's own add_arg_scope functions --------------------------------
+
+def _enclosing_arg_scopes(converter: "_Converter", call: ast.Call) -> list[ast.Call]:
+    """The `arg_scope(...)` calls of the function's own `with` statements around `call`,
+    outermost first (the arg scopes open at the call, as far as this function opens them)."""
+    from .model_code_decorators import is_arg_scope
+
+    found = []
+    for node in _own(converter.function):
+        if isinstance(node, ast.With) and any(inner is call for inner in ast.walk(node)):
+            found.extend(item.context_expr for item in node.items if isinstance(item.context_expr, ast.Call)
+                         and is_arg_scope(converter.facts, item.context_expr))
+    return sorted(found, key=lambda scope: (scope.lineno, scope.col_offset))
+
+
+def _named(arg_scope: ast.Call) -> set[str]:
+    """The module functions an arg_scope's op list names (`[prelu]`, `[unit, slim.conv2d]`)."""
+    if not arg_scope.args or not isinstance(arg_scope.args[0], (ast.List, ast.Tuple)):
+        return set()
+    return {element.id for element in arg_scope.args[0].elts if isinstance(element, ast.Name)}
+
+
+def arg_scope_arguments(converter: "_Converter", helper: ast.FunctionDef, call: ast.Call, bound: dict,
+                        flag: Optional[str]) -> dict:
+    """The arguments of a call of a model function of the module (slim's `@add_arg_scope`)
+    with what the arg scopes the function opens around it give it (`with
+    slim.arg_scope([prelu], decoder=decoder):`): the innermost scope wins, the call's own
+    arguments win over any scope, as add_arg_scope merges them. Refused: a keyword the
+    function does not take, `**` in the scope, and the function's training flag (the
+    conversion finds flags in calls, not in scopes)."""
+    merged: dict = {}
+    parameters = [a.arg for a in helper.args.args]
+    for arg_scope in _enclosing_arg_scopes(converter, call):
+        if helper.name not in _named(arg_scope):
+            continue
+        for keyword in arg_scope.keywords:
+            if keyword.arg is None:
+                raise NotConvertible(arg_scope, f"an arg_scope gives `{helper.name}` arguments through **")
+            if keyword.arg in tfapi.ARG_SCOPE_OBSERVING_KEYWORDS and keyword.arg not in parameters:
+                continue
+            if keyword.arg not in parameters[1:]:
+                raise NotConvertible(arg_scope, f"an arg_scope gives `{helper.name}` `{keyword.arg}`, which it "
+                                                "does not take")
+            if keyword.arg == flag:
+                raise NotConvertible(arg_scope, f"an arg_scope gives `{helper.name}` its training flag "
+                                                f"`{keyword.arg}`")
+            merged[keyword.arg] = keyword.value
+    return {**merged, **bound}
+
+
+def reads_arg_scope(facts, arg_scope: ast.Call) -> bool:
+    """Does the model-function conversion read this arg_scope where it gives arguments to
+    the module's own functions? Yes when it is opened in a model function (with one item:
+    the form the conversion follows); such a scope needs no refusal of the functions it
+    names (model_code_decorators)."""
+    from .model_code import model_functions
+
+    for function in model_functions(facts):
+        for node in ast.walk(function):
+            if isinstance(node, ast.With) and len(node.items) == 1 and node.items[0].context_expr is arg_scope:
+                return True
+    return False

@@ -903,3 +903,13 @@ VARIABLE_SCOPE_NAME_ATTRIBUTES = frozenset({"name", "original_name_scope"})
 ORIGINAL_NAME_SCOPE_NOTE = ("`original_name_scope` is the variable scope's name and '/' in the Keras model: TF1's "
                             "name scope, the same when the model is built once outside any name_scope (a second "
                             "build or a tower's name_scope would have given TF1 other names, such as `scope_1/`)")
+# tf-slim's other names of its layer functions (`conv2d = convolution2d`, ...: one function,
+# so one op for arg_scope too, and one Keras layer; model_code_layers.same_slim_op).
+SLIM_LAYER_ALIASES = {
+    "tensorflow.contrib.layers.convolution2d": "tensorflow.contrib.layers.conv2d",
+    "tensorflow.contrib.layers.convolution2d_transpose": "tensorflow.contrib.layers.conv2d_transpose",
+}
+SLIM_LAYER_ALIASES.update({alias.replace("contrib.layers.", "contrib.slim."): name.replace("contrib.layers.",
+                                                                                          "contrib.slim.")
+                           for alias, name in list(SLIM_LAYER_ALIASES.items())})
+SLIM_LAYERS.update({alias: SLIM_LAYERS[name] for alias, name in SLIM_LAYER_ALIASES.items()})

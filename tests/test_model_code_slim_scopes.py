@@ -113,3 +113,88 @@ def test_a_named_scope_whose_object_is_read() -> None:
     assert result.skipped is None, result.skipped
     assert "sc = 'mobile'" in result.text
     assert "self.unique_scope(scopes, sc + '/', 'batch_normalization')" in result.text
+
+
+def test_slim_convolution2d_is_conv2d_and_takes_its_arg_scope() -> None:
+    source = '''\
+import tensorflow.compat.v1 as tf
+import tf_slim as slim
+
+
+def model(x, is_training):
+    with slim.arg_scope([slim.conv2d], activation_fn=None, padding="VALID"):
+        x = slim.convolution2d(x, 4, [3, 3], scope="conv_1")
+    return slim.batch_norm(x, is_training=is_training, scope="conv_1/batch_norm")
+'''
+    result = upgrade_source(source)
+    assert result.skipped is None, result.skipped
+    assert "self.add_scoped('conv_1', tf.keras.layers.Conv2D(padding='valid', filters=4, kernel_size=[3, 3]))" \
+        in result.text
+    assert "x = self.scoped(x, 'conv_1')" in result.text  # no activation: the arg_scope's None
+
+
+def test_an_arg_scope_around_a_helper_that_sets_its_layers_arguments_is_refused() -> None:
+    # TF1 applies it inside the call; the helper's methods are written once, without it.
+    source = '''\
+import tensorflow.compat.v1 as tf
+import tf_slim as slim
+
+
+def unit(x, is_training):
+    x = slim.conv2d(x, 4, 3)
+    return slim.batch_norm(x, is_training=is_training)
+
+
+def model(x, is_training):
+    with slim.arg_scope([slim.conv2d], weights_initializer=tf.truncated_normal_initializer(stddev=0.1)):
+        return unit(x, is_training)
+'''
+    result = upgrade_source(source)
+    assert "an arg_scope around the call of `unit` sets arguments of its `slim.conv2d`" in str(result.skipped)
+    observing = source.replace("weights_initializer=tf.truncated_normal_initializer(stddev=0.1)",
+                               "outputs_collections='end_points'")
+    assert upgrade_source(observing).skipped is None
+
+
+ARG_SCOPED = '''\
+import tensorflow.compat.v1 as tf
+import tf_slim as slim
+
+
+@slim.add_arg_scope
+def act(x, decoder=False, scope="act"):
+    width = 2 if decoder else 4
+    return slim.fully_connected(x, width, scope=scope)
+
+
+@slim.add_arg_scope
+def unit(x, is_training, decoder=False, scope="unit"):
+    with slim.arg_scope([act], {keywords}):
+        x = slim.batch_norm(x, is_training=is_training, scope=scope)
+        return act(x)
+
+
+def model(x, is_training):
+    return unit(x, is_training, decoder=True)
+'''
+
+
+def test_an_arg_scope_a_model_function_opens_gives_the_module_s_functions_their_arguments() -> None:
+    # ENet's `with slim.arg_scope([prelu], decoder=decoder):` in its bottleneck.
+    result = upgrade_source(ARG_SCOPED.format(keywords="decoder=decoder"))
+    assert result.skipped is None, result.skipped
+    assert "self.build_act(scopes, prefix, decoder=decoder)" in result.text
+    assert "return self.apply_act(scopes, prefix, x=x, decoder=decoder)" in result.text
+
+
+def test_an_arg_scope_giving_an_argument_the_function_does_not_take_is_refused() -> None:
+    result = upgrade_source(ARG_SCOPED.format(keywords="alpha=0.2"))
+    assert "an arg_scope gives `act` `alpha`, which it does not take" in str(result.skipped)
+
+
+def test_an_arg_scope_around_a_call_that_names_a_function_the_callee_calls_is_refused() -> None:
+    source = ARG_SCOPED.format(keywords="outputs_collections='ends'").replace(
+        "    return unit(x, is_training, decoder=True)",
+        "    with slim.arg_scope([act], decoder=True):\n        return unit(x, is_training)")
+    result = upgrade_source(source)
+    assert "an arg_scope around the call of `unit` sets arguments of its `act`" in str(result.skipped)
