@@ -683,7 +683,7 @@ class _Converter:
                 if notes:
                     raise NotConvertible(value, f"initializer `{self.facts.segment(value)}` has no checked "
                                                 "Keras equivalent")
-                keywords["kernel_initializer"] = converted
+                keywords[api.initializer_keyword] = converted
             elif not is_none_literal(value):
                 raise NotConvertible(value, f"`{argument}` has no Keras equivalent here")
         normalizer = normalizer_training = None

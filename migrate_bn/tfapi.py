@@ -790,6 +790,7 @@ class SlimLayerApi:
     training: Optional[str] = None  # the argument that switches it between training and inference
     default_training: bool = False  # slim's default for that argument
     complement: tuple = ()  # (slim keyword, Keras keyword taking 1 - its value): keep_prob -> rate
+    initializer_keyword: str = "kernel_initializer"  # the Keras keyword slim's weights_initializer is
 
 
 _SLIM_WEIGHTED = ("normalizer_fn", "normalizer_params", "weights_initializer", "weights_regularizer",
@@ -913,3 +914,22 @@ SLIM_LAYER_ALIASES.update({alias.replace("contrib.layers.", "contrib.slim."): na
                                                                                           "contrib.slim.")
                            for alias, name in list(SLIM_LAYER_ALIASES.items())})
 SLIM_LAYERS.update({alias: SLIM_LAYERS[name] for alias, name in SLIM_LAYER_ALIASES.items()})
+# slim's separable_convolution2d with `num_outputs=None` is a depthwise convolution only
+# (variables `depthwise_weights` [k, k, in, multiplier] and `biases` [in * multiplier], unless
+# normalized): Keras's DepthwiseConv2D (weights_initializer is its depthwise_initializer).
+# Any other num_outputs (a pointwise convolution too) is refused: `num_outputs` has no
+# Keras keyword here.
+SLIM_LAYERS["tensorflow.contrib.layers.separable_conv2d"] = SlimLayerApi(
+    "DepthwiseConv2D", "SeparableConv2d",
+    ("inputs", "num_outputs", "kernel_size", "depth_multiplier", "stride", "padding", "data_format", "rate",
+     "activation_fn", "normalizer_fn", "normalizer_params", "weights_initializer", "pointwise_initializer",
+     "weights_regularizer", "biases_initializer", "biases_regularizer", "reuse", "variables_collections",
+     "outputs_collections", "trainable", "scope"),
+    {"kernel_size": "kernel_size", "depth_multiplier": "depth_multiplier", "stride": "strides",
+     "padding": "padding", "rate": "dilation_rate", "trainable": "trainable"},
+    frozenset({"padding"}), True, (("padding", "'same'"),), initializer_keyword="depthwise_initializer")
+SLIM_LAYERS["tensorflow.contrib.slim.separable_conv2d"] = SLIM_LAYERS["tensorflow.contrib.layers.separable_conv2d"]
+_DEPTHWISE_ALIASES = {"tensorflow.contrib.layers.separable_convolution2d": "tensorflow.contrib.layers.separable_conv2d",
+                      "tensorflow.contrib.slim.separable_convolution2d": "tensorflow.contrib.slim.separable_conv2d"}
+SLIM_LAYER_ALIASES.update(_DEPTHWISE_ALIASES)
+SLIM_LAYERS.update({alias: SLIM_LAYERS[name] for alias, name in _DEPTHWISE_ALIASES.items()})

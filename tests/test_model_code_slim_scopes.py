@@ -198,3 +198,35 @@ def test_an_arg_scope_around_a_call_that_names_a_function_the_callee_calls_is_re
         "    with slim.arg_scope([act], decoder=True):\n        return unit(x, is_training)")
     result = upgrade_source(source)
     assert "an arg_scope around the call of `unit` sets arguments of its `act`" in str(result.skipped)
+
+
+DEPTHWISE = '''\
+import tensorflow.compat.v1 as tf
+import tf_slim as slim
+
+
+def net(x, is_training):
+    x = slim.separable_convolution2d(x, {num_outputs}, [3, 3], depth_multiplier=2, stride=2,
+                                     weights_initializer=tf.truncated_normal_initializer(stddev=0.1), scope="dw")
+    return slim.batch_norm(x, is_training=is_training)
+'''
+
+
+def test_slims_separable_convolution_without_num_outputs_is_a_depthwise_convolution() -> None:
+    result = upgrade_source(DEPTHWISE.format(num_outputs="None"))
+    assert result.skipped is None, result.skipped
+    assert "self.add_scoped('dw', tf.keras.layers.DepthwiseConv2D(padding='same', kernel_size=[3, 3], " \
+           "depth_multiplier=2, strides=2, depthwise_initializer=tf.keras.initializers.TruncatedNormal(" \
+           "mean=0.0, stddev=0.1)))" in result.text
+    assert "x = tf.nn.relu(self.scoped(x, 'dw'))" in result.text  # slim's default activation
+
+
+def test_a_separable_convolution_with_a_pointwise_part_is_refused() -> None:
+    result = upgrade_source(DEPTHWISE.format(num_outputs="16"))
+    assert "`num_outputs` has no Keras equivalent here" in str(result.skipped)
+
+
+def test_ckpt_convert_tells_a_depthwise_kernel_by_its_tf1_name() -> None:
+    from migrate_bn.checkpoints import layer_weight
+    assert layer_weight("net/dw/depthwise_weights") == ("net/dw", "kernel")
+    assert layer_weight("net/dw/biases") == ("net/dw", "bias")
