@@ -588,8 +588,8 @@ class _Converter:
                 ({self.flag} if self.flag else set()) | self.flag_aliases, self._is_mode_test)
             return _LayerCall(call, key, constructor, arguments["inputs"], training)
         site = next(s for s in self.facts.batch_norm_sites if s.node is call)
-        model_code_layers.refuse_batch_norm_settings(self.arg_scopes, call)
-        constructor, training, activation, arguments = self._layer_parts(call, site)
+        scoped_call, site = model_code_slim_scopes.with_batch_norm_settings(self, call, site)  # arg_scope's
+        constructor, training, activation, arguments = self._layer_parts(scoped_call, site)
         family = site.spec.family  # type: ignore[union-attr]
         name = arguments.get("scope" if family == "contrib" else "name")
         key = self._key(prefix, name, tfapi.BATCH_NORM_BASE_NAMES[family], call)
@@ -696,7 +696,6 @@ class _Converter:
                 raise NotConvertible(given, "a normalizer_fn other than slim's or tf.layers' batch norm")
             biases = arguments.get("biases_initializer")
             if site is not None:
-                model_code_layers.refuse_batch_norm_settings(self.arg_scopes, call)
                 normalizer, normalizer_scope, normalizer_training = self._normalizer(call, site, arguments)
                 keywords["use_bias"] = "False"  # slim makes no bias under a normalizer
             elif biases is not None and is_none_literal(biases):
@@ -730,6 +729,7 @@ class _Converter:
             self.facts.dict_entries(params_node, site.scope)
         if params is None:
             raise NotConvertible(call, "normalizer_params that are not a dict the conversion can read")
+        params = {**model_code_slim_scopes.batch_norm_settings(self, arguments["normalizer_fn"]), **params}
         synthetic = ast.Call(arguments["normalizer_fn"], [arguments["inputs"]],
                              [ast.keyword(key, value) for key, value in params.items()])
         normalizer_site = dataclasses.replace(site, node=synthetic, how="call")

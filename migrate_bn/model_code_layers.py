@@ -161,19 +161,6 @@ def same_slim_op(first: str, second: str) -> bool:
     return tfapi.SLIM_LAYER_ALIASES.get(first, first) == tfapi.SLIM_LAYER_ALIASES.get(second, second)
 
 
-def scoped_ops(arg_scopes: list) -> set:
-    """The ops the open arg scopes set arguments of (canonical names)."""
-    return {tfapi.canonical(name) for arg_scope in arg_scopes if arg_scope.kwargs for name in arg_scope.ops}
-
-
-def refuse_batch_norm_settings(arg_scopes: list, call: ast.Call) -> None:
-    """A batch norm (called, or a layer's normalizer_fn) under an arg_scope that sets batch
-    norm's own arguments: the conversion reads them from the call and normalizer_params only."""
-    batch_norms = {tfapi.canonical(name) for name, api in tfapi.BATCH_NORM_APIS.items() if not api.is_class}
-    if scoped_ops(arg_scopes) & batch_norms:
-        raise NotConvertible(call, "a batch norm whose arguments an arg_scope sets")
-
-
 def complement(value: ast.expr, text: str) -> str:
     """`1 - keep_prob` as slim computed it (the same float: slim passes `rate=1 - keep_prob`)."""
     if isinstance(value, (ast.Constant, ast.Name, ast.Attribute)):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import dataclasses
 from typing import TYPE_CHECKING, Optional
 
 from . import binding, model_code_statements, tfapi
@@ -252,3 +253,42 @@ def reads_arg_scope(facts, arg_scope: ast.Call) -> bool:
             if isinstance(node, ast.With) and len(node.items) == 1 and node.items[0].context_expr is arg_scope:
                 return True
     return False
+
+
+# --- slim's batch norm under an arg_scope (`arg_scope([slim.batch_norm], is_training=...)`) -----
+
+def batch_norm_settings(converter: "_Converter", function: ast.expr) -> dict:
+    """What the open arg scopes give slim's batch norm called as `function` (a direct call's
+    func, or a layer's normalizer_fn), the innermost scope winning, as add_arg_scope merges
+    them; {} for a batch norm that is not slim's (tf.layers' takes no arg_scope). A setting
+    that names a parameter of the model function other than its training flag, as the
+    training argument, is refused (the Keras model would take it as configuration)."""
+    from .model_code_layers import same_slim_op
+
+    name = resolve(function, converter.facts.imports)
+    spec = tfapi.BATCH_NORM_APIS.get(tfapi.canonical(name)) if name else None
+    if spec is None or spec.family != "contrib" or spec.is_class:
+        return {}
+    merged: dict = {}
+    for arg_scope in converter.arg_scopes:
+        if any(same_slim_op(tfapi.canonical(op), tfapi.canonical(name)) for op in arg_scope.ops):  # type: ignore
+            merged.update(arg_scope.kwargs)
+    flag = merged.get(spec.training_kw)
+    if isinstance(flag, ast.Name) and flag.id in converter.parameters[1:] and flag.id != converter.flag:
+        raise NotConvertible(flag, f"the training flag `{flag.id}` set by an arg_scope where the conversion did "
+                                   "not find it as the model's flag")
+    return merged
+
+
+def with_batch_norm_settings(converter: "_Converter", call: ast.Call, site):
+    """A direct slim batch-norm call with the arg scopes' settings for it written in (the
+    call's own arguments win): the call and site the conversion reads its arguments from."""
+    settings = batch_norm_settings(converter, call.func)
+    if not settings:
+        return call, site
+    given = binding.named_arguments(call, tfapi.SLIM_BN_POSITIONS)
+    if given is None:
+        raise NotConvertible(call, "a batch norm given arguments through *args/**kwargs under an arg_scope")
+    synthetic = ast.Call(call.func, list(call.args), list(call.keywords) +
+                         [ast.keyword(key, value) for key, value in settings.items() if key not in given])
+    return synthetic, dataclasses.replace(site, node=synthetic)

@@ -230,3 +230,35 @@ def test_ckpt_convert_tells_a_depthwise_kernel_by_its_tf1_name() -> None:
     from migrate_bn.checkpoints import layer_weight
     assert layer_weight("net/dw/depthwise_weights") == ("net/dw", "kernel")
     assert layer_weight("net/dw/biases") == ("net/dw", "bias")
+
+
+BATCH_NORM_SCOPED = '''\
+import tensorflow.compat.v1 as tf
+import tf_slim as slim
+
+
+def net(x, is_training, other=True):
+    with slim.arg_scope([slim.batch_norm], is_training={flag}, decay=0.9, fused=True):
+        with slim.arg_scope([slim.batch_norm], activation_fn=tf.nn.relu):
+            x = slim.batch_norm(x, scope="direct", decay=0.5)
+        x = slim.conv2d(x, 4, 3, normalizer_fn=slim.batch_norm, normalizer_params={{"scale": True}})
+    with slim.arg_scope([slim.batch_norm], decay=0.8):
+        return tf.layers.batch_normalization(x, training=is_training, name="not_slims")
+'''
+
+
+def test_an_arg_scope_gives_slims_batch_norm_its_settings_called_or_as_a_normalizer() -> None:
+    # MobileNet's `arg_scope([slim.batch_norm], is_training=is_training, activation_fn=tf.nn.relu, fused=True)`.
+    result = upgrade_source(BATCH_NORM_SCOPED.format(flag="is_training"))
+    assert result.skipped is None, result.skipped
+    text = result.text
+    assert "self.add_scoped('direct', FusedBatchNormalization(fused_ranks=(2, 4, 5), momentum=0.5, " in text
+    assert "x = tf.nn.relu(self.scoped(x, 'direct', training=is_training))" in text  # the call's decay wins
+    assert "'BatchNorm', FusedBatchNormalization(fused_ranks=(2, 4, 5), momentum=0.9, scale=True))" in text
+    assert "momentum=0.8" not in text  # tf.layers' batch norm takes no arg_scope
+
+
+def test_an_arg_scope_setting_another_parameter_as_batch_norms_flag_is_refused() -> None:
+    result = upgrade_source(BATCH_NORM_SCOPED.format(flag="other"))
+    assert "the training flag `other` set by an arg_scope" in str(result.skipped) or \
+        "two training flags" in str(result.skipped)
