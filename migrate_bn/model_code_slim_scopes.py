@@ -291,4 +291,5 @@ def with_batch_norm_settings(converter: "_Converter", call: ast.Call, site):
         raise NotConvertible(call, "a batch norm given arguments through *args/**kwargs under an arg_scope")
     synthetic = ast.Call(call.func, list(call.args), list(call.keywords) +
                          [ast.keyword(key, value) for key, value in settings.items() if key not in given])
+    ast.copy_location(synthetic, call)  # its refusals name the call's line (the offer leaves out its function)
     return synthetic, dataclasses.replace(site, node=synthetic)

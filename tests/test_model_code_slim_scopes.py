@@ -262,3 +262,11 @@ def test_an_arg_scope_setting_another_parameter_as_batch_norms_flag_is_refused()
     result = upgrade_source(BATCH_NORM_SCOPED.format(flag="other"))
     assert "the training flag `other` set by an arg_scope" in str(result.skipped) or \
         "two training flags" in str(result.skipped)
+
+
+def test_a_refusal_of_a_batch_norm_given_settings_by_an_arg_scope_names_the_calls_line() -> None:
+    # The offer leaves out the function holding that line (taki0112/SENet's copies).
+    source = BATCH_NORM_SCOPED.format(flag="is_training").replace('scope="direct", decay=0.5',
+                                                                   'scope="direct", decay=0.5, reuse=True')
+    result = upgrade_source(source)
+    assert result.skipped is not None and result.skipped[0] == 8, result.skipped
