@@ -81,7 +81,11 @@ def convert(old: str, new: str, name_map: dict) -> list[str]:
 # batch renormalization's three, which Keras 3 names as TF1 did).
 LAYER_WEIGHTS = {"kernel": "kernel", "bias": "bias", "weights": "kernel", "biases": "bias", "gamma": "gamma",
                  "beta": "beta", "moving_mean": "moving_mean", "moving_variance": "moving_variance",
-                 "moving_stddev": "moving_stddev", "renorm_mean": "renorm_mean", "renorm_stddev": "renorm_stddev"}
+                 "moving_stddev": "moving_stddev", "renorm_mean": "renorm_mean", "renorm_stddev": "renorm_stddev",
+                 # slim's depthwise convolution (separable_convolution2d without num_outputs): Keras 3's
+                 # DepthwiseConv2D calls its kernel `kernel` too (_scoped_model tells it by this leaf).
+                 "depthwise_weights": "kernel"}
+DEPTHWISE_LEAF = "depthwise_weights"
 
 
 def layer_weight(name: str) -> Optional[tuple[str, str]]:
@@ -144,6 +148,8 @@ def _scoped_model(tf: Any, reader: Any, available: dict, prefix: str,
     for scope, weights in sorted(scopes.items()):
         if "moving_mean" in weights:
             keras_class = "BatchNormalization"
+        elif "kernel" in weights and weights["kernel"].endswith("/" + DEPTHWISE_LEAF):
+            keras_class = "DepthwiseConv2D"  # its bias has inputs x multiplier entries, not a Conv2D's
         elif "kernel" in weights:
             keras_class = KERNEL_RANK_CLASSES.get(len(available[weights["kernel"]]), "Dense")
         else:
@@ -171,6 +177,10 @@ def _built_layer(tf: Any, keras_class: str, values: dict) -> Any:
     elif keras_class == "Conv2D":
         kernel = values["kernel"]
         layer = layers.Conv2D(kernel.shape[3], kernel.shape[:2], use_bias="bias" in values)
+        layer.build((None, None, None, kernel.shape[2]))
+    elif keras_class == "DepthwiseConv2D":
+        kernel = values["kernel"]  # (height, width, inputs, multiplier)
+        layer = layers.DepthwiseConv2D(kernel.shape[:2], depth_multiplier=kernel.shape[3], use_bias="bias" in values)
         layer.build((None, None, None, kernel.shape[2]))
     elif keras_class in ("Conv1D", "Conv3D"):
         kernel = values["kernel"]  # (width | depth, height, width; inputs, outputs)

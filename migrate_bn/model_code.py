@@ -23,7 +23,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
-from . import binding, exact_bn, model_code_decorators, model_code_flags, model_code_layers, model_code_shared_bn, model_code_statements, model_code_variables, model_offer, tfapi
+from . import (binding, exact_bn, model_code_decorators, model_code_flags, model_code_layers, model_code_shared_bn,
+               model_code_slim_scopes, model_code_statements, model_code_variables, model_offer, tfapi)
 from .facts import BatchNormSite, ModuleFacts
 from .keras_mapping import batch_norm_to_keras, is_initializer_call, is_none_literal, keras_initializer
 from .model_code_statements import mentions_tensor
@@ -349,7 +350,8 @@ class _Converter:
                 continue  # the docstring: the class's
             if isinstance(statement, ast.With):
                 opened = model_code_layers.opened_arg_scopes(self.facts, self.function, statement)
-                inner_prefix = prefix if opened else self._scope(statement, prefix)
+                inner_prefix = prefix if opened else \
+                    model_code_slim_scopes.enter(self, statement, prefix, init, call) or self._scope(statement, prefix)
                 self.arg_scopes.extend(opened)
                 try:
                     inner_init, inner_call = self._block(statement.body, inner_prefix)
@@ -426,7 +428,7 @@ class _Converter:
             any(_layer_kind(self.facts, n) for n in ast.walk(statement.value)) or _mentions(statement.value, flags)
         if is_tensor:
             value = self._tensor_expression(statement.value, prefix, init)
-            call.append(ast.Assign(statement.targets, value, None))
+            call.append(ast.Assign(model_code_slim_scopes.with_scope_names(self, statement.targets), value, None))
             self.tensors.update(targets)
         else:
             statement = self._tf2_names(model_code_layers.keras_initializers(  # type: ignore[assignment]
@@ -482,6 +484,7 @@ class _Converter:
         facts, tf = self.facts, self.tf
 
         is_mode_test = self._is_mode_test
+        converter = self
 
         class Rename(ast.NodeTransformer):
             def visit_Compare(self, compare: ast.Compare) -> ast.AST:
@@ -490,6 +493,9 @@ class _Converter:
                 return self.generic_visit(compare)
 
             def visit_Attribute(self, attribute: ast.Attribute) -> ast.AST:
+                scope_name = model_code_slim_scopes.scope_attribute(converter, attribute)  # `sc.name`
+                if scope_name is not None:
+                    return scope_name
                 name = resolve(attribute, facts.imports) or ""
                 if not name.startswith(("tensorflow", "tf_slim")):
                     return self.generic_visit(attribute)
@@ -514,6 +520,8 @@ class _Converter:
         if bound is None:
             raise NotConvertible(original, "a model function called with *args/**kwargs")
         converter_flag = self._helper_flag(helper)
+        bound = model_code_slim_scopes.arg_scope_arguments(self, helper, original, bound, converter_flag)
+        model_code_slim_scopes.refuse_arg_scope_around_helper(self, helper, original)
         flags = ({self.flag} if self.flag else set()) | self.flag_aliases
         build_keywords = []
         for parameter, value in bound.items():
@@ -542,7 +550,7 @@ class _Converter:
         """The copy of an argument `value` of `original` inside its copy `copied`."""
         pairs = list(zip(original.args, copied.args)) + \
             [(o.value, c.value) for o, c in zip(original.keywords, copied.keywords)]
-        return next(c for o, c in pairs if o is value)
+        return next((c for o, c in pairs if o is value), value)  # `value` itself: an arg_scope gave it
 
     def _plain_call(self, call: ast.Call) -> None:
         """A call in the model's computation that builds no layer: TensorFlow's own ops only."""
@@ -727,7 +735,7 @@ class _Converter:
                 if notes:
                     raise NotConvertible(value, f"initializer `{self.facts.segment(value)}` has no checked "
                                                 "Keras equivalent")
-                keywords["kernel_initializer"] = converted
+                keywords[api.initializer_keyword] = converted
             elif not is_none_literal(value):
                 raise NotConvertible(value, f"`{argument}` has no Keras equivalent here")
         normalizer = normalizer_training = None
@@ -740,7 +748,6 @@ class _Converter:
                 raise NotConvertible(given, "a normalizer_fn other than slim's or tf.layers' batch norm")
             biases = arguments.get("biases_initializer")
             if site is not None:
-                model_code_layers.refuse_batch_norm_settings(self.arg_scopes, call)
                 normalizer, normalizer_scope, normalizer_training = self._normalizer(call, site, arguments)
                 keywords["use_bias"] = "False"  # slim makes no bias under a normalizer
             elif biases is not None and is_none_literal(biases):
@@ -774,6 +781,7 @@ class _Converter:
             self.facts.dict_entries(params_node, site.scope)
         if params is None:
             raise NotConvertible(call, "normalizer_params that are not a dict the conversion can read")
+        params = {**model_code_slim_scopes.batch_norm_settings(self, arguments["normalizer_fn"]), **params}
         synthetic = ast.Call(arguments["normalizer_fn"], [arguments["inputs"]],
                              [ast.keyword(key, value) for key, value in params.items()])
         normalizer_site = dataclasses.replace(site, node=synthetic, how="call")

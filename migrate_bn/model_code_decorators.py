@@ -20,7 +20,7 @@ from __future__ import annotations
 import ast
 from typing import Optional
 
-from . import tfapi
+from . import model_code_slim_scopes, tfapi
 from .facts import ModuleFacts
 from .script import NotConvertible
 
@@ -53,19 +53,20 @@ def _naming_arg_scope(facts: ModuleFacts, name: str) -> Optional[ast.Call]:
     argument which may change what it computes, or that gives arguments to an op list
     the conversion cannot read (it may name `name`)."""
     for node in ast.walk(facts.tree):
-        if not (isinstance(node, ast.Call) and _is_arg_scope(facts, node) and node.args):
+        if not (isinstance(node, ast.Call) and is_arg_scope(facts, node) and node.args):
             continue
         gives = any(keyword.arg not in tfapi.ARG_SCOPE_OBSERVING_KEYWORDS for keyword in node.keywords)
         if not isinstance(node.args[0], (ast.List, ast.Tuple)):
             if gives:  # an op list the conversion cannot read (`arg_scope(ops, k=v)`) may name it
                 return node
             continue  # a saved scope (`arg_scope(sc)`): what it sets is in its own arg_scope call
-        if gives and any(_names(element, name) for element in node.args[0].elts):
+        if gives and any(_names(element, name) for element in node.args[0].elts) and \
+                not model_code_slim_scopes.reads_arg_scope(facts, node):  # passed at the calls it covers
             return node
     return None
 
 
-def _is_arg_scope(facts: ModuleFacts, call: ast.Call) -> bool:
+def is_arg_scope(facts: ModuleFacts, call: ast.Call) -> bool:
     function = call.func
     if (isinstance(function, ast.Attribute) and function.attr == "arg_scope") or \
             (isinstance(function, ast.Name) and function.id == "arg_scope"):

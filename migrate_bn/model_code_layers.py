@@ -142,7 +142,7 @@ def with_arg_scopes(arg_scopes: list, op: str, arguments: dict, flags: set) -> d
     model_code_flags)."""
     merged: dict = {}
     for arg_scope in arg_scopes:
-        if any(tfapi.canonical(name) == op for name in arg_scope.ops):
+        if any(same_slim_op(tfapi.canonical(name), op) for name in arg_scope.ops):
             merged.update(arg_scope.kwargs)
     for argument, value in merged.items():
         if argument != "normalizer_params" and not model_code_flags.is_flag_as_trainable(argument, value, flags) \
@@ -151,17 +151,10 @@ def with_arg_scopes(arg_scopes: list, op: str, arguments: dict, flags: set) -> d
     return {**merged, **arguments}
 
 
-def scoped_ops(arg_scopes: list) -> set:
-    """The ops the open arg scopes set arguments of (canonical names)."""
-    return {tfapi.canonical(name) for arg_scope in arg_scopes if arg_scope.kwargs for name in arg_scope.ops}
-
-
-def refuse_batch_norm_settings(arg_scopes: list, call: ast.Call) -> None:
-    """A batch norm (called, or a layer's normalizer_fn) under an arg_scope that sets batch
-    norm's own arguments: the conversion reads them from the call and normalizer_params only."""
-    batch_norms = {tfapi.canonical(name) for name, api in tfapi.BATCH_NORM_APIS.items() if not api.is_class}
-    if scoped_ops(arg_scopes) & batch_norms:
-        raise NotConvertible(call, "a batch norm whose arguments an arg_scope sets")
+def same_slim_op(first: str, second: str) -> bool:
+    """One slim function under either of its names (`conv2d` and `convolution2d`), as
+    arg_scope keys them (by the function)."""
+    return tfapi.SLIM_LAYER_ALIASES.get(first, first) == tfapi.SLIM_LAYER_ALIASES.get(second, second)
 
 
 def complement(value: ast.expr, text: str) -> str:

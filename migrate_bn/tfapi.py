@@ -790,6 +790,7 @@ class SlimLayerApi:
     training: Optional[str] = None  # the argument that switches it between training and inference
     default_training: bool = False  # slim's default for that argument
     complement: tuple = ()  # (slim keyword, Keras keyword taking 1 - its value): keep_prob -> rate
+    initializer_keyword: str = "kernel_initializer"  # the Keras keyword slim's weights_initializer is
 
 
 _SLIM_WEIGHTED = ("normalizer_fn", "normalizer_params", "weights_initializer", "weights_regularizer",
@@ -913,3 +914,44 @@ BN_NOT_TRAINABLE_NOTE = "trainable=False means inference mode in Keras (BN006): 
 REUSE_PARAMETER_NOTE = ("`reuse=` a parameter of the model function: TF1 shared an earlier build's variables when "
                         "it was True; build the Keras model once and call it again there (the parameter no longer "
                         "shares anything)")
+
+
+# --- copies of slim nets (migrate_bn/model_code_slim_scopes.py) ----------------------------
+
+# `tf.variable_scope`'s arguments by position (TF1's order), for slim-style scopes
+# `variable_scope(scope, default_name, values, reuse=reuse) as sc` (model_code_slim_scopes).
+VARIABLE_SCOPE_POSITIONS = ("name_or_scope", "default_name", "values")
+# What model code may read of the scope object such a `with` binds (both are strings).
+VARIABLE_SCOPE_NAME_ATTRIBUTES = frozenset({"name", "original_name_scope"})
+ORIGINAL_NAME_SCOPE_NOTE = ("`original_name_scope` is the variable scope's name and '/' in the Keras model: TF1's "
+                            "name scope, the same when the model is built once outside any name_scope (a second "
+                            "build or a tower's name_scope would have given TF1 other names, such as `scope_1/`)")
+# tf-slim's other names of its layer functions (`conv2d = convolution2d`, ...: one function,
+# so one op for arg_scope too, and one Keras layer; model_code_layers.same_slim_op).
+SLIM_LAYER_ALIASES = {
+    "tensorflow.contrib.layers.convolution2d": "tensorflow.contrib.layers.conv2d",
+    "tensorflow.contrib.layers.convolution2d_transpose": "tensorflow.contrib.layers.conv2d_transpose",
+}
+SLIM_LAYER_ALIASES.update({alias.replace("contrib.layers.", "contrib.slim."): name.replace("contrib.layers.",
+                                                                                          "contrib.slim.")
+                           for alias, name in list(SLIM_LAYER_ALIASES.items())})
+SLIM_LAYERS.update({alias: SLIM_LAYERS[name] for alias, name in SLIM_LAYER_ALIASES.items()})
+# slim's separable_convolution2d with `num_outputs=None` is a depthwise convolution only
+# (variables `depthwise_weights` [k, k, in, multiplier] and `biases` [in * multiplier], unless
+# normalized): Keras's DepthwiseConv2D (weights_initializer is its depthwise_initializer).
+# Any other num_outputs (a pointwise convolution too) is refused: `num_outputs` has no
+# Keras keyword here.
+SLIM_LAYERS["tensorflow.contrib.layers.separable_conv2d"] = SlimLayerApi(
+    "DepthwiseConv2D", "SeparableConv2d",
+    ("inputs", "num_outputs", "kernel_size", "depth_multiplier", "stride", "padding", "data_format", "rate",
+     "activation_fn", "normalizer_fn", "normalizer_params", "weights_initializer", "pointwise_initializer",
+     "weights_regularizer", "biases_initializer", "biases_regularizer", "reuse", "variables_collections",
+     "outputs_collections", "trainable", "scope"),
+    {"kernel_size": "kernel_size", "depth_multiplier": "depth_multiplier", "stride": "strides",
+     "padding": "padding", "rate": "dilation_rate", "trainable": "trainable"},
+    frozenset({"padding"}), True, (("padding", "'same'"),), initializer_keyword="depthwise_initializer")
+SLIM_LAYERS["tensorflow.contrib.slim.separable_conv2d"] = SLIM_LAYERS["tensorflow.contrib.layers.separable_conv2d"]
+_DEPTHWISE_ALIASES = {"tensorflow.contrib.layers.separable_convolution2d": "tensorflow.contrib.layers.separable_conv2d",
+                      "tensorflow.contrib.slim.separable_convolution2d": "tensorflow.contrib.slim.separable_conv2d"}
+SLIM_LAYER_ALIASES.update(_DEPTHWISE_ALIASES)
+SLIM_LAYERS.update({alias: SLIM_LAYERS[name] for alias, name in _DEPTHWISE_ALIASES.items()})

@@ -76,9 +76,6 @@ def test_layers_are_built_once_in_init_and_applied_in_call() -> None:
     ("with tf.device('/cpu:0'):\n"
      "    x = tf.contrib.slim.conv2d(x, 2, 3)\nreturn tf.layers.batch_normalization(x, training=is_training)",
      "a `with` other than"),
-    ("with tf.contrib.slim.arg_scope([tf.contrib.slim.batch_norm], decay=0.9):\n"
-     "    x = tf.contrib.slim.conv2d(x, 2, 3, normalizer_fn=tf.contrib.slim.batch_norm)\nreturn x",
-     "a batch norm whose arguments an arg_scope sets"),
     ("with tf.contrib.slim.arg_scope([tf.contrib.slim.conv2d], trainable=not is_training):\n"
      "    x = tf.contrib.slim.conv2d(x, 2, 3)\nreturn tf.layers.batch_normalization(x, training=is_training)",
      "the training flag set as `trainable` by an arg_scope"),
