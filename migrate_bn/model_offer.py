@@ -20,7 +20,7 @@ import builtins
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Optional
 
-from . import tfapi
+from . import model_offer_scopes, tfapi
 from .facts import ModuleFacts
 from .names import resolve
 from .script import NotConvertible
@@ -231,8 +231,9 @@ def _plain_function(facts: ModuleFacts, function: ast.FunctionDef) -> bool:
                                       for n in ast.walk(function)):
         return False
     inner = {id(n.value) for n in ast.walk(function) if isinstance(n, ast.Attribute)}
+    scopes = model_offer_scopes.scope_functions(facts, function)  # carried as `tf.name_scope`
     for node in ast.walk(function):
-        if isinstance(node, ast.Attribute) and id(node) not in inner:
+        if isinstance(node, ast.Attribute) and id(node) not in inner and id(node) not in scopes:
             name = resolve(node, facts.imports) or ""
             if name.startswith("tensorflow") and name[len("tensorflow."):] not in tfapi.TF2_SAME:
                 return False
@@ -251,7 +252,8 @@ def carried_source(facts: ModuleFacts, carried: list[ast.stmt]) -> str:
     after a function and after the last), line endings as the offered module's."""
     pieces = []
     for index, statement in enumerate(carried):
-        text = (facts.segment(statement) or ast.unparse(statement)).replace("\r\n", "\n")
+        text = (facts.segment(statement) or ast.unparse(statement))
+        text = model_offer_scopes.as_name_scopes(facts, statement, text).replace("\r\n", "\n")
         last = index == len(carried) - 1
         apart = last or isinstance(statement, ast.FunctionDef) or isinstance(carried[index + 1], ast.FunctionDef)
         pieces.append(text + ("\n\n\n" if apart else "\n"))

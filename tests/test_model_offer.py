@@ -13,6 +13,8 @@ import ast
 import sys
 from pathlib import Path
 
+import pytest
+
 import runtime_oracle as oracle  # tests/conftest.py
 from migrate_bn import facts as facts_module, model_code
 from migrate_bn.equivalence.check import run_case
@@ -165,3 +167,46 @@ def test_the_survey_counts_each_model_function_with_its_own_reason() -> None:
     refused = survey.function_refusals(upgrade_source(text), model_code.model_functions(facts))
     assert sorted(refused) == ["both", "configured", "encoder", "phased"]
     assert refused["encoder"][1].startswith("reads `WIDTH`")  # through HIDDEN = WIDTH * 2
+
+
+SCOPED_HELPER = SCRIPT.replace("def leaky(x):\n    return tf.maximum(SLOPE * x, x)",
+                               'def leaky(x, name="leaky"):\n    with tf.variable_scope(name):\n'
+                               '        return tf.maximum(SLOPE * x, x)')
+
+
+def test_a_plain_helper_naming_its_ops_by_a_variable_scope_comes_along_with_a_name_scope() -> None:
+    # The scope creates no variable in a helper that builds nothing: it names ops only,
+    # which TF2's name_scope does; the TF1 code the check runs keeps it as written.
+    result = upgrade_source(SCOPED_HELPER)
+    offered, _ = result.offer
+    assert 'def leaky(x, name="leaky"):\n    with tf.name_scope(name):\n        return tf.maximum(SLOPE * x, x)' \
+        in offered
+    assert "variable_scope(name)" not in offered.split("class ")[0]
+    assert "with tf.variable_scope(name):" in result.equivalence_source
+
+
+@pytest.mark.parametrize("scope", ["tf.variable_scope(name, reuse=True)", "tf.variable_scope(name) as scope",
+                                   "tf.variable_scope(name, 'leaky')"])
+def test_a_helper_whose_variable_scope_does_more_than_name_ops_does_not_come_along(scope: str) -> None:
+    text = SCOPED_HELPER.replace("tf.variable_scope(name)", scope)
+    facts = facts_module.build(parse(text), text)
+    assert model_code.offered_module(facts) is None, scope
+
+
+def test_a_helper_creating_a_variable_in_its_scope_does_not_come_along() -> None:
+    text = SCOPED_HELPER.replace("return tf.maximum(SLOPE * x, x)",
+                                 'return x * tf.get_variable("slope", [], initializer=tf.zeros_initializer())')
+    facts = facts_module.build(parse(text), text)
+    assert model_code.offered_module(facts) is None
+
+
+@oracle.needs_tf
+def test_the_offered_model_with_a_scoped_helper_computes_what_tf1_computed(tmp_path: Path, tf2_python: str) -> None:
+    result = upgrade_source(SCOPED_HELPER)
+    (tmp_path / "train_keras3.py").write_text(result.offer[0])
+    (tmp_path / "train_tf1.py").write_text(result.equivalence_source)
+    [case] = result.equivalence
+    outcome = run_case(tmp_path / "train_tf1.py", tmp_path / "train_keras3.py", {**case, "learning_rate": 0.05},
+                       sys.executable, tf2_python, tmp_path / "work")
+    assert outcome.error is None, outcome.error
+    assert outcome.mismatches == []
