@@ -23,7 +23,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
-from . import binding, exact_bn, model_code_decorators, model_code_layers, model_code_statements, model_code_variables, model_offer, tfapi
+from . import binding, exact_bn, model_code_decorators, model_code_kernels, model_code_layers, model_code_statements, model_code_variables, model_offer, tfapi
 from .facts import BatchNormSite, ModuleFacts
 from .keras_mapping import batch_norm_to_keras, is_initializer_call, is_none_literal, keras_initializer
 from .model_code_statements import mentions_tensor
@@ -97,6 +97,7 @@ class ConvertedModel:
     mode: bool = False  # the flag is an Estimator mode compared with TRAIN
     variables: list[str] = field(default_factory=list)  # names of its tf.get_variable weights (ckpt-convert)
     dropout: bool = False  # a layer draws a random mask in training (the check runs it at rate 0)
+    transposed: list[str] = field(default_factory=list)  # its transposed convolutions' scopes (model_code_kernels)
 
 
 def model_functions(facts: ModuleFacts) -> list[ast.FunctionDef]:
@@ -185,6 +186,7 @@ class _Converter:
         self.tensors = {self.inputs}
         self.layers: list[_LayerCall] = []
         self.variable_leaves: set[str] = set()  # model_code_variables: its own variables' names
+        self.kernel_layers: list[tuple[str, Optional[list[str]], _LayerCall]] = []  # model_code_kernels: class, scope
         self.local_initializers = model_code_layers.local_initializers(facts, function)
         self.arg_scopes: list = []  # the slim arg scopes open where the conversion is
 
@@ -312,16 +314,22 @@ class _Converter:
             self.uses_zero_debias |= converter.uses_zero_debias
             self.variable_leaves |= converter.variable_leaves
             self.dropout |= converter.dropout
+            self.kernel_layers.extend(converter.kernel_layers)
             todo.extend(called)
         shared = model_code_variables.clash(self.variable_leaves,
                                             model_code_variables.layer_leaves(self.facts, self.function, self.helpers))
         if shared:
             raise NotConvertible(self.function, f"a variable named `{shared}` as a layer of the model "
                                                 "names its weights: ckpt-convert could not tell them apart")
+        transposed = model_code_kernels.transposed_scopes([(cls, pattern) for cls, pattern, _ in self.kernel_layers])
+        if transposed is None:  # ckpt-convert falls back to the bias to tell them apart
+            for cls, _, layer in self.kernel_layers:
+                model_code_layers.refuse_biasless_transpose(layer.call, cls, model_code_kernels.use_bias(layer))
         return ConvertedModel(self.function, name, "\n".join(lines) + "\n", self.notes, self.uses_exact_bn,
                               uses_zero_debias=self.uses_zero_debias, flag=self.flag,
                               mode=self.mode is not None and self.flag == self.mode,
-                              variables=sorted(self.variable_leaves), dropout=self.dropout)
+                              variables=sorted(self.variable_leaves), dropout=self.dropout,
+                              transposed=transposed or [])
 
     def _block(self, body: list[ast.stmt], prefix: list[Union[str, ast.expr]],
                top: bool = False) -> tuple[list[ast.stmt], list[ast.stmt]]:
@@ -444,6 +452,8 @@ class _Converter:
                     self._plain_call(original)
                 continue
             layer = self._slim_layer(original, prefix) if kind == "slim" else self._layer(original, kind, prefix)
+            self.kernel_layers.append((model_code_kernels.keras_class(layer.constructor) or "",
+                                       model_code_kernels.scope_patterns(layer.key), layer))
             if layer.normalizer is not None:
                 init.append(ast.parse(f"self.add_normalized({{key}}, {layer.constructor}, "
                                       f"{layer.normalizer_scope!r}, {layer.normalizer})").body[0])
@@ -704,7 +714,6 @@ class _Converter:
                 activation = f"{self.tf}.nn.relu"  # slim's default
             elif not is_none_literal(function):
                 activation = self._tf2(function)
-        model_code_layers.refuse_biasless_transpose(call, api.keras_class, keywords.get("use_bias"))
         constructor = f"{self.tf}.keras.layers.{api.keras_class}({', '.join(f'{k}={v}' for k, v in keywords.items())})"
         key = self._key(prefix, arguments.get("scope"), api.base_name, call)
         if api.training is not None:
