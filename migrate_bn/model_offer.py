@@ -20,7 +20,7 @@ import builtins
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Optional
 
-from . import model_offer_scopes, tfapi
+from . import model_offer_flags, model_offer_scopes, tfapi
 from .facts import ModuleFacts
 from .names import resolve
 from .script import NotConvertible
@@ -201,6 +201,10 @@ def carried_definitions(facts: ModuleFacts, conversion: "ModuleConversion", func
                     isinstance(statement.targets[0], ast.Name) and \
                     all(isinstance(n, _PURE_EXPRESSIONS) for n in ast.walk(statement.value)):
                 verdict = needs(statement.value, set())
+            elif model_offer_flags.is_flags_import(statement):
+                verdict = None  # absl's flags, for the flag definitions carried along
+            elif model_offer_flags.is_flag_values(facts, statement):
+                verdict = needs(statement.value, set())  # the definitions are checked once all is known
             elif isinstance(statement, ast.FunctionDef) and _plain_function(facts, statement):
                 arguments = statement.args
                 parameters = {a.arg for a in arguments.args + arguments.kwonlyargs + arguments.posonlyargs}
@@ -222,6 +226,16 @@ def carried_definitions(facts: ModuleFacts, conversion: "ModuleConversion", func
     wanted = {name for name, verdict in verdicts.items() if verdict is None}
     carried = [statement for statement in facts.tree.body
                if any(statement in bindings.get(name, []) for name in wanted)]
+    for name in sorted(wanted):  # absl's flags: the definitions of those the models read
+        if model_offer_flags.is_flag_values(facts, bindings[name][0]):
+            readers = functions + [statement for statement in carried if isinstance(statement, ast.FunctionDef)]
+            defined = model_offer_flags.carried_flags(facts, name, readers)
+            if defined is None:
+                reader = next(function for function in readers if any(
+                    isinstance(n, ast.Name) and n.id == name for n in ast.walk(function)))
+                site = next(n for n in ast.walk(reader) if isinstance(n, ast.Name) and n.id == name)
+                return [], (reader, site, name)  # type: ignore[return-value]
+            carried = [statement for statement in facts.tree.body if statement in carried or statement in defined]
     return carried, None
 
 

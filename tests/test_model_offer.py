@@ -210,3 +210,69 @@ def test_the_offered_model_with_a_scoped_helper_computes_what_tf1_computed(tmp_p
                        sys.executable, tf2_python, tmp_path / "work")
     assert outcome.error is None, outcome.error
     assert outcome.mismatches == []
+
+
+FLAG_SCRIPT = '''\
+from absl import flags
+import tensorflow.compat.v1 as tf
+
+flags.DEFINE_bool("bottleneck", True, "a dense layer before the batch norm")
+flags.DEFINE_integer("width", 6, "its width")
+flags.DEFINE_string("train_dir", "/tmp/train", "not read by the model")
+FLAGS = flags.FLAGS
+
+
+def block(x, is_training):
+    if FLAGS.bottleneck:
+        x = tf.layers.dense(x, FLAGS.width)
+    return tf.layers.batch_normalization(x, training=is_training)
+
+
+def model(x, is_training):
+    return block(tf.layers.dense(x, 4), is_training)
+
+
+inputs = tf.placeholder(tf.float32, [None, 4])
+train = tf.train.AdamOptimizer(0.1).minimize(tf.reduce_mean(model(inputs, True)))
+with tf.Session() as sess:
+    sess.run(train, {inputs: [[1.0] * 4]})
+'''
+
+
+def test_absl_flags_the_models_read_come_along_with_their_definitions() -> None:
+    result = upgrade_source(FLAG_SCRIPT)
+    assert result.offer is not None, result.skipped
+    offered, _ = result.offer
+    head = offered.split("class ")[0]
+    assert "from absl import flags" in head and "FLAGS = flags.FLAGS" in head
+    assert 'flags.DEFINE_bool("bottleneck", True' in head and 'flags.DEFINE_integer("width", 6' in head
+    assert "train_dir" not in head  # a flag the models do not read stays behind
+    assert "if FLAGS.bottleneck:" in offered and "Dense(units=FLAGS.width)" in offered
+    assert "FLAGS = flags.FLAGS" in result.equivalence_source  # the TF1 code the check runs
+
+
+@pytest.mark.parametrize("change", [
+    ('flags.DEFINE_integer("width", 6, "its width")\n', ""),  # defined in another module
+    ('flags.DEFINE_integer("width", 6,', 'flags.DEFINE_integer("width", len("abcdef"),'),  # not a literal
+    ("FLAGS = flags.FLAGS\n", "FLAGS = flags.FLAGS\nFLAGS.width = 8\n"),  # set by the program
+    ("from absl import flags\n", "import tensorflow as flags\n"),  # tf.app's flags: gone from TF2
+])
+def test_flags_that_cannot_come_along_leave_the_model_out(change: tuple[str, str]) -> None:
+    text = FLAG_SCRIPT.replace(*change)
+    assert text != FLAG_SCRIPT
+    facts = facts_module.build(parse(text), text)
+    offered = model_code.offered_module(facts)
+    assert offered is None, change
+
+
+@oracle.needs_tf
+def test_the_offered_model_reading_a_flag_computes_what_tf1_computed(tmp_path: Path, tf2_python: str) -> None:
+    # The check runs both sides with the flags' defaults (bottleneck on: the dense layer is built).
+    result = upgrade_source(FLAG_SCRIPT)
+    (tmp_path / "train_keras3.py").write_text(result.offer[0])
+    (tmp_path / "train_tf1.py").write_text(result.equivalence_source)
+    [case] = result.equivalence
+    outcome = run_case(tmp_path / "train_tf1.py", tmp_path / "train_keras3.py", {**case, "learning_rate": 0.05},
+                       sys.executable, tf2_python, tmp_path / "work")
+    assert outcome.error is None, outcome.error
+    assert outcome.mismatches == []
