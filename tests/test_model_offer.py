@@ -137,17 +137,23 @@ def test_names_that_cannot_come_along_are_not_carried() -> None:
         assert model_code.offered_module(facts) is None, helper
 
 
-@oracle.needs_tf
-def test_the_offered_model_computes_what_its_tf1_function_computed(tmp_path: Path, tf2_python: str) -> None:
-    result = upgrade_source(SCRIPT)
+def offered_model_check(text: str, tmp_path: Path, tf2_python: str) -> dict:
+    """Run the check `upgrade` wrote for the one model offered from `text`; its case."""
+    result = upgrade_source(text)
     (tmp_path / "train_keras3.py").write_text(result.offer[0])
     (tmp_path / "train_tf1.py").write_text(result.equivalence_source)
     [case] = result.equivalence
-    assert case["function"] == "encoder" and case["input_shape"] == [4, 8]
     outcome = run_case(tmp_path / "train_tf1.py", tmp_path / "train_keras3.py", {**case, "learning_rate": 0.05},
                        sys.executable, tf2_python, tmp_path / "work")
     assert outcome.error is None, outcome.error
     assert outcome.mismatches == []
+    return case
+
+
+@oracle.needs_tf
+def test_the_offered_model_computes_what_its_tf1_function_computed(tmp_path: Path, tf2_python: str) -> None:
+    case = offered_model_check(SCRIPT, tmp_path, tf2_python)
+    assert case["function"] == "encoder" and case["input_shape"] == [4, 8]
 
 
 def test_the_survey_counts_each_model_function_with_its_own_reason() -> None:
@@ -202,14 +208,7 @@ def test_a_helper_creating_a_variable_in_its_scope_does_not_come_along() -> None
 
 @oracle.needs_tf
 def test_the_offered_model_with_a_scoped_helper_computes_what_tf1_computed(tmp_path: Path, tf2_python: str) -> None:
-    result = upgrade_source(SCOPED_HELPER)
-    (tmp_path / "train_keras3.py").write_text(result.offer[0])
-    (tmp_path / "train_tf1.py").write_text(result.equivalence_source)
-    [case] = result.equivalence
-    outcome = run_case(tmp_path / "train_tf1.py", tmp_path / "train_keras3.py", {**case, "learning_rate": 0.05},
-                       sys.executable, tf2_python, tmp_path / "work")
-    assert outcome.error is None, outcome.error
-    assert outcome.mismatches == []
+    offered_model_check(SCOPED_HELPER, tmp_path, tf2_python)
 
 
 FLAG_SCRIPT = '''\
@@ -268,11 +267,4 @@ def test_flags_that_cannot_come_along_leave_the_model_out(change: tuple[str, str
 @oracle.needs_tf
 def test_the_offered_model_reading_a_flag_computes_what_tf1_computed(tmp_path: Path, tf2_python: str) -> None:
     # The check runs both sides with the flags' defaults (bottleneck on: the dense layer is built).
-    result = upgrade_source(FLAG_SCRIPT)
-    (tmp_path / "train_keras3.py").write_text(result.offer[0])
-    (tmp_path / "train_tf1.py").write_text(result.equivalence_source)
-    [case] = result.equivalence
-    outcome = run_case(tmp_path / "train_tf1.py", tmp_path / "train_keras3.py", {**case, "learning_rate": 0.05},
-                       sys.executable, tf2_python, tmp_path / "work")
-    assert outcome.error is None, outcome.error
-    assert outcome.mismatches == []
+    offered_model_check(FLAG_SCRIPT, tmp_path, tf2_python)
