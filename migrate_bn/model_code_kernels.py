@@ -6,22 +6,22 @@ shapes, and Keras 3 tracks the two kernels under different names (`_kernel`, `ke
 the layer it writes must be the model's own class. The conversion knows each layer's
 class and the expression of its scope (model_code.py: literals, names of the loops and
 parameters, `unique_scope(...)` for an unnamed layer), so the name map carries, per
-model, the scopes of its transposed convolutions as patterns (`generator/Conv2d_transpose*`,
-`*/deconv` for a helper's: what is not a literal is `*`), and `ckpt-convert` builds a
-`Conv2DTranspose` for the kernels whose scope matches one.
+model, the scopes of its transposed convolutions as patterns of two signs that no TF1
+scope name holds, `*` for any text (what is not a literal: a helper's prefix, a loop's
+`"up%d" % i`) and `#` for a number (an unnamed layer's: `generator/Conv2d_transpose`,
+`generator/Conv2d_transpose_#`), and `ckpt-convert` builds a `Conv2DTranspose` for the
+kernels whose scope matches one.
 
 That is exact only when no convolution of the same model can have a scope a pattern
-matches: `transposed_scopes` answers None when a convolution's pattern may share a scope
-with a transposed one's (a literal start or end of one not a start or end of the other is
-the proof they cannot), and the conversion keeps its refusal of a transposed convolution
-without a bias then (with one, `ckpt-convert` still tells them apart by the bias shape
-where in and out differ).
+matches: `transposed_scopes` answers None when a convolution's pattern and a transposed
+one's can match one scope (decided exactly, `may_overlap`), and the conversion keeps its
+refusal of a transposed convolution without a bias then (with one, `ckpt-convert` still
+tells them apart by the bias shape where in and out differ).
 """
 
 from __future__ import annotations
 
 import ast
-import fnmatch
 import re
 from typing import Any, Optional
 
@@ -29,7 +29,10 @@ TRANSPOSED = "Conv2DTranspose"
 # Keras classes whose kernel a TF1 checkpoint holds as a rank-4 kernel like a transposed one's.
 CONVOLUTIONS = frozenset({"Conv2D"})
 _CLASS = re.compile(r"\.keras\.layers\.(\w+)\(")
-_GLOB_CHARACTERS = frozenset("*?[]")
+# The patterns' own two signs, neither of which a TF1 scope name may hold: any text, and a
+# number (TF1's number of an unnamed layer's scope after the first: `conv2d_1` is `conv2d_#`).
+NUMBER = "#"
+_SIGNS = frozenset("*#")
 _CONVERSION = re.compile(r"%[-#0 +]*\d*(?:\.\d+)?[sdifrxX]")
 
 
@@ -46,9 +49,9 @@ def use_bias(layer: Any) -> Optional[str]:
 
 
 def scope_patterns(key: ast.expr) -> Optional[list[str]]:
-    """The scopes a layer's key expression can name, as fnmatch patterns (an unnamed
-    layer's `base` and `base_*`: TF1 numbered it `base`, `base_1`, ...); None when a
-    literal part holds a pattern character itself."""
+    """The scopes a layer's key expression can name, as patterns (an unnamed
+    layer's `base` and `base_#`: TF1 numbered it `base`, `base_1`, ...); None when a
+    literal part holds a pattern sign itself."""
     alternatives = [""]
 
     def add(*texts: str) -> None:
@@ -59,20 +62,20 @@ def scope_patterns(key: ast.expr) -> Optional[list[str]]:
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
             return walk(node.left) and walk(node.right)
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            if _GLOB_CHARACTERS & set(node.value):
+            if _SIGNS & set(node.value):
                 return False
             add(node.value)
             return True
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
                 node.func.attr == "unique_scope" and len(node.args) == 3 and \
                 isinstance(node.args[2], ast.Constant) and isinstance(node.args[2].value, str):
-            if not walk(node.args[1]) or _GLOB_CHARACTERS & set(node.args[2].value):
+            if not walk(node.args[1]) or _SIGNS & set(node.args[2].value):
                 return False
-            add(node.args[2].value, node.args[2].value + "_*")
+            add(node.args[2].value, node.args[2].value + "_" + NUMBER)
             return True
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod) and isinstance(node.left, ast.Constant) \
                 and isinstance(node.left.value, str):  # `"block%d" % i`: each conversion any text
-            if _GLOB_CHARACTERS & set(node.left.value) or "%%" in node.left.value or "%(" in node.left.value:
+            if _SIGNS & set(node.left.value) or "%%" in node.left.value or "%(" in node.left.value:
                 return False
             text = _CONVERSION.sub("*", node.left.value)
             add(text)
@@ -88,16 +91,51 @@ def scope_patterns(key: ast.expr) -> Optional[list[str]]:
 
 
 def may_overlap(first: str, second: str) -> bool:
-    """Can one scope match both patterns (of literals and `*` only)? False only when they
-    cannot: a common match starts with both literal starts and ends with both literal ends."""
-    if "*" not in first:
-        return fnmatch.fnmatchcase(first, second)
-    if "*" not in second:
-        return fnmatch.fnmatchcase(second, first)
-    head1, head2 = first.split("*", 1)[0], second.split("*", 1)[0]
-    tail1, tail2 = first.rsplit("*", 1)[1], second.rsplit("*", 1)[1]
-    return (head1.startswith(head2) or head2.startswith(head1)) and \
-        (tail1.endswith(tail2) or tail2.endswith(tail1))
+    """Can one scope match both patterns? Decided exactly, walking both patterns together
+    (`*`: any text; `#`: a number, one digit or more)."""
+    a, b = _tokens(first), _tokens(second)
+    seen: set[tuple[int, int]] = set()
+    todo = [(0, 0)]
+    while todo:
+        i, j = todo.pop()
+        if (i, j) in seen:
+            continue
+        seen.add((i, j))
+        if i == len(a) and j == len(b):
+            return True
+        if i < len(a) and a[i] in _STARS:
+            todo.append((i + 1, j))  # the star matches nothing more
+        if j < len(b) and b[j] in _STARS:
+            todo.append((i, j + 1))
+        if i < len(a) and j < len(b) and _together(a[i], b[j]):  # one character matched by both
+            todo.append((i if a[i] in _STARS else i + 1, j if b[j] in _STARS else j + 1))
+    return False
+
+
+_ANY, _DIGITS, _DIGIT = "*", "#*", "#"  # tokens: any text, more digits, one digit
+_STARS = (_ANY, _DIGITS)
+
+
+def _tokens(pattern: str) -> list[str]:
+    tokens: list[str] = []
+    for character in pattern:
+        tokens.extend([_DIGIT, _DIGITS] if character == NUMBER else [character])
+    return tokens
+
+
+def _together(first: str, second: str) -> bool:
+    """Can one character match both tokens?"""
+    if _ANY in (first, second):
+        return True
+    digits = (_DIGIT, _DIGITS)
+    if first in digits or second in digits:
+        other = second if first in digits else first
+        return other in digits or other.isdigit()
+    return first == second
+
+
+def _regex(pattern: str) -> "re.Pattern[str]":
+    return re.compile("".join(".*" if c == "*" else "[0-9]+" if c == NUMBER else re.escape(c) for c in pattern))
 
 
 def transposed_scopes(layers: list[tuple[str, Optional[list[str]]]]) -> Optional[list[str]]:
@@ -114,4 +152,4 @@ def transposed_scopes(layers: list[tuple[str, Optional[list[str]]]]) -> Optional
 
 def is_transposed(scope: str, patterns: list[str]) -> bool:
     """Does a TF1 scope (relative to the model's) hold one of the transposed convolutions?"""
-    return any(fnmatch.fnmatchcase(scope, pattern) for pattern in patterns)
+    return any(_regex(pattern).fullmatch(scope) for pattern in patterns)

@@ -22,33 +22,40 @@ def patterns(expression: str):
 @pytest.mark.parametrize("expression, expected", [
     ("'decoder/up'", ["decoder/up"]),
     ("self.unique_scope(scopes, 'decoder/', 'Conv2d_transpose')", ["decoder/Conv2d_transpose",
-                                                                    "decoder/Conv2d_transpose_*"]),
+                                                                    "decoder/Conv2d_transpose_#"]),
     ("'decoder/' + 'up%d' % i", ["decoder/up*"]),
     ("prefix + f'up{i}/x'", ["*up*/x"]),
     ("name + '/' + scope", ["*/*"]),
-    ("'a[0]'", None),  # a literal fnmatch would read as a pattern
+    ("'a#0'", None),  # a literal holding a sign of the patterns (no TF1 scope does)
 ])
 def test_a_layer_scope_expression_becomes_the_patterns_of_the_scopes_it_can_name(expression, expected) -> None:
     assert patterns(expression) == expected
 
 
 @pytest.mark.parametrize("first, second, overlap", [
-    ("decoder/Conv_*", "decoder/Conv2d_transpose*", False),  # slim's Conv_1 is never a Conv2d_transpose
-    ("decoder/Conv", "decoder/Conv2d_transpose_*", False),
+    ("decoder/Conv_#", "decoder/Conv2d_transpose*", False),  # slim's Conv_1 is never a Conv2d_transpose
+    ("decoder/Conv", "decoder/Conv2d_transpose_#", False),
+    # tf.layers' names: conv2d_1 is never conv2d_transpose, in a helper's scope too.
+    ("decoder/conv2d_#", "decoder/conv2d_transpose", False),
+    ("*/conv2d_#", "*/conv2d_transpose_#", False),
+    ("*/conv2d_#", "*/conv2d_*", True),
+    ("*/conv2d_#", "*/conv2d_1", True),
+    ("*_#", "up_2", True),
     ("decoder/conv2d*", "decoder/up*", False),
     ("*/up", "decoder/*", True),
     ("a*b", "ab*", True),
     ("up0", "up*", True),
     ("*", "decoder/up*", True),
 ])
-def test_patterns_overlap_unless_a_literal_start_or_end_tells_them_apart(first, second, overlap) -> None:
+def test_patterns_overlap_only_when_one_scope_can_match_both(first, second, overlap) -> None:
     assert may_overlap(first, second) is overlap and may_overlap(second, first) is overlap
 
 
 def test_the_transposed_scopes_are_said_only_when_no_convolution_can_share_one() -> None:
-    layers = [("Conv2DTranspose", ["d/up*"]), ("Conv2D", ["d/conv2d", "d/conv2d_*"]), ("Dense", ["*"])]
+    layers = [("Conv2DTranspose", ["d/up*"]), ("Conv2D", ["d/conv2d", "d/conv2d_#"]), ("Dense", ["*"])]
     assert transposed_scopes(layers) == ["d/up*"]
     assert is_transposed("d/up1", ["d/up*"]) and not is_transposed("d/conv2d_1", ["d/up*"])
+    assert is_transposed("a/b/up_12", ["*/up_#"]) and not is_transposed("a/up_1x", ["*/up_#"])
     assert transposed_scopes(layers + [("Conv2D", ["*"])]) is None
     assert transposed_scopes(layers + [("Conv2D", None)]) is None
     assert transposed_scopes([("Conv2D", None)]) == []  # no transposed layer: nothing to tell apart
@@ -93,6 +100,18 @@ def test_a_transposed_convolution_without_a_bias_is_refused_when_a_convolution_m
         return tf.layers.batch_normalization(x, training=is_training)
         """)
     assert result.skipped is None and "transposed" not in result.name_map["models"][0]
+
+
+def test_unnamed_tf_layers_convolutions_and_transposed_ones_are_told_apart() -> None:
+    # conv2d, conv2d_1 against conv2d_transpose, conv2d_transpose_1: TF1's numbers are digits.
+    result = upgraded("""\
+        for _ in range(2):
+            x = tf.layers.conv2d(x, 4, 3, use_bias=False)
+            x = tf.layers.conv2d_transpose(x, 4, 3, use_bias=False)
+        return tf.layers.batch_normalization(x, training=is_training)
+        """)
+    assert result.skipped is None, result.skipped
+    assert result.name_map["models"][0]["transposed"] == ["conv2d_transpose", "conv2d_transpose_#"]
 
 
 def test_a_model_without_transposed_convolutions_keeps_its_name_map() -> None:
