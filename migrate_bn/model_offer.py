@@ -9,8 +9,10 @@ function that cannot be converted no longer takes the others with it: it is left
 with its reason, and so is every function that calls it (its layers would be missing),
 while the others are offered. The module-level names the offered functions read come
 with them when copying them is faithful (`carried_definitions`): constants bound once to
-a literal value, and plain helper functions that build nothing and use only TensorFlow
-names TF2 spells and computes as TF1 did.
+a literal value, plain helper functions that build nothing and use only TensorFlow
+names TF2 spells and computes as TF1 did (a `variable_scope` naming their ops written as
+`name_scope`: model_offer_scopes.py), and absl flags defined in the module
+(model_offer_flags.py).
 """
 
 from __future__ import annotations
@@ -85,7 +87,7 @@ def offer(facts: ModuleFacts, functions: list[ast.FunctionDef],
             refused[function.name] = RefusedFunction(
                 function.name, getattr(site, "lineno", function.lineno),
                 f"reads `{name}`, a name of its module that cannot come with the model (only constants bound "
-                "once to literal values and plain functions of TF2-same names do)")
+                "once to literal values, plain functions of TF2-same names and absl flags defined in the module do)")
             continue
         return FunctionOffer(conversion, carried, list(refused.values()))
 
