@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any, Optional
 
-from . import exact_bn
+from . import exact_bn, model_code_kernels
 from .model_code import SCOPE_ATTRIBUTE_PREFIX
 from .model_code_variables import matches
 from .upgrade import NAME_MAP_FORMAT
@@ -62,7 +62,8 @@ def convert(old: str, new: str, name_map: dict) -> list[str]:
         lines.append(f"{entry['tf1_scope']} -> {entry['object']} ({entry['class']}: {', '.join(values)})")
     used = {name for entry in name_map["layers"] for name in entry["weights"].values()}
     for entry in name_map.get("models", []):
-        model, weights = _scoped_model(tf, reader, available, entry["tf1_scope"], entry.get("variables", ()))
+        model, weights = _scoped_model(tf, reader, available, entry["tf1_scope"], entry.get("variables", ()),
+                                       entry.get("transposed"))
         if not weights:
             raise ConversionError(f"{old} has no variable of a layer under {entry['tf1_scope'] or 'the top scope'!r} "
                                   f"(model {entry['class']}): was it written by the code that was upgraded?")
@@ -124,12 +125,14 @@ KERNEL_RANK_CLASSES = {3: "Conv1D", 4: "Conv2D", 5: "Conv3D"}
 
 
 def _scoped_model(tf: Any, reader: Any, available: dict, prefix: str,
-                  variables: Any = ()) -> tuple[Any, set[str]]:
+                  variables: Any = (), transposed: Optional[list[str]] = None) -> tuple[Any, set[str]]:
     """A trackable holding, as attribute `tf1/<scope>`, a Keras layer built and filled from the
     TF1 variables `<prefix><scope>/<weight>`: what a model `upgrade` converted from model
     code holds (model_code.py), so its `checkpoint.read` finds every layer by name. The
     model's own variables (`variables`: the last parts of their names, or their starts and `*`) are held as
-    `tf1/<name>`, each in a layer of its own (model_code_variables.py)."""
+    `tf1/<name>`, each in a layer of its own (model_code_variables.py). `transposed`: the
+    scopes (patterns) of the model's transposed convolutions, when the name map says them
+    (model_code_kernels.py); without it a transposed kernel is told by its bias's shape."""
     scopes: dict[str, dict[str, str]] = {}
     model = tf.Module()
     used: set[str] = set()
@@ -152,10 +155,13 @@ def _scoped_model(tf: Any, reader: Any, available: dict, prefix: str,
             keras_class = "DepthwiseConv2D"  # its bias has inputs x multiplier entries, not a Conv2D's
         elif "kernel" in weights:
             keras_class = KERNEL_RANK_CLASSES.get(len(available[weights["kernel"]]), "Dense")
+            if keras_class == "Conv2D" and transposed is not None and \
+                    model_code_kernels.is_transposed(scope, transposed):
+                keras_class = model_code_kernels.TRANSPOSED
         else:
             continue  # a bias alone: no layer of ours
         values = {weight: reader.get_tensor(name) for weight, name in weights.items()}
-        layer = _built_layer(tf, keras_class, values)
+        layer = _built_layer(tf, keras_class, values, by_bias=transposed is None)
         for weight, value in values.items():
             getattr(layer, weight).assign(value)
         setattr(model, SCOPE_ATTRIBUTE_PREFIX + scope, layer)
@@ -163,16 +169,19 @@ def _scoped_model(tf: Any, reader: Any, available: dict, prefix: str,
     return model, used
 
 
-def _built_layer(tf: Any, keras_class: str, values: dict) -> Any:
-    """A Keras layer of `keras_class` whose weights have the shapes of `values`."""
+def _built_layer(tf: Any, keras_class: str, values: dict, by_bias: bool = True) -> Any:
+    """A Keras layer of `keras_class` whose weights have the shapes of `values`. `by_bias`:
+    a Conv2D whose bias is not its kernel's last dimension is a transposed convolution
+    (False when the name map said which layers are)."""
     layers = tf.keras.layers
     if keras_class == "Dense":
         kernel = values["kernel"]
         layer = layers.Dense(kernel.shape[-1], use_bias="bias" in values)
         layer.build((None, kernel.shape[0]))
-    elif keras_class == "Conv2D" and "bias" in values and values["bias"].shape[0] != values["kernel"].shape[3]:
+    elif keras_class == "Conv2DTranspose" or (keras_class == "Conv2D" and by_bias and "bias" in values and
+                                              values["bias"].shape[0] != values["kernel"].shape[3]):
         kernel = values["kernel"]  # a transposed convolution's: (height, width, outputs, inputs)
-        layer = layers.Conv2DTranspose(kernel.shape[2], kernel.shape[:2])
+        layer = layers.Conv2DTranspose(kernel.shape[2], kernel.shape[:2], use_bias="bias" in values)
         layer.build((None, None, None, kernel.shape[3]))
     elif keras_class == "Conv2D":
         kernel = values["kernel"]

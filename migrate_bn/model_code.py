@@ -23,8 +23,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
-from . import (binding, exact_bn, model_code_decorators, model_code_flags, model_code_layers, model_code_shared_bn,
-               model_code_slim_scopes, model_code_statements, model_code_variables, model_offer, tfapi)
+from . import (binding, exact_bn, model_code_decorators, model_code_flags, model_code_kernels, model_code_layers,
+               model_code_shared_bn, model_code_slim_scopes, model_code_statements, model_code_variables, model_offer,
+               tfapi)
 from .facts import BatchNormSite, ModuleFacts
 from .keras_mapping import batch_norm_to_keras, is_initializer_call, is_none_literal, keras_initializer
 from .model_code_statements import mentions_tensor
@@ -100,6 +101,7 @@ class ConvertedModel:
     dropout: bool = False  # a layer draws a random mask in training (the check runs it at rate 0)
     python_flag: bool = False  # TF1 needs its flag as a Python bool (`trainable=` the flag: model_code_flags)
     module_flag: bool = False  # the flag is a module-level bool placeholder, not a parameter (model_code_flags)
+    transposed: list[str] = field(default_factory=list)  # its transposed convolutions' scopes (model_code_kernels)
 
 
 def model_functions(facts: ModuleFacts) -> list[ast.FunctionDef]:
@@ -193,6 +195,7 @@ class _Converter:
         self.tensors = {self.inputs}
         self.layers: list[_LayerCall] = []
         self.variable_leaves: set[str] = set()  # model_code_variables: its own variables' names
+        self.kernel_layers: list[tuple[str, Optional[list[str]], _LayerCall]] = []  # model_code_kernels: class, scope
         self.local_initializers = model_code_layers.local_initializers(facts, function)
         self.arg_scopes: list = []  # the slim arg scopes open where the conversion is
 
@@ -327,17 +330,23 @@ class _Converter:
             self.variable_leaves |= converter.variable_leaves
             self.dropout |= converter.dropout
             self.python_flag |= converter.python_flag
+            self.kernel_layers.extend(converter.kernel_layers)
             todo.extend(called)
         shared = model_code_variables.clash(self.variable_leaves,
                                             model_code_variables.layer_leaves(self.facts, self.function, self.helpers))
         if shared:
             raise NotConvertible(self.function, f"a variable named `{shared}` as a layer of the model "
                                                 "names its weights: ckpt-convert could not tell them apart")
+        transposed = model_code_kernels.transposed_scopes([(cls, pattern) for cls, pattern, _ in self.kernel_layers])
+        if transposed is None:  # ckpt-convert falls back to the bias to tell them apart
+            for cls, _, layer in self.kernel_layers:
+                model_code_layers.refuse_biasless_transpose(layer.call, cls, model_code_kernels.use_bias(layer))
         return ConvertedModel(self.function, name, "\n".join(lines) + "\n", self.notes, self.uses_exact_bn,
                               uses_zero_debias=self.uses_zero_debias, flag=self.flag,
                               mode=self.mode is not None and self.flag == self.mode,
                               variables=sorted(self.variable_leaves), dropout=self.dropout,
-                              python_flag=self.python_flag, module_flag=self.module_flag)
+                              python_flag=self.python_flag, module_flag=self.module_flag,
+                              transposed=transposed or [])
 
     def _block(self, body: list[ast.stmt], prefix: list[Union[str, ast.expr]],
                top: bool = False) -> tuple[list[ast.stmt], list[ast.stmt]]:
@@ -470,6 +479,8 @@ class _Converter:
             else:
                 layer = self._slim_layer(original, prefix) if kind == "slim" else \
                     self._layer(original, kind, prefix)
+            self.kernel_layers.append((model_code_kernels.keras_class(layer.constructor) or "",
+                                       model_code_kernels.scope_patterns(layer.key), layer))
             if layer.normalizer is not None:
                 init.append(ast.parse(f"self.add_normalized({{key}}, {layer.constructor}, "
                                       f"{layer.normalizer_scope!r}, {layer.normalizer})").body[0])
@@ -762,7 +773,6 @@ class _Converter:
                 activation = f"{self.tf}.nn.relu"  # slim's default
             elif not is_none_literal(function):
                 activation = self._tf2(function)
-        model_code_layers.refuse_biasless_transpose(call, api.keras_class, keywords.get("use_bias"))
         constructor = f"{self.tf}.keras.layers.{api.keras_class}({', '.join(f'{k}={v}' for k, v in keywords.items())})"
         key = self._key(prefix, arguments.get("scope"), api.base_name, call)
         if api.training is not None:

@@ -48,6 +48,8 @@ def follow(converter: "_Converter", statement: ast.stmt, init: list[ast.stmt], c
         return True
     tensors = _tensor_names(converter)
     if isinstance(statement, ast.Delete):
+        if len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Subscript):
+            return _delete_item(converter, statement, tensors, init, call)
         if not all(isinstance(target, ast.Name) for target in statement.targets):
             return False
         names = {target.id for target in statement.targets}  # type: ignore[attr-defined]
@@ -112,6 +114,24 @@ def augmented(converter: "_Converter", statement: ast.stmt, prefix: list, init: 
     if statement.target.id in tensors or _builds_or_reads(converter, statement.value, tensors):
         return False
     _in_both(converter, statement, init, call)
+    return True
+
+
+def _delete_item(converter: "_Converter", statement: ast.Delete, tensors: set[str], init: list[ast.stmt],
+                 call: list[ast.stmt]) -> bool:
+    """`del reduction_axes[axis]` on a list the function built itself (a parameter's or the
+    module's list would lose an item at every call): in `call` alone when the list is
+    computed from a tensor (its static shape), in both when it is configuration. The
+    index must be configuration. False for any other item deletion (the caller refuses it)."""
+    target = statement.targets[0]
+    assert isinstance(target, ast.Subscript)
+    if not isinstance(target.value, ast.Name) or not _local(converter.function, target.value.id) or \
+            _builds_or_reads(converter, target.slice, tensors):
+        return False
+    if target.value.id in tensors:
+        call.append(copy.deepcopy(statement))
+    else:
+        _in_both(converter, statement, init, call)
     return True
 
 

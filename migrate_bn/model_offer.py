@@ -9,8 +9,10 @@ function that cannot be converted no longer takes the others with it: it is left
 with its reason, and so is every function that calls it (its layers would be missing),
 while the others are offered. The module-level names the offered functions read come
 with them when copying them is faithful (`carried_definitions`): constants bound once to
-a literal value, and plain helper functions that build nothing and use only TensorFlow
-names TF2 spells and computes as TF1 did.
+a literal value, plain helper functions that build nothing and use only TensorFlow
+names TF2 spells and computes as TF1 did (a `variable_scope` naming their ops written as
+`name_scope`: model_offer_scopes.py), and absl flags defined in the module
+(model_offer_flags.py).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import builtins
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Optional
 
-from . import tfapi
+from . import model_offer_flags, model_offer_scopes, tfapi
 from .facts import ModuleFacts
 from .names import resolve
 from .script import NotConvertible
@@ -85,7 +87,7 @@ def offer(facts: ModuleFacts, functions: list[ast.FunctionDef],
             refused[function.name] = RefusedFunction(
                 function.name, getattr(site, "lineno", function.lineno),
                 f"reads `{name}`, a name of its module that cannot come with the model (only constants bound "
-                "once to literal values and plain functions of TF2-same names do)")
+                "once to literal values, plain functions of TF2-same names and absl flags defined in the module do)")
             continue
         return FunctionOffer(conversion, carried, list(refused.values()))
 
@@ -201,6 +203,10 @@ def carried_definitions(facts: ModuleFacts, conversion: "ModuleConversion", func
                     isinstance(statement.targets[0], ast.Name) and \
                     all(isinstance(n, _PURE_EXPRESSIONS) for n in ast.walk(statement.value)):
                 verdict = needs(statement.value, set())
+            elif model_offer_flags.is_flags_import(statement):
+                verdict = None  # absl's flags, for the flag definitions carried along
+            elif model_offer_flags.is_flag_values(facts, statement):
+                verdict = needs(statement.value, set())  # the definitions are checked once all is known
             elif isinstance(statement, ast.FunctionDef) and _plain_function(facts, statement):
                 arguments = statement.args
                 parameters = {a.arg for a in arguments.args + arguments.kwonlyargs + arguments.posonlyargs}
@@ -222,6 +228,16 @@ def carried_definitions(facts: ModuleFacts, conversion: "ModuleConversion", func
     wanted = {name for name, verdict in verdicts.items() if verdict is None}
     carried = [statement for statement in facts.tree.body
                if any(statement in bindings.get(name, []) for name in wanted)]
+    for name in sorted(wanted):  # absl's flags: the definitions of those the models read
+        if model_offer_flags.is_flag_values(facts, bindings[name][0]):
+            readers = functions + [statement for statement in carried if isinstance(statement, ast.FunctionDef)]
+            defined = model_offer_flags.carried_flags(facts, name, readers)
+            if defined is None:
+                reader = next(function for function in readers if any(
+                    isinstance(n, ast.Name) and n.id == name for n in ast.walk(function)))
+                site = next(n for n in ast.walk(reader) if isinstance(n, ast.Name) and n.id == name)
+                return [], (reader, site, name)  # type: ignore[return-value]
+            carried = [statement for statement in facts.tree.body if statement in carried or statement in defined]
     return carried, None
 
 
@@ -231,8 +247,9 @@ def _plain_function(facts: ModuleFacts, function: ast.FunctionDef) -> bool:
                                       for n in ast.walk(function)):
         return False
     inner = {id(n.value) for n in ast.walk(function) if isinstance(n, ast.Attribute)}
+    scopes = model_offer_scopes.scope_functions(facts, function)  # carried as `tf.name_scope`
     for node in ast.walk(function):
-        if isinstance(node, ast.Attribute) and id(node) not in inner:
+        if isinstance(node, ast.Attribute) and id(node) not in inner and id(node) not in scopes:
             name = resolve(node, facts.imports) or ""
             if name.startswith("tensorflow") and name[len("tensorflow."):] not in tfapi.TF2_SAME:
                 return False
@@ -251,7 +268,8 @@ def carried_source(facts: ModuleFacts, carried: list[ast.stmt]) -> str:
     after a function and after the last), line endings as the offered module's."""
     pieces = []
     for index, statement in enumerate(carried):
-        text = (facts.segment(statement) or ast.unparse(statement)).replace("\r\n", "\n")
+        text = (facts.segment(statement) or ast.unparse(statement))
+        text = model_offer_scopes.as_name_scopes(facts, statement, text).replace("\r\n", "\n")
         last = index == len(carried) - 1
         apart = last or isinstance(statement, ast.FunctionDef) or isinstance(carried[index + 1], ast.FunctionDef)
         pieces.append(text + ("\n\n\n" if apart else "\n"))

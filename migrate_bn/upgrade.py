@@ -164,7 +164,8 @@ def model_name_map(conversion: "model_code.ModuleConversion") -> dict:
     """For ckpt-convert: each Keras model holds its layers under their TF1 scopes."""
     return {"format": NAME_MAP_FORMAT, "layers": [],
             "models": [{"object": "model", "class": model.class_name, "tf1_scope": "",
-                        **({"variables": model.variables} if model.variables else {})}
+                        **({"variables": model.variables} if model.variables else {}),
+                        **({"transposed": model.transposed} if model.transposed else {})}
                        for model in conversion.models]}
 
 

@@ -67,6 +67,34 @@ def test_tensor_statements_run_in_call_only() -> None:
     assert "del x" not in init and "del x" in call
 
 
+def test_an_item_deleted_from_a_list_the_function_built() -> None:
+    # Dice's way: the reduction axes from the input's static shape (call only), and a
+    # configuration list (both), each losing an item by `del`.
+    result = upgraded("""\
+        axes = list(range(len(x.get_shape())))
+        del axes[-1]
+        widths = [width, width * 2]
+        del widths[0]
+        y = tf.layers.dense(x, widths[0])
+        return tf.layers.batch_normalization(y, training=is_training) + tf.reduce_mean(x, axis=axes)
+        """)
+    assert result.skipped is None, result.skipped
+    init, call = parts(result.text)
+    assert "del axes[-1]" not in init and "del axes[-1]" in call
+    assert "del widths[0]" in init and "del widths[0]" in call
+
+
+@pytest.mark.parametrize("body", [
+    "del unused[0]\nreturn tf.layers.batch_normalization(x, training=is_training)",  # a parameter's list
+    "axes = [0, 1]\ndel axes[tf.rank(x) - 1]\nreturn tf.layers.batch_normalization(x, training=is_training)",
+    "axes = [[0], [1]]\ndel axes[0][0]\nreturn tf.layers.batch_normalization(x, training=is_training)",
+])
+def test_other_item_deletions_are_refused(body: str) -> None:
+    result = upgraded(body)
+    assert result.text is None and result.skipped is not None
+    assert "a statement a model function conversion does not follow" in result.skipped[1], result.skipped
+
+
 @pytest.mark.parametrize("body, reason", [
     ("assert x.shape[-1] == 8\nreturn tf.layers.batch_normalization(x, training=is_training)",
      "`assert` on a tensor"),

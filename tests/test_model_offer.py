@@ -13,6 +13,8 @@ import ast
 import sys
 from pathlib import Path
 
+import pytest
+
 import runtime_oracle as oracle  # tests/conftest.py
 from migrate_bn import facts as facts_module, model_code
 from migrate_bn.equivalence.check import run_case
@@ -135,17 +137,23 @@ def test_names_that_cannot_come_along_are_not_carried() -> None:
         assert model_code.offered_module(facts) is None, helper
 
 
-@oracle.needs_tf
-def test_the_offered_model_computes_what_its_tf1_function_computed(tmp_path: Path, tf2_python: str) -> None:
-    result = upgrade_source(SCRIPT)
+def offered_model_check(text: str, tmp_path: Path, tf2_python: str) -> dict:
+    """Run the check `upgrade` wrote for the one model offered from `text`; its case."""
+    result = upgrade_source(text)
     (tmp_path / "train_keras3.py").write_text(result.offer[0])
     (tmp_path / "train_tf1.py").write_text(result.equivalence_source)
     [case] = result.equivalence
-    assert case["function"] == "encoder" and case["input_shape"] == [4, 8]
     outcome = run_case(tmp_path / "train_tf1.py", tmp_path / "train_keras3.py", {**case, "learning_rate": 0.05},
                        sys.executable, tf2_python, tmp_path / "work")
     assert outcome.error is None, outcome.error
     assert outcome.mismatches == []
+    return case
+
+
+@oracle.needs_tf
+def test_the_offered_model_computes_what_its_tf1_function_computed(tmp_path: Path, tf2_python: str) -> None:
+    case = offered_model_check(SCRIPT, tmp_path, tf2_python)
+    assert case["function"] == "encoder" and case["input_shape"] == [4, 8]
 
 
 def test_the_survey_counts_each_model_function_with_its_own_reason() -> None:
@@ -165,3 +173,98 @@ def test_the_survey_counts_each_model_function_with_its_own_reason() -> None:
     refused = survey.function_refusals(upgrade_source(text), model_code.model_functions(facts))
     assert sorted(refused) == ["both", "configured", "encoder", "phased"]
     assert refused["encoder"][1].startswith("reads `WIDTH`")  # through HIDDEN = WIDTH * 2
+
+
+SCOPED_HELPER = SCRIPT.replace("def leaky(x):\n    return tf.maximum(SLOPE * x, x)",
+                               'def leaky(x, name="leaky"):\n    with tf.variable_scope(name):\n'
+                               '        return tf.maximum(SLOPE * x, x)')
+
+
+def test_a_plain_helper_naming_its_ops_by_a_variable_scope_comes_along_with_a_name_scope() -> None:
+    # The scope creates no variable in a helper that builds nothing: it names ops only,
+    # which TF2's name_scope does; the TF1 code the check runs keeps it as written.
+    result = upgrade_source(SCOPED_HELPER)
+    offered, _ = result.offer
+    assert 'def leaky(x, name="leaky"):\n    with tf.name_scope(name):\n        return tf.maximum(SLOPE * x, x)' \
+        in offered
+    assert "variable_scope(name)" not in offered.split("class ")[0]
+    assert "with tf.variable_scope(name):" in result.equivalence_source
+
+
+@pytest.mark.parametrize("scope", ["tf.variable_scope(name, reuse=True)", "tf.variable_scope(name) as scope",
+                                   "tf.variable_scope(name, 'leaky')"])
+def test_a_helper_whose_variable_scope_does_more_than_name_ops_does_not_come_along(scope: str) -> None:
+    text = SCOPED_HELPER.replace("tf.variable_scope(name)", scope)
+    facts = facts_module.build(parse(text), text)
+    assert model_code.offered_module(facts) is None, scope
+
+
+def test_a_helper_creating_a_variable_in_its_scope_does_not_come_along() -> None:
+    text = SCOPED_HELPER.replace("return tf.maximum(SLOPE * x, x)",
+                                 'return x * tf.get_variable("slope", [], initializer=tf.zeros_initializer())')
+    facts = facts_module.build(parse(text), text)
+    assert model_code.offered_module(facts) is None
+
+
+@oracle.needs_tf
+def test_the_offered_model_with_a_scoped_helper_computes_what_tf1_computed(tmp_path: Path, tf2_python: str) -> None:
+    offered_model_check(SCOPED_HELPER, tmp_path, tf2_python)
+
+
+FLAG_SCRIPT = '''\
+from absl import flags
+import tensorflow.compat.v1 as tf
+
+flags.DEFINE_bool("bottleneck", True, "a dense layer before the batch norm")
+flags.DEFINE_integer("width", 6, "its width")
+flags.DEFINE_string("train_dir", "/tmp/train", "not read by the model")
+FLAGS = flags.FLAGS
+
+
+def block(x, is_training):
+    if FLAGS.bottleneck:
+        x = tf.layers.dense(x, FLAGS.width)
+    return tf.layers.batch_normalization(x, training=is_training)
+
+
+def model(x, is_training):
+    return block(tf.layers.dense(x, 4), is_training)
+
+
+inputs = tf.placeholder(tf.float32, [None, 4])
+train = tf.train.AdamOptimizer(0.1).minimize(tf.reduce_mean(model(inputs, True)))
+with tf.Session() as sess:
+    sess.run(train, {inputs: [[1.0] * 4]})
+'''
+
+
+def test_absl_flags_the_models_read_come_along_with_their_definitions() -> None:
+    result = upgrade_source(FLAG_SCRIPT)
+    assert result.offer is not None, result.skipped
+    offered, _ = result.offer
+    head = offered.split("class ")[0]
+    assert "from absl import flags" in head and "FLAGS = flags.FLAGS" in head
+    assert 'flags.DEFINE_bool("bottleneck", True' in head and 'flags.DEFINE_integer("width", 6' in head
+    assert "train_dir" not in head  # a flag the models do not read stays behind
+    assert "if FLAGS.bottleneck:" in offered and "Dense(units=FLAGS.width)" in offered
+    assert "FLAGS = flags.FLAGS" in result.equivalence_source  # the TF1 code the check runs
+
+
+@pytest.mark.parametrize("change", [
+    ('flags.DEFINE_integer("width", 6, "its width")\n', ""),  # defined in another module
+    ('flags.DEFINE_integer("width", 6,', 'flags.DEFINE_integer("width", len("abcdef"),'),  # not a literal
+    ("FLAGS = flags.FLAGS\n", "FLAGS = flags.FLAGS\nFLAGS.width = 8\n"),  # set by the program
+    ("from absl import flags\n", "import tensorflow as flags\n"),  # tf.app's flags: gone from TF2
+])
+def test_flags_that_cannot_come_along_leave_the_model_out(change: tuple[str, str]) -> None:
+    text = FLAG_SCRIPT.replace(*change)
+    assert text != FLAG_SCRIPT
+    facts = facts_module.build(parse(text), text)
+    offered = model_code.offered_module(facts)
+    assert offered is None, change
+
+
+@oracle.needs_tf
+def test_the_offered_model_reading_a_flag_computes_what_tf1_computed(tmp_path: Path, tf2_python: str) -> None:
+    # The check runs both sides with the flags' defaults (bottleneck on: the dense layer is built).
+    offered_model_check(FLAG_SCRIPT, tmp_path, tf2_python)

@@ -63,7 +63,8 @@ def run_case(tf1_module: Path, converted: Path, case: dict, tf1_python: str, tf2
     case_path.write_text(json.dumps(case))
     names.write_text(json.dumps({"format": NAME_MAP_FORMAT, "layers": [],
                                  "models": [{"object": "model", "class": case["class"], "tf1_scope": "",
-                                             "variables": case.get("variables", [])}]}))
+                                             "variables": case.get("variables", []),
+                                             **({"transposed": case["transposed"]} if "transposed" in case else {})}]}))
     error = _run(tf1_python, str(HERE / "tf1_side.py"), str(tf1_module), str(case_path), str(tf1_out),
                  timeout=timeout, path=imports)
     if error is not None:

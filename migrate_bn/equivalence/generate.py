@@ -89,7 +89,8 @@ def cases(conversion: "ModuleConversion") -> list[dict]:
         found.append({"function": model.function.name, "class": model.class_name,
                       "flag": None if model.mode else model.flag, "mode_flag": model.mode,
                       "kwargs": kwargs, "input_shape": list(shape), "seed": 0, "learning_rate": LEARNING_RATE,
-                      **({"variables": model.variables} if model.variables else {})})
+                      **({"variables": model.variables} if model.variables else {}),
+                      **({"transposed": model.transposed} if model.transposed else {})})
         if model.dropout:
             found[-1][DROPOUT_RATE_ZERO] = True
         if model.python_flag and model.flag and not model.mode:

@@ -104,6 +104,8 @@ if case.get("dropout_rate_zero"):
 spec = importlib.util.spec_from_file_location("tf1_model", module_path)
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
+if "absl.flags" in sys.modules and not sys.modules["absl.flags"].FLAGS.is_parsed():
+    sys.modules["absl.flags"].FLAGS([sys.argv[0]], known_only=True)  # the flags the model reads: their defaults
 
 STEPS, LEARNING_RATE = 5, case.get("learning_rate", 0.05)
 rng = np.random.RandomState(case.get("seed", 0))

@@ -36,6 +36,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(module_path)))
 spec = importlib.util.spec_from_file_location("tf2_model", module_path)
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
+if "absl.flags" in sys.modules and not sys.modules["absl.flags"].FLAGS.is_parsed():
+    sys.modules["absl.flags"].FLAGS([sys.argv[0]], known_only=True)  # the flags the model reads: their defaults
 model = getattr(module, case["class"])(**case.get("kwargs", {}))
 if case.get("dropout_rate_zero"):  # as tf1_side.py runs TF1's: the random masks cannot agree
     for attribute, layer in vars(model).items():
