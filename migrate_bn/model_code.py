@@ -23,7 +23,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
-from . import binding, exact_bn, model_code_decorators, model_code_layers, model_code_statements, model_code_variables, model_offer, tfapi
+from . import binding, exact_bn, model_code_always, model_code_decorators, model_code_layers, model_code_statements, model_code_variables, model_offer, tfapi
 from .facts import BatchNormSite, ModuleFacts
 from .keras_mapping import batch_norm_to_keras, is_initializer_call, is_none_literal, keras_initializer
 from .model_code_statements import mentions_tensor
@@ -93,6 +93,7 @@ class ConvertedModel:
     notes: list[tuple[int, str]] = field(default_factory=list)
     uses_exact_bn: bool = False
     uses_zero_debias: bool = False  # the exact class must take zero_debias_moving_mean
+    uses_always_training: bool = False  # ... and always_training (model_code_always)
     flag: Optional[str] = None  # the function's training-flag parameter (the equivalence check passes it)
     mode: bool = False  # the flag is an Estimator mode compared with TRAIN
     variables: list[str] = field(default_factory=list)  # names of its tf.get_variable weights (ckpt-convert)
@@ -165,6 +166,7 @@ class _Converter:
         self.notes: list[tuple[int, str]] = []
         self.uses_exact_bn = False
         self.uses_zero_debias = False
+        self.uses_always_training = False
         self.dropout = False
         arguments = function.args
         if arguments.vararg or arguments.kwarg or arguments.kwonlyargs or arguments.posonlyargs:
@@ -225,8 +227,6 @@ class _Converter:
                 flags.add(self.mode)
             elif isinstance(value, ast.Name) and value.id in self.parameters:
                 flags.add(value.id)
-            elif isinstance(value, ast.Constant) and value.value is True and site.updates == "collection":
-                self.notes.append((site.node.lineno, tfapi.ALWAYS_TRAINING_NOTE))
             elif value is not None and not (isinstance(value, ast.Constant) and isinstance(value.value, bool)):
                 raise NotConvertible(site.node, "a training flag other than a parameter of the model function "
                                                 "or a literal")
@@ -310,6 +310,7 @@ class _Converter:
             self.notes.extend(converter.notes)
             self.uses_exact_bn |= converter.uses_exact_bn
             self.uses_zero_debias |= converter.uses_zero_debias
+            self.uses_always_training |= converter.uses_always_training
             self.variable_leaves |= converter.variable_leaves
             self.dropout |= converter.dropout
             todo.extend(called)
@@ -320,6 +321,7 @@ class _Converter:
                                                 "names its weights: ckpt-convert could not tell them apart")
         return ConvertedModel(self.function, name, "\n".join(lines) + "\n", self.notes, self.uses_exact_bn,
                               uses_zero_debias=self.uses_zero_debias, flag=self.flag,
+                              uses_always_training=self.uses_always_training,
                               mode=self.mode is not None and self.flag == self.mode,
                               variables=sorted(self.variable_leaves), dropout=self.dropout)
 
@@ -588,9 +590,9 @@ class _Converter:
         key = self._key(prefix, name, tfapi.BATCH_NORM_BASE_NAMES[family], call)
         return _LayerCall(call, key, constructor, arguments["inputs"], training, activation)
 
-    def _layer_parts(self, call: ast.Call, site: BatchNormSite) -> tuple[str, ast.expr, Optional[str], dict]:
-        """A batch-norm call's Keras constructor (exact where TF1 fused), training flag,
-        activation and arguments."""
+    def _layer_parts(self, call: ast.Call, site: BatchNormSite) -> tuple[str, Optional[ast.expr], Optional[str], dict]:
+        """A batch-norm call's Keras constructor (exact where TF1 fused), training flag (None
+        for one always in training mode: the model's), activation and arguments."""
         family = site.spec.family  # type: ignore[union-attr]
         positions = tfapi.SLIM_BN_POSITIONS if family == "contrib" else tfapi.TF_LAYERS_BN_POSITIONS
         arguments = binding.named_arguments(call, positions) or {}
@@ -618,11 +620,14 @@ class _Converter:
             ranks = exact_bn.fused_ranks(family, arguments)
         except ValueError as error:
             raise NotConvertible(call, str(error)) from None
-        if (ranks is not None or debiased) and not self.stock_bn:
+        always = model_code_always.always_training(call, site, arguments, self.stock_bn)
+        if (ranks is not None or debiased or always) and not self.stock_bn:
             self.uses_exact_bn = True
             self.uses_zero_debias |= debiased
+            self.uses_always_training |= always
             constructor = exact_bn.constructor(self.exact_name, ranks or (), constructor,
-                                               tfapi.KERAS_BATCH_NORM.replace("tf.", f"{self.tf}.", 1), debiased)
+                                               tfapi.KERAS_BATCH_NORM.replace("tf.", f"{self.tf}.", 1), debiased,
+                                               always)
         elif ranks is not None:  # the per-layer report of what stock Keras computes otherwise
             self.notes.append((call.lineno, tfapi.KERAS3_FUSED_NOTE))
             if 2 in ranks:
@@ -634,6 +639,9 @@ class _Converter:
             self.notes.append((call.lineno, tfapi.KERAS3_RENORM_NOTE))
         flag = arguments.get(site.spec.training_kw)  # type: ignore[union-attr]
         training = flag if flag is not None else ast.Constant(site.spec.default_training)  # type: ignore
+        if always:  # no flag of its own: Keras passes it the model's `training`
+            self.notes.append((call.lineno, tfapi.ALWAYS_TRAINING_NOTE))
+            training = None
         activation = None
         if family == "contrib" and arguments.get("activation_fn") is not None and \
                 not is_none_literal(arguments["activation_fn"]):
@@ -716,15 +724,15 @@ class _Converter:
         layer.normalizer, layer.normalizer_scope = normalizer, normalizer_scope
         return layer
 
-    def _normalizer(self, call: ast.Call, site: "BatchNormSite", arguments: dict) -> tuple[str, str, ast.expr]:
+    def _normalizer(self, call: ast.Call, site: "BatchNormSite", arguments: dict) -> tuple[str, str, Optional[ast.expr]]:
         """The batch norm a slim layer's normalizer_fn builds, from its normalizer_params."""
         params_node = arguments.get("normalizer_params")
         params = {} if params_node is None or is_none_literal(params_node) else \
             self.facts.dict_entries(params_node, site.scope)
         if params is None:
             raise NotConvertible(call, "normalizer_params that are not a dict the conversion can read")
-        synthetic = ast.Call(arguments["normalizer_fn"], [arguments["inputs"]],
-                             [ast.keyword(key, value) for key, value in params.items()])
+        synthetic = ast.copy_location(ast.Call(arguments["normalizer_fn"], [arguments["inputs"]],  # notes: the layer's line
+                                               [ast.keyword(key, value) for key, value in params.items()]), call)
         normalizer_site = dataclasses.replace(site, node=synthetic, how="call")
         constructor, training, activation, _ = self._layer_parts(synthetic, normalizer_site)
         if activation is not None:
@@ -876,6 +884,7 @@ class ModuleConversion:
     tf: str
     notes: list[tuple[int, str]] = field(default_factory=list)
     zero_debias: bool = False  # a layer of the subclass debiases its moving mean
+    always_training: bool = False  # a layer of the subclass is always in training mode
     # Offered on their own (model_offer): the module-level definitions the models read,
     # copied with them, and the model functions left out, with their reasons.
     carried: list[ast.stmt] = field(default_factory=list)
@@ -884,7 +893,7 @@ class ModuleConversion:
 
     def exact_class_source(self) -> str:
         assert self.exact_name is not None
-        return exact_bn.class_source(self.exact_name, self.tf, self.zero_debias)
+        return exact_bn.class_source(self.exact_name, self.tf, self.zero_debias, self.always_training)
 
     def support_sources(self) -> list[str]:
         """The classes the converted models need, written into the module once."""
@@ -957,7 +966,7 @@ def _convert_functions(facts: ModuleFacts, stock_bn: bool,
     return ModuleConversion(edits, models, base_name, exact_name if any(m.uses_exact_bn for m in models) else None,
                             tf, notes, any(m.uses_zero_debias for m in models),
                             variable_class=model_code_variables.class_name(facts) if any(m.variables for m in models)
-                            else None)
+                            else None, always_training=any(m.uses_always_training for m in models))
 
 
 def function_offer(facts: ModuleFacts, stock_bn: bool = False,

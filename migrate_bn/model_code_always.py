@@ -1,0 +1,49 @@
+"""Batch norm always in training mode, in model code (model_code.py).
+
+A TF1 batch norm whose training flag is the literal True (or contrib/slim's default
+`is_training=True`) normalizes every batch with the batch's own statistics, also when the
+program evaluates or samples. Where its updates go to UPDATE_OPS (tf.layers; slim with
+`updates_collections` left as it is) its moving statistics move only in the runs that ran
+those update ops: the train step. Neither stock Keras call computes that (`training=True`
+updates at every call, `training=False` normalizes with the moving statistics), so such a
+layer becomes the exact class with `always_training=True` (exact_bn.py), called without a
+`training=` of its own: Keras hands it the model's, so `model(x, training=True)` is the
+train step that updates and every other call only normalizes.
+
+With `updates_collections=None` TF1 updated in place whenever the output was computed,
+which is what Keras does when called with the literal `training=True`: kept as it is.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from . import tfapi
+from .facts import BatchNormSite
+from .keras_mapping import is_none_literal
+from .script import NotConvertible
+
+
+def always_training(call: ast.Call, site: BatchNormSite, arguments: dict[str, ast.expr], stock_bn: bool) -> bool:
+    """Does this batch norm (its arguments by name) normalize with batch statistics at every
+    run while updating only in the train step? Raises NotConvertible where no converted
+    layer would compute what it computed."""
+    spec = site.spec
+    assert spec is not None
+    flag = arguments.get(spec.training_kw)
+    literal_true = (flag is None and spec.default_training is True) or \
+        (isinstance(flag, ast.Constant) and flag.value is True)
+    if not literal_true or spec.updates != "collection":
+        return False
+    updates = arguments.get(spec.updates_kw) if spec.updates_kw else None
+    if updates is not None and is_none_literal(updates):
+        return False  # in place, at every run: Keras's training=True
+    trainable = arguments.get("trainable")
+    if trainable is not None and not (isinstance(trainable, ast.Constant) and trainable.value is True):
+        # TF1 normalized a frozen layer with batch statistics; Keras runs a frozen one in inference mode.
+        raise NotConvertible(call, "a batch norm always in training mode that is not trainable: Keras runs a "
+                                   "layer with trainable=False in inference mode")
+    if stock_bn:
+        raise NotConvertible(call, f"a batch norm always in training mode: "
+                                   f"{tfapi.MODEL_CODE_STOCK_BN_REFUSED['always_training']}")
+    return True
