@@ -23,7 +23,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
-from . import binding, exact_bn, model_code_always, model_code_decorators, model_code_layers, model_code_statements, model_code_variables, model_offer, tfapi
+from . import binding, exact_bn, model_code_always, model_code_decorators, model_code_layers, model_code_scopes, model_code_statements, model_code_variables, model_offer, tfapi
 from .facts import BatchNormSite, ModuleFacts
 from .keras_mapping import batch_norm_to_keras, is_initializer_call, is_none_literal, keras_initializer
 from .model_code_statements import mentions_tensor
@@ -188,6 +188,7 @@ class _Converter:
         self.layers: list[_LayerCall] = []
         self.variable_leaves: set[str] = set()  # model_code_variables: its own variables' names
         self.local_initializers = model_code_layers.local_initializers(facts, function)
+        self.discarded = model_code_always.discarded_calls(function)  # results nothing reads
         self.arg_scopes: list = []  # the slim arg scopes open where the conversion is
 
     # --- what the function is made of ------------------------------------------------
@@ -288,6 +289,7 @@ class _Converter:
         lines.extend(_indented(init_body, 2))
         lines.append("")
         lines.append(f"    def call(self, {self.inputs}, training=False):")
+        step_line = len(lines)
         if self.settings:
             values = ", ".join(f"self.{_SETTINGS}[{p!r}]" for p in self.settings)
             lines.append(f"        {', '.join(self.settings)} = {values}")
@@ -314,6 +316,8 @@ class _Converter:
             self.variable_leaves |= converter.variable_leaves
             self.dropout |= converter.dropout
             todo.extend(called)
+        if self.uses_always_training:
+            lines.insert(step_line, model_code_always.STEP_STATEMENT)
         shared = model_code_variables.clash(self.variable_leaves,
                                             model_code_variables.layer_leaves(self.facts, self.function, self.helpers))
         if shared:
@@ -639,9 +643,12 @@ class _Converter:
             self.notes.append((call.lineno, tfapi.KERAS3_RENORM_NOTE))
         flag = arguments.get(site.spec.training_kw)  # type: ignore[union-attr]
         training = flag if flag is not None else ast.Constant(site.spec.default_training)  # type: ignore
-        if always:  # no flag of its own: Keras passes it the model's `training`
+        if always:  # the model's `training`, which helpers read from the model
             self.notes.append((call.lineno, tfapi.ALWAYS_TRAINING_NOTE))
-            training = None
+            training = model_code_always.step_flag()
+        elif model_code_always.never_run(call, site, arguments, self.discarded):
+            self.notes.append((call.lineno, tfapi.NEVER_RUN_NOTE))
+            training = ast.Constant(False)
         activation = None
         if family == "contrib" and arguments.get("activation_fn") is not None and \
                 not is_none_literal(arguments["activation_fn"]):
@@ -745,11 +752,12 @@ class _Converter:
 
     def _key(self, prefix: list, name: Optional[ast.expr], base: str, call: ast.Call) -> ast.expr:
         """The TF1 variable scope of a layer's variables, as an expression."""
+        unnamed = ast.Call(ast.Attribute(ast.Name("self"), "unique_scope"),
+                           [ast.Name(_COUNTS), _concatenation(prefix), ast.Constant(base)], [])
         if name is not None and not is_none_literal(name):
             self._configuration_only(name, "a layer named by a tensor")
-            return _concatenation(prefix + [name])
-        return ast.Call(ast.Attribute(ast.Name("self"), "unique_scope"),
-                        [ast.Name(_COUNTS), _concatenation(prefix), ast.Constant(base)], [])
+            return model_code_scopes.optional_name_key(name, _concatenation(prefix + [name]), unnamed, self.defaults)
+        return unnamed
 
     def _applied(self, copied: ast.Call, layer: _LayerCall, replaced: dict[int, ast.expr]) -> ast.expr:
         """`self.scoped(inputs, key[, training=flag])`, with the inputs as converted (the

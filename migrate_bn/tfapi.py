@@ -769,6 +769,11 @@ ALWAYS_TRAINING_NOTE = ("batch norm always in training mode (a literal training=
                         "is_training=True): as in TF1 it normalizes with the batch's statistics at every call, "
                         "evaluation and sampling included, and updates its moving statistics only when the model "
                         "is called with training=True, where TF1 ran the update ops (the train step)")
+# Model code: a batch norm with in-place updates whose output nothing reads, which TF1 never
+# ran (model_code_always.never_run).
+NEVER_RUN_NOTE = ("batch norm whose output nothing reads, with in-place updates (updates_collections=None): TF1 "
+                  "never ran it and its moving statistics never moved; the Keras layer is built (its weights are "
+                  "the checkpoint's) and called in inference mode, which changes nothing")
 # Model code (model_code.py) with `--stock-keras-bn`: what stock Keras layers cannot compute,
 # refused with the reason (the default, exact layer converts it: exact_bn.py).
 MODEL_CODE_STOCK_BN_REFUSED = {

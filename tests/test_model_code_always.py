@@ -1,8 +1,8 @@
 """Batch norm always in training mode in model code (migrate_bn/model_code_always.py).
 
 A literal `training=True` (or slim's default `is_training=True`) with the updates in
-UPDATE_OPS becomes the exact class with `always_training=True`, called without a flag of
-its own (Keras hands it the model's `training`); in-place updates keep `training=True`;
+UPDATE_OPS becomes the exact class with `always_training=True`, called with the model's
+`training` (`self.training_step`, set by `call`); in-place updates keep `training=True`;
 what no layer computes is refused with its reason. The numbers are proven by the
 `always_training` case of test_model_code_runtime.py.
 """
@@ -37,7 +37,10 @@ def test_a_literal_true_flag_becomes_the_layer_always_in_training_mode() -> None
     assert result.skipped is None and result.text is not None
     init, call = result.text.split("def call(self, x, training=False):")
     assert "self.add_scoped('bn', FusedBatchNormalization(fused_ranks=(4, 5), always_training=True))" in init
-    assert "x = self.scoped(x, 'bn')\n" in call  # the model's `training`, through Keras
+    # The model's `training`, kept for the helpers too (Keras's own hand-down of `training`
+    # would give it the literal True of a layer called before it).
+    assert call.startswith("\n        self.training_step = training  #")
+    assert "x = self.scoped(x, 'bn', training=self.training_step)\n" in call
     assert "def __init__(self, fused_ranks=(4, 5), always_training=False, **kwargs):" in init
     assert [line for line, note in result.notes if note == tfapi.ALWAYS_TRAINING_NOTE] == [6]
 
@@ -51,8 +54,8 @@ def test_slims_default_flag_is_always_training_and_so_is_a_normalizer() -> None:
     assert result.skipped is None and result.text is not None
     assert "FusedBatchNormalization(fused_ranks=(2, 4, 5), always_training=True, momentum=0.9, scale=False)" \
         in result.text
-    assert "self.scoped_normalized(x, self.unique_scope(scopes, '', 'fully_connected'), 'BatchNorm'))" \
-        in result.text  # no training= of its own
+    assert "self.scoped_normalized(x, self.unique_scope(scopes, '', 'fully_connected'), 'BatchNorm', " \
+           "training=self.training_step)" in result.text
     assert len([note for _, note in result.notes if note == tfapi.ALWAYS_TRAINING_NOTE]) == 2
 
 
@@ -91,3 +94,34 @@ def test_the_class_takes_always_training_only_where_a_module_needs_it() -> None:
             .replace(", always_training=False", "").replace("\n        self.always_training = always_training", "") \
             .replace(',\n                "always_training": self.always_training', "") == \
             exact_bn.class_source("F", "tf", zero_debias)
+
+
+def test_a_layer_named_by_a_parameter_defaulting_to_none_is_scoped_as_tf1_scoped_it() -> None:
+    # TF1: the given name, or without one the unnamed scope, counted per enclosing scope.
+    text = upgrade_source(SLIM_MODEL.format(body="    return helper(helper(x, 'first'))") + '''
+
+def helper(net, name=None):
+    return tf.layers.batch_normalization(net, training=True, name=name)
+''').text
+    assert text is not None
+    key = "prefix + name if name is not None else self.unique_scope(scopes, prefix, 'batch_normalization')"
+    assert f"self.add_scoped({key}, " in text and f"self.scoped(net, {key}, training=self.training_step)" in text
+    assert "self.training_step = training" in text  # the helper's layer is the model's
+    assert "def build_helper(self, scopes, prefix, name=None):" in text
+
+
+def test_an_in_place_batch_norm_whose_output_nothing_reads_is_built_and_never_updates() -> None:
+    # TF1 never ran it (its update is a dependency of an output nothing computes): Keras
+    # builds it, for its weights, and calls it in inference mode, which changes nothing.
+    result = upgraded("""\
+        unused = slim.batch_norm(x, updates_collections=None, scope="bn")
+        kept = slim.batch_norm(x, updates_collections=None, scope="bn2")
+        return kept
+        """)
+    assert result.text is not None
+    assert "unused = self.scoped(x, 'bn', training=False)" in result.text
+    assert "kept = self.scoped(x, 'bn2', training=True)" in result.text
+    assert [line for line, note in result.notes if note == tfapi.NEVER_RUN_NOTE] == [6]
+    # With its updates in UPDATE_OPS, the train step ran them: the layer always in training mode.
+    collected = upgraded("unused = slim.batch_norm(x, scope='bn')\nreturn x\n")
+    assert collected.text is not None and "unused = self.scoped(x, 'bn', training=self.training_step)" in collected.text
