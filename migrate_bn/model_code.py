@@ -23,7 +23,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
-from . import binding, exact_bn, model_code_always, model_code_decorators, model_code_layers, model_code_scopes, model_code_statements, model_code_variables, model_offer, tfapi
+from . import binding, exact_bn, model_code_decorators, model_code_layers, model_code_statements, model_code_variables, model_offer, tfapi
+from . import model_code_always, model_code_scopes
 from .facts import BatchNormSite, ModuleFacts
 from .keras_mapping import batch_norm_to_keras, is_initializer_call, is_none_literal, keras_initializer
 from .model_code_statements import mentions_tensor
@@ -731,15 +732,17 @@ class _Converter:
         layer.normalizer, layer.normalizer_scope = normalizer, normalizer_scope
         return layer
 
-    def _normalizer(self, call: ast.Call, site: "BatchNormSite", arguments: dict) -> tuple[str, str, Optional[ast.expr]]:
+    def _normalizer(self, call: ast.Call, site: "BatchNormSite",
+                    arguments: dict) -> tuple[str, str, Optional[ast.expr]]:
         """The batch norm a slim layer's normalizer_fn builds, from its normalizer_params."""
         params_node = arguments.get("normalizer_params")
         params = {} if params_node is None or is_none_literal(params_node) else \
             self.facts.dict_entries(params_node, site.scope)
         if params is None:
             raise NotConvertible(call, "normalizer_params that are not a dict the conversion can read")
-        synthetic = ast.copy_location(ast.Call(arguments["normalizer_fn"], [arguments["inputs"]],  # notes: the layer's line
-                                               [ast.keyword(key, value) for key, value in params.items()]), call)
+        synthetic = ast.Call(arguments["normalizer_fn"], [arguments["inputs"]],
+                             [ast.keyword(key, value) for key, value in params.items()])
+        ast.copy_location(synthetic, call)  # its notes are at the layer's line
         normalizer_site = dataclasses.replace(site, node=synthetic, how="call")
         constructor, training, activation, _ = self._layer_parts(synthetic, normalizer_site)
         if activation is not None:

@@ -66,7 +66,8 @@ def discarded_calls(function: ast.FunctionDef) -> set[int]:
     """The calls whose result the function binds to a name it never reads (`bn =
     batch_norm(...)`, then `return deconv`): in TF1 nothing ran them but their UPDATE_OPS
     updates, which the train step ran."""
-    read = {node.id for node in ast.walk(function) if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store)}
+    read = {node.id for node in ast.walk(function)
+            if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store)}
     return {id(node.value) for node in ast.walk(function) if isinstance(node, ast.Assign) and
             isinstance(node.value, ast.Call) and len(node.targets) == 1 and
             isinstance(node.targets[0], ast.Name) and node.targets[0].id not in read}
