@@ -47,21 +47,21 @@ class {name}({tf}.keras.layers.BatchNormalization):
 
     On input of a rank in `fused_ranks` the moving variance accumulates the batch
     variance times n/(n-1) (n: values per channel in the batch), as TF1's fused kernel
-    did; Keras accumulates the batch variance itself.{debias_doc} Outputs are Keras's own.
+    did; Keras accumulates the batch variance itself.{debias_doc}{always_doc} Outputs are Keras's own.
     \"\"\"
 
-    def __init__(self, fused_ranks=(4, 5){debias_parameter}, **kwargs):
+    def __init__(self, fused_ranks=(4, 5){debias_parameter}{always_parameter}, **kwargs):
         super().__init__(**kwargs)
-        self.fused_ranks = tuple(fused_ranks){debias_init}
+        self.fused_ranks = tuple(fused_ranks){debias_init}{always_init}
 {debias_build}
     def call(self, inputs, training=None, mask=None):
-        outputs = super().call(inputs, training=training, mask=mask)
+{always_call}        outputs = super().call(inputs, training=training, mask=mask)
         rank = len(inputs.shape)
 {update}
         return outputs
 
     def get_config(self):
-        return {{**super().get_config(), "fused_ranks": list(self.fused_ranks){debias_config}}}
+        return {{**super().get_config(), "fused_ranks": list(self.fused_ranks){debias_config}{always_config}}}
 '''
 
 # The update of the class without zero-debiasing (its text is what modules converted
@@ -105,6 +105,26 @@ _DEBIAS_BUILD = '''
 
 # The weights the class adds for zero-debiasing -> the last two parts of TF1's names
 # (TF1 made them `<scope>/<scope>/moving_mean/{biased,local_step}`).
+# A TF1 batch norm whose training flag is the literal True (or slim's default) with its
+# updates in UPDATE_OPS normalized every batch with the batch's own statistics, evaluation
+# included, and moved its moving statistics only in the runs that ran the update ops (the
+# train step). With `always_training=True` the class does that: batch statistics at every
+# call; the moving statistics (every non-trainable weight: renorm's and debiasing's too)
+# are updated only when the model is called with `training=True` (its training step), and
+# otherwise put back as they were after Keras's own update.
+ALWAYS_TRAINING = "always_training"
+_ALWAYS_DOC = ("\n    With `always_training` it normalizes with the batch's statistics at every call, as TF1's\n"
+               "    batch norm with training=True did, and updates the moving statistics only when called\n"
+               "    with `training=True` (TF1 updated them only in the runs of its update ops).")
+_ALWAYS_CALL = '''\
+        if self.always_training and not training:  # batch statistics; the moving statistics kept
+            kept = [{tf}.identity(weight) for weight in self.non_trainable_weights]
+            outputs = super().call(inputs, training=True, mask=mask)
+            for weight, value in zip(self.non_trainable_weights, kept):
+                weight.assign(value)
+            return outputs
+'''
+
 DEBIAS_WEIGHTS = {"moving_mean_biased": "moving_mean/biased", "moving_mean_local_step": "moving_mean/local_step"}
 ZERO_DEBIAS = "zero_debias_moving_mean"
 
@@ -137,12 +157,20 @@ def _core_layer_path(arguments: dict[str, ast.expr]) -> bool:
         (weights is None or (isinstance(weights, ast.Constant) and weights.value is None))
 
 
-def class_source(name: str, tf: str, zero_debias: bool = False) -> str:
+def class_source(name: str, tf: str, zero_debias: bool = False, always_training: bool = False) -> str:
     """The subclass's definition, with TensorFlow imported as `tf`; with `zero_debias`, it
-    also takes `zero_debias_moving_mean=True` (only then, so the class stays small)."""
+    also takes `zero_debias_moving_mean=True`, with `always_training` `always_training=True`
+    (each only then, so the class stays small and modules converted before stay as they are)."""
+    always = dict(always_doc="", always_parameter="", always_init="", always_call="", always_config="")
+    if always_training:
+        always = dict(always_doc=_ALWAYS_DOC, always_parameter=", always_training=False",
+                      always_init="\n        self.always_training = always_training",
+                      always_call=_ALWAYS_CALL.format(tf=tf),
+                      always_config=',\n                "always_training": self.always_training')
     if not zero_debias:
         return _CLASS.format(name=name, tf=tf, title="'s fused kernel", debias_doc="", debias_parameter="",
-                             debias_init="", debias_build="", update=_FUSED_UPDATE.format(tf=tf), debias_config="")
+                             debias_init="", debias_build="", update=_FUSED_UPDATE.format(tf=tf), debias_config="",
+                             **always)
     return _CLASS.format(
         name=name, tf=tf, title="", debias_parameter=", zero_debias_moving_mean=False",
         debias_doc=("\n    With `zero_debias_moving_mean` the moving mean is TF1's zero-debiased average:\n"
@@ -150,12 +178,13 @@ def class_source(name: str, tf: str, zero_debias: bool = False) -> str:
                     "    divided by 1 - momentum**`moving_mean_local_step`."),
         debias_init="\n        self.zero_debias_moving_mean = zero_debias_moving_mean",
         debias_build=_DEBIAS_BUILD, update=_DEBIAS_UPDATE.format(tf=tf),
-        debias_config=',\n                "zero_debias_moving_mean": self.zero_debias_moving_mean')
+        debias_config=',\n                "zero_debias_moving_mean": self.zero_debias_moving_mean', **always)
 
 
 def constructor(name: str, ranks: tuple[int, ...], stock_constructor: str, stock_class: str,
-                zero_debias: bool = False) -> str:
+                zero_debias: bool = False, always_training: bool = False) -> str:
     """`stock_constructor` (`tf.keras.layers.BatchNormalization(...)`) as the subclass's."""
     arguments = stock_constructor[len(stock_class) + 1:-1]
-    ranks_text = f"fused_ranks={ranks!r}" + (f", {ZERO_DEBIAS}=True" if zero_debias else "")
+    ranks_text = f"fused_ranks={ranks!r}" + (f", {ZERO_DEBIAS}=True" if zero_debias else "") + \
+        (f", {ALWAYS_TRAINING}=True" if always_training else "")
     return f"{name}({ranks_text}{', ' + arguments if arguments else ''})"

@@ -26,6 +26,7 @@ from typing import Optional, Union
 from . import (binding, exact_bn, model_code_decorators, model_code_flags, model_code_kernels, model_code_layers,
                model_code_shared_bn, model_code_slim_scopes, model_code_statements, model_code_variables, model_offer,
                tfapi)
+from . import model_code_always, model_code_scopes
 from .facts import BatchNormSite, ModuleFacts
 from .keras_mapping import batch_norm_to_keras, is_initializer_call, is_none_literal, keras_initializer
 from .model_code_statements import mentions_tensor
@@ -95,6 +96,7 @@ class ConvertedModel:
     notes: list[tuple[int, str]] = field(default_factory=list)
     uses_exact_bn: bool = False
     uses_zero_debias: bool = False  # the exact class must take zero_debias_moving_mean
+    uses_always_training: bool = False  # ... and always_training (model_code_always)
     flag: Optional[str] = None  # the function's training-flag parameter (the equivalence check passes it)
     mode: bool = False  # the flag is an Estimator mode compared with TRAIN
     variables: list[str] = field(default_factory=list)  # names of its tf.get_variable weights (ckpt-convert)
@@ -170,6 +172,7 @@ class _Converter:
         self.notes: list[tuple[int, str]] = []
         self.uses_exact_bn = False
         self.uses_zero_debias = False
+        self.uses_always_training = False
         self.dropout = False
         self.python_flag = False  # `trainable=` the flag: TF1 built it with a Python bool (model_code_flags)
         self.module_flag = False  # the flag is a module-level bool placeholder (model_code_flags)
@@ -197,6 +200,7 @@ class _Converter:
         self.variable_leaves: set[str] = set()  # model_code_variables: its own variables' names
         self.kernel_layers: list[tuple[str, Optional[list[str]], _LayerCall]] = []  # model_code_kernels: class, scope
         self.local_initializers = model_code_layers.local_initializers(facts, function)
+        self.discarded = model_code_always.discarded_calls(function)  # results nothing reads
         self.arg_scopes: list = []  # the slim arg scopes open where the conversion is
 
     # --- what the function is made of ------------------------------------------------
@@ -241,8 +245,6 @@ class _Converter:
                     model_code_flags.module_flag(self.facts, self.function, value.id):
                 flags.add(value.id)  # a module-level bool placeholder: `training` as a parameter is
                 self.module_flag = True
-            elif isinstance(value, ast.Constant) and value.value is True and site.updates == "collection":
-                self.notes.append((site.node.lineno, tfapi.ALWAYS_TRAINING_NOTE))
             elif value is not None and not (isinstance(value, ast.Constant) and isinstance(value.value, bool)):
                 raise NotConvertible(site.node, "a training flag other than a parameter of the model function "
                                                 "or a literal")
@@ -305,6 +307,7 @@ class _Converter:
         lines.extend(_indented(init_body, 2))
         lines.append("")
         lines.append(f"    def call(self, {self.inputs}, training=False):")
+        step_line = len(lines)
         if self.settings:
             values = ", ".join(f"self.{_SETTINGS}[{p!r}]" for p in self.settings)
             lines.append(f"        {', '.join(self.settings)} = {values}")
@@ -327,11 +330,14 @@ class _Converter:
             self.notes.extend(converter.notes)
             self.uses_exact_bn |= converter.uses_exact_bn
             self.uses_zero_debias |= converter.uses_zero_debias
+            self.uses_always_training |= converter.uses_always_training
             self.variable_leaves |= converter.variable_leaves
             self.dropout |= converter.dropout
             self.python_flag |= converter.python_flag
             self.kernel_layers.extend(converter.kernel_layers)
             todo.extend(called)
+        if self.uses_always_training:
+            lines.insert(step_line, model_code_always.STEP_STATEMENT)
         shared = model_code_variables.clash(self.variable_leaves,
                                             model_code_variables.layer_leaves(self.facts, self.function, self.helpers))
         if shared:
@@ -343,6 +349,7 @@ class _Converter:
                 model_code_layers.refuse_biasless_transpose(layer.call, cls, model_code_kernels.use_bias(layer))
         return ConvertedModel(self.function, name, "\n".join(lines) + "\n", self.notes, self.uses_exact_bn,
                               uses_zero_debias=self.uses_zero_debias, flag=self.flag,
+                              uses_always_training=self.uses_always_training,
                               mode=self.mode is not None and self.flag == self.mode,
                               variables=sorted(self.variable_leaves), dropout=self.dropout,
                               python_flag=self.python_flag, module_flag=self.module_flag,
@@ -649,10 +656,10 @@ class _Converter:
                 not any(note == tfapi.REUSE_PARAMETER_NOTE for _, note in self.notes):
             self.notes.append((call.lineno, tfapi.REUSE_PARAMETER_NOTE))
 
-    def _layer_parts(self, call: ast.Call, site: BatchNormSite) -> tuple[str, ast.expr, Optional[str], dict]:
-        """A batch-norm call's Keras constructor (exact where TF1 fused), training flag,
-        activation and arguments (the call as the open arg scopes make it:
-        model_code_shared_bn.arg_scoped_call)."""
+    def _layer_parts(self, call: ast.Call, site: BatchNormSite) -> tuple[str, Optional[ast.expr], Optional[str], dict]:
+        """A batch-norm call's Keras constructor (exact where TF1 fused), training flag (None
+        for one always in training mode: the model's), activation and arguments (the call as
+        the open arg scopes make it: model_code_shared_bn.arg_scoped_call)."""
         family = site.spec.family  # type: ignore[union-attr]
         positions = tfapi.SLIM_BN_POSITIONS if family == "contrib" else tfapi.TF_LAYERS_BN_POSITIONS
         arguments = binding.named_arguments(call, positions) or {}
@@ -687,11 +694,14 @@ class _Converter:
             ranks = exact_bn.fused_ranks(family, arguments)
         except ValueError as error:
             raise NotConvertible(call, str(error)) from None
-        if (ranks is not None or debiased) and not self.stock_bn:
+        always = model_code_always.always_training(call, site, arguments, self.stock_bn)
+        if (ranks is not None or debiased or always) and not self.stock_bn:
             self.uses_exact_bn = True
             self.uses_zero_debias |= debiased
+            self.uses_always_training |= always
             constructor = exact_bn.constructor(self.exact_name, ranks or (), constructor,
-                                               tfapi.KERAS_BATCH_NORM.replace("tf.", f"{self.tf}.", 1), debiased)
+                                               tfapi.KERAS_BATCH_NORM.replace("tf.", f"{self.tf}.", 1), debiased,
+                                               always)
         elif ranks is not None:  # the per-layer report of what stock Keras computes otherwise
             self.notes.append((call.lineno, tfapi.KERAS3_FUSED_NOTE))
             if 2 in ranks:
@@ -703,6 +713,12 @@ class _Converter:
             self.notes.append((call.lineno, tfapi.KERAS3_RENORM_NOTE))
         flag = arguments.get(site.spec.training_kw)  # type: ignore[union-attr]
         training = flag if flag is not None else ast.Constant(site.spec.default_training)  # type: ignore
+        if always:  # the model's `training`, which helpers read from the model
+            self.notes.append((call.lineno, tfapi.ALWAYS_TRAINING_NOTE))
+            training = model_code_always.step_flag()
+        elif model_code_always.never_run(call, site, arguments, self.discarded):
+            self.notes.append((call.lineno, tfapi.NEVER_RUN_NOTE))
+            training = ast.Constant(False)
         activation = None
         if family == "contrib" and arguments.get("activation_fn") is not None and \
                 not is_none_literal(arguments["activation_fn"]):
@@ -784,7 +800,8 @@ class _Converter:
         layer.normalizer, layer.normalizer_scope = normalizer, normalizer_scope
         return layer
 
-    def _normalizer(self, call: ast.Call, site: "BatchNormSite", arguments: dict) -> tuple[str, str, ast.expr]:
+    def _normalizer(self, call: ast.Call, site: "BatchNormSite",
+                    arguments: dict) -> tuple[str, str, Optional[ast.expr]]:
         """The batch norm a slim layer's normalizer_fn builds, from its normalizer_params."""
         params_node = arguments.get("normalizer_params")
         params = {} if params_node is None or is_none_literal(params_node) else \
@@ -794,6 +811,7 @@ class _Converter:
         params = {**model_code_slim_scopes.batch_norm_settings(self, arguments["normalizer_fn"]), **params}
         synthetic = ast.Call(arguments["normalizer_fn"], [arguments["inputs"]],
                              [ast.keyword(key, value) for key, value in params.items()])
+        ast.copy_location(synthetic, call)  # its notes are at the layer's line
         normalizer_site = dataclasses.replace(site, node=synthetic, how="call")
         constructor, training, activation, _ = self._layer_parts(synthetic, normalizer_site)
         if activation is not None:
@@ -806,11 +824,12 @@ class _Converter:
 
     def _key(self, prefix: list, name: Optional[ast.expr], base: str, call: ast.Call) -> ast.expr:
         """The TF1 variable scope of a layer's variables, as an expression."""
+        unnamed = ast.Call(ast.Attribute(ast.Name("self"), "unique_scope"),
+                           [ast.Name(_COUNTS), _concatenation(prefix), ast.Constant(base)], [])
         if name is not None and not is_none_literal(name):
             self._configuration_only(name, "a layer named by a tensor")
-            return _concatenation(prefix + [name])
-        return ast.Call(ast.Attribute(ast.Name("self"), "unique_scope"),
-                        [ast.Name(_COUNTS), _concatenation(prefix), ast.Constant(base)], [])
+            return model_code_scopes.optional_name_key(name, _concatenation(prefix + [name]), unnamed, self.defaults)
+        return unnamed
 
     def _applied(self, copied: ast.Call, layer: _LayerCall, replaced: dict[int, ast.expr]) -> ast.expr:
         """`self.scoped(inputs, key[, training=flag])`, with the inputs as converted (the
@@ -945,6 +964,7 @@ class ModuleConversion:
     tf: str
     notes: list[tuple[int, str]] = field(default_factory=list)
     zero_debias: bool = False  # a layer of the subclass debiases its moving mean
+    always_training: bool = False  # a layer of the subclass is always in training mode
     # Offered on their own (model_offer): the module-level definitions the models read,
     # copied with them, and the model functions left out, with their reasons.
     carried: list[ast.stmt] = field(default_factory=list)
@@ -953,7 +973,7 @@ class ModuleConversion:
 
     def exact_class_source(self) -> str:
         assert self.exact_name is not None
-        return exact_bn.class_source(self.exact_name, self.tf, self.zero_debias)
+        return exact_bn.class_source(self.exact_name, self.tf, self.zero_debias, self.always_training)
 
     def support_sources(self) -> list[str]:
         """The classes the converted models need, written into the module once."""
@@ -1026,7 +1046,7 @@ def _convert_functions(facts: ModuleFacts, stock_bn: bool,
     return ModuleConversion(edits, models, base_name, exact_name if any(m.uses_exact_bn for m in models) else None,
                             tf, notes, any(m.uses_zero_debias for m in models),
                             variable_class=model_code_variables.class_name(facts) if any(m.variables for m in models)
-                            else None)
+                            else None, always_training=any(m.uses_always_training for m in models))
 
 
 def function_offer(facts: ModuleFacts, stock_bn: bool = False,

@@ -219,7 +219,10 @@ def one_layer(converter: "_Converter", pair: CondPair) -> tuple[ast.Call, "Batch
                                             "two layers, not one called in training or inference mode")
     if any(isinstance(node, ast.Call) for node in ast.walk(training["inputs"])):
         raise NotConvertible(pair.cond, "a `tf.cond` pair of batch norms whose input is computed in each branch")
-    keywords = [ast.keyword(k, v) for k, v in training.items() if k not in ignored]
+    # The one layer's flag is the predicate (a literal True left in would read as a batch
+    # norm always in training mode: model_code_always).
+    keywords = [ast.keyword(k, v) for k, v in training.items() if k not in ignored] + \
+        [ast.keyword(spec.training_kw, pair.predicate)]  # type: ignore[union-attr]
     synthetic = ast.copy_location(ast.Call(pair.training_call.func, [], keywords), pair.training_call)
     return synthetic, dataclasses.replace(training_site, node=synthetic, flag=pair.predicate)
 

@@ -760,19 +760,29 @@ SLIM_FUSED_2D_NOTE = ("slim fused 2-D input too: there TF1's moving variance acc
 # Batch renormalization is Keras 3's own layer, which has had it since 3.14 only.
 KERAS3_RENORM_NOTE = ("batch renormalization is Keras 3's own `renorm` (TF1's computation and variables), which "
                       "needs Keras 3.14 or later")
-# Model code: batch norm whose flag is a literal True and whose updates went to UPDATE_OPS.
-# TF1 updated its moving statistics only in runs that included the update ops (the train
-# op); a Keras layer called with training=True updates them at every call.
-ALWAYS_TRAINING_NOTE = ("batch norm with a literal training=True: TF1 updated its moving statistics only in runs "
-                        "that included the update ops (the train step); the Keras layer updates them at every call "
-                        "of the model (sampling and evaluation included): call the model where TF1 ran the train "
-                        "step, or check whether anything reads these moving statistics")
+# Model code: batch norm whose flag is a literal True (or slim's default) and whose updates
+# went to UPDATE_OPS. TF1 normalized with the batch's statistics in every run and updated
+# its moving statistics only in runs that included the update ops (the train op); the
+# converted layer is the exact class with `always_training=True` (exact_bn.py), which does
+# the same, taking the model's `training` as "this is the train step".
+ALWAYS_TRAINING_NOTE = ("batch norm always in training mode (a literal training=True, or slim's default "
+                        "is_training=True): as in TF1 it normalizes with the batch's statistics at every call, "
+                        "evaluation and sampling included, and updates its moving statistics only when the model "
+                        "is called with training=True, where TF1 ran the update ops (the train step)")
+# Model code: a batch norm with in-place updates whose output nothing reads, which TF1 never
+# ran (model_code_always.never_run).
+NEVER_RUN_NOTE = ("batch norm whose output nothing reads, with in-place updates (updates_collections=None): TF1 "
+                  "never ran it and its moving statistics never moved; the Keras layer is built (its weights are "
+                  "the checkpoint's) and called in inference mode, which changes nothing")
 # Model code (model_code.py) with `--stock-keras-bn`: what stock Keras layers cannot compute,
 # refused with the reason (the default, exact layer converts it: exact_bn.py).
 MODEL_CODE_STOCK_BN_REFUSED = {
     "zero_debias_moving_mean": "stock Keras layers do not debias the moving mean (TF1 kept it as moving_mean/biased "
                                "over 1 - decay**local_step); the exact layer, the default without --stock-keras-bn, "
                                "does",
+    "always_training": "stock Keras layers cannot normalize with the batch's statistics without updating the "
+                       "moving statistics, which TF1's batch norm always in training mode did outside its train "
+                       "step; the exact layer, the default without --stock-keras-bn, does",
 }
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from migrate_bn import tfapi
 from migrate_bn.cli import main
 from migrate_bn.upgrade import upgrade_source
 
@@ -295,12 +296,11 @@ def test_checkpoint_names_of_the_converted_batch_norm_weights() -> None:
     assert layer_weight("a/moving_mean/biased") is None and layer_weight("global_step") is None
 
 
-def test_a_literal_true_flag_is_noted_where_keras_updates_at_every_call() -> None:
-    # TF1 updated the moving statistics only in runs with the update ops; Keras at every
-    # call: the difference is said, at the batch norm. In-place updates (TF1 updated at
-    # every run too) and a flag parameter get no such note.
+def test_a_literal_true_flag_is_noted_with_what_the_layer_does() -> None:
+    # The layer always in training mode says what it does, at the batch norm
+    # (test_model_code_always.py has the layer); a flag parameter gets no such note.
     result = upgraded("    h = tf.layers.batch_normalization(x, training=True)\n    return h\n")
     assert result.text is not None
-    assert [line for line, note in result.notes if "literal training=True" in note] == [5]
+    assert [line for line, note in result.notes if note == tfapi.ALWAYS_TRAINING_NOTE] == [5]
     quiet = upgraded("    h = tf.layers.batch_normalization(x, training=is_training)\n    return h\n")
-    assert not any("literal training=True" in note for _, note in quiet.notes)
+    assert not any(note == tfapi.ALWAYS_TRAINING_NOTE for _, note in quiet.notes)

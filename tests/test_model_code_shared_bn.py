@@ -127,7 +127,8 @@ def normalize(inp, activation, reuse, scope):
     result = upgrade_source(text)
     assert result.skipped is None, result.skipped
     assert "def __init__(self, activation, reuse, scope, **kwargs):" in result.text
-    assert "return activation(self.scoped(inp, scope, training=True))" in result.text
+    # contrib's default is_training=True with update ops: always in training mode (model_code_always).
+    assert "return activation(self.scoped(inp, scope, training=self.training_step))" in result.text
     # With a second batch norm in the function, one layer could stand for two: refused.
     second = text.replace("    return tf", "    inp = tf.contrib.layers.batch_norm(inp, scope='first')\n    return tf")
     assert model_code_shared_bn.REUSE_REFUSED in upgrade_source(second).skipped[1]
