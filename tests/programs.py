@@ -1,5 +1,15 @@
 """TF1 programs the command-line, editor and output-format tests share (imported as
 `test_programs`; see conftest.py)."""
+import textwrap
+
+from migrate_bn.upgrade import upgrade_source
+
+
+def upgraded_model(template: str, body: str, **options):
+    """`upgrade_source` of a model module: `template` with `{body}` as its model function's
+    body (written indented or not)."""
+    return upgrade_source(template.format(body=textwrap.indent(textwrap.dedent(body), "    ")), **options)
+
 
 # BN001: the train op does not wait for the batch-norm update ops.
 BUGGY = """\

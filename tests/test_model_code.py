@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from migrate_bn import tfapi
 from migrate_bn.cli import main
 from migrate_bn.upgrade import upgrade_source
+from test_programs import upgraded_model  # conftest.py makes it importable
 
 CASES = sorted((Path(__file__).resolve().parent.parent / "fixtures" / "model_code").glob("*/tf1.py"))
 
@@ -44,7 +45,7 @@ def model(x, is_training, width=4):
 
 
 def upgraded(body: str):
-    return upgrade_source(MODEL.format(body=textwrap.indent(textwrap.dedent(body), "    ")))
+    return upgraded_model(MODEL, body)
 
 
 def test_layers_are_built_once_in_init_and_applied_in_call() -> None:
@@ -252,7 +253,7 @@ def test_a_zero_debiased_moving_mean_gets_the_exact_layer_with_tf1s_two_variable
     assert "FusedBatchNormalization(fused_ranks=(2, 4, 5), momentum=0.999, scale=False)" in plain
     assert "zero_debias" not in plain and "def build(" not in plain
     # Stock Keras cannot debias: refused with the reason, the module left as it was.
-    stock = upgrade_source(MODEL.format(body=textwrap.indent(textwrap.dedent(body), "    ")), stock_bn=True)
+    stock = upgraded_model(MODEL, body, stock_bn=True)
     assert stock.text is None and "stock Keras layers do not debias the moving mean" in stock.skipped[1]
 
 

@@ -10,10 +10,10 @@ what no layer computes is refused with its reason. The numbers are proven by the
 from __future__ import annotations
 
 import ast
-import textwrap
 
 from migrate_bn import exact_bn, tfapi
 from migrate_bn.upgrade import upgrade_source
+from test_programs import upgraded_model  # conftest.py makes it importable
 
 SLIM_MODEL = '''\
 import tensorflow.compat.v1 as tf
@@ -26,7 +26,7 @@ def model(x, width=4):
 
 
 def upgraded(body: str, stock_bn: bool = False):
-    return upgrade_source(SLIM_MODEL.format(body=textwrap.indent(textwrap.dedent(body), "    ")), stock_bn=stock_bn)
+    return upgraded_model(SLIM_MODEL, body, stock_bn=stock_bn)
 
 
 def test_a_literal_true_flag_becomes_the_layer_always_in_training_mode() -> None:

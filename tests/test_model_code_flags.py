@@ -6,7 +6,6 @@ case the generated check builds with a Python-bool flag. The numeric proof is th
 from __future__ import annotations
 
 import sys
-import textwrap
 from pathlib import Path
 
 import runtime_oracle as oracle  # tests/conftest.py
@@ -15,6 +14,7 @@ from migrate_bn.equivalence.check import run_case
 from migrate_bn.equivalence.generate import FLAG_PLACEHOLDER, PYTHON_FLAG
 from migrate_bn.source import parse
 from migrate_bn.upgrade import upgrade_source
+from test_programs import upgraded_model  # conftest.py makes it importable
 
 MODEL = '''\
 import tensorflow.compat.v1 as tf
@@ -27,7 +27,7 @@ def model(x, is_training, scope="unit"):
 
 
 def upgraded(body: str):
-    return upgrade_source(MODEL.format(body=textwrap.indent(textwrap.dedent(body), "    ")))
+    return upgraded_model(MODEL, body)
 
 
 def test_the_flag_as_trainable_by_an_arg_scope_is_dropped_with_a_note() -> None:

@@ -7,12 +7,11 @@ as many outputs as inputs beside convolutions of the same shape)."""
 from __future__ import annotations
 
 import ast
-import textwrap
 
 import pytest
 
 from migrate_bn.model_code_kernels import is_transposed, may_overlap, scope_patterns, transposed_scopes
-from migrate_bn.upgrade import upgrade_source
+from test_programs import upgraded_model  # conftest.py makes it importable
 
 
 def patterns(expression: str):
@@ -72,7 +71,7 @@ def model(x, is_training, name="up"):
 
 
 def upgraded(body: str):
-    return upgrade_source(MODEL.format(body=textwrap.indent(textwrap.dedent(body), "    ")))
+    return upgraded_model(MODEL, body)
 
 
 def test_the_name_map_and_the_check_carry_the_transposed_scopes() -> None:

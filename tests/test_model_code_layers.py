@@ -9,6 +9,7 @@ import textwrap
 
 from migrate_bn.equivalence.generate import DROPOUT_NOTE, DROPOUT_RATE_ZERO, check_source
 from migrate_bn.upgrade import upgrade_source
+from test_programs import upgraded_model  # conftest.py makes it importable
 
 MODEL = '''\
 import tensorflow.compat.v1 as tf
@@ -23,7 +24,7 @@ def model(x, is_training, init_zero=False, padding="SAME", keep=0.8):
 
 
 def upgraded(body: str):
-    return upgrade_source(MODEL.format(body=textwrap.indent(textwrap.dedent(body), "    ")))
+    return upgraded_model(MODEL, body)
 
 
 def test_an_initializer_chosen_in_configuration_code_becomes_the_keras_one() -> None:

@@ -7,12 +7,12 @@ The numeric proof is the `cond_pair_bn` case of tests/test_model_code_runtime.py
 
 from __future__ import annotations
 
-import textwrap
 
 import pytest
 
 from migrate_bn import model_code_shared_bn
 from migrate_bn.upgrade import upgrade_source
+from test_programs import upgraded_model  # conftest.py makes it importable
 
 MODEL = '''\
 import tensorflow.compat.v1 as tf
@@ -25,7 +25,7 @@ def model(x, is_training, width=4):
 
 
 def upgraded(body: str):
-    return upgrade_source(MODEL.format(body=textwrap.indent(textwrap.dedent(body), "    ")))
+    return upgraded_model(MODEL, body)
 
 
 def test_a_cond_pair_of_batch_norms_is_one_layer_called_with_the_predicate_as_training() -> None:
