@@ -23,7 +23,10 @@ Nothing is written. It prints:
 With --check, each converted module's directory is exported into SCRATCH (never into this
 repository), `migrate-bn upgrade` runs there, and the equivalence check it writes runs on
 every model with the generated cases as they are (a model with an argument to fill in is
-counted apart): this runs the projects' model code, in SCRATCH only.
+counted apart): this runs the projects' model code, in SCRATCH only. It then also prints
+`converted model functions passing a check`: the converted model functions a checked
+model that passed holds (the function itself, or a model that calls it by name), the
+figure issue 15 asks for.
 """
 import argparse
 import ast
@@ -89,10 +92,16 @@ def main(mirrors: Path, check: Optional[argparse.Namespace] = None) -> None:
                 modules.append(f"  {mirror.name}/{path}{where}")
                 modules.extend(f"    {name} ({line}): {reason[:120]}" for name, (line, reason) in refused.items())
             if check is not None and result.equivalence:
-                counts.update(run_checks(mirror, path, check))
+                checked, verdicts = run_checks(mirror, path, check)
+                counts.update(checked)
+                counts["converted model functions passing a check"] += sum(
+                    any(verdicts.get(case) == "equivalent" for case in verdicts
+                        if function.name in _reached(facts, case))
+                    for function in functions if function.name not in refused)
     keys = ["modules", "model functions", "converted modules", "offered modules", "converted model functions"]
     if check is not None:
-        keys += ["checked models", "equivalent", "not equivalent", "did not run", "arguments to fill in"]
+        keys += ["checked models", "equivalent", "not equivalent", "did not run", "arguments to fill in",
+                 "converted model functions passing a check"]
     for key in keys:
         print(f"{key}: {counts[key]}")
     print("refused model functions, by reason:")
@@ -100,6 +109,22 @@ def main(mirrors: Path, check: Optional[argparse.Namespace] = None) -> None:
         print(f"  {count:4d} {reason}")
     print("refused model functions, by module:")
     print("\n".join(modules))
+
+
+def _reached(facts, name: str) -> set[str]:
+    """The module's top-level functions a checked model's function holds: itself and those
+    it calls by name, directly or through each other (a model function counts as passing
+    when a checked model holds its layers)."""
+    defined = {node.name: node for node in facts.tree.body if isinstance(node, ast.FunctionDef)}
+    reached, todo = set(), [name]
+    while todo:
+        current = todo.pop()
+        if current in reached or current not in defined:
+            continue
+        reached.add(current)
+        todo.extend(node.func.id for node in ast.walk(defined[current])
+                    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name))
+    return reached
 
 
 def function_refusals(result, functions: list) -> dict:
@@ -118,9 +143,11 @@ def function_refusals(result, functions: list) -> dict:
 CASE_EDITS = json.loads((Path(__file__).parent / "model_code_cases.json").read_text())
 
 
-def run_checks(mirror: Path, path: str, options: argparse.Namespace) -> collections.Counter:
-    """Upgrade the module in an exported copy of its directory and run its generated check."""
+def run_checks(mirror: Path, path: str, options: argparse.Namespace) -> tuple[collections.Counter, dict]:
+    """Upgrade the module in an exported copy of its directory and run its generated check:
+    the counts, and each checked model's verdict by its function's name."""
     counts: collections.Counter = collections.Counter()
+    verdicts: dict[str, str] = {}
     directory = posixpath.dirname(path)
     target = Path(options.check) / mirror.name / directory
     target.mkdir(parents=True, exist_ok=True)
@@ -143,11 +170,12 @@ def run_checks(mirror: Path, path: str, options: argparse.Namespace) -> collecti
         verdict = "equivalent" if outcome.passed else "arguments to fill in" if (outcome.error or "").startswith(
             "fill in") else "did not run" if outcome.error else "not equivalent"
         counts[verdict] += 1
+        verdicts[case["function"]] = verdict
         detail = outcome.error.strip().splitlines()[-1] if outcome.error else \
             "; ".join(m.render() for m in outcome.mismatches[:3])
         print(f"{mirror.name}/{path}: {case['function']}: {verdict}" + (f": {detail[:300]}" if detail else ""),
               flush=True)
-    return counts
+    return counts, verdicts
 
 
 if __name__ == "__main__":
