@@ -103,8 +103,6 @@ _DEBIAS_BUILD = '''
                 shape=(), name="moving_mean_local_step", initializer="zeros", trainable=False, autocast=False)
 '''
 
-# The weights the class adds for zero-debiasing -> the last two parts of TF1's names
-# (TF1 made them `<scope>/<scope>/moving_mean/{biased,local_step}`).
 # A TF1 batch norm whose training flag is the literal True (or slim's default) with its
 # updates in UPDATE_OPS normalized every batch with the batch's own statistics, evaluation
 # included, and moved its moving statistics only in the runs that ran the update ops (the
@@ -125,6 +123,8 @@ _ALWAYS_CALL = '''\
             return outputs
 '''
 
+# The weights the class adds for zero-debiasing -> the last two parts of TF1's names
+# (TF1 made them `<scope>/<scope>/moving_mean/{biased,local_step}`).
 DEBIAS_WEIGHTS = {"moving_mean_biased": "moving_mean/biased", "moving_mean_local_step": "moving_mean/local_step"}
 ZERO_DEBIAS = "zero_debias_moving_mean"
 

@@ -202,6 +202,7 @@ class _Converter:
         self.local_initializers = model_code_layers.local_initializers(facts, function)
         self.discarded = model_code_always.discarded_calls(function)  # results nothing reads
         self.arg_scopes: list = []  # the slim arg scopes open where the conversion is
+        self.scope_targets: set[str] = set()  # locals holding a slim-style scope's name (model_code_slim_scopes)
 
     # --- what the function is made of ------------------------------------------------
 
@@ -656,10 +657,10 @@ class _Converter:
                 not any(note == tfapi.REUSE_PARAMETER_NOTE for _, note in self.notes):
             self.notes.append((call.lineno, tfapi.REUSE_PARAMETER_NOTE))
 
-    def _layer_parts(self, call: ast.Call, site: BatchNormSite) -> tuple[str, Optional[ast.expr], Optional[str], dict]:
-        """A batch-norm call's Keras constructor (exact where TF1 fused), training flag (None
-        for one always in training mode: the model's), activation and arguments (the call as
-        the open arg scopes make it: model_code_shared_bn.arg_scoped_call)."""
+    def _layer_parts(self, call: ast.Call, site: BatchNormSite) -> tuple[str, ast.expr, Optional[str], dict]:
+        """A batch-norm call's Keras constructor (exact where TF1 fused), training flag (for
+        one always in training mode, the model's own: `self.training_step`), activation and
+        arguments (the call as the open arg scopes make it: model_code_shared_bn.arg_scoped_call)."""
         family = site.spec.family  # type: ignore[union-attr]
         positions = tfapi.SLIM_BN_POSITIONS if family == "contrib" else tfapi.TF_LAYERS_BN_POSITIONS
         arguments = binding.named_arguments(call, positions) or {}

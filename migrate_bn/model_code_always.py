@@ -48,8 +48,7 @@ def always_training(call: ast.Call, site: BatchNormSite, arguments: dict[str, as
         (isinstance(flag, ast.Constant) and flag.value is True)
     if not literal_true or spec.updates != "collection":
         return False
-    updates = arguments.get(spec.updates_kw) if spec.updates_kw else None
-    if updates is not None and is_none_literal(updates):
+    if _updates_in_place(site, arguments):
         return False  # in place, at every run: Keras's training=True
     trainable = arguments.get("trainable")
     if trainable is not None and not (isinstance(trainable, ast.Constant) and trainable.value is True):
@@ -78,7 +77,13 @@ def never_run(call: ast.Call, site: BatchNormSite, arguments: dict[str, ast.expr
     (`updates_collections=None`): TF1 never ran it, so its moving statistics never moved.
     The converted layer is only built (its weights are the checkpoint's) and called in
     inference mode, which changes nothing; called in training mode, Keras would update."""
+    return id(call) in discarded and _updates_in_place(site, arguments)
+
+
+def _updates_in_place(site: BatchNormSite, arguments: dict[str, ast.expr]) -> bool:
+    """`updates_collections=None` among the call's arguments (read from them, not from the
+    site: an arg_scope may have given it)."""
     spec = site.spec
     assert spec is not None
     updates = arguments.get(spec.updates_kw) if spec.updates_kw else None
-    return id(call) in discarded and updates is not None and is_none_literal(updates)
+    return updates is not None and is_none_literal(updates)

@@ -171,9 +171,7 @@ def _creates(value: Optional[ast.expr]) -> bool:
 
 def _reuses(converter: "_Converter", value: Optional[ast.expr]) -> bool:
     """`reuse=True` or `reuse=tf.AUTO_REUSE`: the call takes the variables the other made."""
-    if _is_true(value):
-        return True
-    return value is not None and resolve(value, converter.facts.imports) == tfapi.AUTO_REUSE
+    return _is_true(value) or (value is not None and model_code_flags.is_auto_reuse(converter.facts, "reuse", value))
 
 
 def one_layer(converter: "_Converter", pair: CondPair) -> tuple[ast.Call, "BatchNormSite"]:

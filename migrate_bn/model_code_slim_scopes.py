@@ -97,7 +97,7 @@ def enter(converter: "_Converter", statement: ast.With, prefix: list,
                           _concatenation(prefix + [name]), unique)
     for body in (init, call):
         body.append(ast.Assign([ast.Name(local, ast.Store())], value, lineno=statement.lineno))
-    converter.__dict__.setdefault("scope_targets", set()).add(local)
+    converter.scope_targets.add(local)
     if any(isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == local and
            n.attr == "original_name_scope" for n in ast.walk(converter.function)):
         converter.notes.append((statement.lineno, tfapi.ORIGINAL_NAME_SCOPE_NOTE))
@@ -127,7 +127,7 @@ def scope_attribute(converter: "_Converter", attribute: ast.Attribute) -> Option
     """`sc.name` as the local holding the scope's full name, `sc.original_name_scope` as
     that name and "/"; None for any other attribute."""
     if not (isinstance(attribute.value, ast.Name) and
-            attribute.value.id in converter.__dict__.get("scope_targets", ())):
+            attribute.value.id in converter.scope_targets):
         return None
     if attribute.attr == "name":
         return ast.Name(attribute.value.id)
@@ -144,7 +144,7 @@ def with_scope_names(converter: "_Converter", targets: list[ast.expr]) -> list[a
         def visit_Attribute(self, attribute: ast.Attribute) -> ast.AST:
             return scope_attribute(converter, attribute) or self.generic_visit(attribute)
 
-    if not converter.__dict__.get("scope_targets"):
+    if not converter.scope_targets:
         return targets
     return [Replace().visit(copy.deepcopy(target)) for target in targets]
 
@@ -257,21 +257,19 @@ def reads_arg_scope(facts, arg_scope: ast.Call) -> bool:
 # --- slim's batch norm under an arg_scope (`arg_scope([slim.batch_norm], is_training=...)`) -----
 
 def batch_norm_settings(converter: "_Converter", function: ast.expr) -> dict:
-    """What the open arg scopes give slim's batch norm called as `function` (a direct call's
-    func, or a layer's normalizer_fn), the innermost scope winning, as add_arg_scope merges
-    them; {} for a batch norm that is not slim's (tf.layers' takes no arg_scope). A setting
-    that names a parameter of the model function other than its training flag, as the
-    training argument, is refused (the Keras model would take it as configuration)."""
-    from .model_code_layers import same_slim_op
+    """What the open arg scopes give slim's batch norm called as a layer's normalizer_fn
+    `function`, the innermost scope winning, as add_arg_scope merges them
+    (model_code_layers.with_arg_scopes); {} for a batch norm that is not slim's (tf.layers'
+    takes no arg_scope). A setting that names a parameter of the model function other than
+    its training flag, as the training argument, is refused (the Keras model would take it
+    as configuration). A direct call's settings: model_code_shared_bn.arg_scoped_call."""
+    from .model_code_layers import with_arg_scopes
 
     name = resolve(function, converter.facts.imports)
     spec = tfapi.BATCH_NORM_APIS.get(tfapi.canonical(name)) if name else None
     if spec is None or spec.family != "contrib" or spec.is_class:
         return {}
-    merged: dict = {}
-    for arg_scope in converter.arg_scopes:
-        if any(same_slim_op(tfapi.canonical(op), tfapi.canonical(name)) for op in arg_scope.ops):  # type: ignore
-            merged.update(arg_scope.kwargs)
+    merged = with_arg_scopes(converter.arg_scopes, tfapi.canonical(name), {}, set())  # type: ignore[arg-type]
     flag = merged.get(spec.training_kw)
     if isinstance(flag, ast.Name) and flag.id in converter.parameters[1:] and flag.id != converter.flag:
         raise NotConvertible(flag, f"the training flag `{flag.id}` set by an arg_scope where the conversion did "
