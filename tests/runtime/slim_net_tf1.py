@@ -47,6 +47,9 @@ STEPS = 5
 def models_repository_net(module: str):
     """`nets.<module>` from the models repository's copy named by MODELS_SOURCE."""
     sys.path.insert(0, os.environ[MODELS_SOURCE])
+    with open(os.path.join(os.environ[MODELS_SOURCE], "nets", module + ".py"), encoding="utf-8") as handle:
+        if "import tf_slim" in handle.read():  # a modern copy: tensorflow.compat.v1 and tf_slim
+            return importlib.import_module("nets." + module)
     contrib_tf = types.ModuleType("tensorflow")
     contrib_tf.__getattr__ = lambda name: getattr(tf, name)  # everything else is tf.compat.v1's
     # `slim.layers` is tf_slim's layers.layers module; contrib's `layers` was the package.
