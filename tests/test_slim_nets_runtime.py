@@ -1,4 +1,5 @@
-"""tf-slim's nets and their Keras versions (migrate_bn/slim_nets), proven on the same weights.
+"""tf-slim's nets and their Keras versions (migrate_bn/slim_nets), proven on the same weights
+(and the TF models repository's MobileNet v1, when MIGRATE_BN_SLIM_MODELS_SOURCE names a copy).
 
 For each net, tests/runtime/slim_net_tf1.py builds tf-slim's net under
 tensorflow-cpu==2.12.1 + tf-slim, as its users did (`with slim.arg_scope(<net>_arg_scope()):
