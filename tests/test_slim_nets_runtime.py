@@ -211,11 +211,14 @@ import numpy as np
 sys.path.insert(0, sys.argv[1])
 import model  # the upgraded module, importing slim_nets_keras from beside it
 inputs = np.load(sys.argv[2])["inputs"]
-model.resnet_v1_50_model(inputs[:1], training=False)
-model.resnet_v1_50_model.load_weights(sys.argv[3])
+keras_model = getattr(model, sys.argv[5])
+keras_model(inputs[:1], training=False)
+keras_model.load_weights(sys.argv[3])
 logits, _ = model.model(inputs, False)
 np.save(sys.argv[4], logits.numpy())
 """
+# The model code each net's check upgrades (fixtures/slim_nets), as its users called it.
+UPGRADED = {"resnet_v1_50": "model.py", "mobilenet_v1": "mobilenet_model.py"}
 
 
 def test_the_upgraded_module_predicts_what_slim_did(runs, tmp_path, tf2_python: str) -> None:
@@ -226,17 +229,18 @@ def test_the_upgraded_module_predicts_what_slim_did(runs, tmp_path, tf2_python: 
     from migrate_bn.cli import main
 
     net, tf1, _, _, _, tf2_out = runs
-    if net != "resnet_v1_50":
-        pytest.skip("the module calls resnet_v1_50")
+    if net not in UPGRADED:
+        pytest.skip(f"no module of the fixtures calls {net}")
     project = tmp_path / "project"
     project.mkdir()
-    (project / "model.py").write_text((ROOT / "fixtures" / "slim_nets" / "model.py").read_text())
+    (project / "model.py").write_text((ROOT / "fixtures" / "slim_nets" / UPGRADED[net]).read_text())
     assert CliRunner().invoke(main, ["upgrade", str(project)]).exit_code == 0
+    assert "from slim_nets_keras import" in (project / "model.py").read_text()
     (tmp_path / "run.py").write_text(UPGRADED_RUN)
     recorded = tmp_path / "tf1.npz"
     np.savez(recorded, inputs=tf1["inputs"])
     run(tf2_python, str(tmp_path / "run.py"), str(project), str(recorded), str(tf2_out / "model.weights.h5"),
-        str(tmp_path / "logits.npy"))
+        str(tmp_path / "logits.npy"), f"{net}_model")
     assert relative(tf1["inference/logits"], np.load(tmp_path / "logits.npy")) <= INFERENCE
 
 
