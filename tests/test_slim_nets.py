@@ -163,6 +163,12 @@ def test_a_project_copy_of_nets_mobilenet_v1_is_not_taken_for_it(tmp_path: Path)
     assert calls(MOBILENET) == []
     found = net_calls(facts_module.build(parse(MOBILENET), MOBILENET), str(tmp_path / "elsewhere" / "model.py"))
     assert [type(call) for call in found] == [NetCall]
+    thinner = calls("import tf_slim as slim\nfrom nets import mobilenet_v1\n"
+                    "with slim.arg_scope(mobilenet_v1.mobilenet_v1_arg_scope(stddev=0.1)):\n"
+                    "    net = mobilenet_v1.mobilenet_v1_050(images, 10, global_pool=True)\n",
+                    str(tmp_path / "elsewhere" / "model.py"))
+    assert [call.constructor.format(family="m") for call in thinner] == [
+        "m.mobilenet_v1_050(num_classes=10, global_pool=True, stddev=0.1)"]
     # Only MobileNet v1 converts from research/slim: its other nets are another variant.
     assert refusal("with slim.arg_scope(mobilenet_v1.mobilenet_v1_arg_scope(use_explicit_padding=True)):\n"
                    "    net = mobilenet_v1.mobilenet_v1(images, 10)\n", imports="import tf_slim as slim\n"

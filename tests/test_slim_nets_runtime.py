@@ -45,12 +45,13 @@ RUNTIME = ROOT / "tests" / "runtime"
 # is random, so VGG and Inception run with keep-probability 1 (slim_net_tf1.py).
 NETS = {"resnet_v1_50": (224, 2, 10), "resnet_v2_50": (224, 2, 10), "vgg_16": (224, 1, 10),
         "inception_v1": (224, 2, 10), "inception_v2": (224, 2, 10), "inception_v3": (299, 2, 10),
-        "mobilenet_v1": (224, 2, 10)}
+        "mobilenet_v1": (224, 2, 10), "mobilenet_v1_075": (224, 2, 10), "mobilenet_v1_050": (224, 2, 10),
+        "mobilenet_v1_025": (224, 2, 10)}
 # MobileNet v1 is not in tf-slim but in the TF models repository's research/slim, which no
 # package index has: it runs when this variable names a directory holding a copy of its
 # nets/mobilenet_v1.py (slim_net_tf1.py), and is skipped otherwise (CI reaches no GitHub).
 MODELS_SOURCE = "MIGRATE_BN_SLIM_MODELS_SOURCE"
-MODELS_NETS = ("mobilenet_v1",)
+MODELS_NETS = ("mobilenet_v1", "mobilenet_v1_075", "mobilenet_v1_050", "mobilenet_v1_025")
 # The five steps run plain SGD with learning rate 0: the weights stay, so the steps compare
 # the training-mode forward pass and how batch norm accumulates its moving statistics
 # (TF1's fused kernel: the n/(n-1)-corrected variance). With any learning rate the runs
@@ -89,7 +90,7 @@ TRAINING_OUTPUTS = 1e-4
 # measured moving means 1.9e-6, training logits 4.1e-6.
 # MobileNet v1 at 224x224 (98 values per channel at its deepest): moving means 2.5e-6,
 # training logits 3.4e-6.
-WITHIN_1E5 = ("inception_v1", "inception_v2", "resnet_v1_50", "resnet_v2_50", "mobilenet_v1")
+WITHIN_1E5 = ("inception_v1", "inception_v2", "resnet_v1_50", "resnet_v2_50", *MODELS_NETS)
 # Both TensorFlows run Eigen's CPU kernels: their oneDNN builds pick other convolution
 # algorithms (inference 3.2e-6 apart instead of 0, training logits 8e-5), which is no part
 # of what the conversion computes.
@@ -138,7 +139,7 @@ def runs(request, started):
     net = request.param
     if not available(net):
         pytest.skip(f"{net} is the TF models repository's (research/slim), on no package index: set "
-                    f"{MODELS_SOURCE} to a directory holding its nets/{net}.py to run it")
+                    f"{MODELS_SOURCE} to a directory holding its nets/mobilenet_v1.py to run it")
     future, tf1, tf2 = started[net]
     printed = future.result()
     model_variables = int(re.search(r"(\d+) model variables", printed).group(1))
@@ -166,7 +167,7 @@ def test_checkpoint_fully_used_and_every_weight_filled(runs) -> None:
     assert len(lines) == 4
     # Never a partial load: other logits, or no logits at all, are refused with the reason.
     assert "SlimCheckpointError" in str(tf2["refused/shape"]) and "shape" in str(tf2["refused/shape"])
-    if net.startswith("resnet") or net == "mobilenet_v1":
+    if net.startswith(("resnet", "mobilenet")):
         assert "which the Keras model has no weight for" in str(tf2["refused/unused"])
     if net == "inception_v3":  # a checkpoint without the auxiliary head: a model without it
         assert str(tf2["no_aux/lines"]).startswith(f"{int(tf2['no_aux/variables'])} variables -> Keras weights")

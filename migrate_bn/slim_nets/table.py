@@ -87,7 +87,8 @@ NETS = {
     "inception_v1": NetSpec("inception_v1", **_INCEPTION_V1, default_scope="InceptionV1"),
     "inception_v2": NetSpec("inception_v2", **_INCEPTION_V2, default_scope="InceptionV2"),
     "inception_v3": NetSpec("inception_v3", **_INCEPTION_V3, default_scope="InceptionV3"),
-    "mobilenet_v1": NetSpec("mobilenet_v1", **_MOBILENET_V1),
+    **{name: NetSpec("mobilenet_v1", **_MOBILENET_V1)
+       for name in ("mobilenet_v1", "mobilenet_v1_075", "mobilenet_v1_050", "mobilenet_v1_025")},
 }
 # Modules an arg-scope factory may be reached through (resnet_v1.resnet_utils.resnet_arg_scope).
 ARG_SCOPE_MODULES = ("resnet_utils",)

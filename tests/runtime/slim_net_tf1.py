@@ -62,9 +62,10 @@ def models_repository_net(module: str):
         sys.modules["tensorflow"] = real
 
 
-if sys.argv[1] == "mobilenet_v1":
+if sys.argv[1].startswith("mobilenet_v1"):  # and its thinner variants, mobilenet_v1_075 ...
     mobilenet_v1 = models_repository_net("mobilenet_v1")
-    NETS["mobilenet_v1"] = (mobilenet_v1.mobilenet_v1, mobilenet_v1.mobilenet_v1_arg_scope, {"dropout_keep_prob": 1.0})
+    NETS[sys.argv[1]] = (getattr(mobilenet_v1, sys.argv[1]), mobilenet_v1.mobilenet_v1_arg_scope,
+                         {"dropout_keep_prob": 1.0})
 
 net_name, out = sys.argv[1], sys.argv[6]
 size, BATCH, num_classes, LEARNING_RATE = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])

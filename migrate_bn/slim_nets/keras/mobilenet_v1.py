@@ -86,3 +86,19 @@ def mobilenet_v1(num_classes=1000, dropout_keep_prob=0.999, min_depth=8, depth_m
     defaults."""
     return MobilenetV1(num_classes, dropout_keep_prob, min_depth, depth_multiplier, spatial_squeeze, scope,
                        global_pool, weight_decay, stddev, regularize_depthwise, batch_norm_decay, batch_norm_epsilon)
+
+
+# research/slim's thinner nets: mobilenet_v1 with another depth_multiplier by default.
+def mobilenet_v1_075(**keywords):
+    """`mobilenet_v1.mobilenet_v1_075`: `depth_multiplier` 0.75."""
+    return mobilenet_v1(**{"depth_multiplier": 0.75, **keywords})
+
+
+def mobilenet_v1_050(**keywords):
+    """`mobilenet_v1.mobilenet_v1_050`: `depth_multiplier` 0.5."""
+    return mobilenet_v1(**{"depth_multiplier": 0.5, **keywords})
+
+
+def mobilenet_v1_025(**keywords):
+    """`mobilenet_v1.mobilenet_v1_025`: `depth_multiplier` 0.25."""
+    return mobilenet_v1(**{"depth_multiplier": 0.25, **keywords})
