@@ -327,3 +327,42 @@ def test_slim_separable_conv2d_computes_what_slim_did(tmp_path, tf2_python: str)
     printed = run(tf2_python, str(tmp_path / "tf2.py"), str(recorded), str(ROOT))
     differences = dict(line.split() for line in printed.splitlines())
     assert set(differences) == {"both", "alone"} and all(float(value) <= 1e-6 for value in differences.values())
+
+
+MOBILENET_LAYOUT = '''
+import sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from migrate_bn.slim_nets.keras import mobilenet_v1
+
+model = mobilenet_v1.mobilenet_v1(num_classes=1001)
+_, end_points = model(np.zeros((1, 224, 224, 3), np.float32), training=False)
+variables = model.slim_variables()
+print(len(variables))
+print(sum(int(np.prod(v.shape)) for name, v in variables.items()
+          if name.endswith(("/weights", "/depthwise_weights")) and "/Logits/" not in name))
+for name in ("MobilenetV1/Conv2d_0/weights", "MobilenetV1/Conv2d_1_depthwise/depthwise_weights",
+             "MobilenetV1/Conv2d_13_pointwise/BatchNorm/moving_mean", "MobilenetV1/Logits/Conv2d_1c_1x1/biases"):
+    print(name, tuple(variables[name].shape))
+print(" ".join(f"{key}:{value.shape[1]}x{value.shape[-1]}" for key, value in end_points.items() if value.ndim == 4))
+'''
+
+
+def test_mobilenet_v1_has_the_published_layout(tmp_path, tf2_python: str) -> None:
+    """Without research/slim at hand (CI): the Keras MobileNet v1 has the paper's layer
+    table (arXiv:1704.04861, Table 1: the feature maps and depths), research/slim's weight
+    count for its body (3,185,088, its file's own table) and the published checkpoints'
+    variable names and shapes (mobilenet_v1_1.0_224.ckpt: 1001 classes)."""
+    script = tmp_path / "layout.py"
+    script.write_text(MOBILENET_LAYOUT)
+    lines = run(tf2_python, str(script), str(ROOT)).splitlines()
+    assert lines[:2] == ["137", "3185088"]
+    assert lines[2:6] == ["MobilenetV1/Conv2d_0/weights (3, 3, 3, 32)",
+                          "MobilenetV1/Conv2d_1_depthwise/depthwise_weights (3, 3, 32, 1)",
+                          "MobilenetV1/Conv2d_13_pointwise/BatchNorm/moving_mean (1024,)",
+                          "MobilenetV1/Logits/Conv2d_1c_1x1/biases (1001,)"]
+    maps = dict(item.split(":") for item in lines[6].split())
+    assert maps["Conv2d_0"] == "112x32" and maps["Conv2d_1_pointwise"] == "112x64"
+    assert maps["Conv2d_2_depthwise"] == "56x64" and maps["Conv2d_5_pointwise"] == "28x256"
+    assert maps["Conv2d_11_pointwise"] == "14x512" and maps["Conv2d_13_pointwise"] == "7x1024"
+    assert maps["AvgPool_1a"] == "1x1024"
