@@ -52,16 +52,17 @@ class Upgrade:
     refused_functions: list = field(default_factory=list)
 
 
-def upgrade_source(text: str, keras: int = 3, stock_bn: bool = False) -> Upgrade:
+def upgrade_source(text: str, keras: int = 3, stock_bn: bool = False, path: Optional[str] = None) -> Upgrade:
     """Upgrade one module; raises source.SourceError when it is not Python 3. `stock_bn`
-    keeps stock Keras batch norm where TF1 fused (noted per layer) instead of exact_bn's."""
+    keeps stock Keras batch norm where TF1 fused (noted per layer) instead of exact_bn's.
+    `path`, the module's file, tells a net of the TF models repository from a project copy."""
     facts = facts_module.build(parse(text), text)
     refusal: Optional[NotConvertible] = None
     try:
         script = recognise(facts, keras, stock_bn)
     except NotConvertible as error:
         script, refusal = None, error
-    nets = upgrade_nets(facts, text)  # calls of tf-slim's nets (migrate_bn/slim_nets)
+    nets = upgrade_nets(facts, text, path)  # calls of tf-slim's nets (migrate_bn/slim_nets)
     if script is None and refusal is None and nets is None:
         return _model_code(facts, text, stock_bn)
     # A bug outranks what the conversion cannot follow: it is the first thing to fix.

@@ -57,7 +57,7 @@ def run(paths: Sequence[str], keras: int, dry_run: bool, diff: bool, name_map_pa
                 text, python2_notes = _as_python3(view, path, roots)
             else:
                 text = view.text
-            result = upgrade_source(text, keras, stock_bn) if has_training_code else Upgrade()
+            result = upgrade_source(text, keras, stock_bn, path) if has_training_code else Upgrade()
             if python2_notes:
                 result = _with_python3(result, text, python2_notes)
         except SourceError as error:

@@ -23,8 +23,8 @@ from migrate_bn.upgrade import upgrade_source
 MODEL = (Path(__file__).resolve().parent.parent / "fixtures" / "slim_nets" / "model.py").read_text()
 
 
-def calls(text: str) -> list:
-    return net_calls(facts_module.build(parse(text), text))
+def calls(text: str, path=None) -> list:
+    return net_calls(facts_module.build(parse(text), text), path)
 
 
 def test_model_code_becomes_a_keras_model_built_once() -> None:
@@ -45,7 +45,8 @@ def test_model_code_becomes_a_keras_model_built_once() -> None:
             return logits, end_points['predictions']
     """)
     assert sorted(result.files) == sorted(f"slim_nets_keras/{name}" for name in (
-        "__init__.py", "inception_v1.py", "inception_v2.py", "inception_v3.py", "layers.py", "resnet_utils.py", "resnet_v1.py", "resnet_v2.py", "vgg.py"))
+        "__init__.py", "inception_v1.py", "inception_v2.py", "inception_v3.py", "layers.py", "mobilenet_v1.py",
+        "resnet_utils.py", "resnet_v1.py", "resnet_v2.py", "vgg.py"))
     # A second run has nothing left to do.
     again = upgrade_source(result.text)
     assert again.text is None and again.skipped is None
@@ -84,8 +85,9 @@ def test_every_net_of_the_table_and_its_spellings() -> None:
     assert found[0].notes and "is_training" in found[0].notes[0]
 
 
-def refusal(body: str, imports: str = "import tf_slim as slim\nfrom tf_slim.nets import resnet_v1\n") -> NetRefusal:
-    found = calls(imports + textwrap.dedent(body))
+def refusal(body: str, imports: str = "import tf_slim as slim\nfrom tf_slim.nets import resnet_v1\n",
+            path=None) -> NetRefusal:
+    found = calls(imports + textwrap.dedent(body), path)
     assert len(found) == 1 and isinstance(found[0], NetRefusal), found
     return found[0]
 
@@ -108,6 +110,69 @@ def test_what_does_not_convert_is_refused_with_its_kind() -> None:
                    "    net = resnet_v1.resnet_v1_50(images, 10)\n").kind == "arg-scope"
     assert refusal("with slim.arg_scope(resnet_v1.resnet_arg_scope()):\n    net = resnet_v1.resnet_v1_50(images, 10)\n",
                    imports="import tf_slim as slim\nfrom nets import resnet_v1\n").kind == "models-variant"
+
+
+# MobileNet v1 from the TF models repository's research/slim (`nets` on the user's path).
+MOBILENET = textwrap.dedent("""\
+    import tf_slim as slim
+    from nets import mobilenet_v1
+
+    NUM_CLASSES = 1001
+
+
+    def model(images, is_training):
+        with slim.arg_scope(mobilenet_v1.mobilenet_v1_arg_scope(weight_decay=1e-5, batch_norm_decay=0.99)):
+            logits, end_points = mobilenet_v1.mobilenet_v1(images, NUM_CLASSES, 0.8, is_training,
+                                                           depth_multiplier=0.5)
+        return logits, end_points['Predictions']
+""")
+
+
+def test_mobilenet_v1_of_the_models_repository_converts(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "model.py").write_text(MOBILENET)
+    assert CliRunner().invoke(main, ["upgrade", str(project)]).exit_code == 0
+    assert (project / "model.py").read_text() == textwrap.dedent("""\
+        from slim_nets_keras import mobilenet_v1
+
+        NUM_CLASSES = 1001
+
+
+        mobilenet_v1_model = mobilenet_v1.mobilenet_v1(num_classes=NUM_CLASSES, dropout_keep_prob=0.8, depth_multiplier=0.5, batch_norm_decay=0.99, weight_decay=1e-5)
+
+
+        def model(images, is_training):
+            logits, end_points = mobilenet_v1_model(images, training=is_training)
+            return logits, end_points['Predictions']
+    """)
+    assert (project / "slim_nets_keras" / "mobilenet_v1.py").is_file()
+
+
+def test_a_project_copy_of_nets_mobilenet_v1_is_not_taken_for_it(tmp_path: Path) -> None:
+    """A project's own `nets/mobilenet_v1.py` (copies are often modified) is project code:
+    this path leaves its calls alone; without the module's file nothing tells them apart."""
+    project = tmp_path / "project"
+    (project / "nets").mkdir(parents=True)
+    (project / "nets" / "__init__.py").write_text("")
+    (project / "nets" / "mobilenet_v1.py").write_text("def mobilenet_v1(inputs, num_classes):\n    return inputs\n")
+    (project / "model.py").write_text(MOBILENET)
+    CliRunner().invoke(main, ["upgrade", str(project)])
+    assert (project / "model.py").read_text() == MOBILENET
+    assert not (project / "slim_nets_keras").exists()
+    assert calls(MOBILENET) == []
+    found = net_calls(facts_module.build(parse(MOBILENET), MOBILENET), str(tmp_path / "elsewhere" / "model.py"))
+    assert [type(call) for call in found] == [NetCall]
+    thinner = calls("import tf_slim as slim\nfrom nets import mobilenet_v1\n"
+                    "with slim.arg_scope(mobilenet_v1.mobilenet_v1_arg_scope(stddev=0.1)):\n"
+                    "    net = mobilenet_v1.mobilenet_v1_050(images, 10, global_pool=True)\n",
+                    str(tmp_path / "elsewhere" / "model.py"))
+    assert [call.constructor.format(family="m") for call in thinner] == [
+        "m.mobilenet_v1_050(num_classes=10, global_pool=True, stddev=0.1)"]
+    # Only MobileNet v1 converts from research/slim: its other nets are another variant.
+    assert refusal("with slim.arg_scope(mobilenet_v1.mobilenet_v1_arg_scope(use_explicit_padding=True)):\n"
+                   "    net = mobilenet_v1.mobilenet_v1(images, 10)\n", imports="import tf_slim as slim\n"
+                   "from nets import mobilenet_v1\n", path=str(tmp_path / "elsewhere" / "model.py")).kind == "arg-scope"
 
 
 def test_other_tf1_code_leaves_the_module_and_offers_the_net() -> None:

@@ -1,4 +1,5 @@
-"""tf-slim's nets and their Keras versions (migrate_bn/slim_nets), proven on the same weights.
+"""tf-slim's nets and their Keras versions (migrate_bn/slim_nets), proven on the same weights
+(and the TF models repository's MobileNet v1, when MIGRATE_BN_SLIM_MODELS_SOURCE names a copy).
 
 For each net, tests/runtime/slim_net_tf1.py builds tf-slim's net under
 tensorflow-cpu==2.12.1 + tf-slim, as its users did (`with slim.arg_scope(<net>_arg_scope()):
@@ -43,7 +44,14 @@ RUNTIME = ROOT / "tests" / "runtime"
 # auxiliary head has the published layout (`Conv2d_2a_5x5`) only from 299x299 on. Dropout
 # is random, so VGG and Inception run with keep-probability 1 (slim_net_tf1.py).
 NETS = {"resnet_v1_50": (224, 2, 10), "resnet_v2_50": (224, 2, 10), "vgg_16": (224, 1, 10),
-        "inception_v1": (224, 2, 10), "inception_v2": (224, 2, 10), "inception_v3": (299, 2, 10)}
+        "inception_v1": (224, 2, 10), "inception_v2": (224, 2, 10), "inception_v3": (299, 2, 10),
+        "mobilenet_v1": (224, 2, 10), "mobilenet_v1_075": (224, 2, 10), "mobilenet_v1_050": (224, 2, 10),
+        "mobilenet_v1_025": (224, 2, 10)}
+# MobileNet v1 is not in tf-slim but in the TF models repository's research/slim, which no
+# package index has: it runs when this variable names a directory holding a copy of its
+# nets/mobilenet_v1.py (slim_net_tf1.py), and is skipped otherwise (CI reaches no GitHub).
+MODELS_SOURCE = "MIGRATE_BN_SLIM_MODELS_SOURCE"
+MODELS_NETS = ("mobilenet_v1", "mobilenet_v1_075", "mobilenet_v1_050", "mobilenet_v1_025")
 # The five steps run plain SGD with learning rate 0: the weights stay, so the steps compare
 # the training-mode forward pass and how batch norm accumulates its moving statistics
 # (TF1's fused kernel: the n/(n-1)-corrected variance). With any learning rate the runs
@@ -80,7 +88,9 @@ TRAINING_OUTPUTS = 1e-4
 # resnet_v1_50: moving means 6.9e-5, training logits 9.4e-5, inference 3.0e-6.
 # Inception V2 (its separable first layer and modules, 49 values per channel at its deepest):
 # measured moving means 1.9e-6, training logits 4.1e-6.
-WITHIN_1E5 = ("inception_v1", "inception_v2", "resnet_v1_50", "resnet_v2_50")
+# MobileNet v1 at 224x224 (98 values per channel at its deepest): moving means 2.5e-6,
+# training logits 3.4e-6.
+WITHIN_1E5 = ("inception_v1", "inception_v2", "resnet_v1_50", "resnet_v2_50", *MODELS_NETS)
 # Both TensorFlows run Eigen's CPU kernels: their oneDNN builds pick other convolution
 # algorithms (inference 3.2e-6 apart instead of 0, training logits 8e-5), which is no part
 # of what the conversion computes.
@@ -103,14 +113,21 @@ def run_net(net: str, tf1: Path, tf2: Path, tf2_python: str) -> str:
     return printed
 
 
+def available(net: str) -> bool:
+    return net not in MODELS_NETS or bool(os.environ.get(MODELS_SOURCE))
+
+
 @pytest.fixture(scope="module")
-def started(tmp_path_factory, tf2_python: str):
-    """Every net's two runs, two nets at a time: much of each run is single-threaded
-    Python (importing TensorFlow, building the graph or the Keras model), which the other
-    net's run overlaps on a two-core machine."""
+def started(request, tmp_path_factory, tf2_python: str):
+    """The selected nets' two runs (`-k mobilenet`: that one alone), two nets at a time:
+    much of each run is single-threaded Python (importing TensorFlow, building the graph
+    or the Keras model), which the other net's run overlaps on a two-core machine."""
+    selected = {item.callspec.params["runs"] for item in request.session.items
+                if "runs" in getattr(getattr(item, "callspec", None), "params", {})}
     pool = ThreadPoolExecutor(max_workers=2)
     futures = {}
-    for net in sorted(NETS, key=lambda name: -NETS[name][0]):  # the largest inputs first
+    for net in sorted(selected & {name for name in NETS if available(name)},
+                      key=lambda name: -NETS[name][0]):  # the largest inputs first
         tf1, tf2 = tmp_path_factory.mktemp(net + "-tf1"), tmp_path_factory.mktemp(net + "-tf2")
         futures[net] = (pool.submit(run_net, net, tf1, tf2, tf2_python), tf1, tf2)
     yield futures
@@ -120,6 +137,9 @@ def started(tmp_path_factory, tf2_python: str):
 @pytest.fixture(scope="module", params=sorted(NETS))
 def runs(request, started):
     net = request.param
+    if not available(net):
+        pytest.skip(f"{net} is the TF models repository's (research/slim), on no package index: set "
+                    f"{MODELS_SOURCE} to a directory holding its nets/mobilenet_v1.py to run it")
     future, tf1, tf2 = started[net]
     printed = future.result()
     model_variables = int(re.search(r"(\d+) model variables", printed).group(1))
@@ -147,7 +167,7 @@ def test_checkpoint_fully_used_and_every_weight_filled(runs) -> None:
     assert len(lines) == 4
     # Never a partial load: other logits, or no logits at all, are refused with the reason.
     assert "SlimCheckpointError" in str(tf2["refused/shape"]) and "shape" in str(tf2["refused/shape"])
-    if net.startswith("resnet"):
+    if net.startswith(("resnet", "mobilenet")):
         assert "which the Keras model has no weight for" in str(tf2["refused/unused"])
     if net == "inception_v3":  # a checkpoint without the auxiliary head: a model without it
         assert str(tf2["no_aux/lines"]).startswith(f"{int(tf2['no_aux/variables'])} variables -> Keras weights")
@@ -192,11 +212,14 @@ import numpy as np
 sys.path.insert(0, sys.argv[1])
 import model  # the upgraded module, importing slim_nets_keras from beside it
 inputs = np.load(sys.argv[2])["inputs"]
-model.resnet_v1_50_model(inputs[:1], training=False)
-model.resnet_v1_50_model.load_weights(sys.argv[3])
+keras_model = getattr(model, sys.argv[5])
+keras_model(inputs[:1], training=False)
+keras_model.load_weights(sys.argv[3])
 logits, _ = model.model(inputs, False)
 np.save(sys.argv[4], logits.numpy())
 """
+# The model code each net's check upgrades (fixtures/slim_nets), as its users called it.
+UPGRADED = {"resnet_v1_50": "model.py", "mobilenet_v1": "mobilenet_model.py"}
 
 
 def test_the_upgraded_module_predicts_what_slim_did(runs, tmp_path, tf2_python: str) -> None:
@@ -207,17 +230,18 @@ def test_the_upgraded_module_predicts_what_slim_did(runs, tmp_path, tf2_python: 
     from migrate_bn.cli import main
 
     net, tf1, _, _, _, tf2_out = runs
-    if net != "resnet_v1_50":
-        pytest.skip("the module calls resnet_v1_50")
+    if net not in UPGRADED:
+        pytest.skip(f"no module of the fixtures calls {net}")
     project = tmp_path / "project"
     project.mkdir()
-    (project / "model.py").write_text((ROOT / "fixtures" / "slim_nets" / "model.py").read_text())
+    (project / "model.py").write_text((ROOT / "fixtures" / "slim_nets" / UPGRADED[net]).read_text())
     assert CliRunner().invoke(main, ["upgrade", str(project)]).exit_code == 0
+    assert "from slim_nets_keras import" in (project / "model.py").read_text()
     (tmp_path / "run.py").write_text(UPGRADED_RUN)
     recorded = tmp_path / "tf1.npz"
     np.savez(recorded, inputs=tf1["inputs"])
     run(tf2_python, str(tmp_path / "run.py"), str(project), str(recorded), str(tf2_out / "model.weights.h5"),
-        str(tmp_path / "logits.npy"))
+        str(tmp_path / "logits.npy"), f"{net}_model")
     assert relative(tf1["inference/logits"], np.load(tmp_path / "logits.npy")) <= INFERENCE
 
 
@@ -303,3 +327,42 @@ def test_slim_separable_conv2d_computes_what_slim_did(tmp_path, tf2_python: str)
     printed = run(tf2_python, str(tmp_path / "tf2.py"), str(recorded), str(ROOT))
     differences = dict(line.split() for line in printed.splitlines())
     assert set(differences) == {"both", "alone"} and all(float(value) <= 1e-6 for value in differences.values())
+
+
+MOBILENET_LAYOUT = '''
+import sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from migrate_bn.slim_nets.keras import mobilenet_v1
+
+model = mobilenet_v1.mobilenet_v1(num_classes=1001)
+_, end_points = model(np.zeros((1, 224, 224, 3), np.float32), training=False)
+variables = model.slim_variables()
+print(len(variables))
+print(sum(int(np.prod(v.shape)) for name, v in variables.items()
+          if name.endswith(("/weights", "/depthwise_weights")) and "/Logits/" not in name))
+for name in ("MobilenetV1/Conv2d_0/weights", "MobilenetV1/Conv2d_1_depthwise/depthwise_weights",
+             "MobilenetV1/Conv2d_13_pointwise/BatchNorm/moving_mean", "MobilenetV1/Logits/Conv2d_1c_1x1/biases"):
+    print(name, tuple(variables[name].shape))
+print(" ".join(f"{key}:{value.shape[1]}x{value.shape[-1]}" for key, value in end_points.items() if value.ndim == 4))
+'''
+
+
+def test_mobilenet_v1_has_the_published_layout(tmp_path, tf2_python: str) -> None:
+    """Without research/slim at hand (CI): the Keras MobileNet v1 has the paper's layer
+    table (arXiv:1704.04861, Table 1: the feature maps and depths), research/slim's weight
+    count for its body (3,185,088, its file's own table) and the published checkpoints'
+    variable names and shapes (mobilenet_v1_1.0_224.ckpt: 1001 classes)."""
+    script = tmp_path / "layout.py"
+    script.write_text(MOBILENET_LAYOUT)
+    lines = run(tf2_python, str(script), str(ROOT)).splitlines()
+    assert lines[:2] == ["137", "3185088"]
+    assert lines[2:6] == ["MobilenetV1/Conv2d_0/weights (3, 3, 3, 32)",
+                          "MobilenetV1/Conv2d_1_depthwise/depthwise_weights (3, 3, 32, 1)",
+                          "MobilenetV1/Conv2d_13_pointwise/BatchNorm/moving_mean (1024,)",
+                          "MobilenetV1/Logits/Conv2d_1c_1x1/biases (1001,)"]
+    maps = dict(item.split(":") for item in lines[6].split())
+    assert maps["Conv2d_0"] == "112x32" and maps["Conv2d_1_pointwise"] == "112x64"
+    assert maps["Conv2d_2_depthwise"] == "56x64" and maps["Conv2d_5_pointwise"] == "28x256"
+    assert maps["Conv2d_11_pointwise"] == "14x512" and maps["Conv2d_13_pointwise"] == "7x1024"
+    assert maps["AvgPool_1a"] == "1x1024"

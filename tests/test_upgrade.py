@@ -200,10 +200,10 @@ def test_an_internal_error_on_one_file_leaves_it_and_goes_on(tmp_path: Path, mon
     (tmp_path / "b.py").write_text(script())
     real = command.upgrade_source
 
-    def failing_on_a(text: str, keras: int, stock_bn: bool = False):
+    def failing_on_a(text: str, keras: int, stock_bn: bool = False, path=None):
         if text.startswith("#a"):
             raise RuntimeError("boom")
-        return real(text, keras, stock_bn)
+        return real(text, keras, stock_bn, path)
 
     (tmp_path / "a.py").write_text("#a\n" + script())
     monkeypatch.setattr(command, "upgrade_source", failing_on_a)

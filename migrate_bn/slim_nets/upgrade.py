@@ -22,7 +22,7 @@ from typing import Optional, Union
 from .. import tfapi
 from ..binding import named_arguments
 from ..facts import UNKNOWN, ModuleFacts
-from .table import ARG_SCOPE_MODULES, EMITTED_PACKAGE, NETS, NETS_PACKAGE
+from .table import ARG_SCOPE_MODULES, EMITTED_PACKAGE, MODELS_PACKAGE, NETS, NETS_PACKAGE
 
 TF1_ROOTS = ("tensorflow.contrib", "tensorflow.compat.v1", "nets.")
 
@@ -65,18 +65,35 @@ def package_files() -> dict:
             for entry in sorted(root.iterdir(), key=lambda entry: entry.name) if entry.name.endswith(".py")}
 
 
-def net_calls(facts: ModuleFacts) -> list[Union[NetCall, NetRefusal]]:
-    """Each call of a tf-slim net in the module, converted or refused."""
+def net_calls(facts: ModuleFacts, path: Optional[str] = None) -> list[Union[NetCall, NetRefusal]]:
+    """Each call of a tf-slim net in the module, converted or refused. `path` is the
+    module's file: a net of the TF models repository's `nets` is one only when `nets`
+    is not the project's own (unknown without a path: not taken for a net)."""
     found: list[Union[NetCall, NetRefusal]] = []
     for call, scope in facts.calls:
         name = facts.qualname(call.func, scope) or ""
         module, _, function = name.rpartition(".")
-        if function in NETS and module.startswith("nets."):
+        spec = NETS.get(function)
+        if spec is not None and spec.package == MODELS_PACKAGE and module == f"{MODELS_PACKAGE}.{spec.family}":
+            if path is not None and outside_the_project(path, module):
+                found.append(_convert(facts, call, scope, function))
+        elif function in NETS and module.startswith("nets."):
             found.append(NetRefusal("models-variant", call.lineno, f"`{function}` of the TF models repository's "
                                     "`nets` (its variant differs from tf-slim's: squeezed logits, more options)"))
         elif function in NETS and module == f"{NETS_PACKAGE}.{NETS[function].family}":
             found.append(_convert(facts, call, scope, function))
     return found
+
+
+def outside_the_project(path: str, module: str) -> bool:
+    """Does `module` (`nets.mobilenet_v1`), imported by the file `path`, come from outside
+    its project: neither it nor its package is a project file, as the project's import
+    lookup finds them (the module's directory and those above it, up to the root marker)?"""
+    from ..project import Project, Resolver
+
+    resolver = Resolver(Project(), path)
+    parts = module.split(".")
+    return all(resolver.module_file(".".join(parts[:count])) is None for count in range(1, len(parts) + 1))
 
 
 def _convert(facts: ModuleFacts, call: ast.Call, scope, net: str) -> Union[NetCall, NetRefusal]:
@@ -191,9 +208,10 @@ def other_tf1_code(facts: ModuleFacts, converted: list[NetCall]) -> Optional[Net
     return None
 
 
-def upgrade_nets(facts: ModuleFacts, text: str) -> Optional[NetUpgrade]:
-    """The module's net calls converted (None: it calls no tf-slim net)."""
-    calls = net_calls(facts)
+def upgrade_nets(facts: ModuleFacts, text: str, path: Optional[str] = None) -> Optional[NetUpgrade]:
+    """The module's net calls converted (None: it calls no tf-slim net); `path` is the
+    module's file (net_calls)."""
+    calls = net_calls(facts, path)
     if not calls:
         return None
     refusals = [call for call in calls if isinstance(call, NetRefusal)]

@@ -9,10 +9,19 @@ OUTDIR/tf1.npz: inference logits and every end point, then five plain-SGD traini
 steps in training mode (each step's outputs), and afterwards every weight and moving
 statistic and the inference logits.
 
+mobilenet_v1 is not in tf-slim: it is the TF models repository's research/slim
+(`from nets import mobilenet_v1`), read from the directory MIGRATE_BN_SLIM_MODELS_SOURCE
+names (one holding nets/mobilenet_v1.py). A copy of the 2017-2019 file, written for
+`tf.contrib.slim`, runs with `tensorflow` standing for `tensorflow.compat.v1` plus a
+`contrib` of tf-slim (slim, layers) while it is imported; a modern copy imports
+`tensorflow.compat.v1` and `tf_slim` itself.
+
 Test infrastructure only: nothing in the migrate_bn package may import this.
 """
+import importlib
 import os
 import sys
+import types
 
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 
@@ -31,7 +40,32 @@ NETS = {
     "inception_v2": (inception_v2.inception_v2, inception_v2.inception_v2_arg_scope, {"dropout_keep_prob": 1.0}),
     "inception_v3": (inception_v3.inception_v3, inception_v3.inception_v3_arg_scope, {"dropout_keep_prob": 1.0}),
 }
+MODELS_SOURCE = "MIGRATE_BN_SLIM_MODELS_SOURCE"
 STEPS = 5
+
+
+def models_repository_net(module: str):
+    """`nets.<module>` from the models repository's copy named by MODELS_SOURCE."""
+    sys.path.insert(0, os.environ[MODELS_SOURCE])
+    with open(os.path.join(os.environ[MODELS_SOURCE], "nets", module + ".py"), encoding="utf-8") as handle:
+        if "import tf_slim" in handle.read():  # a modern copy: tensorflow.compat.v1 and tf_slim
+            return importlib.import_module("nets." + module)
+    contrib_tf = types.ModuleType("tensorflow")
+    contrib_tf.__getattr__ = lambda name: getattr(tf, name)  # everything else is tf.compat.v1's
+    # `slim.layers` is tf_slim's layers.layers module; contrib's `layers` was the package.
+    contrib_tf.contrib = types.SimpleNamespace(slim=slim, layers=importlib.import_module("tf_slim.layers"))
+    real = sys.modules["tensorflow"]
+    sys.modules["tensorflow"] = contrib_tf  # only while the module runs its `import tensorflow as tf`
+    try:
+        return importlib.import_module("nets." + module)
+    finally:
+        sys.modules["tensorflow"] = real
+
+
+if sys.argv[1].startswith("mobilenet_v1"):  # and its thinner variants, mobilenet_v1_075 ...
+    mobilenet_v1 = models_repository_net("mobilenet_v1")
+    NETS[sys.argv[1]] = (getattr(mobilenet_v1, sys.argv[1]), mobilenet_v1.mobilenet_v1_arg_scope,
+                         {"dropout_keep_prob": 1.0})
 
 net_name, out = sys.argv[1], sys.argv[6]
 size, BATCH, num_classes, LEARNING_RATE = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])

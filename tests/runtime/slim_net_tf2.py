@@ -32,11 +32,13 @@ assert importlib.util.find_spec("tf_slim") is None and importlib.util.find_spec(
 
 FAMILY = {"resnet_v1_50": "resnet_v1", "resnet_v2_50": "resnet_v2", "vgg_16": "vgg",
           "inception_v1": "inception_v1", "inception_v2": "inception_v2",
-          "inception_v3": "inception_v3"}
+          "inception_v3": "inception_v3", "mobilenet_v1": "mobilenet_v1", "mobilenet_v1_075": "mobilenet_v1",
+          "mobilenet_v1_050": "mobilenet_v1", "mobilenet_v1_025": "mobilenet_v1"}
 STEPS = 5
 # As slim_net_tf1.py built them: without dropout, which is random.
 ARGUMENTS = {"vgg_16": {"dropout_keep_prob": 1.0}, "inception_v1": {"dropout_keep_prob": 1.0},
-             "inception_v2": {"dropout_keep_prob": 1.0}, "inception_v3": {"dropout_keep_prob": 1.0}}
+             "inception_v2": {"dropout_keep_prob": 1.0}, "inception_v3": {"dropout_keep_prob": 1.0},
+             **{name: {"dropout_keep_prob": 1.0} for name in FAMILY if name.startswith("mobilenet")}}
 
 net_name, num_classes, tf1_out, out = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 family = importlib.import_module("migrate_bn.slim_nets.keras." + FAMILY[net_name])

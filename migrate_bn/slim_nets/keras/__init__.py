@@ -1,4 +1,5 @@
-"""tf-slim's nets in Keras 3, with tf-slim's weight layout (written for migrate-bn).
+"""tf-slim's nets (and the TF models repository's MobileNet v1) in Keras 3, with tf-slim's
+weight layout (written for migrate-bn).
 
 `migrate-bn upgrade` copies this package into a project as `slim_nets_keras`, so the
 upgraded code imports it (`from slim_nets_keras import resnet_v1`); it needs only Keras 3
