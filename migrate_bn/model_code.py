@@ -635,7 +635,7 @@ class _Converter:
         call, site = model_code_shared_bn.arg_scoped_call(self, call, site)  # an arg_scope's settings merged
         constructor, training, activation, arguments = self._layer_parts(call, site)
         family = site.spec.family  # type: ignore[union-attr]
-        name = arguments.get("scope" if family == "contrib" else "name")
+        name = arguments.get(tfapi.batch_norm_name_keyword(family))
         key = self._key(prefix, name, tfapi.BATCH_NORM_BASE_NAMES[family], call)
         return _LayerCall(call, key, constructor, arguments["inputs"], training, activation)
 
@@ -662,7 +662,7 @@ class _Converter:
         one always in training mode, the model's own: `self.training_step`), activation and
         arguments (the call as the open arg scopes make it: model_code_shared_bn.arg_scoped_call)."""
         family = site.spec.family  # type: ignore[union-attr]
-        positions = tfapi.SLIM_BN_POSITIONS if family == "contrib" else tfapi.TF_LAYERS_BN_POSITIONS
+        positions = tfapi.batch_norm_positions(family)
         arguments = binding.named_arguments(call, positions) or {}
         zero_debias = arguments.get(exact_bn.ZERO_DEBIAS)
         if zero_debias is not None and not (isinstance(zero_debias, ast.Constant) and
