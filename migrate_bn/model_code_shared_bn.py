@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Optional
 
 from . import binding, model_code_flags, tfapi
 from .keras_mapping import is_none_literal
-from .model_code_layers import with_arg_scopes
+from .model_code_layers import refuse_scoped_flag, with_arg_scopes
 from .model_code_statements import own_nodes
 from .names import resolve
 from .script import NotConvertible
@@ -130,7 +130,9 @@ def merged_arguments(converter: "_Converter", call: ast.Call, site: "BatchNormSi
     """A batch-norm call's arguments with those the open arg scopes set for it filled in
     (the innermost scope wins, the call's own arguments win over any scope), as slim's
     `add_arg_scope` merges them. A scope's setting that names the training flag is refused
-    unless it is the batch norm's own training argument."""
+    (model_code_layers.refuse_scoped_flag) unless it is the batch norm's own training
+    argument; only the settings that reach the call are checked, where a slim layer's
+    merge (model_code_layers.with_arg_scopes) checks every setting for its op."""
     family = site.spec.family  # type: ignore[union-attr]
     positions = tfapi.batch_norm_positions(family)
     arguments = binding.named_arguments(call, positions)
@@ -139,11 +141,8 @@ def merged_arguments(converter: "_Converter", call: ast.Call, site: "BatchNormSi
     op = tfapi.canonical(resolve(call.func, converter.facts.imports) or "")
     merged = with_arg_scopes(converter.arg_scopes, op, arguments, set())
     flags = ({converter.flag} if converter.flag else set()) | converter.flag_aliases
-    for argument, value in merged.items():
-        if argument not in arguments and argument != site.spec.training_kw and \
-                not model_code_flags.is_flag_as_trainable(argument, value, flags) and \
-                any(isinstance(node, ast.Name) and node.id in flags for node in ast.walk(value)):
-            raise NotConvertible(value, f"the training flag set as `{argument}` by an arg_scope")
+    refuse_scoped_flag({argument: value for argument, value in merged.items() if argument not in arguments},
+                       flags, site.spec.training_kw)  # type: ignore[union-attr]
     return merged
 
 
