@@ -29,6 +29,7 @@ from . import (binding, exact_bn, model_code_decorators, model_code_flags, model
 from . import model_code_always, model_code_scopes
 from .facts import BatchNormSite, ModuleFacts
 from .keras_mapping import batch_norm_to_keras, is_initializer_call, is_none_literal, keras_initializer
+from .model_code_calls import calls_of
 from .model_code_statements import mentions_tensor
 from .names import resolve
 from .script import NotConvertible, fresh_name
@@ -1026,9 +1027,8 @@ def _convert_functions(facts: ModuleFacts, stock_bn: bool,
     exact_name = fresh_name(exact_bn.CLASS_NAME, taken)
     helpers = {function.name: function for function in functions}
     helpers.update(model_code_statements.nested_helpers(facts, functions, helpers))
-    called = {node.func.id for function in functions for node in ast.walk(function)
-              if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in helpers
-              and node.func.id != function.name}
+    called = {call.func.id for function in functions  # type: ignore[attr-defined]
+              for call in calls_of(function, helpers)}
     models = []
     for function in functions:
         model_code_decorators.check(facts, function)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Optional
 from . import binding, model_code_layers, tfapi
 from .facts import ModuleFacts
 from .keras_mapping import is_none_literal, keras_initializer
+from .model_code_calls import reachable
 from .names import resolve
 from .script import NotConvertible, fresh_name
 
@@ -362,13 +363,7 @@ def layer_leaves(facts: ModuleFacts, function: ast.FunctionDef, helpers: dict[st
     through the model functions it calls."""
     from .model_code import layer_kind
     leaves: set[str] = set()
-    seen: set[str] = set()
-    todo = [function]
-    while todo:
-        current = todo.pop()
-        if current.name in seen:
-            continue
-        seen.add(current.name)
+    for current in reachable(function, helpers):
         for node in ast.walk(current):
             kind = layer_kind(facts, node)
             if kind == "layer":
@@ -377,6 +372,4 @@ def layer_leaves(facts: ModuleFacts, function: ast.FunctionDef, helpers: dict[st
                 leaves.update(tfapi.SLIM_WEIGHT_LEAVES)
             elif kind == "batch_norm":
                 leaves.update(tfapi.BATCH_NORM_LEAVES)
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in helpers:
-                todo.append(helpers[node.func.id])
     return leaves
