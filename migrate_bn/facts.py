@@ -27,7 +27,7 @@ from .visiting import NodeVisitor
 # The marker `lookup` returns for a name bound by a parameter, loop or `with ... as`.
 UNKNOWN = ast.Constant(value=Ellipsis)
 
-_COLLECTING_METHODS = frozenset({"append", "extend", "insert", "add", "update"})
+COLLECTING_METHODS = frozenset({"append", "extend", "insert", "add", "update"})
 _OPTIMIZER_NAME = re.compile(r"(^|_)(opt|optim|optimi[sz]er|solver)s?(_|$)|optimi[sz]er|optim_")
 _UPDATES_NAME = re.compile(r"update", re.IGNORECASE)
 # The line breaks Python itself counts (str.splitlines also breaks on \f, \x1c, ...).
@@ -384,8 +384,8 @@ class ModuleFacts:
         its model class), never in test methods, whose graphs are each their own."""
         outputs = self.model_outputs()
         runs = [run for run in self.session_runs
-                if run.fetches is not None and not self.runs_train_op(run) and not _is_setup_fetch(run.fetches)
-                and _mentions(run.fetches, outputs)]
+                if run.fetches is not None and not self.runs_train_op(run) and not is_setup_fetch(run.fetches)
+                and mentions_names(run.fetches, outputs)]
         if site is None:
             return runs
         if _in_test(site.scope):
@@ -433,12 +433,12 @@ class ModuleFacts:
             names: set[str] = set()
             builders = {id(site.scope) for site in self.batch_norm_sites}
             for site in self.batch_norm_sites:
-                names |= _bound_names(site.stmt)
-            builders = self._with_callers(builders)
+                names |= assigned_names(site.stmt)
+            builders = self.with_callers(builders)
             for call in self.local_calls:
                 target = self.called_function(call)
                 if target is not None and id(target) in builders:
-                    names |= _bound_names(call.stmt)
+                    names |= assigned_names(call.stmt)
             self._model_outputs = self.computed_from(names)
         return self._model_outputs
 
@@ -794,10 +794,10 @@ class ModuleFacts:
     def is_producer(self, scope: Scope) -> bool:
         """Does running this function build batch norm that feeds UPDATE_OPS?"""
         if self._producers is None:
-            self._producers = self._with_callers({id(site.scope) for site in self.update_feeding_sites()})
+            self._producers = self.with_callers({id(site.scope) for site in self.update_feeding_sites()})
         return id(scope) in self._producers
 
-    def _with_callers(self, scopes: set[int]) -> set[int]:
+    def with_callers(self, scopes: set[int]) -> set[int]:
         """These scopes (by id) and every scope that calls one of them, transitively: a
         function calling one that builds batch norm builds it too."""
         found = set(scopes)
@@ -831,7 +831,7 @@ class ModuleFacts:
     def _dependency_of_wired(self, op: TrainOp) -> bool:
         """`with control_dependencies([opt_step] + update_ops)` or one nested inside a
         dependency on the update ops: whatever runs that runs both."""
-        names = _bound_names(op.stmt)
+        names = assigned_names(op.stmt)
         if not names:
             return False
         for use in self.dependency_uses:
@@ -886,7 +886,7 @@ def comes_after(node: ast.AST, other: ast.AST) -> bool:
     return (node.lineno, node.col_offset) > (other.lineno, other.col_offset)  # type: ignore[attr-defined]
 
 
-def _mentions(node: ast.AST, names: set[str]) -> bool:
+def mentions_names(node: ast.AST, names: set[str]) -> bool:
     """Does an expression use one of these names (or `self.` attributes)?"""
     for child in _walk_expression(node):
         if isinstance(child, ast.Name) and child.id in names:
@@ -910,7 +910,8 @@ def _in_test(scope: Scope) -> bool:
                (s.kind == "class" and _is_test_class(s)) for s in _chain(scope))
 
 
-def _bound_names(statement: ast.stmt) -> set[str]:
+def assigned_names(statement: ast.stmt) -> set[str]:
+    """The names an assignment binds (`self.x` as "self.x"); none for other statements."""
     targets = statement.targets if isinstance(statement, ast.Assign) else \
         [statement.target] if isinstance(statement, (ast.AnnAssign, ast.AugAssign)) else []
     names = set()
@@ -946,7 +947,9 @@ def _looks_like_train_op(name: str) -> bool:
     return bool(_TRAIN_OP_NAME.search(name)) and not _SETUP_NAME.search(name)
 
 
-def _is_setup_fetch(fetches: ast.expr) -> bool:
+def is_setup_fetch(fetches: ast.expr) -> bool:
+    """A run's fetches that only set up (initializers, restores, summaries, the step
+    counter): every meaningful name in them looks like setup."""
     names = [n.id if isinstance(n, ast.Name) else n.attr if isinstance(n, ast.Attribute) else None
              for n in ast.walk(fetches) if isinstance(n, (ast.Name, ast.Attribute))]
     meaningful = [n for n in names if n and n not in ("tf", "tensorflow", "self", "compat", "v1")]
@@ -999,7 +1002,7 @@ def _call_bindings(function: ast.AST, call: ast.Call) -> dict[str, ast.expr]:
     return {} if bound is None else {**bound.defaults, **bound.arguments}
 
 
-def _blocks(tree: ast.Module) -> Iterator[list[ast.stmt]]:
+def statement_blocks(tree: ast.Module) -> Iterator[list[ast.stmt]]:
     """Every list of statements in the module (bodies, else and finally blocks, handlers):
     a walk over statements only, far cheaper than over every node."""
     stack: list[list[ast.stmt]] = [tree.body]
@@ -1429,7 +1432,7 @@ class _Builder(NodeVisitor):
         (`train_op = tf.group(minimize_op, ...)`), to tell training runs apart."""
         names = self.facts.train_op_names
         for op in self.facts.train_ops:
-            names.update(_bound_names(op.stmt))
+            names.update(assigned_names(op.stmt))
         if not names:
             return
         for node in self.facts.assignment_nodes:
@@ -1437,7 +1440,7 @@ class _Builder(NodeVisitor):
                 used = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
                 # `self` is bound with every `self.train_op = ...`, and used by everything.
                 if used & names - {"self"}:
-                    names.update(_bound_names(node))
+                    names.update(assigned_names(node))
         from .model.program import gan_style
 
         # Not in a GAN, as before: its `self.` fetches stay training runs, since the rules
@@ -1636,7 +1639,7 @@ def build(tree: ast.Module, text: str, resolver: Optional[Any] = None) -> Module
     facts.scopes.append(module)
     facts.scope_of_node[id(tree)] = module
     # Imports first, wherever they are: a name is often imported inside main().
-    for block in _blocks(tree):
+    for block in statement_blocks(tree):
         for first, second in zip(block, block[1:]):
             if first.end_lineno == second.lineno:
                 facts.shared_lines.update((first.end_lineno, second.lineno))

@@ -47,7 +47,7 @@ def _enclosing_functions(scope: Scope) -> list[Scope]:
     return functions
 
 
-def _is_bool_placeholder(facts: ModuleFacts, value: ast.expr, scope: Scope) -> Optional[str]:
+def bool_placeholder_kind(facts: ModuleFacts, value: ast.expr, scope: Scope) -> Optional[str]:
     """"placeholder" / "placeholder_with_default" when `value` builds a bool one."""
     if not isinstance(value, ast.Call):
         return None
@@ -84,7 +84,7 @@ def flag_in_scope(facts: ModuleFacts, scope: Scope, line: int) -> Optional[Flag]
                 if not earlier:
                     continue
                 value = earlier[-1]
-                kind = _is_bool_placeholder(facts, value, current)
+                kind = bool_placeholder_kind(facts, value, current)
                 if kind:
                     return Flag(name, f"the bool {kind} `{name}`", "placeholder")
                 if _is_mode_comparison(value):

@@ -184,8 +184,7 @@ def batch_norm_to_keras(facts: ModuleFacts, site: BatchNormSite, training: Optio
     if spec is None or site.how != "call" or spec.family not in ("tf.layers", "contrib"):
         return KerasBatchNorm("", "", manual=f"{site.api}: only direct batch-norm calls are converted")
     slim = spec.family == "contrib"
-    positions = tfapi.SLIM_BN_POSITIONS if slim else tfapi.TF_LAYERS_BN_POSITIONS
-    arguments = named_arguments(site.node, positions)
+    arguments = named_arguments(site.node, tfapi.batch_norm_positions(spec.family))
     if arguments is None or "inputs" not in arguments:
         return KerasBatchNorm("", "", manual="arguments given through *args/**kwargs")
 

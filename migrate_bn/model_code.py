@@ -29,6 +29,7 @@ from . import (binding, exact_bn, model_code_decorators, model_code_flags, model
 from . import model_code_always, model_code_scopes
 from .facts import BatchNormSite, ModuleFacts
 from .keras_mapping import batch_norm_to_keras, is_initializer_call, is_none_literal, keras_initializer
+from .model_code_calls import calls_of
 from .model_code_statements import mentions_tensor
 from .names import resolve
 from .script import NotConvertible, fresh_name
@@ -37,7 +38,7 @@ SCOPED_BASE = "ScopedModel"
 # A layer of a converted model is the attribute `tf1/<its TF1 variable scope>`.
 SCOPE_ATTRIBUTE_PREFIX = "tf1/"
 # Names the converted classes use, besides the function's own.
-_COUNTS = "scopes"
+SCOPE_COUNTS = "scopes"
 _PREFIX = "prefix"
 _SETTINGS = "settings"
 
@@ -110,7 +111,7 @@ def model_functions(facts: ModuleFacts) -> list[ast.FunctionDef]:
     """The module-level functions that build layers themselves, or through another such
     function they call."""
     functions = [node for node in facts.tree.body if isinstance(node, ast.FunctionDef)]
-    found = {node.name for node in functions if any(_layer_kind(facts, call) for call in ast.walk(node))}
+    found = {node.name for node in functions if any(layer_kind(facts, call) for call in ast.walk(node))}
     if found:  # beside layers, functions that create variables themselves (not the factories)
         made = model_code_variables.factories(facts)
         found |= {node.name for node in functions if model_code_variables.creates_variables(facts, node, made)}
@@ -129,7 +130,9 @@ def model_functions(facts: ModuleFacts) -> list[ast.FunctionDef]:
     return [node for node in functions if node.name in found]
 
 
-def _layer_kind(facts: ModuleFacts, call: ast.AST) -> Optional[str]:
+def layer_kind(facts: ModuleFacts, call: ast.AST) -> Optional[str]:
+    """What kind of layer a node calls, as the conversion builds it: "layer" (tf.layers),
+    "slim", "batch_norm", "keras"; None for anything else."""
     if not isinstance(call, ast.Call):
         return None
     name = resolve(call.func, facts.imports)
@@ -281,12 +284,12 @@ class _Converter:
         settings = ", ".join(p if self.defaults[p] is None else f"{p}={ast.unparse(self.defaults[p])}"
                              for p in self.settings)
         name = self.function.name
-        lines = [f"    def build_{name}(self, {_COUNTS}, {_PREFIX}{', ' if settings else ''}{settings}):"]
+        lines = [f"    def build_{name}(self, {SCOPE_COUNTS}, {_PREFIX}{', ' if settings else ''}{settings}):"]
         lines.extend(_indented(init_body, 2))
         lines.append("")
         applied = ", ".join(p if self.defaults[p] is None else f"{p}={ast.unparse(self.defaults[p])}"
                             for p in self.parameters)  # as the function had them: every call binds
-        lines.append(f"    def apply_{name}(self, {_COUNTS}, {_PREFIX}, {applied}):")
+        lines.append(f"    def apply_{name}(self, {SCOPE_COUNTS}, {_PREFIX}, {applied}):")
         lines.extend(_indented(call_body, 2))
         return "\n".join(lines) + "\n", self.called
 
@@ -304,7 +307,7 @@ class _Converter:
         lines.append("        super().__init__(**kwargs)")
         if self.settings:
             lines.append(f"        self.{_SETTINGS} = dict({', '.join(f'{p}={p}' for p in self.settings)})")
-        lines.append(f"        {_COUNTS} = {{}}")
+        lines.append(f"        {SCOPE_COUNTS} = {{}}")
         lines.extend(_indented(init_body, 2))
         lines.append("")
         lines.append(f"    def call(self, {self.inputs}, training=False):")
@@ -314,7 +317,7 @@ class _Converter:
             lines.append(f"        {', '.join(self.settings)} = {values}")
         if self.flag is not None and self.flag not in ("training", self.mode):
             lines.append(f"        {self.flag} = training")
-        lines.append(f"        {_COUNTS} = {{}}")
+        lines.append(f"        {SCOPE_COUNTS} = {{}}")
         lines.extend(_indented(call_body, 2))
         done: set[str] = set()
         todo = list(self.called)
@@ -404,7 +407,7 @@ class _Converter:
             elif isinstance(statement, ast.Pass):
                 continue
             elif _is_print(statement):
-                if any(_layer_kind(self.facts, node) for node in ast.walk(statement)):
+                if any(layer_kind(self.facts, node) for node in ast.walk(statement)):
                     raise NotConvertible(statement, "a layer built inside a `print`")
                 call.append(self._tf2_names(copy.deepcopy(statement)))  # type: ignore[arg-type]
             elif model_code_statements.augmented(self, statement, prefix, init, call):
@@ -431,7 +434,7 @@ class _Converter:
         return prefix + [entered.args[0], "/"]
 
     def _configuration_only(self, node: ast.expr, what: str) -> None:
-        if mentions_tensor(self, node) or any(_layer_kind(self.facts, n) for n in ast.walk(node)):
+        if mentions_tensor(self, node) or any(layer_kind(self.facts, n) for n in ast.walk(node)):
             raise NotConvertible(node, model_code_statements.static_shape_reason(self, node, what))
 
     def _assignment(self, statement: ast.Assign, prefix: list, init: list, call: list) -> None:
@@ -442,7 +445,7 @@ class _Converter:
         targets = [n.id for t in statement.targets for n in ast.walk(t) if isinstance(n, ast.Name)]
         flags = ({self.flag} if self.flag is not None else set()) | self.flag_aliases
         is_tensor = mentions_tensor(self, statement.value) or \
-            any(_layer_kind(self.facts, n) for n in ast.walk(statement.value)) or _mentions(statement.value, flags)
+            any(layer_kind(self.facts, n) for n in ast.walk(statement.value)) or _mentions(statement.value, flags)
         if is_tensor:
             value = self._tensor_expression(statement.value, prefix, init)
             call.append(ast.Assign(model_code_slim_scopes.with_scope_names(self, statement.targets), value, None))
@@ -462,7 +465,7 @@ class _Converter:
         replaced: dict[int, ast.expr] = {}
         # `tf.layers.Conv2D(8, 3)(x)`: the constructor is read with the layer call, not as an op.
         constructors = {id(n.func) for n in ast.walk(source) if isinstance(n, ast.Call) and
-                        isinstance(n.func, ast.Call) and _layer_kind(self.facts, n)}
+                        isinstance(n.func, ast.Call) and layer_kind(self.facts, n)}
         for copied in _post_order(node):
             original = originals[id(copied)]
             if id(original) in constructors:
@@ -474,7 +477,7 @@ class _Converter:
             if id(original) in self.pair_members:
                 continue  # a batch norm of a tf.cond pair: converted with its cond
             pair = self.cond_pairs.get(id(original))
-            kind = "batch_norm" if pair is not None else _layer_kind(self.facts, original)
+            kind = "batch_norm" if pair is not None else layer_kind(self.facts, original)
             if kind is None:
                 if isinstance(copied, ast.Call):
                     model_code_variables.plain_call(self, original, copied)
@@ -551,9 +554,9 @@ class _Converter:
                 raise NotConvertible(value, f"the training flag passed to `{helper.name}` as `{parameter}`, "
                                             "which it does not take as a training flag")
             build_keywords.append(ast.keyword(parameter, self._tf2_names(copy.deepcopy(value))))
-        scope = _concatenation(prefix)
+        scope = scope_concatenation(prefix)
         init.append(ast.Expr(ast.Call(ast.Attribute(ast.Name("self"), f"build_{helper.name}"),
-                                      [ast.Name(_COUNTS), scope], build_keywords)))
+                                      [ast.Name(SCOPE_COUNTS), scope], build_keywords)))
         positions = {name: index for index, name in enumerate(parameters)}
         # Replaced before copying: `replaced` knows the copied call's own nodes (a layer call in an argument).
         applied_keywords = [ast.keyword(parameter, copy.deepcopy(_replace(self._copied_argument(copied, original,
@@ -562,7 +565,7 @@ class _Converter:
         if helper.name not in self.called:
             self.called.append(helper.name)
         return ast.Call(ast.Attribute(ast.Name("self"), f"apply_{helper.name}"),
-                        [ast.Name(_COUNTS), copy.deepcopy(scope)], applied_keywords)
+                        [ast.Name(SCOPE_COUNTS), copy.deepcopy(scope)], applied_keywords)
 
     @staticmethod
     def _copied_argument(copied: ast.Call, original: ast.Call, value: ast.expr) -> ast.expr:
@@ -635,7 +638,7 @@ class _Converter:
         call, site = model_code_shared_bn.arg_scoped_call(self, call, site)  # an arg_scope's settings merged
         constructor, training, activation, arguments = self._layer_parts(call, site)
         family = site.spec.family  # type: ignore[union-attr]
-        name = arguments.get("scope" if family == "contrib" else "name")
+        name = arguments.get(tfapi.batch_norm_name_keyword(family))
         key = self._key(prefix, name, tfapi.BATCH_NORM_BASE_NAMES[family], call)
         return _LayerCall(call, key, constructor, arguments["inputs"], training, activation)
 
@@ -662,7 +665,7 @@ class _Converter:
         one always in training mode, the model's own: `self.training_step`), activation and
         arguments (the call as the open arg scopes make it: model_code_shared_bn.arg_scoped_call)."""
         family = site.spec.family  # type: ignore[union-attr]
-        positions = tfapi.SLIM_BN_POSITIONS if family == "contrib" else tfapi.TF_LAYERS_BN_POSITIONS
+        positions = tfapi.batch_norm_positions(family)
         arguments = binding.named_arguments(call, positions) or {}
         zero_debias = arguments.get(exact_bn.ZERO_DEBIAS)
         if zero_debias is not None and not (isinstance(zero_debias, ast.Constant) and
@@ -826,10 +829,11 @@ class _Converter:
     def _key(self, prefix: list, name: Optional[ast.expr], base: str, call: ast.Call) -> ast.expr:
         """The TF1 variable scope of a layer's variables, as an expression."""
         unnamed = ast.Call(ast.Attribute(ast.Name("self"), "unique_scope"),
-                           [ast.Name(_COUNTS), _concatenation(prefix), ast.Constant(base)], [])
+                           [ast.Name(SCOPE_COUNTS), scope_concatenation(prefix), ast.Constant(base)], [])
         if name is not None and not is_none_literal(name):
             self._configuration_only(name, "a layer named by a tensor")
-            return model_code_scopes.optional_name_key(name, _concatenation(prefix + [name]), unnamed, self.defaults)
+            return model_code_scopes.optional_name_key(name, scope_concatenation(prefix + [name]), unnamed,
+                                                       self.defaults)
         return unnamed
 
     def _applied(self, copied: ast.Call, layer: _LayerCall, replaced: dict[int, ast.expr]) -> ast.expr:
@@ -906,7 +910,7 @@ def _replace(node: ast.expr, replaced: dict[int, ast.expr]) -> ast.expr:
     return Swap().visit(node)
 
 
-def _concatenation(parts: list) -> ast.expr:
+def scope_concatenation(parts: list) -> ast.expr:
     """`"a/" + name + "/"`: the parts of a scope, literals folded."""
     folded: list[ast.expr] = []
     for part in parts:
@@ -1023,9 +1027,8 @@ def _convert_functions(facts: ModuleFacts, stock_bn: bool,
     exact_name = fresh_name(exact_bn.CLASS_NAME, taken)
     helpers = {function.name: function for function in functions}
     helpers.update(model_code_statements.nested_helpers(facts, functions, helpers))
-    called = {node.func.id for function in functions for node in ast.walk(function)
-              if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in helpers
-              and node.func.id != function.name}
+    called = {call.func.id for function in functions  # type: ignore[attr-defined]
+              for call in calls_of(function, helpers)}
     models = []
     for function in functions:
         model_code_decorators.check(facts, function)

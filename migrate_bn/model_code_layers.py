@@ -137,18 +137,28 @@ def opened_arg_scopes(facts: ModuleFacts, function: ast.FunctionDef, statement: 
 def with_arg_scopes(arg_scopes: list, op: str, arguments: dict, flags: set) -> dict:
     """A slim layer call's arguments with the open arg scopes' settings for its op filled
     in (the innermost scope wins; the call's own arguments win over any scope), as slim's
-    add_arg_scope does. A setting that names the training flag is refused unless it is a
-    batch norm's flag inside normalizer_params or `trainable=` the flag itself (dropped:
-    model_code_flags)."""
+    add_arg_scope does. A setting that names the training flag is refused
+    (refuse_scoped_flag) unless it is a batch norm's flag inside normalizer_params; every
+    setting for the op is checked, also one the call overrides. A batch-norm call's merge
+    (model_code_shared_bn.merged_arguments) passes no flags here and checks only the
+    settings that reach the call: checking only those here too would convert slim-layer
+    calls that are refused today, a change of output rather than of structure."""
     merged: dict = {}
     for arg_scope in arg_scopes:
         if any(same_slim_op(tfapi.canonical(name), op) for name in arg_scope.ops):
             merged.update(arg_scope.kwargs)
-    for argument, value in merged.items():
-        if argument != "normalizer_params" and not model_code_flags.is_flag_as_trainable(argument, value, flags) \
+    refuse_scoped_flag(merged, flags, "normalizer_params")
+    return {**merged, **arguments}
+
+
+def refuse_scoped_flag(settings: dict, flags: set, flag_argument: str) -> None:
+    """Refuse an arg_scope's setting that names the training flag (a name in `flags`),
+    the first in the settings' order, unless it is `flag_argument` (where the caller's
+    layer takes the flag) or `trainable=` the flag itself (dropped: model_code_flags)."""
+    for argument, value in settings.items():
+        if argument != flag_argument and not model_code_flags.is_flag_as_trainable(argument, value, flags) \
                 and any(isinstance(node, ast.Name) and node.id in flags for node in ast.walk(value)):
             raise NotConvertible(value, f"the training flag set as `{argument}` by an arg_scope")
-    return {**merged, **arguments}
 
 
 def same_slim_op(first: str, second: str) -> bool:

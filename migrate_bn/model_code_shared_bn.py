@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Optional
 
 from . import binding, model_code_flags, tfapi
 from .keras_mapping import is_none_literal
-from .model_code_layers import with_arg_scopes
+from .model_code_layers import refuse_scoped_flag, with_arg_scopes
 from .model_code_statements import own_nodes
 from .names import resolve
 from .script import NotConvertible
@@ -130,20 +130,19 @@ def merged_arguments(converter: "_Converter", call: ast.Call, site: "BatchNormSi
     """A batch-norm call's arguments with those the open arg scopes set for it filled in
     (the innermost scope wins, the call's own arguments win over any scope), as slim's
     `add_arg_scope` merges them. A scope's setting that names the training flag is refused
-    unless it is the batch norm's own training argument."""
+    (model_code_layers.refuse_scoped_flag) unless it is the batch norm's own training
+    argument; only the settings that reach the call are checked, where a slim layer's
+    merge (model_code_layers.with_arg_scopes) checks every setting for its op."""
     family = site.spec.family  # type: ignore[union-attr]
-    positions = tfapi.SLIM_BN_POSITIONS if family == "contrib" else tfapi.TF_LAYERS_BN_POSITIONS
+    positions = tfapi.batch_norm_positions(family)
     arguments = binding.named_arguments(call, positions)
     if arguments is None:
         raise NotConvertible(call, "arguments given through *args/**kwargs")
     op = tfapi.canonical(resolve(call.func, converter.facts.imports) or "")
     merged = with_arg_scopes(converter.arg_scopes, op, arguments, set())
     flags = ({converter.flag} if converter.flag else set()) | converter.flag_aliases
-    for argument, value in merged.items():
-        if argument not in arguments and argument != site.spec.training_kw and \
-                not model_code_flags.is_flag_as_trainable(argument, value, flags) and \
-                any(isinstance(node, ast.Name) and node.id in flags for node in ast.walk(value)):
-            raise NotConvertible(value, f"the training flag set as `{argument}` by an arg_scope")
+    refuse_scoped_flag({argument: value for argument, value in merged.items() if argument not in arguments},
+                       flags, site.spec.training_kw)  # type: ignore[union-attr]
     return merged
 
 
@@ -153,7 +152,7 @@ def arg_scoped_call(converter: "_Converter", call: ast.Call, site: "BatchNormSit
     arguments by keyword (at the call's place), and its site."""
     merged = merged_arguments(converter, call, site)
     family = site.spec.family  # type: ignore[union-attr]
-    positions = tfapi.SLIM_BN_POSITIONS if family == "contrib" else tfapi.TF_LAYERS_BN_POSITIONS
+    positions = tfapi.batch_norm_positions(family)
     if merged == binding.named_arguments(call, positions):
         return call, site
     synthetic = ast.copy_location(ast.Call(call.func, [], [ast.keyword(k, v) for k, v in merged.items()]), call)
@@ -202,7 +201,7 @@ def one_layer(converter: "_Converter", pair: CondPair) -> tuple[ast.Call, "Batch
     if training_mode is False or inference_mode is True:
         raise NotConvertible(pair.cond, "a `tf.cond` whose branch taken when the predicate holds is not the "
                                         "training batch norm, or whose other branch is not the inference one")
-    scope_keyword = "scope" if spec.family == "contrib" else "name"  # type: ignore[union-attr]
+    scope_keyword = tfapi.batch_norm_name_keyword(spec.family)  # type: ignore[union-attr]
     if training.get(scope_keyword) is None or is_none_literal(training[scope_keyword]):
         raise NotConvertible(pair.cond, f"a `tf.cond` pair of batch norms without a `{scope_keyword}` "
                                         "(TF1 cannot reuse an unnamed one)")
@@ -233,7 +232,7 @@ def pair_layer(converter: "_Converter", pair: CondPair, prefix: list):
     call, site = one_layer(converter, pair)
     constructor, _, activation, arguments = converter._layer_parts(call, site)
     family = site.spec.family  # type: ignore[union-attr]
-    name = arguments.get("scope" if family == "contrib" else "name")
+    name = arguments.get(tfapi.batch_norm_name_keyword(family))
     key = converter._key(prefix, name, tfapi.BATCH_NORM_BASE_NAMES[family], call)
     return _LayerCall(call, key, constructor, arguments["inputs"], pair.predicate, activation)
 
@@ -268,9 +267,9 @@ def _owns_its_scope(converter: "_Converter", call: ast.Call, site: "BatchNormSit
     the model computes what each TF1 call computed. Another batch norm in the function
     keeps the refusal (one layer could silently stand for two)."""
     family = site.spec.family  # type: ignore[union-attr]
-    positions = tfapi.SLIM_BN_POSITIONS if family == "contrib" else tfapi.TF_LAYERS_BN_POSITIONS
+    positions = tfapi.batch_norm_positions(family)
     arguments = binding.named_arguments(call, positions) or {}
-    reuse, scope = arguments.get("reuse"), arguments.get("scope" if family == "contrib" else "name")
+    reuse, scope = arguments.get("reuse"), arguments.get(tfapi.batch_norm_name_keyword(family))
     configuration = isinstance(reuse, ast.Constant) and reuse.value in (True, False, None) or \
         _reuses(converter, reuse) or (isinstance(reuse, ast.Name) and reuse.id in converter.settings)
     if not configuration or scope is None or is_none_literal(scope):

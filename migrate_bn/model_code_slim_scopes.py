@@ -83,18 +83,18 @@ def enter(converter: "_Converter", statement: ast.With, prefix: list,
     else:
         local = fresh_name("variable_scope_name", {n.id for n in ast.walk(converter.function)
                                                    if isinstance(n, ast.Name)} | converter.taken)
-    from .model_code import _COUNTS, _concatenation  # the conversion's own names
+    from .model_code import SCOPE_COUNTS, scope_concatenation  # the conversion's own names
 
     unique = ast.Call(ast.Attribute(ast.Name("self"), "unique_scope"),
-                      [ast.Name(_COUNTS), _concatenation(prefix), ast.Constant(default.value)], []) \
+                      [ast.Name(SCOPE_COUNTS), scope_concatenation(prefix), ast.Constant(default.value)], []) \
         if default is not None else None
     if name is None or is_none_literal(name):
         value: ast.expr = unique  # type: ignore[assignment]
     elif isinstance(name, ast.Constant) or unique is None:  # a name, and no default to fall back on
-        value = _concatenation(prefix + [name])
+        value = scope_concatenation(prefix + [name])
     else:  # configuration: the caller's name, or None for the default
         value = ast.IfExp(ast.Compare(converter._tf2_names(name), [ast.IsNot()], [ast.Constant(None)]),
-                          _concatenation(prefix + [name]), unique)
+                          scope_concatenation(prefix + [name]), unique)
     for body in (init, call):
         body.append(ast.Assign([ast.Name(local, ast.Store())], value, lineno=statement.lineno))
     converter.scope_targets.add(local)

@@ -151,10 +151,10 @@ def _tensor_names(converter: "_Converter") -> set[str]:
 
 
 def _builds_or_reads(converter: "_Converter", node: ast.AST, tensors: set[str]) -> bool:
-    from .model_code import _layer_kind
+    from .model_code import layer_kind
 
     return any(isinstance(inner, ast.Name) and inner.id in tensors for inner in ast.walk(node)) or \
-        any(_layer_kind(converter.facts, inner) for inner in ast.walk(node))
+        any(layer_kind(converter.facts, inner) for inner in ast.walk(node))
 
 
 def nested_helpers(facts: "ModuleFacts", functions: list[ast.FunctionDef],
@@ -183,9 +183,9 @@ def nested_helpers(facts: "ModuleFacts", functions: list[ast.FunctionDef],
 
 def _builds(facts: "ModuleFacts", function: ast.FunctionDef, helpers: dict[str, ast.FunctionDef]) -> bool:
     """Does `function` build layers, itself or through a helper it calls?"""
-    from .model_code import _layer_kind
+    from .model_code import layer_kind
 
-    return any(_layer_kind(facts, node) or (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and
+    return any(layer_kind(facts, node) or (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and
                                             node.func.id in helpers) for node in ast.walk(function))
 
 
@@ -250,9 +250,9 @@ def static_shape_reason(converter: "_Converter", node: ast.AST, what: str) -> st
     through their static shape (`x.shape[-1]`, `x.get_shape()`, or a function of the
     module that returns one, such as `_int_shape(x)[3]`): a Python int in TF1, which the
     Keras model, building its layers in `__init__`, cannot know before its input."""
-    from .model_code import _layer_kind
+    from .model_code import layer_kind
 
-    if any(_layer_kind(converter.facts, inner) for inner in ast.walk(node)):
+    if any(layer_kind(converter.facts, inner) for inner in ast.walk(node)):
         return what
     shape_reads = set()
     for inner in ast.walk(node):
@@ -366,9 +366,9 @@ def _arguments(statement: ast.stmt) -> list[ast.expr]:
 
 
 def _layer_kind_in(converter: "_Converter", node: ast.AST) -> bool:
-    from .model_code import _layer_kind
+    from .model_code import layer_kind
 
-    return any(_layer_kind(converter.facts, inner) for inner in ast.walk(node))
+    return any(layer_kind(converter.facts, inner) for inner in ast.walk(node))
 
 
 def _is_tensor_method_statement(statement: ast.stmt, tensors: set[str]) -> bool:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Optional
 from . import binding, model_code_layers, tfapi
 from .facts import ModuleFacts
 from .keras_mapping import is_none_literal, keras_initializer
+from .model_code_calls import reachable
 from .names import resolve
 from .script import NotConvertible, fresh_name
 
@@ -154,8 +155,8 @@ def factories(facts: ModuleFacts) -> dict[str, ast.FunctionDef]:
 
 
 def _layers_inside(facts: ModuleFacts, function: ast.FunctionDef) -> bool:
-    from .model_code import _layer_kind
-    return any(_layer_kind(facts, node) for node in ast.walk(function))
+    from .model_code import layer_kind
+    return any(layer_kind(facts, node) for node in ast.walk(function))
 
 
 def creates_variables(facts: ModuleFacts, function: ast.FunctionDef, made: dict[str, ast.FunctionDef]) -> bool:
@@ -227,7 +228,7 @@ def convert_assignment(converter: "_Converter", statement: ast.Assign, found: tu
                        init: list, call: list) -> None:
     """`w = tf.get_variable(name, shape, ...)`: the holder added in `__init__` under the
     variable's TF1 name, and `w = ScopedVariable.of(self, name, shape)` in `call`."""
-    from .model_code import _concatenation
+    from .model_code import scope_concatenation
     facts = converter.facts
     variable, scope = found
     if scope:
@@ -276,7 +277,7 @@ def convert_assignment(converter: "_Converter", statement: ast.Assign, found: tu
     holder = class_name(facts)
     constructor = f"{holder}({name_text}, {keras}" + \
         (", trainable=False" if isinstance(trainable, ast.Constant) and trainable.value is False else "") + ")"
-    key = _concatenation(prefix + scope + [copy.deepcopy(name)])
+    key = scope_concatenation(prefix + scope + [copy.deepcopy(name)])
     added = ast.parse(f"self.add_scoped(KEY, {constructor})").body[0]
     added.value.args[0] = key  # type: ignore[attr-defined]
     init.append(added)
@@ -360,23 +361,15 @@ def positional_limit(suffix: str) -> Optional[int]:
 def layer_leaves(facts: ModuleFacts, function: ast.FunctionDef, helpers: dict[str, ast.FunctionDef]) -> set[str]:
     """The TF1 variable names (last part) of the layers a model function builds, itself or
     through the model functions it calls."""
-    from .model_code import _layer_kind
+    from .model_code import layer_kind
     leaves: set[str] = set()
-    seen: set[str] = set()
-    todo = [function]
-    while todo:
-        current = todo.pop()
-        if current.name in seen:
-            continue
-        seen.add(current.name)
+    for current in reachable(function, helpers):
         for node in ast.walk(current):
-            kind = _layer_kind(facts, node)
+            kind = layer_kind(facts, node)
             if kind == "layer":
                 leaves.update(model_code_layers.layer_api(facts, node).weights)  # type: ignore[union-attr]
             elif kind == "slim":
                 leaves.update(tfapi.SLIM_WEIGHT_LEAVES)
             elif kind == "batch_norm":
                 leaves.update(tfapi.BATCH_NORM_LEAVES)
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in helpers:
-                todo.append(helpers[node.func.id])
     return leaves

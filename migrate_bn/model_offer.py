@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 from . import model_offer_flags, model_offer_scopes, tfapi
 from .facts import ModuleFacts
+from .model_code_calls import calls_of
 from .names import resolve
 from .script import NotConvertible
 
@@ -105,9 +106,7 @@ def _refuse_callers(functions: list[ast.FunctionDef], refused: dict[str, Refused
         for function in functions:
             if function.name in refused:
                 continue
-            call = next((node for node in ast.walk(function) if isinstance(node, ast.Call) and
-                         isinstance(node.func, ast.Name) and node.func.id in refused and
-                         node.func.id != function.name), None)
+            call = next(calls_of(function, refused), None)
             if call is not None:
                 callee = call.func.id  # type: ignore[attr-defined]
                 refused[function.name] = RefusedFunction(

@@ -510,10 +510,9 @@ class _Recogniser:
         if converted.manual:
             raise NotConvertible(call, converted.manual)
         family = site.spec.family  # type: ignore[union-attr]
-        arguments = binding.named_arguments(call, tfapi.SLIM_BN_POSITIONS if family == "contrib"
-                                      else tfapi.TF_LAYERS_BN_POSITIONS) or {}
+        arguments = binding.named_arguments(call, tfapi.batch_norm_positions(family)) or {}
         reuse = self._reuse_mode(arguments.get("reuse")) or self.reuse
-        scope = self._scope(prefix, arguments.get("scope" if family == "contrib" else "name"),
+        scope = self._scope(prefix, arguments.get(tfapi.batch_norm_name_keyword(family)),
                             tfapi.BATCH_NORM_BASE_NAMES[family], call, reuse)
         weights = {}
         for weight, argument, default in tfapi.BATCH_NORM_WEIGHTS[family]:

@@ -473,6 +473,20 @@ SLIM_BN_POSITIONS = (
     "outputs_collections", "trainable", "batch_weights", "fused", "data_format",
     "zero_debias_moving_mean", "scope", "renorm", "renorm_clipping", "renorm_decay", "adjustment",
 )
+
+
+def batch_norm_positions(family: str) -> tuple[str, ...]:
+    """A batch-norm call's parameters in positional order, by its API family
+    (`BatchNormApi.family`): slim's for "contrib", tf.layers' for the others."""
+    return SLIM_BN_POSITIONS if family == "contrib" else TF_LAYERS_BN_POSITIONS
+
+
+def batch_norm_name_keyword(family: str) -> str:
+    """The keyword that names a batch-norm call's variable scope, by API family: slim's
+    `scope`, tf.layers' `name`."""
+    return "scope" if family == "contrib" else "name"
+
+
 # TF1 keyword -> Keras constructor keyword, copied as written.
 TF_LAYERS_BN_TO_KERAS = {
     "axis": "axis", "momentum": "momentum", "epsilon": "epsilon", "center": "center", "scale": "scale",

@@ -32,9 +32,9 @@ def may_evaluate(facts: "ModuleFacts", site: "BatchNormSite", run: "SessionRun")
     outputs = site_outputs(facts, site)
     if outputs is None or run.fetches is None:
         return True
-    from ..facts import _mentions
+    from ..facts import mentions_names
 
-    return _mentions(run.fetches, outputs)
+    return mentions_names(run.fetches, outputs)
 
 
 def site_outputs(facts: "ModuleFacts", site: "BatchNormSite") -> Optional[set[str]]:
@@ -48,14 +48,14 @@ def site_outputs(facts: "ModuleFacts", site: "BatchNormSite") -> Optional[set[st
 def seed_names(facts: "ModuleFacts", site: "BatchNormSite") -> set[str]:
     """What the site's statement binds and what the calls of the functions that
     (transitively) build it bind: where the flow from one batch norm starts."""
-    from ..facts import _bound_names
+    from ..facts import assigned_names
 
-    names = set(_bound_names(site.stmt))
-    builders = facts._with_callers({id(site.scope)}) if site.scope.kind == "function" else set()
+    names = set(assigned_names(site.stmt))
+    builders = facts.with_callers({id(site.scope)}) if site.scope.kind == "function" else set()
     for call in facts.local_calls:
         target = facts.called_function(call)
         if target is not None and id(target) in builders:
-            names |= _bound_names(call.stmt)
+            names |= assigned_names(call.stmt)
     return names
 
 
@@ -70,19 +70,19 @@ def propagate(facts: "ModuleFacts", names: set[str], rounds: int) -> set[str]:
     """`names` and every name an assignment or a collecting call (`outputs.append(x)`)
     computes from them, over at most `rounds` passes (assignments out of source order,
     in methods, settle in later passes)."""
-    from ..facts import _COLLECTING_METHODS, _bound_names, _mentions
+    from ..facts import COLLECTING_METHODS, assigned_names, mentions_names
 
     names = set(names)
     for _ in range(rounds):
         before = len(names)
         for node in facts.assignment_nodes:
-            if _mentions(node.value, names):
-                names |= _bound_names(node)
+            if mentions_names(node.value, names):
+                names |= assigned_names(node)
         # `outputs.append(logits)` puts model outputs into `outputs`.
         for call, _ in facts.calls:
             func = call.func
-            if isinstance(func, ast.Attribute) and func.attr in _COLLECTING_METHODS and \
-                    any(_mentions(argument, names) for argument in call.args):
+            if isinstance(func, ast.Attribute) and func.attr in COLLECTING_METHODS and \
+                    any(mentions_names(argument, names) for argument in call.args):
                 target = func.value
                 if isinstance(target, ast.Name):
                     names.add(target.id)

@@ -93,13 +93,13 @@ def fed_true_flags(facts: "ModuleFacts") -> list[FedTrue]:
 def _local_flag(facts: "ModuleFacts", run: "SessionRun", key: ast.Name, value: ast.expr) -> Optional[FedTrue]:
     """`{is_training: True}` where `is_training` is the bool placeholder a batch norm of
     this module reads, in a run that evaluates that batch norm."""
-    from ..flags import _is_bool_placeholder
+    from ..flags import bool_placeholder_kind
     from .runs import evaluation_runs
 
     if not _is_true(value):
         return None
     binding = facts.lookup(key.id, run.scope)
-    if not isinstance(binding, ast.Call) or _is_bool_placeholder(facts, binding, run.scope) is None:
+    if not isinstance(binding, ast.Call) or bool_placeholder_kind(facts, binding, run.scope) is None:
         return None
     if not _on_held_out_data(facts, run):
         return None  # `True` fed on the training data: a deliberate training-mode run
@@ -113,9 +113,9 @@ def _local_flag(facts: "ModuleFacts", run: "SessionRun", key: ast.Name, value: a
 def _on_held_out_data(facts: "ModuleFacts", run: "SessionRun") -> bool:
     """Does the run show it evaluates: held-out data fed (`x_val`, a name bound to a
     validation batch), or fetched or kept under such a name (`val_acc = sess.run(...)`)?"""
-    from .runs import _bound_to_held_out, _feed_values, held_out
+    from .runs import bound_to_held_out, feed_values, held_out
 
-    if any(held_out(value) or _bound_to_held_out(facts, value, run) for value in _feed_values(run)):
+    if any(held_out(value) or bound_to_held_out(facts, value, run) for value in feed_values(run)):
         return True
     targets = run.stmt.targets if isinstance(run.stmt, ast.Assign) else []
     return held_out(run.fetches) or any(held_out(target) for target in targets)
@@ -126,7 +126,7 @@ def _object_flag(facts: "ModuleFacts", run: "SessionRun", key: ast.Attribute,
     """`{model.flag: model.is_training}` where `model` was built by a project call whose
     classes build batch norm on the placeholder `self.flag`, and `model.is_training` is
     always True."""
-    from .flag_calls import _evaluations
+    from .flag_calls import evaluating_runs
 
     obj = key.value.id  # type: ignore[attr-defined]
     if not (_is_true(value) or (isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name)
@@ -153,7 +153,7 @@ def _object_flag(facts: "ModuleFacts", run: "SessionRun", key: ast.Attribute,
         if values != {True}:
             return None
         how = f"`{obj}.{attribute}`, which the call at line {call.lineno} makes `True`"
-    if not any(other is run for other in _evaluations(facts, call, run.scope)):
+    if not any(other is run for other in evaluating_runs(facts, call, run.scope)):
         return None
     for one in built:
         facts.resolver.dependencies.add(one.module.path)  # their change invalidates this result
@@ -376,7 +376,7 @@ def _base_init_call(program: Program, module: _Module, cls: "Scope", call: ast.C
 def _flag_attribute(program: Program, built: _Built, attribute: str) -> bool:
     """Is `self.<attribute>` of the class a bool placeholder that its batch norm reads as
     its flag (directly, or through a method's parameter)?"""
-    from ..flags import _is_bool_placeholder
+    from ..flags import bool_placeholder_kind
 
     hierarchy = _hierarchy(program, built.module, built.cls)
     if hierarchy is None:
@@ -385,7 +385,7 @@ def _flag_attribute(program: Program, built: _Built, attribute: str) -> bool:
     if len(assigned) != 1:
         return False
     module, cls, value = assigned[0]
-    if _is_bool_placeholder(module.facts, value, cls) is None:
+    if bool_placeholder_kind(module.facts, value, cls) is None:
         return False
     return any(_reads_flag(module.facts, attribute) for module, _ in hierarchy)
 

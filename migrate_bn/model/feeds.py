@@ -27,7 +27,7 @@ _PLACEHOLDER = "placeholder"
 
 def _placeholders(facts: "ModuleFacts") -> set[str]:
     """Names (and `self.` attributes) bound to a `tf.placeholder(...)` that must be fed."""
-    from ..facts import _bound_names
+    from ..facts import assigned_names
 
     found: set[str] = set()
     for node in facts.assignment_nodes:
@@ -36,7 +36,7 @@ def _placeholders(facts: "ModuleFacts") -> set[str]:
             scope = facts.assignment_scopes.get(id(node), facts.module)
             name = (facts.qualname(value.func, scope) or "").rsplit(".", 1)[-1]
             if name == _PLACEHOLDER:
-                found |= _bound_names(node)
+                found |= assigned_names(node)
     return found
 
 
@@ -52,7 +52,7 @@ def _names(node: ast.AST) -> set[str]:
 
 def _sources(facts: "ModuleFacts", names: set[str], depth: int = 0) -> set[str]:
     """These names and every name their assignments are computed from, transitively."""
-    from ..facts import _bound_names
+    from ..facts import assigned_names
 
     found = set(names)
     changed = True
@@ -60,7 +60,7 @@ def _sources(facts: "ModuleFacts", names: set[str], depth: int = 0) -> set[str]:
     while changed and rounds < 20:
         changed, rounds = False, rounds + 1
         for node in facts.assignment_nodes:
-            if _bound_names(node) & found:
+            if assigned_names(node) & found:
                 more = _names(node.value) - found
                 if more:
                     found |= more
@@ -91,10 +91,10 @@ def _runs_of(facts: "ModuleFacts", op: "TrainOp"):
     """The runs that fetch this train op: by the name its statement binds, or by the
     names the callers of its function bind it to when the function returns it
     (`self.d_opt, self.g_opt = model_opt(...)`, run as `net.d_opt`)."""
-    from ..facts import _bound_names
+    from ..facts import assigned_names
     from .returns import bound_by_callers
 
-    bound = _bound_names(op.stmt)
+    bound = assigned_names(op.stmt)
     bound |= bound_by_callers(facts, op.scope, bound)
     return [run for run in facts.session_runs if run.fetches is not None and bound and _fetches(run.fetches, bound)]
 
@@ -102,9 +102,9 @@ def _runs_of(facts: "ModuleFacts", op: "TrainOp"):
 def _fetches(node: ast.AST, names: set[str]) -> bool:
     """Does a fetch use one of these names, or a `self.` attribute of them through
     another object (`net.d_opt` for `self.d_opt`: the model object the run was given)?"""
-    from ..facts import _mentions
+    from ..facts import mentions_names
 
-    if _mentions(node, names):
+    if mentions_names(node, names):
         return True
     return any(isinstance(child, ast.Attribute) and isinstance(child.value, ast.Name) and
                f"self.{child.attr}" in names for child in ast.walk(node))
@@ -163,7 +163,7 @@ def same_data_in_both_steps(facts: "ModuleFacts", op: "TrainOp", others: list["T
 def _one_feed(facts: "ModuleFacts", runs: list) -> bool:
     """Does every run feed the same keys with the same expressions, in one function,
     with nothing rebinding those expressions' names between the first and last run?"""
-    from ..facts import _bound_names
+    from ..facts import assigned_names
 
     feeds = {frozenset((ast.dump(key), ast.dump(value)) for key, value in zip(run.feed.keys, run.feed.values)
                        if key is not None) for run in runs}
@@ -174,4 +174,4 @@ def _one_feed(facts: "ModuleFacts", runs: list) -> bool:
     used = set().union(*(_names(value) for run in runs for value in run.feed.values))
     first = min(run.node.lineno for run in runs)
     last = max(run.node.lineno for run in runs)
-    return not any(first < node.lineno < last and _bound_names(node) & used for node in facts.assignment_nodes)
+    return not any(first < node.lineno < last and assigned_names(node) & used for node in facts.assignment_nodes)

@@ -61,7 +61,7 @@ def constant_flag_calls(facts: "ModuleFacts") -> list[ConstantCall]:
     if not facts.session_runs:
         return []  # nothing here evaluates: no need to look into other modules
     if not any(_evaluating(facts, run) for run in facts.session_runs):
-        return []  # no run here evaluates: `_evaluations` finds none for any call
+        return []  # no run here evaluates: `evaluating_runs` finds none for any call
     found = program_of(facts)
     if found is None:
         return []
@@ -96,7 +96,7 @@ def constant_flag_calls(facts: "ModuleFacts") -> list[ConstantCall]:
     for call, scope, target, parameter, literal, passed, where in calls:
         if values[target] != {True}:
             continue  # another call builds it with False (an evaluation tower) or unknown
-        evaluations = _evaluations(facts, call, scope)
+        evaluations = evaluating_runs(facts, call, scope)
         if evaluations:
             results.append(ConstantCall(call, f"`{target[1]}()` ({where})", parameter, literal, passed,
                                         tuple(evaluations)))
@@ -183,20 +183,20 @@ def _attribute_flag(flag: Optional[ast.expr]) -> tuple[Optional[str], Transform]
     return None, _identity
 
 
-def _evaluations(facts: "ModuleFacts", call: ast.Call, scope: "Scope") -> list["SessionRun"]:
+def evaluating_runs(facts: "ModuleFacts", call: ast.Call, scope: "Scope") -> list["SessionRun"]:
     """Runs of this module that compute what the call built without training it, on
     validation or test data."""
-    from ..facts import _bound_names, _mentions
+    from ..facts import assigned_names, mentions_names
 
     statement = next((s for s in facts.enclosing_statements.get(id(call), ())[-1:]), None)
     if not isinstance(statement, ast.Assign) or not any(node is call for node in ast.walk(statement.value)):
         return []  # what the call built is not kept: nothing can fetch it
-    names = _bound_names(statement)
+    names = assigned_names(statement)
     for _ in range(2):
         for node in facts.assignment_nodes:
-            if _mentions(node.value, names):
-                names |= _bound_names(node)
-    return [run for run in facts.session_runs if _evaluating(facts, run) and _mentions(run.fetches, names)]
+            if mentions_names(node.value, names):
+                names |= assigned_names(node)
+    return [run for run in facts.session_runs if _evaluating(facts, run) and mentions_names(run.fetches, names)]
 
 
 def _evaluating(facts: "ModuleFacts", run: "SessionRun") -> bool:
@@ -204,8 +204,8 @@ def _evaluating(facts: "ModuleFacts", run: "SessionRun") -> bool:
     (its statement says so)? Asked of every run of a module before any other module is
     looked into: most modules with a `sess.run` only train, and resolving their calls
     into the project built the facts of the modules they call."""
-    from ..facts import _is_setup_fetch
+    from ..facts import is_setup_fetch
 
-    if run.fetches is None or facts.runs_train_op(run) or _is_setup_fetch(run.fetches):
+    if run.fetches is None or facts.runs_train_op(run) or is_setup_fetch(run.fetches):
         return False
     return bool(_EVALUATION_WORDS.search(facts.segment(run.stmt) or ""))

@@ -481,12 +481,12 @@ def top_level_definitions(tree: ast.Module) -> Iterator[str]:
 def import_names(tree: ast.Module, resolver) -> dict[str, str]:
     """The names the module's imports bind, wherever they are, as `facts.build` binds
     them (project aliases of TensorFlow resolved)."""
-    from ..facts import _blocks
+    from ..facts import statement_blocks
     from ..names import ImportTable
     from .aliases import resolve_project_aliases
 
     table = ImportTable()
-    for block in _blocks(tree):
+    for block in statement_blocks(tree):
         for statement in block:
             if isinstance(statement, (ast.Import, ast.ImportFrom)):
                 table.add(statement)

@@ -66,9 +66,9 @@ def _documented(facts: "ModuleFacts") -> bool:
     resolver = facts.resolver
     if resolver is None:
         return False
-    from .project_graphs import _root_of
+    from .project_graphs import project_root_of
 
-    root = _root_of(resolver)
+    root = project_root_of(resolver)
     if root is None:
         return False
     try:

@@ -31,7 +31,7 @@ _SKIPPED_DIRECTORIES = {".git", "__pycache__", ".venv", "venv", "node_modules", 
 _IDENTIFIER = re.compile(r"^[A-Za-z_]\w*$")
 
 
-def _root_of(resolver) -> Optional[str]:
+def project_root_of(resolver) -> Optional[str]:
     """The project root above the module: a marker directory, or a directory given."""
     from ..project import marker_root
 
@@ -43,7 +43,7 @@ def _root_of(resolver) -> Optional[str]:
     return min(given, key=len) if given else None
 
 
-def _project_files(root: str) -> Optional[tuple[list[str], list[str]]]:
+def python_files_and_notebooks(root: str) -> Optional[tuple[list[str], list[str]]]:
     """The project's Python files and notebooks, or None when there are too many."""
     python, notebooks = [], []
     for directory, directories, files in os.walk(root):
@@ -79,7 +79,7 @@ def no_importers(facts: "ModuleFacts") -> bool:
         return False
     if not _IDENTIFIER.match(stem) or extension == ".ipynb":
         return True  # `import 3dgan` is not Python, nor is importing a notebook: nothing can
-    cache = _project_cache(resolver)
+    cache = project_answers(resolver)
     key = ("importers", resolver.path)
     if key not in cache:
         cache[key] = _no_importers(resolver, stem)
@@ -87,10 +87,10 @@ def no_importers(facts: "ModuleFacts") -> bool:
 
 
 def _no_importers(resolver, stem: str) -> bool:
-    root = _root_of(resolver)
+    root = project_root_of(resolver)
     if root is None:
         return False
-    listed = _project_files(root)
+    listed = python_files_and_notebooks(root)
     if listed is None:
         return False
     word = re.compile(rb"\b" + re.escape(stem.encode()) + rb"\b")
@@ -113,8 +113,8 @@ def never_infers(facts: "ModuleFacts") -> bool:
     resolver = facts.resolver
     if resolver is None:
         return False
-    cache = _project_cache(resolver)
-    root = _root_of(resolver)
+    cache = project_answers(resolver)
+    root = project_root_of(resolver)
     if root is None:
         return False
     # A GAN's sampler restores its checkpoint and draws with batch statistics by design;
@@ -135,7 +135,7 @@ def _never_infers(resolver, root: str, restores_evaluate: bool) -> tuple[bool, t
     from ..prefilter import may_matter
     from ..source import SourceError
 
-    listed = _project_files(root)
+    listed = python_files_and_notebooks(root)
     if listed is None:
         return False, ()
     python, notebooks = listed
@@ -264,11 +264,13 @@ def _is_true(node: Optional[ast.expr]) -> bool:
     return isinstance(node, ast.Constant) and node.value is True
 
 
-def _project_cache(resolver) -> dict:
+def project_answers(resolver) -> dict:
+    """The whole-program answers kept for the run's project (watched for the language
+    server's refresh)."""
     project = resolver.project
     cache = getattr(project, "model_answers", None)
     if cache is None:
         cache = project.model_answers = {}
     if getattr(project, "stamps", None) is not None:
-        project.watch(_root_of(resolver))  # the answers read its files: the refresh must see them
+        project.watch(project_root_of(resolver))  # the answers read its files: the refresh must see them
     return cache

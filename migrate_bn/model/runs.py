@@ -46,7 +46,8 @@ def held_out(node: Optional[ast.AST]) -> bool:
     return False
 
 
-def _feed_values(run: "SessionRun") -> list[ast.AST]:
+def feed_values(run: "SessionRun") -> list[ast.AST]:
+    """What a run feeds: a feed dict's values, or the feed itself when it is no dict display."""
     feed = run.feed
     if feed is None:
         return []
@@ -55,7 +56,7 @@ def _feed_values(run: "SessionRun") -> list[ast.AST]:
     return [feed]
 
 
-def _bound_to_held_out(facts: "ModuleFacts", value: ast.AST, run: "SessionRun") -> bool:
+def bound_to_held_out(facts: "ModuleFacts", value: ast.AST, run: "SessionRun") -> bool:
     """A fed name bound to held-out data (`vx, vy = val_batch(200)`)."""
     for child in ast.walk(value):
         if isinstance(child, ast.Name):
@@ -92,7 +93,7 @@ def monitors_training(facts: "ModuleFacts", run: "SessionRun") -> bool:
     # Held-out data shows in what is fed; a run fed nothing takes its data from the graph
     # (an input pipeline), and then only the fetches' names can say (`val_accuracy`).
     # Fetch names alone do not decide a fed run: a GAN's `net_g_test` sampler is fed noise.
-    feeds = _feed_values(run)
+    feeds = feed_values(run)
     if _evaluates(facts, run) or (not feeds and held_out(run.fetches)):
         return False  # held-out data, or a training flag fed False: the author evaluates
     innermost = loops[-1]
@@ -117,7 +118,7 @@ def outputs_of(facts: "ModuleFacts", site: "BatchNormSite") -> set[str]:
     cached = facts.model_cache.get(key)
     if cached is not None:
         return cached
-    from ..facts import _bound_names
+    from ..facts import assigned_names
     from .dataflow import seed_names
 
     names = seed_names(facts, site)
@@ -125,7 +126,7 @@ def outputs_of(facts: "ModuleFacts", site: "BatchNormSite") -> set[str]:
         # An arg_scope site: every layer built in its block gets the batch norm.
         for node in ast.walk(site.stmt):
             if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-                names |= _bound_names(node)
+                names |= assigned_names(node)
     names = facts.computed_from(names, rounds=3)
     facts.model_cache[key] = names
     return names
@@ -133,14 +134,14 @@ def outputs_of(facts: "ModuleFacts", site: "BatchNormSite") -> set[str]:
 
 def built_from(facts: "ModuleFacts", run: "SessionRun", site: "BatchNormSite") -> bool:
     """Can the model show that this run's fetches are computed from the batch norm?"""
-    from ..facts import _mentions
+    from ..facts import mentions_names
 
     if run.fetches is None:
         return False
-    if _mentions(run.fetches, outputs_of(facts, site)):
+    if mentions_names(run.fetches, outputs_of(facts, site)):
         return True
     # A fetch computed inline from a call of a function that builds the batch norm.
-    builders = facts._with_callers({id(site.scope)}) if site.scope.kind == "function" else set()
+    builders = facts.with_callers({id(site.scope)}) if site.scope.kind == "function" else set()
     for call in facts.local_calls:
         if _contains(run.fetches, call.node):
             target = facts.called_function(call)
@@ -175,7 +176,7 @@ def _evaluates(facts: "ModuleFacts", run: "SessionRun") -> bool:
     """A run that shows it evaluates by what it feeds: held-out data, or a training
     flag fed `False`."""
     feed = run.feed
-    if any(held_out(value) or _bound_to_held_out(facts, value, run) for value in _feed_values(run)):
+    if any(held_out(value) or bound_to_held_out(facts, value, run) for value in feed_values(run)):
         return True
     if isinstance(feed, ast.Dict):
         from ..flags import is_training_name

@@ -114,12 +114,12 @@ def _named_in_other_files(facts: "ModuleFacts", attribute: str) -> bool:
     """Does any other file of the project name `.attribute`? Unknown (no project root,
     too many files, an unreadable file): True. The files that import this module by name
     become its cache dependencies (one of them may start using the attribute)."""
-    from .project_graphs import _project_cache
+    from .project_graphs import project_answers
 
     resolver = facts.resolver
     if resolver is None:
         return True
-    cache = _project_cache(resolver)
+    cache = project_answers(resolver)
     key = ("attribute_named", resolver.path, attribute)
     if key not in cache:
         cache[key] = _search(resolver.path, resolver, attribute)
@@ -129,11 +129,11 @@ def _named_in_other_files(facts: "ModuleFacts", attribute: str) -> bool:
 
 
 def _search(path: str, resolver, attribute: str) -> tuple[bool, tuple[str, ...]]:
-    from .project_graphs import _project_files, _root_of
+    from .project_graphs import python_files_and_notebooks, project_root_of
     from ..project import read_bytes
 
-    root = _root_of(resolver)
-    listed = _project_files(root) if root is not None else None
+    root = project_root_of(resolver)
+    listed = python_files_and_notebooks(root) if root is not None else None
     if listed is None:
         return True, ()
     word = re.compile(rb"\." + re.escape(attribute.encode()) + rb"\b")
