@@ -858,7 +858,7 @@ class _Converter:
             applied = ast.Call(ast.Attribute(ast.Name("self"), "scoped"), [inputs, copy.deepcopy(layer.key)],
                                keywords)
         if layer.activation:
-            applied = ast.Call(ast.parse(layer.activation, mode="eval").body, [applied], [])
+            applied = model_code_activations.applied(self, layer.activation, applied)
         return applied
 
     def _tf2(self, node: ast.expr) -> str:

@@ -13,6 +13,7 @@ Any other call of a parameter stays refused.
 from __future__ import annotations
 
 import ast
+import copy
 
 # The layer keywords that take a function applied to the layer's output.
 ACTIVATION_KEYWORDS = frozenset({"activation_fn", "activation"})
@@ -35,3 +36,16 @@ def is_activation_parameter_call(converter, call: ast.Call) -> bool:
                any(keyword.arg in ACTIVATION_KEYWORDS and isinstance(keyword.value, ast.Name) and
                    keyword.value.id == func.id for keyword in node.keywords)
                for node in ast.walk(converter.function))
+
+
+def applied(converter, activation: str, outputs: ast.expr) -> ast.expr:
+    """A layer's activation applied to its Keras outputs as TF1 applied it: contrib/slim
+    call `activation_fn` only when it is not None, so an activation that is a parameter of
+    the function (the caller may pass None) becomes `activation(y) if activation is not
+    None else y` (one branch runs: the layer is called once). A literal function is called."""
+    function = ast.parse(activation, mode="eval").body
+    called = ast.Call(function, [outputs], [])
+    if not (isinstance(function, ast.Name) and function.id in converter.parameters):
+        return called
+    return ast.IfExp(ast.Compare(ast.Name(function.id), [ast.IsNot()], [ast.Constant(None)]), called,
+                     copy.deepcopy(outputs))

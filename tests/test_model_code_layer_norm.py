@@ -112,7 +112,18 @@ def test_an_activation_parameter_called_like_the_layers_activation() -> None:
         return x
         """)
     assert result.skipped is None, result.skipped
-    assert "return activation(x)" in _call(result.text)
+    call = _call(result.text)
+    assert "return activation(x)" in call
+    # contrib applies activation_fn only when it is not None: so does the Keras model.
+    assert "return activation(self.scoped(x, scope, training=self.training_step)) if activation is not None " \
+        "else self.scoped(x, scope, training=self.training_step)" in call
+
+
+def test_a_literal_activation_is_called_as_it_was() -> None:
+    result = upgraded("return slim.layer_norm(tf.layers.batch_normalization(x, training=is_training), "
+                      "activation_fn=tf.nn.relu)")
+    assert result.skipped is None, result.skipped
+    assert "is not None" not in _call(result.text) and "return tf.nn.relu(self.scoped(" in _call(result.text)
 
 
 def test_a_parameter_called_otherwise_is_still_refused() -> None:
