@@ -158,6 +158,8 @@ def _scoped_model(tf: Any, reader: Any, available: dict, prefix: str,
             if keras_class == "Conv2D" and transposed is not None and \
                     model_code_kernels.is_transposed(scope, transposed):
                 keras_class = model_code_kernels.TRANSPOSED
+        elif "gamma" in weights or "beta" in weights:
+            keras_class = "LayerNormalization"  # contrib's layer_norm: beta/gamma and nothing else
         else:
             continue  # a bias alone: no layer of ours
         values = {weight: reader.get_tensor(name) for weight, name in weights.items()}
@@ -208,6 +210,14 @@ def _built_layer(tf: Any, keras_class: str, values: dict, by_bias: bool = True) 
         else:
             layer = layers.BatchNormalization(**arguments)
         layer.build((None, channels))
+    elif keras_class == "LayerNormalization":
+        # A stand-in holding `beta`/`gamma` of the checkpoint's shape (model_code_layer_norm's
+        # class names its weights alike): normalized over every axis but the batch's, Keras's
+        # weights span all of them, so they take the shape as it is.
+        shape = tuple(next(iter(values.values())).shape)
+        layer = layers.LayerNormalization(axis=list(range(1, len(shape) + 1)), center="beta" in values,
+                                          scale="gamma" in values)
+        layer.build((None,) + shape)
     else:
         raise ConversionError(f"no conversion for a {keras_class} layer")
     return layer

@@ -286,3 +286,38 @@ def optimizer_to_keras(facts: ModuleFacts, call: ast.Call) -> KerasOptimizer:
     code = f"tf.keras.optimizers.{keras_class}({', '.join(f'{k}={keywords[k]}' for k in order if k in keywords)})"
     notes = [inexact] if inexact else []
     return KerasOptimizer(code, notes, exact=inexact is None)
+
+
+@dataclass(frozen=True)
+class LayerNormMapping:
+    """contrib/slim's `layer_norm` and the Keras layer `upgrade` writes for it
+    (model_code_layer_norm.py). Keras 3's LayerNormalization cannot compute it: its
+    `gamma`/`beta` span the normalized axes (contrib's span the axes from
+    `begin_params_axis` on: by default the last one only, while the moments are taken over
+    every axis but the batch's) and its epsilon default is 1e-3 (contrib's 1e-12)."""
+
+    positions: tuple[str, ...]  # TF1's positional order
+    base_name: str  # the variable scope of an unnamed call: LayerNorm, LayerNorm_1, ...
+    # The written class's constructor arguments, copied as the call gives them, and their
+    # TF1 defaults (the class's own defaults).
+    defaults: tuple[tuple[str, str], ...]
+    epsilon: str  # TF1's variance epsilon, fixed: 1e-12 (1e-3 for float16 inputs)
+    float16_epsilon: str
+    weights: tuple[tuple[str, str, str], ...]  # (variable, the argument that makes it, its initializer)
+    observing: frozenset[str]  # arguments that only record what the call built (end points)
+
+
+CONTRIB_LAYER_NORM = LayerNormMapping(
+    ("inputs", "center", "scale", "activation_fn", "reuse", "variables_collections", "outputs_collections",
+     "trainable", "begin_norm_axis", "begin_params_axis", "scope"),
+    "LayerNorm",
+    (("center", "True"), ("scale", "True"), ("begin_norm_axis", "1"), ("begin_params_axis", "-1")),
+    "1e-12", "1e-3",
+    (("beta", "center", "zeros"), ("gamma", "scale", "ones")),
+    frozenset({"outputs_collections"}))
+# Canonical TF1 names (tfapi.canonical) -> their mapping: contrib's function and slim's
+# (tf-slim's layers are contrib's code).
+LAYER_NORMS = {
+    "tensorflow.contrib.layers.layer_norm": CONTRIB_LAYER_NORM,
+    "tensorflow.contrib.slim.layer_norm": CONTRIB_LAYER_NORM,
+}

@@ -27,6 +27,7 @@ from . import (binding, exact_bn, model_code_decorators, model_code_flags, model
                model_code_shared_bn, model_code_slim_scopes, model_code_statements, model_code_variables, model_offer,
                tfapi)
 from . import model_code_always, model_code_scopes
+from . import model_code_activations, model_code_layer_norm
 from .facts import BatchNormSite, ModuleFacts
 from .keras_mapping import batch_norm_to_keras, is_initializer_call, is_none_literal, keras_initializer
 from .model_code_calls import calls_of
@@ -105,6 +106,7 @@ class ConvertedModel:
     python_flag: bool = False  # TF1 needs its flag as a Python bool (`trainable=` the flag: model_code_flags)
     module_flag: bool = False  # the flag is a module-level bool placeholder, not a parameter (model_code_flags)
     transposed: list[str] = field(default_factory=list)  # its transposed convolutions' scopes (model_code_kernels)
+    uses_layer_norm: bool = False  # a layer is contrib's layer_norm (model_code_layer_norm)
 
 
 def model_functions(facts: ModuleFacts) -> list[ast.FunctionDef]:
@@ -144,6 +146,8 @@ def layer_kind(facts: ModuleFacts, call: ast.AST) -> Optional[str]:
         return "batch_norm"
     if model_code_layers.keras_layer_class(facts, call) is not None:
         return "keras"
+    if model_code_layer_norm.mapping(facts, call) is not None:
+        return "layer_norm"
     return None
 
 
@@ -179,6 +183,7 @@ class _Converter:
         self.dropout = False
         self.python_flag = False  # `trainable=` the flag: TF1 built it with a Python bool (model_code_flags)
         self.module_flag = False  # the flag is a module-level bool placeholder (model_code_flags)
+        self.uses_layer_norm = False  # contrib's layer_norm, as the class model_code_layer_norm writes
         arguments = function.args
         if arguments.vararg or arguments.kwarg or arguments.kwonlyargs or arguments.posonlyargs:
             raise NotConvertible(function, "a model function with *args, **kwargs or keyword-only parameters")
@@ -338,6 +343,7 @@ class _Converter:
             self.variable_leaves |= converter.variable_leaves
             self.dropout |= converter.dropout
             self.python_flag |= converter.python_flag
+            self.uses_layer_norm |= converter.uses_layer_norm
             self.kernel_layers.extend(converter.kernel_layers)
             todo.extend(called)
         if self.uses_always_training:
@@ -357,7 +363,7 @@ class _Converter:
                               mode=self.mode is not None and self.flag == self.mode,
                               variables=sorted(self.variable_leaves), dropout=self.dropout,
                               python_flag=self.python_flag, module_flag=self.module_flag,
-                              transposed=transposed or [])
+                              transposed=transposed or [], uses_layer_norm=self.uses_layer_norm)
 
     def _block(self, body: list[ast.stmt], prefix: list[Union[str, ast.expr]],
                top: bool = False) -> tuple[list[ast.stmt], list[ast.stmt]]:
@@ -587,6 +593,8 @@ class _Converter:
                 return
             if isinstance(call.func, ast.Name) and call.func.id in self.plain_functions:
                 return  # tensor code of the module (no layers): kept, and checked as kept code is
+            if model_code_activations.is_activation_parameter_call(self, call):
+                return  # an activation passed in, which the function's layers take as theirs
             raise NotConvertible(call, f"`{self.facts.segment(call.func)}` builds part of the model where this "
                                        "conversion cannot follow")
         suffix = name[len("tensorflow."):]
@@ -599,6 +607,8 @@ class _Converter:
                                        "takes in another order")
 
     def _layer(self, call: ast.Call, kind: str, prefix: list) -> _LayerCall:
+        if kind == "layer_norm":
+            return model_code_layer_norm.layer_call(self, call, prefix)
         if kind == "keras":  # a weightless Keras layer TF1 code built and called: kept as written
             constructor, inputs = model_code_layers.keras_layer_parts(call)
             for value in [*constructor.args, *(k.value for k in constructor.keywords)]:
@@ -852,7 +862,7 @@ class _Converter:
             applied = ast.Call(ast.Attribute(ast.Name("self"), "scoped"), [inputs, copy.deepcopy(layer.key)],
                                keywords)
         if layer.activation:
-            applied = ast.Call(ast.parse(layer.activation, mode="eval").body, [applied], [])
+            applied = model_code_activations.applied(self, layer.activation, applied)
         return applied
 
     def _tf2(self, node: ast.expr) -> str:
@@ -975,6 +985,7 @@ class ModuleConversion:
     carried: list[ast.stmt] = field(default_factory=list)
     refused: list = field(default_factory=list)
     variable_class: Optional[str] = None  # model_code_variables' holder, when a model creates variables
+    layer_norm_class: Optional[str] = None  # model_code_layer_norm's class, when a model has a layer_norm
 
     def exact_class_source(self) -> str:
         assert self.exact_name is not None
@@ -987,6 +998,8 @@ class ModuleConversion:
             support.insert(0, self.exact_class_source())
         if self.variable_class is not None:
             support.append(model_code_variables.class_source(self.variable_class, self.tf, SCOPE_ATTRIBUTE_PREFIX))
+        if self.layer_norm_class is not None:
+            support.append(model_code_layer_norm.class_source(self.layer_norm_class, self.tf))
         return support
 
 
@@ -1050,7 +1063,9 @@ def _convert_functions(facts: ModuleFacts, stock_bn: bool,
     return ModuleConversion(edits, models, base_name, exact_name if any(m.uses_exact_bn for m in models) else None,
                             tf, notes, any(m.uses_zero_debias for m in models),
                             variable_class=model_code_variables.class_name(facts) if any(m.variables for m in models)
-                            else None, always_training=any(m.uses_always_training for m in models))
+                            else None, always_training=any(m.uses_always_training for m in models),
+                            layer_norm_class=model_code_layer_norm.class_name(facts)
+                            if any(m.uses_layer_norm for m in models) else None)
 
 
 def function_offer(facts: ModuleFacts, stock_bn: bool = False,

@@ -177,7 +177,7 @@ def carried_definitions(facts: ModuleFacts, conversion: "ModuleConversion", func
     whose `tf.` names TF2 spells and computes as TF1 did (tfapi.TF2_SAME), reading only
     names that come along themselves."""
     tf_alias = conversion.tf
-    defined = {conversion.base_name, conversion.exact_name, conversion.variable_class} | \
+    defined = {conversion.base_name, conversion.exact_name, conversion.variable_class, conversion.layer_norm_class} | \
         {model.class_name for model in conversion.models}
     bindings = _module_bindings(facts)
     verdicts: dict[str, Optional[str]] = {}  # name -> None (comes along) or the name that stops it

@@ -979,3 +979,5 @@ _DEPTHWISE_ALIASES = {"tensorflow.contrib.layers.separable_convolution2d": "tens
                       "tensorflow.contrib.slim.separable_convolution2d": "tensorflow.contrib.slim.separable_conv2d"}
 SLIM_LAYER_ALIASES.update(_DEPTHWISE_ALIASES)
 SLIM_LAYERS.update({alias: SLIM_LAYERS[name] for alias, name in _DEPTHWISE_ALIASES.items()})
+# contrib's layer_norm under slim's name (the same function: an arg_scope of either sets it).
+SLIM_LAYER_ALIASES["tensorflow.contrib.slim.layer_norm"] = "tensorflow.contrib.layers.layer_norm"
