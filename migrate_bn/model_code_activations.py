@@ -23,7 +23,7 @@ def is_activation_parameter_call(converter, call: ast.Call) -> bool:
     """`name(tensor)`, one positional argument, for `name` a parameter of the model
     function (not its inputs or flag) that a layer call of the function takes as its
     activation."""
-    from .model_code import _layer_kind
+    from .model_code import layer_kind
 
     func = call.func
     if not (isinstance(func, ast.Name) and func.id in converter.settings and len(call.args) == 1 and
@@ -32,7 +32,7 @@ def is_activation_parameter_call(converter, call: ast.Call) -> bool:
     if any(isinstance(node, ast.Name) and node.id == func.id and isinstance(node.ctx, (ast.Store, ast.Del))
            for node in ast.walk(converter.function)):
         return False  # rebound in the function: no longer what the caller passed
-    return any(isinstance(node, ast.Call) and _layer_kind(converter.facts, node) is not None and
+    return any(isinstance(node, ast.Call) and layer_kind(converter.facts, node) is not None and
                any(keyword.arg in ACTIVATION_KEYWORDS and isinstance(keyword.value, ast.Name) and
                    keyword.value.id == func.id for keyword in node.keywords)
                for node in ast.walk(converter.function))
