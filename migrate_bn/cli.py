@@ -18,6 +18,7 @@ from .output import (FORMATS, fix_hints, fixed_counts, fixes_report, plural, ren
                      statistics_report, text_line, unified_diff)
 from .rules import Options, all_rules, known_prefix, rule_by_code, select_rules
 from .cache import DEFAULT_DIRECTORY as DEFAULT_CACHE, Cache, configuration_key
+from .collection import own_process
 from .problems import Kind
 from .progress import Progress
 from .report import FileRecord, RunReport
@@ -222,6 +223,7 @@ def _bulk(paths, job: Job, jobs, no_cache, cache_dir, report_path, files_from, n
         except (OSError, sqlite3.Error) as error:
             click.echo(f"warning: cache disabled ({directory}: {error})", err=True)
     command = "migrate-bn " + " ".join(sys.argv[1:])
+    own_process()  # the run is this process's whole job: the collector's policy for it
     return paths, job, _Bulk(cache, report_path, command)
 
 

@@ -34,3 +34,20 @@ def test_batch_thresholds_are_restored_after_an_error() -> None:
     except KeyError:
         pass
     assert gc.get_threshold() == before
+
+
+def test_a_process_the_command_line_owns_keeps_the_batch_thresholds_and_freezes_at_exit() -> None:
+    import subprocess
+    import sys
+
+    # atexit runs its handlers last registered first: this one runs after own_process's.
+    program = ("import atexit, gc\n"
+               "atexit.register(lambda: print('frozen at exit:', gc.get_freeze_count() > 0))\n"
+               "from migrate_bn import collection\n"
+               "collection.own_process()\n"
+               "collection.own_process()\n"
+               "with collection.batch_thresholds():\n"
+               "    pass\n"
+               "print(gc.get_threshold() == collection.BATCH_THRESHOLDS)\n")
+    completed = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
+    assert completed.stdout.split("\n") == ["True", "frozen at exit: True", ""]

@@ -81,6 +81,19 @@ def test_a_notebook_that_is_not_json_may_lead_anywhere(tmp_path: Path) -> None:
     assert ImportReach(read_bytes, Project().marked).may_lead_to(str(tmp_path / "Broken.ipynb"), str(tmp_path / "ops.py"))
 
 
+def test_a_notebook_leads_only_where_its_code_cells_name(tmp_path: Path) -> None:
+    cells = [{"cell_type": "markdown", "source": ["Uses `ops`.\n"], "metadata": {}},
+             {"cell_type": "code", "source": ["import numpy\n", "x = numpy.zeros(3)"], "metadata": {},
+              "outputs": [{"output_type": "stream", "name": "stdout", "text": ["layers\n"]}], "execution_count": 1}]
+    _tree(tmp_path, {"ops.py": HELPER, "layers.py": HELPER, "numpy.py": "",
+                     "Demo.ipynb": json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})})
+    imports = ImportReach(read_bytes, Project().marked)
+    demo = str(tmp_path / "Demo.ipynb")
+    assert imports.may_lead_to(demo, str(tmp_path / "numpy.py"))
+    assert not imports.may_lead_to(demo, str(tmp_path / "ops.py"))  # named in markdown only
+    assert not imports.may_lead_to(demo, str(tmp_path / "layers.py"))  # in an output only
+
+
 def test_a_module_named_otherwise_than_ascii_may_always_be_named(tmp_path: Path) -> None:
     _tree(tmp_path, {"modèle.py": HELPER, "train.py": "import numpy\n"})
     assert ImportReach(read_bytes, Project().marked).may_lead_to(str(tmp_path / "train.py"), str(tmp_path / "modèle.py"))

@@ -81,3 +81,9 @@ def test_the_word_guards_never_change_an_answer(monkeypatch) -> None:
     guarded = [read_text(text) for text in texts]
     monkeypatch.setattr(keras_project._Words, "search", lambda self, text: self.pattern.search(text))
     assert guarded == [read_text(text) for text in texts]
+
+
+def test_the_imports_are_the_top_level_modules_named_at_the_start_of_a_line() -> None:
+    text = "import a.b\n  from c import d\nx = 1  # import e\n\tfrom  f.g import h\nreimport i\nimport\\\n  j\n"
+    assert read_text(text).imports == {"a", "c", "f"}
+    assert read_text("from k import l").imports == {"k"}  # the first line too

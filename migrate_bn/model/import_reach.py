@@ -28,6 +28,7 @@ import re
 import unicodedata
 from typing import Callable, Optional
 
+from ..notebooks import _source_text
 from ..project import MAX_PARENT_DIRECTORIES
 from ..source import SourceError, decode
 
@@ -161,12 +162,12 @@ def _named(name: str, words: frozenset[bytes]) -> bool:
 def identifiers(source: bytes, path: str) -> frozenset[bytes]:
     """Every identifier the module's code may spell (more, never fewer), as Python reads
     it (as UTF-8): from the bytes when they are ASCII, else from the decoded text in
-    normal form (NFKC, as the parser normalizes identifiers); a notebook's from its JSON
-    strings.
+    normal form (NFKC, as the parser normalizes identifiers); a notebook's from its code
+    cells.
     Raises `Anywhere` when the text cannot be told."""
     if path.lower().endswith(".ipynb"):
         try:
-            text = "\n".join(_strings(json.loads(source.decode("utf-8-sig"))))
+            text = _notebook_text(json.loads(source.decode("utf-8-sig")))
         except (ValueError, RecursionError):
             raise Anywhere(path) from None
     elif source.isascii():
@@ -180,6 +181,19 @@ def identifiers(source: bytes, path: str) -> frozenset[bytes]:
             raise Anywhere(path) from None
     # An ASCII name stays a whole run of ASCII word characters in the UTF-8 bytes.
     return frozenset(_IDENTIFIER.findall(unicodedata.normalize("NFKC", text).encode("utf-8", "surrogatepass")))
+
+
+def _notebook_text(notebook) -> str:
+    """The text of a notebook's code cells, as its view (`notebooks.read`) joins them:
+    outputs (images in base64, megabytes of them) and markdown are never code. Every
+    string of the JSON when it is not shaped as a notebook with code cells of text."""
+    cells = notebook.get("cells") if isinstance(notebook, dict) else None
+    if isinstance(cells, list):
+        code = [cell for cell in cells if isinstance(cell, dict) and cell.get("cell_type") == "code"]
+        texts = [_source_text(cell) for cell in code]
+        if all(isinstance(text, str) for text in texts):
+            return "\n".join(texts)  # type: ignore[arg-type]
+    return "\n".join(_strings(notebook))
 
 
 def _strings(value) -> list[str]:

@@ -83,7 +83,9 @@ _FIT = re.compile(r"\.fit\s*\(")
 _KERAS_MODEL = _Words(r"\b(?:Model|Sequential)\s*\(|\bInput\s*\(|class\s+\w+\s*\([^)]*\b(?:Layer|Model)\s*\)"
                       r"|load_model\s*\(|applications\.",
                       "Model", "Sequential", "Input", "Layer", "load_model", "applications.")
-_IMPORTED = re.compile(r"^[ \t]*(?:from|import)[ \t]+(\w+)", re.M)
+# Searched in "\n" + code: a pattern that starts with a literal is found by a fast scan
+# for it, where `^` in MULTILINE mode is tried at every position (3.5 times slower).
+_IMPORTED = re.compile(r"\n[ \t]*(?:from|import)[ \t]+(\w+)")
 _KERAS_UPDATES = _Words(r"\.updates\b|get_updates_for\s*\(", ".updates", "get_updates_for")
 # A training flag given to a Keras batch norm (anything but a literal False / None).
 _TRAINING_GIVEN = _Words(r"\btraining\s*=\s*(?!False\b|None\b|0\b)[\w(]", "training")
@@ -130,7 +132,7 @@ def read_text(text: str) -> FileFacts:
         keras_model="keras" in code and bool(_KERAS_MODEL.search(code)),
         keras_updates=bool(_KERAS_UPDATES.search(code)),
         tf1_training=bool(_TRAIN_OP.search(code)) and bool(_TF1_GRAPH.search(code)),
-        imports=frozenset(_IMPORTED.findall(code)),
+        imports=frozenset(_IMPORTED.findall("\n" + code)),
         keras_line=code.count("\n", 0, first.start()) + 1 if first is not None else 0,
     )
 

@@ -48,6 +48,8 @@ def _find(facts: "ModuleFacts") -> Iterator[TensorBranch]:
     if not any(getattr(call.func, "attr", None) in _PLACEHOLDER_NAMES or
                getattr(call.func, "id", None) in _PLACEHOLDER_NAMES for call, _ in facts.calls):
         return  # most modules: no placeholder, no tree walk
+    if not _reads_a_bool_placeholder(facts):
+        return  # placeholders for data only: no branch can test one, no tree walk
     tested: dict[tuple[str, int], list[_Branching]] = {}
     for node in ast.walk(facts.tree):
         if isinstance(node, (ast.If, ast.While, ast.IfExp)):
@@ -67,6 +69,22 @@ def _find(facts: "ModuleFacts") -> Iterator[TensorBranch]:
                 continue
             seen.add(id(branching))
             yield TensorBranch(branching, name, placeholder, normalization)
+
+
+def _reads_a_bool_placeholder(facts: "ModuleFacts") -> bool:
+    """Does the module read a name whose bindings are all bool placeholders? Without
+    one, `_bool_placeholder` answers None for every name a branch tests. Asked once per
+    (scope, name) read, not per read; far cheaper than walking the module's tree."""
+    known: dict[tuple[int, str], bool] = {}
+    for scope, name, _, _ in facts.name_loads:
+        key = (id(scope), name)
+        if key not in known:
+            bindings = all_bindings(scope, name)
+            known[key] = bool(bindings) and all(isinstance(b, ast.Call) and _is_bool_placeholder(facts, scope, b)
+                                                for b in bindings)
+            if known[key]:
+                return True
+    return False
 
 
 def _within(branching: _Branching, statement: ast.stmt) -> bool:
