@@ -184,7 +184,7 @@ class NotebookView(View):
         """The new file is JSON with the new sources where the old ones were."""
         try:
             cells = json.loads(result)["cells"]
-            if any(_source_text(cells[cell.index]) != text for cell, text in zip(self.cells, cell_texts)):
+            if any(cell_source_text(cells[cell.index]) != text for cell, text in zip(self.cells, cell_texts)):
                 raise ValueError("a cell's source is not what was written")
         except (ValueError, KeyError, TypeError) as error:  # a bug of migrate-bn; nothing is written
             raise WriteBackRefused(f"the new notebook would not be the fixed one ({error})") from None
@@ -217,7 +217,7 @@ def read(source: bytes) -> NotebookView:
         for index, cell in enumerate(notebook["cells"]):
             if not isinstance(cell, dict) or cell.get("cell_type") != "code":
                 continue
-            text = _source_text(cell)
+            text = cell_source_text(cell)
             if text is None or index not in spans:
                 raise SourceError(f"cannot parse: not a notebook: cell {index + 1} has no source text")
             start, end = spans[index]
@@ -258,7 +258,8 @@ def _is_python(notebook: dict) -> bool:
     return True
 
 
-def _source_text(cell: dict) -> Optional[str]:
+def cell_source_text(cell: dict) -> Optional[str]:
+    """A cell's source as one string (nbformat stores a string or a list of lines); None when it is neither."""
     source = cell.get("source", "")
     if isinstance(source, str):
         return source

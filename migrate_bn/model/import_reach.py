@@ -28,7 +28,7 @@ import re
 import unicodedata
 from typing import Callable, Optional
 
-from ..notebooks import _source_text
+from ..notebooks import cell_source_text
 from ..project import MAX_PARENT_DIRECTORIES
 from ..source import SourceError, decode
 
@@ -190,7 +190,7 @@ def _notebook_text(notebook) -> str:
     cells = notebook.get("cells") if isinstance(notebook, dict) else None
     if isinstance(cells, list):
         code = [cell for cell in cells if isinstance(cell, dict) and cell.get("cell_type") == "code"]
-        texts = [_source_text(cell) for cell in code]
+        texts = [cell_source_text(cell) for cell in code]
         if all(isinstance(text, str) for text in texts):
             return "\n".join(texts)  # type: ignore[arg-type]
     return "\n".join(_strings(notebook))
