@@ -965,3 +965,11 @@ _DEPTHWISE_ALIASES = {"tensorflow.contrib.layers.separable_convolution2d": "tens
                       "tensorflow.contrib.slim.separable_convolution2d": "tensorflow.contrib.slim.separable_conv2d"}
 SLIM_LAYER_ALIASES.update(_DEPTHWISE_ALIASES)
 SLIM_LAYERS.update({alias: SLIM_LAYERS[name] for alias, name in _DEPTHWISE_ALIASES.items()})
+
+
+def star_importable(name: str) -> bool:
+    """Is `name` (canonical) a library API the tables know, so that a call of its last
+    part after `from <its module> import *` may be taken for it (model/star_imports.py)?
+    A name the tables do not know stays unknown: the library may define anything."""
+    return name in BATCH_NORM_APIS or name in ARG_SCOPE_FUNCTIONS or name in TRAIN_OP_BUILDERS or \
+        name in SLIM_LAYERS
