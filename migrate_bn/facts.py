@@ -1348,6 +1348,11 @@ class _Builder(NodeVisitor):
         statement = self.statements[-1] if self.statements else None
         if statement is None:
             return
+        if name is None and isinstance(node.func, ast.Name) and facts.resolver is not None:
+            # `conv_bn(x)` after `from ops import *`: `ops.conv_bn` (model/star_imports.py).
+            from .model.star_imports import star_imported
+
+            name = star_imported(facts, node.func.id)
         site = self._batch_norm_site(node, name)
         if site is not None:
             facts.batch_norm_sites.append(site)

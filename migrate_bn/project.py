@@ -237,8 +237,8 @@ def read_bytes(path: str) -> Optional[bytes]:
         return None
 
 
-# `from .layers import conv_bn`, `from . import layers`, `import models.resnet`.
-_IMPORT_LINE = re.compile(rb"^[ \t]*(?:from[ \t]+([.\w]+)[ \t]+import[ \t]+([\w ,.(]+)|import[ \t]+([.\w]+))", re.M)
+# `from .layers import conv_bn`, `from . import layers`, `import models.resnet`, `from ops import *`.
+_IMPORT_LINE = re.compile(rb"^[ \t]*(?:from[ \t]+([.\w]+)[ \t]+import[ \t]+([\w ,.(*]+)|import[ \t]+([.\w]+))", re.M)
 
 
 class Resolver:
@@ -280,7 +280,13 @@ class Resolver:
         if path is None or path == self.path:
             return None
         self.dependencies.add(path)
-        return self.project.summary(path).get(attribute)
+        found = self.project.summary(path).get(attribute)
+        if found is None:
+            # `from pkg import conv_bn` where pkg/__init__.py says `from .ops import *`.
+            from .model.star_imports import star_producer
+
+            found = star_producer(self, path, attribute)
+        return found
 
     def mentioned_elsewhere(self, word: bytes) -> bool:
         """Does a file of the program other than this one match `word` (a regular

@@ -981,3 +981,11 @@ SLIM_LAYER_ALIASES.update(_DEPTHWISE_ALIASES)
 SLIM_LAYERS.update({alias: SLIM_LAYERS[name] for alias, name in _DEPTHWISE_ALIASES.items()})
 # contrib's layer_norm under slim's name (the same function: an arg_scope of either sets it).
 SLIM_LAYER_ALIASES["tensorflow.contrib.slim.layer_norm"] = "tensorflow.contrib.layers.layer_norm"
+
+
+def star_importable(name: str) -> bool:
+    """Is `name` (canonical) a library API the tables know, so that a call of its last
+    part after `from <its module> import *` may be taken for it (model/star_imports.py)?
+    A name the tables do not know stays unknown: the library may define anything."""
+    return name in BATCH_NORM_APIS or name in ARG_SCOPE_FUNCTIONS or name in TRAIN_OP_BUILDERS or \
+        name in SLIM_LAYERS

@@ -9,7 +9,7 @@ from migrate_bn.facts import ModuleFacts, TrainOp
 from migrate_bn.findings import Finding, Related
 from migrate_bn.flags import moving_statistics_unread
 from migrate_bn.model.feeds import same_data_in_both_steps
-from migrate_bn.model.gan_steps import belongs
+from migrate_bn.model.gan_steps import belongs, built_together
 from migrate_bn.rules import Options, Rule, span
 
 class UpdateOpsCrossNetwork(Rule):
@@ -54,8 +54,14 @@ class UpdateOpsCrossNetwork(Rule):
     expression (`{real: batch, noise: batch_noise}` in both): its updates in this step
     then see the batches its own step feeds it, and only come more often (so too when
     every run of both steps feeds one and the same dict; train ops a helper returns are
-    followed to the names the runs fetch, `net.d_opt` for `self.d_opt`); or the step is built by a
-    builder such as `slim.learning.create_train_op`.
+    followed to the names the runs fetch, `net.d_opt` for `self.d_opt`); no run of either
+    step feeds anything (both draw their batches from the graph's own input pipelines and
+    random ops); the step depends on the other network's step (`with
+    tf.control_dependencies([d_train] + update_ops)`: one run runs both on one batch); the
+    other network's step is built by another top-level function or class than this one
+    (a program that builds either the GAN or the generator alone: this step's graph holds
+    no other network); or the step is built by a builder such as
+    `slim.learning.create_train_op`.
     """
 
     code = "BN009"
@@ -70,7 +76,7 @@ class UpdateOpsCrossNetwork(Rule):
         steps = [(op, own) for op, own in steps if own]
         for op, own in steps:
             # Another step trains another network (a GAN): its batch norm is not ours.
-            others = set().union(*(other for step, other in steps if step is not op)) - own
+            others = set().union(*(other for step, other in steps if step is not op and built_together(step, op))) - own
             if not others:
                 continue
             unscoped = _unscoped_read(facts, op)
@@ -80,7 +86,7 @@ class UpdateOpsCrossNetwork(Rule):
                        and not belongs(facts.scope_names_of(site), own)]
             if not foreign:
                 continue
-            owners = [step for step, other in steps if step is not op and other & others]
+            owners = [step for step, other in steps if step is not op and other & others and built_together(step, op)]
             if same_data_in_both_steps(facts, op, owners, others):
                 continue  # the other network's updates see the batches its own step feeds it
             names = ", ".join(sorted(own))

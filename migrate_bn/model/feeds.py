@@ -132,11 +132,17 @@ def same_data_in_both_steps(facts: "ModuleFacts", op: "TrainOp", others: list["T
     extra updates in this step see batches like their own, and only come more often.
     Train ops returned by a helper are followed to the names the runs fetch
     (`model/returns.py`). Unknown: False."""
+    if others and all(_runs_with(facts, op, other) for other in others):
+        return True  # one `sess.run` runs both steps: the same batch in both
     needed: set[str] = set()
     for scope in scopes:
         needed |= _inputs_needed(facts, scope)
     needed &= _placeholders(facts)
     runs = [run for step in (op, *others) for run in _runs_of(facts, step)]
+    if runs and all(run.feed is None for run in runs) and all(_runs_of(facts, step) for step in (op, *others)):
+        # No run feeds anything: every step draws its batches from the same input
+        # pipelines and random ops of the graph (a placeholder left unfed would fail).
+        return True
     if not runs or any(not isinstance(run.feed, ast.Dict) for run in runs) or \
             not all(_runs_of(facts, step) for step in (op, *others)):
         return False
@@ -158,6 +164,16 @@ def same_data_in_both_steps(facts: "ModuleFacts", op: "TrainOp", others: list["T
         if len(values) != 1:
             return False
     return True
+
+
+def _runs_with(facts: "ModuleFacts", op: "TrainOp", other: "TrainOp") -> bool:
+    """Does `op` depend on the other step's train op (`with
+    tf.control_dependencies([d_train] + update_ops): g_train = ...`), so that every run
+    of `op` runs the other step too?"""
+    from ..facts import _bound_names
+
+    bound = _bound_names(other.stmt)
+    return bool(bound) and other.scope is op.scope and any(_names(dep) & bound for dep in op.deps)
 
 
 def _one_feed(facts: "ModuleFacts", runs: list) -> bool:

@@ -44,3 +44,12 @@ def trains_none_of(facts: "ModuleFacts", op: "TrainOp", sites: Sequence["BatchNo
 def _fragments(facts: "ModuleFacts", op: "TrainOp") -> set[str]:
     """The scope names a step's `var_list` strings pick (`'G/' in v.name` picks `G`)."""
     return {string.strip("/") for string in facts.var_list_strings(op) if string.strip("/")}
+
+
+def built_together(op: "TrainOp", other: "TrainOp") -> bool:
+    """Are two steps built by the same top-level function or class (one GAN's two
+    steps), not by two builders a program picks between (`SRGAN()` or `SRResnet()`,
+    whose graph holds only one of the networks)?"""
+    from .program import top_level_name
+
+    return top_level_name(op.scope) == top_level_name(other.scope)
