@@ -170,9 +170,9 @@ def _runs_with(facts: "ModuleFacts", op: "TrainOp", other: "TrainOp") -> bool:
     """Does `op` depend on the other step's train op (`with
     tf.control_dependencies([d_train] + update_ops): g_train = ...`), so that every run
     of `op` runs the other step too?"""
-    from ..facts import _bound_names
+    from ..facts import assigned_names
 
-    bound = _bound_names(other.stmt)
+    bound = assigned_names(other.stmt)
     return bool(bound) and other.scope is op.scope and any(_names(dep) & bound for dep in op.deps)
 
 
