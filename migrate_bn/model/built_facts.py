@@ -37,6 +37,8 @@ class _Built:
     source: bytes
     view: "View"
     facts: "ModuleFacts"
+    # The project files its names resolved through while it was built (a summary's).
+    dependencies: frozenset = frozenset()
 
 
 class BuiltFacts:
@@ -88,6 +90,7 @@ class BuiltFacts:
             module_facts = kept.facts
             resolver.dependencies.update(module_facts.resolver.dependencies)
             module_facts.resolver = resolver
+            kept.dependencies = frozenset(resolver.dependencies)
         else:
             cuts = self.cuts
             module_facts = facts_module.build(view.tree, view.text, resolver)
@@ -95,9 +98,17 @@ class BuiltFacts:
             if self.cuts != cuts or source is None:
                 self._current = None
                 return module_facts
-            kept = _Built(source, view, module_facts)
+            kept = _Built(source, view, module_facts, frozenset(resolver.dependencies))
         self._current = (path, kept)
         return module_facts
+
+    def current(self) -> Optional[tuple[str, bytes, "ModuleFacts", frozenset]]:
+        """The module being analysed, when its facts are shared: its path, bytes, facts
+        and the files their names resolved through."""
+        if self._current is None:
+            return None
+        path, kept = self._current
+        return path, kept.source, kept.facts, kept.dependencies
 
     def _found(self, path: str, source: bytes) -> Optional[_Built]:
         kept = self._kept.get(path)
