@@ -77,6 +77,9 @@ class Project:
         # The summaries' own parts of modules analysed before any importer asked
         # (model/analysed_summaries.py), by path, until one asks.
         self._own_parts: dict[str, OwnPart] = {}
+        # (importing directory, dotted name) -> may it be or hold a project module
+        # (model/producer_free.py; batch runs only).
+        self.holds_modules: dict[tuple[str, str], bool] = {}
         # With `watch` (the language server): the stamps of the files read, so that
         # `refresh` drops only what the files changed since depend on (model/refresh.py).
         self.stamps: Optional[Stamps] = Stamps() if watch else None
@@ -186,6 +189,13 @@ class Project:
             view = self.built.view(path, source) or self.views.read(path, source)
         except (OSError, SourceError):
             return {}
+        if not self._holds_words[path] and self.stamps is None:
+            from .model.producer_free import summary_is_empty
+
+            resolver = self.resolver(path)
+            if summary_is_empty(view.tree, view.text, resolver):  # its facts would find no producer
+                self._dependencies[path] = resolver.dependencies
+                return {}
         module_facts = self.built.build(path, source, view, self.resolver(path))
         resolver = module_facts.resolver
         self._dependencies[path] = resolver.dependencies

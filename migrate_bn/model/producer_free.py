@@ -1,0 +1,217 @@
+"""Modules whose import summary is empty, told from their text and a few statements of
+their syntax tree, without building their facts.
+
+A module the run never analyses (no batch-norm word of its own) is summarized for its
+importers only because its imports may lead to batch norm (`project.Project.summary`);
+its full facts were built for that (121 modules on the bulk tree, 0.6 s), and only 12
+of those summaries name anything. Without a batch-norm word, a function of the module
+builds batch norm only through a project producer its facts resolve a call to
+(`facts._Builder._project_producer`): `resolver.producer(qualname)` for a name its
+import table gives (`names.resolve`, through local aliases), or the function an
+Estimator's `params['key']` holds (`model/dict_callables.py`); and it re-exports one
+only by importing it. A name imported from a module that is not, and cannot hold, a
+project module (`from lib import helper`) leads nowhere else: every name under it
+resolves to no module. So the summary is empty when:
+
+- no name of its import table is a producer (no re-export), and no call may be
+  `params[...](...)`;
+- every use of a name that is, or may hold, a project module (`import models`, `from
+  . import layers`) is an attribute chain (`models.resnet.build`) that is no producer
+  and that, unless it is called, is no project module either (bound to a name or
+  passed, `layers = models.layers`, a name under it may be called elsewhere).
+
+The uses are found in the text (ASCII only: the tree's names are NFKC-normalized), each
+read as code first; a use that may lead to a producer, or may be a comment or a string,
+is checked against the syntax tree of the statements on its line (`_Lines`: those on
+the way to the line, walked without their nested statements). Anything else is left to
+the full build. The producers asked are those the facts would ask (the same summaries,
+cached for the run), earlier: an answer first given inside an import cycle could
+differ, so the short cut was checked against the full build for every module without a
+batch-norm word of the bulk tree and the 129 real-code trees (3,231 modules), and the
+findings byte-identical on both.
+"""
+
+from __future__ import annotations
+
+import ast
+import bisect
+import os
+import re
+from typing import TYPE_CHECKING, Optional
+
+from ..facts import _blocks
+from ..names import ImportTable, resolve
+from ..project import FOREIGN_PREFIXES
+from ..tfapi import canonical
+from .aliases import resolve_project_aliases
+
+if TYPE_CHECKING:
+    from ..project import Resolver
+
+# An attribute chain after a name (`models . resnet.build`), across spaces and lines.
+_CHAIN = r"((?:\s*\.\s*[^\W\d]\w*)*)"
+_PARAMS_CALL = re.compile(r"(?<![\w.])params\s*\[")
+
+
+def summary_is_empty(tree: ast.Module, text: str, resolver: "Resolver") -> bool:
+    """Can no function or class of the module (`tree`, read from `text`, without a
+    batch-norm word) build batch norm, and does it re-export no producer? False when
+    that cannot be told."""
+    imports = ImportTable()
+    for block in _blocks(tree):
+        for statement in block:
+            if isinstance(statement, (ast.Import, ast.ImportFrom)):
+                imports.add(statement)
+    resolve_project_aliases(imports, resolver)
+    names = imports.names
+    if any(resolver.producer(target) is not None for target in names.values()):
+        return False
+    # Only a name that may be (or hold) a project module leads further: `models.net(x)`.
+    modules = [local for local, target in names.items()
+               if not canonical(target).startswith(FOREIGN_PREFIXES) and _may_hold_modules(resolver, target)]
+    if not modules:
+        return True
+    if "params" in text and _PARAMS_CALL.search(text):
+        return False  # `params['generator_fn'](z)`: see model/dict_callables.py
+    if not text.isascii():
+        return False  # identifiers are NFKC-normalized: the text may spell them otherwise
+    # Where the text spells an imported module's name; comments and strings too, which
+    # the syntax tree of the statements on those lines tells apart.
+    if "\r" in text:  # lines as `ast` counts them
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = _Lines(tree, set(modules))
+    producers: dict[str, bool] = {}
+
+    def leads_to_producer(qualname: Optional[str], bare: bool, called: bool) -> bool:
+        """Might a use of `qualname` (the module itself when `bare`) lead to a producer?"""
+        if qualname is None or (bare and not called):
+            return True  # the module itself as a value: anything may follow
+        if qualname not in producers:
+            producers[qualname] = resolver.producer(qualname) is not None
+        if producers[qualname]:
+            return True
+        # Bound or passed, a name under it may be called elsewhere.
+        return not called and not qualname.startswith(FOREIGN_PREFIXES) and _may_hold_modules(resolver, qualname)
+
+    for local in modules:
+        line, counted = 1, 0
+        for match in re.finditer(re.escape(local) + r"(?!\w)" + _CHAIN, text):
+            start = match.start()
+            if start and (text[start - 1].isidentifier() or text[start - 1] in "0123456789."):
+                continue  # part of a longer name, or an attribute of another
+            line += text.count("\n", counted, start)
+            counted = start
+            # The text read as code first; what it says leads to a producer is checked
+            # against the syntax tree of the line (a comment, a string, a docstring).
+            qualname = canonical(names[local])
+            for attribute in match.group(1).split(".")[1:]:
+                qualname = canonical(f"{qualname}.{attribute.strip()}")
+            called = text[match.end():match.end() + 64].lstrip().startswith("(")
+            if not leads_to_producer(qualname, match.end(1) == match.start(1), called):
+                continue
+            for name, chain, really_called in lines.uses_at(line):
+                if leads_to_producer(resolve(chain, imports), chain is name, really_called):
+                    return False
+    return True
+
+
+def _may_hold_modules(resolver: "Resolver", qualname: str) -> bool:
+    """Could `qualname` or a name under it be a project module, as `resolver` finds
+    modules (a file, a package, or a directory modules sit in)? Remembered for the run."""
+    answers = resolver.project.holds_modules
+    key = (os.path.dirname(resolver.path), qualname)
+    if key not in answers:
+        answers[key] = _holds_modules(resolver, qualname)
+    return answers[key]
+
+
+def _holds_modules(resolver: "Resolver", qualname: str) -> bool:
+    if resolver.module_file(qualname) is not None:
+        return True
+    level = len(qualname) - len(qualname.lstrip("."))
+    parts = [part for part in qualname.lstrip(".").split(".") if part]
+    directory = os.path.dirname(resolver.path)
+    if level:
+        for _ in range(level - 1):
+            directory = os.path.dirname(directory)
+        return os.path.isdir(os.path.join(directory, *parts))
+    for _ in range(6):
+        if os.path.isdir(os.path.join(directory, *parts)):
+            return True
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            break
+        directory = parent
+    return False
+
+
+class _Lines:
+    """The names a module's statements use, looked up by line: each statement on the
+    way to the line is walked once, without the statements nested in it."""
+
+    def __init__(self, tree: ast.Module, locals_: set[str]) -> None:
+        self.tree, self.locals = tree, locals_
+        self._starts: dict[int, list[int]] = {}
+        self._uses: dict[int, list[tuple[ast.Name, ast.expr, bool]]] = {}
+
+    def uses_at(self, line: int) -> list[tuple[ast.Name, ast.expr, bool]]:
+        """Every `Name` of the locals in the statements on `line`, with its attribute
+        chain (`models.resnet.build`) and whether that is called."""
+        found: list[tuple[ast.Name, ast.expr, bool]] = []
+        self._in_block(self.tree.body, line, found)
+        return found
+
+    def _in_block(self, block: list[ast.stmt], line: int, found: list) -> None:
+        starts = self._starts.get(id(block))
+        if starts is None:
+            starts = self._starts[id(block)] = [_first_line(statement) for statement in block]
+        index = bisect.bisect_right(starts, line) - 1
+        # The statements holding the line (several share it after `;`); none when it is
+        # a comment or a blank line between statements.
+        while index >= 0 and (block[index].end_lineno or 0) >= line:
+            statement = block[index]
+            uses = self._uses.get(id(statement))
+            if uses is None:
+                uses = self._uses[id(statement)] = _header_uses(statement, self.locals)
+            found.extend(uses)
+            for inner in _blocks_of(statement):
+                if _first_line(inner[0]) <= line <= (inner[-1].end_lineno or 0):
+                    self._in_block(inner, line, found)
+            index -= 1
+
+
+def _first_line(statement: ast.stmt) -> int:
+    decorators = getattr(statement, "decorator_list", None)
+    return min([statement.lineno] + [d.lineno for d in decorators]) if decorators else statement.lineno
+
+
+def _blocks_of(statement: ast.stmt) -> list[list[ast.stmt]]:
+    blocks = [getattr(statement, name, None) for name in ("body", "orelse", "finalbody")]
+    blocks += [handler.body for handler in getattr(statement, "handlers", ()) or ()]
+    blocks += [case.body for case in getattr(statement, "cases", ()) or ()]
+    return [block for block in blocks if isinstance(block, list) and block and isinstance(block[0], ast.stmt)]
+
+
+def _header_uses(statement: ast.stmt, locals_: set[str]) -> list[tuple[ast.Name, ast.expr, bool]]:
+    """The names of `locals_` the statement uses outside the statements nested in it."""
+    parents: dict[int, ast.AST] = {}
+    found = []
+    stack: list[ast.AST] = [statement]
+    while stack:
+        node = stack.pop()
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.stmt):
+                continue
+            parents[id(child)] = node
+            if isinstance(child, ast.Name) and child.id in locals_:
+                found.append(child)
+            stack.append(child)
+    uses = []
+    for name in found:
+        chain: ast.expr = name
+        parent = parents.get(id(chain))
+        while isinstance(parent, ast.Attribute) and parent.value is chain:
+            chain, parent = parent, parents.get(id(parent))
+        called = isinstance(parent, ast.Call) and parent.func is chain and isinstance(chain.ctx, ast.Load)
+        uses.append((name, chain, called))
+    return uses
