@@ -24,6 +24,12 @@ USES = {
     "a submodule of a package": ("from pkg import inner\n\ndef f(x):\n    return inner.net(x)\n", False),
     "a package's module through the package": ("import pkg.inner\n\ndef f(x):\n    return pkg.inner.net(x)\n",
                                                False),
+    "a producer as a default": ("import lib\n\ndef f(x, build=lib.net):\n    return build(x)\n", False),
+    "a producer passed or subclassed": ("import lib\n\nclass A(lib.net):\n    def f(self, x):\n"
+                                        "        return lib.helper(lib.net, x)\n", True),
+    "a producer bound, extended only": ("import lib\n\ndef f(x):\n    cfg = lib.net\n    return cfg.x(x)\n", True),
+    "a producer bound twice": ("import lib\n\ndef f(x):\n    cfg = lib.net\n    other = cfg\n"
+                               "    return other(x)\n", False),
     "a producer re-exported": ("from lib import net\n", False),
     "not ASCII": ("import lib\n\ndef f(x):\n    return lib.helper(x)  # é\n", False),
     "params dict callable": ("import lib\n\ndef model_fn(features, params):\n"

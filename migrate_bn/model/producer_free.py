@@ -16,19 +16,22 @@ resolves to no module. So the summary is empty when:
 - no name of its import table is a producer (no re-export), and no call may be
   `params[...](...)`;
 - every use of a name that is, or may hold, a project module (`import models`, `from
-  . import layers`) is an attribute chain (`models.resnet.build`) that is no producer
-  and that, unless it is called, is no project module either (bound to a name or
-  passed, `layers = models.layers`, a name under it may be called elsewhere).
+  . import layers`) is an attribute chain (`models.resnet.build`) that is called and no
+  producer, or is not called and not bound to a name (passed, read, a base class: the
+  facts resolve only calls, through names bound to chains); a chain bound to a name
+  (`build = models.net`, a parameter's default) is neither a project module nor a
+  producer, unless the names it is bound to are only ever the base of an attribute
+  (`cfg.x`: under a name that is no module, no name is one).
 
-The uses are found in the text (ASCII only: the tree's names are NFKC-normalized), each
-read as code first; a use that may lead to a producer, or may be a comment or a string,
-is checked against the syntax tree of the statements on its line (`_Lines`: those on
-the way to the line, walked without their nested statements). Anything else is left to
-the full build. The producers asked are those the facts would ask (the same summaries,
-cached for the run), earlier: an answer first given inside an import cycle could
-differ, so the short cut was checked against the full build for every module without a
-batch-norm word of the bulk tree and the 129 real-code trees (3,231 modules), and the
-findings byte-identical on both.
+The uses are found in the text (ASCII only: the tree's names are NFKC-normalized). A
+call of a chain that is no producer is taken as read; any other use is read from the
+syntax tree of the statements on its line (`_Lines`: those on the way to the line,
+walked without their nested statements), so that a comment or a string holds none.
+Anything else is left to the full build. The producers asked are those the facts
+would ask (the same summaries, cached for the run), earlier: an answer first given
+inside an import cycle could differ, so the short cut was checked against the full
+build for every module without a batch-norm word of the bulk tree and the 129
+real-code trees (3,231 modules), and the findings byte-identical on both.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import ast
 import bisect
 import os
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
 from ..facts import _blocks
@@ -82,16 +86,29 @@ def summary_is_empty(tree: ast.Module, text: str, resolver: "Resolver") -> bool:
     lines = _Lines(tree, set(modules))
     producers: dict[str, bool] = {}
 
-    def leads_to_producer(qualname: Optional[str], bare: bool, called: bool) -> bool:
-        """Might a use of `qualname` (the module itself when `bare`) lead to a producer?"""
-        if qualname is None or (bare and not called):
-            return True  # the module itself as a value: anything may follow
+    def is_producer(qualname: Optional[str]) -> bool:
+        if qualname is None:
+            return True
         if qualname not in producers:
             producers[qualname] = resolver.producer(qualname) is not None
-        if producers[qualname]:
+        return producers[qualname]
+
+    def leads_to_producer(use: _Use) -> bool:
+        """Might the facts resolve a call to a producer through this use?"""
+        qualname = resolve(use.chain, imports)
+        if use.called:
+            return is_producer(qualname)
+        if not use.bound:
+            return False  # read, passed or returned: no name of the module calls it
+        # `build = models.net` (or a default): `build(x)`, `build.sub(x)` resolve through it.
+        if use.chain is use.name or qualname is None or (
+                not qualname.startswith(FOREIGN_PREFIXES) and _may_hold_modules(resolver, qualname)):
             return True
-        # Bound or passed, a name under it may be called elsewhere.
-        return not called and not qualname.startswith(FOREIGN_PREFIXES) and _may_hold_modules(resolver, qualname)
+        # A name under one that is no module is none either (`cfg.override(...)`): only a
+        # call of the bound name, or a name bound to it, asks what it is.
+        if use.targets is not None and all(_only_extended(text, target) for target in use.targets):
+            return False
+        return is_producer(qualname)
 
     for local in modules:
         line, counted = 1, 0
@@ -101,17 +118,16 @@ def summary_is_empty(tree: ast.Module, text: str, resolver: "Resolver") -> bool:
                 continue  # part of a longer name, or an attribute of another
             line += text.count("\n", counted, start)
             counted = start
-            # The text read as code first; what it says leads to a producer is checked
-            # against the syntax tree of the line (a comment, a string, a docstring).
-            qualname = canonical(names[local])
-            for attribute in match.group(1).split(".")[1:]:
-                qualname = canonical(f"{qualname}.{attribute.strip()}")
-            called = text[match.end():match.end() + 64].lstrip().startswith("(")
-            if not leads_to_producer(qualname, match.end(1) == match.start(1), called):
-                continue
-            for name, chain, really_called in lines.uses_at(line):
-                if leads_to_producer(resolve(chain, imports), chain is name, really_called):
-                    return False
+            if text[match.end():match.end() + 64].lstrip().startswith("("):
+                # Read as code, a call of a chain that is no producer needs nothing more.
+                qualname = canonical(names[local])
+                for attribute in match.group(1).split(".")[1:]:
+                    qualname = canonical(f"{qualname}.{attribute.strip()}")
+                if not is_producer(qualname):
+                    continue
+            # What the line holds, from its syntax tree (a comment or a string holds none).
+            if any(leads_to_producer(use) for use in lines.uses_at(line)):
+                return False
     return True
 
 
@@ -145,6 +161,18 @@ def _holds_modules(resolver: "Resolver", qualname: str) -> bool:
     return False
 
 
+def _only_extended(text: str, name: str) -> bool:
+    """Is every use of `name` in the text (outside its bindings, `name = ...`) the base
+    of an attribute (`name.x`)?"""
+    for match in re.finditer(re.escape(name) + r"(?!\w)\s*(\.|=(?!=)|)", text):
+        start = match.start()
+        if start and (text[start - 1].isidentifier() or text[start - 1] in "0123456789."):
+            continue
+        if not match.group(1):
+            return False
+    return True
+
+
 class _Lines:
     """The names a module's statements use, looked up by line: each statement on the
     way to the line is walked once, without the statements nested in it."""
@@ -152,12 +180,12 @@ class _Lines:
     def __init__(self, tree: ast.Module, locals_: set[str]) -> None:
         self.tree, self.locals = tree, locals_
         self._starts: dict[int, list[int]] = {}
-        self._uses: dict[int, list[tuple[ast.Name, ast.expr, bool]]] = {}
+        self._uses: dict[int, list[_Use]] = {}
 
-    def uses_at(self, line: int) -> list[tuple[ast.Name, ast.expr, bool]]:
+    def uses_at(self, line: int) -> list["_Use"]:
         """Every `Name` of the locals in the statements on `line`, with its attribute
         chain (`models.resnet.build`) and whether that is called."""
-        found: list[tuple[ast.Name, ast.expr, bool]] = []
+        found: list[_Use] = []
         self._in_block(self.tree.body, line, found)
         return found
 
@@ -192,7 +220,25 @@ def _blocks_of(statement: ast.stmt) -> list[list[ast.stmt]]:
     return [block for block in blocks if isinstance(block, list) and block and isinstance(block[0], ast.stmt)]
 
 
-def _header_uses(statement: ast.stmt, locals_: set[str]) -> list[tuple[ast.Name, ast.expr, bool]]:
+@dataclass(frozen=True)
+class _Use:
+    """A use of an imported module's name: the `Name`, its attribute chain, whether the
+    chain is called, and whether it is bound to a name the facts resolve through (an
+    assignment's value, a parameter's default; an unpacking or a `with`, to be safe)."""
+
+    name: ast.Name
+    chain: ast.expr
+    called: bool
+    bound: bool
+    targets: Optional[tuple[str, ...]] = None  # the names an assignment binds it to
+
+
+# Where a value may be bound to a name (`facts._Builder._bind_target`, parameter defaults).
+_BINDING = (ast.Assign, ast.AnnAssign, ast.NamedExpr, ast.arguments, ast.Tuple, ast.List, ast.Starred,
+            ast.withitem, ast.comprehension, ast.For, ast.AsyncFor)
+
+
+def _header_uses(statement: ast.stmt, locals_: set[str]) -> list[_Use]:
     """The names of `locals_` the statement uses outside the statements nested in it."""
     parents: dict[int, ast.AST] = {}
     found = []
@@ -213,5 +259,11 @@ def _header_uses(statement: ast.stmt, locals_: set[str]) -> list[tuple[ast.Name,
         while isinstance(parent, ast.Attribute) and parent.value is chain:
             chain, parent = parent, parents.get(id(parent))
         called = isinstance(parent, ast.Call) and parent.func is chain and isinstance(chain.ctx, ast.Load)
-        uses.append((name, chain, called))
+        targets = None
+        if isinstance(parent, (ast.Assign, ast.AnnAssign, ast.NamedExpr)) and parent.value is chain:
+            # `self.x = ...` binds no name a call resolves through (`names.resolve`).
+            bound = [parent.target] if not isinstance(parent, ast.Assign) else parent.targets
+            if all(isinstance(target, (ast.Name, ast.Attribute, ast.Subscript)) for target in bound):
+                targets = tuple(target.id for target in bound if isinstance(target, ast.Name))
+        uses.append(_Use(name, chain, called, isinstance(parent, _BINDING), targets))
     return uses
