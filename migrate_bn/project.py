@@ -21,7 +21,7 @@ from .binding import def_signature, positional_parameters
 from .prefilter import may_matter
 from . import documents
 from .model.analysed_summaries import OwnPart
-from .model.built_facts import BuiltFacts
+from .model.built_facts import MAX_RECENT, BuiltFacts
 from .model.refresh import Changes, Stamps, refresh
 from .model.views import Views
 from .source import SourceError
@@ -73,7 +73,7 @@ class Project:
         # Parsed modules: one summarized here is often analysed too, or the other way round.
         self.views = Views()
         # Full facts built for an importer or the program, kept for the module's analysis.
-        self.built = BuiltFacts(self.program)
+        self.built = BuiltFacts(self.program, recent=0 if watch else MAX_RECENT)
         # The summaries' own parts of modules analysed before any importer asked
         # (model/analysed_summaries.py), by path, until one asks.
         self._own_parts: dict[str, OwnPart] = {}

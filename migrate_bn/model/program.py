@@ -291,8 +291,10 @@ class Program:
             return self._calls[path]
         self._calls[path] = None  # an import cycle sees nothing more
         source = read_bytes(path)
-        if source is not None and self.project.built.analysed_later(path, source):
-            # Its full facts cost more, but its analysis takes them (`project.built`).
+        if source is not None and (self.project.built.analysed_later(path, source) or
+                                   self.project.built.view(path, source) is not None):
+            # Its full facts cost more, but its analysis takes them, or built them
+            # already (`project.built`).
             module = self._module(path)
         else:
             module = self._built(path, _CallsOnly(self.project, path))
@@ -315,7 +317,8 @@ class Program:
             names = None
             source = self.project.read(path)
             try:
-                view = self.project.views.read(path, source) if source is not None else None
+                view = None if source is None else \
+                    self.project.built.view(path, source) or self.project.views.read(path, source)
             except SourceError:
                 view = None
             if view is not None:
