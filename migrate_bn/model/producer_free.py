@@ -43,11 +43,9 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
-from ..facts import _blocks
-from ..names import ImportTable, resolve
-from ..project import FOREIGN_PREFIXES
+from ..names import resolve
+from ..project import FOREIGN_PREFIXES, MAX_PARENT_DIRECTORIES
 from ..tfapi import canonical
-from .aliases import resolve_project_aliases
 
 if TYPE_CHECKING:
     from ..project import Resolver
@@ -61,12 +59,9 @@ def summary_is_empty(tree: ast.Module, text: str, resolver: "Resolver") -> bool:
     """Can no function or class of the module (`tree`, read from `text`, without a
     batch-norm word) build batch norm, and does it re-export no producer? False when
     that cannot be told."""
-    imports = ImportTable()
-    for block in _blocks(tree):
-        for statement in block:
-            if isinstance(statement, (ast.Import, ast.ImportFrom)):
-                imports.add(statement)
-    resolve_project_aliases(imports, resolver)
+    from .program import import_table
+
+    imports = import_table(tree, resolver)
     names = imports.names
     if any(resolver.producer(target) is not None for target in names.values()):
         return False
@@ -151,7 +146,7 @@ def _holds_modules(resolver: "Resolver", qualname: str) -> bool:
         for _ in range(level - 1):
             directory = os.path.dirname(directory)
         return os.path.isdir(os.path.join(directory, *parts))
-    for _ in range(6):
+    for _ in range(MAX_PARENT_DIRECTORIES):
         if os.path.isdir(os.path.join(directory, *parts)):
             return True
         parent = os.path.dirname(directory)

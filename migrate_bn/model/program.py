@@ -48,6 +48,7 @@ from .import_reach import ImportReach
 
 if TYPE_CHECKING:
     from ..facts import LocalCall, ModuleFacts, Scope
+    from ..names import ImportTable
     from ..project import Project
 
 MAX_FILES = 5000
@@ -484,6 +485,11 @@ def top_level_definitions(tree: ast.Module) -> Iterator[str]:
 def import_names(tree: ast.Module, resolver) -> dict[str, str]:
     """The names the module's imports bind, wherever they are, as `facts.build` binds
     them (project aliases of TensorFlow resolved)."""
+    return import_table(tree, resolver).names
+
+
+def import_table(tree: ast.Module, resolver) -> "ImportTable":
+    """The import table `facts.build` makes of the module (`import_names`)."""
     from ..facts import _blocks
     from ..names import ImportTable
     from .aliases import resolve_project_aliases
@@ -494,7 +500,7 @@ def import_names(tree: ast.Module, resolver) -> dict[str, str]:
             if isinstance(statement, (ast.Import, ast.ImportFrom)):
                 table.add(statement)
     resolve_project_aliases(table, resolver)
-    return table.names
+    return table
 
 
 def top_level_name(scope: "Scope") -> Optional[str]:
