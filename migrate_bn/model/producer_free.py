@@ -41,7 +41,7 @@ import bisect
 import os
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Iterator, Optional
 
 from ..names import resolve
 from ..project import FOREIGN_PREFIXES, MAX_PARENT_DIRECTORIES
@@ -51,8 +51,9 @@ if TYPE_CHECKING:
     from ..project import Resolver
 
 # An attribute chain after a name (`models . resnet.build`), across spaces and lines.
-_CHAIN = r"((?:\s*\.\s*[^\W\d]\w*)*)"
-_PARAMS_CALL = re.compile(r"(?<![\w.])params\s*\[")
+_CHAIN = re.compile(r"(?:\s*\.\s*[^\W\d]\w*)*")
+_BINDING_OR_ATTRIBUTE = re.compile(r"\s*(\.|=(?!=))")
+_SUBSCRIPT = re.compile(r"\s*\[")
 
 
 def summary_is_empty(tree: ast.Module, text: str, resolver: "Resolver") -> bool:
@@ -70,7 +71,7 @@ def summary_is_empty(tree: ast.Module, text: str, resolver: "Resolver") -> bool:
                if not canonical(target).startswith(FOREIGN_PREFIXES) and _may_hold_modules(resolver, target)]
     if not modules:
         return True
-    if "params" in text and _PARAMS_CALL.search(text):
+    if any(_SUBSCRIPT.match(text, end) for _, end in _spelled(text, "params")):
         return False  # `params['generator_fn'](z)`: see model/dict_callables.py
     if not text.isascii():
         return False  # identifiers are NFKC-normalized: the text may spell them otherwise
@@ -107,16 +108,14 @@ def summary_is_empty(tree: ast.Module, text: str, resolver: "Resolver") -> bool:
 
     for local in modules:
         line, counted = 1, 0
-        for match in re.finditer(re.escape(local) + r"(?!\w)" + _CHAIN, text):
-            start = match.start()
-            if start and (text[start - 1].isidentifier() or text[start - 1] in "0123456789."):
-                continue  # part of a longer name, or an attribute of another
+        for start, end in _spelled(text, local):
             line += text.count("\n", counted, start)
             counted = start
-            if text[match.end():match.end() + 64].lstrip().startswith("("):
+            chain = _CHAIN.match(text, end)
+            if text[chain.end():chain.end() + 64].lstrip().startswith("("):
                 # Read as code, a call of a chain that is no producer needs nothing more.
                 qualname = canonical(names[local])
-                for attribute in match.group(1).split(".")[1:]:
+                for attribute in chain.group().split(".")[1:]:
                     qualname = canonical(f"{qualname}.{attribute.strip()}")
                 if not is_producer(qualname):
                     continue
@@ -159,13 +158,20 @@ def _holds_modules(resolver: "Resolver", qualname: str) -> bool:
 def _only_extended(text: str, name: str) -> bool:
     """Is every use of `name` in the text (outside its bindings, `name = ...`) the base
     of an attribute (`name.x`)?"""
-    for match in re.finditer(re.escape(name) + r"(?!\w)\s*(\.|=(?!=)|)", text):
-        start = match.start()
-        if start and (text[start - 1].isidentifier() or text[start - 1] in "0123456789."):
-            continue
-        if not match.group(1):
-            return False
-    return True
+    return all(_BINDING_OR_ATTRIBUTE.match(text, end) for _, end in _spelled(text, name))
+
+
+def _spelled(text: str, name: str) -> Iterator[tuple[int, int]]:
+    """Where the text spells `name` as a whole identifier, not an attribute of another
+    (`x.name`): its start and end offsets."""
+    start = text.find(name)
+    while start >= 0:
+        end = start + len(name)
+        before = text[start - 1] if start else " "
+        if not (before.isidentifier() or before in "0123456789.") and \
+                not (end < len(text) and (text[end].isidentifier() or text[end].isdigit())):
+            yield start, end
+        start = text.find(name, end)
 
 
 class _Lines:
