@@ -20,7 +20,8 @@ from . import facts as facts_module
 from .binding import def_signature, positional_parameters
 from .prefilter import may_matter
 from . import documents
-from .model.built_facts import BuiltFacts
+from .model.analysed_summaries import OwnPart
+from .model.built_facts import MAX_RECENT, BuiltFacts
 from .model.refresh import Changes, Stamps, refresh
 from .model.views import Views
 from .source import SourceError
@@ -72,7 +73,13 @@ class Project:
         # Parsed modules: one summarized here is often analysed too, or the other way round.
         self.views = Views()
         # Full facts built for an importer or the program, kept for the module's analysis.
-        self.built = BuiltFacts(self.program)
+        self.built = BuiltFacts(self.program, recent=0 if watch else MAX_RECENT)
+        # The summaries' own parts of modules analysed before any importer asked
+        # (model/analysed_summaries.py), by path, until one asks.
+        self._own_parts: dict[str, OwnPart] = {}
+        # (importing directory, dotted name) -> may it be or hold a project module
+        # (model/producer_free.py; batch runs only).
+        self.holds_modules: dict[tuple[str, str], bool] = {}
         # With `watch` (the language server): the stamps of the files read, so that
         # `refresh` drops only what the files changed since depend on (model/refresh.py).
         self.stamps: Optional[Stamps] = Stamps() if watch else None
@@ -172,35 +179,71 @@ class Project:
             # cannot build batch norm, neither themselves nor through their own imports.
             if not self._could_build_batch_norm(path, source, 0):
                 return {}
+            own = self._own_parts.pop(path, None)
+            if own is not None and own.source == source:  # analysed already: no new build
+                resolver = self.resolver(path)
+                resolver.dependencies.update(own.dependencies)
+                self._dependencies[path] = resolver.dependencies
+                return self._with_reexports(dict(own.producers), own.names, resolver)
             # A Python 2 module is read through its Python 3 view, as `analyze` reads it.
             view = self.built.view(path, source) or self.views.read(path, source)
         except (OSError, SourceError):
             return {}
+        if not self._holds_words[path] and self.stamps is None:
+            from .model.producer_free import summary_is_empty
+
+            resolver = self.resolver(path)
+            if summary_is_empty(view.tree, view.text, resolver):  # its facts would find no producer
+                self._dependencies[path] = resolver.dependencies
+                return {}
         module_facts = self.built.build(path, source, view, self.resolver(path))
         resolver = module_facts.resolver
         self._dependencies[path] = resolver.dependencies
-        from .flags import is_training_name
+        return self._with_reexports(_own_producers(path, module_facts), module_facts.imports.names, resolver)
 
-        producers: dict[str, Producer] = {}
-        for scope in module_facts.scopes:
-            if scope.parent is not module_facts.module:
-                continue
-            node = scope.node
-            if scope.kind == "function" and module_facts.is_producer(scope):
-                producers[scope.name] = _producer(scope.name, path, node, "function", scope, module_facts, is_training_name)
-            elif scope.kind == "class":
-                methods = [child for child in module_facts.scopes if child.parent is scope]
-                if any(module_facts.is_producer(method) for method in methods):
-                    init = next((m for m in methods if m.name == "__init__"), None)
-                    producers[scope.name] = _producer(scope.name, path, node, "class", init, module_facts,
-                                                      is_training_name)
-        # Re-exports: `from .resnet import ResNet` in a package's __init__.py.
-        for local, target in module_facts.imports.names.items():
+    def keep_own_part(self) -> None:
+        """Before the next analysis drops the facts of the module analysed last: keep
+        what its summary needs, when no importer asked for it yet (a batch run only)."""
+        current = self.built.current()
+        if current is None or self.stamps is not None:
+            return
+        path, source, module_facts, dependencies = current
+        if path in self._summaries or path in self._own_parts:
+            return
+        self._own_parts[path] = OwnPart(source, _own_producers(path, module_facts),
+                                        dict(module_facts.imports.names), dependencies)
+
+    @staticmethod
+    def _with_reexports(producers: dict[str, Producer], names: dict[str, str],
+                        resolver: "Resolver") -> dict[str, Producer]:
+        """`producers` and, for the names the module imports, the producers they are:
+        `from .resnet import ResNet` in a package's __init__.py."""
+        for local, target in names.items():
             if local not in producers:
                 found = resolver.producer(target)
                 if found is not None:
                     producers[local] = found
         return producers
+
+
+def _own_producers(path: str, module_facts) -> dict[str, Producer]:
+    """The producers the module defines itself, by name (its facts' answer)."""
+    from .flags import is_training_name
+
+    producers: dict[str, Producer] = {}
+    for scope in module_facts.scopes:
+        if scope.parent is not module_facts.module:
+            continue
+        node = scope.node
+        if scope.kind == "function" and module_facts.is_producer(scope):
+            producers[scope.name] = _producer(scope.name, path, node, "function", scope, module_facts, is_training_name)
+        elif scope.kind == "class":
+            methods = [child for child in module_facts.scopes if child.parent is scope]
+            if any(module_facts.is_producer(method) for method in methods):
+                init = next((m for m in methods if m.name == "__init__"), None)
+                producers[scope.name] = _producer(scope.name, path, node, "class", init, module_facts,
+                                                  is_training_name)
+    return producers
 
 
 def _producer(name, path, node, kind, scope, module_facts, is_training_name) -> Producer:
@@ -268,6 +311,7 @@ class Resolver:
     def analysis_facts(self, view: "documents.View") -> "facts_module.ModuleFacts":
         """The facts of this module's `view` for its analysis, built once with those the
         project built of it for its importers or its program (`BuiltFacts`)."""
+        self.project.keep_own_part()  # of the module analysed before, whose facts go now
         return self.project.built.analysis_facts(view, self)
 
     def producer(self, qualname: str) -> Optional[Producer]:

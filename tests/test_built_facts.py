@@ -45,3 +45,18 @@ def test_kept_facts_are_not_taken_for_other_bytes(tmp_path) -> None:
     result = analyze(edited, str(model), resolver=project.resolver(str(model)))
     alone = analyze(edited, str(model), resolver=Project([str(model)]).resolver(str(model)))
     assert _findings(result) == _findings(alone)
+
+
+def test_the_module_analysed_last_is_offered_after_its_analysis(tmp_path) -> None:
+    model, other, third = tmp_path / "model.py", tmp_path / "other.py", tmp_path / "third.py"
+    for path in (model, other, third):
+        path.write_text(MODEL)
+    for watch in (False, True):
+        project = Project([str(model), str(other), str(third)], watch=watch)
+        for path in (model, other):
+            analyze(path.read_bytes(), str(path), resolver=project.resolver(str(path)))
+        # While other.py is analysed, model.py (analysed before it) is kept for questions
+        # asked after its analysis; not in the language server, whose saves keep the model.
+        assert (project.built.view(str(model), model.read_bytes()) is not None) is not watch
+        analyze(third.read_bytes(), str(third), resolver=project.resolver(str(third)))
+        assert project.built.view(str(model), model.read_bytes()) is None  # one only

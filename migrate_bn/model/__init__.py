@@ -15,6 +15,9 @@ the graphs a project builds, one question per module:
 - `aliases`: the names a project gives TensorFlow in a module of its own;
 - `keras_project`: what the whole project does with Keras batch norm;
 - `views`: the project's modules parsed once, shared by analysis and import summaries;
+- `analysed_summaries`: what a module's import summary needs, kept from its analysis
+  for importers that ask after it;
+- `producer_free`: modules whose import summary is empty, told without their facts;
 - `program`: the project as one program: its entry programs and what they reach
   through imports;
 - `import_reach`: which modules a module may lead into through its imports, from its

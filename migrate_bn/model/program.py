@@ -48,6 +48,7 @@ from .import_reach import ImportReach
 
 if TYPE_CHECKING:
     from ..facts import LocalCall, ModuleFacts, Scope
+    from ..names import ImportTable
     from ..project import Project
 
 MAX_FILES = 5000
@@ -291,8 +292,10 @@ class Program:
             return self._calls[path]
         self._calls[path] = None  # an import cycle sees nothing more
         source = read_bytes(path)
-        if source is not None and self.project.built.analysed_later(path, source):
-            # Its full facts cost more, but its analysis takes them (`project.built`).
+        if source is not None and (self.project.built.analysed_later(path, source) or
+                                   self.project.built.view(path, source) is not None):
+            # Its full facts cost more, but its analysis takes them, or built them
+            # already (`project.built`).
             module = self._module(path)
         else:
             module = self._built(path, _CallsOnly(self.project, path))
@@ -315,7 +318,8 @@ class Program:
             names = None
             source = self.project.read(path)
             try:
-                view = self.project.views.read(path, source) if source is not None else None
+                view = None if source is None else \
+                    self.project.built.view(path, source) or self.project.views.read(path, source)
             except SourceError:
                 view = None
             if view is not None:
@@ -481,6 +485,11 @@ def top_level_definitions(tree: ast.Module) -> Iterator[str]:
 def import_names(tree: ast.Module, resolver) -> dict[str, str]:
     """The names the module's imports bind, wherever they are, as `facts.build` binds
     them (project aliases of TensorFlow resolved)."""
+    return import_table(tree, resolver).names
+
+
+def import_table(tree: ast.Module, resolver) -> "ImportTable":
+    """The import table `facts.build` makes of the module (`import_names`)."""
     from ..facts import statement_blocks
     from ..names import ImportTable
     from .aliases import resolve_project_aliases
@@ -491,7 +500,7 @@ def import_names(tree: ast.Module, resolver) -> dict[str, str]:
             if isinstance(statement, (ast.Import, ast.ImportFrom)):
                 table.add(statement)
     resolve_project_aliases(table, resolver)
-    return table.names
+    return table
 
 
 def top_level_name(scope: "Scope") -> Optional[str]:
