@@ -14,7 +14,7 @@ import ast
 import os
 import re
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 from . import facts as facts_module
 from .binding import def_signature, positional_parameters
@@ -260,15 +260,27 @@ def _producer(name, path, node, kind, scope, module_facts, is_training_name) -> 
 def marker_root(path: str) -> Optional[str]:
     """The nearest directory above `path` (within MAX_PARENT_DIRECTORIES) holding a root
     marker (.git, setup.py, setup.cfg, pyproject.toml); None when there is none."""
-    directory = os.path.dirname(os.path.abspath(path))
+    return next((directory for directory in ancestors(os.path.dirname(os.path.abspath(path)))
+                 if any(os.path.exists(os.path.join(directory, marker)) for marker in ROOT_MARKERS)), None)
+
+
+def ancestors(directory: str) -> Iterator[str]:
+    """`directory` and the directories above it, MAX_PARENT_DIRECTORIES at most: where
+    imports and root markers are looked for."""
     for _ in range(MAX_PARENT_DIRECTORIES):
-        if any(os.path.exists(os.path.join(directory, marker)) for marker in ROOT_MARKERS):
-            return directory
+        yield directory
         parent = os.path.dirname(directory)
         if parent == directory:
-            break
+            return
         directory = parent
-    return None
+
+
+def relative_import_base(path: str, level: int) -> str:
+    """The directory a relative import of `level` dots in the module at `path` starts from."""
+    base = os.path.dirname(path)
+    for _ in range(level - 1):
+        base = os.path.dirname(base)
+    return base
 
 
 def read_bytes(path: str) -> Optional[bytes]:
@@ -361,21 +373,13 @@ class Resolver:
         level = len(module) - len(module.lstrip("."))
         parts = [part for part in module.lstrip(".").split(".") if part]
         if level:
-            base = os.path.dirname(self.path)
-            for _ in range(level - 1):
-                base = os.path.dirname(base)
-            return _find(base, parts, self.project.is_file)
-        directory = os.path.dirname(self.path)
-        for _ in range(MAX_PARENT_DIRECTORIES):
+            return _find(relative_import_base(self.path, level), parts, self.project.is_file)
+        for directory in ancestors(os.path.dirname(self.path)):
             found = _find(directory, parts, self.project.is_file)
             if found is not None:
                 return found
             if self.project.marked(directory):
                 return None
-            parent = os.path.dirname(directory)
-            if parent == directory:
-                return None
-            directory = parent
         return None
 
 

@@ -29,7 +29,7 @@ import unicodedata
 from typing import Callable, Optional
 
 from ..notebooks import cell_source_text
-from ..project import MAX_PARENT_DIRECTORIES
+from ..project import ancestors
 from ..source import SourceError, decode
 
 _IDENTIFIER = re.compile(rb"[A-Za-z_]\w*")
@@ -101,15 +101,10 @@ class ImportReach:
             return frozenset()  # unreadable: no facts, no names, nothing reached from it
         words = identifiers(source, path)
         found: set[str] = set()
-        directory = os.path.dirname(path)
-        for _ in range(MAX_PARENT_DIRECTORIES):  # absolute names, as `Resolver` searches
+        for directory in ancestors(os.path.dirname(path)):  # absolute names, as `Resolver` searches
             self._explore(directory, words, found, 0)
             if self._marked(directory):  # `Resolver` stops there too
                 break
-            parent = os.path.dirname(directory)
-            if parent == directory:
-                break
-            directory = parent
         dots = max((len(match) for match in _RELATIVE.findall(source)), default=0)
         base = os.path.dirname(path)
         for level in range(1, dots + 1):  # relative names: the package, and those above

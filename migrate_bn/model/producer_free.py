@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator, Optional
 
 from ..names import resolve
-from ..project import FOREIGN_PREFIXES, MAX_PARENT_DIRECTORIES
+from ..project import FOREIGN_PREFIXES, ancestors, relative_import_base
 from ..tfapi import canonical
 
 if TYPE_CHECKING:
@@ -140,19 +140,9 @@ def _holds_modules(resolver: "Resolver", qualname: str) -> bool:
         return True
     level = len(qualname) - len(qualname.lstrip("."))
     parts = [part for part in qualname.lstrip(".").split(".") if part]
-    directory = os.path.dirname(resolver.path)
     if level:
-        for _ in range(level - 1):
-            directory = os.path.dirname(directory)
-        return os.path.isdir(os.path.join(directory, *parts))
-    for _ in range(MAX_PARENT_DIRECTORIES):
-        if os.path.isdir(os.path.join(directory, *parts)):
-            return True
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            break
-        directory = parent
-    return False
+        return os.path.isdir(os.path.join(relative_import_base(resolver.path, level), *parts))
+    return any(os.path.isdir(os.path.join(directory, *parts)) for directory in ancestors(os.path.dirname(resolver.path)))
 
 
 def _only_extended(text: str, name: str) -> bool:
