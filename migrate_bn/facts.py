@@ -1002,14 +1002,17 @@ def _call_bindings(function: ast.AST, call: ast.Call) -> dict[str, ast.expr]:
     return {} if bound is None else {**bound.defaults, **bound.arguments}
 
 
-def statement_blocks(tree: ast.Module) -> Iterator[list[ast.stmt]]:
+def statement_blocks(tree: ast.Module, definitions: bool = True) -> Iterator[list[ast.stmt]]:
     """Every list of statements in the module (bodies, else and finally blocks, handlers):
-    a walk over statements only, far cheaper than over every node."""
+    a walk over statements only, far cheaper than over every node. With `definitions`
+    False, not the bodies of a def or class: the blocks that run in the module's scope."""
     stack: list[list[ast.stmt]] = [tree.body]
     while stack:
         block = stack.pop()
         yield block
         for statement in block:
+            if not definitions and isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                continue
             for name in ("body", "orelse", "finalbody"):
                 inner = getattr(statement, name, None)
                 if inner and isinstance(inner, list) and isinstance(inner[0], ast.stmt):

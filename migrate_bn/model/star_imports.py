@@ -36,8 +36,10 @@ from dataclasses import dataclass
 from typing import Optional, Union
 
 from .. import tfapi
+from ..facts import statement_blocks
 from ..source import SourceError
 from .program import star_imports
+from .refresh import stamp
 
 _BUILTINS = frozenset(dir(builtins))
 _STAR_IMPORT = re.compile(rb"import[\s\\(]*\*")
@@ -146,34 +148,25 @@ def _handed_over(project, path: str, name: str, seen: set, depth: int, dependenc
     return found[1:] if isinstance(found, tuple) else found
 
 
-def _stamp(path: str) -> tuple:
-    """What tells a changed file: its time and size; () when it cannot be read."""
-    try:
-        status = os.stat(path)
-    except OSError:
-        return ()
-    return status.st_mtime_ns, status.st_size
-
-
 def _has_star_import(project, path: str) -> bool:
     known = _STARRED.setdefault(project, {})
-    stamp = _stamp(path)
+    current = stamp(path)
     kept = known.get(path)
-    if kept is None or kept[0] != stamp:
-        source = project.read(path) if stamp else None
-        kept = known[path] = (stamp, source is None or bool(_STAR_IMPORT.search(source)))
+    if kept is None or kept[0] != current:
+        source = project.read(path) if current else None
+        kept = known[path] = (current, source is None or bool(_STAR_IMPORT.search(source)))
     return kept[1]
 
 
 def _exports(project, path: str) -> Optional[_Exports]:
     """Module `path`'s exports, read once a run (again when the file changed)."""
-    stamp = _stamp(path)
+    current = stamp(path)
     known = _EXPORTS.setdefault(project, {})
     kept = known.get(path)
-    if kept is not None and kept[0] == stamp:
+    if kept is not None and kept[0] == current:
         return kept[1]
-    exports = _read_exports(project, path) if stamp else None
-    known[path] = (stamp, exports)
+    exports = _read_exports(project, path) if current else None
+    known[path] = (current, exports)
     return exports
 
 
@@ -188,7 +181,7 @@ def _read_exports(project, path: str) -> Optional[_Exports]:
     bound: set[str] = set()
     public: Optional[frozenset[str]] = None
     literal = True
-    for block in _module_blocks(tree):
+    for block in statement_blocks(tree, definitions=False):
         for statement in block:
             names = _bound_by(statement)
             bound.update(names)
@@ -199,24 +192,6 @@ def _read_exports(project, path: str) -> Optional[_Exports]:
                 public = strings
     return _Exports(frozenset(bound), public if literal else None,
                     tuple(star_imports(tree)) if _STAR_IMPORT.search(source) else ())
-
-
-def _module_blocks(tree: ast.Module):
-    """The blocks whose statements run in the module's own scope: its body and the
-    blocks of its `if`, `try`, `with` and loop statements, not the bodies of a def or class."""
-    pending: list[list[ast.stmt]] = [tree.body]
-    while pending:
-        block = pending.pop()
-        yield block
-        for statement in block:
-            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                continue
-            for name in ("body", "orelse", "finalbody"):
-                inner = getattr(statement, name, None)
-                if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
-                    pending.append(inner)
-            pending.extend(handler.body for handler in getattr(statement, "handlers", ()) or ())
-            pending.extend(case.body for case in getattr(statement, "cases", ()) or ())
 
 
 def _bound_by(statement: ast.stmt) -> set[str]:
