@@ -33,7 +33,7 @@ from .keras_mapping import batch_norm_to_keras, is_initializer_call, is_none_lit
 from .model_code_calls import calls_of
 from .model_code_statements import mentions_tensor
 from .names import resolve
-from .script import NotConvertible, fresh_name
+from .script import NotConvertible, fresh_name, names_used
 
 SCOPED_BASE = "ScopedModel"
 # A layer of a converted model is the attribute `tf1/<its TF1 variable scope>`.
@@ -1034,8 +1034,7 @@ def _convert_functions(facts: ModuleFacts, stock_bn: bool,
     if not tensorflow:
         raise NotConvertible(functions[0], "TensorFlow is not imported as a module (`import tensorflow as tf`)")
     tf = tensorflow[0]
-    taken = {node.id for node in ast.walk(facts.tree) if isinstance(node, ast.Name)} | \
-        {node.name for node in ast.walk(facts.tree) if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    taken = names_used(facts.tree)
     base_name = fresh_name(SCOPED_BASE, taken)
     exact_name = fresh_name(exact_bn.CLASS_NAME, taken)
     helpers = {function.name: function for function in functions}

@@ -26,7 +26,7 @@ from .keras_mapping import LAYER_NORMS, LayerNormMapping, is_none_literal
 from .model_code_layers import with_arg_scopes
 from .model_code_statements import own_nodes
 from .names import resolve
-from .script import NotConvertible, fresh_name
+from .script import NotConvertible, fresh_name, names_used
 from . import tfapi
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ def class_name(facts: "ModuleFacts") -> str:
     """The written class's name in this module (the same for every model of it): not a
     name of the module, nor a converted model's class (a function's name in CamelCase)."""
     functions = [node.name for node in ast.walk(facts.tree) if isinstance(node, (ast.FunctionDef, ast.ClassDef))]
-    taken = {node.id for node in ast.walk(facts.tree) if isinstance(node, ast.Name)} | set(functions) | \
+    taken = names_used(facts.tree) | \
         {"".join(part[:1].upper() + part[1:] for part in name.split("_") if part) for name in functions}
     return fresh_name(CLASS_NAME, taken)
 

@@ -29,7 +29,7 @@ from .facts import ModuleFacts
 from .keras_mapping import is_none_literal, keras_initializer
 from .model_code_calls import reachable
 from .names import resolve
-from .script import NotConvertible, fresh_name
+from .script import NotConvertible, fresh_name, names_used
 
 if TYPE_CHECKING:
     from .model_code import _Converter
@@ -68,8 +68,7 @@ class {name}({tf}.keras.layers.Layer):
 
 def class_name(facts: ModuleFacts) -> str:
     """The holder class's name in this module (the same for every model of it)."""
-    taken = {node.id for node in ast.walk(facts.tree) if isinstance(node, ast.Name)} | \
-        {node.name for node in ast.walk(facts.tree) if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    taken = names_used(facts.tree)
     return fresh_name(CLASS_NAME, taken)
 
 

@@ -202,8 +202,7 @@ class _Recogniser:
         self.owners: dict[str, Layer] = {}  # TF1 scope -> the layer that built its variables
         self.reuse: Optional[str] = None  # the enclosing variable_scope's: None, "reuse" or "auto"
         self.scope_counts: dict[str, int] = {}
-        self.taken = {node.id for node in ast.walk(facts.tree) if isinstance(node, ast.Name)} | \
-            {node.name for node in ast.walk(facts.tree) if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+        self.taken = names_used(facts.tree)
         self.plain_bindings: dict[str, list[int]] = {}
         self.graph_reads: list[tuple[str, int]] = []
         self.script_: Optional[Script] = None
@@ -866,6 +865,13 @@ class _SessionReader:
             if isinstance(definition, GraphStatement):
                 todo.extend(definition.reads)
         return needed
+
+
+def names_used(tree: ast.Module) -> set[str]:
+    """Every name the module reads or binds, and its functions' and classes' names: what a
+    name written into it must not be (`fresh_name`)."""
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)} | \
+        {node.name for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
 
 
 def fresh_name(name: str, taken: set[str]) -> str:
