@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional, Union
 
@@ -1021,6 +1022,20 @@ def statement_blocks(tree: ast.Module, definitions: bool = True) -> Iterator[lis
                 stack.append(handler.body)
             for case in getattr(statement, "cases", ()) or ():
                 stack.append(case.body)
+
+
+def walk_statements(tree: ast.Module) -> Iterator[ast.AST]:
+    """The module's statements (and the handlers and match cases that hold them) in
+    the order `ast.walk` meets them, breadth first, without visiting the expressions
+    in between: only statements, handlers and match cases hold statements."""
+    pending: deque = deque([tree])
+    while pending:
+        node = pending.popleft()
+        yield node
+        pending.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, _HOLDS_STATEMENTS))
+
+
+_HOLDS_STATEMENTS = (ast.stmt, ast.excepthandler, ast.match_case)
 
 
 def _chain(scope: Optional[Scope]) -> Iterator[Scope]:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from . import tfapi
+from .facts import walk_statements
 from .names import ImportTable, resolve
 
 _DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
@@ -58,7 +59,7 @@ def parts(tree: ast.Module, text: str) -> Optional[list[Part]]:
     if _MARKER not in text:
         return None
     imports = ImportTable()
-    for node in ast.walk(tree):
+    for node in walk_statements(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             imports.add(node)
     resetters = {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))

@@ -139,7 +139,7 @@ def _object_flag(facts: "ModuleFacts", run: "SessionRun", key: ast.Attribute,
     if found is None:
         return None
     program, path = found
-    module = _Module(path, facts, star_imports(facts.tree))
+    module = _Module(path, facts, star_imports(facts.tree, facts.text))
     built = _built(program, module, call, run.scope, {}, 0)
     if not built or not all(_flag_attribute(program, one, key.attr) for one in built):
         return None

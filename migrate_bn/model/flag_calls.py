@@ -66,7 +66,7 @@ def constant_flag_calls(facts: "ModuleFacts") -> list[ConstantCall]:
     if found is None:
         return []
     program, path = found
-    module = _Module(path, facts, star_imports(facts.tree))
+    module = _Module(path, facts, star_imports(facts.tree, facts.text))
     calls = []
     values: dict[tuple, set] = {}
     for call, scope in facts.calls:

@@ -37,7 +37,6 @@ import ast
 import os
 import re
 import weakref
-from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterator, Optional
 
@@ -276,7 +275,7 @@ class Program:
         self._depends.setdefault(path, []).append(resolver.dependencies)  # filled as the facts resolve
         module_facts = built.build(path, source, view, resolver) if shared else \
             facts_module.build(view.tree, view.text, resolver)
-        return _Module(path, module_facts, star_imports(view.tree))
+        return _Module(path, module_facts, star_imports(view.tree, view.text))
 
     def _calls_of(self, path: str) -> Optional[_Module]:
         """The module's facts as far as the reach reads them: its calls and what their
@@ -325,7 +324,7 @@ class Program:
             if view is not None:
                 resolver = self.project.resolver(path)
                 names = _Names(frozenset(top_level_definitions(view.tree)),
-                               import_names(view.tree, resolver), tuple(star_imports(view.tree)))
+                               import_names(view.tree, resolver), tuple(star_imports(view.tree, view.text)))
                 self._depends.setdefault(path, []).append(resolver.dependencies)
         self._names[path] = names
         return names
@@ -448,22 +447,23 @@ def project_files(root: str, suffixes: tuple[str, ...], limit: int) -> Iterator[
             yield os.path.join(directory, name)
 
 
-def star_imports(tree: ast.Module) -> list[str]:
+def star_imports(tree: ast.Module, text: Optional[str] = None) -> list[str]:
     """The modules `from X import *` names, anywhere in the module, in the order
     `ast.walk` meets them (breadth first: the order decides which one a name is
     followed into). Only statements can hold an import, and only statements, handlers
-    and match cases hold statements: the walk visits those alone."""
-    found = []
-    pending: deque = deque([tree])
-    while pending:
-        node = pending.popleft()
-        if isinstance(node, ast.ImportFrom) and any(alias.name == "*" for alias in node.names):
-            found.append("." * node.level + (node.module or ""))
-        pending.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, _HOLDS_STATEMENTS))
-    return found
+    and match cases hold statements: the walk visits those alone. With the module's
+    `text`, a module whose text holds no `import *` (nearly all) is not walked."""
+    if text is not None and not STAR_IMPORT_TEXT.search(text):
+        return []
+    from ..facts import walk_statements
+
+    return ["." * node.level + (node.module or "") for node in walk_statements(tree)
+            if isinstance(node, ast.ImportFrom) and any(alias.name == "*" for alias in node.names)]
 
 
-_HOLDS_STATEMENTS = (ast.stmt, ast.excepthandler, ast.match_case)
+# Every star import's text: `import`, then blanks, line continuations or a parenthesis
+# (which the parser rejects, but a looser match only costs a walk), then `*`.
+STAR_IMPORT_TEXT = re.compile(r"import[\s\\(]*\*")
 
 
 def top_level_definitions(tree: ast.Module) -> Iterator[str]:

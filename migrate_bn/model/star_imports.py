@@ -38,11 +38,11 @@ from typing import Optional, Union
 from .. import tfapi
 from ..facts import statement_blocks
 from ..source import SourceError
-from .program import star_imports
+from .program import STAR_IMPORT_TEXT, star_imports
 from .refresh import stamp
 
 _BUILTINS = frozenset(dir(builtins))
-_STAR_IMPORT = re.compile(rb"import[\s\\(]*\*")
+_STAR_IMPORT = re.compile(STAR_IMPORT_TEXT.pattern.encode())
 _MAX_DEPTH = 8  # star imports of star imports followed at most this deep
 
 
@@ -77,7 +77,7 @@ def star_imported(facts, name: str) -> Optional[str]:
         return None
     cache = facts.model_cache.get("star_imports")
     if cache is None:
-        modules = star_imports(facts.tree)
+        modules = star_imports(facts.tree, facts.text)
         cache = facts.model_cache["star_imports"] = (modules, _bound_anywhere(facts.tree) if modules else None, {})
     modules, bound, answers = cache
     if not modules or name in bound:
