@@ -23,7 +23,7 @@ import ast
 import os
 from typing import TYPE_CHECKING, Iterator, Optional
 
-from .program import MAX_FILES, _Module, program_of, project_files
+from .program import MAX_FILES, ProgramModule, program_of, project_files
 
 if TYPE_CHECKING:
     from ..facts import ModuleFacts, Scope
@@ -102,7 +102,7 @@ def _files_mentioning(root: str, words: tuple[bytes, ...]) -> Iterator[str]:
             yield os.path.abspath(file_path)
 
 
-def _stored_values(program, module: _Module, path: str, name: str,
+def _stored_values(program, module: ProgramModule, path: str, name: str,
                    key: str) -> Iterator[tuple[ast.expr, "Scope"]]:
     """The values the module stores under `key` in a dict it passes as `params` to a call
     that also gets `model_fn=<path's function name>`."""
@@ -117,7 +117,7 @@ def _stored_values(program, module: _Module, path: str, name: str,
             yield from _values_under(scope, params.id, key)
 
 
-def _names_function(program, module: _Module, node: ast.expr, scope: "Scope", path: str, name: str) -> bool:
+def _names_function(program, module: ProgramModule, node: ast.expr, scope: "Scope", path: str, name: str) -> bool:
     """Does the expression name function `name` of module `path` (`dcgan.dcgan_fn`, or a
     name imported from it)? Told from the import alone: the module being analysed is not
     built again."""
