@@ -78,7 +78,11 @@ class {name}({tf}.keras.Model):
 
 
 @dataclass
-class _LayerCall:
+class LayerCall:
+    """One layer call of a model function as the converter rewrites it (here and in the
+    model_code_*.py modules that make layers): the layer built in `__init__` under its
+    scope, and applied in `call` to its inputs."""
+
     call: ast.Call
     key: ast.expr  # the TF1 scope of its variables, as an expression of the loops' names
     constructor: str
@@ -155,7 +159,11 @@ def _camel(name: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in name.split("_") if part) or "Model"
 
 
-class _Converter:
+class FunctionConverter:
+    """One model function as a Keras model class (`convert`), or a helper model function
+    it calls as the class's two methods (`methods`). The model_code_*.py modules each
+    convert one kind of statement or call, reading and updating the converter's state."""
+
     def __init__(self, facts: ModuleFacts, function: ast.FunctionDef, tf: str, taken: set[str],
                  stock_bn: bool, exact_name: str, base_name: str,
                  helpers: Optional[dict[str, ast.FunctionDef]] = None, helper: bool = False,
@@ -204,9 +212,9 @@ class _Converter:
         self.flag = self._flag_parameter()
         self.settings = [p for p in self.parameters[1:] if p != self.flag]
         self.tensors = {self.inputs}
-        self.layers: list[_LayerCall] = []
+        self.layers: list[LayerCall] = []
         self.variable_leaves: set[str] = set()  # model_code_variables: its own variables' names
-        self.kernel_layers: list[tuple[str, Optional[list[str]], _LayerCall]] = []  # model_code_kernels: class, scope
+        self.kernel_layers: list[tuple[str, Optional[list[str]], LayerCall]] = []  # model_code_kernels: class, scope
         self.local_initializers = model_code_layers.local_initializers(facts, function)
         self.discarded = model_code_always.discarded_calls(function)  # results nothing reads
         self.arg_scopes: list = []  # the slim arg scopes open where the conversion is
@@ -278,8 +286,8 @@ class _Converter:
         other in a cycle are refused: TF1 would never have finished building them)."""
         if helper.name in self.visiting:
             raise NotConvertible(helper, f"model functions that call each other in a cycle (`{helper.name}`)")
-        return _Converter(self.facts, helper, self.tf, set(), self.stock_bn, self.exact_name, self.base_name,
-                          self.helpers, helper=True, visiting=self.visiting | {self.function.name}).flag
+        return FunctionConverter(self.facts, helper, self.tf, set(), self.stock_bn, self.exact_name, self.base_name,
+                                 self.helpers, helper=True, visiting=self.visiting | {self.function.name}).flag
 
     # --- the class ------------------------------------------------------------------
 
@@ -331,8 +339,8 @@ class _Converter:
             if helper in done:
                 continue
             done.add(helper)
-            converter = _Converter(self.facts, self.helpers[helper], self.tf, self.taken, self.stock_bn,
-                                   self.exact_name, self.base_name, self.helpers, helper=True)
+            converter = FunctionConverter(self.facts, self.helpers[helper], self.tf, self.taken, self.stock_bn,
+                                          self.exact_name, self.base_name, self.helpers, helper=True)
             text, called = converter.methods()
             lines.append("")
             lines.append(text.rstrip("\n"))
@@ -606,7 +614,7 @@ class _Converter:
             raise NotConvertible(call, f"`{self.facts.segment(call.func)}` with arguments by position that TF2 "
                                        "takes in another order")
 
-    def _layer(self, call: ast.Call, kind: str, prefix: list) -> _LayerCall:
+    def _layer(self, call: ast.Call, kind: str, prefix: list) -> LayerCall:
         if kind == "layer_norm":
             return model_code_layer_norm.layer_call(self, call, prefix)
         if kind == "keras":  # a weightless Keras layer TF1 code built and called: kept as written
@@ -614,7 +622,7 @@ class _Converter:
             for value in [*constructor.args, *(k.value for k in constructor.keywords)]:
                 self._configuration_only(value, "a Keras layer argument computed from a tensor")
             base = "keras/" + model_code_layers.keras_layer_class(self.facts, call)  # type: ignore[operator]
-            return _LayerCall(call, self._key(prefix, None, base, call), self._tf2(constructor), inputs, None)
+            return LayerCall(call, self._key(prefix, None, base, call), self._tf2(constructor), inputs, None)
         if kind == "layer":
             api = model_code_layers.layer_api(self.facts, call)
             arguments = model_code_layers.layer_arguments(self.facts, call, api)  # type: ignore[arg-type]
@@ -643,14 +651,14 @@ class _Converter:
             training = None if api.training is None else model_code_layers.layer_training(
                 arguments.get(api.training), api.default_training,
                 ({self.flag} if self.flag else set()) | self.flag_aliases, self._is_mode_test)
-            return _LayerCall(call, key, constructor, arguments["inputs"], training)
+            return LayerCall(call, key, constructor, arguments["inputs"], training)
         site = next(s for s in self.facts.batch_norm_sites if s.node is call)
         call, site = model_code_shared_bn.arg_scoped_call(self, call, site)  # an arg_scope's settings merged
         constructor, training, activation, arguments = self._layer_parts(call, site)
         family = site.spec.family  # type: ignore[union-attr]
         name = arguments.get(tfapi.batch_norm_name_keyword(family))
         key = self._key(prefix, name, tfapi.BATCH_NORM_BASE_NAMES[family], call)
-        return _LayerCall(call, key, constructor, arguments["inputs"], training, activation)
+        return LayerCall(call, key, constructor, arguments["inputs"], training, activation)
 
     def _dropped(self, call: ast.Call, argument: str, value: ast.expr) -> bool:
         """A layer argument the Keras layer computes the same without (model_code_flags):
@@ -739,7 +747,7 @@ class _Converter:
             activation = self._tf2(arguments["activation_fn"])
         return _without_keyword(constructor, "name"), training, activation, arguments
 
-    def _slim_layer(self, call: ast.Call, prefix: list) -> _LayerCall:
+    def _slim_layer(self, call: ast.Call, prefix: list) -> LayerCall:
         """slim's conv2d, fully_connected, pooling and flatten: the Keras layer, slim's
         defaults written out (relu, SAME padding, bias unless normalized), and its
         normalizer_fn's batch norm in the layer's scope."""
@@ -810,7 +818,7 @@ class _Converter:
             normalizer_training = model_code_layers.layer_training(
                 arguments.get(api.training), api.default_training,
                 ({self.flag} if self.flag else set()) | self.flag_aliases, self._is_mode_test)
-        layer = _LayerCall(call, key, constructor, arguments["inputs"], normalizer_training, activation)
+        layer = LayerCall(call, key, constructor, arguments["inputs"], normalizer_training, activation)
         layer.normalizer, layer.normalizer_scope = normalizer, normalizer_scope
         return layer
 
@@ -846,7 +854,7 @@ class _Converter:
                                                        self.defaults)
         return unnamed
 
-    def _applied(self, copied: ast.Call, layer: _LayerCall, replaced: dict[int, ast.expr]) -> ast.expr:
+    def _applied(self, copied: ast.Call, layer: LayerCall, replaced: dict[int, ast.expr]) -> ast.expr:
         """`self.scoped(inputs, key[, training=flag])`, with the inputs as converted (the
         layer calls inside them already replaced)."""
         inputs = copied.args[0] if copied.args else next(k.value for k in copied.keywords if k.arg == "inputs")
@@ -1046,7 +1054,7 @@ def _convert_functions(facts: ModuleFacts, stock_bn: bool,
         model_code_decorators.check(facts, function)
         if function.name in called:
             continue  # a helper: methods of the models that call it
-        converter = _Converter(facts, function, tf, taken, stock_bn, exact_name, base_name, helpers)
+        converter = FunctionConverter(facts, function, tf, taken, stock_bn, exact_name, base_name, helpers)
         models.append(converter.convert())
     helper_functions = [function for function in functions if function.name in called]
     notes = [note for model in models for note in model.notes]

@@ -94,9 +94,9 @@ def class_source(name: str, tf: str) -> str:
 
 
 def layer_call(converter, call: ast.Call, prefix: list):
-    """The Keras layer of a layer_norm call (a model_code._LayerCall): the written class
+    """The Keras layer of a layer_norm call (a model_code.LayerCall): the written class
     with the call's settings, under the call's scope, its activation_fn applied after."""
-    from .model_code import _LayerCall
+    from .model_code import LayerCall
 
     spec = mapping(converter.facts, call)
     assert spec is not None
@@ -125,7 +125,7 @@ def layer_call(converter, call: ast.Call, prefix: list):
     key = converter._key(prefix, arguments.get("scope"), spec.base_name, call)
     activation = arguments.get("activation_fn")
     converter.uses_layer_norm = True
-    return _LayerCall(call, key, constructor, arguments["inputs"], None,
+    return LayerCall(call, key, constructor, arguments["inputs"], None,
                       None if activation is None or is_none_literal(activation) else converter._tf2(activation))
 
 

@@ -32,7 +32,7 @@ from .names import resolve
 from .script import NotConvertible, fresh_name, names_used
 
 if TYPE_CHECKING:
-    from .model_code import _Converter
+    from .model_code import FunctionConverter
 
 CLASS_NAME = "ScopedVariable"
 
@@ -167,7 +167,7 @@ def creates_variables(facts: ModuleFacts, function: ast.FunctionDef, made: dict[
                                                   and node.func.id in made) for node in ast.walk(function))
 
 
-def variable_call(converter: "_Converter", value: ast.expr) -> Optional[tuple[ast.Call, list]]:
+def variable_call(converter: "FunctionConverter", value: ast.expr) -> Optional[tuple[ast.Call, list]]:
     """The `tf.get_variable` call an assigned value makes, and the variable scope a factory
     opens around it: the call itself, or a factory's with the factory's parameters replaced
     by what the call passes (or their defaults; a default for None as `d if p is None else p`
@@ -223,8 +223,8 @@ def variable_call(converter: "_Converter", value: ast.expr) -> Optional[tuple[as
 
 # --- the conversion of one assignment ---------------------------------------------------------
 
-def convert_assignment(converter: "_Converter", statement: ast.Assign, found: tuple[ast.Call, list], prefix: list,
-                       init: list, call: list) -> None:
+def convert_assignment(converter: "FunctionConverter", statement: ast.Assign, found: tuple[ast.Call, list],
+                       prefix: list, init: list, call: list) -> None:
     """`w = tf.get_variable(name, shape, ...)`: the holder added in `__init__` under the
     variable's TF1 name, and `w = ScopedVariable.of(self, name, shape)` in `call`."""
     from .model_code import scope_concatenation
@@ -315,7 +315,7 @@ def clash(entries: set[str], layer_leaves: set[str]) -> Optional[str]:
 
 # --- raw ops ------------------------------------------------------------------------------
 
-def plain_call(converter: "_Converter", original: ast.Call, copied: ast.Call) -> None:
+def plain_call(converter: "FunctionConverter", original: ast.Call, copied: ast.Call) -> None:
     """A call in the model's computation that builds no layer. A raw op of
     `tfapi.TF2_RAW_OPS` (or `bias_add`): its weight must be the model's own (not an argument
     of the function), and TF1's renamed keywords are spelled as TF2 spells them in `copied`.
