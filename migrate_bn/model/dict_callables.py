@@ -23,7 +23,8 @@ import ast
 import os
 from typing import TYPE_CHECKING, Iterator, Optional
 
-from .program import MAX_FILES, ProgramModule, program_of, project_files
+from .program import MAX_FILES, ProgramModule, program_of
+from .project_graphs import project_files
 
 if TYPE_CHECKING:
     from ..facts import ModuleFacts, Scope

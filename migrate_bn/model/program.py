@@ -44,6 +44,7 @@ from ..prefilter import may_matter
 from ..project import Resolver, read_bytes
 from ..source import SourceError
 from .import_reach import ImportReach
+from .project_graphs import project_files
 
 if TYPE_CHECKING:
     from ..facts import LocalCall, ModuleFacts, Scope
@@ -456,23 +457,6 @@ class _CallsOnly(Resolver):
 
     def producer(self, qualname: str) -> None:
         return None
-
-
-def project_files(root: str, suffixes: tuple[str, ...], limit: int) -> Iterator[str]:
-    """The files under `root` whose names end in `suffixes`, in sorted order, searched as
-    a run searches (no hidden or skipped directories); none after the first `limit`."""
-    from ..runner import SKIPPED_DIRECTORIES  # the directories a run never searches
-
-    count = 0
-    for directory, subdirectories, files in os.walk(root):
-        subdirectories[:] = sorted(d for d in subdirectories if not d.startswith(".") and d not in SKIPPED_DIRECTORIES)
-        for name in sorted(files):
-            if not name.endswith(suffixes):
-                continue
-            count += 1
-            if count > limit:
-                return
-            yield os.path.join(directory, name)
 
 
 def star_imports(tree: ast.Module, text: Optional[str] = None) -> list[str]:

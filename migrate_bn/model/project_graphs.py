@@ -17,7 +17,7 @@ from __future__ import annotations
 import ast
 import os
 import re
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Callable, Collection, Iterator, Optional
 
 from .. import tfapi
 from ..project import read_bytes
@@ -43,17 +43,38 @@ def project_root_of(resolver) -> Optional[str]:
     return min(given, key=len) if given else None
 
 
+def project_files(root: str, suffixes: tuple[str, ...], limit: Optional[int] = None,
+                  skipped: Optional[Collection[str]] = None) -> Iterator[str]:
+    """The files under `root` whose names end in `suffixes`, in sorted order (a directory's
+    files, then its subdirectories'); none after the first `limit`. Directories are
+    searched as a run searches them (no hidden one, none a run skips), or, given
+    `skipped`, all but those it names. Symbolic links to directories are not followed."""
+    from ..runner import SKIPPED_DIRECTORIES  # the directories a run never searches
+
+    count = 0
+    for directory, subdirectories, files in os.walk(root):
+        if skipped is None:
+            subdirectories[:] = sorted(d for d in subdirectories
+                                       if not d.startswith(".") and d not in SKIPPED_DIRECTORIES)
+        else:
+            subdirectories[:] = sorted(d for d in subdirectories if d not in skipped)
+        for name in sorted(files):
+            if not name.endswith(suffixes):
+                continue
+            count += 1
+            if limit is not None and count > limit:
+                return
+            yield os.path.join(directory, name)
+
+
 def python_files_and_notebooks(root: str) -> Optional[tuple[list[str], list[str]]]:
     """The project's Python files and notebooks, or None when there are too many."""
     python, notebooks = [], []
-    for directory, directories, files in os.walk(root):
-        directories[:] = sorted(d for d in directories if d not in _SKIPPED_DIRECTORIES and
-                                not os.path.islink(os.path.join(directory, d)))
-        for name in sorted(files):
-            if name.endswith(".py"):
-                python.append(os.path.join(directory, name))
-            elif name.endswith(".ipynb"):
-                notebooks.append(os.path.join(directory, name))
+    for path in project_files(root, (".py", ".ipynb"), skipped=_SKIPPED_DIRECTORIES):
+        if path.endswith(".ipynb"):
+            notebooks.append(path)
+            continue
+        python.append(path)
         if len(python) > MAX_PROJECT_FILES:
             return None
     return python, notebooks

@@ -89,7 +89,7 @@ class Stamps:
 
 
 def _tree(root: str) -> Iterable[tuple[str, Stamp]]:
-    from .program import project_files
+    from .project_graphs import project_files
 
     for path in project_files(root, _SUFFIXES, MAX_FILES):
         yield path, stamp(path)
