@@ -165,7 +165,7 @@ class FunctionConverter:
     convert one kind of statement or call, reading and updating the converter's state."""
 
     def __init__(self, facts: ModuleFacts, function: ast.FunctionDef, tf: str, taken: set[str],
-                 stock_bn: bool, exact_name: str, base_name: str,
+                 stock_bn: bool, exact_name: str, base_name: str, layer_norm_name: str,
                  helpers: Optional[dict[str, ast.FunctionDef]] = None, helper: bool = False,
                  visiting: frozenset = frozenset()) -> None:
         self.facts = facts
@@ -184,6 +184,7 @@ class FunctionConverter:
         self.stock_bn = stock_bn
         self.exact_name = exact_name
         self.base_name = base_name
+        self.layer_norm_name = layer_norm_name  # the class model_code_layer_norm writes, when a layer needs it
         self.notes: list[tuple[int, str]] = []
         self.uses_exact_bn = False
         self.uses_zero_debias = False
@@ -287,7 +288,8 @@ class FunctionConverter:
         if helper.name in self.visiting:
             raise NotConvertible(helper, f"model functions that call each other in a cycle (`{helper.name}`)")
         return FunctionConverter(self.facts, helper, self.tf, set(), self.stock_bn, self.exact_name, self.base_name,
-                                 self.helpers, helper=True, visiting=self.visiting | {self.function.name}).flag
+                                 self.layer_norm_name, self.helpers, helper=True,
+                                 visiting=self.visiting | {self.function.name}).flag
 
     # --- the class ------------------------------------------------------------------
 
@@ -340,7 +342,8 @@ class FunctionConverter:
                 continue
             done.add(helper)
             converter = FunctionConverter(self.facts, self.helpers[helper], self.tf, self.taken, self.stock_bn,
-                                          self.exact_name, self.base_name, self.helpers, helper=True)
+                                          self.exact_name, self.base_name, self.layer_norm_name, self.helpers,
+                                          helper=True)
             text, called = converter.methods()
             lines.append("")
             lines.append(text.rstrip("\n"))
@@ -1043,6 +1046,7 @@ def _convert_functions(facts: ModuleFacts, stock_bn: bool,
         raise NotConvertible(functions[0], "TensorFlow is not imported as a module (`import tensorflow as tf`)")
     tf = tensorflow[0]
     taken = names_used(facts.tree)
+    layer_norm_name = model_code_layer_norm.class_name(facts, taken)
     base_name = fresh_name(SCOPED_BASE, taken)
     exact_name = fresh_name(exact_bn.CLASS_NAME, taken)
     helpers = {function.name: function for function in functions}
@@ -1054,7 +1058,8 @@ def _convert_functions(facts: ModuleFacts, stock_bn: bool,
         model_code_decorators.check(facts, function)
         if function.name in called:
             continue  # a helper: methods of the models that call it
-        converter = FunctionConverter(facts, function, tf, taken, stock_bn, exact_name, base_name, helpers)
+        converter = FunctionConverter(facts, function, tf, taken, stock_bn, exact_name, base_name, layer_norm_name,
+                                      helpers)
         models.append(converter.convert())
     helper_functions = [function for function in functions if function.name in called]
     notes = [note for model in models for note in model.notes]
@@ -1071,8 +1076,7 @@ def _convert_functions(facts: ModuleFacts, stock_bn: bool,
                             tf, notes, any(m.uses_zero_debias for m in models),
                             variable_class=model_code_variables.class_name(facts) if any(m.variables for m in models)
                             else None, always_training=any(m.uses_always_training for m in models),
-                            layer_norm_class=model_code_layer_norm.class_name(facts)
-                            if any(m.uses_layer_norm for m in models) else None)
+                            layer_norm_class=layer_norm_name if any(m.uses_layer_norm for m in models) else None)
 
 
 def function_offer(facts: ModuleFacts, stock_bn: bool = False,

@@ -26,7 +26,7 @@ from .keras_mapping import LAYER_NORMS, LayerNormMapping, is_none_literal
 from .model_code_layers import with_arg_scopes
 from .model_code_statements import own_nodes
 from .names import resolve
-from .script import NotConvertible, fresh_name, names_used
+from .script import NotConvertible, fresh_name
 from . import tfapi
 
 if TYPE_CHECKING:
@@ -76,12 +76,12 @@ def mapping(facts: "ModuleFacts", call: ast.AST) -> Optional[LayerNormMapping]:
     return LAYER_NORMS.get(tfapi.canonical(name)) if name is not None else None
 
 
-def class_name(facts: "ModuleFacts") -> str:
-    """The written class's name in this module (the same for every model of it): not a
-    name of the module, nor a converted model's class (a function's name in CamelCase)."""
+def class_name(facts: "ModuleFacts", used: set[str]) -> str:
+    """The written class's name in this module, picked once for every model of it (the
+    converters carry it): not a name the module uses (`used`, script.names_used, left as
+    it is), nor a converted model's class (a function's name in CamelCase)."""
     functions = [node.name for node in ast.walk(facts.tree) if isinstance(node, (ast.FunctionDef, ast.ClassDef))]
-    taken = names_used(facts.tree) | \
-        {"".join(part[:1].upper() + part[1:] for part in name.split("_") if part) for name in functions}
+    taken = used | {"".join(part[:1].upper() + part[1:] for part in name.split("_") if part) for name in functions}
     return fresh_name(CLASS_NAME, taken)
 
 
@@ -121,7 +121,7 @@ def layer_call(converter, call: ast.Call, prefix: list):
             keywords.append(f"{argument}={converter._tf2(value)}")
         elif not is_none_literal(value):
             raise NotConvertible(value, f"`{argument}` has no Keras equivalent here")
-    constructor = f"{class_name(converter.facts)}({', '.join(keywords)})"
+    constructor = f"{converter.layer_norm_name}({', '.join(keywords)})"
     key = converter._key(prefix, arguments.get("scope"), spec.base_name, call)
     activation = arguments.get("activation_fn")
     converter.uses_layer_norm = True
