@@ -114,19 +114,19 @@ def layer_call(converter, call: ast.Call, prefix: list):
         if argument == "reuse":
             _reuse(converter, call, arguments, value)
             continue
-        if argument == tfapi.TRAINABLE_KW and converter._dropped(call, argument, value):
+        if argument == tfapi.TRAINABLE_KW and converter.dropped_argument(call, argument, value):
             continue  # `trainable=` the training flag: trainable, as the training build made it
-        converter._configuration_only(value, f"a layer_norm argument (`{argument}`) computed from a tensor")
+        converter.configuration_only(value, f"a layer_norm argument (`{argument}`) computed from a tensor")
         if argument in copied or argument == tfapi.TRAINABLE_KW:
-            keywords.append(f"{argument}={converter._tf2(value)}")
+            keywords.append(f"{argument}={converter.tf2_text(value)}")
         elif not is_none_literal(value):
             raise NotConvertible(value, f"`{argument}` has no Keras equivalent here")
     constructor = f"{converter.layer_norm_name}({', '.join(keywords)})"
-    key = converter._key(prefix, arguments.get("scope"), spec.base_name, call)
+    key = converter.scope_key(prefix, arguments.get("scope"), spec.base_name, call)
     activation = arguments.get("activation_fn")
     converter.uses_layer_norm = True
     return LayerCall(call, key, constructor, arguments["inputs"], None,
-                      None if activation is None or is_none_literal(activation) else converter._tf2(activation))
+                      None if activation is None or is_none_literal(activation) else converter.tf2_text(activation))
 
 
 def _reuse(converter, call: ast.Call, arguments: dict, value: ast.expr) -> None:
@@ -146,4 +146,4 @@ def _reuse(converter, call: ast.Call, arguments: dict, value: ast.expr) -> None:
               if id(node) in inside and node is not call and mapping(facts, node) is not None]
     if not configuration or scope is None or is_none_literal(scope) or others:
         raise NotConvertible(call, REUSE_REFUSED)
-    converter._note_reuse_parameter(call, value)
+    converter.note_reuse_parameter(call, value)

@@ -109,7 +109,7 @@ def pair_flag(converter: "FunctionConverter", pair: CondPair) -> str:
     predicate = pair.predicate
     if isinstance(predicate, ast.Name) and predicate.id in converter.parameters[1:]:
         return predicate.id
-    if converter.mode is not None and (converter._is_mode_test(predicate) or  # type: ignore[arg-type]
+    if converter.mode is not None and (converter.is_mode_test(predicate) or  # type: ignore[arg-type]
                                        (isinstance(predicate, ast.Name) and
                                         predicate.id in converter.flag_aliases)):
         return converter.mode
@@ -231,10 +231,10 @@ def pair_layer(converter: "FunctionConverter", pair: CondPair, prefix: list):
     from .model_code import LayerCall
 
     call, site = one_layer(converter, pair)
-    constructor, _, activation, arguments = converter._layer_parts(call, site)
+    constructor, _, activation, arguments = converter.layer_parts(call, site)
     family = site.spec.family  # type: ignore[union-attr]
     name = arguments.get(tfapi.batch_norm_name_keyword(family))
-    key = converter._key(prefix, name, tfapi.BATCH_NORM_BASE_NAMES[family], call)
+    key = converter.scope_key(prefix, name, tfapi.BATCH_NORM_BASE_NAMES[family], call)
     return LayerCall(call, key, constructor, arguments["inputs"], pair.predicate, activation)
 
 

@@ -71,7 +71,7 @@ def enter(converter: "FunctionConverter", statement: ast.With, prefix: list,
     if default is None and (name is None or is_none_literal(name)):
         raise NotConvertible(statement, "a variable_scope without a name or a default name")
     if name is not None:
-        converter._configuration_only(name, "a variable scope named by a tensor")
+        converter.configuration_only(name, "a variable scope named by a tensor")
         if isinstance(name, ast.Constant) and not (name.value is None or isinstance(name.value, str)):
             raise NotConvertible(name, "a variable scope named by something else than a string or None")
     target = statement.items[0].optional_vars
@@ -93,7 +93,7 @@ def enter(converter: "FunctionConverter", statement: ast.With, prefix: list,
     elif isinstance(name, ast.Constant) or unique is None:  # a name, and no default to fall back on
         value = scope_concatenation(prefix + [name])
     else:  # configuration: the caller's name, or None for the default
-        value = ast.IfExp(ast.Compare(converter._tf2_names(name), [ast.IsNot()], [ast.Constant(None)]),
+        value = ast.IfExp(ast.Compare(converter.tf2_names(name), [ast.IsNot()], [ast.Constant(None)]),
                           scope_concatenation(prefix + [name]), unique)
     for body in (init, call):
         body.append(ast.Assign([ast.Name(local, ast.Store())], value, lineno=statement.lineno))

@@ -79,11 +79,11 @@ def follow(converter: "FunctionConverter", statement: ast.stmt, init: list[ast.s
             mirrored = _length_mirror(converter, container, statement)
             if mirrored is not None:
                 init.append(mirrored)
-                _counted(converter).add(container)
+                converter.counted_lists.add(container)
             else:
-                _counted(converter).discard(container)
+                converter.counted_lists.discard(container)
             converter.tensors.add(container)  # a list or dict of tensors (end points): `call`'s
-            call.append(converter._tf2_names(copy.deepcopy(statement)))  # type: ignore[arg-type]
+            call.append(converter.tf2_names(copy.deepcopy(statement)))  # type: ignore[arg-type]
         else:
             _in_both(converter, statement, init, call)
         return True
@@ -92,7 +92,7 @@ def follow(converter: "FunctionConverter", statement: ast.stmt, init: list[ast.s
         arguments = list(value.args) + [keyword.value for keyword in value.keywords]
         if any(_builds_or_reads(converter, argument, tensors) for argument in arguments):
             raise NotConvertible(statement, f"`{value.func.attr}` given a value computed from a tensor")
-        call.append(converter._tf2_names(copy.deepcopy(statement)))  # type: ignore[arg-type]
+        call.append(converter.tf2_names(copy.deepcopy(statement)))  # type: ignore[arg-type]
         return True
     return False
 
@@ -108,7 +108,7 @@ def augmented(converter: "FunctionConverter", statement: ast.stmt, prefix: list,
         return False
     tensors = _tensor_names(converter)
     if statement.target.id in converter.tensors:
-        value = converter._tensor_expression(statement.value, prefix, init)
+        value = converter.tensor_expression(statement.value, prefix, init)
         call.append(ast.AugAssign(ast.Name(statement.target.id, ast.Store()), statement.op, value))
         return True
     if statement.target.id in tensors or _builds_or_reads(converter, statement.value, tensors):
@@ -137,7 +137,7 @@ def _delete_item(converter: "FunctionConverter", statement: ast.Delete, tensors:
 
 def _in_both(converter: "FunctionConverter", statement: ast.stmt, init: list[ast.stmt], call: list[ast.stmt]) -> None:
     """Configuration code: in `__init__` and in `call`, its `tf.` names as TF2 spells them."""
-    kept = converter._tf2_names(copy.deepcopy(statement))
+    kept = converter.tf2_names(copy.deepcopy(statement))
     init.append(kept)  # type: ignore[arg-type]
     call.append(copy.deepcopy(kept))  # type: ignore[arg-type]
 
@@ -298,17 +298,12 @@ def loop_refusal(converter: "FunctionConverter", loop: ast.For) -> str:
 def mentions_tensor(converter: "FunctionConverter", node: ast.AST) -> bool:
     """Does `node` read a tensor? `len(layers)` of a list of tensors whose length
     `__init__` keeps (`_length_mirror`) does not: it is configuration."""
-    counted = _counted(converter)
+    counted = converter.counted_lists
     skipped = {id(inner.args[0]) for inner in ast.walk(node) if isinstance(inner, ast.Call) and
                isinstance(inner.func, ast.Name) and inner.func.id == "len" and len(inner.args) == 1 and
                isinstance(inner.args[0], ast.Name) and inner.args[0].id in counted}
     return any(isinstance(inner, ast.Name) and inner.id in converter.tensors and id(inner) not in skipped
                for inner in ast.walk(node))
-
-
-def _counted(converter: "FunctionConverter") -> set[str]:
-    """The lists of tensors whose length `__init__` keeps, for this conversion."""
-    return converter.__dict__.setdefault("counted_lists", set())
 
 
 def _length_mirror(converter: "FunctionConverter", container: str, statement: ast.stmt) -> Optional[ast.stmt]:
@@ -318,7 +313,7 @@ def _length_mirror(converter: "FunctionConverter", container: str, statement: as
     grows one item at a time; None otherwise."""
     value = statement.value  # type: ignore[attr-defined]
     if value.func.attr not in ("append", "insert") or value.keywords or \
-            (container in converter.tensors and container not in _counted(converter)):
+            (container in converter.tensors and container not in converter.counted_lists):
         return None
     stores = [node for node in ast.walk(converter.function) if isinstance(node, ast.Name) and
               node.id == container and not isinstance(node.ctx, ast.Load)]

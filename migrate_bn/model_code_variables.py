@@ -231,7 +231,7 @@ def convert_assignment(converter: "FunctionConverter", statement: ast.Assign, fo
     facts = converter.facts
     variable, scope = found
     if scope:
-        converter._configuration_only(scope[0], "a variable scope named by a tensor")
+        converter.configuration_only(scope[0], "a variable scope named by a tensor")
     if len(statement.targets) != 1 or not isinstance(statement.targets[0], ast.Name):
         raise NotConvertible(statement, "a variable assigned to something other than one name")
     arguments = binding.named_arguments(variable, tfapi.GET_VARIABLE_POSITIONS)
@@ -250,8 +250,8 @@ def convert_assignment(converter: "FunctionConverter", statement: ast.Assign, fo
     if leaf is None:
         raise NotConvertible(statement, "a `tf.get_variable` name that is not a literal string, or one followed "
                                         "by configuration (ckpt-convert finds the model's own variables by name)")
-    converter._configuration_only(name, "a variable named by a tensor")  # type: ignore[arg-type]
-    name_text = ast.unparse(converter._tf2_names(copy.deepcopy(name)))  # type: ignore[arg-type]
+    converter.configuration_only(name, "a variable named by a tensor")  # type: ignore[arg-type]
+    name_text = ast.unparse(converter.tf2_names(copy.deepcopy(name)))  # type: ignore[arg-type]
     if isinstance(name, ast.Constant) and "/" in name.value:  # `"Generator/W"`: scope "Generator", name "W"
         name_text = repr(leaf)  # Keras weight names hold no "/"; the model's attribute keeps the whole name
     if shape is None or is_none_literal(shape):
@@ -267,7 +267,7 @@ def convert_assignment(converter: "FunctionConverter", statement: ast.Assign, fo
     if initializer is None or is_none_literal(initializer):
         keras = f"{converter.tf}.keras.initializers.{tfapi.GET_VARIABLE_DEFAULT_INITIALIZER}"
     else:
-        converter._configuration_only(initializer, "a variable's initializer computed from a tensor")
+        converter.configuration_only(initializer, "a variable's initializer computed from a tensor")
         notes: list[str] = []
         keras = keras_initializer(facts, initializer, notes)
         if notes:
@@ -282,7 +282,7 @@ def convert_assignment(converter: "FunctionConverter", statement: ast.Assign, fo
     init.append(added)
     if any(_is_get_variable(facts, node) for node in ast.walk(shape)):
         raise NotConvertible(shape, "a variable created inside another's shape")
-    shape_text = converter._tensor_expression(shape, prefix, init)
+    shape_text = converter.tensor_expression(shape, prefix, init)
     fetched = ast.parse(f"{holder}.of(self, KEY, SHAPE)", mode="eval").body
     fetched.args[1], fetched.args[2] = copy.deepcopy(key), shape_text  # type: ignore[attr-defined]
     call.append(ast.Assign(statement.targets, fetched, None))
