@@ -76,12 +76,12 @@ def _producer(program, path: str, name: str, key: str) -> tuple[Optional["Produc
     for other in _files_mentioning(program.root, (name.encode(), key.encode())):
         if other == path:
             continue
-        module = program._module(other)
+        module = program.module(other)
         if module is None:
             continue
         consulted.append(other)
         for value, scope in _stored_values(program, module, path, name, key):
-            targets = list(program._callees(module, ast.Call(func=value, args=[], keywords=[]), scope))
+            targets = list(program.callees(module, ast.Call(func=value, args=[], keywords=[]), scope))
             if len(targets) != 1:
                 continue
             producer = program.project.summary(targets[0][0]).get(targets[0][1])

@@ -200,10 +200,10 @@ def _built(program: Program, module: ProgramModule, call: ast.Call, scope: "Scop
     arguments; None when some return cannot be told."""
     if depth > _MAX_DEPTH:
         return None
-    targets = list(program._callees(module, call, scope))
+    targets = list(program.callees(module, call, scope))
     if len(targets) != 1:
         return None
-    target = program._module(targets[0][0])
+    target = program.module(targets[0][0])
     if target is None:
         return None
     name = targets[0][1]
@@ -263,10 +263,10 @@ def _base(program: Program, module: ProgramModule, cls: "Scope", node: ast.expr,
     if depth > _MAX_DEPTH:
         return None
     probe = ast.Call(func=node, args=[], keywords=[])
-    targets = list(program._callees(module, probe, cls.parent or module.facts.module))
+    targets = list(program.callees(module, probe, cls.parent or module.facts.module))
     if len(targets) != 1:
         return None
-    target = program._module(targets[0][0])
+    target = program.module(targets[0][0])
     found = class_named(target.facts, targets[0][1]) if target is not None else None
     return (target, found) if target is not None and found is not None else None
 

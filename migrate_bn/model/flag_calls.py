@@ -70,7 +70,7 @@ def constant_flag_calls(facts: "ModuleFacts") -> list[ConstantCall]:
     calls = []
     values: dict[tuple, set] = {}
     for call, scope in facts.calls:
-        for target in program._callees(module, call, scope):
+        for target in program.callees(module, call, scope):
             if target[0] == path:
                 continue
             if program.may_build_batch_norm(target[0]):
@@ -109,7 +109,7 @@ def _flag_parameter(program: Program, target: tuple) -> Optional[tuple]:
     path, name = target
     if not program.may_build_batch_norm(path):
         return None
-    module = program._module(path)
+    module = program.module(path)
     if module is None:
         return None
     facts = module.facts

@@ -68,9 +68,9 @@ Node = tuple  # (path, top-level name): a function or class of a project module
 
 @dataclass
 class ProgramModule:
-    """A module of the program as its questions read it (here, in `flag_calls` and in
-    `fed_flags`): its path, its facts, and the modules it star-imports, where a name it
-    binds nowhere else is followed."""
+    """A module of the program as the questions that follow its calls read it (here, and
+    in `flag_calls`, `fed_flags` and `dict_callables`): its path, its facts, and the
+    modules it star-imports, where a name it binds nowhere else is followed."""
 
     path: str
     facts: "ModuleFacts"
@@ -140,14 +140,14 @@ class Program:
         for entry, chain in entries:
             if any(self._mentions_arg_scope(module) for module in chain):
                 return None
-            module = self._module(entry)
+            module = self.module(entry)
             if module is None or gan_style(module.facts):
                 return None  # a GAN samples with batch statistics by design: unknown
-        own = self._module(os.path.abspath(path))
+        own = self.module(os.path.abspath(path))
         if own is None or gan_style(own.facts):
             return None
         for entry, chain in entries:
-            module = self._module(entry)
+            module = self.module(entry)
             if module is not None and module.facts.evaluation_runs():
                 return chain
         return None
@@ -231,7 +231,7 @@ class Program:
             return reach
         pending: list[tuple[Node, list[str]]] = []
         for call, scope in module.facts.calls:
-            for target in self._callees(module, call, scope):
+            for target in self.callees(module, call, scope):
                 if target[0] != path:
                     pending.append((target, [path]))
         while pending:
@@ -243,7 +243,7 @@ class Program:
             if target_module is None:
                 continue
             for call, scope in self._calls_in(target_module, node[1]):
-                for callee in self._callees(target_module, call, scope):
+                for callee in self.callees(target_module, call, scope):
                     if callee not in reach:
                         pending.append((callee, via + [node[0]] if node[0] not in via else via))
         return reach
@@ -276,7 +276,10 @@ class Program:
             self._batch_norm_words[path] = found
         return found
 
-    def _module(self, path: str) -> Optional[ProgramModule]:
+    def module(self, path: str) -> Optional[ProgramModule]:
+        """The project module `path` with its full facts (built once, with its summary and
+        analysis: `project.built`); None when it cannot be read, or while it is being built
+        (an import cycle)."""
         if path in self._modules:
             if self._modules[path] is None:
                 self.project.built.cut()
@@ -324,7 +327,7 @@ class Program:
                                    self.project.built.view(path, source) is not None):
             # Its full facts cost more, but its analysis takes them, or built them
             # already (`project.built`).
-            module = self._module(path)
+            module = self.module(path)
         else:
             module = self._built(path, _CallsOnly(self.project, path))
         self._calls[path] = module
@@ -377,8 +380,9 @@ class Program:
             if top_level_name(scope) == name:
                 yield call, scope
 
-    def _callees(self, module: ProgramModule, call: ast.Call, scope: "Scope") -> Iterator[Node]:
-        """The project functions and classes a call may run (none when unknown)."""
+    def callees(self, module: ProgramModule, call: ast.Call, scope: "Scope") -> Iterator[Node]:
+        """The project functions and classes a call of `module` in `scope` may run, as
+        (path, top-level name) (none when unknown)."""
         func = call.func
         facts = module.facts
         if isinstance(func, ast.Name):
