@@ -43,26 +43,32 @@ def project_root_of(resolver) -> Optional[str]:
     return min(given, key=len) if given else None
 
 
-def project_files(root: str, suffixes: tuple[str, ...], limit: Optional[int] = None,
-                  skipped: Optional[Collection[str]] = None) -> Iterator[str]:
-    """The files under `root` whose names end in `suffixes`, in sorted order (a directory's
-    files, then its subdirectories'); none after the first `limit`. Directories are
-    searched as a run searches them (no hidden one, none a run skips), or, given
-    `skipped`, all but those it names. Symbolic links to directories are not followed."""
+def project_directories(root: str, skipped: Optional[Collection[str]] = None) -> Iterator[tuple[str, list[str]]]:
+    """Each directory under `root` (itself first, then its subdirectories in sorted order,
+    depth first) with its files' names, sorted. Directories are searched as a run
+    searches them (no hidden one, none a run skips), or, given `skipped`, all but those
+    it names. Symbolic links to directories are not followed (os.walk)."""
     from ..runner import SKIPPED_DIRECTORIES  # the directories a run never searches
 
-    count = 0
     for directory, subdirectories, files in os.walk(root):
         if skipped is None:
             subdirectories[:] = sorted(d for d in subdirectories
                                        if not d.startswith(".") and d not in SKIPPED_DIRECTORIES)
         else:
             subdirectories[:] = sorted(d for d in subdirectories if d not in skipped)
-        for name in sorted(files):
+        yield directory, sorted(files)
+
+
+def project_files(root: str, suffixes: tuple[str, ...], limit: int) -> Iterator[str]:
+    """The files under `root` whose names end in `suffixes`, in the order of
+    `project_directories` (searched as a run searches); none after the first `limit`."""
+    count = 0
+    for directory, files in project_directories(root):
+        for name in files:
             if not name.endswith(suffixes):
                 continue
             count += 1
-            if limit is not None and count > limit:
+            if count > limit:
                 return
             yield os.path.join(directory, name)
 
@@ -70,11 +76,12 @@ def project_files(root: str, suffixes: tuple[str, ...], limit: Optional[int] = N
 def python_files_and_notebooks(root: str) -> Optional[tuple[list[str], list[str]]]:
     """The project's Python files and notebooks, or None when there are too many."""
     python, notebooks = [], []
-    for path in project_files(root, (".py", ".ipynb"), skipped=_SKIPPED_DIRECTORIES):
-        if path.endswith(".ipynb"):
-            notebooks.append(path)
-            continue
-        python.append(path)
+    for directory, files in project_directories(root, _SKIPPED_DIRECTORIES):
+        for name in files:
+            if name.endswith(".py"):
+                python.append(os.path.join(directory, name))
+            elif name.endswith(".ipynb"):
+                notebooks.append(os.path.join(directory, name))
         if len(python) > MAX_PROJECT_FILES:
             return None
     return python, notebooks
