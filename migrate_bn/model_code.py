@@ -78,7 +78,11 @@ class {name}({tf}.keras.Model):
 
 
 @dataclass
-class _LayerCall:
+class LayerCall:
+    """One layer call of a model function as the converter rewrites it (here and in the
+    model_code_*.py modules that make layers): the layer built in `__init__` under its
+    scope, and applied in `call` to its inputs."""
+
     call: ast.Call
     key: ast.expr  # the TF1 scope of its variables, as an expression of the loops' names
     constructor: str
@@ -155,9 +159,13 @@ def _camel(name: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in name.split("_") if part) or "Model"
 
 
-class _Converter:
+class FunctionConverter:
+    """One model function as a Keras model class (`convert`), or a helper model function
+    it calls as the class's two methods (`methods`). The model_code_*.py modules each
+    convert one kind of statement or call, reading and updating the converter's state."""
+
     def __init__(self, facts: ModuleFacts, function: ast.FunctionDef, tf: str, taken: set[str],
-                 stock_bn: bool, exact_name: str, base_name: str,
+                 stock_bn: bool, exact_name: str, base_name: str, layer_norm_name: str,
                  helpers: Optional[dict[str, ast.FunctionDef]] = None, helper: bool = False,
                  visiting: frozenset = frozenset()) -> None:
         self.facts = facts
@@ -170,12 +178,14 @@ class _Converter:
         self.plain_functions = {node.name for node in facts.tree.body if isinstance(node, ast.FunctionDef)
                                 and node.name not in self.helpers}
         self.called: list[str] = []
+        self.counted_lists: set[str] = set()  # lists of tensors whose length `__init__` keeps (model_code_statements)
         self.function = function
         self.tf = tf
         self.taken = taken
         self.stock_bn = stock_bn
         self.exact_name = exact_name
         self.base_name = base_name
+        self.layer_norm_name = layer_norm_name  # the class model_code_layer_norm writes, when a layer needs it
         self.notes: list[tuple[int, str]] = []
         self.uses_exact_bn = False
         self.uses_zero_debias = False
@@ -196,7 +206,7 @@ class _Converter:
         self.mode = self._mode_parameter()
         # Locals bound to `mode == ModeKeys.TRAIN`: the flag under another name.
         self.flag_aliases = {target.id for node in ast.walk(function) if isinstance(node, ast.Assign)
-                             and self._is_mode_test(node.value) for target in node.targets
+                             and self.is_mode_test(node.value) for target in node.targets
                              if isinstance(target, ast.Name)}
         # tf.cond(flag, lambda: <training batch norm>, lambda: <inference one>): one layer each
         self.cond_pairs = model_code_shared_bn.cond_pairs(self)
@@ -204,9 +214,9 @@ class _Converter:
         self.flag = self._flag_parameter()
         self.settings = [p for p in self.parameters[1:] if p != self.flag]
         self.tensors = {self.inputs}
-        self.layers: list[_LayerCall] = []
+        self.layers: list[LayerCall] = []
         self.variable_leaves: set[str] = set()  # model_code_variables: its own variables' names
-        self.kernel_layers: list[tuple[str, Optional[list[str]], _LayerCall]] = []  # model_code_kernels: class, scope
+        self.kernel_layers: list[tuple[str, Optional[list[str]], LayerCall]] = []  # model_code_kernels: class, scope
         self.local_initializers = model_code_layers.local_initializers(facts, function)
         self.discarded = model_code_always.discarded_calls(function)  # results nothing reads
         self.arg_scopes: list = []  # the slim arg scopes open where the conversion is
@@ -214,7 +224,7 @@ class _Converter:
 
     # --- what the function is made of ------------------------------------------------
 
-    def _is_mode_test(self, node: ast.AST) -> bool:
+    def is_mode_test(self, node: ast.AST) -> bool:
         """`mode == tf.estimator.ModeKeys.TRAIN` (any spelling of ModeKeys)."""
         return isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.Eq) and \
             isinstance(node.left, ast.Name) and node.left.id in self.parameters[1:] and \
@@ -224,7 +234,7 @@ class _Converter:
     def _mode_parameter(self) -> Optional[str]:
         """The Estimator-style `mode` parameter whose comparison with TRAIN is the flag; every
         other use of it is refused (in Keras the model knows only `training`)."""
-        tests = [node for node in ast.walk(self.function) if self._is_mode_test(node)]
+        tests = [node for node in ast.walk(self.function) if self.is_mode_test(node)]
         if not tests:
             return None
         mode = tests[0].left.id  # type: ignore[attr-defined]
@@ -245,7 +255,7 @@ class _Converter:
                     id(site.node) in self.pair_members:
                 continue
             value = site.flag
-            if self.mode is not None and (self._is_mode_test(value) or  # type: ignore[arg-type]
+            if self.mode is not None and (self.is_mode_test(value) or  # type: ignore[arg-type]
                                           (isinstance(value, ast.Name) and value.id in self.flag_aliases)):
                 flags.add(self.mode)
             elif isinstance(value, ast.Name) and value.id in self.parameters:
@@ -278,8 +288,9 @@ class _Converter:
         other in a cycle are refused: TF1 would never have finished building them)."""
         if helper.name in self.visiting:
             raise NotConvertible(helper, f"model functions that call each other in a cycle (`{helper.name}`)")
-        return _Converter(self.facts, helper, self.tf, set(), self.stock_bn, self.exact_name, self.base_name,
-                          self.helpers, helper=True, visiting=self.visiting | {self.function.name}).flag
+        return FunctionConverter(self.facts, helper, self.tf, set(), self.stock_bn, self.exact_name, self.base_name,
+                                 self.layer_norm_name, self.helpers, helper=True,
+                                 visiting=self.visiting | {self.function.name}).flag
 
     # --- the class ------------------------------------------------------------------
 
@@ -331,8 +342,9 @@ class _Converter:
             if helper in done:
                 continue
             done.add(helper)
-            converter = _Converter(self.facts, self.helpers[helper], self.tf, self.taken, self.stock_bn,
-                                   self.exact_name, self.base_name, self.helpers, helper=True)
+            converter = FunctionConverter(self.facts, self.helpers[helper], self.tf, self.taken, self.stock_bn,
+                                          self.exact_name, self.base_name, self.layer_norm_name, self.helpers,
+                                          helper=True)
             text, called = converter.methods()
             lines.append("")
             lines.append(text.rstrip("\n"))
@@ -386,7 +398,7 @@ class _Converter:
                 init.extend(inner_init)
                 call.extend(inner_call)
             elif isinstance(statement, ast.For):
-                self._configuration_only(statement.iter, model_code_statements.loop_refusal(self, statement))
+                self.configuration_only(statement.iter, model_code_statements.loop_refusal(self, statement))
                 if statement.orelse:
                     raise NotConvertible(statement, "a `for` loop with `else`")
                 inner_init, inner_call = self._block(statement.body, prefix)
@@ -395,7 +407,7 @@ class _Converter:
                 call.append(ast.For(statement.target, statement.iter, inner_call or [ast.Pass()], [], None,
                                     lineno=statement.lineno))
             elif isinstance(statement, ast.If):
-                self._configuration_only(statement.test, "a branch on a tensor")
+                self.configuration_only(statement.test, "a branch on a tensor")
                 body_init, body_call = self._block(statement.body, prefix)
                 else_init, else_call = self._block(statement.orelse, prefix)
                 if (body_init or else_init) and _mentions(statement.test, {self.flag} | self.flag_aliases):
@@ -407,7 +419,7 @@ class _Converter:
                 self._assignment(statement, prefix, init, call)
             elif isinstance(statement, ast.Return):
                 if statement.value is not None:
-                    call.append(ast.Return(self._tensor_expression(statement.value, prefix, init)))
+                    call.append(ast.Return(self.tensor_expression(statement.value, prefix, init)))
                 else:
                     call.append(statement)
             elif isinstance(statement, ast.Pass):
@@ -415,7 +427,7 @@ class _Converter:
             elif _is_print(statement):
                 if any(layer_kind(self.facts, node) for node in ast.walk(statement)):
                     raise NotConvertible(statement, "a layer built inside a `print`")
-                call.append(self._tf2_names(copy.deepcopy(statement)))  # type: ignore[arg-type]
+                call.append(self.tf2_names(copy.deepcopy(statement)))  # type: ignore[arg-type]
             elif model_code_statements.augmented(self, statement, prefix, init, call):
                 continue  # `x += layer(...)` on a tensor, `depth += 1` on configuration
             elif model_code_statements.follow(self, statement, init, call):
@@ -436,10 +448,12 @@ class _Converter:
             raise NotConvertible(statement, "a `with` other than `variable_scope(...)` or `name_scope(...)`")
         if len(entered.args) != 1 or any(k.arg != "reuse" for k in entered.keywords):
             raise NotConvertible(statement, "a variable_scope other than `variable_scope(name[, reuse=...])`")
-        self._configuration_only(entered.args[0], "a variable scope named by a tensor")
+        self.configuration_only(entered.args[0], "a variable scope named by a tensor")
         return prefix + [entered.args[0], "/"]
 
-    def _configuration_only(self, node: ast.expr, what: str) -> None:
+    def configuration_only(self, node: ast.expr, what: str) -> None:
+        """Refuse `node` (`what`, for the reason) when it is computed from a tensor or a
+        layer: `__init__` builds the layers before any tensor exists."""
         if mentions_tensor(self, node) or any(layer_kind(self.facts, n) for n in ast.walk(node)):
             raise NotConvertible(node, model_code_statements.static_shape_reason(self, node, what))
 
@@ -453,18 +467,18 @@ class _Converter:
         is_tensor = mentions_tensor(self, statement.value) or \
             any(layer_kind(self.facts, n) for n in ast.walk(statement.value)) or _mentions(statement.value, flags)
         if is_tensor:
-            value = self._tensor_expression(statement.value, prefix, init)
+            value = self.tensor_expression(statement.value, prefix, init)
             call.append(ast.Assign(model_code_slim_scopes.with_scope_names(self, statement.targets), value, None))
             self.tensors.update(targets)
         else:
-            statement = self._tf2_names(model_code_layers.keras_initializers(  # type: ignore[assignment]
+            statement = self.tf2_names(model_code_layers.keras_initializers(  # type: ignore[assignment]
                 self.facts, copy.deepcopy(statement), self.tf))
             init.append(statement)
             call.append(statement)
 
     # --- layer calls ------------------------------------------------------------------
 
-    def _tensor_expression(self, source: ast.expr, prefix: list, init: list) -> ast.expr:
+    def tensor_expression(self, source: ast.expr, prefix: list, init: list) -> ast.expr:
         """`source` for `call`, its layer calls replaced by the layers `init` builds."""
         node = copy.deepcopy(source)
         originals = {id(copied): original for copied, original in zip(ast.walk(node), ast.walk(source))}
@@ -505,13 +519,13 @@ class _Converter:
                 init.append(ast.parse(f"self.add_scoped({{key}}, {layer.constructor})").body[0])
             _fill(init[-1], layer.key)
             replaced[id(copied)] = self._applied(applied_call, layer, replaced)
-        return self._tf2_names(_replace(node, replaced))
+        return self.tf2_names(_replace(node, replaced))
 
-    def _tf2_names(self, node: ast.AST) -> ast.AST:
+    def tf2_names(self, node: ast.AST) -> ast.AST:
         """`node` with its `tf.` names spelled as TF2 spells them; refused where TF2 has none."""
         facts, tf = self.facts, self.tf
 
-        is_mode_test = self._is_mode_test
+        is_mode_test = self.is_mode_test
         converter = self
 
         class Rename(ast.NodeTransformer):
@@ -555,11 +569,11 @@ class _Converter:
         for parameter, value in bound.items():
             if parameter in (parameters[0], converter_flag):
                 continue
-            self._configuration_only(value, f"a tensor passed to `{helper.name}` as its `{parameter}`")
+            self.configuration_only(value, f"a tensor passed to `{helper.name}` as its `{parameter}`")
             if _mentions(value, flags):
                 raise NotConvertible(value, f"the training flag passed to `{helper.name}` as `{parameter}`, "
                                             "which it does not take as a training flag")
-            build_keywords.append(ast.keyword(parameter, self._tf2_names(copy.deepcopy(value))))
+            build_keywords.append(ast.keyword(parameter, self.tf2_names(copy.deepcopy(value))))
         scope = scope_concatenation(prefix)
         init.append(ast.Expr(ast.Call(ast.Attribute(ast.Name("self"), f"build_{helper.name}"),
                                       [ast.Name(SCOPE_COUNTS), scope], build_keywords)))
@@ -583,7 +597,7 @@ class _Converter:
     def _plain_call(self, call: ast.Call) -> None:
         """A call in the model's computation that builds no layer: TensorFlow's own ops only."""
         if is_initializer_call(self.facts, call):
-            return  # a layer's initializer, converted with its layer (or refused there, or by _tf2_names)
+            return  # a layer's initializer, converted with its layer (or refused there, or by tf2_names)
         name = resolve(call.func, self.facts.imports) or ""
         if not name.startswith("tensorflow."):
             if isinstance(call.func, ast.Attribute):
@@ -606,15 +620,15 @@ class _Converter:
             raise NotConvertible(call, f"`{self.facts.segment(call.func)}` with arguments by position that TF2 "
                                        "takes in another order")
 
-    def _layer(self, call: ast.Call, kind: str, prefix: list) -> _LayerCall:
+    def _layer(self, call: ast.Call, kind: str, prefix: list) -> LayerCall:
         if kind == "layer_norm":
             return model_code_layer_norm.layer_call(self, call, prefix)
         if kind == "keras":  # a weightless Keras layer TF1 code built and called: kept as written
             constructor, inputs = model_code_layers.keras_layer_parts(call)
             for value in [*constructor.args, *(k.value for k in constructor.keywords)]:
-                self._configuration_only(value, "a Keras layer argument computed from a tensor")
+                self.configuration_only(value, "a Keras layer argument computed from a tensor")
             base = "keras/" + model_code_layers.keras_layer_class(self.facts, call)  # type: ignore[operator]
-            return _LayerCall(call, self._key(prefix, None, base, call), self._tf2(constructor), inputs, None)
+            return LayerCall(call, self.scope_key(prefix, None, base, call), self.tf2_text(constructor), inputs, None)
         if kind == "layer":
             api = model_code_layers.layer_api(self.facts, call)
             arguments = model_code_layers.layer_arguments(self.facts, call, api)  # type: ignore[arg-type]
@@ -622,11 +636,11 @@ class _Converter:
                 raise NotConvertible(call, "arguments given through *args/**kwargs")
             keywords = []
             for argument, value in arguments.items():
-                if argument in ("inputs", "name", api.training) or self._dropped(call, argument, value):
+                if argument in ("inputs", "name", api.training) or self.dropped_argument(call, argument, value):
                     continue
-                self._configuration_only(value, f"a layer argument (`{argument}`) computed from a tensor")
+                self.configuration_only(value, f"a layer argument (`{argument}`) computed from a tensor")
                 if argument in api.copied:
-                    keywords.append(f"{argument}={self._tf2(value)}")
+                    keywords.append(f"{argument}={self.tf2_text(value)}")
                 elif argument in api.initializers and not is_none_literal(value):
                     notes: list[str] = []
                     converted = keras_initializer(self.facts, value, notes, self.local_initializers)
@@ -638,21 +652,21 @@ class _Converter:
                     raise NotConvertible(value, f"`{argument}` has no Keras equivalent here")
             keywords.extend(f"{argument}={value}" for argument, value in api.defaults if argument not in arguments)
             constructor = f"{self.tf}.keras.layers.{api.keras_class}({', '.join(keywords)})"
-            key = self._key(prefix, arguments.get("name"), api.base_name, call)
+            key = self.scope_key(prefix, arguments.get("name"), api.base_name, call)
             self.dropout |= api.training is not None
             training = None if api.training is None else model_code_layers.layer_training(
                 arguments.get(api.training), api.default_training,
-                ({self.flag} if self.flag else set()) | self.flag_aliases, self._is_mode_test)
-            return _LayerCall(call, key, constructor, arguments["inputs"], training)
+                ({self.flag} if self.flag else set()) | self.flag_aliases, self.is_mode_test)
+            return LayerCall(call, key, constructor, arguments["inputs"], training)
         site = next(s for s in self.facts.batch_norm_sites if s.node is call)
         call, site = model_code_shared_bn.arg_scoped_call(self, call, site)  # an arg_scope's settings merged
-        constructor, training, activation, arguments = self._layer_parts(call, site)
+        constructor, training, activation, arguments = self.layer_parts(call, site)
         family = site.spec.family  # type: ignore[union-attr]
         name = arguments.get(tfapi.batch_norm_name_keyword(family))
-        key = self._key(prefix, name, tfapi.BATCH_NORM_BASE_NAMES[family], call)
-        return _LayerCall(call, key, constructor, arguments["inputs"], training, activation)
+        key = self.scope_key(prefix, name, tfapi.BATCH_NORM_BASE_NAMES[family], call)
+        return LayerCall(call, key, constructor, arguments["inputs"], training, activation)
 
-    def _dropped(self, call: ast.Call, argument: str, value: ast.expr) -> bool:
+    def dropped_argument(self, call: ast.Call, argument: str, value: ast.expr) -> bool:
         """A layer argument the Keras layer computes the same without (model_code_flags):
         `reuse=tf.AUTO_REUSE`, `trainable=` the training flag (noted once per model)."""
         flags = ({self.flag} if self.flag else set()) | self.flag_aliases
@@ -661,16 +675,16 @@ class _Converter:
         if model_code_flags.is_flag_as_trainable(argument, value, flags) and not self.python_flag:
             self.python_flag = True
             self.notes.append((call.lineno, tfapi.TRAINABLE_FLAG_NOTE))
-        self._note_reuse_parameter(call, value)
+        self.note_reuse_parameter(call, value)
         return True
 
-    def _note_reuse_parameter(self, call: ast.Call, value: ast.expr) -> None:
+    def note_reuse_parameter(self, call: ast.Call, value: ast.expr) -> None:
         """Once per model: a `reuse` parameter no longer shares anything (model_code_flags)."""
         if model_code_flags.is_reuse_parameter(self.function, "reuse", value) and \
                 not any(note == tfapi.REUSE_PARAMETER_NOTE for _, note in self.notes):
             self.notes.append((call.lineno, tfapi.REUSE_PARAMETER_NOTE))
 
-    def _layer_parts(self, call: ast.Call, site: BatchNormSite) -> tuple[str, ast.expr, Optional[str], dict]:
+    def layer_parts(self, call: ast.Call, site: BatchNormSite) -> tuple[str, ast.expr, Optional[str], dict]:
         """A batch-norm call's Keras constructor (exact where TF1 fused), training flag (for
         one always in training mode, the model's own: `self.training_step`), activation and
         arguments (the call as the open arg scopes make it: model_code_shared_bn.arg_scoped_call)."""
@@ -693,15 +707,15 @@ class _Converter:
             raise NotConvertible(call, "an initializer with no checked Keras equivalent")
         for argument, value in arguments.items():
             if argument not in ("inputs", site.spec.training_kw):  # type: ignore[union-attr]
-                self._configuration_only(value, f"a batch-norm argument (`{argument}`) computed from a tensor")
+                self.configuration_only(value, f"a batch-norm argument (`{argument}`) computed from a tensor")
         if "reuse" in arguments and not is_none_literal(arguments["reuse"]) and \
                 not model_code_flags.shares_by_scope(self.facts, self.function, arguments["reuse"]):
             model_code_shared_bn.refuse_reuse(self, call)
         if "reuse" in arguments:
-            self._note_reuse_parameter(call, arguments["reuse"])
+            self.note_reuse_parameter(call, arguments["reuse"])
         constructor = converted.constructor.replace("tf.", f"{self.tf}.", 1)
         trainable = arguments.get(tfapi.TRAINABLE_KW)
-        flag_as_trainable = trainable is not None and self._dropped(call, tfapi.TRAINABLE_KW, trainable)
+        flag_as_trainable = trainable is not None and self.dropped_argument(call, tfapi.TRAINABLE_KW, trainable)
         if flag_as_trainable:  # the layer trainable, as TF1's training build made it
             constructor = _without_keyword(constructor, tfapi.TRAINABLE_KW)
         try:
@@ -736,10 +750,10 @@ class _Converter:
         activation = None
         if family == "contrib" and arguments.get("activation_fn") is not None and \
                 not is_none_literal(arguments["activation_fn"]):
-            activation = self._tf2(arguments["activation_fn"])
+            activation = self.tf2_text(arguments["activation_fn"])
         return _without_keyword(constructor, "name"), training, activation, arguments
 
-    def _slim_layer(self, call: ast.Call, prefix: list) -> _LayerCall:
+    def _slim_layer(self, call: ast.Call, prefix: list) -> LayerCall:
         """slim's conv2d, fully_connected, pooling and flatten: the Keras layer, slim's
         defaults written out (relu, SAME padding, bias unless normalized), and its
         normalizer_fn's batch norm in the layer's scope."""
@@ -754,18 +768,18 @@ class _Converter:
         for argument, value in arguments.items():
             if argument in ("inputs", "scope", "outputs_collections", "activation_fn", "normalizer_fn",
                             "normalizer_params", "biases_initializer", api.training) or \
-                    self._dropped(call, argument, value):
+                    self.dropped_argument(call, argument, value):
                 continue
-            self._configuration_only(value, f"a layer argument (`{argument}`) computed from a tensor")
+            self.configuration_only(value, f"a layer argument (`{argument}`) computed from a tensor")
             if argument in dict(api.complement):  # keep_prob: Keras takes the rate dropped
-                keywords[dict(api.complement)[argument]] = model_code_layers.complement(value, self._tf2(value))
+                keywords[dict(api.complement)[argument]] = model_code_layers.complement(value, self.tf2_text(value))
             elif argument in api.renamed:
                 target = api.renamed[argument]
                 if target in api.lowercase:
                     keywords[target] = model_code_layers.lowercase(self.facts, self.function, argument, value,
-                                                                   self._tf2(value))
+                                                                   self.tf2_text(value))
                 else:
-                    keywords[target] = self._tf2(value)
+                    keywords[target] = self.tf2_text(value)
             elif argument == "data_format":
                 if not (isinstance(value, ast.Constant) and value.value in tfapi.SLIM_DATA_FORMATS):
                     raise NotConvertible(value, "a data_format that is not a literal 'NHWC' or 'NCHW'")
@@ -802,15 +816,15 @@ class _Converter:
             if function is None:
                 activation = f"{self.tf}.nn.relu"  # slim's default
             elif not is_none_literal(function):
-                activation = self._tf2(function)
+                activation = self.tf2_text(function)
         constructor = f"{self.tf}.keras.layers.{api.keras_class}({', '.join(f'{k}={v}' for k, v in keywords.items())})"
-        key = self._key(prefix, arguments.get("scope"), api.base_name, call)
+        key = self.scope_key(prefix, arguments.get("scope"), api.base_name, call)
         if api.training is not None:
             self.dropout = True
             normalizer_training = model_code_layers.layer_training(
                 arguments.get(api.training), api.default_training,
-                ({self.flag} if self.flag else set()) | self.flag_aliases, self._is_mode_test)
-        layer = _LayerCall(call, key, constructor, arguments["inputs"], normalizer_training, activation)
+                ({self.flag} if self.flag else set()) | self.flag_aliases, self.is_mode_test)
+        layer = LayerCall(call, key, constructor, arguments["inputs"], normalizer_training, activation)
         layer.normalizer, layer.normalizer_scope = normalizer, normalizer_scope
         return layer
 
@@ -827,7 +841,7 @@ class _Converter:
                              [ast.keyword(key, value) for key, value in params.items()])
         ast.copy_location(synthetic, call)  # its notes are at the layer's line
         normalizer_site = dataclasses.replace(site, node=synthetic, how="call")
-        constructor, training, activation, _ = self._layer_parts(synthetic, normalizer_site)
+        constructor, training, activation, _ = self.layer_parts(synthetic, normalizer_site)
         if activation is not None:
             raise NotConvertible(call, "an activation_fn in normalizer_params (slim applies the layer's)")
         scope = params.get("scope")
@@ -836,17 +850,17 @@ class _Converter:
         family = site.spec.family  # type: ignore[union-attr]
         return constructor, scope.value if scope is not None else tfapi.BATCH_NORM_BASE_NAMES[family], training
 
-    def _key(self, prefix: list, name: Optional[ast.expr], base: str, call: ast.Call) -> ast.expr:
+    def scope_key(self, prefix: list, name: Optional[ast.expr], base: str, call: ast.Call) -> ast.expr:
         """The TF1 variable scope of a layer's variables, as an expression."""
         unnamed = ast.Call(ast.Attribute(ast.Name("self"), "unique_scope"),
                            [ast.Name(SCOPE_COUNTS), scope_concatenation(prefix), ast.Constant(base)], [])
         if name is not None and not is_none_literal(name):
-            self._configuration_only(name, "a layer named by a tensor")
+            self.configuration_only(name, "a layer named by a tensor")
             return model_code_scopes.optional_name_key(name, scope_concatenation(prefix + [name]), unnamed,
                                                        self.defaults)
         return unnamed
 
-    def _applied(self, copied: ast.Call, layer: _LayerCall, replaced: dict[int, ast.expr]) -> ast.expr:
+    def _applied(self, copied: ast.Call, layer: LayerCall, replaced: dict[int, ast.expr]) -> ast.expr:
         """`self.scoped(inputs, key[, training=flag])`, with the inputs as converted (the
         layer calls inside them already replaced)."""
         inputs = copied.args[0] if copied.args else next(k.value for k in copied.keywords if k.arg == "inputs")
@@ -865,7 +879,7 @@ class _Converter:
             applied = model_code_activations.applied(self, layer.activation, applied)
         return applied
 
-    def _tf2(self, node: ast.expr) -> str:
+    def tf2_text(self, node: ast.expr) -> str:
         """An argument's text with its `tf.` names as TF2 spells them."""
         text = self.facts.segment(node) or ast.unparse(node)
         for inner in ast.walk(node):
@@ -1035,6 +1049,7 @@ def _convert_functions(facts: ModuleFacts, stock_bn: bool,
         raise NotConvertible(functions[0], "TensorFlow is not imported as a module (`import tensorflow as tf`)")
     tf = tensorflow[0]
     taken = names_used(facts.tree)
+    layer_norm_name = model_code_layer_norm.class_name(facts, taken)
     base_name = fresh_name(SCOPED_BASE, taken)
     exact_name = fresh_name(exact_bn.CLASS_NAME, taken)
     helpers = {function.name: function for function in functions}
@@ -1046,7 +1061,8 @@ def _convert_functions(facts: ModuleFacts, stock_bn: bool,
         model_code_decorators.check(facts, function)
         if function.name in called:
             continue  # a helper: methods of the models that call it
-        converter = _Converter(facts, function, tf, taken, stock_bn, exact_name, base_name, helpers)
+        converter = FunctionConverter(facts, function, tf, taken, stock_bn, exact_name, base_name, layer_norm_name,
+                                      helpers)
         models.append(converter.convert())
     helper_functions = [function for function in functions if function.name in called]
     notes = [note for model in models for note in model.notes]
@@ -1063,8 +1079,7 @@ def _convert_functions(facts: ModuleFacts, stock_bn: bool,
                             tf, notes, any(m.uses_zero_debias for m in models),
                             variable_class=model_code_variables.class_name(facts) if any(m.variables for m in models)
                             else None, always_training=any(m.uses_always_training for m in models),
-                            layer_norm_class=model_code_layer_norm.class_name(facts)
-                            if any(m.uses_layer_norm for m in models) else None)
+                            layer_norm_class=layer_norm_name if any(m.uses_layer_norm for m in models) else None)
 
 
 def function_offer(facts: ModuleFacts, stock_bn: bool = False,

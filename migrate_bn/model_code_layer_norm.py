@@ -26,7 +26,7 @@ from .keras_mapping import LAYER_NORMS, LayerNormMapping, is_none_literal
 from .model_code_layers import with_arg_scopes
 from .model_code_statements import own_nodes
 from .names import resolve
-from .script import NotConvertible, fresh_name, names_used
+from .script import NotConvertible, fresh_name
 from . import tfapi
 
 if TYPE_CHECKING:
@@ -76,12 +76,12 @@ def mapping(facts: "ModuleFacts", call: ast.AST) -> Optional[LayerNormMapping]:
     return LAYER_NORMS.get(tfapi.canonical(name)) if name is not None else None
 
 
-def class_name(facts: "ModuleFacts") -> str:
-    """The written class's name in this module (the same for every model of it): not a
-    name of the module, nor a converted model's class (a function's name in CamelCase)."""
+def class_name(facts: "ModuleFacts", used: set[str]) -> str:
+    """The written class's name in this module, picked once for every model of it (the
+    converters carry it): not a name the module uses (`used`, script.names_used, left as
+    it is), nor a converted model's class (a function's name in CamelCase)."""
     functions = [node.name for node in ast.walk(facts.tree) if isinstance(node, (ast.FunctionDef, ast.ClassDef))]
-    taken = names_used(facts.tree) | \
-        {"".join(part[:1].upper() + part[1:] for part in name.split("_") if part) for name in functions}
+    taken = used | {"".join(part[:1].upper() + part[1:] for part in name.split("_") if part) for name in functions}
     return fresh_name(CLASS_NAME, taken)
 
 
@@ -94,9 +94,9 @@ def class_source(name: str, tf: str) -> str:
 
 
 def layer_call(converter, call: ast.Call, prefix: list):
-    """The Keras layer of a layer_norm call (a model_code._LayerCall): the written class
+    """The Keras layer of a layer_norm call (a model_code.LayerCall): the written class
     with the call's settings, under the call's scope, its activation_fn applied after."""
-    from .model_code import _LayerCall
+    from .model_code import LayerCall
 
     spec = mapping(converter.facts, call)
     assert spec is not None
@@ -114,19 +114,19 @@ def layer_call(converter, call: ast.Call, prefix: list):
         if argument == "reuse":
             _reuse(converter, call, arguments, value)
             continue
-        if argument == tfapi.TRAINABLE_KW and converter._dropped(call, argument, value):
+        if argument == tfapi.TRAINABLE_KW and converter.dropped_argument(call, argument, value):
             continue  # `trainable=` the training flag: trainable, as the training build made it
-        converter._configuration_only(value, f"a layer_norm argument (`{argument}`) computed from a tensor")
+        converter.configuration_only(value, f"a layer_norm argument (`{argument}`) computed from a tensor")
         if argument in copied or argument == tfapi.TRAINABLE_KW:
-            keywords.append(f"{argument}={converter._tf2(value)}")
+            keywords.append(f"{argument}={converter.tf2_text(value)}")
         elif not is_none_literal(value):
             raise NotConvertible(value, f"`{argument}` has no Keras equivalent here")
-    constructor = f"{class_name(converter.facts)}({', '.join(keywords)})"
-    key = converter._key(prefix, arguments.get("scope"), spec.base_name, call)
+    constructor = f"{converter.layer_norm_name}({', '.join(keywords)})"
+    key = converter.scope_key(prefix, arguments.get("scope"), spec.base_name, call)
     activation = arguments.get("activation_fn")
     converter.uses_layer_norm = True
-    return _LayerCall(call, key, constructor, arguments["inputs"], None,
-                      None if activation is None or is_none_literal(activation) else converter._tf2(activation))
+    return LayerCall(call, key, constructor, arguments["inputs"], None,
+                      None if activation is None or is_none_literal(activation) else converter.tf2_text(activation))
 
 
 def _reuse(converter, call: ast.Call, arguments: dict, value: ast.expr) -> None:
@@ -146,4 +146,4 @@ def _reuse(converter, call: ast.Call, arguments: dict, value: ast.expr) -> None:
               if id(node) in inside and node is not call and mapping(facts, node) is not None]
     if not configuration or scope is None or is_none_literal(scope) or others:
         raise NotConvertible(call, REUSE_REFUSED)
-    converter._note_reuse_parameter(call, value)
+    converter.note_reuse_parameter(call, value)

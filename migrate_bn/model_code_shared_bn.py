@@ -40,7 +40,7 @@ from .script import NotConvertible
 
 if TYPE_CHECKING:
     from .facts import BatchNormSite
-    from .model_code import _Converter
+    from .model_code import FunctionConverter
 
 # tf.cond's parameters in TF1's order (`fn1`/`fn2`: TF 1.0's names for the branches).
 _COND_POSITIONS = ("pred", "true_fn", "false_fn", "strict", "name", "fn1", "fn2")
@@ -68,7 +68,7 @@ class CondPair:
     inference_call: ast.Call
 
 
-def cond_pairs(converter: "_Converter") -> dict[int, CondPair]:
+def cond_pairs(converter: "FunctionConverter") -> dict[int, CondPair]:
     """The function's conds whose two branches are each one batch-norm call (by the cond
     call's id). Whether the two calls are one layer is judged when the pair is converted,
     with the arg scopes open around it."""
@@ -103,13 +103,13 @@ def _lambda_call(branch: Optional[ast.expr]) -> Optional[ast.Call]:
     return None
 
 
-def pair_flag(converter: "_Converter", pair: CondPair) -> str:
+def pair_flag(converter: "FunctionConverter", pair: CondPair) -> str:
     """The training flag a pair's predicate is: a parameter of the function, or a local
     bound to `mode == ModeKeys.TRAIN` (the mode, then)."""
     predicate = pair.predicate
     if isinstance(predicate, ast.Name) and predicate.id in converter.parameters[1:]:
         return predicate.id
-    if converter.mode is not None and (converter._is_mode_test(predicate) or  # type: ignore[arg-type]
+    if converter.mode is not None and (converter.is_mode_test(predicate) or  # type: ignore[arg-type]
                                        (isinstance(predicate, ast.Name) and
                                         predicate.id in converter.flag_aliases)):
         return converter.mode
@@ -126,7 +126,7 @@ def member_ids(pairs: dict[int, CondPair]) -> set[int]:
     return found
 
 
-def merged_arguments(converter: "_Converter", call: ast.Call, site: "BatchNormSite") -> dict[str, ast.expr]:
+def merged_arguments(converter: "FunctionConverter", call: ast.Call, site: "BatchNormSite") -> dict[str, ast.expr]:
     """A batch-norm call's arguments with those the open arg scopes set for it filled in
     (the innermost scope wins, the call's own arguments win over any scope), as slim's
     `add_arg_scope` merges them. A scope's setting that names the training flag is refused
@@ -146,7 +146,8 @@ def merged_arguments(converter: "_Converter", call: ast.Call, site: "BatchNormSi
     return merged
 
 
-def arg_scoped_call(converter: "_Converter", call: ast.Call, site: "BatchNormSite") -> tuple[ast.Call, "BatchNormSite"]:
+def arg_scoped_call(converter: "FunctionConverter", call: ast.Call,
+                    site: "BatchNormSite") -> tuple[ast.Call, "BatchNormSite"]:
     """A batch-norm call as the arg scopes open around it make it: the call itself when
     they set nothing of batch norm's, else a call of the same function with the merged
     arguments by keyword (at the call's place), and its site."""
@@ -168,12 +169,12 @@ def _creates(value: Optional[ast.expr]) -> bool:
     return value is None or is_none_literal(value) or (isinstance(value, ast.Constant) and value.value is False)
 
 
-def _reuses(converter: "_Converter", value: Optional[ast.expr]) -> bool:
+def _reuses(converter: "FunctionConverter", value: Optional[ast.expr]) -> bool:
     """`reuse=True` or `reuse=tf.AUTO_REUSE`: the call takes the variables the other made."""
     return _is_true(value) or (value is not None and model_code_flags.is_auto_reuse(converter.facts, "reuse", value))
 
 
-def one_layer(converter: "_Converter", pair: CondPair) -> tuple[ast.Call, "BatchNormSite"]:
+def one_layer(converter: "FunctionConverter", pair: CondPair) -> tuple[ast.Call, "BatchNormSite"]:
     """The call and site of the one Keras layer a pair is (its training call with the arg
     scopes' settings and without `reuse`), or refused with what makes the two calls two."""
     sites = {id(site.node): site for site in converter.facts.batch_norm_sites}
@@ -224,20 +225,20 @@ def one_layer(converter: "_Converter", pair: CondPair) -> tuple[ast.Call, "Batch
     return synthetic, dataclasses.replace(training_site, node=synthetic, flag=pair.predicate)
 
 
-def pair_layer(converter: "_Converter", pair: CondPair, prefix: list):
-    """The one Keras layer of a pair (a model_code._LayerCall), called with the predicate
+def pair_layer(converter: "FunctionConverter", pair: CondPair, prefix: list):
+    """The one Keras layer of a pair (a model_code.LayerCall), called with the predicate
     as its `training` (the model's flag: a Python bool in Keras, as the tensor was in TF1)."""
-    from .model_code import _LayerCall
+    from .model_code import LayerCall
 
     call, site = one_layer(converter, pair)
-    constructor, _, activation, arguments = converter._layer_parts(call, site)
+    constructor, _, activation, arguments = converter.layer_parts(call, site)
     family = site.spec.family  # type: ignore[union-attr]
     name = arguments.get(tfapi.batch_norm_name_keyword(family))
-    key = converter._key(prefix, name, tfapi.BATCH_NORM_BASE_NAMES[family], call)
-    return _LayerCall(call, key, constructor, arguments["inputs"], pair.predicate, activation)
+    key = converter.scope_key(prefix, name, tfapi.BATCH_NORM_BASE_NAMES[family], call)
+    return LayerCall(call, key, constructor, arguments["inputs"], pair.predicate, activation)
 
 
-def refuse_reuse(converter: "_Converter", call: ast.Call) -> None:
+def refuse_reuse(converter: "FunctionConverter", call: ast.Call) -> None:
     """`reuse` on a batch-norm call outside a recognised pair: refused, saying why when it
     is half of a pair built before the cond that picks one."""
     facts = converter.facts
@@ -258,7 +259,7 @@ def refuse_reuse(converter: "_Converter", call: ast.Call) -> None:
     raise NotConvertible(call, REUSE_REFUSED)
 
 
-def _owns_its_scope(converter: "_Converter", call: ast.Call, site: "BatchNormSite") -> bool:
+def _owns_its_scope(converter: "FunctionConverter", call: ast.Call, site: "BatchNormSite") -> bool:
     """`reuse` given as configuration (a literal, `tf.AUTO_REUSE`, a parameter of the
     function's) to the function's only batch norm of a named scope (MAML's
     `normalize(inp, activation, reuse, scope)`): it says whether this call creates the
@@ -280,7 +281,7 @@ def _owns_its_scope(converter: "_Converter", call: ast.Call, site: "BatchNormSit
     return not others
 
 
-def _partner_before_cond(converter: "_Converter", name: str) -> Optional[ast.Call]:
+def _partner_before_cond(converter: "FunctionConverter", name: str) -> Optional[ast.Call]:
     """The other batch-norm call of a cond whose branches return `name` and another name
     bound to a batch-norm call in the function, when there is one."""
     facts = converter.facts

@@ -30,10 +30,10 @@ from .names import resolve
 from .script import NotConvertible, fresh_name
 
 if TYPE_CHECKING:
-    from .model_code import _Converter
+    from .model_code import FunctionConverter
 
 
-def _arguments(converter: "_Converter", statement: ast.With) -> Optional[dict]:
+def _arguments(converter: "FunctionConverter", statement: ast.With) -> Optional[dict]:
     """The arguments of a `variable_scope(...)` given a default name, by TF1's names; None
     for any other `with` (left to the plain variable_scope/name_scope reading)."""
     if len(statement.items) != 1 or not isinstance(statement.items[0].context_expr, ast.Call):
@@ -53,7 +53,7 @@ def _arguments(converter: "_Converter", statement: ast.With) -> Optional[dict]:
     return arguments
 
 
-def enter(converter: "_Converter", statement: ast.With, prefix: list,
+def enter(converter: "FunctionConverter", statement: ast.With, prefix: list,
           init: list[ast.stmt], call: list[ast.stmt]) -> Optional[list]:
     """The scope prefix inside `with variable_scope(scope, default_name, values[, reuse=...])
     [as sc]:`, with the statement binding its full name added to `init` and `call`; None
@@ -71,7 +71,7 @@ def enter(converter: "_Converter", statement: ast.With, prefix: list,
     if default is None and (name is None or is_none_literal(name)):
         raise NotConvertible(statement, "a variable_scope without a name or a default name")
     if name is not None:
-        converter._configuration_only(name, "a variable scope named by a tensor")
+        converter.configuration_only(name, "a variable scope named by a tensor")
         if isinstance(name, ast.Constant) and not (name.value is None or isinstance(name.value, str)):
             raise NotConvertible(name, "a variable scope named by something else than a string or None")
     target = statement.items[0].optional_vars
@@ -93,7 +93,7 @@ def enter(converter: "_Converter", statement: ast.With, prefix: list,
     elif isinstance(name, ast.Constant) or unique is None:  # a name, and no default to fall back on
         value = scope_concatenation(prefix + [name])
     else:  # configuration: the caller's name, or None for the default
-        value = ast.IfExp(ast.Compare(converter._tf2_names(name), [ast.IsNot()], [ast.Constant(None)]),
+        value = ast.IfExp(ast.Compare(converter.tf2_names(name), [ast.IsNot()], [ast.Constant(None)]),
                           scope_concatenation(prefix + [name]), unique)
     for body in (init, call):
         body.append(ast.Assign([ast.Name(local, ast.Store())], value, lineno=statement.lineno))
@@ -123,7 +123,7 @@ def _own(function: ast.FunctionDef) -> list[ast.AST]:
     return [node for node in ast.walk(function) if id(node) in own]
 
 
-def scope_attribute(converter: "_Converter", attribute: ast.Attribute) -> Optional[ast.expr]:
+def scope_attribute(converter: "FunctionConverter", attribute: ast.Attribute) -> Optional[ast.expr]:
     """`sc.name` as the local holding the scope's full name, `sc.original_name_scope` as
     that name and "/"; None for any other attribute."""
     if not (isinstance(attribute.value, ast.Name) and
@@ -136,7 +136,7 @@ def scope_attribute(converter: "_Converter", attribute: ast.Attribute) -> Option
     return None
 
 
-def with_scope_names(converter: "_Converter", targets: list[ast.expr]) -> list[ast.expr]:
+def with_scope_names(converter: "FunctionConverter", targets: list[ast.expr]) -> list[ast.expr]:
     """Assignment targets with `sc.name`/`sc.original_name_scope` replaced as in values
     (`end_points[sc.name + '/block1'] = net`); the targets themselves when none is read."""
 
@@ -149,7 +149,7 @@ def with_scope_names(converter: "_Converter", targets: list[ast.expr]) -> list[a
     return [Replace().visit(copy.deepcopy(target)) for target in targets]
 
 
-def refuse_arg_scope_around_helper(converter: "_Converter", helper: ast.FunctionDef, call: ast.Call) -> None:
+def refuse_arg_scope_around_helper(converter: "FunctionConverter", helper: ast.FunctionDef, call: ast.Call) -> None:
     """A model function called under an open `arg_scope` that sets arguments of the layers
     it builds (itself or through its own helpers): TF1 applied them inside the call, but a
     helper's methods are written once, without the caller's arg scopes, so they would be
@@ -192,7 +192,7 @@ def refuse_arg_scope_around_helper(converter: "_Converter", helper: ast.Function
 
 # --- arg_scope on the project's own add_arg_scope functions --------------------------------
 
-def _enclosing_arg_scopes(converter: "_Converter", call: ast.Call) -> list[ast.Call]:
+def _enclosing_arg_scopes(converter: "FunctionConverter", call: ast.Call) -> list[ast.Call]:
     """The `arg_scope(...)` calls of the function's own `with` statements around `call`,
     outermost first (the arg scopes open at the call, as far as this function opens them)."""
     from .model_code_decorators import is_arg_scope
@@ -212,7 +212,7 @@ def _named(arg_scope: ast.Call) -> set[str]:
     return {element.id for element in arg_scope.args[0].elts if isinstance(element, ast.Name)}
 
 
-def arg_scope_arguments(converter: "_Converter", helper: ast.FunctionDef, call: ast.Call, bound: dict,
+def arg_scope_arguments(converter: "FunctionConverter", helper: ast.FunctionDef, call: ast.Call, bound: dict,
                         flag: Optional[str]) -> dict:
     """The arguments of a call of a model function of the module (slim's `@add_arg_scope`)
     with what the arg scopes the function opens around it give it (`with
@@ -256,7 +256,7 @@ def reads_arg_scope(facts, arg_scope: ast.Call) -> bool:
 
 # --- slim's batch norm under an arg_scope (`arg_scope([slim.batch_norm], is_training=...)`) -----
 
-def batch_norm_settings(converter: "_Converter", function: ast.expr) -> dict:
+def batch_norm_settings(converter: "FunctionConverter", function: ast.expr) -> dict:
     """What the open arg scopes give slim's batch norm called as a layer's normalizer_fn
     `function`, the innermost scope winning, as add_arg_scope merges them
     (model_code_layers.with_arg_scopes); {} for a batch norm that is not slim's (tf.layers'

@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Optional
 
 from .script import NotConvertible
 
-if TYPE_CHECKING:  # the converter is model_code._Converter (model_code imports this module)
+if TYPE_CHECKING:  # the converter is model_code.FunctionConverter (model_code imports this module)
     from .facts import ModuleFacts
-    from .model_code import _Converter
+    from .model_code import FunctionConverter
 
 # Methods that add to a local list or dict (`layers.append(net)`, `end_points.update(...)`).
 CONTAINER_METHODS = frozenset({"append", "extend", "insert", "update"})
@@ -36,7 +36,7 @@ CONTAINER_METHODS = frozenset({"append", "extend", "insert", "update"})
 TENSOR_STATEMENT_METHODS = frozenset({"set_shape"})
 
 
-def follow(converter: "_Converter", statement: ast.stmt, init: list[ast.stmt], call: list[ast.stmt]) -> bool:
+def follow(converter: "FunctionConverter", statement: ast.stmt, init: list[ast.stmt], call: list[ast.stmt]) -> bool:
     """Add `statement` to the `__init__` (`init`) and `call` bodies where it acts as in
     TF1; False when it is not one of these statements (the caller refuses it). Raises
     NotConvertible for one of them that cannot be kept faithfully."""
@@ -79,11 +79,11 @@ def follow(converter: "_Converter", statement: ast.stmt, init: list[ast.stmt], c
             mirrored = _length_mirror(converter, container, statement)
             if mirrored is not None:
                 init.append(mirrored)
-                _counted(converter).add(container)
+                converter.counted_lists.add(container)
             else:
-                _counted(converter).discard(container)
+                converter.counted_lists.discard(container)
             converter.tensors.add(container)  # a list or dict of tensors (end points): `call`'s
-            call.append(converter._tf2_names(copy.deepcopy(statement)))  # type: ignore[arg-type]
+            call.append(converter.tf2_names(copy.deepcopy(statement)))  # type: ignore[arg-type]
         else:
             _in_both(converter, statement, init, call)
         return True
@@ -92,12 +92,12 @@ def follow(converter: "_Converter", statement: ast.stmt, init: list[ast.stmt], c
         arguments = list(value.args) + [keyword.value for keyword in value.keywords]
         if any(_builds_or_reads(converter, argument, tensors) for argument in arguments):
             raise NotConvertible(statement, f"`{value.func.attr}` given a value computed from a tensor")
-        call.append(converter._tf2_names(copy.deepcopy(statement)))  # type: ignore[arg-type]
+        call.append(converter.tf2_names(copy.deepcopy(statement)))  # type: ignore[arg-type]
         return True
     return False
 
 
-def augmented(converter: "_Converter", statement: ast.stmt, prefix: list, init: list[ast.stmt],
+def augmented(converter: "FunctionConverter", statement: ast.stmt, prefix: list, init: list[ast.stmt],
               call: list[ast.stmt]) -> bool:
     """`h0 += conv(...)` on a tensor: followed as `h0 = h0 + conv(...)` is (a tf.Tensor has
     no in-place operators, so TF1 computed a new tensor), kept as written in `call` with its
@@ -108,7 +108,7 @@ def augmented(converter: "_Converter", statement: ast.stmt, prefix: list, init: 
         return False
     tensors = _tensor_names(converter)
     if statement.target.id in converter.tensors:
-        value = converter._tensor_expression(statement.value, prefix, init)
+        value = converter.tensor_expression(statement.value, prefix, init)
         call.append(ast.AugAssign(ast.Name(statement.target.id, ast.Store()), statement.op, value))
         return True
     if statement.target.id in tensors or _builds_or_reads(converter, statement.value, tensors):
@@ -117,7 +117,7 @@ def augmented(converter: "_Converter", statement: ast.stmt, prefix: list, init: 
     return True
 
 
-def _delete_item(converter: "_Converter", statement: ast.Delete, tensors: set[str], init: list[ast.stmt],
+def _delete_item(converter: "FunctionConverter", statement: ast.Delete, tensors: set[str], init: list[ast.stmt],
                  call: list[ast.stmt]) -> bool:
     """`del reduction_axes[axis]` on a list the function built itself (a parameter's or the
     module's list would lose an item at every call): in `call` alone when the list is
@@ -135,14 +135,14 @@ def _delete_item(converter: "_Converter", statement: ast.Delete, tensors: set[st
     return True
 
 
-def _in_both(converter: "_Converter", statement: ast.stmt, init: list[ast.stmt], call: list[ast.stmt]) -> None:
+def _in_both(converter: "FunctionConverter", statement: ast.stmt, init: list[ast.stmt], call: list[ast.stmt]) -> None:
     """Configuration code: in `__init__` and in `call`, its `tf.` names as TF2 spells them."""
-    kept = converter._tf2_names(copy.deepcopy(statement))
+    kept = converter.tf2_names(copy.deepcopy(statement))
     init.append(kept)  # type: ignore[arg-type]
     call.append(copy.deepcopy(kept))  # type: ignore[arg-type]
 
 
-def _tensor_names(converter: "_Converter") -> set[str]:
+def _tensor_names(converter: "FunctionConverter") -> set[str]:
     """The names `call` alone has: tensors, and the training flag under its names."""
     flags = {converter.flag} if converter.flag is not None else set()
     if converter.mode is not None:
@@ -150,7 +150,7 @@ def _tensor_names(converter: "_Converter") -> set[str]:
     return set(converter.tensors) | flags | set(converter.flag_aliases)
 
 
-def _builds_or_reads(converter: "_Converter", node: ast.AST, tensors: set[str]) -> bool:
+def _builds_or_reads(converter: "FunctionConverter", node: ast.AST, tensors: set[str]) -> bool:
     from .model_code import layer_kind
 
     return any(isinstance(inner, ast.Name) and inner.id in tensors for inner in ast.walk(node)) or \
@@ -198,7 +198,7 @@ def own_nodes(function: ast.FunctionDef) -> set[int]:
     return {id(node) for node in ast.walk(function)} - nested
 
 
-def _nested_function(converter: "_Converter", function: ast.FunctionDef, init: list[ast.stmt],
+def _nested_function(converter: "FunctionConverter", function: ast.FunctionDef, init: list[ast.stmt],
                      call: list[ast.stmt]) -> None:
     """A function defined in the model function. One that builds layers is a helper
     (`nested_helpers`): its statement goes. One that does not is tensor code, kept as
@@ -245,7 +245,7 @@ def _closure(enclosing: ast.FunctionDef, function: ast.FunctionDef,
                             isinstance(node.ctx, ast.Load) and node.id not in own - shared and node.id in around})
 
 
-def static_shape_reason(converter: "_Converter", node: ast.AST, what: str) -> str:
+def static_shape_reason(converter: "FunctionConverter", node: ast.AST, what: str) -> str:
     """`what`, said more exactly when the configuration value reads its tensors only
     through their static shape (`x.shape[-1]`, `x.get_shape()`, or a function of the
     module that returns one, such as `_int_shape(x)[3]`): a Python int in TF1, which the
@@ -284,7 +284,7 @@ def _returns_static_shape(facts: "ModuleFacts", name: str) -> bool:
                isinstance(inner.value, ast.Name) and inner.value.id == parameter for inner in ast.walk(body[0].value))
 
 
-def loop_refusal(converter: "_Converter", loop: ast.For) -> str:
+def loop_refusal(converter: "FunctionConverter", loop: ast.For) -> str:
     """Why a loop over a tensor is refused. Over the function's input itself, that input
     was a list of tensors (TF1 graph tensors cannot be iterated): each item builds layers
     of its own, whose number the Keras model, building its layers before it sees its
@@ -295,10 +295,10 @@ def loop_refusal(converter: "_Converter", loop: ast.For) -> str:
     return "a loop over a tensor"
 
 
-def mentions_tensor(converter: "_Converter", node: ast.AST) -> bool:
+def mentions_tensor(converter: "FunctionConverter", node: ast.AST) -> bool:
     """Does `node` read a tensor? `len(layers)` of a list of tensors whose length
     `__init__` keeps (`_length_mirror`) does not: it is configuration."""
-    counted = _counted(converter)
+    counted = converter.counted_lists
     skipped = {id(inner.args[0]) for inner in ast.walk(node) if isinstance(inner, ast.Call) and
                isinstance(inner.func, ast.Name) and inner.func.id == "len" and len(inner.args) == 1 and
                isinstance(inner.args[0], ast.Name) and inner.args[0].id in counted}
@@ -306,19 +306,14 @@ def mentions_tensor(converter: "_Converter", node: ast.AST) -> bool:
                for inner in ast.walk(node))
 
 
-def _counted(converter: "_Converter") -> set[str]:
-    """The lists of tensors whose length `__init__` keeps, for this conversion."""
-    return converter.__dict__.setdefault("counted_lists", set())
-
-
-def _length_mirror(converter: "_Converter", container: str, statement: ast.stmt) -> Optional[ast.stmt]:
+def _length_mirror(converter: "FunctionConverter", container: str, statement: ast.stmt) -> Optional[ast.stmt]:
     """For `layers.append(net)`: `layers.append(None)`, which keeps in `__init__` the
     length TF1 code reads as configuration (`variable_scope("encoder_%d" % len(layers))`).
     Only for a list the function creates empty once (`layers = []`, never rebound) and
     grows one item at a time; None otherwise."""
     value = statement.value  # type: ignore[attr-defined]
     if value.func.attr not in ("append", "insert") or value.keywords or \
-            (container in converter.tensors and container not in _counted(converter)):
+            (container in converter.tensors and container not in converter.counted_lists):
         return None
     stores = [node for node in ast.walk(converter.function) if isinstance(node, ast.Name) and
               node.id == container and not isinstance(node.ctx, ast.Load)]
@@ -365,7 +360,7 @@ def _arguments(statement: ast.stmt) -> list[ast.expr]:
     return list(value.args) + [keyword.value for keyword in value.keywords]
 
 
-def _layer_kind_in(converter: "_Converter", node: ast.AST) -> bool:
+def _layer_kind_in(converter: "FunctionConverter", node: ast.AST) -> bool:
     from .model_code import layer_kind
 
     return any(layer_kind(converter.facts, inner) for inner in ast.walk(node))

@@ -32,7 +32,7 @@ from .names import resolve
 from .script import NotConvertible, fresh_name, names_used
 
 if TYPE_CHECKING:
-    from .model_code import _Converter
+    from .model_code import FunctionConverter
 
 CLASS_NAME = "ScopedVariable"
 
@@ -167,7 +167,7 @@ def creates_variables(facts: ModuleFacts, function: ast.FunctionDef, made: dict[
                                                   and node.func.id in made) for node in ast.walk(function))
 
 
-def variable_call(converter: "_Converter", value: ast.expr) -> Optional[tuple[ast.Call, list]]:
+def variable_call(converter: "FunctionConverter", value: ast.expr) -> Optional[tuple[ast.Call, list]]:
     """The `tf.get_variable` call an assigned value makes, and the variable scope a factory
     opens around it: the call itself, or a factory's with the factory's parameters replaced
     by what the call passes (or their defaults; a default for None as `d if p is None else p`
@@ -223,15 +223,15 @@ def variable_call(converter: "_Converter", value: ast.expr) -> Optional[tuple[as
 
 # --- the conversion of one assignment ---------------------------------------------------------
 
-def convert_assignment(converter: "_Converter", statement: ast.Assign, found: tuple[ast.Call, list], prefix: list,
-                       init: list, call: list) -> None:
+def convert_assignment(converter: "FunctionConverter", statement: ast.Assign, found: tuple[ast.Call, list],
+                       prefix: list, init: list, call: list) -> None:
     """`w = tf.get_variable(name, shape, ...)`: the holder added in `__init__` under the
     variable's TF1 name, and `w = ScopedVariable.of(self, name, shape)` in `call`."""
     from .model_code import scope_concatenation
     facts = converter.facts
     variable, scope = found
     if scope:
-        converter._configuration_only(scope[0], "a variable scope named by a tensor")
+        converter.configuration_only(scope[0], "a variable scope named by a tensor")
     if len(statement.targets) != 1 or not isinstance(statement.targets[0], ast.Name):
         raise NotConvertible(statement, "a variable assigned to something other than one name")
     arguments = binding.named_arguments(variable, tfapi.GET_VARIABLE_POSITIONS)
@@ -250,8 +250,8 @@ def convert_assignment(converter: "_Converter", statement: ast.Assign, found: tu
     if leaf is None:
         raise NotConvertible(statement, "a `tf.get_variable` name that is not a literal string, or one followed "
                                         "by configuration (ckpt-convert finds the model's own variables by name)")
-    converter._configuration_only(name, "a variable named by a tensor")  # type: ignore[arg-type]
-    name_text = ast.unparse(converter._tf2_names(copy.deepcopy(name)))  # type: ignore[arg-type]
+    converter.configuration_only(name, "a variable named by a tensor")  # type: ignore[arg-type]
+    name_text = ast.unparse(converter.tf2_names(copy.deepcopy(name)))  # type: ignore[arg-type]
     if isinstance(name, ast.Constant) and "/" in name.value:  # `"Generator/W"`: scope "Generator", name "W"
         name_text = repr(leaf)  # Keras weight names hold no "/"; the model's attribute keeps the whole name
     if shape is None or is_none_literal(shape):
@@ -267,7 +267,7 @@ def convert_assignment(converter: "_Converter", statement: ast.Assign, found: tu
     if initializer is None or is_none_literal(initializer):
         keras = f"{converter.tf}.keras.initializers.{tfapi.GET_VARIABLE_DEFAULT_INITIALIZER}"
     else:
-        converter._configuration_only(initializer, "a variable's initializer computed from a tensor")
+        converter.configuration_only(initializer, "a variable's initializer computed from a tensor")
         notes: list[str] = []
         keras = keras_initializer(facts, initializer, notes)
         if notes:
@@ -282,7 +282,7 @@ def convert_assignment(converter: "_Converter", statement: ast.Assign, found: tu
     init.append(added)
     if any(_is_get_variable(facts, node) for node in ast.walk(shape)):
         raise NotConvertible(shape, "a variable created inside another's shape")
-    shape_text = converter._tensor_expression(shape, prefix, init)
+    shape_text = converter.tensor_expression(shape, prefix, init)
     fetched = ast.parse(f"{holder}.of(self, KEY, SHAPE)", mode="eval").body
     fetched.args[1], fetched.args[2] = copy.deepcopy(key), shape_text  # type: ignore[attr-defined]
     call.append(ast.Assign(statement.targets, fetched, None))
@@ -315,7 +315,7 @@ def clash(entries: set[str], layer_leaves: set[str]) -> Optional[str]:
 
 # --- raw ops ------------------------------------------------------------------------------
 
-def plain_call(converter: "_Converter", original: ast.Call, copied: ast.Call) -> None:
+def plain_call(converter: "FunctionConverter", original: ast.Call, copied: ast.Call) -> None:
     """A call in the model's computation that builds no layer. A raw op of
     `tfapi.TF2_RAW_OPS` (or `bias_add`): its weight must be the model's own (not an argument
     of the function), and TF1's renamed keywords are spelled as TF2 spells them in `copied`.

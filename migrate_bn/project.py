@@ -102,6 +102,36 @@ class Project:
         self._files.clear()
         return refresh(self)
 
+    # --- what a refresh reads and drops (model/refresh.py) ----------------------------
+
+    def cached_modules(self) -> set[str]:
+        """The modules with a summary or an import scan here."""
+        return set(self._summaries) | set(self._imported_files)
+
+    def summary_dependencies(self) -> Iterator[tuple[str, set[str]]]:
+        """Each summarized module, with the project files its own imports resolved to."""
+        return iter(self._dependencies.items())
+
+    def forget_changed_lookups(self) -> set[str]:
+        """Look every module lookup up again and forget those that now answer differently
+        (a file came or went); the importing directories that asked them."""
+        directories: set[str] = set()
+        for (directory, module), found in list(self._module_files.items()):
+            if Resolver(self, os.path.join(directory, "__lookup__.py"))._find_module_file(module) != found:
+                del self._module_files[(directory, module)]
+                directories.add(directory)
+        return directories
+
+    def forget(self, stale: set[str], changed: frozenset[str]) -> None:
+        """Drop the summaries and import scans of the `stale` modules, and what was read
+        of the `changed` files (their batch-norm word test, their parse)."""
+        for cache in (self._summaries, self._dependencies, self._imported_files):
+            for path in stale & set(cache):
+                del cache[path]
+        for path in changed:
+            self._holds_words.pop(path, None)
+            self.views.forget(path)
+
     def marked(self, directory: str) -> bool:
         """Does `directory` hold a root marker (ROOT_MARKERS)?"""
         found = self._marked.get(directory)

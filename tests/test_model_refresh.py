@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from migrate_bn.api import analyze
-from migrate_bn.model.program import _PROGRAMS
+from migrate_bn.model.program import programs_of
 from migrate_bn.project import Project
 from test_programs import IMPORTER, MODELS, MODELS_PLAIN, rewrite  # conftest.py makes it importable
 
@@ -86,7 +86,7 @@ def test_nothing_changed_keeps_every_per_module_cache(tmp_path: Path) -> None:
     ops, main = tmp_path / "ops.py", tmp_path / "main.py"
     first = (_codes(project, ops), _codes(project, main))
     summaries = dict(project._summaries)
-    (program,) = _PROGRAMS[project].values()
+    (program,) = programs_of(project)
     modules, calls = dict(program._modules), dict(program._calls)
     misses = project.views.misses
     changes = project.refresh()
@@ -104,7 +104,7 @@ def test_a_change_drops_only_the_modules_that_depend_on_it(tmp_path: Path) -> No
     project = Project(watch=True)
     _codes(project, tmp_path / "ops.py")
     _codes(project, tmp_path / "main.py")
-    (program,) = _PROGRAMS[project].values()
+    (program,) = programs_of(project)
     train, models = str(tmp_path / "train.py"), str(tmp_path / "models.py")
     kept = program._calls[train]
     assert models in project._summaries

@@ -42,6 +42,11 @@ def resolve_project_aliases(imports: ImportTable, resolver) -> None:
             imports._bind(local, found)
 
 
+def forget(project) -> None:
+    """Files changed on disk (model/refresh.py): the project's answers are found again."""
+    _ANSWERS.pop(project, None)
+
+
 def _bound_module(resolver, path: str, name: str, depth: int) -> Optional[str]:
     answers = _ANSWERS.setdefault(resolver.project, {})
     key = (path, name)

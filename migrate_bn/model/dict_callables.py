@@ -23,7 +23,8 @@ import ast
 import os
 from typing import TYPE_CHECKING, Iterator, Optional
 
-from .program import MAX_FILES, _Module, program_of, project_files
+from .program import MAX_FILES, ProgramModule, program_of
+from .project_graphs import project_files
 
 if TYPE_CHECKING:
     from ..facts import ModuleFacts, Scope
@@ -75,12 +76,12 @@ def _producer(program, path: str, name: str, key: str) -> tuple[Optional["Produc
     for other in _files_mentioning(program.root, (name.encode(), key.encode())):
         if other == path:
             continue
-        module = program._module(other)
+        module = program.module(other)
         if module is None:
             continue
         consulted.append(other)
         for value, scope in _stored_values(program, module, path, name, key):
-            targets = list(program._callees(module, ast.Call(func=value, args=[], keywords=[]), scope))
+            targets = list(program.callees(module, ast.Call(func=value, args=[], keywords=[]), scope))
             if len(targets) != 1:
                 continue
             producer = program.project.summary(targets[0][0]).get(targets[0][1])
@@ -102,7 +103,7 @@ def _files_mentioning(root: str, words: tuple[bytes, ...]) -> Iterator[str]:
             yield os.path.abspath(file_path)
 
 
-def _stored_values(program, module: _Module, path: str, name: str,
+def _stored_values(program, module: ProgramModule, path: str, name: str,
                    key: str) -> Iterator[tuple[ast.expr, "Scope"]]:
     """The values the module stores under `key` in a dict it passes as `params` to a call
     that also gets `model_fn=<path's function name>`."""
@@ -117,7 +118,7 @@ def _stored_values(program, module: _Module, path: str, name: str,
             yield from _values_under(scope, params.id, key)
 
 
-def _names_function(program, module: _Module, node: ast.expr, scope: "Scope", path: str, name: str) -> bool:
+def _names_function(program, module: ProgramModule, node: ast.expr, scope: "Scope", path: str, name: str) -> bool:
     """Does the expression name function `name` of module `path` (`dcgan.dcgan_fn`, or a
     name imported from it)? Told from the import alone: the module being analysed is not
     built again."""

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Optional
 
 from ..binding import bind, def_signature
 from .attributes import self_attribute
-from .program import Program, _class_named, _Module, gan_style, program_of, star_imports
+from .program import Program, ProgramModule, class_named, gan_style, program_of, star_imports
 
 if TYPE_CHECKING:
     from ..facts import ModuleFacts, Scope, SessionRun
@@ -64,7 +64,7 @@ class FedTrue:
 class _Built:
     """A class the call builds, with its constructor's parameters as constants."""
 
-    module: _Module
+    module: ProgramModule
     cls: "Scope"
     env: dict
 
@@ -139,7 +139,7 @@ def _object_flag(facts: "ModuleFacts", run: "SessionRun", key: ast.Attribute,
     if found is None:
         return None
     program, path = found
-    module = _Module(path, facts, star_imports(facts.tree, facts.text))
+    module = ProgramModule(path, facts, star_imports(facts.tree, facts.text))
     built = _built(program, module, call, run.scope, {}, 0)
     if not built or not all(_flag_attribute(program, one, key.attr) for one in built):
         return None
@@ -194,20 +194,20 @@ def _bind(call: ast.Call, function: "Scope", env: dict, bound_method: bool) -> O
     return values
 
 
-def _built(program: Program, module: _Module, call: ast.Call, scope: "Scope", env: dict,
+def _built(program: Program, module: ProgramModule, call: ast.Call, scope: "Scope", env: dict,
            depth: int) -> Optional[list[_Built]]:
     """The project classes a call returns an object of, each with its constructor's
     arguments; None when some return cannot be told."""
     if depth > _MAX_DEPTH:
         return None
-    targets = list(program._callees(module, call, scope))
+    targets = list(program.callees(module, call, scope))
     if len(targets) != 1:
         return None
-    target = program._module(targets[0][0])
+    target = program.module(targets[0][0])
     if target is None:
         return None
     name = targets[0][1]
-    cls = _class_named(target.facts, name)
+    cls = class_named(target.facts, name)
     if cls is not None:
         init = _init_of(program, target, cls, depth)
         if init is None:
@@ -257,22 +257,22 @@ def _returns(function: "Scope") -> list[ast.expr]:
     return found
 
 
-def _base(program: Program, module: _Module, cls: "Scope", node: ast.expr,
-          depth: int) -> Optional[tuple[_Module, "Scope"]]:
+def _base(program: Program, module: ProgramModule, cls: "Scope", node: ast.expr,
+          depth: int) -> Optional[tuple[ProgramModule, "Scope"]]:
     """The project class a base-class expression names."""
     if depth > _MAX_DEPTH:
         return None
     probe = ast.Call(func=node, args=[], keywords=[])
-    targets = list(program._callees(module, probe, cls.parent or module.facts.module))
+    targets = list(program.callees(module, probe, cls.parent or module.facts.module))
     if len(targets) != 1:
         return None
-    target = program._module(targets[0][0])
-    found = _class_named(target.facts, targets[0][1]) if target is not None else None
+    target = program.module(targets[0][0])
+    found = class_named(target.facts, targets[0][1]) if target is not None else None
     return (target, found) if target is not None and found is not None else None
 
 
-def _bases(program: Program, module: _Module, cls: "Scope",
-           depth: int) -> Optional[list[tuple[_Module, "Scope"]]]:
+def _bases(program: Program, module: ProgramModule, cls: "Scope",
+           depth: int) -> Optional[list[tuple[ProgramModule, "Scope"]]]:
     """The class's project bases; None when one is neither `object` nor a project class."""
     found = []
     for node in cls.node.bases:  # type: ignore[attr-defined]
@@ -285,8 +285,8 @@ def _bases(program: Program, module: _Module, cls: "Scope",
     return found
 
 
-def _hierarchy(program: Program, module: _Module, cls: "Scope",
-               depth: int = 0) -> Optional[list[tuple[_Module, "Scope"]]]:
+def _hierarchy(program: Program, module: ProgramModule, cls: "Scope",
+               depth: int = 0) -> Optional[list[tuple[ProgramModule, "Scope"]]]:
     """The class and all its bases, when every base is known."""
     if depth > _MAX_DEPTH:
         return None
@@ -302,7 +302,8 @@ def _hierarchy(program: Program, module: _Module, cls: "Scope",
     return result
 
 
-def _init_of(program: Program, module: _Module, cls: "Scope", depth: int) -> Optional[tuple[_Module, "Scope"]]:
+def _init_of(program: Program, module: ProgramModule, cls: "Scope",
+             depth: int) -> Optional[tuple[ProgramModule, "Scope"]]:
     """The `__init__` a construction of the class runs: its own, or its one base's."""
     if depth > _MAX_DEPTH:
         return None
@@ -328,7 +329,7 @@ def _attribute_value(program: Program, built: _Built, attribute: str, depth: int
     return _set_by_init(program, built.module, built.cls, built.env, attribute, depth)
 
 
-def _set_by_init(program: Program, module: _Module, cls: "Scope", env: dict, attribute: str,
+def _set_by_init(program: Program, module: ProgramModule, cls: "Scope", env: dict, attribute: str,
                  depth: int) -> object:
     if depth > _MAX_DEPTH:
         return UNKNOWN
@@ -359,8 +360,8 @@ def _set_by_init(program: Program, module: _Module, cls: "Scope", env: dict, att
     return UNKNOWN
 
 
-def _base_init_call(program: Program, module: _Module, cls: "Scope", call: ast.Call,
-                    depth: int) -> Optional[tuple[_Module, "Scope", bool]]:
+def _base_init_call(program: Program, module: ProgramModule, cls: "Scope", call: ast.Call,
+                    depth: int) -> Optional[tuple[ProgramModule, "Scope", bool]]:
     """`Base.__init__(self, ...)` or `super().__init__(...)` in `cls`'s `__init__`: the
     base, and whether the call binds `self` itself."""
     func = call.func

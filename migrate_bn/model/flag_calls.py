@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 from ..binding import bind, def_signature
 from .attributes import build_time_assignment, self_attribute
-from .program import Program, _class_named, _Module, program_of, star_imports, top_level_name
+from .program import Program, ProgramModule, class_named, program_of, star_imports, top_level_name
 from .structure import scope_within
 
 if TYPE_CHECKING:
@@ -66,11 +66,11 @@ def constant_flag_calls(facts: "ModuleFacts") -> list[ConstantCall]:
     if found is None:
         return []
     program, path = found
-    module = _Module(path, facts, star_imports(facts.tree, facts.text))
+    module = ProgramModule(path, facts, star_imports(facts.tree, facts.text))
     calls = []
     values: dict[tuple, set] = {}
     for call, scope in facts.calls:
-        for target in program._callees(module, call, scope):
+        for target in program.callees(module, call, scope):
             if target[0] == path:
                 continue
             if program.may_build_batch_norm(target[0]):
@@ -109,7 +109,7 @@ def _flag_parameter(program: Program, target: tuple) -> Optional[tuple]:
     path, name = target
     if not program.may_build_batch_norm(path):
         return None
-    module = program._module(path)
+    module = program.module(path)
     if module is None:
         return None
     facts = module.facts
@@ -120,7 +120,7 @@ def _flag_parameter(program: Program, target: tuple) -> Optional[tuple]:
         if parameter is None:
             return None
         return parameter, _identity, def_signature(function.node), f"{where}:{function.node.lineno}"
-    cls = _class_named(facts, name)
+    cls = class_named(facts, name)
     init = cls.functions.get("__init__") if cls is not None else None
     if init is None:
         return None

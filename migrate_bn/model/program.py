@@ -44,6 +44,7 @@ from ..prefilter import may_matter
 from ..project import Resolver, read_bytes
 from ..source import SourceError
 from .import_reach import ImportReach
+from .project_graphs import project_files
 
 if TYPE_CHECKING:
     from ..facts import LocalCall, ModuleFacts, Scope
@@ -66,7 +67,11 @@ Node = tuple  # (path, top-level name): a function or class of a project module
 
 
 @dataclass
-class _Module:
+class ProgramModule:
+    """A module of the program as the questions that follow its calls read it (here, and
+    in `flag_calls`, `fed_flags` and `dict_callables`): its path, its facts, and the
+    modules it star-imports, where a name it binds nowhere else is followed."""
+
     path: str
     facts: "ModuleFacts"
     star_imports: list[str] = field(default_factory=list)  # the modules `from X import *` names
@@ -92,10 +97,10 @@ class Program:
     def __init__(self, project: "Project", root: str) -> None:
         self.project = project
         self.root = root
-        self._modules: dict[str, Optional[_Module]] = {}
+        self._modules: dict[str, Optional[ProgramModule]] = {}
         self._names: dict[str, Optional[_Names]] = {}
         # Modules the reach reads: facts without the project's batch-norm producers.
-        self._calls: dict[str, Optional[_Module]] = {}
+        self._calls: dict[str, Optional[ProgramModule]] = {}
         # The identifiers of an ASCII module without a star import (None: any other).
         self._words: dict[str, Optional[frozenset[bytes]]] = {}
         self._batch_norm_words: dict[str, bool] = {}
@@ -135,14 +140,14 @@ class Program:
         for entry, chain in entries:
             if any(self._mentions_arg_scope(module) for module in chain):
                 return None
-            module = self._module(entry)
+            module = self.module(entry)
             if module is None or gan_style(module.facts):
                 return None  # a GAN samples with batch statistics by design: unknown
-        own = self._module(os.path.abspath(path))
+        own = self.module(os.path.abspath(path))
         if own is None or gan_style(own.facts):
             return None
         for entry, chain in entries:
-            module = self._module(entry)
+            module = self.module(entry)
             if module is not None and module.facts.evaluation_runs():
                 return chain
         return None
@@ -173,6 +178,30 @@ class Program:
         self._reaches.clear()
         self._imports.forget(changed, files_came_or_went)
 
+    def cached_modules(self) -> set[str]:
+        """The modules whose facts, calls or names this program holds (model/refresh.py)."""
+        return set(self._modules) | set(self._calls) | set(self._names)
+
+    def module_dependencies(self) -> Iterator[tuple[str, set[str]]]:
+        """Each module held, with the project files one of its facts or names resolved
+        through (a module built twice, for its calls and in full, comes twice)."""
+        for path, found in self._depends.items():
+            for files in found:
+                yield path, files
+
+    def forget(self, stale: set[str], changed: frozenset[str], files_came_or_went: bool) -> None:
+        """Files changed on disk (model/refresh.py): drop the entries of the `stale`
+        modules, the byte tests of the `changed` files, and everything derived from many
+        modules (rebuilt on demand from the entries that stayed)."""
+        for cache in (self._modules, self._calls, self._names, self._depends):
+            for path in stale & set(cache):
+                del cache[path]
+        for path in changed:
+            self._words.pop(path, None)
+            self._batch_norm_words.pop(path, None)
+        self.answers.clear()
+        self.forget_reach(changed, files_came_or_went)
+
     def _mentions_arg_scope(self, path: str) -> bool:
         module = self._calls_of(path)
         return module is None or "arg_scope" in module.facts.text
@@ -202,7 +231,7 @@ class Program:
             return reach
         pending: list[tuple[Node, list[str]]] = []
         for call, scope in module.facts.calls:
-            for target in self._callees(module, call, scope):
+            for target in self.callees(module, call, scope):
                 if target[0] != path:
                     pending.append((target, [path]))
         while pending:
@@ -214,7 +243,7 @@ class Program:
             if target_module is None:
                 continue
             for call, scope in self._calls_in(target_module, node[1]):
-                for callee in self._callees(target_module, call, scope):
+                for callee in self.callees(target_module, call, scope):
                     if callee not in reach:
                         pending.append((callee, via + [node[0]] if node[0] not in via else via))
         return reach
@@ -247,7 +276,10 @@ class Program:
             self._batch_norm_words[path] = found
         return found
 
-    def _module(self, path: str) -> Optional[_Module]:
+    def module(self, path: str) -> Optional[ProgramModule]:
+        """The project module `path` with its full facts (built once, with its summary and
+        analysis: `project.built`); None when it cannot be read, or while it is being built
+        (an import cycle)."""
         if path in self._modules:
             if self._modules[path] is None:
                 self.project.built.cut()
@@ -257,7 +289,7 @@ class Program:
         self._modules[path] = module
         return module
 
-    def _built(self, path: str, resolver, shared: bool = False) -> Optional[_Module]:
+    def _built(self, path: str, resolver, shared: bool = False) -> Optional[ProgramModule]:
         """The module's facts, its names resolved by `resolver`; None when it cannot be
         read. `shared`: `resolver` is the project's, and the facts are built once with
         the module's summary and analysis (`project.built`)."""
@@ -275,9 +307,9 @@ class Program:
         self._depends.setdefault(path, []).append(resolver.dependencies)  # filled as the facts resolve
         module_facts = built.build(path, source, view, resolver) if shared else \
             facts_module.build(view.tree, view.text, resolver)
-        return _Module(path, module_facts, star_imports(view.tree, view.text))
+        return ProgramModule(path, module_facts, star_imports(view.tree, view.text))
 
-    def _calls_of(self, path: str) -> Optional[_Module]:
+    def _calls_of(self, path: str) -> Optional[ProgramModule]:
         """The module's facts as far as the reach reads them: its calls and what their
         names resolve to, its train ops and session runs, its text. Built without asking
         which imported functions build batch norm (`_CallsOnly`), which would summarize
@@ -295,7 +327,7 @@ class Program:
                                    self.project.built.view(path, source) is not None):
             # Its full facts cost more, but its analysis takes them, or built them
             # already (`project.built`).
-            module = self._module(path)
+            module = self.module(path)
         else:
             module = self._built(path, _CallsOnly(self.project, path))
         self._calls[path] = module
@@ -343,17 +375,18 @@ class Program:
         words = self._words[path]
         return words is None or name.encode("ascii", "replace") in words
 
-    def _calls_in(self, module: _Module, name: str) -> Iterator[tuple[ast.Call, "Scope"]]:
+    def _calls_in(self, module: ProgramModule, name: str) -> Iterator[tuple[ast.Call, "Scope"]]:
         for call, scope in module.facts.calls:
             if top_level_name(scope) == name:
                 yield call, scope
 
-    def _callees(self, module: _Module, call: ast.Call, scope: "Scope") -> Iterator[Node]:
-        """The project functions and classes a call may run (none when unknown)."""
+    def callees(self, module: ProgramModule, call: ast.Call, scope: "Scope") -> Iterator[Node]:
+        """The project functions and classes a call of `module` in `scope` may run, as
+        (path, top-level name) (none when unknown)."""
         func = call.func
         facts = module.facts
         if isinstance(func, ast.Name):
-            local = facts.module.functions.get(func.id) or _class_named(facts, func.id)
+            local = facts.module.functions.get(func.id) or class_named(facts, func.id)
             # The module's own def or class, unless a local name shadows it.
             if local is not None and facts.lookup(func.id, scope) is facts.lookup(func.id, facts.module):
                 yield module.path, func.id
@@ -430,23 +463,6 @@ class _CallsOnly(Resolver):
         return None
 
 
-def project_files(root: str, suffixes: tuple[str, ...], limit: int) -> Iterator[str]:
-    """The files under `root` whose names end in `suffixes`, in sorted order, searched as
-    a run searches (no hidden or skipped directories); none after the first `limit`."""
-    from ..runner import SKIPPED_DIRECTORIES  # the directories a run never searches
-
-    count = 0
-    for directory, subdirectories, files in os.walk(root):
-        subdirectories[:] = sorted(d for d in subdirectories if not d.startswith(".") and d not in SKIPPED_DIRECTORIES)
-        for name in sorted(files):
-            if not name.endswith(suffixes):
-                continue
-            count += 1
-            if count > limit:
-                return
-            yield os.path.join(directory, name)
-
-
 def star_imports(tree: ast.Module, text: Optional[str] = None) -> list[str]:
     """The modules `from X import *` names, anywhere in the module, in the order
     `ast.walk` meets them (breadth first: the order decides which one a name is
@@ -513,8 +529,9 @@ def top_level_name(scope: "Scope") -> Optional[str]:
     return None
 
 
-def _class_named(facts: "ModuleFacts", name: str) -> Optional["Scope"]:
-    """The module-level class `name` (the first, as a scan of the scopes finds it).
+def class_named(facts: "ModuleFacts", name: str) -> Optional["Scope"]:
+    """The module-level class `name` (the first, as a scan of the scopes finds it), for
+    the program's reach and the questions that follow a class to its bases.
     Asked for every call of a module BN004 looks into: the table is built once."""
     classes = facts.model_cache.get("program.classes")
     if classes is None:
@@ -540,6 +557,11 @@ def project_root(path: str) -> Optional[str]:
 
 
 _PROGRAMS: "weakref.WeakKeyDictionary[Project, dict[str, Program]]" = weakref.WeakKeyDictionary()
+
+
+def programs_of(project: "Project") -> list[Program]:
+    """The programs made so far for the project's modules, one per project root."""
+    return list(_PROGRAMS.get(project, {}).values())
 
 
 def program_of(facts: "ModuleFacts") -> Optional[tuple[Program, str]]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import ast
 import os
 import re
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Callable, Collection, Iterator, Optional
 
 from .. import tfapi
 from ..project import read_bytes
@@ -43,13 +43,41 @@ def project_root_of(resolver) -> Optional[str]:
     return min(given, key=len) if given else None
 
 
+def project_directories(root: str, skipped: Optional[Collection[str]] = None) -> Iterator[tuple[str, list[str]]]:
+    """Each directory under `root` (itself first, then its subdirectories in sorted order,
+    depth first) with its files' names, sorted. Directories are searched as a run
+    searches them (no hidden one, none a run skips), or, given `skipped`, all but those
+    it names. Symbolic links to directories are not followed (os.walk)."""
+    from ..runner import SKIPPED_DIRECTORIES  # the directories a run never searches
+
+    for directory, subdirectories, files in os.walk(root):
+        if skipped is None:
+            subdirectories[:] = sorted(d for d in subdirectories
+                                       if not d.startswith(".") and d not in SKIPPED_DIRECTORIES)
+        else:
+            subdirectories[:] = sorted(d for d in subdirectories if d not in skipped)
+        yield directory, sorted(files)
+
+
+def project_files(root: str, suffixes: tuple[str, ...], limit: int) -> Iterator[str]:
+    """The files under `root` whose names end in `suffixes`, in the order of
+    `project_directories` (searched as a run searches); none after the first `limit`."""
+    count = 0
+    for directory, files in project_directories(root):
+        for name in files:
+            if not name.endswith(suffixes):
+                continue
+            count += 1
+            if count > limit:
+                return
+            yield os.path.join(directory, name)
+
+
 def python_files_and_notebooks(root: str) -> Optional[tuple[list[str], list[str]]]:
     """The project's Python files and notebooks, or None when there are too many."""
     python, notebooks = [], []
-    for directory, directories, files in os.walk(root):
-        directories[:] = sorted(d for d in directories if d not in _SKIPPED_DIRECTORIES and
-                                not os.path.islink(os.path.join(directory, d)))
-        for name in sorted(files):
+    for directory, files in project_directories(root, _SKIPPED_DIRECTORIES):
+        for name in files:
             if name.endswith(".py"):
                 python.append(os.path.join(directory, name))
             elif name.endswith(".ipynb"):

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Iterable, Optional
 
 if TYPE_CHECKING:
     from ..project import Project
+    from .program import Program
 
 Stamp = Optional[tuple[int, int]]  # (mtime_ns, size); None: the file is gone
 _SUFFIXES = (".py", ".ipynb")
@@ -88,7 +89,7 @@ class Stamps:
 
 
 def _tree(root: str) -> Iterable[tuple[str, Stamp]]:
-    from .program import project_files
+    from .project_graphs import project_files
 
     for path in project_files(root, _SUFFIXES, MAX_FILES):
         yield path, stamp(path)
@@ -106,46 +107,40 @@ def refresh(project: "Project") -> Changes:
     stamps.files = {path: found for path, found in now.items() if found is not None}
     if not (changed or added):
         return Changes(changed, added, removed, frozenset())
+    from .program import programs_of  # (program.py imports project.py, which imports this module)
+
+    programs = programs_of(project)
     seeds = set(changed)
     if added or removed:
         # A file came or went: a directory listing changed (Resolver.mentioned_elsewhere
         # depends on directories), and module lookups may now answer differently.
         seeds.update(os.path.dirname(path) for path in added | changed)
-        seeds.update(_lookups_changed(project))
-    stale = _with_dependents(project, seeds)
-    _drop(project, stale, changed, added, removed)
+        seeds.update(_lookups_changed(project, programs))
+    stale = _with_dependents(project, programs, seeds)
+    _drop(project, programs, stale, changed, added, removed)
     return Changes(changed, added, removed, frozenset(stale))
 
 
-def _lookups_changed(project: "Project") -> set[str]:
+def _lookups_changed(project: "Project", programs: list["Program"]) -> set[str]:
     """Look every cached module lookup up again; the modules of the directories whose
     lookups now answer differently (they imported by that name) become stale."""
-    from ..project import Resolver
-
-    stale: set[str] = set()
-    lookups = project._module_files
-    for (directory, module), found in list(lookups.items()):
-        fresh = Resolver(project, os.path.join(directory, "__lookup__.py"))._find_module_file(module)
-        if fresh != found:
-            del lookups[(directory, module)]
-            stale.add(directory)
+    stale = project.forget_changed_lookups()
     if not stale:
         return stale
-    known = set(project._summaries) | set(project._imported_files)
-    for program in _programs(project):
-        known.update(program._modules, program._calls, program._names)
+    known = project.cached_modules()
+    for program in programs:
+        known |= program.cached_modules()
     return {path for path in known if os.path.dirname(path) in stale} | stale
 
 
-def _with_dependents(project: "Project", seeds: set[str]) -> set[str]:
+def _with_dependents(project: "Project", programs: list["Program"], seeds: set[str]) -> set[str]:
     """`seeds` and every module whose recorded dependencies reach one of them."""
     depends: dict[str, set[str]] = {}
-    for path, found in project._dependencies.items():
+    for path, found in project.summary_dependencies():
         depends.setdefault(path, set()).update(found)
-    for program in _programs(project):
-        for path, sets in program._depends.items():
-            for found in sets:
-                depends.setdefault(path, set()).update(found)
+    for program in programs:
+        for path, found in program.module_dependencies():
+            depends.setdefault(path, set()).update(found)
     stale = set(seeds)
     grew = True
     while grew:
@@ -157,28 +152,15 @@ def _with_dependents(project: "Project", seeds: set[str]) -> set[str]:
     return stale
 
 
-def _drop(project: "Project", stale: set[str], changed: frozenset[str], added: frozenset[str],
-          removed: frozenset[str]) -> None:
+def _drop(project: "Project", programs: list["Program"], stale: set[str], changed: frozenset[str],
+          added: frozenset[str], removed: frozenset[str]) -> None:
     from . import aliases, keras_project
 
-    for cache in (project._summaries, project._dependencies, project._imported_files):
-        for path in stale & set(cache):
-            del cache[path]
-    for path in changed:
-        project._holds_words.pop(path, None)
-        project.views.forget(path)
-    for program in _programs(project):
-        for cache in (program._modules, program._calls, program._names, program._depends):
-            for path in stale & set(cache):
-                del cache[path]
-        for path in changed:
-            program._words.pop(path, None)
-            program._batch_norm_words.pop(path, None)
-        # Derived from many modules: rebuilt on demand from the caches that stayed warm.
-        program.answers.clear()
-        program.forget_reach(changed, bool(added or removed))
+    project.forget(stale, changed)
+    for program in programs:
+        program.forget(stale, changed, bool(added or removed))
     project.model_answers.clear()
-    aliases._ANSWERS.pop(project, None)
+    aliases.forget(project)
     # The Keras picture's per-file facts depend on each file's text alone: read again
     # the files that changed; a tree whose files came or went is read again whole.
     trees = keras_project._TREES.get(project)
@@ -187,9 +169,3 @@ def _drop(project: "Project", stale: set[str], changed: frozenset[str], added: f
             del trees[root]
         elif any(path in changed for path, _ in files):
             trees[root] = keras_project.read_files([path for path, _ in files], files, changed)
-
-
-def _programs(project: "Project") -> list:
-    from .program import _PROGRAMS
-
-    return list(_PROGRAMS.get(project, {}).values())

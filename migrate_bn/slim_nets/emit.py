@@ -5,8 +5,9 @@ changes nothing)."""
 from __future__ import annotations
 
 import os
-import tempfile
 from typing import Optional
+
+from ..fsio import write_new
 
 
 def conflict(directory: str, files: dict) -> Optional[str]:
@@ -25,22 +26,14 @@ def conflict(directory: str, files: dict) -> Optional[str]:
 
 
 def write(directory: str, files: dict) -> list:
-    """Write the files that are not there yet, each atomically; the paths written."""
+    """Write the files that are not there yet, each atomically (fsio.write_new: a file that
+    appears meanwhile is not replaced, FileExistsError); the paths written."""
     written = []
     for relative, data in files.items():
         target = os.path.join(directory, relative)
         if os.path.lexists(target):
             continue
         os.makedirs(os.path.dirname(target), exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".migrate-bn-")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temporary, target)
-        except BaseException:
-            os.unlink(temporary)
-            raise
+        write_new(target, data)
         written.append(target)
     return written
