@@ -7,8 +7,9 @@ young and 23 full collections over the growing heap on the six bulk repositories
 (docs/performance.md), half of a cold `check`'s CPU time.
 
 What an analysis drops, reference counting frees: the facts break their scopes'
-reference cycles when they go (`facts.ModuleFacts.__del__`), and a cold `check` of the
-bulk tree leaves no other cycle behind but a few of `json`'s. CPython's young count is
+reference cycles when they go (`facts.ModuleFacts.__del__`), a Python 2 file's fissix
+tree breaks its own (`python2._release`), and a cold `check` of the bulk tree leaves no
+other cycle behind but a few of `json`'s. CPython's young count is
 allocations minus deallocations, so it now grows only with what the run holds at once
 (one analysis's tree and facts, the summaries): young collections every 1,000,000 of
 those would find nothing to free, and none runs on the bulk tree (at 100,000, seven
