@@ -2,23 +2,27 @@
 
 An analysis allocates millions of short-lived objects (syntax trees, facts) while the
 run keeps long-lived ones (the project's import summaries, the whole-program model's
-modules): with CPython's default thresholds (700, 10, 10) the collector ran 5,000
+modules). With CPython's default thresholds (700, 10, 10) the collector ran 5,000
 young and 23 full collections over the growing heap on the six bulk repositories
-(docs/performance.md), half of a cold `check`'s CPU time, and `ast.parse` of the
-analysed files took four times what it takes in a fresh process. Collecting the young
-generation every 100,000 allocations instead still frees the facts' reference cycles
-(scopes point at their parents) young, at the same peak memory, and leaves full
-collections to the end of the run's growth. The middle generation waits for 100 young
-collections (a middle collection traverses everything the run keeps: 0.2-0.3 s on the
-bulk tree, which does about 60 young collections and so none); a bigger run still
-collects it, so the cycles promoted there stay bounded. Nothing the analysis computes
-depends on when objects are freed.
+(docs/performance.md), half of a cold `check`'s CPU time.
+
+What an analysis drops, reference counting frees: the facts break their scopes'
+reference cycles when they go (`facts.ModuleFacts.__del__`), a Python 2 file's fissix
+tree breaks its own (`python2._release`), and a cold `check` of the bulk tree leaves no
+other cycle behind but a few of `json`'s. CPython's young count is
+allocations minus deallocations, so it now grows only with what the run holds at once
+(one analysis's tree and facts, the summaries): young collections every 1,000,000 of
+those would find nothing to free, and none runs on the bulk tree (at 100,000, seven
+ran, 0.2 s: each traversed the tree and facts of the file being analysed). They remain
+a safety net: a cycle some code path leaves is freed after at most a million more objects, and
+middle collections (after 100 young ones) bound what is promoted. Nothing the analysis
+computes depends on when objects are freed.
 
 A command-line run owns its process (`own_process`): the thresholds stay for good (had
 they been restored after the batch, the first young collection would take the whole
 middle generation with it), and at exit the heap is frozen, so the interpreter's last
-collections do not traverse what the process is about to drop (0.7 s on the bulk tree).
-The language server, a long-lived process, keeps CPython's thresholds.
+collections do not traverse what the process is about to drop. The language server, a
+long-lived process, keeps CPython's thresholds.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import gc
 from contextlib import contextmanager
 from typing import Iterator
 
-BATCH_THRESHOLDS = (100_000, 100, 10)
+BATCH_THRESHOLDS = (1_000_000, 100, 10)
 _owned = False
 
 

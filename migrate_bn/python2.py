@@ -57,9 +57,11 @@ def to_python3(text: str, fixers: tuple[str, ...] = SYNTAX_FIXERS, path: str = N
     lines = split_lines(text)
     plain = "".join(line.rstrip("\r\n") + "\n" for line in lines)
     try:
-        converted = str(_tool(fixers).refactor_string(plain, path))
+        tree = _tool(fixers).refactor_string(plain, path)
     except (ParseError, TokenError, IndentationError, SyntaxError, RecursionError):
         return None
+    converted = str(tree)
+    _release(tree)
     if plain == text:
         return converted
     converted_lines = split_lines(converted)
@@ -67,6 +69,19 @@ def to_python3(text: str, fixers: tuple[str, ...] = SYNTAX_FIXERS, path: str = N
         return converted  # the caller sees the line count change
     return "".join(new.rstrip("\n") + line[len(line.rstrip("\r\n")):]
                    for new, line in zip(converted_lines, lines))
+
+
+def _release(tree) -> None:
+    """Drop the parent pointers of fissix's `tree`. Each node points at its parent and the
+    parent at its children: cycles that keep the whole tree (some 40 objects a line) until
+    the garbage collector finds them, which a batch run seldom asks it to do
+    (migrate_bn/collection.py). Without them, reference counting frees the tree; what
+    the fixers replaced (a fifth of it for `print` statements) stays for the collector."""
+    nodes = [tree]
+    while nodes:
+        node = nodes.pop()
+        node.parent = None
+        nodes.extend(node.children)
 
 
 def as_python3_program(text: str, path: str = NO_PATH) -> Optional[tuple[str, list[int]]]:

@@ -51,3 +51,41 @@ def test_a_process_the_command_line_owns_keeps_the_batch_thresholds_and_freezes_
                "print(gc.get_threshold() == collection.BATCH_THRESHOLDS)\n")
     completed = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
     assert completed.stdout.split("\n") == ["True", "frozen at exit: True", ""]
+
+
+NESTED = """\
+import tensorflow as tf
+
+
+class Model:
+    def build(self, x, training):
+        def block(y):
+            return tf.layers.batch_normalization(y, training=training)
+        return block(x)
+
+
+def main():
+    return Model().build(tf.zeros([1, 2]), True)
+"""
+
+
+def test_dropped_facts_free_their_syntax_tree_without_the_collector() -> None:
+    """Scopes point at their parents and parents at their functions: dropping the facts
+    breaks those cycles, so reference counting frees the tree (no collection needed)."""
+    import ast
+    import weakref
+
+    from migrate_bn.facts import build
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        tree = ast.parse(NESTED)
+        facts = build(tree, NESTED)
+        assert [scope.name for scope in facts.scopes] == ["<module>", "Model", "build", "block", "main"]
+        tree_ref, scope_ref = weakref.ref(tree), weakref.ref(facts.scopes[3])
+        del tree, facts
+        assert tree_ref() is None and scope_ref() is None
+    finally:
+        if enabled:
+            gc.enable()

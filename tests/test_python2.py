@@ -133,3 +133,27 @@ def test_implicit_relative_imports_become_explicit_only_for_modules_beside_the_f
     monkeypatch.chdir(tmp_path / "nets")
     result = invoke("upgrade", "--dry-run", ".")
     assert "model.py" in result.stdout and "train.py" in result.stdout and "from ." not in result.stdout
+
+
+def test_a_conversion_leaves_no_cycle_of_the_tree_it_returns() -> None:
+    """fissix's nodes point at their parents: once the text is out, the converted tree's
+    cycles are broken, so reference counting frees it while batch runs seldom collect."""
+    import gc
+
+    from fissix import pytree
+
+    python2.to_python3("x = 1\n")  # the tool is built once (its own objects stay)
+    enabled = gc.isenabled()
+    gc.disable()
+    gc.collect()
+    try:
+        assert python2.to_python3("def f(a, b):\n    return a <> b\n") == "def f(a, b):\n    return a != b\n"
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        left = [node for node in gc.garbage if isinstance(node, pytree.Base)]
+        assert left == []
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        if enabled:
+            gc.enable()
