@@ -80,6 +80,8 @@ class Project:
         # (importing directory, dotted name) -> may it be or hold a project module
         # (model/producer_free.py; batch runs only).
         self.holds_modules: dict[tuple[str, str], bool] = {}
+        # (module file, name) its bytes cannot bind (model/summary_names.py; batch runs only).
+        self._unbound: set[tuple[str, str]] = set()
         # With `watch` (the language server): the stamps of the files read, so that
         # `refresh` drops only what the files changed since depend on (model/refresh.py).
         self.stamps: Optional[Stamps] = Stamps() if watch else None
@@ -134,6 +136,24 @@ class Project:
             self._in_progress.discard(path)
         self._summaries[path] = summary
         return summary
+
+    def summary_name(self, path: str, name: str) -> Optional[Producer]:
+        """`summary(path).get(name)`, without making the summary when the module's bytes
+        cannot bind `name` (model/summary_names.py; batch runs only: a file is not read
+        again for the same name)."""
+        summary = self._summaries.get(path)
+        if summary is not None:
+            return summary.get(name)
+        path = os.path.abspath(path)
+        if path not in self._summaries and path not in self._in_progress and self.stamps is None:
+            if (path, name) in self._unbound:
+                return None
+            from .model.summary_names import may_bind
+
+            if not may_bind(self.read(path), name):
+                self._unbound.add((path, name))
+                return None
+        return self.summary(path).get(name)
 
     def _could_build_batch_norm(self, path: str, source: Optional[bytes], depth: int) -> bool:
         """A batch-norm word in the module, or in a project module it imports (found by a
@@ -336,7 +356,7 @@ class Resolver:
         if path is None or path == self.path:
             return None
         self.dependencies.add(path)
-        found = self.project.summary(path).get(attribute)
+        found = self.project.summary_name(path, attribute)
         if found is None:
             # `from pkg import conv_bn` where pkg/__init__.py says `from .ops import *`.
             from .model.star_imports import star_producer
