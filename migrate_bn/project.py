@@ -322,6 +322,7 @@ class Resolver:
     def __init__(self, project: Project, path: str) -> None:
         self.project = project
         self.path = path
+        self.directory = os.path.dirname(path)  # where its lookups start (tens of thousands a run)
         self.dependencies: set[str] = set()  # the project files it looked into
 
     def all_dependencies(self) -> set[str]:
@@ -383,7 +384,7 @@ class Resolver:
         return False
 
     def module_file(self, module: str) -> Optional[str]:
-        key = (os.path.dirname(self.path), module)
+        key = (self.directory, module)
         files = self.project._module_files
         if key not in files:
             files[key] = self._find_module_file(module)
@@ -394,7 +395,7 @@ class Resolver:
         parts = [part for part in module.lstrip(".").split(".") if part]
         if level:
             return _find(relative_import_base(self.path, level), parts, self.project.is_file)
-        for directory in ancestors(os.path.dirname(self.path)):
+        for directory in ancestors(self.directory):
             found = _find(directory, parts, self.project.is_file)
             if found is not None:
                 return found
