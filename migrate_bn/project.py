@@ -23,6 +23,7 @@ from . import documents
 from .model.analysed_summaries import OwnPart
 from .model.built_facts import MAX_RECENT, BuiltFacts
 from .model.refresh import Changes, Stamps, refresh
+from .model.summary_names import may_bind
 from .model.views import Views
 from .source import SourceError
 
@@ -148,8 +149,6 @@ class Project:
         if path not in self._summaries and path not in self._in_progress and self.stamps is None:
             if (path, name) in self._unbound:
                 return None
-            from .model.summary_names import may_bind
-
             if not may_bind(self.read(path), name):
                 self._unbound.add((path, name))
                 return None
