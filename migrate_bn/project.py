@@ -29,6 +29,7 @@ from .source import SourceError
 
 ROOT_MARKERS = (".git", "setup.py", "setup.cfg", "pyproject.toml")
 MAX_PARENT_DIRECTORIES = 6
+_IMPORT_SCAN_DEPTH = 4  # imports followed from a module to find a batch-norm word
 # Qualified names that are never the project's own.
 FOREIGN_PREFIXES = ("tensorflow", "keras", "numpy", "scipy", "tf_slim", "nets.", "six", "absl", "os", "sys")
 
@@ -67,6 +68,8 @@ class Project:
         self._marked: dict[str, bool] = {}
         self._files: dict[str, bool] = {}
         self._in_scan: set[str] = set()
+        # (path, imports) -> is a batch-norm word that many imports away (batch runs only).
+        self._within: dict[tuple[str, int], bool] = {}
         # Per file, for the import scan: does it hold a batch-norm word, and the project
         # files its import lines name. A module imported from many others is read once.
         self._holds_words: dict[str, bool] = {}
@@ -159,12 +162,14 @@ class Project:
         scan of its import lines, without parsing), up to a few imports deep. `source`:
         the module's bytes, or None to read them if they are needed (an unreadable
         module has no word and imports nothing)."""
+        if self.stamps is None and depth == 0:
+            return self._words_within(path, source, _IMPORT_SCAN_DEPTH)
         if path not in self._holds_words:
             source = self.read(path) if source is None else source
             self._holds_words[path] = source is not None and may_matter(source)
         if self._holds_words[path]:
             return True
-        if depth > 3 or path in self._in_scan:
+        if depth >= _IMPORT_SCAN_DEPTH or path in self._in_scan:
             return False
         self._in_scan.add(path)
         try:
@@ -174,6 +179,26 @@ class Project:
             return any(self._could_build_batch_norm(found, None, depth + 1) for found in self._imported_files[path])
         finally:
             self._in_scan.discard(path)
+
+    def _words_within(self, path: str, source: Optional[bytes], imports: int) -> bool:
+        """Is a module with a batch-norm word at most `imports` imports away from `path`?
+        The scan above answers that (a module on the way twice is never on the shortest
+        way), asked once per module and distance here: a batch run's files do not change,
+        and the modules of a project import the same few."""
+        key = (path, imports)
+        found = self._within.get(key)
+        if found is None:
+            if path not in self._holds_words:
+                source = self.read(path) if source is None else source
+                self._holds_words[path] = source is not None and may_matter(source)
+            found = self._holds_words[path]
+            if not found and imports > 0:
+                if path not in self._imported_files:
+                    source = self.read(path) if source is None else source
+                    self._imported_files[path] = self._files_imported_by(path, source or b"")
+                found = any(self._words_within(imported, None, imports - 1) for imported in self._imported_files[path])
+            self._within[key] = found
+        return found
 
     def _files_imported_by(self, path: str, source: bytes) -> list[str]:
         """The project files the import lines of `path` name, in the order they name them."""
