@@ -64,9 +64,10 @@ class Project:
         # (importing directory, module) -> file: modules are looked up for every call.
         self._module_files: dict[tuple[str, str], Optional[str]] = {}
         # What the lookups ask the disk, thousands of times a run (a refresh asks again):
-        # does a directory hold a root marker, is a path a file.
+        # does a directory hold a root marker, is a path a file, a directory.
         self._marked: dict[str, bool] = {}
         self._files: dict[str, bool] = {}
+        self._directories: dict[str, bool] = {}
         self._in_scan: set[str] = set()
         # (path, imports) -> is a batch-norm word that many imports away (batch runs only).
         self._within: dict[tuple[str, int], bool] = {}
@@ -106,6 +107,7 @@ class Project:
         rest (a project made with `watch=True`; otherwise nothing is known to drop)."""
         self._marked.clear()
         self._files.clear()
+        self._directories.clear()
         return refresh(self)
 
     def marked(self, directory: str) -> bool:
@@ -120,6 +122,12 @@ class Project:
         found = self._files.get(path)
         if found is None:
             found = self._files[path] = os.path.isfile(path)
+        return found
+
+    def is_directory(self, path: str) -> bool:
+        found = self._directories.get(path)
+        if found is None:
+            found = self._directories[path] = os.path.isdir(path)
         return found
 
     def resolver(self, path: str) -> "Resolver":
@@ -419,10 +427,14 @@ class Resolver:
         parts = [part for part in module.lstrip(".").split(".") if part]
         if level:
             return _find(relative_import_base(self.path, level), parts, self.project.is_file)
+        is_directory = self.project.is_directory
         for directory in ancestors(self.directory):
-            found = _find(directory, parts, self.project.is_file)
-            if found is not None:
-                return found
+            # `tensorflow.python.ops` from every directory up to the root: a module of a
+            # package is a file only where the package's directory is.
+            if len(parts) == 1 or is_directory(os.path.join(directory, parts[0])):
+                found = _find(directory, parts, self.project.is_file)
+                if found is not None:
+                    return found
             if self.project.marked(directory):
                 return None
         return None
