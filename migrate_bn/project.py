@@ -85,6 +85,8 @@ class Project:
         # (importing directory, dotted name) -> may it be or hold a project module
         # (model/producer_free.py; batch runs only).
         self.holds_modules: dict[tuple[str, str], bool] = {}
+        # The analyses begun: a batch run's files change only between two (`fix` writes).
+        self.analyses = 0
         # (module file, name) its bytes cannot bind (model/summary_names.py; batch runs only).
         self._unbound: set[tuple[str, str]] = set()
         # With `watch` (the language server): the stamps of the files read, so that
@@ -377,6 +379,7 @@ class Resolver:
         """The facts of this module's `view` for its analysis, built once with those the
         project built of it for its importers or its program (`BuiltFacts`)."""
         self.project.keep_own_part()  # of the module analysed before, whose facts go now
+        self.project.analyses += 1
         return self.project.built.analysis_facts(view, self)
 
     def producer(self, qualname: str) -> Optional[Producer]:
