@@ -267,6 +267,9 @@ _BINDING = (ast.Assign, ast.AnnAssign, ast.NamedExpr, ast.arguments, ast.Tuple, 
             ast.withitem, ast.comprehension, ast.For, ast.AsyncFor)
 
 
+_NAMELESS = (ast.stmt, ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)
+
+
 def _header_uses(statement: ast.stmt, locals_: set[str]) -> list[_Use]:
     """The names of `locals_` the statement uses outside the statements nested in it."""
     parents: dict[int, ast.AST] = {}
@@ -274,13 +277,17 @@ def _header_uses(statement: ast.stmt, locals_: set[str]) -> list[_Use]:
     stack: list[ast.AST] = [statement]
     while stack:
         node = stack.pop()
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.stmt):
-                continue
-            parents[id(child)] = node
-            if isinstance(child, ast.Name) and child.id in locals_:
-                found.append(child)
-            stack.append(child)
+        # `ast.iter_child_nodes`, in its order, without its generators; contexts and
+        # operators hold no name.
+        for field in node._fields:
+            value = getattr(node, field, None)
+            for child in value if isinstance(value, list) else (value,):
+                if not isinstance(child, ast.AST) or isinstance(child, _NAMELESS):
+                    continue
+                parents[id(child)] = node
+                if isinstance(child, ast.Name) and child.id in locals_:
+                    found.append(child)
+                stack.append(child)
     uses = []
     for name in found:
         chain: ast.expr = name
