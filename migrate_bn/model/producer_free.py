@@ -151,14 +151,7 @@ def _import_table(tree: ast.Module, text: str, resolver: "Resolver"):
             index = bisect.bisect_left(lines, statement.lineno)
             if index == len(lines) or lines[index] > (statement.end_lineno or statement.lineno):
                 continue  # no import in it
-            for name in ("body", "orelse", "finalbody"):
-                inner = getattr(statement, name, None)
-                if inner and isinstance(inner, list) and isinstance(inner[0], ast.stmt):
-                    stack.append(inner)
-            for handler in getattr(statement, "handlers", ()) or ():
-                stack.append(handler.body)
-            for case in getattr(statement, "cases", ()) or ():
-                stack.append(case.body)
+            stack.extend(_blocks_of(statement))  # in `statement_blocks`' order
     resolve_project_aliases(table, resolver)
     return table
 
