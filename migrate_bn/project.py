@@ -23,11 +23,13 @@ from . import documents
 from .model.analysed_summaries import OwnPart
 from .model.built_facts import MAX_RECENT, BuiltFacts
 from .model.refresh import Changes, Stamps, refresh
+from .model.summary_names import may_bind
 from .model.views import Views
 from .source import SourceError
 
 ROOT_MARKERS = (".git", "setup.py", "setup.cfg", "pyproject.toml")
 MAX_PARENT_DIRECTORIES = 6
+_IMPORT_SCAN_DEPTH = 4  # imports followed from a module to find a batch-norm word
 # Qualified names that are never the project's own.
 FOREIGN_PREFIXES = ("tensorflow", "keras", "numpy", "scipy", "tf_slim", "nets.", "six", "absl", "os", "sys")
 
@@ -62,10 +64,13 @@ class Project:
         # (importing directory, module) -> file: modules are looked up for every call.
         self._module_files: dict[tuple[str, str], Optional[str]] = {}
         # What the lookups ask the disk, thousands of times a run (a refresh asks again):
-        # does a directory hold a root marker, is a path a file.
+        # does a directory hold a root marker, is a path a file, a directory.
         self._marked: dict[str, bool] = {}
         self._files: dict[str, bool] = {}
+        self._directories: dict[str, bool] = {}
         self._in_scan: set[str] = set()
+        # (path, imports) -> is a batch-norm word that many imports away (batch runs only).
+        self._within: dict[tuple[str, int], bool] = {}
         # Per file, for the import scan: does it hold a batch-norm word, and the project
         # files its import lines name. A module imported from many others is read once.
         self._holds_words: dict[str, bool] = {}
@@ -80,6 +85,10 @@ class Project:
         # (importing directory, dotted name) -> may it be or hold a project module
         # (model/producer_free.py; batch runs only).
         self.holds_modules: dict[tuple[str, str], bool] = {}
+        # The analyses begun: a batch run's files change only between two (`fix` writes).
+        self.analyses = 0
+        # (module file, name) its bytes cannot bind (model/summary_names.py; batch runs only).
+        self._unbound: set[tuple[str, str]] = set()
         # With `watch` (the language server): the stamps of the files read, so that
         # `refresh` drops only what the files changed since depend on (model/refresh.py).
         self.stamps: Optional[Stamps] = Stamps() if watch else None
@@ -100,6 +109,7 @@ class Project:
         rest (a project made with `watch=True`; otherwise nothing is known to drop)."""
         self._marked.clear()
         self._files.clear()
+        self._directories.clear()
         return refresh(self)
 
     # --- what a refresh reads and drops (model/refresh.py) ----------------------------
@@ -146,6 +156,12 @@ class Project:
             found = self._files[path] = os.path.isfile(path)
         return found
 
+    def is_directory(self, path: str) -> bool:
+        found = self._directories.get(path)
+        if found is None:
+            found = self._directories[path] = os.path.isdir(path)
+        return found
+
     def resolver(self, path: str) -> "Resolver":
         return Resolver(self, os.path.abspath(path))
 
@@ -165,17 +181,35 @@ class Project:
         self._summaries[path] = summary
         return summary
 
+    def summary_name(self, path: str, name: str) -> Optional[Producer]:
+        """`summary(path).get(name)`, without making the summary when the module's bytes
+        cannot bind `name` (model/summary_names.py; batch runs only: a file is not read
+        again for the same name)."""
+        summary = self._summaries.get(path)
+        if summary is not None:
+            return summary.get(name)
+        path = os.path.abspath(path)
+        if path not in self._summaries and path not in self._in_progress and self.stamps is None:
+            if (path, name) in self._unbound:
+                return None
+            if not may_bind(self.read(path), name):
+                self._unbound.add((path, name))
+                return None
+        return self.summary(path).get(name)
+
     def _could_build_batch_norm(self, path: str, source: Optional[bytes], depth: int) -> bool:
         """A batch-norm word in the module, or in a project module it imports (found by a
         scan of its import lines, without parsing), up to a few imports deep. `source`:
         the module's bytes, or None to read them if they are needed (an unreadable
         module has no word and imports nothing)."""
+        if self.stamps is None and depth == 0:
+            return self._words_within(path, source, _IMPORT_SCAN_DEPTH)
         if path not in self._holds_words:
             source = self.read(path) if source is None else source
             self._holds_words[path] = source is not None and may_matter(source)
         if self._holds_words[path]:
             return True
-        if depth > 3 or path in self._in_scan:
+        if depth >= _IMPORT_SCAN_DEPTH or path in self._in_scan:
             return False
         self._in_scan.add(path)
         try:
@@ -185,6 +219,26 @@ class Project:
             return any(self._could_build_batch_norm(found, None, depth + 1) for found in self._imported_files[path])
         finally:
             self._in_scan.discard(path)
+
+    def _words_within(self, path: str, source: Optional[bytes], imports: int) -> bool:
+        """Is a module with a batch-norm word at most `imports` imports away from `path`?
+        The scan above answers that (a module on the way twice is never on the shortest
+        way), asked once per module and distance here: a batch run's files do not change,
+        and the modules of a project import the same few."""
+        key = (path, imports)
+        found = self._within.get(key)
+        if found is None:
+            if path not in self._holds_words:
+                source = self.read(path) if source is None else source
+                self._holds_words[path] = source is not None and may_matter(source)
+            found = self._holds_words[path]
+            if not found and imports > 0:
+                if path not in self._imported_files:
+                    source = self.read(path) if source is None else source
+                    self._imported_files[path] = self._files_imported_by(path, source or b"")
+                found = any(self._words_within(imported, None, imports - 1) for imported in self._imported_files[path])
+            self._within[key] = found
+        return found
 
     def _files_imported_by(self, path: str, source: bytes) -> list[str]:
         """The project files the import lines of `path` name, in the order they name them."""
@@ -332,6 +386,7 @@ class Resolver:
     def __init__(self, project: Project, path: str) -> None:
         self.project = project
         self.path = path
+        self.directory = os.path.dirname(path)  # where its lookups start (tens of thousands a run)
         self.dependencies: set[str] = set()  # the project files it looked into
 
     def all_dependencies(self) -> set[str]:
@@ -354,6 +409,7 @@ class Resolver:
         """The facts of this module's `view` for its analysis, built once with those the
         project built of it for its importers or its program (`BuiltFacts`)."""
         self.project.keep_own_part()  # of the module analysed before, whose facts go now
+        self.project.analyses += 1
         return self.project.built.analysis_facts(view, self)
 
     def producer(self, qualname: str) -> Optional[Producer]:
@@ -366,7 +422,7 @@ class Resolver:
         if path is None or path == self.path:
             return None
         self.dependencies.add(path)
-        found = self.project.summary(path).get(attribute)
+        found = self.project.summary_name(path, attribute)
         if found is None:
             # `from pkg import conv_bn` where pkg/__init__.py says `from .ops import *`.
             from .model.star_imports import star_producer
@@ -393,7 +449,7 @@ class Resolver:
         return False
 
     def module_file(self, module: str) -> Optional[str]:
-        key = (os.path.dirname(self.path), module)
+        key = (self.directory, module)
         files = self.project._module_files
         if key not in files:
             files[key] = self._find_module_file(module)
@@ -404,10 +460,14 @@ class Resolver:
         parts = [part for part in module.lstrip(".").split(".") if part]
         if level:
             return _find(relative_import_base(self.path, level), parts, self.project.is_file)
-        for directory in ancestors(os.path.dirname(self.path)):
-            found = _find(directory, parts, self.project.is_file)
-            if found is not None:
-                return found
+        is_directory = self.project.is_directory
+        for directory in ancestors(self.directory):
+            # `tensorflow.python.ops` from every directory up to the root: a module of a
+            # package is a file only where the package's directory is.
+            if len(parts) == 1 or is_directory(os.path.join(directory, parts[0])):
+                found = _find(directory, parts, self.project.is_file)
+                if found is not None:
+                    return found
             if self.project.marked(directory):
                 return None
         return None

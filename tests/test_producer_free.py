@@ -59,3 +59,25 @@ def test_the_short_cut_agrees_with_the_facts(tmp_path, monkeypatch, case) -> Non
     assert fast == Project(paths).summary(paths[0])
     if empty:
         assert fast == {}
+
+
+NESTED_IMPORTS = (
+    "import a as x\r\n"
+    "try:\r\n    import b as x\r\nexcept ImportError:\r\n    import c as y\r\nfinally:\r\n    pass\r\n"
+    "def f():\n    if True:\n        from d import e as x\n    else:\n        def g():\n            import h as z\n"
+    "class K:\n    from i import j as y\n    def m(self):\n        return 'import'\n"
+    "while False:\n    pass\nelse:\n    import k as z\n"
+    "with open('f') as handle:\n    from l import (\n        m as w,\n    )\n"
+    "def no_import():\n    return 1\n")
+
+
+def test_the_import_table_skips_blocks_without_imports_in_the_same_order(tmp_path) -> None:
+    from migrate_bn.model.program import import_table
+
+    path = str(tmp_path / "user.py")
+    project = Project([path])
+    view = project.views.read(path, NESTED_IMPORTS.encode())
+    full = import_table(view.tree, project.resolver(path))
+    pruned = producer_free._import_table(view.tree, view.text, project.resolver(path))
+    assert list(pruned.names.items()) == list(full.names.items())
+    assert set(full.names) == {"x", "y", "z", "w"}

@@ -38,3 +38,18 @@ def test_a_module_alone_does_not_know_its_imports() -> None:
     assert analyze(train.read_bytes(), "train.py").findings == []
     resolved = analyze(train.read_bytes(), "train.py", resolver=Project().resolver(str(train)))
     assert [f.code for f in resolved.findings] == ["BN001"]
+
+
+@pytest.mark.parametrize("chain", [1, 4, 5])
+def test_the_import_scan_follows_four_imports_whatever_the_cycles(tmp_path: Path, chain: int) -> None:
+    """A module `chain` imports away from one with a batch-norm word: found up to four
+    imports away, through cycles, by the batch runs' scan and the watching one alike."""
+    names = [f"m{index}" for index in range(chain + 1)]
+    for index, name in enumerate(names[:-1]):
+        # Each module also imports the first one back: a cycle on every step.
+        (tmp_path / f"{name}.py").write_text(f"import {names[index + 1]}\nimport m0\n")
+    (tmp_path / f"{names[-1]}.py").write_text("import tensorflow as tf\nx = tf.layers.batch_normalization\n")
+    first = str(tmp_path / "m0.py")
+    for watch in (False, True):
+        project = Project([first], watch=watch)
+        assert project._could_build_batch_norm(first, None, 0) is (chain <= 4)

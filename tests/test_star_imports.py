@@ -113,3 +113,21 @@ train_op = tf.train.AdamOptimizer(1e-3).minimize(loss)
     resolver = Project().resolver(str(train))
     codes = [finding.code for finding in analyze(train.read_bytes(), str(train), resolver=resolver).findings]
     assert codes == ["BN001"]
+
+
+def test_a_file_is_looked_at_again_once_an_analysis_begins(tmp_path) -> None:
+    """A batch run (`fix` writes a file between two analyses) looks at a file's stamp
+    once per analysis; the language server every time."""
+    from migrate_bn.model import star_imports
+    from migrate_bn.project import Project
+
+    path = tmp_path / "ops.py"
+    path.write_text("def conv(x):\n    return x\n")
+    batch, watched = Project([str(path)]), Project([str(path)], watch=True)
+    assert not star_imports._has_star_import(batch, str(path))
+    assert not star_imports._has_star_import(watched, str(path))
+    path.write_text("from layers import *\n\ndef conv(x):\n    return x\n")
+    assert not star_imports._has_star_import(batch, str(path))  # the same analysis
+    assert star_imports._has_star_import(watched, str(path))
+    batch.analyses += 1
+    assert star_imports._has_star_import(batch, str(path))

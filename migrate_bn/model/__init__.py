@@ -18,6 +18,7 @@ the graphs a project builds, one question per module:
 - `analysed_summaries`: what a module's import summary needs, kept from its analysis
   for importers that ask after it;
 - `producer_free`: modules whose import summary is empty, told without their facts;
+- `summary_names`: whether a module's import summary can hold a name, from its bytes;
 - `program`: the project as one program: its entry programs and what they reach
   through imports;
 - `import_reach`: which modules a module may lead into through its imports, from its

@@ -60,9 +60,7 @@ def summary_is_empty(tree: ast.Module, text: str, resolver: "Resolver") -> bool:
     """Can no function or class of the module (`tree`, read from `text`, without a
     batch-norm word) build batch norm, and does it re-export no producer? False when
     that cannot be told."""
-    from .program import import_table
-
-    imports = import_table(tree, resolver)
+    imports = _import_table(tree, text, resolver)
     names = imports.names
     if any(resolver.producer(target) is not None for target in names.values()):
         return False
@@ -123,6 +121,39 @@ def summary_is_empty(tree: ast.Module, text: str, resolver: "Resolver") -> bool:
             if any(leads_to_producer(use) for use in lines.uses_at(line)):
                 return False
     return True
+
+
+def _import_table(tree: ast.Module, text: str, resolver: "Resolver"):
+    """`program.import_table(tree, resolver)`: the import table `facts.build` makes,
+    from the same walk over the module's blocks (`facts.statement_blocks`, whose order
+    decides which of two imports of a name wins), without the blocks of statements that
+    span no line spelling `import` (an import statement spells it on one of its lines).
+    Leaving out whole blocks keeps the order of the others."""
+    from ..names import ImportTable
+    from .aliases import resolve_project_aliases
+
+    if "\r" in text:  # lines as `ast` counts them
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines, line, counted = [], 1, 0
+    start = text.find("import")
+    while start >= 0:
+        line += text.count("\n", counted, start)
+        counted = start
+        lines.append(line)
+        start = text.find("import", start + 6)
+    table = ImportTable()
+    stack = [tree.body]
+    while stack:
+        for statement in stack.pop():
+            if isinstance(statement, (ast.Import, ast.ImportFrom)):
+                table.add(statement)
+                continue
+            index = bisect.bisect_left(lines, statement.lineno)
+            if index == len(lines) or lines[index] > (statement.end_lineno or statement.lineno):
+                continue  # no import in it
+            stack.extend(_blocks_of(statement))  # in `statement_blocks`' order
+    resolve_project_aliases(table, resolver)
+    return table
 
 
 def _may_hold_modules(resolver: "Resolver", qualname: str) -> bool:
@@ -229,6 +260,9 @@ _BINDING = (ast.Assign, ast.AnnAssign, ast.NamedExpr, ast.arguments, ast.Tuple, 
             ast.withitem, ast.comprehension, ast.For, ast.AsyncFor)
 
 
+_NAMELESS = (ast.stmt, ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)
+
+
 def _header_uses(statement: ast.stmt, locals_: set[str]) -> list[_Use]:
     """The names of `locals_` the statement uses outside the statements nested in it."""
     parents: dict[int, ast.AST] = {}
@@ -236,13 +270,17 @@ def _header_uses(statement: ast.stmt, locals_: set[str]) -> list[_Use]:
     stack: list[ast.AST] = [statement]
     while stack:
         node = stack.pop()
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.stmt):
-                continue
-            parents[id(child)] = node
-            if isinstance(child, ast.Name) and child.id in locals_:
-                found.append(child)
-            stack.append(child)
+        # `ast.iter_child_nodes`, in its order, without its generators; contexts and
+        # operators hold no name.
+        for field in node._fields:
+            value = getattr(node, field, None)
+            for child in value if isinstance(value, list) else (value,):
+                if not isinstance(child, ast.AST) or isinstance(child, _NAMELESS):
+                    continue
+                parents[id(child)] = node
+                if isinstance(child, ast.Name) and child.id in locals_:
+                    found.append(child)
+                stack.append(child)
     uses = []
     for name in found:
         chain: ast.expr = name

@@ -58,11 +58,13 @@ class _Exports:
         return name in self.public if self.public is not None else not name.startswith("_")
 
 
-# Per project (one run): path -> ((mtime, size), its exports or None when unreadable).
-_EXPORTS: "weakref.WeakKeyDictionary[object, dict[str, tuple[tuple, Optional[_Exports]]]]" = \
+# Per project (one run): path -> ((mtime, size), its exports or None when unreadable,
+# when the stamp was looked at: `_looked_at`).
+_EXPORTS: "weakref.WeakKeyDictionary[object, dict[str, tuple[tuple, Optional[_Exports], Optional[int]]]]" = \
     weakref.WeakKeyDictionary()
-# Per project: path -> ((mtime, size), may it hold a star import).
-_STARRED: "weakref.WeakKeyDictionary[object, dict[str, tuple[tuple, bool]]]" = weakref.WeakKeyDictionary()
+# Per project: path -> ((mtime, size), may it hold a star import, when looked at).
+_STARRED: "weakref.WeakKeyDictionary[object, dict[str, tuple[tuple, bool, Optional[int]]]]" = \
+    weakref.WeakKeyDictionary()
 _UNKNOWN = "unknown"
 # Where a name comes from: ("module", path) binds it itself; ("api", qualname) a library
 # API the table knows; _UNKNOWN; None: not from there.
@@ -150,23 +152,34 @@ def _handed_over(project, path: str, name: str, seen: set, depth: int, dependenc
 
 def _has_star_import(project, path: str) -> bool:
     known = _STARRED.setdefault(project, {})
-    current = stamp(path)
     kept = known.get(path)
+    if kept is not None and kept[2] == project.analyses:
+        return kept[1]
+    current = stamp(path)
     if kept is None or kept[0] != current:
         source = project.read(path) if current else None
-        kept = known[path] = (current, source is None or bool(_STAR_IMPORT.search(source)))
+        kept = (current, source is None or bool(_STAR_IMPORT.search(source)))
+    known[path] = (*kept[:2], _looked_at(project))
     return kept[1]
+
+
+def _looked_at(project) -> Optional[int]:
+    """When a file's stamp was last looked at: the analysis a batch run is in (a `fix`
+    writes a file between analyses, so one look per analysis sees every change); None
+    when watching, where the language server's buffers change at any time."""
+    return project.analyses if project.stamps is None else None
 
 
 def _exports(project, path: str) -> Optional[_Exports]:
     """Module `path`'s exports, read once a run (again when the file changed)."""
-    current = stamp(path)
     known = _EXPORTS.setdefault(project, {})
     kept = known.get(path)
-    if kept is not None and kept[0] == current:
+    if kept is not None and kept[2] == project.analyses:
         return kept[1]
-    exports = _read_exports(project, path) if current else None
-    known[path] = (current, exports)
+    current = stamp(path)
+    exports = kept[1] if kept is not None and kept[0] == current else \
+        _read_exports(project, path) if current else None
+    known[path] = (current, exports, _looked_at(project))
     return exports
 
 
