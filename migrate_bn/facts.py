@@ -1103,15 +1103,23 @@ class _Builder(NodeVisitor):
 
     # --- structure ----------------------------------------------------------------
 
-    def visit(self, node: ast.AST) -> None:
-        if isinstance(node, ast.stmt):
-            self.statements.append(node)
+    @classmethod
+    def _method_for(cls, kind: type) -> Optional[Callable[[Any, Any], Any]]:
+        # A statement is on `self.statements` while it is visited; wrapping its method
+        # (once per class) costs one call per statement instead of a test per node.
+        method = super()._method_for(kind)
+        if method is None or not issubclass(kind, ast.stmt):
+            return method
+
+        def visit_statement(self: "_Builder", node: ast.stmt) -> None:
+            statements = self.statements
+            statements.append(node)
             try:
-                super().visit(node)
+                method(self, node)
             finally:
-                self.statements.pop()
-        else:
-            super().visit(node)
+                statements.pop()
+
+        return visit_statement
 
     def _enter(self, kind: str, node: ast.AST, name: str) -> Scope:
         scope = Scope(kind=kind, name=name, node=node, parent=self.scope)
