@@ -248,7 +248,11 @@ class ModuleFacts:
         if not isinstance(func, ast.Attribute):
             if not isinstance(func, ast.Name):
                 return False
-        name = self.qualname(func, scope)
+        return self._reads_update_ops(call, scope, self.qualname(func, scope))
+
+    def _reads_update_ops(self, call: ast.Call, scope: Scope, name: Optional[str]) -> bool:
+        """`read_of_update_ops` for a call whose function's qualified name is known."""
+        func = call.func
         is_reader = name in tfapi.COLLECTION_READERS or (
             isinstance(func, ast.Attribute) and func.attr in tfapi.COLLECTION_READER_METHODS
         )
@@ -1003,25 +1007,48 @@ def _call_bindings(function: ast.AST, call: ast.Call) -> dict[str, ast.expr]:
     return {} if bound is None else {**bound.defaults, **bound.arguments}
 
 
+def _lines(text: str) -> list[str]:
+    """The text's lines as Python counts them (`_LINE_BREAK`), without their breaks."""
+    if "\r" in text:
+        return _LINE_BREAK.split(text)
+    return text.split("\n")  # the same list, several times faster than the expression
+
+
 def statement_blocks(tree: ast.Module, definitions: bool = True) -> Iterator[list[ast.stmt]]:
     """Every list of statements in the module (bodies, else and finally blocks, handlers):
     a walk over statements only, far cheaper than over every node. With `definitions`
     False, not the bodies of a def or class: the blocks that run in the module's scope."""
     stack: list[list[ast.stmt]] = [tree.body]
+    holders = _BLOCK_FIELDS
     while stack:
         block = stack.pop()
         yield block
         for statement in block:
-            if not definitions and isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                continue
-            for name in ("body", "orelse", "finalbody"):
+            kind = type(statement)
+            try:
+                names = holders[kind]
+            except KeyError:
+                names = holders[kind] = _block_fields(kind)
+            if not names or not definitions and kind in _DEFINITIONS:
+                continue  # most statements hold no block
+            for name in names:
                 inner = getattr(statement, name, None)
-                if inner and isinstance(inner, list) and isinstance(inner[0], ast.stmt):
+                if name == "handlers" or name == "cases":
+                    for holder in inner or ():
+                        stack.append(holder.body)
+                elif inner and isinstance(inner, list) and isinstance(inner[0], ast.stmt):
                     stack.append(inner)
-            for handler in getattr(statement, "handlers", ()) or ():
-                stack.append(handler.body)
-            for case in getattr(statement, "cases", ()) or ():
-                stack.append(case.body)
+
+
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+# Per statement class: the fields that may hold blocks, in the order `statement_blocks`
+# stacks them (bodies, else and finally blocks, then handlers and match cases).
+_BLOCK_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _block_fields(kind: type) -> tuple[str, ...]:
+    fields = getattr(kind, "_fields", ())
+    return tuple(name for name in ("body", "orelse", "finalbody", "handlers", "cases") if name in fields)
 
 
 def walk_statements(tree: ast.Module) -> Iterator[ast.AST]:
@@ -1370,7 +1397,7 @@ class _Builder(NodeVisitor):
         facts, scope = self.facts, self.scope
         facts.calls.append((node, scope))
         facts.enclosing_statements[id(node)] = tuple(self.statements)
-        name = facts.qualname(node.func, scope)
+        qualified = name = facts.qualname(node.func, scope)
         statement = self.statements[-1] if self.statements else None
         if statement is None:
             return
@@ -1383,7 +1410,8 @@ class _Builder(NodeVisitor):
         if site is not None:
             facts.batch_norm_sites.append(site)
         self._train_op(node, name, statement)
-        if facts.read_of_update_ops(node, scope):
+        # Asked with the name the function resolves to, before star imports.
+        if facts._reads_update_ops(node, scope, qualified):
             target = None
             if isinstance(statement, ast.Assign) and statement.value is node and len(statement.targets) == 1:
                 bound = statement.targets[0]
@@ -1486,6 +1514,8 @@ class _Builder(NodeVisitor):
         if resolver is None:
             return None
         if name is None:
+            if not isinstance(node.func, ast.Subscript):
+                return None  # the cheap test first: most calls without a name are `x.f()`
             # `params['generator_fn'](z, ...)` in an Estimator model_fn: what the program stores there.
             from .model.dict_callables import dict_callable_producer
 
@@ -1593,8 +1623,9 @@ class _Builder(NodeVisitor):
 
         if name:
             module, _, function = name.rpartition(".")
-            module_tail = module.rsplit(".", 1)[-1]
-            from_net_module = module_tail in tfapi.NET_MODULES or ".nets." in f".{module}."
+            # Where it comes from matters only for a net or a net's arg scope (few calls).
+            from_net_module = (function in tfapi.BATCH_NORM_NETS or function in tfapi.BATCH_NORM_ARG_SCOPES) and (
+                module.rsplit(".", 1)[-1] in tfapi.NET_MODULES or ".nets." in f".{module}.")
             if function in tfapi.BATCH_NORM_NETS and from_net_module:
                 flag = _keyword(node, tfapi.NET_TRAINING_KW)
                 trains = facts.flag_value(flag, scope, True)
@@ -1665,7 +1696,7 @@ def build(tree: ast.Module, text: str, resolver: Optional[Any] = None) -> Module
     """Collect the facts about one parsed module; `resolver` (project.Resolver) tells
     which of the project's own imported functions and classes build batch norm."""
     module = Scope(kind="module", name="<module>", node=tree, parent=None)
-    facts = ModuleFacts(tree=tree, text=text, lines=_LINE_BREAK.split(text), imports=ImportTable(), module=module,
+    facts = ModuleFacts(tree=tree, text=text, lines=_lines(text), imports=ImportTable(), module=module,
                         resolver=resolver)
     facts.scopes.append(module)
     facts.scope_of_node[id(tree)] = module

@@ -73,17 +73,30 @@ def resolve(
     `lookup_alias(name)` returns the expression a plain name was last assigned, so that
     `slim = tf.contrib.slim` and `bn = slim.batch_norm` resolve as well.
     """
-    if depth > 6:
-        return None
-    if isinstance(node, ast.Attribute):
-        base = resolve(node.value, imports, lookup_alias, depth + 1)
-        return tfapi.canonical(f"{base}.{node.attr}") if base else None
-    if isinstance(node, ast.Name):
-        if node.id in imports.names:
-            return tfapi.canonical(imports.names[node.id])
-        if lookup_alias is not None:
-            value = lookup_alias(node.id)
-            if isinstance(value, (ast.Name, ast.Attribute)):
-                return resolve(value, imports, lookup_alias, depth + 1)
-        return None
-    return None
+    # A loop, not a recursion (every call of a module is resolved): down the chain of
+    # attributes and aliases to a name the imports bind, then back up, folding each step.
+    attributes: list[str] = []
+    while True:
+        if depth > 6:
+            return None
+        kind = type(node)
+        if kind is ast.Attribute:
+            attributes.append(node.attr)  # type: ignore[attr-defined]
+            node = node.value  # type: ignore[attr-defined]
+        elif kind is ast.Name:
+            target = imports.names.get(node.id)  # type: ignore[attr-defined]
+            if target is not None:
+                break
+            value = lookup_alias(node.id) if lookup_alias is not None else None  # type: ignore[attr-defined]
+            if not isinstance(value, (ast.Name, ast.Attribute)):
+                return None
+            node = value
+        else:
+            return None
+        depth += 1
+    base = tfapi.canonical(target)
+    for attribute in reversed(attributes):
+        if not base:
+            return None
+        base = tfapi.canonical(f"{base}.{attribute}")
+    return base
