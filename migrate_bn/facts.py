@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator, Optional, Union
 from . import tfapi
 from .binding import api_signature, argument, bind, def_signature
 from .model.aliases import resolve_project_aliases
-from .names import ImportTable, dotted, resolve
+from .names import ImportTable, dotted, name_ids, resolve
 from .visiting import NodeVisitor
 
 # The marker `lookup` returns for a name bound by a parameter, loop or `with ... as`.
@@ -1127,6 +1127,7 @@ class _Builder(NodeVisitor):
         # `.minimize(...)` calls, judged once every `self.optimizer = ...` is known.
         self.train_op_candidates: list[tuple[ast.Call, Optional[str], Scope, ast.stmt, tuple, bool]] = []
         self.opened_arg_scopes: list[ArgScope] = []
+        self.producers: dict[str, Any] = {}  # resolver.producer's answers, by qualified name
 
     # --- structure ----------------------------------------------------------------
 
@@ -1496,7 +1497,7 @@ class _Builder(NodeVisitor):
             return
         for node in self.facts.assignment_nodes:
             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
-                used = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
+                used = name_ids(node.value)
                 # `self` is bound with every `self.train_op = ...`, and used by everything.
                 if used & names - {"self"}:
                     names.update(assigned_names(node))
@@ -1521,7 +1522,11 @@ class _Builder(NodeVisitor):
 
             producer = dict_callable_producer(self.facts, node, self.scope)
         else:
-            producer = resolver.producer(name)
+            # The same name gets the same answer for the whole module: asked once.
+            try:
+                producer = self.producers[name]
+            except KeyError:
+                producer = self.producers[name] = resolver.producer(name)
         if producer is None:
             return None
         bound = bind(node, api_signature(producer.positional))
@@ -1606,7 +1611,7 @@ class _Builder(NodeVisitor):
             return BatchNormSite(node, api.display, "call", updates, trains, flag, scope, statement, spec=api)
 
         normalizer = _keyword(node, tfapi.NORMALIZER_FN_KW)
-        if normalizer is None and name:
+        if normalizer is None and name and self.arg_scopes:
             normalizer = self._arg_scope_value(name, tfapi.NORMALIZER_FN_KW)
         partial_settings: dict[str, ast.expr] = {}
         if isinstance(normalizer, ast.Name):

@@ -13,6 +13,7 @@ import ast
 from collections.abc import Callable
 
 from . import tfapi
+from .visiting import child_fields
 
 
 class ImportTable:
@@ -48,6 +49,26 @@ class ImportTable:
         self.names[local] = target
         if target in tfapi.TENSORFLOW_MODULES:
             self.tensorflow_aliases.append((local, target))
+
+
+def name_ids(node: ast.AST) -> set[str]:
+    """The ids of every `Name` in `node` (read or bound), as a walk of every node with
+    `ast.walk` finds them, reading only the fields that can hold a name."""
+    found: set[str] = set()
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        kind = type(current)
+        if kind is ast.Name:
+            found.add(current.id)  # type: ignore[attr-defined]
+            continue
+        for field in child_fields(kind):
+            value = getattr(current, field, None)
+            if type(value) is list:
+                pending.extend(item for item in value if isinstance(item, ast.AST))
+            elif isinstance(value, ast.AST):
+                pending.append(value)
+    return found
 
 
 def dotted(node: ast.expr) -> str | None:

@@ -79,8 +79,9 @@ class NodeVisitor(ast.NodeVisitor):
         """The fields of `kind` whose values this visitor may have to visit, in order."""
         operators_matter = cls.generic_visit is not NodeVisitor.generic_visit or any(
             hasattr(cls, "visit_" + operator.__name__) for base in _CHILDLESS[:-1] for operator in _subclasses(base))
-        return tuple(name for name in kind._fields if name not in _SCALAR_FIELDS and
-                     (operators_matter or name not in _OPERATOR_FIELDS))
+        if not operators_matter:
+            return child_fields(kind)
+        return tuple(name for name in kind._fields if name not in _SCALAR_FIELDS)
 
     def generic_visit(self, node: ast.AST) -> None:
         kind = type(node)
@@ -111,6 +112,20 @@ class NodeVisitor(ast.NodeVisitor):
                     method = dispatch[type(value)] = self._method_for(type(value))
                 if method is not None:
                     method(self, value)
+
+
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def child_fields(kind: type) -> tuple[str, ...]:
+    """The fields of node class `kind` that can hold a node other than a context or an
+    operator, in order: what a walk that looks for names, calls or statements reads."""
+    try:
+        return _CHILD_FIELDS[kind]
+    except KeyError:
+        fields = _CHILD_FIELDS[kind] = tuple(name for name in getattr(kind, "_fields", ())
+                                             if name not in _SCALAR_FIELDS and name not in _OPERATOR_FIELDS)
+        return fields
 
 
 def _no_fields(node: ast.AST) -> tuple:
