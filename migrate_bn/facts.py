@@ -1048,7 +1048,7 @@ _BLOCK_FIELDS: dict[type, tuple[str, ...]] = {}
 
 def _block_fields(kind: type) -> tuple[str, ...]:
     fields = getattr(kind, "_fields", ())
-    return tuple(name for name in ("body", "orelse", "finalbody", "handlers", "cases") if name in fields)
+    return tuple(name for name in _BLOCK_NAMES if name in fields)
 
 
 def walk_statements(tree: ast.Module) -> Iterator[ast.AST]:
@@ -1056,13 +1056,25 @@ def walk_statements(tree: ast.Module) -> Iterator[ast.AST]:
     the order `ast.walk` meets them, breadth first, without visiting the expressions
     in between: only statements, handlers and match cases hold statements."""
     pending: deque = deque([tree])
+    holders = _HOLDER_FIELDS
     while pending:
         node = pending.popleft()
         yield node
-        pending.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, _HOLDS_STATEMENTS))
+        kind = type(node)
+        try:
+            names = holders[kind]
+        except KeyError:
+            # The fields that hold statements, handlers or match cases, in the order
+            # ast.iter_child_nodes reads them (the node class's own field order).
+            fields = getattr(kind, "_fields", ())
+            names = holders[kind] = tuple(name for name in fields if name in _BLOCK_NAMES)
+        for name in names:
+            pending.extend(child for child in getattr(node, name, None) or () if isinstance(child, _HOLDS_STATEMENTS))
 
 
 _HOLDS_STATEMENTS = (ast.stmt, ast.excepthandler, ast.match_case)
+_BLOCK_NAMES = ("body", "orelse", "finalbody", "handlers", "cases")
+_HOLDER_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def _chain(scope: Optional[Scope]) -> Iterator[Scope]:
