@@ -97,21 +97,13 @@ class NodeVisitor(ast.NodeVisitor):
             values = [getattr(node, name, None) for name in self._child_fields(kind)]
         dispatch = self._dispatch
         for value in values:
-            if type(value) is list:
-                for item in value:
-                    try:
-                        method = dispatch[type(item)]
-                    except KeyError:
-                        method = dispatch[type(item)] = self._method_for(type(item))
-                    if method is not None:
-                        method(self, item)
-            else:
+            for item in value if type(value) is list else (value,):
                 try:
-                    method = dispatch[type(value)]
+                    method = dispatch[type(item)]
                 except KeyError:
-                    method = dispatch[type(value)] = self._method_for(type(value))
+                    method = dispatch[type(item)] = self._method_for(type(item))
                 if method is not None:
-                    method(self, value)
+                    method(self, item)
 
 
 _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
