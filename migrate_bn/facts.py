@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator, Optional, Union
 from . import tfapi
 from .binding import api_signature, argument, bind, def_signature
 from .model.aliases import resolve_project_aliases
-from .names import ImportTable, dotted, resolve
+from .names import ImportTable, dotted, name_ids, resolve
 from .visiting import NodeVisitor
 
 # The marker `lookup` returns for a name bound by a parameter, loop or `with ... as`.
@@ -261,7 +261,11 @@ class ModuleFacts:
         if not isinstance(func, ast.Attribute):
             if not isinstance(func, ast.Name):
                 return False
-        name = self.qualname(func, scope)
+        return self._reads_update_ops(call, scope, self.qualname(func, scope))
+
+    def _reads_update_ops(self, call: ast.Call, scope: Scope, name: Optional[str]) -> bool:
+        """`read_of_update_ops` for a call whose function's qualified name is known."""
+        func = call.func
         is_reader = name in tfapi.COLLECTION_READERS or (
             isinstance(func, ast.Attribute) and func.attr in tfapi.COLLECTION_READER_METHODS
         )
@@ -1016,25 +1020,48 @@ def _call_bindings(function: ast.AST, call: ast.Call) -> dict[str, ast.expr]:
     return {} if bound is None else {**bound.defaults, **bound.arguments}
 
 
+def _lines(text: str) -> list[str]:
+    """The text's lines as Python counts them (`_LINE_BREAK`), without their breaks."""
+    if "\r" in text:
+        return _LINE_BREAK.split(text)
+    return text.split("\n")  # the same list, several times faster than the expression
+
+
 def statement_blocks(tree: ast.Module, definitions: bool = True) -> Iterator[list[ast.stmt]]:
     """Every list of statements in the module (bodies, else and finally blocks, handlers):
     a walk over statements only, far cheaper than over every node. With `definitions`
     False, not the bodies of a def or class: the blocks that run in the module's scope."""
     stack: list[list[ast.stmt]] = [tree.body]
+    holders = _BLOCK_FIELDS
     while stack:
         block = stack.pop()
         yield block
         for statement in block:
-            if not definitions and isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                continue
-            for name in ("body", "orelse", "finalbody"):
+            kind = type(statement)
+            try:
+                names = holders[kind]
+            except KeyError:
+                names = holders[kind] = _block_fields(kind)
+            if not names or not definitions and kind in _DEFINITIONS:
+                continue  # most statements hold no block
+            for name in names:
                 inner = getattr(statement, name, None)
-                if inner and isinstance(inner, list) and isinstance(inner[0], ast.stmt):
+                if name == "handlers" or name == "cases":
+                    for holder in inner or ():
+                        stack.append(holder.body)
+                elif inner and isinstance(inner, list) and isinstance(inner[0], ast.stmt):
                     stack.append(inner)
-            for handler in getattr(statement, "handlers", ()) or ():
-                stack.append(handler.body)
-            for case in getattr(statement, "cases", ()) or ():
-                stack.append(case.body)
+
+
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+# Per statement class: the fields that may hold blocks, in the order `statement_blocks`
+# stacks them (bodies, else and finally blocks, then handlers and match cases).
+_BLOCK_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _block_fields(kind: type) -> tuple[str, ...]:
+    fields = getattr(kind, "_fields", ())
+    return tuple(name for name in _BLOCK_NAMES if name in fields)
 
 
 def walk_statements(tree: ast.Module) -> Iterator[ast.AST]:
@@ -1042,13 +1069,25 @@ def walk_statements(tree: ast.Module) -> Iterator[ast.AST]:
     the order `ast.walk` meets them, breadth first, without visiting the expressions
     in between: only statements, handlers and match cases hold statements."""
     pending: deque = deque([tree])
+    holders = _HOLDER_FIELDS
     while pending:
         node = pending.popleft()
         yield node
-        pending.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, _HOLDS_STATEMENTS))
+        kind = type(node)
+        try:
+            names = holders[kind]
+        except KeyError:
+            # The fields that hold statements, handlers or match cases, in the order
+            # ast.iter_child_nodes reads them (the node class's own field order).
+            fields = getattr(kind, "_fields", ())
+            names = holders[kind] = tuple(name for name in fields if name in _BLOCK_NAMES)
+        for name in names:
+            pending.extend(child for child in getattr(node, name, None) or () if isinstance(child, _HOLDS_STATEMENTS))
 
 
 _HOLDS_STATEMENTS = (ast.stmt, ast.excepthandler, ast.match_case)
+_BLOCK_NAMES = ("body", "orelse", "finalbody", "handlers", "cases")
+_HOLDER_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def _chain(scope: Optional[Scope]) -> Iterator[Scope]:
@@ -1113,18 +1152,27 @@ class _Builder(NodeVisitor):
         # `.minimize(...)` calls, judged once every `self.optimizer = ...` is known.
         self.train_op_candidates: list[tuple[ast.Call, Optional[str], Scope, ast.stmt, tuple, bool]] = []
         self.opened_arg_scopes: list[ArgScope] = []
+        self.producers: dict[str, Any] = {}  # resolver.producer's answers, by qualified name
 
     # --- structure ----------------------------------------------------------------
 
-    def visit(self, node: ast.AST) -> None:
-        if isinstance(node, ast.stmt):
-            self.statements.append(node)
+    @classmethod
+    def _method_for(cls, kind: type) -> Optional[Callable[[Any, Any], Any]]:
+        # A statement is on `self.statements` while it is visited; wrapping its method
+        # (once per class) costs one call per statement instead of a test per node.
+        method = super()._method_for(kind)
+        if method is None or not issubclass(kind, ast.stmt):
+            return method
+
+        def visit_statement(self: "_Builder", node: ast.stmt) -> None:
+            statements = self.statements
+            statements.append(node)
             try:
-                super().visit(node)
+                method(self, node)
             finally:
-                self.statements.pop()
-        else:
-            super().visit(node)
+                statements.pop()
+
+        return visit_statement
 
     def _enter(self, kind: str, node: ast.AST, name: str) -> Scope:
         scope = Scope(kind=kind, name=name, node=node, parent=self.scope)
@@ -1375,7 +1423,7 @@ class _Builder(NodeVisitor):
         facts, scope = self.facts, self.scope
         facts.calls.append((node, scope))
         facts.enclosing_statements[id(node)] = tuple(self.statements)
-        name = facts.qualname(node.func, scope)
+        qualified = name = facts.qualname(node.func, scope)
         statement = self.statements[-1] if self.statements else None
         if statement is None:
             return
@@ -1388,7 +1436,8 @@ class _Builder(NodeVisitor):
         if site is not None:
             facts.batch_norm_sites.append(site)
         self._train_op(node, name, statement)
-        if facts.read_of_update_ops(node, scope):
+        # Asked with the name the function resolves to, before star imports.
+        if facts._reads_update_ops(node, scope, qualified):
             target = None
             if isinstance(statement, ast.Assign) and statement.value is node and len(statement.targets) == 1:
                 bound = statement.targets[0]
@@ -1473,7 +1522,7 @@ class _Builder(NodeVisitor):
             return
         for node in self.facts.assignment_nodes:
             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
-                used = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
+                used = name_ids(node.value)
                 # `self` is bound with every `self.train_op = ...`, and used by everything.
                 if used & names - {"self"}:
                     names.update(assigned_names(node))
@@ -1491,12 +1540,18 @@ class _Builder(NodeVisitor):
         if resolver is None:
             return None
         if name is None:
+            if not isinstance(node.func, ast.Subscript):
+                return None  # the cheap test first: most calls without a name are `x.f()`
             # `params['generator_fn'](z, ...)` in an Estimator model_fn: what the program stores there.
             from .model.dict_callables import dict_callable_producer
 
             producer = dict_callable_producer(self.facts, node, self.scope)
         else:
-            producer = resolver.producer(name)
+            # The same name gets the same answer for the whole module: asked once.
+            try:
+                producer = self.producers[name]
+            except KeyError:
+                producer = self.producers[name] = resolver.producer(name)
         if producer is None:
             return None
         bound = bind(node, api_signature(producer.positional))
@@ -1581,7 +1636,7 @@ class _Builder(NodeVisitor):
             return BatchNormSite(node, api.display, "call", updates, trains, flag, scope, statement, spec=api)
 
         normalizer = _keyword(node, tfapi.NORMALIZER_FN_KW)
-        if normalizer is None and name:
+        if normalizer is None and name and self.arg_scopes:
             normalizer = self._arg_scope_value(name, tfapi.NORMALIZER_FN_KW)
         partial_settings: dict[str, ast.expr] = {}
         if isinstance(normalizer, ast.Name):
@@ -1598,8 +1653,9 @@ class _Builder(NodeVisitor):
 
         if name:
             module, _, function = name.rpartition(".")
-            module_tail = module.rsplit(".", 1)[-1]
-            from_net_module = module_tail in tfapi.NET_MODULES or ".nets." in f".{module}."
+            # Where it comes from matters only for a net or a net's arg scope (few calls).
+            from_net_module = (function in tfapi.BATCH_NORM_NETS or function in tfapi.BATCH_NORM_ARG_SCOPES) and (
+                module.rsplit(".", 1)[-1] in tfapi.NET_MODULES or ".nets." in f".{module}.")
             if function in tfapi.BATCH_NORM_NETS and from_net_module:
                 flag = _keyword(node, tfapi.NET_TRAINING_KW)
                 trains = facts.flag_value(flag, scope, True)
@@ -1670,7 +1726,7 @@ def build(tree: ast.Module, text: str, resolver: Optional[Any] = None) -> Module
     """Collect the facts about one parsed module; `resolver` (project.Resolver) tells
     which of the project's own imported functions and classes build batch norm."""
     module = Scope(kind="module", name="<module>", node=tree, parent=None)
-    facts = ModuleFacts(tree=tree, text=text, lines=_LINE_BREAK.split(text), imports=ImportTable(), module=module,
+    facts = ModuleFacts(tree=tree, text=text, lines=_lines(text), imports=ImportTable(), module=module,
                         resolver=resolver)
     facts.scopes.append(module)
     facts.scope_of_node[id(tree)] = module

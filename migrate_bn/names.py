@@ -13,6 +13,7 @@ import ast
 from collections.abc import Callable
 
 from . import tfapi
+from .visiting import child_fields
 
 
 class ImportTable:
@@ -50,6 +51,26 @@ class ImportTable:
             self.tensorflow_aliases.append((local, target))
 
 
+def name_ids(node: ast.AST) -> set[str]:
+    """The ids of every `Name` in `node` (read or bound), as a walk of every node with
+    `ast.walk` finds them, reading only the fields that can hold a name."""
+    found: set[str] = set()
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        kind = type(current)
+        if kind is ast.Name:
+            found.add(current.id)  # type: ignore[attr-defined]
+            continue
+        for field in child_fields(kind):
+            value = getattr(current, field, None)
+            if type(value) is list:
+                pending.extend(item for item in value if isinstance(item, ast.AST))
+            elif isinstance(value, ast.AST):
+                pending.append(value)
+    return found
+
+
 def dotted(node: ast.expr) -> str | None:
     """`a.b.c` for a chain of attributes on a name, else None."""
     parts = []
@@ -73,17 +94,30 @@ def resolve(
     `lookup_alias(name)` returns the expression a plain name was last assigned, so that
     `slim = tf.contrib.slim` and `bn = slim.batch_norm` resolve as well.
     """
-    if depth > 6:
-        return None
-    if isinstance(node, ast.Attribute):
-        base = resolve(node.value, imports, lookup_alias, depth + 1)
-        return tfapi.canonical(f"{base}.{node.attr}") if base else None
-    if isinstance(node, ast.Name):
-        if node.id in imports.names:
-            return tfapi.canonical(imports.names[node.id])
-        if lookup_alias is not None:
-            value = lookup_alias(node.id)
-            if isinstance(value, (ast.Name, ast.Attribute)):
-                return resolve(value, imports, lookup_alias, depth + 1)
-        return None
-    return None
+    # A loop, not a recursion (every call of a module is resolved): down the chain of
+    # attributes and aliases to a name the imports bind, then back up, folding each step.
+    attributes: list[str] = []
+    while True:
+        if depth > 6:
+            return None
+        kind = type(node)
+        if kind is ast.Attribute:
+            attributes.append(node.attr)  # type: ignore[attr-defined]
+            node = node.value  # type: ignore[attr-defined]
+        elif kind is ast.Name:
+            target = imports.names.get(node.id)  # type: ignore[attr-defined]
+            if target is not None:
+                break
+            value = lookup_alias(node.id) if lookup_alias is not None else None  # type: ignore[attr-defined]
+            if not isinstance(value, (ast.Name, ast.Attribute)):
+                return None
+            node = value
+        else:
+            return None
+        depth += 1
+    base = tfapi.canonical(target)
+    for attribute in reversed(attributes):
+        if not base:
+            return None
+        base = tfapi.canonical(f"{base}.{attribute}")
+    return base

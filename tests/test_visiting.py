@@ -54,3 +54,52 @@ def test_a_visitor_without_visit_constant_skips_constants_and_keeps_old_style_me
     with pytest.warns(DeprecationWarning):  # as ast.NodeVisitor warns
         old.visit(ast.parse("x = 1 + 2"))
     assert old.numbers == [1, 2]
+
+
+def _package_trees():
+    for path in sorted(Path(migrate_bn.__file__).parent.glob("*.py"))[:12]:
+        yield ast.parse(path.read_text())
+
+
+def test_a_wrapper_from_method_for_runs_around_nodes_generic_visit_reaches() -> None:
+    class Statements(NodeVisitor):
+        def __init__(self) -> None:
+            self.depth = 0
+            self.deepest = 0
+
+        @classmethod
+        def _method_for(cls, kind):
+            method = super()._method_for(kind)
+            if method is None or not issubclass(kind, ast.stmt):
+                return method
+
+            def around(self, node):
+                self.depth += 1
+                self.deepest = max(self.deepest, self.depth)
+                method(self, node)
+                self.depth -= 1
+
+            return around
+
+    visitor = Statements()
+    visitor.visit(ast.parse("if a:\n    while b:\n        try:\n            c()\n        except E:\n            pass\n"))
+    assert visitor.deepest == 4 and visitor.depth == 0
+
+
+def test_name_ids_finds_the_names_ast_walk_finds() -> None:
+    from migrate_bn.names import name_ids
+
+    for tree in _package_trees():
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Assign, ast.Return)) and node.value is not None:
+                assert name_ids(node.value) == {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
+
+
+def test_walk_statements_meets_statements_in_ast_walk_order() -> None:
+    from migrate_bn.facts import walk_statements
+
+    holders = (ast.stmt, ast.excepthandler, ast.match_case)
+    source = "match x:\n    case 1:\n        try:\n            y = 1\n        finally:\n            z = 2\n"
+    for tree in [*_package_trees(), ast.parse(source)]:
+        expected = [tree, *(node for node in ast.walk(tree) if isinstance(node, holders))]
+        assert list(walk_statements(tree)) == expected
