@@ -23,11 +23,20 @@ def may_name(facts: "ModuleFacts", *names: str) -> bool:
     """Can the module's code name one of `names` (identifiers)? No only when its text is
     ASCII and holds none of them as a whole word (a comment or a string holding one
     answers yes: the test is cheap, not exact)."""
-    text = facts.text
+    return not _ascii(facts) or any(_whole_word(name).search(facts.text) is not None for name in names)
+
+
+def may_name_with(facts: "ModuleFacts", part: str) -> bool:
+    """Can the module's code name an identifier holding `part` (`AdamOptimizer` holds
+    `Optimizer`)? No only when its text is ASCII and does not hold it."""
+    return not _ascii(facts) or part in facts.text
+
+
+def _ascii(facts: "ModuleFacts") -> bool:
     ascii_text = facts.model_cache.get("spelled.ascii")
     if ascii_text is None:
-        ascii_text = facts.model_cache["spelled.ascii"] = text.isascii()
-    return not ascii_text or any(_whole_word(name).search(text) is not None for name in names)
+        ascii_text = facts.model_cache["spelled.ascii"] = facts.text.isascii()
+    return ascii_text
 
 
 @functools.lru_cache(maxsize=None)
