@@ -117,6 +117,8 @@ def _bool_placeholder(facts: "ModuleFacts", scope: "Scope", name: str, line: int
 
 
 def _is_bool_placeholder(facts: "ModuleFacts", scope: "Scope", call: ast.Call) -> bool:
+    if isinstance(call.func, ast.Attribute) and call.func.attr not in _PLACEHOLDER_NAMES:
+        return False  # a method call's qualified name ends with its attribute: no name to resolve
     qualname = facts.qualname(call.func, scope)
     if qualname == tfapi.PLACEHOLDER:
         dtype = argument(call, "dtype", 0)
