@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import ast
 import re
+from pathlib import Path
 
 from migrate_bn import facts as facts_module
 from migrate_bn.api import analyze
 from migrate_bn.model.spelled import may_name, word_start
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
 def _facts(text: str) -> facts_module.ModuleFacts:
@@ -38,22 +41,9 @@ def test_word_start_matches_where_a_leading_boundary_does() -> None:
 
 def test_a_cond_spelled_by_an_alias_is_still_found() -> None:
     """BN010 asks the text first: `from tensorflow import cond as choose` still spells it."""
-    source = """
-import tensorflow as tf
-from tensorflow import cond as choose
-from tensorflow.python.training import moving_averages
-
-
-def batch_norm(x, is_training):
-    moving_mean = tf.get_variable("moving_mean", [8], trainable=False)
-    mean, variance = tf.nn.moments(x, [0])
-    update = moving_averages.assign_moving_average(moving_mean, mean, 0.9)
-
-    def train_branch():
-        with tf.control_dependencies([update]):
-            return tf.identity(mean)
-
-    used = choose(is_training, train_branch, lambda: moving_mean)
-    return (x - used) / tf.sqrt(variance + 1e-3)
-"""
-    assert [f.code for f in analyze(source.encode(), "model.py").findings] == ["BN010"]
+    fixture = FIXTURES / "bn010" / "ema_apply_outside_cond" / "before.py"
+    source = fixture.read_text().replace("import tensorflow as tf\n", "import tensorflow as tf\n"
+                                         "from tensorflow import cond as choose\n", 1).replace("tf.cond(", "choose(")
+    assert "choose(phase_train" in source and "tf.cond" not in source
+    codes = [f.code for f in analyze(fixture.read_bytes(), "model.py").findings]
+    assert "BN010" in codes and [f.code for f in analyze(source.encode(), "model.py").findings] == codes
