@@ -87,3 +87,26 @@ def test_the_imports_are_the_top_level_modules_named_at_the_start_of_a_line() ->
     text = "import a.b\n  from c import d\nx = 1  # import e\n\tfrom  f.g import h\nreimport i\nimport\\\n  j\n"
     assert read_text(text).imports == {"a", "c", "f"}
     assert read_text("from k import l").imports == {"k"}  # the first line too
+
+
+def test_the_tree_picture_reads_facts_lazily_and_answers_as_all_of_them() -> None:
+    """`TreePicture` reads a file's facts only as far as an answer needs them: its answers
+    are those `combine` gives for every file's facts, on each fixture tree and package."""
+    from migrate_bn.model.keras_project import TreePicture, _read, _read_tree, combine
+
+    checked = answered = 0
+    for root in sorted({path.parent for path in PROJECTS.parent.rglob("*.py")}):
+        files = _read_tree(str(root))
+        every = [read_text(_read(path)) if file is not None else None for path, file in files]
+        names = [None] + sorted({Path(path).parent.name for path, _ in files})
+        for name in names:
+            chosen = [i for i, (path, file) in enumerate(files) if name is None or f"/{name}/" in path
+                      or (file is not None and name in file.imports)]
+            read = [every[i] for i in chosen if every[i] is not None]
+            whole = combine(tuple(files[i][0] for i in chosen if every[i] is not None), read, len(read) == len(chosen))
+            lazy = TreePicture([files[i][1] for i in chosen])
+            assert (lazy.phase_never_set, lazy.keras_updates_never_run, lazy.keras_batch_norm, lazy.keras_lines) == \
+                (whole.phase_never_set, whole.keras_updates_never_run, whole.keras_batch_norm, whole.keras_lines)
+            checked += 1
+            answered += whole.phase_never_set or whole.keras_updates_never_run
+    assert checked > 100 and answered >= 5

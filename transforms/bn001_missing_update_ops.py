@@ -143,8 +143,11 @@ class MissingUpdateOps(Rule):
 
     def check(self, facts: ModuleFacts, options: Options) -> Iterator[Finding]:
         sites = facts.update_feeding_sites()
-        if not sites or moving_statistics_unread(facts):
-            return  # no batch norm, or none whose moving statistics anything reads
+        if not sites or not facts.train_ops or moving_statistics_unread(facts):
+            # No batch norm, no train op to report (most modules that build batch norm
+            # train elsewhere: the whole-program question is not asked), or no batch norm
+            # whose moving statistics anything reads.
+            return
         yield from self._switched_off(facts)
         unwired = [op for op in facts.train_ops
                    if op.kind != "builder" and not facts.train_op_runs_update_ops(op)

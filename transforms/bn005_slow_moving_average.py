@@ -460,10 +460,19 @@ def _training_steps(facts: ModuleFacts, tree: _Tree) -> Optional[Steps]:
     return max(candidates, key=lambda steps: steps.count)
 
 
+# The last names of the calls that state a run's length: a method call's qualified name
+# ends with its attribute, so a call of any other method states none.
+_STEP_CALL_ATTRIBUTES = frozenset(
+    {name.rsplit(".", 1)[-1] for name in (*tfapi.SLIM_TRAIN_FUNCTIONS, *tfapi.STOP_AT_STEP_HOOKS, *tfapi.TRAIN_SPECS)}
+    | {tfapi.ESTIMATOR_TRAIN_METHOD} | tfapi.KERAS_FIT_METHODS)
+
+
 def _stated_steps(facts: ModuleFacts, call: ast.Call) -> Optional[Steps]:
+    func = call.func
+    if isinstance(func, ast.Attribute) and func.attr not in _STEP_CALL_ATTRIBUTES:
+        return None  # most calls: no scope to find, no name to resolve
     scope = _scope_of(facts, call)
     name = facts.qualname(call.func, scope) or ""
-    func = call.func
     if name in tfapi.SLIM_TRAIN_FUNCTIONS:
         return _count(facts, _keyword(call, tfapi.SLIM_TRAIN_STEPS_KW), scope,
                       f"`{tfapi.SLIM_TRAIN_STEPS_KW}` is {{n}}")

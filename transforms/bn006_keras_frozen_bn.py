@@ -8,6 +8,7 @@ from typing import Iterator, Optional
 from migrate_bn import tfapi
 from migrate_bn.facts import UNKNOWN, ModuleFacts, Scope
 from migrate_bn.findings import Finding, Related
+from migrate_bn.model.spelled import may_name
 from migrate_bn.rules import Options, Rule, span
 
 _CONSEQUENCE = (
@@ -108,13 +109,15 @@ class KerasFrozenBatchNorm(Rule):
                           (Related(span(facts, site.node), "the batch-norm layer"),))
 
     def _assignments(self, facts: ModuleFacts) -> Iterator[Finding]:
+        if not may_name(facts, tfapi.TRAINABLE_ATTRIBUTE):
+            return  # `trainable_variables`, `trainable=`: no `.trainable` to assign
         for node in facts.assignment_nodes:
             if not isinstance(node, ast.Assign) or len(node.targets) != 1:
                 continue
-            scope = facts.assignment_scopes[id(node)]
             target = node.targets[0]
             if not (isinstance(target, ast.Attribute) and target.attr == tfapi.TRAINABLE_ATTRIBUTE):
                 continue
+            scope = facts.assignment_scopes[id(node)]
             if facts.flag_value(node.value, scope, True) is not False:
                 continue
             finding = self._assignment(facts, node, target, scope, _innermost_loop(facts, node))

@@ -10,6 +10,7 @@ from migrate_bn import tfapi
 from migrate_bn.facts import UNKNOWN, BatchNormSite, ModuleFacts, TrainOp, Scope
 from migrate_bn.findings import Finding, Fix, Related, Span, WrapInWith
 from migrate_bn.model.keras_project import project_picture, project_root
+from migrate_bn.model.spelled import may_name, may_name_with
 from migrate_bn.model.structure import frame_reason, site_frame
 from migrate_bn.rules import Options, Rule, span, tensorflow_v1
 
@@ -141,10 +142,15 @@ class KerasBatchNormInSession(Rule):
                    (*imports, WrapInWith(op.stmt.lineno, header)))
 
 
+_GRAPH_MODE_NAMES = frozenset(name.rsplit(".", 1)[-1] for name in tfapi.GRAPH_MODE_CALLS)
+
+
 def _graph_mode(facts: ModuleFacts) -> bool:
     """TF1 graph code: sessions, placeholders, or tf.train optimizers (not model.fit)."""
     if facts.session_runs:
         return True
+    if not may_name(facts, *_GRAPH_MODE_NAMES) and not may_name_with(facts, tfapi.OPTIMIZER_SUFFIX):
+        return False  # most modules: no walk of every call
     for node in ast.walk(facts.tree):
         if isinstance(node, ast.Call):
             name = facts.qualname(node.func, facts.module) or ""

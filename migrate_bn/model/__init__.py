@@ -11,6 +11,7 @@ the graphs a project builds, one question per module:
   `project_graphs`;
 - `feeds`: what a train step feeds;
 - `cond_updates`: updates a `tf.cond` selects but that are built outside it;
+- `spelled`: whether a module's text can name something at all (asked before a walk);
 - `update_wiring`: train-op builders whose update wiring is switched off;
 - `aliases`: the names a project gives TensorFlow in a module of its own;
 - `keras_project`: what the whole project does with Keras batch norm;

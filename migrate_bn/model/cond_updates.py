@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Iterator, Optional
 
 from .. import tfapi
 from ..binding import argument
+from .spelled import may_name
 
 if TYPE_CHECKING:
     from ..facts import ModuleFacts, Scope
@@ -48,6 +49,8 @@ def outside_updates(facts: "ModuleFacts") -> list[OutsideUpdate]:
 def _find(facts: "ModuleFacts") -> Iterator[OutsideUpdate]:
     from ..flags import is_training_name
 
+    if not may_name(facts, *_COND_NAMES):
+        return  # most modules: no cond to find among their calls
     in_place = {id(site.node): site for site in facts.batch_norm_sites
                 if site.updates == "inplace" and site.trains is True and site.how == "call"}
     seen: set[int] = set()

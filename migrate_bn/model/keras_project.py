@@ -9,7 +9,8 @@ passes `training` on to the layers inside it, and a train op that depends on `.u
 runs them. Those places are usually in other modules (the layers in a helper module, the
 train op in a trainer class or an Estimator `model_fn` looked up by name), so one
 module's facts cannot tell. This module reads every Python file of the project once per
-run (the raw text, never run; about the cost of reading the files) and answers:
+run (the raw text, never run: its imports and whether it makes a Keras batch norm; the
+rest of a file's facts only as far as an answer needs them, `TreePicture`) and answers:
 
 - `phase_never_set`: the project trains only through TF1 graph train ops (`minimize`,
   `apply_gradients`, an `EstimatorSpec`, ...), and nothing sets the learning phase,
@@ -34,20 +35,30 @@ import weakref
 from dataclasses import dataclass
 from typing import Optional
 
+from .spelled import word_start
+
 
 class _Words:
-    """A regular expression searched only in a text holding one of `words`, which every
-    match of it contains: `re` tries an alternation at every position of the text, a
-    substring test (`str.__contains__`) is some ten times cheaper, and most files hold
-    none of the words (reading the Keras picture of the bulk tree took 8 s of regular
-    expressions for 1,801 files, four times parsing the analysed ones)."""
+    """A regular expression given as its alternatives, each with a word that every match
+    of it contains; an alternative is searched only in a text holding its word. `re`
+    tries an alternation, or a pattern that starts with `\\b`, at every position of the
+    text, while a pattern that starts with a literal is found by a fast scan for it, and a
+    substring test (`str.__contains__`) is cheaper still; most files hold none of the
+    words (reading the Keras picture of the bulk tree took 8 s of regular expressions
+    for 1,801 files, four times parsing the analysed ones). `search` finds a match of
+    some alternative when there is one (the leftmost match when there is one alternative)."""
 
-    def __init__(self, pattern: str, *words: str) -> None:
-        self.pattern = re.compile(pattern)
-        self.words = words
+    def __init__(self, *alternatives: tuple[str, str]) -> None:
+        self.alternatives = tuple((word, re.compile(pattern)) for word, pattern in alternatives)
+        self.pattern = re.compile("|".join(pattern for _, pattern in alternatives))  # the same matches, at once
 
     def search(self, text: str) -> Optional[re.Match]:
-        return self.pattern.search(text) if any(word in text for word in self.words) else None
+        for word, pattern in self.alternatives:
+            if word in text:
+                found = pattern.search(text)
+                if found is not None:
+                    return found
+        return None
 
 
 # Directories that are never the project's own code.
@@ -61,42 +72,45 @@ _COMMENT = re.compile(r"#[^\n]*")
 # A Keras BatchNormalization made in the file: `keras.layers.BatchNormalization(` (any
 # prefix: tf.keras, tf.compat.v1.keras, a project's `tf` alias), or the class imported
 # from a Keras module and called.
-_KERAS_BN_DOTTED = _Words(r"keras\.layers\.(?:normalization\.)?BatchNormalization(?:V[12])?\s*\(", "keras.layers.")
+_KERAS_BN_DOTTED = _Words(("keras.layers.", r"keras\.layers\.(?:normalization\.)?BatchNormalization(?:V[12])?\s*\("))
 _KERAS_IMPORT = re.compile(r"from\s+[\w.]*keras[\w.]*\s+import\s+(?:\([^)]*\)|[^\n]*)")
-_BN_CALL = _Words(r"\bBatchNormalization(?:V[12])?\s*\(", "BatchNormalization")
+_BN_CALL = _Words(("BatchNormalization", word_start("BatchNormalization") + r"(?:V[12])?\s*\("))
 # Any other batch norm: tf.layers, contrib/slim, fused, a project's own moving averages,
 # slim nets, updates written to the collection by hand.
-_OTHER_BN = _Words(r"\.batch_norm\s*\(|import[^\n]*\bbatch_norm\b|batch_normalization\s*\(|fused_batch_norm"
-                   r"|assign_moving_average"
-                   r"|ExponentialMovingAverage|normalizer_fn|add_to_collections?\s*\([^)]*UPDATE_OPS"
-                   r"|(?<!keras\.)layers\.BatchNormalization|\b(?:inception|resnet|mobilenet|nasnet)_v?\d",
-                   "batch_norm", "assign_moving_average", "ExponentialMovingAverage", "normalizer_fn", "UPDATE_OPS",
-                   "layers.BatchNormalization", "inception_", "resnet_", "mobilenet_", "nasnet_")
+_OTHER_BN = _Words(("batch_norm", r"\.batch_norm\s*\("), ("batch_norm", r"import[^\n]*\bbatch_norm\b"),
+                   ("batch_normalization", r"batch_normalization\s*\("), ("fused_batch_norm", "fused_batch_norm"),
+                   ("assign_moving_average", "assign_moving_average"),
+                   ("ExponentialMovingAverage", "ExponentialMovingAverage"), ("normalizer_fn", "normalizer_fn"),
+                   ("UPDATE_OPS", r"add_to_collections?\s*\([^)]*UPDATE_OPS"),
+                   ("layers.BatchNormalization", r"(?<!keras\.)layers\.BatchNormalization"),
+                   *((f"{net}_", word_start(net) + r"_v?\d") for net in ("inception", "resnet", "mobilenet", "nasnet")))
 # Keras sets the learning phase or runs the updates itself, or the phase is set by hand.
-_KERAS_TRAINING = _Words(r"learning_phase|fit_generator\s*\(|train_on_batch\s*\("
-                         r"|GradientTape|\bK\.function\s*\(|backend\.function\s*\(",
-                         "learning_phase", "fit_generator", "train_on_batch", "GradientTape", "K.function",
-                         "backend.function")
+_KERAS_TRAINING = _Words(("learning_phase", "learning_phase"), ("fit_generator", r"fit_generator\s*\("),
+                         ("train_on_batch", r"train_on_batch\s*\("), ("GradientTape", "GradientTape"),
+                         ("K.function", word_start("K") + r"\.function\s*\("),
+                         ("backend.function", r"backend\.function\s*\("))
 # `x.fit(...)`: Keras training only where a Keras model exists (libraries have their own `fit`).
 _FIT = re.compile(r"\.fit\s*\(")
 # A Keras model, whose call passes `training` on to the layers inside it.
-_KERAS_MODEL = _Words(r"\b(?:Model|Sequential)\s*\(|\bInput\s*\(|class\s+\w+\s*\([^)]*\b(?:Layer|Model)\s*\)"
-                      r"|load_model\s*\(|applications\.",
-                      "Model", "Sequential", "Input", "Layer", "load_model", "applications.")
+_KERAS_MODEL = _Words(("Model", word_start("Model") + r"\s*\("), ("Sequential", word_start("Sequential") + r"\s*\("),
+                      ("Input", word_start("Input") + r"\s*\("),
+                      ("class", r"class\s+\w+\s*\([^)]*\b(?:Layer|Model)\s*\)"),
+                      ("load_model", r"load_model\s*\("), ("applications.", r"applications\."))
 # Searched in "\n" + code: a pattern that starts with a literal is found by a fast scan
 # for it, where `^` in MULTILINE mode is tried at every position (3.5 times slower).
 _IMPORTED = re.compile(r"\n[ \t]*(?:from|import)[ \t]+(\w+)")
-_KERAS_UPDATES = _Words(r"\.updates\b|get_updates_for\s*\(", ".updates", "get_updates_for")
+_KERAS_UPDATES = _Words((".updates", r"\.updates\b"), ("get_updates_for", r"get_updates_for\s*\("))
 # A training flag given to a Keras batch norm (anything but a literal False / None).
-_TRAINING_GIVEN = _Words(r"\btraining\s*=\s*(?!False\b|None\b|0\b)[\w(]", "training")
+_TRAINING_GIVEN = _Words(("training", word_start("training") + r"\s*=\s*(?!False\b|None\b|0\b)[\w(]"))
 # TF1 graph training: a train op built in a file that shows TF1 graph code.
-_TRAIN_OP = _Words(r"\.minimize\s*\(|\.apply_gradients\s*\(|EstimatorSpec\s*\(|create_train_op\s*\("
-                   r"|optimize_loss\s*\(",
-                   ".minimize", ".apply_gradients", "EstimatorSpec", "create_train_op", "optimize_loss")
-_TF1_GRAPH = _Words(r"compat\.v1|Session\s*\(|placeholder|\bestimator\b|\btf\.train\.\w*Optimizer"
-                    r"|GraphKeys|disable_v2_behavior|disable_eager_execution",
-                    "compat.v1", "Session", "placeholder", "estimator", "tf.train.", "GraphKeys",
-                    "disable_v2_behavior", "disable_eager_execution")
+_TRAIN_OP = _Words((".minimize", r"\.minimize\s*\("), (".apply_gradients", r"\.apply_gradients\s*\("),
+                   ("EstimatorSpec", r"EstimatorSpec\s*\("), ("create_train_op", r"create_train_op\s*\("),
+                   ("optimize_loss", r"optimize_loss\s*\("))
+_TF1_GRAPH = _Words(("compat.v1", r"compat\.v1"), ("Session", r"Session\s*\("), ("placeholder", "placeholder"),
+                    ("estimator", word_start("estimator") + r"\b"),
+                    ("tf.train.", word_start("tf") + r"\.train\.\w*Optimizer"), ("GraphKeys", "GraphKeys"),
+                    ("disable_v2_behavior", "disable_v2_behavior"),
+                    ("disable_eager_execution", "disable_eager_execution"))
 
 
 @dataclass(frozen=True)
@@ -189,12 +203,88 @@ def module_picture(text: str, path: str = "<module>") -> KerasPicture:
     return combine((path,), [read_text(text)], True)
 
 
+class TreeFile:
+    """One file of a project tree, as the picture reads it with the tree: the modules it
+    imports, and whether it makes a Keras batch norm (every match of those patterns
+    holds `BatchNormalization`: a file without the word makes none), with all its
+    `FileFacts` when it may. The other facts of a file without the word are read when an
+    answer first needs them (`facts`), from the file again: most programs have no Keras
+    batch norm, or other batch norm and Keras training in their first files, and the
+    facts of every file cost 0.25 s for the bulk tree's two pictures (13.8 MB of text,
+    notebooks with their images among them)."""
+
+    __slots__ = ("path", "imports", "keras_batch_norm", "_facts", "_read")
+
+    def __init__(self, path: str, text: str) -> None:
+        self.path = path
+        code = _COMMENT.sub("", text)
+        self.imports = frozenset(_IMPORTED.findall("\n" + code))
+        self._read = "BatchNormalization" in code
+        self._facts: Optional[FileFacts] = read_text(text) if self._read else None
+        self.keras_batch_norm = self._facts is not None and self._facts.keras_batch_norm
+
+    def facts(self) -> Optional[FileFacts]:
+        """All its facts; None when the file can no longer be read."""
+        if not self._read:
+            self._read = True
+            text = _read(self.path)
+            self._facts = None if text is None else read_text(text)
+        return self._facts
+
+
+class TreePicture:
+    """`KerasPicture`'s answers for files of a tree, each file's facts read only as far
+    as an answer needs them (cheapest first, each `any` stopping at its first file):
+    the answers `combine` gives for the facts of all of them. A file that can no longer
+    be read makes an answer unknown: no."""
+
+    def __init__(self, files: list[Optional[TreeFile]]) -> None:
+        self._files = [file for file in files if file is not None]
+        self._complete = len(self._files) == len(files)
+        keras = [file for file in self._files if file.keras_batch_norm]
+        self.keras_batch_norm = tuple(file.path for file in keras)
+        self.keras_lines = tuple(file.facts().keras_line for file in keras)  # type: ignore[union-attr]
+        self._keras_flag_given = bool(keras) and all(file.facts().keras_flag_given for file in keras)  # type: ignore[union-attr]
+
+    @property
+    def phase_never_set(self) -> bool:
+        """`KerasPicture.phase_never_set`."""
+        if not (self._complete and self.keras_batch_norm):
+            return False
+        return self._none_of("keras_model", "keras_training") and self._any("tf1_training") is True
+
+    @property
+    def keras_updates_never_run(self) -> bool:
+        """`KerasPicture.keras_updates_never_run`."""
+        if not (self._complete and self.keras_batch_norm and self._keras_flag_given):
+            return False
+        if not self._none_of("other_batch_norm", "keras_training", "keras_updates"):
+            return False
+        fit = self._any("fit_call")
+        if fit is None or (fit and self._any("keras_model") is not False):
+            return False  # `fit` on a Keras model: Keras trains (or a file is unknown)
+        return self._any("tf1_training") is True
+
+    def _none_of(self, *fields: str) -> bool:
+        return all(self._any(field) is False for field in fields)
+
+    def _any(self, field: str) -> Optional[bool]:
+        """Does a file have this fact? None: a file can no longer be read."""
+        for file in self._files:
+            found = file.facts()
+            if found is None:
+                return None
+            if getattr(found, field):
+                return True
+        return False
+
+
 # The files of each project root, read once per Project (one run): every module asks.
-_TREES: "weakref.WeakKeyDictionary[object, dict[str, list[tuple[str, Optional[FileFacts]]]]]" = \
+_TREES: "weakref.WeakKeyDictionary[object, dict[str, list[tuple[str, Optional[TreeFile]]]]]" = \
     weakref.WeakKeyDictionary()
 
 
-def project_picture(facts) -> KerasPicture:
+def project_picture(facts) -> "KerasPicture | TreePicture":
     """The picture of the program the module belongs to, or of the module alone when it
     is analysed without a project (stdin, an editor buffer).
 
@@ -217,13 +307,11 @@ def project_picture(facts) -> KerasPicture:
     if package is not None:
         name = os.path.basename(package)
         inside = package + os.sep
-        files = [(path, fact) for path, fact in files
-                 if path.startswith(inside) or (fact is not None and name in fact.imports)]
-    paths = tuple(path for path, _ in files)
-    read = [fact for _, fact in files if fact is not None]
+        files = [(path, file) for path, file in files
+                 if path.startswith(inside) or (file is not None and name in file.imports)]
     # A finding that rests on other files is stale when any of them changes (the cache).
-    resolver.dependencies.update(path for path in paths if path != resolver.path)
-    return combine(tuple(path for path, fact in files if fact is not None), read, len(read) == len(files))
+    resolver.dependencies.update(path for path, _ in files if path != resolver.path)
+    return TreePicture([file for _, file in files])
 
 
 def package_directory(path: str) -> Optional[str]:
@@ -253,8 +341,8 @@ def project_root(path: str) -> str:
     return directory
 
 
-def _read_tree(root: str) -> list[tuple[str, Optional[FileFacts]]]:
-    """Every Python file and notebook under `root` with its facts (None: unreadable)."""
+def _read_tree(root: str) -> list[tuple[str, Optional[TreeFile]]]:
+    """Every Python file and notebook under `root`, read (None: unreadable)."""
     paths: list[str] = []
     for directory, subdirectories, files in os.walk(root):
         subdirectories[:] = sorted(d for d in subdirectories if d not in _SKIPPED_DIRECTORIES and not d.startswith("."))
@@ -264,17 +352,17 @@ def _read_tree(root: str) -> list[tuple[str, Optional[FileFacts]]]:
     return read_files(paths)
 
 
-def read_files(paths: list[str], known: Optional[list[tuple[str, Optional[FileFacts]]]] = None,
-               changed: frozenset[str] = frozenset()) -> list[tuple[str, Optional[FileFacts]]]:
-    """Each file with its facts (None: unreadable), those of `known` (an earlier read of
-    the files) kept for the files not in `changed` (the language server's refresh)."""
+def read_files(paths: list[str], known: Optional[list[tuple[str, Optional[TreeFile]]]] = None,
+               changed: frozenset[str] = frozenset()) -> list[tuple[str, Optional[TreeFile]]]:
+    """Each file, read (None: unreadable), those of `known` (an earlier read of the
+    files) kept for the files not in `changed` (the language server's refresh)."""
     reuse = dict(known or ())
-    return [(path, reuse[path] if path in reuse and path not in changed else _facts_of(path)) for path in paths]
+    return [(path, reuse[path] if path in reuse and path not in changed else _file_of(path)) for path in paths]
 
 
-def _facts_of(path: str) -> Optional[FileFacts]:
+def _file_of(path: str) -> Optional[TreeFile]:
     text = _read(path)
-    return None if text is None else read_text(text)
+    return None if text is None else TreeFile(path, text)
 
 
 def _read(path: str) -> Optional[str]:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Iterator, Optional
 
 from .. import tfapi
 from ..binding import argument
+from .spelled import may_name
 
 if TYPE_CHECKING:
     from ..facts import ModuleFacts, Scope
@@ -55,6 +56,8 @@ def wrong_statistics(facts: "ModuleFacts") -> list[WrongStatistics]:
 
 def _find(facts: "ModuleFacts") -> Iterator[WrongStatistics]:
     short_names = {name.rsplit(".", 1)[-1] for name in tfapi.NORMALIZE_WITH_STATISTICS}
+    if not may_name(facts, *short_names):
+        return  # most modules: no such call among their calls, and no walk of them
     for call, scope in facts.calls:
         if _short_name(call.func) not in short_names:
             continue  # most calls: skip resolving their names

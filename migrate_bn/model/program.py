@@ -53,8 +53,9 @@ if TYPE_CHECKING:
 
 MAX_FILES = 5000
 # A train op is built or a session run here (the facts confirm it): minimize,
-# apply_gradients, the train-op builders, `sess.run(`.
-_ENTRY = re.compile(rb"\.minimize\(|apply_gradients\(|create_train_op\(|optimize_loss\(|\.run\(")
+# apply_gradients, the train-op builders, `sess.run(`. Substrings, each searched on its
+# own: `re` tries an alternation at every position, three times slower on the bulk tree.
+_ENTRY = (b".minimize(", b"apply_gradients(", b"create_train_op(", b"optimize_loss(", b".run(")
 _SUFFIXES = (".py", ".ipynb")
 _STAR_IMPORT = re.compile(rb"import[\s\\]*\*")
 _IDENTIFIER = re.compile(rb"[A-Za-z_]\w*")
@@ -259,7 +260,8 @@ class Program:
         for path in project_files(self.root, _SUFFIXES, MAX_FILES):
             try:
                 with open(path, "rb") as handle:
-                    if _ENTRY.search(handle.read()):
+                    source = handle.read()
+                    if any(word in source for word in _ENTRY):
                         yield os.path.abspath(path)
             except OSError:
                 continue

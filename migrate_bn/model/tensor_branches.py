@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Iterator, Optional, Union
 from .. import tfapi
 from ..binding import argument
 from ..facts import UNKNOWN, all_bindings
+from .spelled import may_name
 
 if TYPE_CHECKING:
     from ..facts import ModuleFacts, Scope
@@ -42,13 +43,16 @@ def tensor_branches(facts: "ModuleFacts") -> list[TensorBranch]:
 
 
 _PLACEHOLDER_NAMES = frozenset(name.rsplit(".", 1)[-1] for name in (tfapi.PLACEHOLDER, tfapi.PLACEHOLDER_WITH_DEFAULT))
+# A bool placeholder's dtype (`tf.bool`), or a placeholder with a default (a bool literal).
+_BOOL_PLACEHOLDER_WORDS = frozenset(name.rsplit(".", 1)[-1] for name in (*tfapi.BOOL_DTYPES, tfapi.PLACEHOLDER_WITH_DEFAULT))
 
 
 def _find(facts: "ModuleFacts") -> Iterator[TensorBranch]:
-    if not any(getattr(call.func, "attr", None) in _PLACEHOLDER_NAMES or
-               getattr(call.func, "id", None) in _PLACEHOLDER_NAMES for call, _ in facts.calls):
+    if not may_name(facts, *_PLACEHOLDER_NAMES) or not any(
+            getattr(call.func, "attr", None) in _PLACEHOLDER_NAMES or
+            getattr(call.func, "id", None) in _PLACEHOLDER_NAMES for call, _ in facts.calls):
         return  # most modules: no placeholder, no tree walk
-    if not _reads_a_bool_placeholder(facts):
+    if not may_name(facts, *_BOOL_PLACEHOLDER_WORDS) or not _reads_a_bool_placeholder(facts):
         return  # placeholders for data only: no branch can test one, no tree walk
     tested: dict[tuple[str, int], list[_Branching]] = {}
     for node in ast.walk(facts.tree):
@@ -113,6 +117,8 @@ def _bool_placeholder(facts: "ModuleFacts", scope: "Scope", name: str, line: int
 
 
 def _is_bool_placeholder(facts: "ModuleFacts", scope: "Scope", call: ast.Call) -> bool:
+    if isinstance(call.func, ast.Attribute) and call.func.attr not in _PLACEHOLDER_NAMES:
+        return False  # a method call's qualified name ends with its attribute: no name to resolve
     qualname = facts.qualname(call.func, scope)
     if qualname == tfapi.PLACEHOLDER:
         dtype = argument(call, "dtype", 0)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator, Optional
 
 from .. import tfapi
+from .spelled import may_name
 from .structure import scope_within
 
 if TYPE_CHECKING:
@@ -52,6 +53,8 @@ def _short_name(func: ast.expr) -> Optional[str]:
 
 
 def _find(facts: "ModuleFacts") -> Iterator[UnappliedAverage]:
+    if not may_name(facts, *_AVERAGE_CLASS_NAMES):
+        return  # most modules: no call of the class among their calls, and no walk of them
     for call, scope in facts.calls:
         if _short_name(call.func) not in _AVERAGE_CLASS_NAMES:
             continue  # most calls: skip resolving their names
