@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Optional
 
 from ..binding import bind, def_signature
 from .attributes import self_attribute
-from .program import Program, ProgramModule, class_named, gan_style, program_of, star_imports
+from .program import Program, ProgramModule, class_named, gan_style, program_of
 
 if TYPE_CHECKING:
     from ..facts import ModuleFacts, Scope, SessionRun
@@ -139,7 +139,7 @@ def _object_flag(facts: "ModuleFacts", run: "SessionRun", key: ast.Attribute,
     if found is None:
         return None
     program, path = found
-    module = ProgramModule(path, facts, star_imports(facts.tree, facts.text))
+    module = ProgramModule.of(path, facts)
     built = _built(program, module, call, run.scope, {}, 0)
     if not built or not all(_flag_attribute(program, one, key.attr) for one in built):
         return None

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 from ..binding import bind, def_signature
 from .attributes import build_time_assignment, self_attribute
-from .program import Program, ProgramModule, class_named, program_of, star_imports, top_level_name
+from .program import Program, ProgramModule, class_named, program_of, top_level_name
 from .structure import scope_within
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ def constant_flag_calls(facts: "ModuleFacts") -> list[ConstantCall]:
     if found is None:
         return []
     program, path = found
-    module = ProgramModule(path, facts, star_imports(facts.tree, facts.text))
+    module = ProgramModule.of(path, facts)
     calls = []
     values: dict[tuple, set] = {}
     for call, scope in facts.calls:

@@ -284,6 +284,18 @@ _TREES: "weakref.WeakKeyDictionary[object, dict[str, list[tuple[str, Optional[Tr
     weakref.WeakKeyDictionary()
 
 
+def forget(project, changed: frozenset[str], came_or_went: frozenset[str]) -> None:
+    """After a save (model/refresh.py): a file's Keras facts depend on its text alone,
+    so the files that changed are read again; a tree whose files came or went is read
+    again whole when next asked."""
+    trees = _TREES.get(project)
+    for root, files in list((trees or {}).items()):
+        if any(path.startswith(root + os.sep) for path in came_or_went):
+            del trees[root]
+        elif any(path in changed for path, _ in files):
+            trees[root] = read_files([path for path, _ in files], files, changed)
+
+
 def project_picture(facts) -> "KerasPicture | TreePicture":
     """The picture of the program the module belongs to, or of the module alone when it
     is analysed without a project (stdin, an editor buffer).

@@ -77,6 +77,11 @@ class ProgramModule:
     facts: "ModuleFacts"
     star_imports: list[str] = field(default_factory=list)  # the modules `from X import *` names
 
+    @classmethod
+    def of(cls, path: str, facts: "ModuleFacts") -> "ProgramModule":
+        """The module whose facts a rule is looking at."""
+        return cls(path, facts, star_imports(facts.tree, facts.text))
+
 
 @dataclass(frozen=True)
 class _Names:

@@ -161,11 +161,4 @@ def _drop(project: "Project", programs: list["Program"], stale: set[str], change
         program.forget(stale, changed, bool(added or removed))
     project.model_answers.clear()
     aliases.forget(project)
-    # The Keras picture's per-file facts depend on each file's text alone: read again
-    # the files that changed; a tree whose files came or went is read again whole.
-    trees = keras_project._TREES.get(project)
-    for root, files in list((trees or {}).items()):
-        if any(path.startswith(root + os.sep) for path in added | removed):
-            del trees[root]
-        elif any(path in changed for path, _ in files):
-            trees[root] = keras_project.read_files([path for path, _ in files], files, changed)
+    keras_project.forget(project, changed, added | removed)
