@@ -68,8 +68,7 @@ class Project:
         self._marked: dict[str, bool] = {}
         self._files: dict[str, bool] = {}
         self._directories: dict[str, bool] = {}
-        self._in_scan: set[str] = set()
-        # (path, imports) -> is a batch-norm word that many imports away (batch runs only).
+        # (path, imports) -> is a batch-norm word that many imports away.
         self._within: dict[tuple[str, int], bool] = {}
         # Per file, for the import scan: does it hold a batch-norm word, and the project
         # files its import lines name. A module imported from many others is read once.
@@ -141,6 +140,7 @@ class Project:
         for path in changed:
             self._holds_words.pop(path, None)
             self.views.forget(path)
+        self._within.clear()  # any change of a file or its imports may move a word nearer or farther
 
     def marked(self, directory: str) -> bool:
         """Does `directory` hold a root marker (ROOT_MARKERS)?"""
@@ -197,34 +197,13 @@ class Project:
                 return None
         return self.summary(path).get(name)
 
-    def _could_build_batch_norm(self, path: str, source: Optional[bytes], depth: int) -> bool:
-        """A batch-norm word in the module, or in a project module it imports (found by a
-        scan of its import lines, without parsing), up to a few imports deep. `source`:
-        the module's bytes, or None to read them if they are needed (an unreadable
-        module has no word and imports nothing)."""
-        if self.stamps is None and depth == 0:
-            return self._words_within(path, source, _IMPORT_SCAN_DEPTH)
-        if path not in self._holds_words:
-            source = self.read(path) if source is None else source
-            self._holds_words[path] = source is not None and may_matter(source)
-        if self._holds_words[path]:
-            return True
-        if depth >= _IMPORT_SCAN_DEPTH or path in self._in_scan:
-            return False
-        self._in_scan.add(path)
-        try:
-            if path not in self._imported_files:
-                source = self.read(path) if source is None else source
-                self._imported_files[path] = self._files_imported_by(path, source or b"")
-            return any(self._could_build_batch_norm(found, None, depth + 1) for found in self._imported_files[path])
-        finally:
-            self._in_scan.discard(path)
-
-    def _words_within(self, path: str, source: Optional[bytes], imports: int) -> bool:
-        """Is a module with a batch-norm word at most `imports` imports away from `path`?
-        The scan above answers that (a module on the way twice is never on the shortest
-        way), asked once per module and distance here: a batch run's files do not change,
-        and the modules of a project import the same few."""
+    def _could_build_batch_norm(self, path: str, source: Optional[bytes], imports: int = _IMPORT_SCAN_DEPTH) -> bool:
+        """A batch-norm word in the module, or in a project module at most `imports`
+        imports away (found by a scan of import lines, without parsing). `source`: the
+        module's bytes, or None to read them if they are needed (an unreadable module has
+        no word and imports nothing). Answered once per module and distance (a module on
+        the way twice is never on the shortest way, so cycles need no cut); a refresh
+        forgets the answers (`forget`)."""
         key = (path, imports)
         found = self._within.get(key)
         if found is None:
@@ -236,7 +215,8 @@ class Project:
                 if path not in self._imported_files:
                     source = self.read(path) if source is None else source
                     self._imported_files[path] = self._files_imported_by(path, source or b"")
-                found = any(self._words_within(imported, None, imports - 1) for imported in self._imported_files[path])
+                found = any(self._could_build_batch_norm(imported, None, imports - 1)
+                            for imported in self._imported_files[path])
             self._within[key] = found
         return found
 
@@ -261,7 +241,7 @@ class Project:
                 return {}
             # Parsing every imported module costs as much as the analysis: skip those that
             # cannot build batch norm, neither themselves nor through their own imports.
-            if not self._could_build_batch_norm(path, source, 0):
+            if not self._could_build_batch_norm(path, source):
                 return {}
             own = self._own_parts.pop(path, None)
             if own is not None and own.source == source:  # analysed already: no new build

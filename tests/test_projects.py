@@ -52,4 +52,4 @@ def test_the_import_scan_follows_four_imports_whatever_the_cycles(tmp_path: Path
     first = str(tmp_path / "m0.py")
     for watch in (False, True):
         project = Project([first], watch=watch)
-        assert project._could_build_batch_norm(first, None, 0) is (chain <= 4)
+        assert project._could_build_batch_norm(first, None) is (chain <= 4)
