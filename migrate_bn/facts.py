@@ -1044,13 +1044,26 @@ def statement_blocks(tree: ast.Module, definitions: bool = True) -> Iterator[lis
                 names = holders[kind] = _block_fields(kind)
             if not names or not definitions and kind in _DEFINITIONS:
                 continue  # most statements hold no block
-            for name in names:
-                inner = getattr(statement, name, None)
-                if name == "handlers" or name == "cases":
-                    for holder in inner or ():
-                        stack.append(holder.body)
-                elif inner and isinstance(inner, list) and isinstance(inner[0], ast.stmt):
-                    stack.append(inner)
+            stack.extend(blocks_of(statement, names))
+
+
+def blocks_of(statement: ast.stmt, names: Optional[tuple[str, ...]] = None) -> list[list[ast.stmt]]:
+    """The blocks of statements directly inside `statement`, in the order
+    `statement_blocks` stacks them: bodies, else and finally blocks, then the bodies of
+    handlers and match cases. `names`: its class's block fields, when known."""
+    if names is None:
+        kind = type(statement)
+        names = _BLOCK_FIELDS.get(kind)
+        if names is None:
+            names = _BLOCK_FIELDS[kind] = _block_fields(kind)
+    found = []
+    for name in names:
+        inner = getattr(statement, name, None)
+        if name == "handlers" or name == "cases":
+            found.extend(holder.body for holder in inner or ())
+        elif inner and isinstance(inner, list) and isinstance(inner[0], ast.stmt):
+            found.append(inner)
+    return found
 
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)

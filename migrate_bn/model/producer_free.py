@@ -43,6 +43,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator, Optional
 
+from ..facts import blocks_of
 from ..names import resolve
 from ..project import FOREIGN_PREFIXES, ancestors, relative_import_base
 from ..tfapi import canonical
@@ -151,7 +152,7 @@ def _import_table(tree: ast.Module, text: str, resolver: "Resolver"):
             index = bisect.bisect_left(lines, statement.lineno)
             if index == len(lines) or lines[index] > (statement.end_lineno or statement.lineno):
                 continue  # no import in it
-            stack.extend(_blocks_of(statement))  # in `statement_blocks`' order
+            stack.extend(blocks_of(statement))  # in `statement_blocks`' order
     resolve_project_aliases(table, resolver)
     return table
 
@@ -224,7 +225,7 @@ class _Lines:
             if uses is None:
                 uses = self._uses[id(statement)] = _header_uses(statement, self.locals)
             found.extend(uses)
-            for inner in _blocks_of(statement):
+            for inner in blocks_of(statement):
                 if _first_line(inner[0]) <= line <= (inner[-1].end_lineno or 0):
                     self._in_block(inner, line, found)
             index -= 1
@@ -233,13 +234,6 @@ class _Lines:
 def _first_line(statement: ast.stmt) -> int:
     decorators = getattr(statement, "decorator_list", None)
     return min([statement.lineno] + [d.lineno for d in decorators]) if decorators else statement.lineno
-
-
-def _blocks_of(statement: ast.stmt) -> list[list[ast.stmt]]:
-    blocks = [getattr(statement, name, None) for name in ("body", "orelse", "finalbody")]
-    blocks += [handler.body for handler in getattr(statement, "handlers", ()) or ()]
-    blocks += [case.body for case in getattr(statement, "cases", ()) or ()]
-    return [block for block in blocks if isinstance(block, list) and block and isinstance(block[0], ast.stmt)]
 
 
 @dataclass(frozen=True)
