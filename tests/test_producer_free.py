@@ -78,6 +78,6 @@ def test_the_import_table_skips_blocks_without_imports_in_the_same_order(tmp_pat
     project = Project([path])
     view = project.views.read(path, NESTED_IMPORTS.encode())
     full = import_table(view.tree, project.resolver(path))
-    pruned = producer_free._import_table(view.tree, view.text, project.resolver(path))
+    pruned = import_table(view.tree, project.resolver(path), view.text)
     assert list(pruned.names.items()) == list(full.names.items())
     assert set(full.names) == {"x", "y", "z", "w"}

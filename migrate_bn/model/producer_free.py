@@ -61,7 +61,9 @@ def summary_is_empty(tree: ast.Module, text: str, resolver: "Resolver") -> bool:
     """Can no function or class of the module (`tree`, read from `text`, without a
     batch-norm word) build batch norm, and does it re-export no producer? False when
     that cannot be told."""
-    imports = _import_table(tree, text, resolver)
+    from .program import import_table
+
+    imports = import_table(tree, resolver, text)
     names = imports.names
     if any(resolver.producer(target) is not None for target in names.values()):
         return False
@@ -122,39 +124,6 @@ def summary_is_empty(tree: ast.Module, text: str, resolver: "Resolver") -> bool:
             if any(leads_to_producer(use) for use in lines.uses_at(line)):
                 return False
     return True
-
-
-def _import_table(tree: ast.Module, text: str, resolver: "Resolver"):
-    """`program.import_table(tree, resolver)`: the import table `facts.build` makes,
-    from the same walk over the module's blocks (`facts.statement_blocks`, whose order
-    decides which of two imports of a name wins), without the blocks of statements that
-    span no line spelling `import` (an import statement spells it on one of its lines).
-    Leaving out whole blocks keeps the order of the others."""
-    from ..names import ImportTable
-    from .aliases import resolve_project_aliases
-
-    if "\r" in text:  # lines as `ast` counts them
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    lines, line, counted = [], 1, 0
-    start = text.find("import")
-    while start >= 0:
-        line += text.count("\n", counted, start)
-        counted = start
-        lines.append(line)
-        start = text.find("import", start + 6)
-    table = ImportTable()
-    stack = [tree.body]
-    while stack:
-        for statement in stack.pop():
-            if isinstance(statement, (ast.Import, ast.ImportFrom)):
-                table.add(statement)
-                continue
-            index = bisect.bisect_left(lines, statement.lineno)
-            if index == len(lines) or lines[index] > (statement.end_lineno or statement.lineno):
-                continue  # no import in it
-            stack.extend(blocks_of(statement))  # in `statement_blocks`' order
-    resolve_project_aliases(table, resolver)
-    return table
 
 
 def _may_hold_modules(resolver: "Resolver", qualname: str) -> bool:

@@ -34,6 +34,7 @@ batch-norm producers) for the reach, its full facts only for what reads more.
 from __future__ import annotations
 
 import ast
+import bisect
 import os
 import re
 import weakref
@@ -511,19 +512,45 @@ def import_names(tree: ast.Module, resolver) -> dict[str, str]:
     return import_table(tree, resolver).names
 
 
-def import_table(tree: ast.Module, resolver) -> "ImportTable":
-    """The import table `facts.build` makes of the module (`import_names`)."""
-    from ..facts import statement_blocks
+def import_table(tree: ast.Module, resolver, text: Optional[str] = None) -> "ImportTable":
+    """The import table `facts.build` makes of the module (`import_names`), from the
+    same walk over its blocks (`facts.statement_blocks`, whose order decides which of two
+    imports of a name wins). With the module's `text`, the blocks of statements that
+    span no line spelling `import` are left out (an import statement spells it on one of
+    its lines): leaving out whole blocks keeps the order of the others."""
+    from ..facts import blocks_of
     from ..names import ImportTable
     from .aliases import resolve_project_aliases
 
+    import_lines = None if text is None else _lines_spelling(text, "import")
     table = ImportTable()
-    for block in statement_blocks(tree):
-        for statement in block:
+    stack = [tree.body]
+    while stack:
+        for statement in stack.pop():
             if isinstance(statement, (ast.Import, ast.ImportFrom)):
                 table.add(statement)
+                continue
+            if import_lines is not None:
+                index = bisect.bisect_left(import_lines, statement.lineno)
+                if index == len(import_lines) or import_lines[index] > (statement.end_lineno or statement.lineno):
+                    continue  # no import in it
+            stack.extend(blocks_of(statement))
     resolve_project_aliases(table, resolver)
     return table
+
+
+def _lines_spelling(text: str, word: str) -> list[int]:
+    """The numbers of the lines (as `ast` counts them) where `word` starts, in order."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines, line, counted = [], 1, 0
+    start = text.find(word)
+    while start >= 0:
+        line += text.count("\n", counted, start)
+        counted = start
+        lines.append(line)
+        start = text.find(word, start + len(word))
+    return lines
 
 
 def top_level_name(scope: "Scope") -> Optional[str]:
